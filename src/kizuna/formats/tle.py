@@ -1,0 +1,367 @@
+"""Two-line and three-line element sets (TLE / 3LE), with alpha-5 catalog numbers.
+
+Column layout after the Space-Track / CelesTrak TLE documentation (and Vallado,
+"Revisiting Spacetrack Report #3", 2006). Checksums are verified (modulo 10, a
+minus sign counts as 1). Every problem is reported with file, line and field
+(field names follow the CCSDS OMM keywords so TLE and OMM errors read alike),
+and reading goes on with the next set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from kizuna.formats.common import ParseResult, fixed
+from kizuna.model.records import ElementSet
+
+# Alpha-5: the first of five characters is a letter worth 10..33, skipping I and O.
+_ALPHA5_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_ALPHA5_VALUE = {c: i + 10 for i, c in enumerate(_ALPHA5_LETTERS)}
+_EXP_FIELD = re.compile(r"^([+-]?)(\d{1,5})([+-]\d)$")
+_TLE_LINE_LENGTH = 69
+_MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def tle_checksum(line: str) -> int:
+    """Checksum of the first 68 columns: digits add their value, '-' adds 1."""
+    total = 0
+    for ch in line[:68]:
+        if ch.isdigit():
+            total += int(ch)
+        elif ch == "-":
+            total += 1
+    return total % 10
+
+
+def decode_catalog_number(text: str) -> int:
+    """Five-column catalog number: digits (blank- or zero-padded) or alpha-5."""
+    s = text.strip()
+    if not s:
+        raise ValueError("blank catalog number")
+    if s[0].isalpha():
+        letter = s[0].upper()
+        if letter not in _ALPHA5_VALUE or len(s) != 5 or not s[1:].isdigit():
+            raise ValueError(f"{text!r} is not an alpha-5 catalog number (letters I and O are not used)")
+        return _ALPHA5_VALUE[letter] * 10000 + int(s[1:])
+    if not s.isdigit():
+        raise ValueError(f"{text!r} is not a catalog number")
+    return int(s)
+
+
+def encode_catalog_number(norad_id: int) -> str:
+    if 0 <= norad_id <= 99999:
+        return f"{norad_id:05d}"
+    if 100000 <= norad_id <= 339999:
+        return _ALPHA5_LETTERS[norad_id // 10000 - 10] + f"{norad_id % 10000:04d}"
+    raise ValueError(f"catalog number {norad_id} cannot be written in five TLE columns")
+
+
+def _float(field: str, text: str) -> float:
+    s = text.strip()
+    if s.startswith("+"):
+        s = s[1:]
+    if not s or not re.fullmatch(r"-?(\d+\.?\d*|\.\d+)", s):
+        raise _FieldError(field, f"{text.strip()!r} is not a number")
+    value = float(s)
+    if not math.isfinite(value):
+        raise _FieldError(field, f"{text.strip()!r} is not finite")
+    return value
+
+
+def _exp_field(field: str, text: str) -> float:
+    """An 'assumed decimal point' field such as ' 11563-4' meaning 0.11563e-4."""
+    s = text.strip()
+    m = _EXP_FIELD.match(s) if s else None
+    if not m:
+        if s and re.fullmatch(r"[+-]?\d{1,5}", s):  # some producers omit a zero exponent
+            m = _EXP_FIELD.match(s + "+0")
+        if not m:
+            raise _FieldError(field, f"{text.strip()!r} is not an assumed-decimal number like ' 12345-4'")
+    sign, digits, exponent = m.groups()
+    return float(f"{sign}0.{digits}e{exponent}")
+
+
+def _int(field: str, text: str, blank: int | None = None) -> int:
+    s = text.strip()
+    if not s and blank is not None:
+        return blank
+    if s.startswith("+"):
+        s = s[1:]
+    if not s.isdigit():
+        raise _FieldError(field, f"{text.strip()!r} is not an integer")
+    return int(s)
+
+
+def _epoch(text: str) -> datetime:
+    """TLE epoch 'YYDDD.DDDDDDDD', two-digit year pivoting at 57 (1957..2056)."""
+    s = text.strip()
+    m = re.fullmatch(r"(\d{2})(\d{3})(?:\.(\d{1,8}))?", s)
+    if not m:
+        raise _FieldError("EPOCH", f"{text!r} is not a TLE epoch YYDDD.DDDDDDDD")
+    yy, day_text, frac_text = m.groups()
+    year = 1900 + int(yy) if int(yy) >= 57 else 2000 + int(yy)
+    day = int(day_text)
+    days_in_year = 366 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 365
+    if not 1 <= day <= days_in_year:
+        raise _FieldError("EPOCH", f"day of year {day} outside 1..{days_in_year}")
+    frac_text = frac_text or "0"
+    # Exact integer rounding to the microsecond: 8 decimals of a day are 864 us each.
+    scale = 10 ** len(frac_text)
+    micro = (int(frac_text) * _MICROSECONDS_PER_DAY * 2 + scale) // (2 * scale)
+    return datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=day - 1, microseconds=micro)
+
+
+def _designator_from_tle(text: str) -> str | None:
+    s = text.strip()
+    if not s:
+        return None
+    m = re.fullmatch(r"(\d{2})(\d{3})([A-Z]{0,3})", s)
+    if not m:
+        raise _FieldError("OBJECT_ID", f"{s!r} is not an international designator like 98067A")
+    yy, launch, piece = m.groups()
+    year = 1900 + int(yy) if int(yy) >= 57 else 2000 + int(yy)
+    return f"{year}-{launch}{piece}"
+
+
+def _designator_to_tle(object_id: str | None) -> str:
+    if not object_id:
+        return " " * 8
+    m = re.fullmatch(r"(\d{4})-(\d{3})([A-Z]{1,3})", object_id.strip())
+    if not m:
+        # Already in TLE form, or an analyst label: keep what fits.
+        return f"{object_id.strip()[:8]:<8}"
+    year, launch, piece = m.groups()
+    return f"{year[2:]}{launch}{piece:<3}"
+
+
+def _parse_pair(line1: str, line2: str, name: str | None, file: str, lineno1: int,
+                verify_checksum: bool) -> ElementSet:
+    """Parse one set; raises _FieldError carrying the field (line numbers added by caller)."""
+    for which, line in ((1, line1), (2, line2)):
+        if len(line) != _TLE_LINE_LENGTH:
+            raise _FieldError(f"LINE{which}",
+                              f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}")
+        if verify_checksum:
+            digit = line[68]
+            if not digit.isdigit():
+                raise _FieldError(f"LINE{which}", f"checksum column 69 is {digit!r}, not a digit")
+            if int(digit) != tle_checksum(line):
+                raise _FieldError(f"LINE{which}",
+                                  f"checksum {digit} does not match computed {tle_checksum(line)}")
+    try:
+        norad1 = decode_catalog_number(line1[2:7])
+    except ValueError as exc:
+        raise _FieldError("NORAD_CAT_ID", str(exc)) from None
+    try:
+        norad2 = decode_catalog_number(line2[2:7])
+    except ValueError as exc:
+        raise _FieldError("NORAD_CAT_ID@2", str(exc)) from None
+    if norad1 != norad2:
+        raise _FieldError("NORAD_CAT_ID@2", f"line 2 catalog number {norad2} differs from line 1's {norad1}")
+    classification = line1[7].strip() or "U"
+    if classification not in "UCS":
+        raise _FieldError("CLASSIFICATION_TYPE", f"{classification!r} is not U, C or S")
+    object_id = _designator_from_tle(line1[9:17])
+    epoch = _epoch(line1[18:32])
+    ndot = _float("MEAN_MOTION_DOT", line1[33:43])
+    nddot = _exp_field("MEAN_MOTION_DDOT", line1[44:52])
+    bstar = _exp_field("BSTAR", line1[53:61])
+    ephemeris_type = _int("EPHEMERIS_TYPE", line1[62], blank=0)
+    element_set_no = _int("ELEMENT_SET_NO", line1[64:68], blank=0)
+    inclination = _float("INCLINATION", line2[8:16])
+    raan = _float("RA_OF_ASC_NODE", line2[17:25])
+    ecc_text = line2[26:33].strip()
+    if not ecc_text.isdigit():
+        raise _FieldError("ECCENTRICITY", f"{line2[26:33]!r} is not seven digits of eccentricity")
+    eccentricity = float("0." + ecc_text)
+    argp = _float("ARG_OF_PERICENTER", line2[34:42])
+    mean_anomaly = _float("MEAN_ANOMALY", line2[43:51])
+    mean_motion = _float("MEAN_MOTION", line2[52:63])
+    rev = _int("REV_AT_EPOCH", line2[63:68], blank=0)
+    if not 0.0 <= inclination <= 180.0:
+        raise _FieldError("INCLINATION", f"{inclination} outside 0..180 degrees")
+    for fname, value in (("RA_OF_ASC_NODE", raan), ("ARG_OF_PERICENTER", argp),
+                         ("MEAN_ANOMALY", mean_anomaly)):
+        if not 0.0 <= value <= 360.0:
+            raise _FieldError(fname, f"{value} outside 0..360 degrees")
+    if mean_motion <= 0.0:
+        raise _FieldError("MEAN_MOTION", f"{mean_motion} rev/day is not positive")
+    return ElementSet(
+        norad_id=norad1, epoch_utc=epoch, mean_motion_revday=mean_motion, eccentricity=eccentricity,
+        inclination_deg=inclination, raan_deg=raan, arg_perigee_deg=argp,
+        mean_anomaly_deg=mean_anomaly, bstar_per_er=bstar, mean_motion_dot_revday2=ndot,
+        mean_motion_ddot_revday3=nddot, object_name=name, object_id=object_id,
+        classification=classification, ephemeris_type=ephemeris_type,
+        element_set_no=element_set_no, rev_at_epoch=rev, source=f"{file}:{lineno1}",
+    )
+
+
+def _name_from_line(line: str) -> str:
+    s = line.strip()
+    if s.startswith("0 "):
+        s = s[2:]
+    return s.strip()
+
+
+def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -> ParseResult[ElementSet]:
+    """Read TLE or 3LE text (names optional, with or without the '0 ' prefix).
+
+    Returns every good set and one issue per bad set; never raises on content.
+    """
+    result: ParseResult[ElementSet] = ParseResult(file=file, format="tle")
+    lines = text.splitlines()
+    pending_name: tuple[str, int] | None = None
+    pending_line1: tuple[str, int] | None = None
+
+    def bad(lineno: int, field: str, message: str) -> None:
+        result.issue(lineno, field, message)
+
+    for index, raw in enumerate(lines):
+        lineno = index + 1
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        is_line1 = line.startswith("1 ") and len(line) >= 60
+        is_line2 = line.startswith("2 ") and len(line) >= 60
+        if pending_line1 is not None:
+            line1, lineno1 = pending_line1
+            pending_line1 = None
+            if not is_line2:
+                bad(lineno, "LINE2", f"expected line 2 of the set that starts on line {lineno1}, "
+                    f"found {line[:24]!r}")
+                pending_name = None
+                # fall through: this line may start the next set
+            else:
+                name = pending_name[0] if pending_name else None
+                start = pending_name[1] if pending_name else lineno1
+                pending_name = None
+                try:
+                    record = _parse_pair(line1, line, name, file, start, verify_checksum)
+                except _FieldError as exc:
+                    at_line = lineno if exc.field.endswith("@2") or exc.field in _LINE2_FIELDS \
+                        or exc.field == "LINE2" else lineno1
+                    bad(at_line, exc.field.removesuffix("@2"), str(exc))
+                except ValueError as exc:  # record-level validation
+                    bad(lineno1, "RECORD", str(exc))
+                else:
+                    result.add(record, start)
+                continue
+        if is_line1:
+            pending_line1 = (line, lineno)
+            continue
+        if is_line2:
+            bad(lineno, "LINE1", "line 2 without a line 1 before it")
+            pending_name = None
+            continue
+        if line.startswith(("1 ", "2 ")):
+            which = line[0]
+            bad(lineno, f"LINE{which}", f"line {which} is {len(line)} characters, "
+                f"a TLE line has {_TLE_LINE_LENGTH}")
+            if which == "1":
+                pending_name = None
+            continue
+        if len(line.strip()) > 80 or not line.isprintable():
+            bad(lineno, "OBJECT_NAME", "not a name line (too long or not printable text)")
+            pending_name = None
+            continue
+        if pending_name is not None:
+            bad(pending_name[1], "LINE1", f"name line {pending_name[0]!r} is not followed by a TLE")
+        pending_name = (_name_from_line(line), lineno)
+    if pending_line1 is not None:
+        bad(pending_line1[1] + 1, "LINE2", f"file ends before line 2 of the set that starts on "
+            f"line {pending_line1[1]}")
+    elif pending_name is not None:
+        bad(pending_name[1], "LINE1", f"name line {pending_name[0]!r} is not followed by a TLE")
+    return result
+
+
+_LINE2_FIELDS = {"INCLINATION", "RA_OF_ASC_NODE", "ECCENTRICITY", "ARG_OF_PERICENTER",
+                 "MEAN_ANOMALY", "MEAN_MOTION", "REV_AT_EPOCH"}
+
+
+def _format_exp_field(value: float, field: str) -> str:
+    """' 12345-4' form: sign, five mantissa digits, signed one-digit exponent."""
+    if value == 0.0:
+        return " 00000-0"
+    d = abs(value)
+    exponent = math.floor(math.log10(d)) + 1
+    mantissa = round(d * 10.0 ** (5 - exponent))
+    if mantissa >= 100000:
+        mantissa //= 10
+        exponent += 1
+    if mantissa == 0:
+        return " 00000-0"
+    if not -9 <= exponent <= 9:
+        raise ValueError(f"{field} {value} does not fit the TLE's one-digit exponent")
+    sign = "-" if value < 0 else " "
+    return f"{sign}{mantissa:05d}{'-' if exponent < 0 else '+'}{abs(exponent)}"
+
+
+def _format_ndot(value: float) -> str:
+    if abs(value) >= 1.0:
+        raise ValueError(f"MEAN_MOTION_DOT {value} does not fit the TLE field")
+    text = fixed(value, 8)  # '-0.00001234'
+    sign = "-" if text.startswith("-") else " "
+    return sign + text.lstrip("-")[1:]  # drop the leading zero: ' .00001234'
+
+
+def _format_epoch(epoch: datetime) -> str:
+    epoch = epoch.astimezone(UTC)
+    start_of_day = epoch.replace(hour=0, minute=0, second=0, microsecond=0)
+    micro = (epoch - start_of_day) // timedelta(microseconds=1)
+    frac8 = (micro * 10**8 * 2 + _MICROSECONDS_PER_DAY) // (2 * _MICROSECONDS_PER_DAY)
+    if frac8 >= 10**8:  # rounds up into the next day
+        start_of_day += timedelta(days=1)
+        frac8 -= 10**8
+    doy = start_of_day.timetuple().tm_yday
+    if not 1957 <= start_of_day.year <= 2056:
+        raise ValueError(f"epoch year {start_of_day.year} outside the TLE's 1957..2056")
+    return f"{start_of_day.year % 100:02d}{doy:03d}.{frac8:08d}"
+
+
+def format_tle(es: ElementSet) -> tuple[str, str]:
+    """The two TLE lines of an element set, checksums included.
+
+    Values with more precision than the TLE holds (from OMM) are rounded as
+    CelesTrak renders them: angles and mean motion rounded, eccentricity
+    truncated to seven digits.
+    """
+    sat = encode_catalog_number(es.norad_id)
+    line1 = (
+        f"1 {sat}{(es.classification or 'U')[:1]} {_designator_to_tle(es.object_id)} "
+        f"{_format_epoch(es.epoch_utc)} {_format_ndot(es.mean_motion_dot_revday2)} "
+        f"{_format_exp_field(es.mean_motion_ddot_revday3, 'MEAN_MOTION_DDOT')} "
+        f"{_format_exp_field(es.bstar_per_er, 'BSTAR')} {es.ephemeris_type % 10:1d} "
+        f"{es.element_set_no % 10000:4d}"
+    )
+    ecc = fixed(es.eccentricity, 7, truncate=True)
+    if not ecc.startswith("0."):
+        raise ValueError(f"ECCENTRICITY {es.eccentricity} does not fit the TLE field")
+    line2 = (
+        f"2 {sat} {fixed(es.inclination_deg, 4):>8} {fixed(es.raan_deg, 4):>8} {ecc[2:]} "
+        f"{fixed(es.arg_perigee_deg, 4):>8} {fixed(es.mean_anomaly_deg, 4):>8} "
+        f"{fixed(es.mean_motion_revday, 8):>11}{es.rev_at_epoch % 100000:5d}"
+    )
+    line1 += str(tle_checksum(line1))
+    line2 += str(tle_checksum(line2))
+    return line1, line2
+
+
+def write_tle(element_sets: Iterable[ElementSet], *, names: bool = True, zero_prefix: bool = False) -> str:
+    """TLE text: 3LE when `names` (with '0 ' prefixes when `zero_prefix`), else 2LE."""
+    out: list[str] = []
+    for es in element_sets:
+        if names:
+            name = es.object_name or ""
+            out.append(f"0 {name}" if zero_prefix else name)
+        out.extend(format_tle(es))
+    return "\n".join(out) + ("\n" if out else "")

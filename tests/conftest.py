@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+SAMPLE = REPO / "src" / "kizuna" / "data" / "sample"
+PG_URL = os.environ.get("KIZUNA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def shared(relative: str) -> Path:
+    """A file under ../shared/data, or skip the test cleanly when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared data not present: ../shared/data/{relative}")
+    return path
+
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    """The same store tests run on SQLite and on PostgreSQL (each test in its own schema)."""
+    from kizuna.store import CatalogStore
+
+    if request.param == "sqlite":
+        s = CatalogStore(str(tmp_path / "kizuna.db"))
+        yield s
+        s.close()
+        return
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    s = CatalogStore(url)
+    try:
+        yield s
+    finally:
+        s.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
