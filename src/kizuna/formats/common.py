@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -42,6 +43,20 @@ class ParseResult(Generic[T]):
         return self
 
 
+def digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit also accepts superscripts that int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def physical_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on LF only (CR stripped), unlike str.splitlines,
+    which also splits on form feeds and Unicode separators and would shift line numbers."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
 def parse_utc_datetime(text: str) -> datetime:
     """Parse an ISO-8601 / CCSDS time string as UTC.
 
@@ -59,12 +74,12 @@ def parse_utc_datetime(text: str) -> datetime:
     frac_us = 0
     if "." in s:
         head, frac = s.split(".", 1)
-        if not frac.isdigit() or len(frac) > 12:
+        if not digits(frac) or len(frac) > 12:
             raise ValueError(f"bad fractional seconds in {text!r}")
         frac_us = int(Decimal("0." + frac).scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         s = head
     try:
-        if len(s) >= 8 and s[4] == "-" and s[7:8] in ("T", "") and len(s.split("T")[0]) == 8:
+        if re.match(r"^\d{4}-\d{3}(T|$)", s):  # CCSDS day-of-year form
             base = datetime.strptime(s, "%Y-%jT%H:%M:%S" if "T" in s else "%Y-%j")
         elif "T" in s:
             fmt = "%Y-%m-%dT%H:%M:%S" if s.count(":") == 2 else "%Y-%m-%dT%H:%M"

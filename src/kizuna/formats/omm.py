@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from kizuna.formats.common import ParseResult, format_utc_datetime, parse_utc_datetime
+from kizuna.formats.common import ParseResult, format_utc_datetime, parse_utc_datetime, physical_lines
 from kizuna.model.records import ElementSet
 
 #: Keywords of an SGP4 OMM in CelesTrak's column order.
@@ -158,7 +158,7 @@ def read_omm_kvn(text: str, file: str = "<text>") -> ParseResult[ElementSet]:
         if fields:
             _add_record(result, fields, start, field_lines)
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(physical_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("COMMENT"):
             continue

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from kizuna.formats.common import ParseResult, parse_date
+from kizuna.formats.common import digits as _digits
 from kizuna.model.records import OBJECT_TYPE_NAMES, SpaceObject
 
 # Space-Track column -> CelesTrak column.
@@ -59,7 +60,7 @@ def space_object_from_fields(fields: Mapping[str, object], source: str | None = 
     norad_text = _opt_text(norm, "NORAD_CAT_ID")
     if norad_text is None:
         raise _FieldError("NORAD_CAT_ID", "missing")
-    if not norad_text.isdigit():
+    if not _digits(norad_text):
         raise _FieldError("NORAD_CAT_ID", f"{norad_text!r} is not a catalog number")
     norad = int(norad_text)
     if norad > 339999:

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from kizuna.formats.common import ParseResult, fixed
+from kizuna.formats.common import ParseResult, fixed, physical_lines
+from kizuna.formats.common import digits as _digits
 from kizuna.model.records import ElementSet
 
 # Alpha-5: the first of five characters is a letter worth 10..33, skipping I and O.
@@ -35,7 +36,7 @@ def tle_checksum(line: str) -> int:
     """Checksum of the first 68 columns: digits add their value, '-' adds 1."""
     total = 0
     for ch in line[:68]:
-        if ch.isdigit():
+        if _digits(ch):
             total += int(ch)
         elif ch == "-":
             total += 1
@@ -49,10 +50,10 @@ def decode_catalog_number(text: str) -> int:
         raise ValueError("blank catalog number")
     if s[0].isalpha():
         letter = s[0].upper()
-        if letter not in _ALPHA5_VALUE or len(s) != 5 or not s[1:].isdigit():
+        if letter not in _ALPHA5_VALUE or len(s) != 5 or not _digits(s[1:]):
             raise ValueError(f"{text!r} is not an alpha-5 catalog number (letters I and O are not used)")
         return _ALPHA5_VALUE[letter] * 10000 + int(s[1:])
-    if not s.isdigit():
+    if not _digits(s):
         raise ValueError(f"{text!r} is not a catalog number")
     return int(s)
 
@@ -96,7 +97,7 @@ def _int(field: str, text: str, blank: int | None = None) -> int:
         return blank
     if s.startswith("+"):
         s = s[1:]
-    if not s.isdigit():
+    if not _digits(s):
         raise _FieldError(field, f"{text.strip()!r} is not an integer")
     return int(s)
 
@@ -135,7 +136,7 @@ def _designator_from_tle(text: str) -> str | None:
 def _designator_to_tle(object_id: str | None) -> str:
     if not object_id:
         return " " * 8
-    m = re.fullmatch(r"(\d{4})-(\d{3})([A-Z]{1,3})", object_id.strip())
+    m = re.fullmatch(r"(\d{4})-(\d{3})([A-Z]{0,3})", object_id.strip())
     if not m:
         # Already in TLE form, or an analyst label: keep what fits.
         return f"{object_id.strip()[:8]:<8}"
@@ -152,7 +153,7 @@ def _parse_pair(line1: str, line2: str, name: str | None, file: str, lineno1: in
                               f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}")
         if verify_checksum:
             digit = line[68]
-            if not digit.isdigit():
+            if not _digits(digit):
                 raise _FieldError(f"LINE{which}", f"checksum column 69 is {digit!r}, not a digit")
             if int(digit) != tle_checksum(line):
                 raise _FieldError(f"LINE{which}",
@@ -180,7 +181,7 @@ def _parse_pair(line1: str, line2: str, name: str | None, file: str, lineno1: in
     inclination = _float("INCLINATION", line2[8:16])
     raan = _float("RA_OF_ASC_NODE", line2[17:25])
     ecc_text = line2[26:33].strip()
-    if not ecc_text.isdigit():
+    if not _digits(ecc_text):
         raise _FieldError("ECCENTRICITY", f"{line2[26:33]!r} is not seven digits of eccentricity")
     eccentricity = float("0." + ecc_text)
     argp = _float("ARG_OF_PERICENTER", line2[34:42])
@@ -218,7 +219,7 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
     Returns every good set and one issue per bad set; never raises on content.
     """
     result: ParseResult[ElementSet] = ParseResult(file=file, format="tle")
-    lines = text.splitlines()
+    lines = physical_lines(text)
     pending_name: tuple[str, int] | None = None
     pending_line1: tuple[str, int] | None = None
 

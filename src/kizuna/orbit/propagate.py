@@ -10,17 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from sgp4.api import SGP4_ERRORS, WGS72, Satrec, SatrecArray
 
 from kizuna.model.records import ElementSet
 from kizuna.orbit.frames import TimeScales, itrf_to_geodetic, teme_to_gcrs, teme_to_itrf
-from kizuna.orbit.timescale import as_datetime64, jd_pair
+from kizuna.orbit.timescale import JD_UNIX_EPOCH, as_datetime64, jd_pair
 
 FRAMES = ("teme", "itrf", "gcrs")
 _EPOCH0_1949 = datetime(1949, 12, 31)
+_UNIX_EPOCH = datetime(1970, 1, 1)
 _XPDOTP = 1440.0 / (2.0 * math.pi)  # rev/day -> rad/min
 _DEG = math.pi / 180.0
 #: states per chunk (objects x times): about 100 MB of float64 positions and velocities.
@@ -95,6 +96,13 @@ def satrec_from_element_set(es: ElementSet) -> Satrec:
         es.eccentricity, es.arg_perigee_deg * _DEG, es.inclination_deg * _DEG,
         es.mean_anomaly_deg * _DEG, es.mean_motion_revday / _XPDOTP, es.raan_deg * _DEG,
     )
+    # sgp4init takes the epoch as one double (days since 1949), good to ~0.2 us; the
+    # propagation reads this (day, fraction) pair instead, so give it the exact epoch, as
+    # twoline2rv does from the TLE text. A TLE epoch is a whole number of microseconds.
+    whole_days = (epoch_naive - _UNIX_EPOCH).days
+    micro = (epoch_naive - _UNIX_EPOCH - timedelta(days=whole_days)) // timedelta(microseconds=1)
+    sat.jdsatepoch = JD_UNIX_EPOCH + whole_days
+    sat.jdsatepochF = micro / 86_400_000_000
     return sat
 
 

@@ -1,0 +1,611 @@
+"""Full-catalog benchmark: ingest, SGP4 propagation against its peers, and peak memory.
+
+Run from the repository root:  .venv/bin/python benchmarks/bench_catalog.py   (or `make bench`)
+
+Input: ../shared/data/tle/full_catalog_3le_2022-07.txt (24,132 3LE sets). When
+../shared/data is absent the benchmark says so and exits 0.
+
+Measured in one run, side by side (see benchmarks/README.md for how to read it):
+  1. ingest: parse only (read_path), load into a fresh SQLite store (load_file), the same load
+     again (all duplicates), and the same two loads into PostgreSQL when it is reachable;
+  2. propagation of every object at 60 s steps over 24 h (1441 times), TEME:
+     kizuna.orbit.iter_propagate vs a plain sgp4 SatrecArray loop with the same chunk size
+     (interleaved, best of --repeats), kizuna in ITRF and GCRS once each, and Skyfield's
+     EarthSatellite(...).at(t) on a seeded random sample, extrapolated to the whole catalog;
+     plus a check that kizuna and SatrecArray agree;
+  3. peak RSS of streaming propagation, measured in a child process, against the size of the
+     naive full (N x T x 3 x 2) float64 array.
+Prints a plain-text table (stdout) and writes benchmarks/results/catalog.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO / ".." / "shared" / "data"
+CATALOG_REL = "../shared/data/tle/full_catalog_3le_2022-07.txt"
+CATALOG = REPO / CATALOG_REL
+RESULTS = REPO / "benchmarks" / "results" / "catalog.json"
+PG_URL = os.environ.get("KIZUNA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+# 24 h at 60 s from 00:00 UTC the day after the catalog's median epoch (2022-07-14).
+START_UTC = "2022-07-15T00:00:00Z"
+STOP_UTC = "2022-07-16T00:00:00Z"
+STEP_S = 60.0
+MB = 1e6  # decimal megabytes throughout
+
+err = Console(stderr=True, highlight=False)
+
+
+# ---------------------------------------------------------------- helpers
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+
+
+def _rate(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("nan")
+
+
+def _fmt_rate(value: float, unit: str) -> str:
+    if value != value:  # NaN
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M {unit}/s"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k {unit}/s"
+    return f"{value:.0f} {unit}/s"
+
+
+def read_3le_lines(path: Path) -> list[tuple[str, str, str]]:
+    """(name, line1, line2) of each set, as the raw text gives them (the peers' input)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    out: list[tuple[str, str, str]] = []
+    name = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        if line.startswith("1 ") and i + 1 < len(lines) and lines[i + 1].startswith("2 "):
+            out.append((name, line, lines[i + 1].rstrip()))
+            name = ""
+            i += 2
+            continue
+        if line.strip():
+            name = line[2:].strip() if line.startswith("0 ") else line.strip()
+        i += 1
+    return out
+
+
+def machine_info() -> dict[str, object]:
+    cpu = platform.processor() or ""
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith("model name"):
+                cpu = row.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kib = next(int(r.split()[1]) for r in Path("/proc/meminfo").read_text().splitlines()
+                       if r.startswith("MemTotal"))
+        mem_gb: float | None = round(mem_kib * 1024 / 1e9, 1)
+    except (OSError, StopIteration, ValueError):
+        mem_gb = None
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gb": mem_gb,
+            "platform": platform.platform(), "python": platform.python_version()}
+
+
+def versions() -> dict[str, object]:
+    import sgp4
+    import sqlalchemy
+    from sgp4.api import accelerated
+
+    import kizuna
+
+    out: dict[str, object] = {
+        "kizuna": getattr(kizuna, "__version__", "?"), "sgp4": sgp4.__version__,
+        "sgp4_accelerated": bool(accelerated), "numpy": np.__version__,
+        "sqlalchemy": sqlalchemy.__version__, "sqlite": sqlite3.sqlite_version,
+    }
+    try:
+        import skyfield
+
+        out["skyfield"] = skyfield.__version__
+    except ImportError:
+        out["skyfield"] = None
+    return out
+
+
+# ---------------------------------------------------------------- 1. ingest
+def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
+    from kizuna.formats.detect import read_path
+    from kizuna.ingest import load_file
+    from kizuna.store.catalog import CatalogStore
+
+    out: dict[str, object] = {}
+    gc.collect()
+    with err.status("ingest: parse only (read_path)"):
+        t0 = time.perf_counter()
+        parsed = read_path(CATALOG)
+        dt = time.perf_counter() - t0
+    n = len(parsed.records)
+    out["parse_only"] = {"records": n, "issues": len(parsed.issues), "seconds": dt,
+                         "records_per_s": _rate(n, dt)}
+    err.print(f"  parse only: {n:,} records, {len(parsed.issues)} issues, {dt:.2f} s")
+    if n != n_expected:
+        err.print(f"  [yellow]warning: read_path found {n} sets, the file has {n_expected}[/]")
+
+    def two_loads(store: CatalogStore, label: str) -> dict[str, object]:
+        res: dict[str, object] = {}
+        for key in ("first_load", "second_load"):
+            gc.collect()
+            with err.status(f"ingest: {label} {key.replace('_', ' ')} (load_file)"):
+                t0 = time.perf_counter()
+                summary = load_file(store, CATALOG)
+                dt = time.perf_counter() - t0
+            total = summary.loaded + summary.duplicates + summary.rejected
+            res[key] = {"loaded": summary.loaded, "duplicates": summary.duplicates,
+                        "rejected": summary.rejected, "seconds": dt,
+                        "records_per_s": _rate(total, dt)}
+            err.print(f"  {label} {key.replace('_', ' ')}: loaded {summary.loaded:,}, "
+                      f"duplicates {summary.duplicates:,}, rejected {summary.rejected}, {dt:.2f} s")
+        res["stored_element_sets"] = store.count_element_sets()
+        res["stored_objects"] = store.count_objects()
+        return res
+
+    with tempfile.TemporaryDirectory(prefix="kizuna-bench-") as tmp:
+        store = CatalogStore(str(Path(tmp) / "bench.db"))
+        try:
+            out["sqlite"] = two_loads(store, "SQLite")
+        finally:
+            store.close()
+
+    out["postgresql"] = bench_postgres(two_loads)
+    return out, parsed.records
+
+
+def bench_postgres(two_loads) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        import psycopg
+    except ImportError:
+        return {"skipped": "psycopg not installed"}
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
+            server = conn.execute("SHOW server_version").fetchone()[0]
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        reason = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+        err.print(f"  {reason}: skipped")
+        return {"skipped": reason}
+    from kizuna.store.catalog import CatalogStore
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        store = CatalogStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        try:
+            res = two_loads(store, "PostgreSQL")
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    res["server_version"] = server
+    res["url"] = PG_URL + "?options=-csearch_path%3D<fresh schema, dropped after>"
+    return res
+
+
+# ---------------------------------------------------------------- 2. propagation
+def run_kizuna(element_sets, times, frame: str, label: str) -> tuple[float, int, int]:
+    """Stream iter_propagate over the catalog; return (seconds, states, objects with errors)."""
+    from kizuna.orbit import iter_propagate
+
+    states = failed = 0
+    gc.collect()
+    with _progress() as prog:
+        task = prog.add_task(label, total=len(element_sets))
+        t0 = time.perf_counter()
+        for part in iter_propagate(element_sets, times, frame,
+                                   progress=lambda k: prog.advance(task, k)):
+            states += part.error_code.size
+            failed += int(np.count_nonzero(part.error_code.any(axis=1)))
+        dt = time.perf_counter() - t0
+    return dt, states, failed
+
+
+def run_satrecarray(tle_lines, jd, fr, chunk: int, label: str) -> tuple[float, int, int]:
+    """The peer: twoline2rv + SatrecArray.sgp4 over the same chunks, nothing else."""
+    from sgp4.api import Satrec, SatrecArray
+
+    states = failed = 0
+    gc.collect()
+    with _progress() as prog:
+        task = prog.add_task(label, total=len(tle_lines))
+        t0 = time.perf_counter()
+        for start in range(0, len(tle_lines), chunk):
+            batch = tle_lines[start:start + chunk]
+            sats = [Satrec.twoline2rv(l1, l2) for _name, l1, l2 in batch]
+            e, r, v = SatrecArray(sats).sgp4(jd, fr)
+            states += e.size
+            failed += int(np.count_nonzero(e.any(axis=1)))
+            prog.advance(task, len(batch))
+        dt = time.perf_counter() - t0
+    return dt, states, failed
+
+
+def run_skyfield(tle_lines, sample_idx, n_times: int) -> dict[str, object]:
+    try:
+        from skyfield.api import EarthSatellite, load
+    except ImportError:
+        return {"skipped": "skyfield not installed (pip install -e '.[dev]')"}
+    ts = load.timescale()  # builtin leap-second / delta-T tables: nothing is downloaded
+    t = ts.utc(2022, 7, 15, 0, 0, np.arange(n_times) * STEP_S)
+    gc.collect()
+    with _progress() as prog:
+        task = prog.add_task("Skyfield EarthSatellite.at", total=len(sample_idx))
+        t0 = time.perf_counter()
+        for i in sample_idx:
+            name, l1, l2 = tle_lines[i]
+            EarthSatellite(l1, l2, name, ts).at(t)
+            prog.advance(task)
+        dt = time.perf_counter() - t0
+    n_all = len(tle_lines)
+    per_object = dt / len(sample_idx)
+    return {"sample": len(sample_idx), "sample_seconds": dt, "per_object_ms": per_object * 1e3,
+            "extrapolated": True, "extrapolated_seconds": per_object * n_all,
+            "states_per_s": _rate(len(sample_idx) * n_times, dt), "frame": "GCRS (Skyfield .at())"}
+
+
+def agreement(element_sets, tle_lines, times, jd, fr, rng) -> dict[str, object]:
+    """Same elements and same states? Catalog-wide Satrec comparison, state comparison for a few."""
+    from sgp4.api import Satrec, SatrecArray
+
+    from kizuna.orbit import propagate
+    from kizuna.orbit.propagate import satrec_from_element_set
+
+    n = len(element_sets)
+    d_epoch_us = np.empty(n)
+    fields = ("inclo", "nodeo", "ecco", "argpo", "mo", "no_kozai", "bstar")
+    element_mismatch = 0
+    max_rel = 0.0
+    id_mismatch = 0
+    with err.status("agreement: comparing Satrec initialisation for every object"):
+        for i, (es, (_name, l1, l2)) in enumerate(zip(element_sets, tle_lines, strict=True)):
+            k = satrec_from_element_set(es)
+            p = Satrec.twoline2rv(l1, l2)
+            id_mismatch += es.norad_id != p.satnum
+            d_epoch_us[i] = ((k.jdsatepoch - p.jdsatepoch) + (k.jdsatepochF - p.jdsatepochF)) * 86400e6
+            diffs = [abs(getattr(k, f) - getattr(p, f)) / max(abs(getattr(p, f)), 1e-300)
+                     for f in fields]
+            if any(d > 0 for d in diffs):
+                element_mismatch += 1
+                max_rel = max(max_rel, *diffs)
+    # States: a few random objects plus the three with the largest epoch offset (the worst case).
+    worst = [int(i) for i in np.argsort(-np.abs(d_epoch_us))[:3]]
+    picks = sorted({*(int(i) for i in rng.choice(n, 5, replace=False)), *worst})
+    eph = propagate([element_sets[i] for i in picks], times, "teme")
+    sats = [Satrec.twoline2rv(tle_lines[i][1], tle_lines[i][2]) for i in picks]
+    e, r, v = SatrecArray(sats).sgp4(jd, fr)
+    rows = []
+    for row, i in enumerate(picks):
+        ok = (eph.error_code[row] == 0) & (e[row] == 0)
+        dr = np.linalg.norm(eph.position_km[row][ok] - r[row][ok], axis=-1) * 1e6  # mm
+        dv = np.linalg.norm(eph.velocity_kms[row][ok] - v[row][ok], axis=-1) * 1e6  # mm/s
+        speed = float(np.nanmax(np.linalg.norm(v[row][ok], axis=-1))) if ok.any() else float("nan")
+        rows.append({
+            "norad_id": element_sets[i].norad_id, "name": element_sets[i].object_name,
+            "epoch_offset_us": float(d_epoch_us[i]),
+            "max_position_diff_mm": float(dr.max()) if ok.any() else None,
+            "max_velocity_diff_mm_s": float(dv.max()) if ok.any() else None,
+            "speed_x_epoch_offset_mm": abs(speed * d_epoch_us[i] * 1e-6) * 1e6 if ok.any() else None,
+            "error_codes_equal": bool(np.array_equal(eph.error_code[row], e[row])),
+            "good_steps": int(ok.sum()),
+        })
+    max_dr = max((x["max_position_diff_mm"] or 0.0) for x in rows)
+    return {
+        "catalog_wide": {
+            "objects": n, "norad_id_mismatches": int(id_mismatch),
+            "element_mismatches": element_mismatch, "element_max_relative_diff": max_rel,
+            "epoch_offset_nonzero": int(np.count_nonzero(d_epoch_us)),
+            "epoch_offset_max_abs_us": float(np.abs(d_epoch_us).max()),
+            "epoch_offset_median_abs_us": float(np.median(np.abs(d_epoch_us))),
+        },
+        "objects": rows, "max_position_diff_mm": max_dr, "tolerance_mm": 1.0,
+        "pass": bool(max_dr < 1.0 and all(x["error_codes_equal"] for x in rows)),
+    }
+
+
+def bench_propagation(element_sets, tle_lines, repeats: int, sky_sample: int, seed: int,
+                      ) -> dict[str, object]:
+    from kizuna.orbit import jd_pair, time_grid
+    from kizuna.orbit.eop import load_eop
+    from kizuna.orbit.propagate import DEFAULT_CHUNK_STATES, _chunk_size
+
+    times = time_grid(START_UTC, STOP_UTC, STEP_S)
+    jd, fr = jd_pair(times)
+    n, t_count = len(element_sets), len(times)
+    chunk = _chunk_size(n, t_count, DEFAULT_CHUNK_STATES)
+    out: dict[str, object] = {
+        "times": t_count, "step_s": STEP_S, "start_utc": START_UTC, "stop_utc": STOP_UTC,
+        "objects": n, "states": n * t_count, "chunk_objects": chunk,
+        "chunk_states": chunk * t_count, "default_chunk_states": DEFAULT_CHUNK_STATES,
+    }
+    err.print(f"propagation: {n:,} objects x {t_count} times = {n * t_count:,} states, "
+              f"chunks of {chunk} objects")
+
+    kz_runs, sa_runs = [], []
+    kz_failed = sa_failed = 0
+    for rep in range(repeats):
+        dt, states, kz_failed = run_kizuna(element_sets, times, "teme",
+                                           f"kizuna TEME {rep + 1}/{repeats}")
+        kz_runs.append(dt)
+        err.print(f"  kizuna iter_propagate TEME, run {rep + 1}: {dt:.2f} s")
+        dt, states_b, sa_failed = run_satrecarray(tle_lines, jd, fr, chunk,
+                                                  f"SatrecArray {rep + 1}/{repeats}")
+        sa_runs.append(dt)
+        err.print(f"  SatrecArray loop,            run {rep + 1}: {dt:.2f} s")
+        assert states == states_b == n * t_count
+    kz_best, sa_best = min(kz_runs), min(sa_runs)
+    out["kizuna_teme"] = {"runs_s": kz_runs, "best_s": kz_best,
+                          "states_per_s": _rate(n * t_count, kz_best),
+                          "objects_with_errors": kz_failed}
+    out["satrecarray_teme"] = {"runs_s": sa_runs, "best_s": sa_best,
+                               "states_per_s": _rate(n * t_count, sa_best),
+                               "objects_with_errors": sa_failed}
+
+    with err.status("EOP table load (first frame conversion of a process)"):
+        t0 = time.perf_counter()
+        load_eop()
+        eop_s = time.perf_counter() - t0
+    out["eop_load_s"] = eop_s
+    for frame in ("itrf", "gcrs"):
+        dt, _states, failed = run_kizuna(element_sets, times, frame, f"kizuna {frame.upper()}")
+        err.print(f"  kizuna iter_propagate {frame.upper()}: {dt:.2f} s")
+        out[f"kizuna_{frame}"] = {"runs_s": [dt], "best_s": dt,
+                                  "states_per_s": _rate(n * t_count, dt),
+                                  "overhead_vs_teme_s": dt - kz_best,
+                                  "overhead_vs_teme_pct": 100.0 * (dt - kz_best) / kz_best,
+                                  "objects_with_errors": failed}
+
+    rng = np.random.default_rng(seed)
+    sample_idx = sorted(int(i) for i in rng.choice(n, min(sky_sample, n), replace=False))
+    sky = run_skyfield(tle_lines, sample_idx, t_count)
+    sky["seed"] = seed
+    out["skyfield"] = sky
+    if "sample_seconds" in sky:
+        err.print(f"  Skyfield: {sky['sample']} objects in {sky['sample_seconds']:.2f} s, "
+                  f"extrapolated to {n:,}: {sky['extrapolated_seconds']:.1f} s")
+
+    out["ratios"] = {
+        "kizuna_over_satrecarray": kz_best / sa_best, "target_max": 1.10,
+        "within_target": kz_best / sa_best <= 1.10,
+        "skyfield_over_kizuna_teme": (sky["extrapolated_seconds"] / kz_best
+                                      if "extrapolated_seconds" in sky else None),
+        "skyfield_over_kizuna_gcrs": (sky["extrapolated_seconds"] / out["kizuna_gcrs"]["best_s"]
+                                      if "extrapolated_seconds" in sky else None),
+        "itrf_over_teme": out["kizuna_itrf"]["best_s"] / kz_best,
+        "gcrs_over_teme": out["kizuna_gcrs"]["best_s"] / kz_best,
+    }
+    out["agreement"] = agreement(element_sets, tle_lines, times, jd, fr, rng)
+    return out
+
+
+# ---------------------------------------------------------------- 3. memory
+_CHILD = r"""
+import json, resource, sys
+from kizuna.formats.detect import read_path
+from kizuna.orbit import iter_propagate, time_grid
+path, start, stop, step = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+element_sets = read_path(path).records
+times = time_grid(start, stop, step)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+states = 0
+for part in iter_propagate(element_sets, times, "teme"):
+    states += part.error_code.size
+    print("P", len(part.norad_ids), flush=True)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("R", json.dumps({"objects": len(element_sets), "times": len(times), "states": states,
+                       "maxrss_before_kib": before, "maxrss_after_kib": after}), flush=True)
+"""
+
+
+def bench_memory(n: int, t_count: int) -> dict[str, object]:
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cmd = [sys.executable, "-c", _CHILD, str(CATALOG), START_UTC, STOP_UTC, str(STEP_S)]
+    report: dict[str, object] = {}
+    t0 = time.perf_counter()
+    with _progress() as prog:
+        task = prog.add_task("peak RSS: child iter_propagate", total=n)
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith("P "):
+                    prog.advance(task, int(line.split()[1]))
+                elif line.startswith("R "):
+                    report = json.loads(line[2:])
+        if proc.returncode != 0:
+            raise RuntimeError(f"memory child failed with exit code {proc.returncode}")
+    wall = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB
+    naive = n * t_count * 3 * 2 * 8
+    peak_mb = peak_kib * 1024 / MB
+    before_mb = int(report["maxrss_before_kib"]) * 1024 / MB
+    err.print(f"  child peak RSS {peak_mb:.0f} MB (after import + parse {before_mb:.0f} MB), "
+              f"naive full array {naive / MB:.0f} MB")
+    return {
+        "method": "resource.getrusage(RUSAGE_CHILDREN).ru_maxrss after a child process ran "
+                  "read_path + iter_propagate(..., 'teme') over the full catalog",
+        "child_wall_s": wall, "peak_rss_mb": peak_mb,
+        "rss_after_import_and_parse_mb": before_mb,
+        "streaming_increment_mb": peak_mb - before_mb,
+        "naive_full_array_mb": naive / MB,
+        "naive_full_array_shape": [n, t_count, 3, 2],
+        "naive_over_peak": naive / (peak_kib * 1024),
+        "children_maxrss_before_kib": before_children,
+        "child_self_report": report,
+    }
+
+
+# ---------------------------------------------------------------- report
+def table(result: dict[str, object]) -> str:
+    ing, prop, mem = result["ingest"], result["propagation"], result["memory"]
+    n = prop["objects"]
+    states = prop["states"]
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def add(name: str, items: str, secs: float | None, rate: str, note: str = "") -> None:
+        rows.append((name, items, "-" if secs is None else f"{secs:.2f}", rate, note))
+
+    p = ing["parse_only"]
+    add("ingest  parse only (read_path)", f"{p['records']:,} sets", p["seconds"],
+        _fmt_rate(p["records_per_s"], "sets"), f"{p['issues']} issues")
+    for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        db = ing[key]
+        if "skipped" in db:
+            add(f"ingest  {label}", "-", None, "-", "skipped: " + str(db["skipped"]))
+            continue
+        for load, what in (("first_load", "load_file, fresh store"),
+                           ("second_load", "load_file again (all dups)")):
+            x = db[load]
+            total = x["loaded"] + x["duplicates"] + x["rejected"]
+            add(f"ingest  {label} {what}", f"{total:,} sets", x["seconds"],
+                _fmt_rate(x["records_per_s"], "sets"),
+                f"loaded {x['loaded']:,}, dup {x['duplicates']:,}, rej {x['rejected']}")
+    reps = len(prop["kizuna_teme"]["runs_s"])
+    runs = lambda key: "/".join(f"{s:.1f}" for s in prop[key]["runs_s"])  # noqa: E731
+    add("propagate  kizuna iter_propagate, TEME", f"{states:,} states", prop["kizuna_teme"]["best_s"],
+        _fmt_rate(prop["kizuna_teme"]["states_per_s"], "states"),
+        f"best of {reps}: {runs('kizuna_teme')} s")
+    add("propagate  sgp4 SatrecArray loop, TEME", f"{states:,} states",
+        prop["satrecarray_teme"]["best_s"], _fmt_rate(prop["satrecarray_teme"]["states_per_s"], "states"),
+        f"best of {reps}: {runs('satrecarray_teme')} s")
+    for frame in ("itrf", "gcrs"):
+        x = prop[f"kizuna_{frame}"]
+        add(f"propagate  kizuna iter_propagate, {frame.upper()}", f"{states:,} states", x["best_s"],
+            _fmt_rate(x["states_per_s"], "states"),
+            f"1 run; frame cost +{x['overhead_vs_teme_s']:.1f} s (+{x['overhead_vs_teme_pct']:.0f}%)")
+    sky = prop["skyfield"]
+    if "skipped" in sky:
+        add("propagate  Skyfield EarthSatellite.at", "-", None, "-", "skipped: " + str(sky["skipped"]))
+    else:
+        add(f"propagate  Skyfield .at(t), {sky['sample']} sampled", f"{sky['sample'] * prop['times']:,} states",
+            sky["sample_seconds"], _fmt_rate(sky["states_per_s"], "states"),
+            f"seed {sky['seed']}; {sky['per_object_ms']:.2f} ms/object")
+        add(f"propagate  Skyfield EXTRAPOLATED to {n:,}", f"{states:,} states",
+            sky["extrapolated_seconds"], _fmt_rate(states / sky["extrapolated_seconds"], "states"),
+            "sample time x N / sample (GCRS output)")
+    add("memory  peak RSS, child streaming TEME", f"{states:,} states", mem["child_wall_s"], "-",
+        f"{mem['peak_rss_mb']:.0f} MB (import+parse {mem['rss_after_import_and_parse_mb']:.0f} MB)")
+    add("memory  naive full N x T x 3 x 2 float64", f"{states:,} states", None, "-",
+        f"{mem['naive_full_array_mb']:.0f} MB (not allocated)")
+
+    head = ("measurement", "items", "wall s", "rate", "note")
+    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(5)]
+    align = ["<", ">", ">", ">", "<"]
+    fmt_row = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths, strict=True))  # noqa: E731
+    lines = [fmt_row(head), "  ".join("-" * w for w in widths)]
+    lines += [fmt_row(r).rstrip() for r in rows]
+
+    ratios = prop["ratios"]
+    ag = prop["agreement"]
+    cw = ag["catalog_wide"]
+    verdict = "PASS" if ratios["within_target"] else "FAIL"
+    lines += ["", "ratios (wall time, lower is faster for the numerator):",
+              f"  kizuna / SatrecArray (TEME, best of {reps}) = {ratios['kizuna_over_satrecarray']:.3f}"
+              f"   target <= {ratios['target_max']:.2f}: {verdict}"]
+    if ratios["skyfield_over_kizuna_teme"] is not None:
+        lines += [f"  Skyfield(extrapolated) / kizuna TEME = {ratios['skyfield_over_kizuna_teme']:.1f}"
+                  f"   / kizuna GCRS = {ratios['skyfield_over_kizuna_gcrs']:.1f}"]
+    lines += [f"  kizuna ITRF / TEME = {ratios['itrf_over_teme']:.2f}   GCRS / TEME = "
+              f"{ratios['gcrs_over_teme']:.2f}   (EOP table load, once per process: "
+              f"{prop['eop_load_s']:.2f} s, not included)",
+              f"  naive full array / streaming peak RSS = {mem['naive_over_peak']:.1f}",
+              "", "agreement kizuna vs SatrecArray (TEME):",
+              f"  catalog-wide Satrec init: {cw['norad_id_mismatches']} id mismatches, "
+              f"{cw['element_mismatches']} element mismatches (max rel {cw['element_max_relative_diff']:.1e}), "
+              f"epoch offset != 0 for {cw['epoch_offset_nonzero']:,} of {cw['objects']:,} "
+              f"(max {cw['epoch_offset_max_abs_us']:.2f} us)"]
+    for x in ag["objects"]:
+        dr = x["max_position_diff_mm"]
+        lines.append(f"  {x['norad_id']:>6} {str(x['name'])[:22]:<22} epoch offset "
+                     f"{x['epoch_offset_us']:+.3f} us  max|dr| "
+                     + (f"{dr:.3f} mm" if dr is not None else "n/a")
+                     + f"  codes equal: {x['error_codes_equal']}")
+    lines.append(f"  max |dr| = {ag['max_position_diff_mm']:.3f} mm, tolerance < {ag['tolerance_mm']:.0f} mm: "
+                 f"{'PASS' if ag['pass'] else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of kizuna and SatrecArray")
+    ap.add_argument("--skyfield-sample", type=int, default=500, help="satellites Skyfield propagates")
+    ap.add_argument("--seed", type=int, default=20220715, help="seed of the random samples")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    args = ap.parse_args(argv)
+
+    if not SHARED_DATA.is_dir() or not CATALOG.is_file():
+        print(f"benchmark skipped: {CATALOG_REL} is not present (needs ../shared/data)")
+        return 0
+    started = time.perf_counter()
+    info = machine_info()
+    err.print(f"kizuna catalog benchmark on {info['cpus']} CPUs ({info['cpu_model']})")
+    tle_lines = read_3le_lines(CATALOG)
+
+    ingest, element_sets = bench_ingest(len(tle_lines))
+    if len(element_sets) != len(tle_lines):
+        print(f"benchmark aborted: kizuna read {len(element_sets)} sets, the file has {len(tle_lines)}")
+        return 1
+    prop = bench_propagation(element_sets, tle_lines, args.repeats, args.skyfield_sample, args.seed)
+    mem = bench_memory(len(element_sets), prop["times"])
+    result = {
+        "benchmark": "kizuna full-catalog ingest, propagation and memory",
+        "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": info, "versions": versions(),
+        "input": {"file": CATALOG_REL, "element_sets": len(element_sets)},
+        "ingest": ingest, "propagation": prop, "memory": mem,
+        "total_runtime_s": time.perf_counter() - started,
+    }
+    text = table(result)
+    header = (f"kizuna catalog benchmark: {len(element_sets):,} element sets, "
+              f"{prop['times']} times ({STEP_S:.0f} s over 24 h), "
+              f"{info['cpus']} CPUs, Python {info['python']}, sgp4 {result['versions']['sgp4']}"
+              f"{' (C++)' if result['versions']['sgp4_accelerated'] else ' (pure Python)'}")
+    print(header)
+    print(text)
+    print(f"\ntotal benchmark run time {result['total_runtime_s']:.0f} s; JSON: "
+          f"{os.path.relpath(args.output, Path.cwd())}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_name(args.output.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    os.replace(tmp, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
