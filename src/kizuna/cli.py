@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -310,6 +311,18 @@ def demo(
     from kizuna.demo import run_demo
 
     run_demo(db=db, out_dir=out_dir, console=out)
+
+
+# Domain commands live beside their packages (kizuna/cli_<domain>.py); each adds its commands
+# and groups to the root app through register(app).
+for _domain in ("sda", "eo", "maritime", "maneuvers", "share"):
+    try:
+        _module = importlib.import_module(f"kizuna.cli_{_domain}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"kizuna.cli_{_domain}":
+            raise
+        continue
+    _module.register(app)
 
 
 def main() -> None:  # pragma: no cover

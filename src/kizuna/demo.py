@@ -64,12 +64,14 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
     # Japan's rough box: the time each satellite spends overhead is a useful first look.
     over_japan = (lat > 24) & (lat < 46) & (lon > 122) & (lon < 146)
     table = Table(title=f"Japanese payloads, 24 h from {start:%Y-%m-%d %H:%M} UTC (60 s steps)")
-    for col in ("NORAD", "name", "regime", "alt min km", "alt max km", "min over Japan", "SGP4"):
+    for col in ("NORAD", "name", "regime", "elements age d", "alt min km", "alt max km",
+                "min over Japan", "SGP4"):
         table.add_column(col, justify="right" if col not in ("name", "regime") else "left")
     errors = {e.norad_id: e for e in eph.errors()}
     for i, entry in enumerate(jpn):
         ok = eph.ok[i]
-        table.add_row(str(entry.norad_id), sets[i].object_name or "", entry.regime or "",
+        age_d = (start - sets[i].epoch_utc).total_seconds() / 86400.0
+        table.add_row(str(entry.norad_id), sets[i].object_name or "", entry.regime or "", f"{age_d:.1f}",
                       f"{np.nanmin(alt[i][ok]):.0f}" if ok.any() else "-",
                       f"{np.nanmax(alt[i][ok]):.0f}" if ok.any() else "-",
                       str(int(over_japan[i].sum())),
@@ -83,13 +85,17 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
             for j in np.flatnonzero(eph.ok[i]):
                 fh.write(f"{norad},{iso[j]}Z,{lat[i, j]:.5f},{lon[i, j]:.5f},{alt[i, j]:.3f}\n")
     png = out_dir / "jpn_payloads_ground_tracks.png"
-    plot_ground_tracks(lat, lon, [es.object_name or str(es.norad_id) for es in sets], png,
-                       f"Japanese payloads, 24 h from {start:%Y-%m-%d %H:%M} UTC")
+    regimes = [e.regime or "" for e in jpn]
+    plot_ground_tracks(lat, lon, [es.object_name or str(es.norad_id) for es in sets], regimes, png,
+                       f"Japanese payloads from {start:%Y-%m-%d %H:%M} UTC: LEO first 100 min, "
+                       "GEO/IGSO 24 h")
     console.print(f"Wrote {csv_path} and {png}")
 
 
-def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], path: Path,
-                       title: str) -> None:
+def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], regimes: list[str],
+                       path: Path, title: str, leo_minutes: int = 100) -> None:
+    """Ground tracks: one orbit for LEO (24 h of LEO tracks is an unreadable mesh), the whole
+    day for higher orbits (QZSS's figure-eight, GEO dots)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,13 +104,16 @@ def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], path:
     fig, ax = plt.subplots(figsize=(12, 6), dpi=110)
     cmap = plt.get_cmap("tab20")
     for i, name in enumerate(names):
-        lo = lon[i].copy()
-        la = lat[i].copy()
+        span = leo_minutes if regimes[i] == "LEO" else lon.shape[1]
+        lo = lon[i, :span].copy()
+        la = lat[i, :span].copy()
         # Break the line where it wraps at the antimeridian.
         wrap = np.flatnonzero(np.abs(np.diff(lo)) > 180) + 1
         lo = np.insert(lo, wrap, np.nan)
         la = np.insert(la, wrap, np.nan)
-        ax.plot(lo, la, lw=0.8, color=cmap(i % 20), label=name)
+        high = regimes[i] != "LEO"
+        ax.plot(lo, la, lw=2.0 if high else 0.8, color=cmap(i % 20), label=name,
+                marker="o" if high else None, markersize=1.5, markevery=60)
     ax.set_xlim(-180, 180)
     ax.set_ylim(-90, 90)
     ax.set_xlabel("longitude [deg]")
