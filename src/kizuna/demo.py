@@ -90,6 +90,16 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
                        f"Japanese payloads from {start:%Y-%m-%d %H:%M} UTC: LEO first 100 min, "
                        "GEO/IGSO 24 h")
     console.print(f"Wrote {csv_path} and {png}")
+    run_domain_demos(store, out_dir, console)
+
+
+def run_domain_demos(store: CatalogStore, out_dir: Path, console: Console) -> None:
+    """Each capability's part of the demo, on the same store and sample (each prints its own
+    heading)."""
+    from kizuna.share.demo import run_demo as sharing
+
+    for part in (sharing,):
+        part(store, out_dir, console)
 
 
 def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], regimes: list[str],

@@ -1,0 +1,113 @@
+"""Append-only, tamper-evident audit log: a SHA-256 hash chain stored in the node database.
+
+Entry n stores ``hash_n = SHA-256(hash_{n-1} || JCS(entry_n))`` where the entry includes its sequence
+number (RFC 6962-style chaining, linear rather than a Merkle tree). A head row holds the last sequence
+and hash, updated in the same transaction as the append, so deleting the newest entries is detected too.
+An attacker who can rewrite every row *and* the head can forge a consistent chain; anchoring the head
+(e.g. publishing it to partners) is what closes that gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from kizuna.share.products import canonical_json, iso_z
+from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head
+
+EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    event: str
+    actor: str
+    product_id: str | None = None
+    version: int | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+
+def entry_hash(prev_hash: str, seq: int, ts_utc: str, event: str, actor: str, product_id: str | None,
+               version: int | None, detail: str) -> str:
+    body = canonical_json({"seq": seq, "ts_utc": ts_utc, "event": event, "actor": actor,
+                           "product_id": product_id, "version": version, "detail": detail})
+    return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, store: ShareStore):
+        self.store = store
+
+    def append(self, conn: Connection, events: Sequence[AuditEvent]) -> int:
+        """Append events in the caller's transaction; returns the last sequence number."""
+        if not events:
+            return self.store.audit_head(conn)[0]
+        for e in events:
+            if e.event not in EVENTS:
+                raise ValueError(f"unknown audit event {e.event!r}")
+        head_seq, prev = self.store.audit_head(conn, lock=True)
+        first = self.store.allocate(conn, "audit", len(events))
+        if first != head_seq + 1:
+            raise RuntimeError(f"audit counter {first} disagrees with head {head_seq}")
+        ts = iso_z(datetime.now(UTC))
+        rows = []
+        for i, e in enumerate(events):
+            seq = first + i
+            detail = json.dumps(dict(e.detail), sort_keys=True, separators=(",", ":"), default=str)
+            h = entry_hash(prev, seq, ts, e.event, e.actor, e.product_id, e.version, detail)
+            rows.append({"seq": seq, "ts_utc": ts, "event": e.event, "actor": e.actor,
+                         "product_id": e.product_id, "version": e.version, "detail": detail,
+                         "prev_hash": prev, "hash": h})
+            prev = h
+        conn.execute(audit.insert(), rows)
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=rows[-1]["seq"], hash=prev))
+        return int(rows[-1]["seq"])  # type: ignore[call-overload]
+
+    def record(self, *events: AuditEvent) -> int:
+        with self.store.write() as conn:
+            return self.append(conn, events)
+
+    def verify(self) -> AuditReport:
+        return verify_chain(self.store.audit_rows(), self.store.audit_head_now())
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    ok: bool
+    entries: int
+    problems: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "entries": self.entries, "problems": self.problems}
+
+
+def verify_chain(rows: Sequence[Mapping[str, object]], head: tuple[int, str]) -> AuditReport:
+    """Recompute the chain; report every edit (hash mismatch), deletion (gap or broken link),
+    reordering (broken link) and truncation (head mismatch)."""
+    problems: list[str] = []
+    prev = GENESIS
+    expected_seq = 1
+    for r in rows:
+        seq = int(r["seq"])  # type: ignore[call-overload]
+        if seq != expected_seq:
+            problems.append(f"entry {seq}: expected sequence {expected_seq} (entry deleted or moved)")
+        if r["prev_hash"] != prev:
+            problems.append(f"entry {seq}: does not link to the entry before it (deleted or reordered)")
+        h = entry_hash(str(r["prev_hash"]), seq, str(r["ts_utc"]), str(r["event"]), str(r["actor"]),
+                       r["product_id"], r["version"], str(r["detail"]))  # type: ignore[arg-type]
+        if h != r["hash"]:
+            problems.append(f"entry {seq}: content does not match its hash (edited)")
+        prev = str(r["hash"])
+        expected_seq = seq + 1
+    head_seq, head_hash = head
+    last_seq = int(rows[-1]["seq"]) if rows else 0  # type: ignore[call-overload]
+    if head_seq != last_seq or head_hash != prev:
+        problems.append(f"head says entry {head_seq} is last but the log ends at {last_seq} "
+                        "(entries removed from the end, or the head was edited)")
+    return AuditReport(ok=not problems, entries=len(rows), problems=problems)

@@ -1,0 +1,283 @@
+"""Tables and queries of the sharing layer: products, partner cursors and the audit chain.
+
+Sequence numbers come from a counter row that each writing transaction updates first. The row lock is
+held until commit, so sequence order equals commit order on PostgreSQL as on SQLite: a reader that has
+seen sequence n can never later find a newly committed row below n. That is what lets the feed use the
+sequence as its cursor without skipping or repeating items added while a partner pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from kizuna.store.catalog import CatalogStore
+
+metadata = MetaData()
+_Seq = BigInteger().with_variant(Integer, "sqlite")
+
+products = Table(
+    "share_product", metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("product_id", String(80), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("type", String(32), nullable=False, index=True),
+    Column("created_utc", DateTime, nullable=False, index=True),
+    Column("added_utc", DateTime, nullable=False),
+    Column("originator", String(16), nullable=False),
+    Column("classification", Integer, nullable=False),
+    Column("banner", Text, nullable=False),
+    # Delimited lists so policy filters run in SQL on both dialects: ",JPN,USA," ("*" = everyone).
+    Column("nations", Text, nullable=False),
+    Column("caveats", Text, nullable=False),
+    Column("objects", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("wire", Text, nullable=False),
+    UniqueConstraint("product_id", "version", name="uq_share_product_version"),
+)
+counters = Table(
+    "share_counter", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", _Seq, nullable=False),
+)
+cursors = Table(
+    "share_cursor", metadata,
+    Column("partner", String(32), primary_key=True),
+    Column("cursor", String(200), nullable=False),
+    Column("updated_utc", DateTime, nullable=False),
+)
+audit = Table(
+    "share_audit", metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("ts_utc", String(32), nullable=False),
+    Column("event", String(16), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("product_id", String(80)),
+    Column("version", Integer),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+audit_head = Table(
+    "share_audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", _Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+GENESIS = "0" * 64
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def delimited(values: Iterable[object] | None) -> str:
+    return "*" if values is None else "," + ",".join(sorted(str(v) for v in values)) + ","
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The SQL side of the policy: nationality, clearance, and the caveats the subject lacks."""
+
+    nationality: str
+    clearance: int
+    lacking_caveats: frozenset[str]
+
+    def clause(self):  # type: ignore[no-untyped-def]
+        t = products.c
+        conds = [or_(t.nations == "*", t.nations.like(f"%,{self.nationality},%")),
+                 t.classification <= self.clearance]
+        conds += [t.caveats.not_like(f"%,{c},%") for c in sorted(self.lacking_caveats)]
+        return and_(*conds)
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    seq: int
+    product_id: str
+    version: int
+    type: str
+    originator: str
+    banner: str
+    source: str
+    signature: str
+    wire: str
+    added_utc: datetime
+
+
+class ShareStore:
+    """Sharing tables on the catalog store's engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, catalog: CatalogStore):
+        self.catalog = catalog
+        self.engine = catalog.engine
+        # One writer at a time inside a node process: SQLite would otherwise fail with SQLITE_BUSY when
+        # two deferred transactions upgrade to write; PostgreSQL is additionally serialised by row locks.
+        self._write_lock = threading.RLock()
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            have = {r[0] for r in conn.execute(select(counters.c.name))}
+            for name in ("product", "audit"):
+                if name not in have:
+                    conn.execute(counters.insert().values(name=name, value=0))
+            if conn.execute(select(audit_head.c.id)).first() is None:
+                conn.execute(audit_head.insert().values(id=1, seq=0, hash=GENESIS))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    def allocate(self, conn: Connection, name: str, n: int) -> int:
+        """Reserve `n` sequence numbers; returns the first. Locks the counter row until commit."""
+        stmt = (update(counters).where(counters.c.name == name)
+                .values(value=counters.c.value + n).returning(counters.c.value))
+        last = int(conn.execute(stmt).scalar_one())
+        return last - n + 1
+
+    # ------------------------------------------------------------ products
+    def versions(self, conn: Connection, ids: Sequence[str]) -> dict[str, dict[int, str]]:
+        """Stored versions per product id -> {version: signature}."""
+        out: dict[str, dict[int, str]] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start:start + 500])
+            q = select(products.c.product_id, products.c.version, products.c.signature).where(
+                products.c.product_id.in_(part))
+            for pid, ver, sig in conn.execute(q):
+                out.setdefault(pid, {})[ver] = sig
+        return out
+
+    def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> list[int]:
+        """Insert product rows (without seq) in order; marks older versions not current."""
+        if not rows:
+            return []
+        first = self.allocate(conn, "product", len(rows))
+        now = datetime.now(UTC).replace(tzinfo=None)
+        full = []
+        for i, row in enumerate(rows):
+            full.append({**row, "seq": first + i, "added_utc": now, "is_current": True,
+                         "created_utc": _naive(row["created_utc"])})  # type: ignore[arg-type]
+        ids = sorted({r["product_id"] for r in rows})  # type: ignore[type-var]
+        for start in range(0, len(ids), 500):
+            conn.execute(update(products).where(products.c.product_id.in_(ids[start:start + 500]))
+                         .values(is_current=False))
+        conn.execute(products.insert(), full)
+        # Within the batch only the highest version of an id stays current.
+        newest: dict[str, tuple[int, int]] = {}
+        for r in full:
+            pid, ver, seq = r["product_id"], r["version"], r["seq"]
+            if pid not in newest or ver > newest[pid][0]:  # type: ignore[operator]
+                newest[pid] = (ver, seq)  # type: ignore[index,assignment]
+        stale = [r["seq"] for r in full if newest[r["product_id"]][1] != r["seq"]]  # type: ignore[index]
+        if stale:
+            conn.execute(update(products).where(products.c.seq.in_(stale)).values(is_current=False))
+        return [first + i for i in range(len(rows))]
+
+    def page(self, vis: Visibility | None, *, after: int = 0, limit: int = 100, type: str | None = None,
+             since: datetime | None = None, until: datetime | None = None, norad_id: int | None = None,
+             current_only: bool = False, exclude_originator: str | None = None,
+             added_after: datetime | None = None) -> list[ProductRow]:
+        t = products.c
+        q = select(t.seq, t.product_id, t.version, t.type, t.originator, t.banner, t.source,
+                   t.signature, t.wire, t.added_utc).where(t.seq > after)
+        if vis is not None:
+            q = q.where(vis.clause())
+        if type:
+            q = q.where(t.type == type)
+        if since:
+            q = q.where(t.created_utc >= _naive(since))
+        if until:
+            q = q.where(t.created_utc <= _naive(until))
+        if added_after:
+            q = q.where(t.added_utc > _naive(added_after))
+        if norad_id is not None:
+            q = q.where(t.objects.like(f"%,{int(norad_id)},%"))
+        if current_only:
+            q = q.where(t.is_current.is_(True))
+        if exclude_originator:
+            q = q.where(t.originator != exclude_originator)
+        q = q.order_by(t.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return [ProductRow(*r) for r in conn.execute(q)]
+
+    def get(self, vis: Visibility | None, product_id: str, version: int | None = None) -> ProductRow | None:
+        t = products.c
+        q = select(t.seq, t.product_id, t.version, t.type, t.originator, t.banner, t.source,
+                   t.signature, t.wire, t.added_utc).where(t.product_id == product_id)
+        q = q.where(t.version == version) if version is not None else q.where(t.is_current.is_(True))
+        if vis is not None:
+            q = q.where(vis.clause())
+        with self.engine.connect() as conn:
+            r = conn.execute(q).first()
+        return ProductRow(*r) if r else None
+
+    def all_keys(self) -> list[tuple[str, int]]:
+        with self.engine.connect() as conn:
+            return [(a, b) for a, b in conn.execute(
+                select(products.c.product_id, products.c.version).order_by(products.c.seq))]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(products)).scalar() or 0)
+
+    def max_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(products.c.seq), 0))).scalar() or 0)
+
+    # ------------------------------------------------------------ partner cursors
+    def cursor(self, partner: str) -> str | None:
+        with self.engine.connect() as conn:
+            v = conn.execute(select(cursors.c.cursor).where(cursors.c.partner == partner)).scalar()
+        return None if v is None else str(v)
+
+    def set_cursor(self, conn: Connection, partner: str, value: str) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        n = conn.execute(update(cursors).where(cursors.c.partner == partner)
+                         .values(cursor=value, updated_utc=now)).rowcount
+        if not n:
+            conn.execute(cursors.insert().values(partner=partner, cursor=value, updated_utc=now))
+
+    # ------------------------------------------------------------ audit chain rows
+    def audit_head(self, conn: Connection, *, lock: bool = False) -> tuple[int, str]:
+        q = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+        if lock and self.dialect == "postgresql":
+            q = q.with_for_update()
+        seq, h = conn.execute(q).one()
+        return int(seq), str(h)
+
+    def audit_rows(self) -> list[dict[str, object]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(audit).order_by(audit.c.seq)).mappings()]
+
+    def audit_head_now(self) -> tuple[int, str]:
+        with self.engine.connect() as conn:
+            return self.audit_head(conn)
