@@ -108,3 +108,27 @@ def test_propagate_json_from_file_reports_sgp4_errors(tmp_path):
 def test_propagate_needs_ids_or_file():
     result = runner.invoke(app, ["propagate", "--start", "2026-06-10", "--stop", "2026-06-11"])
     assert result.exit_code != 0
+
+
+def test_catalog_publish_makes_signed_marked_products(tmp_path):
+    from kizuna.share.loopback import free_port, write_coalition
+    from kizuna.share.node import Node
+
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    jdb = str(tmp_path / "JPN.db")
+    assert runner.invoke(app, ["catalog", "load", str(SAMPLE / "leo_2026-06_sample.3le"), "--db", jdb]
+                         ).exit_code == 0
+    common = ["--partners", str(cfgs["JPN"]), "--keys", str(tmp_path / "keys"), "--db", jdb]
+    result = runner.invoke(app, ["catalog", "publish", "--norad", "58578", "--norad", "25544",
+                                 "--marking", "SECRET//REL TO USA, JPN", *common])
+    assert result.exit_code == 0, result.output
+    published = json.loads(result.stdout)
+    assert {p["norad_id"] for p in published} == {58578, 25544}
+    assert all(p["banner"] == "SECRET//REL TO USA, JPN" for p in published)
+    node = Node.open(jdb, cfgs["JPN"], tmp_path / "keys")
+    try:
+        assert node.audit.verify().ok
+    finally:
+        node.catalog.close()
+    bad = runner.invoke(app, ["catalog", "publish", "--norad", "1", *common])
+    assert bad.exit_code == 2

@@ -204,6 +204,43 @@ def catalog_export(
     sys.stdout.write(writers[fmt](sets))
 
 
+@catalog_app.command("publish")
+def catalog_publish(
+    norad: Annotated[list[int], typer.Option(help="objects whose newest element set to publish")],
+    partners: Annotated[Path, typer.Option(help="this node's coalition config (partners.yaml)")],
+    keys: Annotated[Path, typer.Option(help="directory with this node's signing key")],
+    marking: Annotated[str, typer.Option(help="banner, e.g. 'UNCLASSIFIED' or 'SECRET//REL TO USA, JPN'")]
+    = "UNCLASSIFIED",
+    db: DbOption = None,
+    actor: Annotated[str, typer.Option(help="who publishes, for the audit log")] = "cli",
+) -> None:
+    """Publish element sets as marked, signed, audited products for partner nodes."""
+    from kizuna.formats.omm import omm_fields
+    from kizuna.share.markings import parse_banner
+    from kizuna.share.node import Node
+    from kizuna.share.products import Product
+
+    try:
+        node = Node.open(db or "kizuna.db", partners, keys)
+        label = parse_banner(marking, node.config.markings)
+    except (KizunaError, OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    sets = node.catalog.latest_element_sets(norad)
+    missing = sorted(set(norad) - {s.norad_id for s in sets})
+    if missing:
+        err.print(f"[red]error:[/] not in catalog: {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    published = []
+    for es in sets:
+        payload = {k: _plain(v) for k, v in omm_fields(es).items()}
+        product = Product.new("element_set", payload, label, node.node_id, objects=(es.norad_id,))
+        signed = node.publish(product, actor=actor)
+        published.append({"id": product.id, "version": product.version, "norad_id": es.norad_id,
+                          "banner": signed["banner"]})
+    print(json.dumps(published, indent=2))
+
+
 # ---------------------------------------------------------------- propagate
 def _parse_ids(values: Sequence[str]) -> list[int]:
     ids: list[int] = []
