@@ -1,0 +1,297 @@
+"""AIS events with Global Fishing Watch (GFW) definitions as default parameters.
+
+Definitions (each event carries its own in ``MaritimeEvent.definition``):
+
+- **Gap** (AIS disabling): no position for >= 12 h while >= 50 nm from shore at both ends of the
+  gap (Welch et al. 2022, "Hot spots of unseen fishing vessels", Science Advances 8:eabq2109).
+- **Encounter**: two vessels within 500 m for >= 2 h at a median speed < 2 kn, >= 10 km from a
+  coastal anchorage (Miller et al. 2018, "Identifying global patterns of transshipment behavior",
+  Frontiers in Marine Science 5:240; GFW encounters data set).
+- **Loitering**: one vessel at an average speed < 2 kn for >= 1 h while >= 20 nm from shore
+  (GFW carrier loitering events).
+- **Spoofing / identity**: positions on land (needs a land mask), teleports (a step needing more
+  than 50 kn), reported SOG above a physical limit, and an MMSI broadcast by two ships.
+
+Distance from shore needs a :class:`LandMask` from the caller (no coastline is bundled and none
+is downloaded). Without one the shore conditions are not applied, and every event says so.
+Encounters and loitering are found on tracks resampled to a 10-minute grid, as GFW does, so
+start and end times have that resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from kizuna.maritime.records import MaritimeEvent
+from kizuna.maritime.tracks import (
+    EARTH_RADIUS_M,
+    METERS_PER_NM,
+    Resampled,
+    Tracks,
+    haversine_m,
+    resample,
+    unit_vectors,
+)
+
+
+@dataclass(frozen=True)
+class LandMask:
+    """A caller-supplied land/sea grid on regular lat/lon cells (True = land).
+
+    ``lat0_deg``/``lon0_deg`` are the centre of cell [0, 0]; rows go north with ``step_deg``.
+    Distance to shore uses a Euclidean distance transform on the grid with the east-west cell size
+    taken at the grid's mid latitude, so it is accurate to about one cell.
+    """
+
+    land: np.ndarray
+    lat0_deg: float
+    lon0_deg: float
+    step_deg: float
+
+    def _index(self, lat_deg, lon_deg):  # type: ignore[no-untyped-def]
+        r = np.rint((np.asarray(lat_deg) - self.lat0_deg) / self.step_deg).astype(np.int64)
+        c = np.rint((np.asarray(lon_deg) - self.lon0_deg) / self.step_deg).astype(np.int64)
+        inside = (r >= 0) & (r < self.land.shape[0]) & (c >= 0) & (c < self.land.shape[1])
+        return np.clip(r, 0, self.land.shape[0] - 1), np.clip(c, 0, self.land.shape[1] - 1), inside
+
+    def is_land(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+        r, c, inside = self._index(lat_deg, lon_deg)
+        return self.land[r, c] & inside
+
+    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Distance from a sea point to the nearest land cell (0 on land; inf outside the grid)."""
+        mid = self.lat0_deg + self.step_deg * self.land.shape[0] / 2
+        dy = self.step_deg * np.pi / 180 * EARTH_RADIUS_M
+        dx = dy * np.cos(np.radians(mid))
+        dist = ndimage.distance_transform_edt(~self.land, sampling=(dy, dx)) if self.land.any() \
+            else np.full(self.land.shape, np.inf)
+        r, c, inside = self._index(lat_deg, lon_deg)
+        return np.where(inside, dist[r, c], np.inf)
+
+
+def _shore_note(shore: LandMask | None) -> str:
+    return "" if shore is not None else " [distance-from-shore condition NOT applied: no land mask given]"
+
+
+def _runs(flag: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (inclusive) indices of runs of True within equal values of ``group``."""
+    f = flag.astype(bool)
+    prev = np.r_[False, f[:-1] & (group[1:] == group[:-1])]
+    nxt = np.r_[f[1:] & (group[1:] == group[:-1]), False]
+    return np.flatnonzero(f & ~prev), np.flatnonzero(f & ~nxt)
+
+
+def detect_gaps(tracks: Tracks, *, min_gap_s: float = 12 * 3600.0, min_shore_distance_nm: float = 50.0,
+                shore: LandMask | None = None) -> list[MaritimeEvent]:
+    definition = (f"GFW AIS gap: no position for >= {min_gap_s / 3600:g} h while >= "
+                  f"{min_shore_distance_nm:g} nm from shore at both ends (Welch et al. 2022)"
+                  + _shore_note(shore))
+    p = tracks.positions
+    if len(p) < 2:
+        return []
+    same = tracks.vessel[1:] == tracks.vessel[:-1]
+    dt_s = np.diff(p.time_utc).astype("int64") / 1e9
+    idx = np.flatnonzero(same & (dt_s >= min_gap_s))
+    if shore is not None and len(idx):
+        d0 = shore.distance_to_shore_m(p.lat_deg[idx], p.lon_deg[idx])
+        d1 = shore.distance_to_shore_m(p.lat_deg[idx + 1], p.lon_deg[idx + 1])
+        idx = idx[(d0 >= min_shore_distance_nm * METERS_PER_NM) & (d1 >= min_shore_distance_nm * METERS_PER_NM)]
+    out = []
+    for i in idx:
+        gap_km = float(haversine_m(p.lat_deg[i], p.lon_deg[i], p.lat_deg[i + 1], p.lon_deg[i + 1])) / 1000
+        out.append(MaritimeEvent("gap", int(p.mmsi[i]), p.time_utc[i], p.time_utc[i + 1],
+                                 float(p.lat_deg[i]), float(p.lon_deg[i]),
+                                 details={"gap_s": float(dt_s[i]), "gap_distance_km": round(gap_km, 3),
+                                          "end_lat_deg": float(p.lat_deg[i + 1]),
+                                          "end_lon_deg": float(p.lon_deg[i + 1])},
+                                 definition=definition))
+    return out
+
+
+def detect_encounters(tracks: Tracks, *, max_distance_m: float = 500.0, min_duration_s: float = 2 * 3600.0,
+                      max_median_speed_kn: float = 2.0, min_anchorage_distance_m: float = 10_000.0,
+                      anchorages: Sequence[tuple[float, float]] | None = None, step_s: float = 600.0,
+                      resampled: Resampled | None = None) -> list[MaritimeEvent]:
+    """Pairs of vessels (different MMSIs) within ``max_distance_m`` on consecutive grid times.
+
+    A KD-tree on 3-D positions per grid time finds the close pairs; runs of consecutive grid
+    times per pair become candidate encounters, kept when long and slow enough and away from
+    every anchorage (``anchorages`` as (lat, lon) points; none given means none excluded).
+    """
+    definition = (f"GFW encounter: two vessels within {max_distance_m:g} m for >= {min_duration_s / 3600:g} h at "
+                  f"median speed < {max_median_speed_kn:g} kn, >= {min_anchorage_distance_m / 1000:g} km from an "
+                  f"anchorage (Miller et al. 2018); {step_s / 60:g}-min resampled tracks"
+                  + ("" if anchorages else " [no anchorage list given: none excluded]"))
+    r = resampled if resampled is not None else resample(tracks, step_s)
+    if len(r.time_utc) < 2:
+        return []
+    xyz = unit_vectors(r.lat_deg, r.lon_deg) * EARTH_RADIUS_M
+    chord = 2 * EARTH_RADIUS_M * np.sin(max_distance_m / (2 * EARTH_RADIUS_M))
+    t_ns = r.time_utc.astype("int64")
+    order = np.argsort(t_ns, kind="stable")
+    ts = t_ns[order]
+    bounds = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1], True])
+    pa: list[np.ndarray] = []
+    pb: list[np.ndarray] = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b - a < 2:
+            continue
+        rows = order[a:b]
+        pairs = cKDTree(xyz[rows]).query_pairs(chord, output_type="ndarray")
+        if len(pairs):
+            pa.append(rows[pairs[:, 0]])
+            pb.append(rows[pairs[:, 1]])
+    if not pa:
+        return []
+    i = np.concatenate(pa)
+    j = np.concatenate(pb)
+    vi, vj = r.vessel[i], r.vessel[j]
+    swap = vi > vj
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    mm = tracks.vessel_mmsi
+    keep = mm[r.vessel[i]] != mm[r.vessel[j]]
+    i, j = i[keep], j[keep]
+    if len(i) == 0:
+        return []
+    step_ns = int(round(r.step_s * 1e9))
+    gidx = t_ns[i] // step_ns
+    pair_key = r.vessel[i] * (int(r.vessel.max()) + 1) + r.vessel[j]
+    o = np.lexsort((gidx, pair_key))
+    i, j, gidx, pair_key = i[o], j[o], gidx[o], pair_key[o]
+    brk = np.r_[True, (pair_key[1:] != pair_key[:-1]) | (np.diff(gidx) != 1)]
+
+    starts = np.flatnonzero(brk)
+    ends = np.r_[starts[1:], len(i)] - 1
+    dur_s = (gidx[ends] - gidx[starts]) * r.step_s
+    out: list[MaritimeEvent] = []
+    anc = np.asarray(anchorages, dtype=float).reshape(-1, 2) if anchorages else np.zeros((0, 2))
+    for k in np.flatnonzero(dur_s >= min_duration_s):
+        sl = slice(starts[k], ends[k] + 1)
+        speeds = np.r_[r.speed_kn[i[sl]], r.speed_kn[j[sl]]]
+        med = float(np.nanmedian(speeds)) if np.isfinite(speeds).any() else np.nan
+        if not med < max_median_speed_kn:
+            continue
+        lat = float(np.mean(np.r_[r.lat_deg[i[sl]], r.lat_deg[j[sl]]]))
+        lon = float(np.degrees(np.arctan2(np.mean(np.sin(np.radians(r.lon_deg[i[sl]]))),
+                                          np.mean(np.cos(np.radians(r.lon_deg[i[sl]]))))))
+        if len(anc) and haversine_m(anc[:, 0], anc[:, 1], lat, lon).min() < min_anchorage_distance_m:
+            continue
+        dist = haversine_m(r.lat_deg[i[sl]], r.lon_deg[i[sl]], r.lat_deg[j[sl]], r.lon_deg[j[sl]])
+        a_m, b_m = int(mm[r.vessel[i[starts[k]]]]), int(mm[r.vessel[j[starts[k]]]])
+        out.append(MaritimeEvent("encounter", a_m, r.time_utc[i[starts[k]]], r.time_utc[i[ends[k]]], lat, lon,
+                                 other_mmsi=b_m,
+                                 details={"duration_s": float(dur_s[k]), "median_speed_kn": round(med, 3),
+                                          "median_distance_m": round(float(np.median(dist)), 1),
+                                          "min_distance_m": round(float(dist.min()), 1)},
+                                 definition=definition))
+    return out
+
+
+def detect_loitering(tracks: Tracks, *, max_speed_kn: float = 2.0, min_duration_s: float = 3600.0,
+                     min_shore_distance_nm: float = 20.0, shore: LandMask | None = None,
+                     step_s: float = 600.0, resampled: Resampled | None = None) -> list[MaritimeEvent]:
+    definition = (f"GFW loitering: one vessel at average speed < {max_speed_kn:g} kn for >= "
+                  f"{min_duration_s / 3600:g} h while >= {min_shore_distance_nm:g} nm from shore; "
+                  f"{step_s / 60:g}-min resampled tracks" + _shore_note(shore))
+    r = resampled if resampled is not None else resample(tracks, step_s)
+    if len(r.time_utc) == 0:
+        return []
+    slow = r.speed_kn < max_speed_kn
+    if shore is not None:
+        slow &= shore.distance_to_shore_m(r.lat_deg, r.lon_deg) >= min_shore_distance_nm * METERS_PER_NM
+    s, e = _runs(slow, r.segment)
+    dur = (r.time_utc[e] - r.time_utc[s]).astype("int64") / 1e9
+    out = []
+    for a, b, d in zip(s, e, dur, strict=True):
+        if d < min_duration_s:
+            continue
+        sl = slice(a, b + 1)
+        out.append(MaritimeEvent("loitering", int(tracks.vessel_mmsi[r.vessel[a]]), r.time_utc[a], r.time_utc[b],
+                                 float(np.mean(r.lat_deg[sl])), float(np.mean(r.lon_deg[sl])),
+                                 details={"duration_s": float(d),
+                                          "mean_speed_kn": round(float(np.nanmean(r.speed_kn[sl])), 3)},
+                                 definition=definition))
+    return out
+
+
+def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_sog_kn: float = 60.0,
+                    shore: LandMask | None = None) -> list[MaritimeEvent]:
+    """Identity and position anomalies on cleaned tracks (isolated spikes were already dropped).
+
+    ``teleport``: a step whose implied speed exceeds ``max_speed_kn``; ``impossible_speed``: a
+    reported SOG above ``max_reported_sog_kn`` (102.3 = not available is excluded by the reader);
+    ``on_land``: runs of positions on land; ``shared_mmsi``: one event per MMSI split in cleaning.
+    """
+    definition = (f"identity/spoofing: teleport = step implying > {max_speed_kn:g} kn; impossible_speed = SOG > "
+                  f"{max_reported_sog_kn:g} kn; on_land = position on the caller's land mask; shared_mmsi = one "
+                  "MMSI broadcast by two ships (alternating far-apart positions)" + _shore_note(shore))
+    p = tracks.positions
+    out: list[MaritimeEvent] = []
+    if len(p) >= 2:
+        same = tracks.vessel[1:] == tracks.vessel[:-1]
+        d = haversine_m(p.lat_deg[:-1], p.lon_deg[:-1], p.lat_deg[1:], p.lon_deg[1:])
+        dt = np.diff(p.time_utc).astype("int64") / 1e9
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(dt > 0, d / dt / (METERS_PER_NM / 3600), np.where(d > 1, np.inf, 0))
+        for k in np.flatnonzero(same & (v > max_speed_kn)):
+            out.append(MaritimeEvent("spoofing", int(p.mmsi[k]), p.time_utc[k], p.time_utc[k + 1],
+                                     float(p.lat_deg[k + 1]), float(p.lon_deg[k + 1]), subtype="teleport",
+                                     details={"jump_km": round(float(d[k]) / 1000, 3),
+                                              "implied_speed_kn": float(min(v[k], 1e9)), "dt_s": float(dt[k])},
+                                     definition=definition))
+    fast = np.flatnonzero(p.sog_kn > max_reported_sog_kn)
+    for k in fast:
+        out.append(MaritimeEvent("spoofing", int(p.mmsi[k]), p.time_utc[k], p.time_utc[k], float(p.lat_deg[k]),
+                                 float(p.lon_deg[k]), subtype="impossible_speed",
+                                 details={"sog_kn": float(p.sog_kn[k])}, definition=definition))
+    if shore is not None and len(p):
+        s, e = _runs(shore.is_land(p.lat_deg, p.lon_deg), tracks.vessel)
+        for a, b in zip(s, e, strict=True):
+            out.append(MaritimeEvent("spoofing", int(p.mmsi[a]), p.time_utc[a], p.time_utc[b], float(p.lat_deg[a]),
+                                     float(p.lon_deg[a]), subtype="on_land",
+                                     details={"positions": int(b - a + 1)}, definition=definition))
+    for m in tracks.report.shared_mmsi:
+        rows = np.flatnonzero(p.mmsi == m)
+        out.append(MaritimeEvent("spoofing", int(m), p.time_utc[rows[0]], p.time_utc[rows[-1]],
+                                 float(p.lat_deg[rows[0]]), float(p.lon_deg[rows[0]]), subtype="shared_mmsi",
+                                 details={"positions": len(rows)}, definition=definition))
+    return out
+
+
+EVENT_TYPES = ("gap", "encounter", "loitering", "spoofing")
+
+
+def detect_events(tracks: Tracks, types: Sequence[str] = EVENT_TYPES, *, shore: LandMask | None = None,
+                  anchorages: Sequence[tuple[float, float]] | None = None, step_s: float = 600.0,
+                  ) -> list[MaritimeEvent]:
+    """All requested event types with GFW default parameters, sorted by start time."""
+    unknown = set(types) - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"unknown event type(s) {sorted(unknown)}; choose from {EVENT_TYPES}")
+    r = resample(tracks, step_s) if {"encounter", "loitering"} & set(types) else None
+    out: list[MaritimeEvent] = []
+    if "gap" in types:
+        out += detect_gaps(tracks, shore=shore)
+    if "encounter" in types:
+        out += detect_encounters(tracks, anchorages=anchorages, step_s=step_s, resampled=r)
+    if "loitering" in types:
+        out += detect_loitering(tracks, shore=shore, step_s=step_s, resampled=r)
+    if "spoofing" in types:
+        out += detect_spoofing(tracks, shore=shore)
+    out.sort(key=lambda e: (e.start_utc, e.kind, e.mmsi))
+    return out
+
+
+def event_dict(e: MaritimeEvent) -> dict[str, object]:
+    """Plain JSON-ready form (times ISO-8601 Z)."""
+    from kizuna.orbit.timescale import iso_utc
+
+    start, end = iso_utc(np.array([e.start_utc, e.end_utc]))
+    return {"type": e.kind, "subtype": e.subtype, "mmsi": e.mmsi, "other_mmsi": e.other_mmsi,
+            "start_utc": start, "end_utc": end, "duration_s": e.duration_s, "lat_deg": round(e.lat_deg, 6),
+            "lon_deg": round(e.lon_deg, 6), "details": e.details, "definition": e.definition}

@@ -1,0 +1,180 @@
+"""AIS storage: positions and per-MMSI static data in the catalog database (SQLite or PostgreSQL).
+
+Own tables on their own MetaData (created with ``create_all`` on the catalog store's engine).
+Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing; inserts are
+bulk ``INSERT ... ON CONFLICT DO NOTHING`` in batches, one transaction per chunk of a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from kizuna.errors import FormatIssue
+from kizuna.maritime.ais import latest_static, split_records
+from kizuna.maritime.records import PositionArrays, VesselPosition, VesselStatic
+
+metadata = MetaData()
+
+ais_position = Table(
+    "ais_position", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mmsi", BigInteger, nullable=False, index=True),
+    Column("time_utc", DateTime, nullable=False, index=True),
+    Column("lat_deg", Float, nullable=False),
+    Column("lon_deg", Float, nullable=False),
+    Column("sog_kn", Float),
+    Column("cog_deg", Float),
+    Column("heading_deg", Float),
+    Column("msg_type", Integer),
+    Column("source", String(200)),
+    UniqueConstraint("mmsi", "time_utc", "lat_deg", "lon_deg", name="uq_ais_position"),
+)
+
+ais_static = Table(
+    "ais_static", metadata,
+    Column("mmsi", BigInteger, primary_key=True),
+    Column("updated_utc", DateTime),
+    Column("name", String(40)), Column("callsign", String(16)), Column("imo", BigInteger),
+    Column("ship_type", Integer), Column("length_m", Float), Column("beam_m", Float),
+    Column("draught_m", Float), Column("destination", String(40)),
+)
+
+_BATCH = 5000
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if x != x else float(x)
+
+
+@dataclass
+class AisLoadSummary:
+    positions_loaded: int = 0
+    positions_duplicate: int = 0
+    positions_untimed: int = 0
+    statics: int = 0
+    issues: list[FormatIssue] = field(default_factory=list)
+
+    def as_dict(self, max_issues: int = 200) -> dict[str, object]:
+        return {"positions_loaded": self.positions_loaded, "positions_duplicate": self.positions_duplicate,
+                "positions_untimed": self.positions_untimed, "statics": self.statics,
+                "issues": len(self.issues), "errors": [i.as_dict() for i in self.issues[:max_issues]]}
+
+
+class AisStore:
+    """AIS positions and static data next to the catalog (pass ``CatalogStore.engine``)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def _insert(self, table):  # type: ignore[no-untyped-def]
+        return (postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table))
+
+    def add_positions(self, positions: Sequence[VesselPosition], conn: Connection) -> tuple[int, int, int]:
+        """(loaded, duplicates, untimed). Untimed reports cannot go on a track and are not stored."""
+        rows = [{"mmsi": p.mmsi, "time_utc": p.time_utc.astimezone(UTC).replace(tzinfo=None),
+                 "lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "sog_kn": _none_if_nan(p.sog_kn),
+                 "cog_deg": _none_if_nan(p.cog_deg), "heading_deg": _none_if_nan(p.heading_deg),
+                 "msg_type": p.msg_type, "source": (p.source or "")[:200]}
+                for p in positions if p.time_utc is not None]
+        loaded = 0
+        # RETURNING counts what was really inserted (executemany rowcount is unreliable across drivers)
+        stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
+        for k in range(0, len(rows), _BATCH):
+            loaded += len(conn.execute(stmt, rows[k:k + _BATCH]).all())
+        return loaded, len(rows) - loaded, len(positions) - len(rows)
+
+    def upsert_static(self, statics: Iterable[VesselStatic], conn: Connection) -> int:
+        merged = latest_static(statics)
+        if not merged:
+            return 0
+        existing = {r.mmsi: r for r in conn.execute(select(ais_static).where(
+            ais_static.c.mmsi.in_(list(merged))))}
+        n = 0
+        for mmsi, s in merged.items():
+            row = {"mmsi": mmsi, "updated_utc": s.time_utc.astimezone(UTC).replace(tzinfo=None) if s.time_utc else None,
+                   "name": s.name, "callsign": s.callsign, "imo": s.imo, "ship_type": s.ship_type,
+                   "length_m": s.length_m, "beam_m": s.beam_m, "draught_m": s.draught_m,
+                   "destination": s.destination}
+            old = existing.get(mmsi)
+            if old is not None:
+                row = {k: (v if v is not None else getattr(old, k)) for k, v in row.items()}
+                conn.execute(ais_static.update().where(ais_static.c.mmsi == mmsi).values(**row))
+            else:
+                conn.execute(ais_static.insert().values(**row))
+            n += 1
+        return n
+
+    def load_file(self, path: Path | str, summary: AisLoadSummary | None = None,
+                  progress: Callable[[int, int], None] | None = None, chunk_lines: int = 50_000) -> AisLoadSummary:
+        """Stream a file in chunks; each chunk in one transaction. ``progress(bytes_done, bytes_total)``."""
+        from kizuna.formats.ais import iter_ais_file
+
+        summary = summary or AisLoadSummary()
+        total = Path(path).stat().st_size
+        for part in iter_ais_file(path, chunk_lines):
+            pos, st = split_records(part.records)
+            with self.engine.begin() as conn:
+                loaded, dup, untimed = self.add_positions(pos, conn)
+                summary.statics += self.upsert_static(st, conn)
+            summary.positions_loaded += loaded
+            summary.positions_duplicate += dup
+            summary.positions_untimed += untimed
+            summary.issues += part.issues
+            if progress is not None:
+                progress(getattr(part, "consumed_bytes", total), total)
+        return summary
+
+    def positions(self, *, bbox: tuple[float, float, float, float] | None = None, start: datetime | None = None,
+                  stop: datetime | None = None, mmsi: Sequence[int] | None = None) -> PositionArrays:
+        c = ais_position.c
+        q = select(c.mmsi, c.time_utc, c.lat_deg, c.lon_deg, c.sog_kn, c.cog_deg, c.heading_deg)
+        if bbox is not None:
+            w, s, e, n = bbox
+            q = q.where(c.lat_deg >= s, c.lat_deg <= n)
+            q = q.where(c.lon_deg >= w, c.lon_deg <= e) if w <= e else q.where((c.lon_deg >= w) | (c.lon_deg <= e))
+        if start is not None:
+            q = q.where(c.time_utc >= start.astimezone(UTC).replace(tzinfo=None))
+        if stop is not None:
+            q = q.where(c.time_utc <= stop.astimezone(UTC).replace(tzinfo=None))
+        if mmsi:
+            q = q.where(c.mmsi.in_(list(mmsi)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(c.mmsi, c.time_utc)).all()
+        if not rows:
+            return PositionArrays.empty()
+        cols = list(zip(*rows, strict=True))
+        f = lambda v: np.array([np.nan if x is None else x for x in v], dtype=float)  # noqa: E731
+        return PositionArrays(np.array(cols[0], np.int64), np.array(cols[1], dtype="datetime64[ns]"), f(cols[2]),
+                              f(cols[3]), f(cols[4]), f(cols[5]), f(cols[6]))
+
+    def statics(self) -> dict[int, VesselStatic]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ais_static)).all()
+        return {r.mmsi: VesselStatic(r.mmsi, r.updated_utc.replace(tzinfo=UTC) if r.updated_utc else None, r.name,
+                                     r.callsign, r.imo, r.ship_type, r.length_m, r.beam_m, r.draught_m,
+                                     r.destination) for r in rows}
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())

@@ -1,0 +1,110 @@
+"""Dark-vessel matching with known ground truth on a SYNTHETIC scene, and assignment vs brute force."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import permutations
+
+import numpy as np
+import pytest
+
+from kizuna.maritime.cfar import CfarConfig, cfar, detections_from
+from kizuna.maritime.dark import ais_at, assign, dark_geojson, dark_product, find_dark_vessels
+from kizuna.maritime.records import PositionArrays
+from kizuna.maritime.scene import ShipTruth, synthetic_scene
+from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, haversine_m
+
+T_IMG = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)
+T64 = np.datetime64("2026-06-01T01:30:00", "ns")
+
+
+def _offset(lat, lon, north_m, east_m):  # type: ignore[no-untyped-def]
+    return (lat + np.degrees(north_m / EARTH_RADIUS_M),
+            lon + np.degrees(east_m / (EARTH_RADIUS_M * np.cos(np.radians(lat)))))
+
+
+def _world(seed: int = 4):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    grid = [(r, c) for r in range(5) for c in range(5)]
+    ships, ais = [], []
+    for k, (r, c) in enumerate(grid[:20]):
+        lat, lon = _offset(35.0, 139.8, (r - 2) * 1400 + rng.uniform(-150, 150), (c - 2) * 1400 + rng.uniform(-150, 150))
+        heading = float(rng.uniform(0, 360))
+        mmsi = 431000000 + k if k < 14 else None
+        ships.append(ShipTruth(lat, lon, float(rng.uniform(60, 200)), 18.0, heading, 15.0, mmsi))
+        if mmsi is None:
+            continue
+        v = 8.0 * KN_TO_MS
+        h = np.radians(heading)
+        # reports 7 min before and (for the first 10) 5 min after the image; the rest only before
+        offsets = [-420.0, 300.0] if k < 10 else [-600.0]
+        for dt in offsets:
+            la, lo = _offset(lat, lon, v * dt * np.cos(h), v * dt * np.sin(h))
+            ais.append((mmsi, T64 + np.timedelta64(int(dt), "s"), la, lo, 8.0, np.degrees(h) % 360))
+    # two AIS vessels inside the footprint with no ship in the image
+    for j, (n, e) in enumerate([(-3100.0, 3100.0), (3100.0, -3100.0)]):
+        la, lo = _offset(35.0, 139.8, n, e)
+        ais.append((432000000 + j, T64 - np.timedelta64(60, "s"), la, lo, 0.0, 0.0))
+    cols = list(zip(*ais, strict=True))
+    pos = PositionArrays(np.array(cols[0]), np.array(cols[1]), np.array(cols[2]), np.array(cols[3]),
+                         np.array(cols[4]), np.array(cols[5]), np.full(len(ais), np.nan))
+    return ships, pos
+
+
+def test_every_ais_ship_matched_every_dark_ship_flagged():
+    ships, pos = _world()
+    scene = synthetic_scene((800, 800), ships=ships, nu=4.0, time_utc=T_IMG, seed=9)
+    res = cfar(scene.intensity, CfarConfig(pfa=1e-7, guard=16, background=26, clutter="k", k_shape=4.0,
+                                           min_pixels=2))
+    dets = detections_from(res, scene.intensity, scene.pixel_to_lonlat, scene.pixel_size_m, time_utc=T_IMG)
+    assert len(dets) == len(ships)
+    out = find_dark_vessels(dets, pos, T64, gate_m=300.0, footprint=scene.footprint())
+    det_lat = np.array([d.lat_deg for d in dets])
+    det_lon = np.array([d.lon_deg for d in dets])
+    truth_of_det = [int(np.argmin(haversine_m(det_lat[i], det_lon[i], [s.lat_deg for s in ships],
+                                              [s.lon_deg for s in ships]))) for i in range(len(dets))]
+    matched = {truth_of_det[i]: int(out.ais_mmsi[j]) for i, j, _ in out.matches}
+    for k, s in enumerate(ships):
+        if s.mmsi is not None:
+            assert matched.get(k) == s.mmsi, f"AIS ship {s.mmsi} not matched to its own detection"
+    assert sorted(truth_of_det[i] for i in out.dark_detections) == [k for k, s in enumerate(ships) if s.mmsi is None]
+    assert sorted(int(out.ais_mmsi[j]) for j in out.unmatched_ais) == [432000000, 432000001]
+    # interpolated (10), dead-reckoned (4), reported exactly: none; the phantom pair is dead-reckoned at 0 kn
+    methods = dict(zip(out.ais_mmsi.tolist(), out.ais_method.tolist(), strict=True))
+    assert sum(m == "interpolated" for m in methods.values()) == 10
+    assert max(d for _, _, d in out.matches) < 60.0  # detection centroid vs interpolated AIS, metres
+    gj = dark_geojson(out)
+    assert sum(f["properties"]["status"] == "dark_candidate" for f in gj["features"]) == 6
+    prod = dark_product(out, synthetic=True)
+    assert prod["counts"]["dark_candidates"] == 6 and prod["counts"]["matched"] == 14
+
+
+def test_dead_reckoning_moves_along_course():
+    pos = PositionArrays(np.array([1]), np.array([T64 - np.timedelta64(600, "s")]), np.array([0.0]),
+                         np.array([0.0]), np.array([10.0]), np.array([90.0]), np.array([np.nan]))
+    mmsi, lat, lon, method = ais_at(pos, T64)
+    assert method[0] == "dead_reckoned"
+    assert haversine_m(0, 0, lat[0], lon[0]) == pytest.approx(10 * KN_TO_MS * 600, rel=1e-6)
+    assert lon[0] > 0 and abs(lat[0]) < 1e-12
+    # beyond the dead-reckoning limit the vessel is not placed
+    assert len(ais_at(pos, T64, max_dead_reckon_s=300)[0]) == 0
+
+
+def test_assignment_is_optimal_against_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        det = rng.uniform(0, 1000, (5, 2))
+        ais = rng.uniform(0, 1000, (4, 2))
+        gate = 400.0
+        pairs = assign(det, ais, gate)
+        d = np.linalg.norm(det[:, None] - ais[None], axis=2)
+        # brute force: best matching = most pairs... as the dummy cost is the gate, minimise
+        # sum(matched distance) + gate * unmatched detections over all partial injections
+        best = np.inf
+        for perm in permutations(list(range(4)) + [-1] * 5, 5):
+            cost = sum(d[i, j] if j >= 0 and d[i, j] <= gate else gate for i, j in enumerate(perm))
+            if len({j for j in perm if j >= 0}) == sum(j >= 0 for j in perm):
+                best = min(best, cost)
+        ours = sum(p[2] for p in pairs) + gate * (5 - len(pairs))
+        assert ours == pytest.approx(best, abs=1e-6)
+        assert all(p[2] <= gate for p in pairs) and len({p[1] for p in pairs}) == len(pairs)
