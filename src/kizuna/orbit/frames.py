@@ -64,14 +64,18 @@ def teme_to_itrf_matrices(scales: TimeScales) -> tuple[np.ndarray, np.ndarray]:
 
 def teme_to_itrf(r_teme_km: np.ndarray, v_teme_kms: np.ndarray, times_utc: np.ndarray,
                  scales: TimeScales | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate (N, T, 3) TEME states to ITRF; velocity includes Earth rotation."""
+    """Rotate (N, T, 3) TEME states to ITRF; velocity includes Earth rotation.
+
+    r_ITRF = W R r_TEME and v_ITRF = W (R v_TEME - w x R r_TEME) = M v_TEME + K r_TEME, with
+    M = W R and K = -W [w]x R precomputed per time, so each state costs three small products.
+    """
     scales = scales or TimeScales(times_utc)
     rot, polar = teme_to_itrf_matrices(scales)
-    r_pef = _apply(rot, r_teme_km)
-    v_pef = _apply(rot, v_teme_kms)
-    v_pef[..., 0] += EARTH_ROTATION_RAD_S * r_pef[..., 1]
-    v_pef[..., 1] -= EARTH_ROTATION_RAD_S * r_pef[..., 0]
-    return _apply(polar, r_pef), _apply(polar, v_pef)
+    m = polar @ rot
+    cross_z = np.zeros((3, 3))
+    cross_z[0, 1], cross_z[1, 0] = -EARTH_ROTATION_RAD_S, EARTH_ROTATION_RAD_S  # [w]x, w along z
+    k = -(polar @ cross_z @ rot)
+    return _apply(m, r_teme_km), _apply(m, v_teme_kms) + _apply(k, r_teme_km)
 
 
 def teme_to_gcrs_matrix(scales: TimeScales) -> np.ndarray:

@@ -24,7 +24,8 @@ _EPOCH0_1949 = datetime(1949, 12, 31)
 _UNIX_EPOCH = datetime(1970, 1, 1)
 _XPDOTP = 1440.0 / (2.0 * math.pi)  # rev/day -> rad/min
 _DEG = math.pi / 180.0
-#: states per chunk (objects x times): about 100 MB of float64 positions and velocities.
+#: states per chunk (objects x times): about 100 MB of float64 positions and velocities. A
+#: consumer holding one chunk while the next is computed needs about twice that.
 DEFAULT_CHUNK_STATES = 2_000_000
 
 
@@ -115,7 +116,8 @@ def iter_propagate(
     chunk_states: int = DEFAULT_CHUNK_STATES,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Ephemeris]:
-    """Yield one Ephemeris per chunk of objects; memory is bounded by `chunk_states`.
+    """Yield one Ephemeris per chunk of objects; memory is bounded by `chunk_states` (about
+    2 x 48 bytes x chunk_states while the caller holds the previous chunk).
 
     `progress(n)` is called with the number of objects finished after each chunk.
     """
