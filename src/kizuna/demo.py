@@ -96,11 +96,12 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
 def run_domain_demos(store: CatalogStore, out_dir: Path, console: Console) -> None:
     """Each capability's part of the demo, on the same store and sample (each prints its own
     heading)."""
+    from kizuna.eo.demo import run_demo as earth_observation
     from kizuna.maritime.demo import run_demo as maritime
     from kizuna.sda.maneuver_demo import run_demo as maneuvers
     from kizuna.share.demo import run_demo as sharing
 
-    for part in (maneuvers, maritime, sharing):
+    for part in (maneuvers, earth_observation, maritime, sharing):
         part(store, out_dir, console)
 
 

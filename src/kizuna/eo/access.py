@@ -1,0 +1,378 @@
+"""Access windows of every satellite x target, with the geometry at mid-access.
+
+Method (vectorized, no per-sample Python loops):
+1. propagate every satellite once in ITRF on a coarse grid (kizuna.orbit.propagate);
+2. screen: coarse samples whose sub-satellite point is within the sensor's reach (plus the
+   distance flown in one step) of some target (scipy cKDTree), grouped into per-satellite visits;
+3. per visit and candidate target, the time of closest approach by Newton's method on
+   d|rho|^2/dt = 2 rho . v, with states between grid points from cubic Hermite interpolation of
+   the SGP4 positions and velocities (error < 1 m at 60 s steps in LEO, i.e. < 1 ms in time);
+4. the sensor quantity (elevation or -off-nadir) peaks once per pass, so each window edge is the
+   unique crossing of a level on either side of the peak: bisection to 0.15 s then one secant
+   step (well under 1 s); a peak above the near-range level splits the pass in two windows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from kizuna.eo.constellation import Constellation, ConstellationError
+from kizuna.eo.sensors import Sensor, edge_central_angle_rad, geodetic_to_itrf, geometry
+from kizuna.errors import KizunaError
+from kizuna.orbit import propagate, time_grid
+from kizuna.orbit.timescale import as_datetime64
+
+EARTH_ROTATION_RAD_S = 7.292115e-5
+_BATCH_PAIRS = 400_000
+# Root-finder work per window edge: the spherical prediction is within 2.4 s (99th percentile, 6 s
+# max, measured on a 24-satellite, 2-day, 1,704-point run), so a +-8 s bracket and six Illinois steps reach < 0.02 s
+# (checked against 30 steps on 27,000 windows).
+EDGE_BRACKET_S = 8.0
+EDGE_ITERS = 6
+NEWTON_ITERS = 3
+PEAK_MARGIN_DEG = 0.5
+PEAK_SEARCH_S = 30.0
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+class AccessError(KizunaError, ValueError):
+    """Access cannot be computed: empty inputs or an impossible time window."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Ground points: names, WGS-84 latitude/longitude [deg], and the AOI each belongs to."""
+
+    name: np.ndarray  # (M,) str
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    aoi: np.ndarray  # (M,) str: the area a sample point came from
+    weight: np.ndarray | None = None  # area each point stands for [km^2] (polygons), for area coverage
+
+    def __len__(self) -> int:
+        return len(self.lat_deg)
+
+
+@dataclass
+class AccessWindows:
+    """One row per access window (columns are arrays of equal length), sorted by target then start."""
+
+    sat_index: np.ndarray  # index into `sat_names`
+    target_index: np.ndarray  # index into the Targets
+    start_utc: np.ndarray  # datetime64[ns]
+    stop_utc: np.ndarray
+    mid_utc: np.ndarray
+    incidence_deg: np.ndarray  # at mid-access
+    off_nadir_deg: np.ndarray
+    slant_range_km: np.ndarray
+    look_right: np.ndarray  # bool
+    sat_names: list[str]
+    sat_norad: np.ndarray
+    period_start_utc: np.datetime64
+    period_stop_utc: np.datetime64
+
+    def __len__(self) -> int:
+        return len(self.sat_index)
+
+    @property
+    def duration_s(self) -> np.ndarray:
+        return (self.stop_utc - self.start_utc).astype("int64") / 1e9
+
+    def select(self, mask: np.ndarray) -> AccessWindows:
+        cols = {k: getattr(self, k)[mask] for k in (
+            "sat_index", "target_index", "start_utc", "stop_utc", "mid_utc", "incidence_deg",
+            "off_nadir_deg", "slant_range_km", "look_right")}
+        return AccessWindows(**cols, sat_names=self.sat_names, sat_norad=self.sat_norad,
+                             period_start_utc=self.period_start_utc, period_stop_utc=self.period_stop_utc)
+
+
+class HermiteTrack:
+    """Cubic Hermite interpolation of N satellites' ITRF states on a uniform grid.
+
+    Each segment is stored as its cubic's coefficients (one contiguous row of 12 floats), so an
+    evaluation is one gather and a Horner step.
+    """
+
+    def __init__(self, r_km: np.ndarray, v_kms: np.ndarray, step_s: float):
+        self.h = float(step_s)
+        self.r = r_km
+        self.n_seg = r_km.shape[1] - 1
+        self.t_max = self.n_seg * self.h
+        p0, p1 = r_km[:, :-1], r_km[:, 1:]
+        m0, m1 = v_kms[:, :-1] * self.h, v_kms[:, 1:] * self.h
+        coef = np.stack([p0, m0, -3 * p0 - 2 * m0 + 3 * p1 - m1, 2 * p0 + m0 - 2 * p1 + m1], axis=2)
+        self.coef12 = np.ascontiguousarray(coef.reshape(-1, 12))  # row = sat * n_seg + segment
+
+    def state(self, sat: np.ndarray, t_s: np.ndarray, accel: bool = False,  # type: ignore[no-untyped-def]
+              pos_only: bool = False):
+        h = self.h
+        k = np.clip(np.floor(t_s / h).astype(np.int64), 0, self.n_seg - 1)
+        u = (t_s - k * h) / h
+        # np.take on rows of 12 floats is the fastest gather; one einsum does the Horner sums.
+        c = np.take(self.coef12, sat * self.n_seg + k, axis=0).reshape(-1, 4, 3)
+        nb = 1 if pos_only else (3 if accel else 2)
+        basis = np.zeros((len(u), nb, 4))
+        basis[:, 0, 0] = 1.0
+        basis[:, 0, 1] = u
+        basis[:, 0, 2] = u * u
+        basis[:, 0, 3] = basis[:, 0, 2] * u
+        if nb > 1:
+            basis[:, 1, 1] = 1.0 / h
+            basis[:, 1, 2] = 2.0 * u / h
+            basis[:, 1, 3] = 3.0 * basis[:, 0, 2] / h
+        if nb > 2:
+            basis[:, 2, 2] = 2.0 / (h * h)
+            basis[:, 2, 3] = 6.0 * u / (h * h)
+        out = np.einsum("nbk,nkj->nbj", basis, c)
+        if pos_only:
+            return out[:, 0]
+        return tuple(out[:, i] for i in range(out.shape[1]))
+
+
+def _solve_edge(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, iters: int = 6,
+                fa: np.ndarray | None = None, fb: np.ndarray | None = None) -> np.ndarray:
+    """Crossing of f between a (f < 0 expected) and b (f >= 0), by the Illinois variant of regula falsi
+    (Dowell & Jarratt 1971): superlinear on smooth monotone brackets. Returns a where f(a) >= 0
+    already (a window open at the period edge)."""
+    fa = f(a) if fa is None else fa
+    fb = f(b) if fb is None else fb
+    inside_a = fa >= 0
+    a, b = a.copy(), b.copy()
+    side = np.zeros(len(a), np.int8)
+    for _ in range(iters):
+        denom = np.where(fb - fa == 0, 1.0, fb - fa)
+        c = np.where(fb - fa == 0, 0.5 * (a + b), b - fb * (b - a) / denom)
+        fc = f(c)
+        neg = fc < 0
+        # c replaces the endpoint of the same sign; the other endpoint's value is halved when it is
+        # kept twice in a row (the Illinois step that avoids one-sided stagnation).
+        fa = np.where(neg, fc, np.where(side == 1, fa * 0.5, fa))
+        fb = np.where(~neg, fc, np.where(side == -1, fb * 0.5, fb))
+        a = np.where(neg, c, a)
+        b = np.where(neg, b, c)
+        side = np.where(neg, -1, 1).astype(np.int8)
+    denom = np.where(fb - fa == 0, 1.0, fb - fa)
+    root = np.where(fb - fa == 0, 0.5 * (a + b), b - fb * (b - a) / denom)
+    return np.where(inside_a, a, np.clip(root, np.minimum(a, b), np.maximum(a, b)))
+
+
+def _maximize(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, iters: int = 26,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Golden-section search for the maximum of unimodal f on [a, b] (to 1e-4 of the bracket)."""
+    c = b - _GOLDEN * (b - a)
+    d = a + _GOLDEN * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(iters):
+        left = fc > fd  # the maximum lies in [a, d]
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        c_new = b - _GOLDEN * (b - a)
+        d_new = a + _GOLDEN * (b - a)
+        c, d = np.where(left, c_new, d), np.where(left, c, d_new)
+        f_new = f(np.where(left, c_new, d_new))
+        fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
+    t = 0.5 * (a + b)
+    return t, f(t)
+
+
+def compute_access(constellation: Constellation | Sequence, targets: Targets, start_utc: object,
+                   stop_utc: object, sensor: Sensor, *, step_s: float = 60.0,
+                   progress: Callable[[int, int], None] | None = None,
+                   workers: int = min(2, os.cpu_count() or 1)) -> AccessWindows:
+    """Access windows of every satellite x target between start and stop (windows are clipped to
+    the period). `progress(done, total)` reports screening blocks."""
+    sets = list(constellation.element_sets if isinstance(constellation, Constellation) else constellation)
+    if not sets:
+        raise ConstellationError("the constellation is empty: no satellites to compute access for")
+    if len(targets) == 0:
+        raise AccessError("no targets: the area of interest produced no ground points")
+    t0 = as_datetime64(start_utc)[0]
+    t1 = as_datetime64(stop_utc)[0]
+    if not t1 > t0:
+        raise AccessError(f"impossible window: stop {t1} is not after start {t0}")
+    alt_max = max(es.apogee_alt_km for es in sets)
+    reach = sensor.reach_rad(alt_max)
+    # Longest half-pass within the reach: arc / angular rate of the sub-satellite point, with margin.
+    period_s = max(es.period_min for es in sets) * 60.0
+    half_pass_s = 1.3 * reach / (2 * math.pi / period_s - EARTH_ROTATION_RAD_S) + step_s
+    pad_s = math.ceil(half_pass_s / step_s) * step_s
+    grid = time_grid(t0 - np.timedelta64(int(pad_s * 1e9), "ns"),
+                     t1 + np.timedelta64(int((pad_s + step_s) * 1e9), "ns"), step_s)
+    eph = propagate(sets, grid, "itrf")
+    track = HermiteTrack(eph.position_km, eph.velocity_kms, step_s)
+    grid0 = grid[0]
+    t_lo, t_hi = pad_s, pad_s + (t1 - t0).astype("int64") / 1e9  # the period, in grid seconds
+
+    r_tgt, up_tgt = geodetic_to_itrf(targets.lat_deg, targets.lon_deg)
+    tgt_dir = r_tgt / np.linalg.norm(r_tgt, axis=-1, keepdims=True)
+    tgt_tree = cKDTree(tgt_dir)
+    # A target in access at t has the sub-satellite point within `reach`; the nearest grid sample is
+    # at most half a step away (plus Earth rotation), so this radius finds every pass at some sample.
+    step_angle = (2 * math.pi / (min(es.period_min for es in sets) * 60.0) + EARTH_ROTATION_RAD_S) * step_s
+    radius = min(reach + 0.5 * step_angle + math.radians(0.3), math.pi / 2)
+    chord = 2 * math.sin(radius / 2)
+    with np.errstate(invalid="ignore"):
+        sub = eph.position_km / np.linalg.norm(eph.position_km, axis=-1, keepdims=True)
+    n_sat, n_t = sub.shape[:2]
+    ok_flat = np.flatnonzero(eph.ok.reshape(-1))
+    # Screening in blocks of samples keeps the (sample, target) pair lists bounded in memory.
+    block = max(1, _BATCH_PAIRS // 4)
+    blocks = [ok_flat[i:i + block] for i in range(0, len(ok_flat), block)] or [ok_flat]
+    lo_level, hi_level = sensor.bounds
+
+    def run_block(idx: np.ndarray) -> dict[str, np.ndarray] | None:
+        if not len(idx):
+            return None
+        pairs = cKDTree(sub.reshape(-1, 3)[idx]).sparse_distance_matrix(tgt_tree, chord, output_type="ndarray")
+        if not len(pairs):
+            return None
+        flat = idx[pairs["i"]]
+        return _passes(track, sensor, flat // n_t, flat % n_t, pairs["j"].astype(np.int64), pairs["v"], r_tgt,
+                       up_tgt, half_pass_s, t_lo, t_hi, lo_level, hi_level)
+
+    out: list[dict[str, np.ndarray]] = []
+    # Blocks are independent and numpy releases the GIL in its array loops: threads use the cores.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for b, res in enumerate(pool.map(run_block, blocks)):
+            if res is not None:
+                out.append(res)
+            if progress:
+                progress(b + 1, len(blocks))
+
+    keys = ("sat", "tgt", "start", "stop")
+    if out:
+        cat = {k: np.concatenate([o[k] for o in out]) for k in keys}
+    else:
+        cat = {k: np.zeros(0, dtype=np.int64 if k in ("sat", "tgt") else float) for k in keys}
+    # A pass cut by a screening block boundary is found from both sides: keep one.
+    order = np.lexsort((cat["start"], cat["sat"], cat["tgt"]))
+    sat, tgt, st, sp = (cat[k][order] for k in keys)
+    dup = np.r_[False, (sat[1:] == sat[:-1]) & (tgt[1:] == tgt[:-1]) & (np.abs(st[1:] - st[:-1]) < 1.0)]
+    sat, tgt, st, sp = sat[~dup], tgt[~dup], st[~dup], sp[~dup]
+    mid = 0.5 * (st + sp)
+    r_s, v_s = track.state(sat, mid)
+    geom = geometry(r_s, v_s, r_tgt[tgt], up_tgt[tgt], getattr(sensor, "nadir_reference", "geodetic"))
+
+    def to_utc(sec: np.ndarray) -> np.ndarray:
+        return grid0 + np.round(sec * 1e9).astype(np.int64).astype("timedelta64[ns]")
+
+    mid_utc = to_utc(mid)
+    keep = sensor.accept(geom, mid_utc, up_tgt[tgt]) if len(mid) else np.zeros(0, bool)
+    return AccessWindows(
+        sat_index=sat[keep], target_index=tgt[keep], start_utc=to_utc(st[keep]), stop_utc=to_utc(sp[keep]),
+        mid_utc=mid_utc[keep], incidence_deg=geom.incidence_deg[keep], off_nadir_deg=geom.off_nadir_deg[keep],
+        slant_range_km=geom.slant_range_km[keep], look_right=geom.look_right[keep],
+        sat_names=[es.object_name or str(es.norad_id) for es in sets],
+        sat_norad=np.array([es.norad_id for es in sets]), period_start_utc=t0, period_stop_utc=t1)
+
+
+def _passes(track: HermiteTrack, sensor: Sensor, sat_s: np.ndarray, k_s: np.ndarray, tgt_s: np.ndarray,
+            chord_s: np.ndarray, r_tgt: np.ndarray, up_tgt: np.ndarray, half_pass_s: float, t_lo: float,
+            t_hi: float, lo_level: float, hi_level: float) -> dict[str, np.ndarray] | None:
+    """Windows from (sample, target) screening pairs: group them into passes, refine each pass's
+    closest approach, then its edges."""
+    n_t = track.r.shape[1]
+    key = (sat_s * (int(tgt_s.max()) + 1) + tgt_s) * n_t + k_s
+    order = np.argsort(key, kind="stable")
+    key, chord_s = key[order], chord_s[order]
+    new_pass = np.r_[True, np.diff(key) != 1]
+    starts = np.flatnonzero(new_pass)
+    # Start each pass from its sample nearest the target.
+    pass_id = np.cumsum(new_pass) - 1
+    best = np.minimum.reduceat(chord_s, starts)
+    is_best = chord_s == best[pass_id]
+    first_best = np.flatnonzero(is_best & np.r_[True, pass_id[1:] != pass_id[:-1]] | is_best)
+    first_best = first_best[np.r_[True, pass_id[first_best][1:] != pass_id[first_best][:-1]]]
+    kb = key[first_best]
+    k = kb % n_t
+    pair = kb // n_t
+    n_tgt = int(tgt_s.max()) + 1
+    sat, tgt = pair // n_tgt, pair % n_tgt
+    # Work through passes in time order per satellite, so interpolation reads memory nearly in sequence.
+    loc = np.argsort(sat * n_t + k, kind="stable")
+    k, sat, tgt = k[loc], sat[loc], tgt[loc]
+    rt, ut = r_tgt[tgt], up_tgt[tgt]
+    h = track.h
+    t = k * h
+    lo_t, hi_t = t - 2 * h, t + 2 * h
+    for _ in range(NEWTON_ITERS):  # Newton on rho . v = 0 (closest approach), from within half a step
+        r, v, a = track.state(sat, t, accel=True)
+        rho = r - rt
+        f = np.einsum("ij,ij->i", rho, v)
+        fp = np.einsum("ij,ij->i", v, v) + np.einsum("ij,ij->i", rho, a)
+        dt = np.where(fp > 0, -f / np.where(fp > 0, fp, 1), 0.0)
+        t = np.clip(t + np.clip(dt, -h, h), lo_t, hi_t)
+    q_peak = sensor.quantity(track.state(sat, t, pos_only=True), rt, ut)
+    # The sensor quantity peaks near, not exactly at, closest approach (off-nadir is measured from the
+    # geodetic nadir). Where the peak is close to a level, find the true maximum (golden section), so
+    # grazing windows of a fraction of a second are neither missed nor invented.
+    near = np.abs(q_peak - lo_level) < PEAK_MARGIN_DEG
+    if math.isfinite(hi_level):
+        near |= np.abs(q_peak - hi_level) < PEAK_MARGIN_DEG
+    near = np.flatnonzero(near)
+    if len(near):
+        t[near], q_peak[near] = _maximize(
+            lambda tt, i=near: sensor.quantity(track.state(sat[i], tt, pos_only=True), rt[i], ut[i]),
+            t[near] - PEAK_SEARCH_S, t[near] + PEAK_SEARCH_S)
+    r, v = track.state(sat, t)
+    ok = np.flatnonzero((q_peak >= lo_level) & (t + half_pass_s > t_lo) & (t - half_pass_s < t_hi))
+    if not len(ok):
+        return None
+    sat, tgt, tp, qp, rt, ut = sat[ok], tgt[ok], t[ok], q_peak[ok], rt[ok], ut[ok]
+    r, v = r[ok], v[ok]
+    # Predicted edge offsets from spherical geometry (right spherical triangle: cross-track angle at
+    # closest approach, central angle at the edge), to give the root finder a tight bracket.
+    rs, rtn = np.linalg.norm(r, axis=-1), np.linalg.norm(rt, axis=-1)
+    lam_ca = np.arccos(np.clip(np.einsum("ij,ij->i", r, rt) / (rs * rtn), -1, 1))
+    omega = np.linalg.norm(v, axis=-1) / rs
+
+    def q_fn(idx: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        s_i, rt_i, ut_i = sat[idx], rt[idx], ut[idx]
+        return lambda tt: sensor.quantity(track.state(s_i, tt, pos_only=True), rt_i, ut_i)
+
+    def edges(idx: np.ndarray, level: float, t_far_before: np.ndarray, t_far_after: np.ndarray):  # type: ignore[no-untyped-def]
+        lam_e = edge_central_angle_rad(sensor.kind, level, rs[idx], rtn[idx])
+        along = np.arccos(np.clip(np.cos(lam_e) / np.cos(lam_ca[idx]), -1, 1))
+        dt_e = along / omega[idx]
+        q = q_fn(idx)
+        out = []
+        for sign, far in ((-1, t_far_before), (1, t_far_after)):
+            guess = tp[idx] + sign * dt_e
+            a = np.clip(guess + sign * EDGE_BRACKET_S, np.minimum(far, tp[idx]), np.maximum(far, tp[idx]))
+            b = np.clip(guess - sign * EDGE_BRACKET_S, np.minimum(far, tp[idx]), np.maximum(far, tp[idx]))
+            # Where the tight bracket does not straddle the level, fall back to peak..far.
+            fa, fb = q(a) - level, q(b) - level
+            bad = ~((fa < 0) & (fb >= 0))
+            if bad.any():
+                a[bad], b[bad] = far[bad], tp[idx][bad]
+                q_bad = q_fn(idx[bad])
+                fa[bad], fb[bad] = q_bad(a[bad]) - level, q_bad(b[bad]) - level
+            out.append(_solve_edge(lambda x, q=q: q(x) - level, a, b, iters=EDGE_ITERS, fa=fa, fb=fb))
+        return out
+
+    allidx = np.arange(len(tp))
+    rise, fall = edges(allidx, lo_level, np.maximum(tp - half_pass_s, 0.0),
+                       np.minimum(tp + half_pass_s, track.t_max))
+    sats, tgts, starts_, stops = [sat], [tgt], [rise], [fall]
+    if math.isfinite(hi_level):
+        split = np.flatnonzero(qp > hi_level)
+        if len(split):
+            in1, in2 = edges(split, hi_level, rise[split], fall[split])
+            stops[0] = stops[0].copy()
+            stops[0][split] = in1
+            sats.append(sat[split])
+            tgts.append(tgt[split])
+            starts_.append(in2)
+            stops.append(fall[split])
+    st = np.clip(np.concatenate(starts_), t_lo, t_hi)
+    sp = np.clip(np.concatenate(stops), t_lo, t_hi)
+    good = sp > st
+    return {"sat": np.concatenate(sats)[good], "tgt": np.concatenate(tgts)[good], "start": st[good],
+            "stop": sp[good]}
