@@ -21,9 +21,11 @@ Method, per object:
    tracking), the window opens one set earlier. Confidence grows from 0.5 at the threshold towards 1.
 4. SGP4 residuals: each set is propagated to the next set's epoch and the next set back to this
    one's (kizuna.orbit.propagate, in blocks so that the whole history is one array computation);
-   the radial / in-track / cross-track (RTN) residuals are evidence, and the ratio of the forward and
-   backward in-track residuals locates the burn inside the window (an in-track burn makes the
-   along-track error grow linearly with the time elapsed since the burn).
+   the radial / in-track / cross-track (RTN) residuals are evidence. With time_anchor=None the ratio
+   of the forward and backward in-track residuals locates the burn inside the window (an in-track
+   burn makes the along-track error grow linearly with the time elapsed since the burn); the tuned
+   presets instead report the window start, because against operator logs the first TLE after a burn
+   is often still fitted to pre-burn tracking, so the burn lies at or before the window start.
 5. Delta-v by Gauss's variational equations for near-circular orbits (Vallado sec. 9.3; Soop ch. 5):
    in-track dv_T = n da / 2, cross-track dv_N = v dtheta (dtheta = angle between orbit normals), radial
    dv_R = v |de| beyond what the in-track burn explains (2 dv_T / v).
@@ -76,6 +78,14 @@ class DetectorConfig:
     # A same-sign jump of at least this many sigmas in the pair before a detection marks a transitional
     # element set; the window then opens one set earlier (0 disables).
     lead_in_sigma: float = 2.0
+    # A burn may show up spread over this many successive element sets (TLE fits smooth small burns
+    # in over several sets); spans of g sets need (1 + spread_penalty (g - 1)) times the significance.
+    spread: int = 1
+    max_lead: int = 1  # at most this many transitional sets before the main jump
+    spread_penalty: float = 0.0
+    # Best-estimate time as a fraction of the window (0 = epoch of the last set before the change);
+    # None: from the forward / backward SGP4 in-track residual ratio (needs residuals=True).
+    time_anchor: float | None = None
 
     def k_for(self, name: str) -> float:
         return self.k_sigma * dict(self.k_scale).get(name, 1.0)
@@ -84,9 +94,13 @@ class DetectorConfig:
 # Tuned on the training satellites of the Shorten et al. benchmark (CryoSat-2, Jason-1, Sentinel-3A,
 # TOPEX; Fengyun-2D, -2E) and reported on the others (benchmarks/bench_maneuvers.py). RAAN and the
 # eccentricity vector of TLEs are too noisy to help at these thresholds, so they only flag gross changes.
-LEO_CONFIG = DetectorConfig(k_sigma=8.0, window=30, floor_a_km=0.0003, merge_days=1.0,
+# The best-estimate time is the epoch of the last set before the change (time_anchor=0): on the training
+# satellites the logged burn start lies at or before that epoch about as often as after it (the first
+# post-burn TLE is often still fitted mostly to pre-burn tracking), never near the window's middle.
+LEO_CONFIG = DetectorConfig(k_sigma=8.0, window=30, persist=5, floor_a_km=0.0003, merge_days=2.5,
+                            max_lead=2, time_anchor=0.0,
                             k_scale=(("inc", 3.0), ("raan", 100.0), ("ex", 100.0), ("ey", 100.0)))
-GEO_CONFIG = DetectorConfig(k_sigma=6.0, floor_a_km=0.3, merge_days=3.0,
+GEO_CONFIG = DetectorConfig(k_sigma=8.0, floor_a_km=0.3, merge_days=3.0, time_anchor=0.0,
                             k_scale=(("ix", 30.0), ("iy", 30.0), ("ex", 1000.0), ("ey", 1000.0)))
 
 
@@ -221,15 +235,15 @@ def _rolling_median(x: np.ndarray, half: int) -> np.ndarray:
     return nanmedian_rows(sliding_window_view(np.concatenate([pad, x, pad], axis=-1), 2 * half + 1, axis=-1))
 
 
-def _level_step(x: np.ndarray, t_days: np.ndarray, slope: np.ndarray, m: int) -> np.ndarray:
-    """Median of the m sets after each pair boundary minus median of the m before, detrended by the
+def _level_step(x: np.ndarray, t_days: np.ndarray, slope: np.ndarray, m: int, gap: int = 1) -> np.ndarray:
+    """Median of the m sets from set k+gap on minus median of the m sets up to set k, detrended by the
     local slope: a persistent change of level, which a single outlying set does not produce.
-    x is (S, T) (S series on the same epochs), slope (S, T-1)."""
+    x is (S, T) (S series on the same epochs), slope (S, T-gap); one value per span (k, k+gap)."""
     n = x.shape[-1]
-    idx = np.arange(n - 1)
+    idx = np.arange(n - gap)
     jb = idx[:, None] + np.arange(-m + 1, 1)[None, :]
-    ja = idx[:, None] + np.arange(1, m + 1)[None, :]
-    tb = t_days[idx] + 0.5 * (t_days[idx + 1] - t_days[idx])
+    ja = idx[:, None] + np.arange(gap, gap + m)[None, :]
+    tb = t_days[idx] + 0.5 * (t_days[idx + gap] - t_days[idx])
 
     def level(j: np.ndarray) -> np.ndarray:
         valid = (j >= 0) & (j < n)
@@ -248,24 +262,29 @@ class SeriesScore:
     z: np.ndarray  # signed significance: min(|jump|, |step|)/sigma when both agree in sign, else 0
 
 
-def score_series(x: np.ndarray, t_days: np.ndarray, cfg: DetectorConfig, floor: float | np.ndarray
-                 ) -> SeriesScore:
+def score_series(x: np.ndarray, t_days: np.ndarray, cfg: DetectorConfig, floor: float | np.ndarray,
+                 gap: int = 1) -> SeriesScore:
     """Robust jump score at every pair boundary (module docstring, steps 2-3) of one series (T,) or of
-    S series on the same epochs at once (S, T), with one noise floor each."""
+    S series on the same epochs at once (S, T), with one noise floor each. With gap > 1 the "pair" is
+    (k, k+gap): a change that successive TLE fits spread over several sets; its noise is modelled from
+    the differences at the same gap (adjacent TLE fits share tracking data, so their errors correlate)."""
     x2 = np.atleast_2d(x)
-    dx = np.diff(x2, axis=-1)
-    dt = np.maximum(np.diff(t_days), 1e-6)
-    slope = _rolling_median(dx / dt, cfg.window)
+    dx = x2[:, gap:] - x2[:, :-gap]
+    dt = np.maximum(t_days[gap:] - t_days[:-gap], 1e-6)
+    # Trend from single-pair slopes (drag), shared by every gap.
+    d1 = np.diff(x2, axis=-1) / np.maximum(np.diff(t_days), 1e-6)
+    slope = _rolling_median(d1, cfg.window)
     slope = np.where(np.isfinite(slope), slope, 0.0)
+    slope = sliding_window_view(slope, gap, axis=-1).mean(axis=-1) if gap > 1 else slope
     jump = dx - slope * dt
     med = _rolling_median(jump, cfg.window)
     mad = _rolling_median(np.abs(jump - med), cfg.window)
     floor2 = np.broadcast_to(np.asarray(floor, dtype=float).reshape(-1, 1), jump.shape)
     sigma = np.maximum(1.4826 * np.where(np.isfinite(mad), mad, 0.0), floor2)
-    step = _level_step(x2, t_days, slope, cfg.persist)
+    step = _level_step(x2, t_days, slope, cfg.persist, gap)
     agree = np.sign(jump) == np.sign(step)
     z = np.where(agree, np.sign(jump) * np.minimum(np.abs(jump), np.abs(step)) / sigma, 0.0)
-    z = np.where(dt > cfg.max_gap_days, 0.0, z)
+    z = np.where(dt > cfg.max_gap_days * gap, 0.0, z)
     if np.ndim(x) == 1:
         return SeriesScore(jump=jump[0], step=step[0], sigma=sigma[0], z=z[0])
     return SeriesScore(jump=jump, step=step, sigma=sigma, z=z)
@@ -348,27 +367,36 @@ def detect(sets: Sequence[ElementSet], config: DetectorConfig | None = None, *,
         names = ("a", "inc", "raan", "ex", "ey")
         stack = (s.a_km, s.inc_deg, s.raan_resid_deg, s.ex, s.ey)
         floors = (cfg.floor_a_km, cfg.floor_deg, cfg.floor_deg, cfg.floor_vec, cfg.floor_vec)
-    # All series share the epochs, so they are scored as one (5, T) array.
-    sc = score_series(np.stack(stack), tdays, cfg, np.array(floors))
-    scores = {nm: SeriesScore(sc.jump[i], sc.step[i], sc.sigma[i], sc.z[i]) for i, nm in enumerate(names)}
     p = len(sets) - 1
+    # All series share the epochs, so they are scored as one (5, T) array, once per span of sets.
+    by_gap: list[dict[str, SeriesScore]] = []
+    eff = np.zeros((max(cfg.spread, 1), p))
+    for g in range(1, max(cfg.spread, 1) + 1):
+        if g > p - 1 and g > 1:
+            break
+        sc = score_series(np.stack(stack), tdays, cfg, np.array(floors), gap=g)
+        by_gap.append({nm: SeriesScore(sc.jump[i], sc.step[i], sc.sigma[i], sc.z[i])
+                       for i, nm in enumerate(names)})
+        # Significance in units of each series' own threshold, scaled back to sigmas of the main k;
+        # spans of several sets pay a penalty (more ways to line up noise).
+        z = np.stack([np.abs(v.z) * cfg.k_sigma / cfg.k_for(nm) for nm, v in by_gap[-1].items()]).max(axis=0)
+        eff[g - 1, :p - g + 1] = z / (1.0 + cfg.spread_penalty * (g - 1))
+    gbest = eff.argmax(axis=0) + 1
+    combined = eff.max(axis=0)
     if residuals:
         fwd, bwd = pair_residuals(sets)
     else:
         fwd, bwd = np.full((p, 3), np.nan), np.full(p, np.nan)
-    # Significance in units of each series' own threshold, scaled back to sigmas of the main k.
-    z = np.stack([np.abs(sc.z) * cfg.k_sigma / cfg.k_for(name) for name, sc in scores.items()])
-    combined = z.max(axis=0)
     flagged = _merge(np.flatnonzero(combined >= cfg.k_sigma), combined, tdays, cfg.merge_days)
-    man = [_maneuver(s, k, scores, combined, fwd, bwd, cfg) for k in flagged]
+    man = [_maneuver(s, k, int(gbest[k]), by_gap[gbest[k] - 1], combined, fwd, bwd, cfg) for k in flagged]
     man = [m for m in man if m.dv_mps >= cfg.min_dv_mps]
-    return Detection(s, scores, combined, fwd, man)
+    return Detection(s, by_gap[0], combined, fwd, man)
 
 
 def _merge(flagged: np.ndarray, score: np.ndarray, tdays: np.ndarray, merge_days: float) -> np.ndarray:
     if merge_days <= 0 or len(flagged) < 2:
         return flagged
-    t = tdays[flagged + 1]
+    t = tdays[flagged]
     group = np.concatenate([[0], np.cumsum(np.diff(t) > merge_days)])
     keep = []
     for g in np.unique(group):
@@ -381,7 +409,7 @@ def detect_maneuvers(sets: Sequence[ElementSet], config: DetectorConfig | None =
     return detect(sets, config).maneuvers
 
 
-def _maneuver(s: ElementSeries, k: int, scores: dict[str, SeriesScore], combined: np.ndarray,
+def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore], combined: np.ndarray,
               fwd: np.ndarray, bwd: np.ndarray, cfg: DetectorConfig) -> Maneuver:
     a = float(s.a_km[k])
     n_rad_s = math.sqrt(MU_WGS72_KM3_S2 / a**3)
@@ -411,20 +439,23 @@ def _maneuver(s: ElementSeries, k: int, scores: dict[str, SeriesScore], combined
     comps = {"in-track": abs(dv_t), "cross-track": dv_n, "radial": dv_r}
     main = max(comps, key=comps.__getitem__)
     direction = ("+in-track" if dv_t >= 0 else "-in-track") if main == "in-track" else main
-    t0, t1 = s.times_utc[k], s.times_utc[k + 1]
-    # Burn time from the in-track residual growth: forward error ~ (t1 - tb), backward ~ (tb - t0).
-    f_err, b_err = abs(float(fwd[k, 1])), abs(float(bwd[k]))
-    frac = 0.5
-    if main == "in-track" and math.isfinite(f_err) and math.isfinite(b_err) and f_err + b_err > 0:
-        frac = min(1.0, max(0.0, b_err / (f_err + b_err)))
+    t0, t1 = s.times_utc[k], s.times_utc[k + gap]
     lead = _lead_in(scores, k, cfg)
     if lead:
         # The set before the jump already moved the same way: a transitional fit that mixed
         # pre- and post-burn tracking, so the burn precedes it. Open the window one set earlier.
         t0 = s.times_utc[k - lead]
-        frac = 1.0
-    t_best = t0 + ((s.times_utc[k] - t0).astype("int64") * frac).astype("timedelta64[ns]") if lead else \
-        t0 + ((t1 - t0).astype("int64") * frac).astype("timedelta64[ns]")
+    frac = cfg.time_anchor
+    if frac is None:
+        # Burn time from the in-track residual growth: forward error ~ (t1 - tb), backward ~ (tb - t0).
+        f_err, b_err = abs(float(fwd[k, 1])), abs(float(bwd[k]))
+        frac = 0.5
+        if main == "in-track" and gap == 1 and not lead and math.isfinite(f_err) and math.isfinite(b_err) \
+                and f_err + b_err > 0:
+            frac = min(1.0, max(0.0, b_err / (f_err + b_err)))
+        elif lead:
+            frac = (s.times_utc[k] - t0).astype("int64") / max((t1 - t0).astype("int64"), 1)
+    t_best = t0 + ((t1 - t0).astype("int64") * frac).astype("timedelta64[ns]")
     ddrift = -1.5 * float(np.degrees(n_rad_s) * 86400.0) * da / a  # d(lon rate) = -3/2 n da/a
     kind = _classify(s, k, main, dv_t, ddrift)
     score = float(combined[k])
@@ -438,13 +469,19 @@ def _maneuver(s: ElementSeries, k: int, scores: dict[str, SeriesScore], combined
 
 
 def _lead_in(scores: dict[str, SeriesScore], k: int, cfg: DetectorConfig) -> int:
-    """1 when the pair before k shows a same-sign partial jump of the dominant series, else 0."""
+    """How many pairs just before k (at most cfg.max_lead) show same-sign partial jumps of the dominant
+    series: a burn smoothed in over several TLE fits starts at the first of them."""
     if k < 1 or cfg.lead_in_sigma <= 0:
         return 0
     name = max(scores, key=lambda nm: abs(scores[nm].z[k]) / cfg.k_for(nm))
     sc = scores[name]
-    prev = sc.jump[k - 1] / sc.sigma[k - 1]
-    return int(np.sign(prev) == np.sign(sc.z[k]) and abs(prev) >= cfg.lead_in_sigma)
+    lead = 0
+    while lead < cfg.max_lead and k - lead - 1 >= 0:
+        prev = sc.jump[k - lead - 1] / sc.sigma[k - lead - 1]
+        if not (np.sign(prev) == np.sign(sc.z[k]) and abs(prev) >= cfg.lead_in_sigma):
+            break
+        lead += 1
+    return lead
 
 
 def _classify(s: ElementSeries, k: int, main: str, dv_t: float, ddrift: float) -> str:
@@ -468,9 +505,10 @@ def _classify(s: ElementSeries, k: int, main: str, dv_t: float, ddrift: float) -
 
 
 # ------------------------------------------------------------------ baseline
-def detect_baseline(sets: Sequence[ElementSet], k_sigma: float = 6.0) -> list[np.datetime64]:
+def detect_baseline(sets: Sequence[ElementSet], k_sigma: float = 6.0, time_anchor: float = 0.5
+                    ) -> list[np.datetime64]:
     """Plain baseline: jumps in semi-major axis beyond k robust sigmas (one global MAD per object,
-    no drag model, no persistence test). Returns the window mid-times."""
+    no drag model, no persistence test). Returns times at `time_anchor` of each window (0.5: middle)."""
     s = element_series(sets)
     da = np.diff(s.a_km)
     if len(da) < 3:
@@ -478,7 +516,7 @@ def detect_baseline(sets: Sequence[ElementSet], k_sigma: float = 6.0) -> list[np
     sigma = max(1.4826 * float(np.median(np.abs(da - np.median(da)))), 1e-6)
     k = np.flatnonzero(np.abs(da - np.median(da)) > k_sigma * sigma)
     t = s.times_utc
-    return list(t[k] + (t[k + 1] - t[k]) // 2)
+    return list(t[k] + ((t[k + 1] - t[k]).astype("int64") * time_anchor).astype("timedelta64[ns]"))
 
 
 # ------------------------------------------------------------------ evaluation
