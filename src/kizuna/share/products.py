@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from kizuna.errors import KizunaError
 from kizuna.share.markings import Marking, MarkingConfig, marking_from_label
 
-PRODUCT_TYPES = ("element_set", "conjunction", "revisit_report", "maneuver", "dark_vessels", "derived")
+PRODUCT_TYPES = ("element_set", "conjunction", "revisit_report", "maneuver", "proximity_alert",
+                 "dark_vessels", "derived")
 
 
 class ProductError(KizunaError, ValueError):
