@@ -7,10 +7,10 @@ import os
 import re
 import shlex
 
+from tests.conftest import REPO
 from typer.testing import CliRunner
 
 from kizuna.cli import app
-from tests.conftest import REPO
 
 GUIDE = (REPO / "docs" / "guide.md").read_text()
 

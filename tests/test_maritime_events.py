@@ -12,7 +12,7 @@ from kizuna.maritime.records import PositionArrays
 from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, clean_tracks, haversine_m, resample
 
 T0 = np.datetime64("2026-03-01T00:00:00", "ns")
-LAT0, LON0 = 30.0, 140.0
+LAT0, LON0 = 30.0, 150.0  # open NW Pacific: > 200 km from any land cell of the default GLOBE mask
 M_PER_DEG_LAT = EARTH_RADIUS_M * np.pi / 180
 
 
@@ -71,12 +71,13 @@ def test_gap_respects_caller_land_mask_distance():
     m = np.array([0.0, 13 * 60.0])
     tr = clean_tracks(_track(333, m, np.zeros(2), np.zeros(2), 0.0))
     # land 1 deg (~52 nm at 30N east-west is less: use north) south of the ship: 60 nm away -> kept
-    land = np.zeros((400, 200), bool)  # lat 28.00..31.99, lon 139.00..140.99
+    land = np.zeros((400, 200), bool)  # lat 28.00..31.99, lon 149.00..150.99
     land[:10, :] = True                    # rows 0..9 = lat 28.0..28.09
-    mask = LandMask(land, 28.0, 139.0, 0.01)
+    mask = LandMask(land, 28.0, 149.0, 0.01)
     assert len(detect_gaps(tr, shore=mask)) == 1   # ~ 1.9 deg = 110 nm from shore
     assert len(detect_gaps(tr, shore=mask, min_shore_distance_nm=150)) == 0
-    assert "NOT applied" in detect_gaps(tr)[0].definition
+    assert "NOT applied" in detect_gaps(tr, shore=None)[0].definition
+    assert "caller-supplied land mask" in detect_gaps(tr, shore=mask)[0].definition
 
 
 def test_loitering_two_hours_slow():

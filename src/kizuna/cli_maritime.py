@@ -114,6 +114,8 @@ def register(app: typer.Typer) -> None:
         start: Annotated[str | None, typer.Option(help="ISO UTC")] = None,
         stop: Annotated[str | None, typer.Option(help="ISO UTC")] = None,
         db: DbOption = None, fmt: FormatOption = "table", map_png: MapOption = None,
+        no_shore: Annotated[bool, typer.Option("--no-shore", help="skip the distance-from-shore and on-land "
+                                                "conditions (default: GLOBE 1-km land mask)")] = False,
     ) -> None:
         """Events with Global Fishing Watch definitions (stated in the output) on stored AIS."""
         from kizuna.maritime.events import EVENT_TYPES, detect_events, event_dict
@@ -126,7 +128,14 @@ def register(app: typer.Typer) -> None:
         store = _ais_store(db)
         pos = store.positions(bbox=_bbox(bbox), start=_time(start, "--start"), stop=_time(stop, "--stop"))
         tracks = clean_tracks(pos)
-        events = detect_events(tracks, wanted)
+        shore = None
+        if not no_shore and {"gap", "loitering", "spoofing"} & set(wanted):
+            from kizuna.maritime.shore import default_shore, preload
+
+            shore = default_shore()
+            with err.status("loading the GLOBE land mask (once per run)"):
+                preload()
+        events = detect_events(tracks, wanted, shore=shore)
         if map_png:
             from kizuna.maritime.mapping import maritime_map
 

@@ -5,7 +5,8 @@ reported positions of the real vessels of the bundled pyais sample inside the sc
 Gulf off Piraeus); that sample has no receive times, so the demo takes each real position as the
 ship's position at the (made-up) image time and writes an AIS report 4 minutes earlier,
 back-propagated with the vessel's own SOG/COG. Six dark ships (no AIS) are added at seeded random
-sea positions. There is no land in the scene (no coastline is bundled).
+sea positions. The scene itself has no land; the AIS events use the default GLOBE land mask
+(:mod:`kizuna.maritime.shore`) for their shore and on-land conditions.
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
         untimed += split_records(read_ais_file(f).records)[0]
     stored = ais.positions()
     tracks = clean_tracks(stored)
-    events = detect_events(tracks)
+    from kizuna.maritime.shore import default_shore, preload
+
+    with console.status("loading the GLOBE 1-km land mask for the shore conditions"):
+        preload()
+    events = detect_events(tracks, shore=default_shore())
+    console.print(f"[dim]Shore model: {default_shore().description}[/]")
     table = Table(title=f"AIS events on the stored sample ({len(stored)} timed positions)")
     for col in ("type", "mmsi", "start (UTC)", "end (UTC)", "details"):
         table.add_column(col)

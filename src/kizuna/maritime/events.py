@@ -7,13 +7,17 @@ Definitions (each event carries its own in ``MaritimeEvent.definition``):
 - **Encounter**: two vessels within 500 m for >= 2 h at a median speed < 2 kn, >= 10 km from a
   coastal anchorage (Miller et al. 2018, "Identifying global patterns of transshipment behavior",
   Frontiers in Marine Science 5:240; GFW encounters data set).
-- **Loitering**: one vessel at an average speed < 2 kn for >= 1 h while >= 20 nm from shore
-  (GFW carrier loitering events).
-- **Spoofing / identity**: positions on land (needs a land mask), teleports (a step needing more
-  than 50 kn), reported SOG above a physical limit, and an MMSI broadcast by two ships.
+- **Loitering**: one vessel at an average speed < 2 kn for >= 1 h while on average >= 20 nm from
+  shore (GFW carrier loitering events; GFW technical documentation, "Loitering":
+  ``avg_distance_from_shore_nm >= 20``).
+- **Spoofing / identity**: positions on land (at least 2 km behind the coast, to allow for the 1-km
+  mask in ports), teleports (a step needing more than 50 kn), reported SOG above a physical limit,
+  and an MMSI broadcast by two ships.
 
-Distance from shore needs a :class:`LandMask` from the caller (no coastline is bundled and none
-is downloaded). Without one the shore conditions are not applied, and every event says so.
+Shore conditions use, by default, the bundled-by-dependency GLOBE 30" land mask
+(:class:`kizuna.maritime.shore.GlobalLandMask`, package ``global-land-mask``; nothing is
+downloaded). Callers may pass any object with ``is_land`` and ``distance_to_shore_m`` (such as
+:class:`LandMask`), or ``shore=None`` to switch the conditions off; every event states which.
 Encounters and loitering are found on tracks resampled to a 10-minute grid, as GFW does, so
 start and end times have that resolution.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 from scipy import ndimage
@@ -74,8 +79,43 @@ class LandMask:
         return np.where(inside, dist[r, c], np.inf)
 
 
-def _shore_note(shore: LandMask | None) -> str:
-    return "" if shore is not None else " [distance-from-shore condition NOT applied: no land mask given]"
+class ShoreModel(Protocol):
+    """What the detectors need from a land/shore model (arrays of degrees in, arrays out)."""
+
+    def is_land(self, lat_deg, lon_deg) -> np.ndarray: ...  # type: ignore[no-untyped-def]
+
+    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray: ...  # type: ignore[no-untyped-def]
+
+
+ShoreArg = ShoreModel | Literal["default"] | None
+
+
+def resolve_shore(shore: ShoreArg) -> ShoreModel | None:
+    """``"default"`` -> the GLOBE mask model; ``None`` -> no shore conditions; else the caller's model."""
+    if isinstance(shore, str):
+        if shore != "default":
+            raise ValueError(f"shore must be a model, 'default' or None, not {shore!r}")
+        from kizuna.maritime.shore import default_shore
+
+        return default_shore()
+    return shore
+
+
+def _describe(shore: ShoreModel) -> str:
+    return str(getattr(shore, "description", "caller-supplied land mask"))
+
+
+def _shore_note(shore: ShoreModel | None) -> str:
+    if shore is None:
+        return " [distance-from-shore condition NOT applied: shore model disabled]"
+    return f" [shore condition applied: {_describe(shore)}]"
+
+
+def _check_cap(shore: ShoreModel | None, threshold_m: float) -> None:
+    cap = getattr(shore, "max_distance_m", np.inf)
+    if threshold_m > cap:
+        raise ValueError(f"shore threshold {threshold_m / 1000:g} km exceeds the shore model's distance cap "
+                         f"{cap / 1000:g} km; build the model with a larger max_distance_km")
 
 
 def _runs(flag: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +127,9 @@ def _runs(flag: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detect_gaps(tracks: Tracks, *, min_gap_s: float = 12 * 3600.0, min_shore_distance_nm: float = 50.0,
-                shore: LandMask | None = None) -> list[MaritimeEvent]:
+                shore: ShoreArg = "default") -> list[MaritimeEvent]:
+    shore = resolve_shore(shore)
+    _check_cap(shore, min_shore_distance_nm * METERS_PER_NM)
     definition = (f"GFW AIS gap: no position for >= {min_gap_s / 3600:g} h while >= "
                   f"{min_shore_distance_nm:g} nm from shore at both ends (Welch et al. 2022)"
                   + _shore_note(shore))
@@ -193,42 +235,63 @@ def detect_encounters(tracks: Tracks, *, max_distance_m: float = 500.0, min_dura
 
 
 def detect_loitering(tracks: Tracks, *, max_speed_kn: float = 2.0, min_duration_s: float = 3600.0,
-                     min_shore_distance_nm: float = 20.0, shore: LandMask | None = None,
+                     min_shore_distance_nm: float = 20.0, shore: ShoreArg = "default",
                      step_s: float = 600.0, resampled: Resampled | None = None) -> list[MaritimeEvent]:
+    """Slow runs on the resampled grid, kept when long enough and, as GFW filters its published
+    loitering events, when their *mean* distance from shore reaches the threshold (distances
+    beyond the model's cap count as the cap, so the mean is a lower bound)."""
+    shore = resolve_shore(shore)
+    min_shore_m = min_shore_distance_nm * METERS_PER_NM
+    _check_cap(shore, min_shore_m)
     definition = (f"GFW loitering: one vessel at average speed < {max_speed_kn:g} kn for >= "
-                  f"{min_duration_s / 3600:g} h while >= {min_shore_distance_nm:g} nm from shore; "
+                  f"{min_duration_s / 3600:g} h while on average >= {min_shore_distance_nm:g} nm from shore; "
                   f"{step_s / 60:g}-min resampled tracks" + _shore_note(shore))
     r = resampled if resampled is not None else resample(tracks, step_s)
     if len(r.time_utc) == 0:
         return []
-    slow = r.speed_kn < max_speed_kn
-    if shore is not None:
-        slow &= shore.distance_to_shore_m(r.lat_deg, r.lon_deg) >= min_shore_distance_nm * METERS_PER_NM
-    s, e = _runs(slow, r.segment)
+    s, e = _runs(r.speed_kn < max_speed_kn, r.segment)
     dur = (r.time_utc[e] - r.time_utc[s]).astype("int64") / 1e9
+    long_ = dur >= min_duration_s
+    s, e, dur = s[long_], e[long_], dur[long_]
+    mean_shore_m = np.full(len(s), np.nan)
+    if shore is not None and len(s):
+        run = np.repeat(np.arange(len(s)), e - s + 1)
+        rows = np.concatenate([np.arange(a, b + 1) for a, b in zip(s, e, strict=True)])
+        d = shore.distance_to_shore_m(r.lat_deg[rows], r.lon_deg[rows])
+        d = np.minimum(d, getattr(shore, "max_distance_m", np.inf))
+        mean_shore_m = np.bincount(run, weights=d, minlength=len(s)) / (e - s + 1)
     out = []
-    for a, b, d in zip(s, e, dur, strict=True):
-        if d < min_duration_s:
+    for a, b, d, shore_m in zip(s, e, dur, mean_shore_m, strict=True):
+        if shore is not None and not shore_m >= min_shore_m:
             continue
         sl = slice(a, b + 1)
         out.append(MaritimeEvent("loitering", int(tracks.vessel_mmsi[r.vessel[a]]), r.time_utc[a], r.time_utc[b],
                                  float(np.mean(r.lat_deg[sl])), float(np.mean(r.lon_deg[sl])),
                                  details={"duration_s": float(d),
-                                          "mean_speed_kn": round(float(np.nanmean(r.speed_kn[sl])), 3)},
+                                          "mean_speed_kn": round(float(np.nanmean(r.speed_kn[sl])), 3),
+                                          "mean_shore_distance_km": None if shore is None
+                                          else round(float(shore_m) / 1000, 3)},
                                  definition=definition))
     return out
 
 
 def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_sog_kn: float = 60.0,
-                    shore: LandMask | None = None) -> list[MaritimeEvent]:
+                    shore: ShoreArg = "default", min_inland_km: float = 2.0) -> list[MaritimeEvent]:
     """Identity and position anomalies on cleaned tracks (isolated spikes were already dropped).
 
     ``teleport``: a step whose implied speed exceeds ``max_speed_kn``; ``impossible_speed``: a
     reported SOG above ``max_reported_sog_kn`` (102.3 = not available is excluded by the reader);
-    ``on_land``: runs of positions on land; ``shared_mmsi``: one event per MMSI split in cleaning.
+    ``on_land``: runs of positions on land and, when the model gives ``distance_inland_m``, at
+    least ``min_inland_km`` behind the coast (a 1-km mask puts quays and narrow harbours on land);
+    the GLOBE mask has no inland waters, so vessels on rivers, canals and lakes (Mississippi,
+    Columbia, Great Lakes, Caspian) are flagged too and need ``shore=None`` or a finer mask there.
+    ``shared_mmsi``: one event per MMSI split in cleaning.
     """
+    shore = resolve_shore(shore)
+    inland = shore is not None and hasattr(shore, "distance_inland_m")
+    land_rule = (f"on land >= {min_inland_km:g} km behind the coast" if inland else "on the land mask")
     definition = (f"identity/spoofing: teleport = step implying > {max_speed_kn:g} kn; impossible_speed = SOG > "
-                  f"{max_reported_sog_kn:g} kn; on_land = position on the caller's land mask; shared_mmsi = one "
+                  f"{max_reported_sog_kn:g} kn; on_land = position {land_rule}; shared_mmsi = one "
                   "MMSI broadcast by two ships (alternating far-apart positions)" + _shore_note(shore))
     p = tracks.positions
     out: list[MaritimeEvent] = []
@@ -250,7 +313,11 @@ def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_
                                  float(p.lon_deg[k]), subtype="impossible_speed",
                                  details={"sog_kn": float(p.sog_kn[k])}, definition=definition))
     if shore is not None and len(p):
-        s, e = _runs(shore.is_land(p.lat_deg, p.lon_deg), tracks.vessel)
+        on_land = shore.is_land(p.lat_deg, p.lon_deg)
+        if inland and on_land.any():
+            deep = shore.distance_inland_m(p.lat_deg[on_land], p.lon_deg[on_land])  # type: ignore[attr-defined]
+            on_land[np.flatnonzero(on_land)] = deep >= min_inland_km * 1000.0
+        s, e = _runs(on_land, tracks.vessel)
         for a, b in zip(s, e, strict=True):
             out.append(MaritimeEvent("spoofing", int(p.mmsi[a]), p.time_utc[a], p.time_utc[b], float(p.lat_deg[a]),
                                      float(p.lon_deg[a]), subtype="on_land",
@@ -266,13 +333,18 @@ def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_
 EVENT_TYPES = ("gap", "encounter", "loitering", "spoofing")
 
 
-def detect_events(tracks: Tracks, types: Sequence[str] = EVENT_TYPES, *, shore: LandMask | None = None,
+def detect_events(tracks: Tracks, types: Sequence[str] = EVENT_TYPES, *, shore: ShoreArg = "default",
                   anchorages: Sequence[tuple[float, float]] | None = None, step_s: float = 600.0,
                   ) -> list[MaritimeEvent]:
-    """All requested event types with GFW default parameters, sorted by start time."""
+    """All requested event types with GFW default parameters, sorted by start time.
+
+    ``shore``: ``"default"`` (GLOBE land mask), a caller's model, or ``None`` (no shore conditions).
+    """
     unknown = set(types) - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"unknown event type(s) {sorted(unknown)}; choose from {EVENT_TYPES}")
+    if {"gap", "loitering", "spoofing"} & set(types):
+        shore = resolve_shore(shore)
     r = resample(tracks, step_s) if {"encounter", "loitering"} & set(types) else None
     out: list[MaritimeEvent] = []
     if "gap" in types:
