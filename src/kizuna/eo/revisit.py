@@ -112,8 +112,10 @@ def per_target(access: AccessWindows, targets: Targets) -> list[RevisitStats]:
     tgt = access.target_index.astype(np.int64)
     # Offsetting each target's times by its index makes one running maximum merge all targets at once.
     big = 2.0 * period + 1.0
-    order = np.lexsort((st, tgt))
-    s_off, e_off, tgt = st[order] + tgt[order] * big, sp[order] + tgt[order] * big, tgt[order]
+    # A stable argsort of the offset start is the (target, start) order, several times faster than lexsort.
+    s_off = st + tgt * big
+    order = np.argsort(s_off, kind="stable")
+    s_off, e_off, tgt = s_off[order], sp[order] + tgt[order] * big, tgt[order]
     if len(s_off):
         run_end = np.maximum.accumulate(e_off)
         new = np.r_[True, s_off[1:] > run_end[:-1]]
