@@ -65,7 +65,7 @@ class Targets:
 
 @dataclass
 class AccessWindows:
-    """One row per access window (columns are arrays of equal length), sorted by target then start."""
+    """One row per access window (columns are arrays of equal length), sorted by target, then satellite, then start."""
 
     sat_index: np.ndarray  # index into `sat_names`
     target_index: np.ndarray  # index into the Targets
