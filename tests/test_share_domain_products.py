@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.conftest import REPO
 
 from kizuna.formats.tle import read_tle
 from kizuna.sda.maneuvers import detect_maneuvers
@@ -13,7 +14,6 @@ from kizuna.share.loopback import free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
 from kizuna.share.products import Product
-from tests.conftest import REPO
 
 
 @pytest.fixture()

@@ -216,29 +216,26 @@ def catalog_publish(
 ) -> None:
     """Publish element sets as marked, signed, audited products for partner nodes."""
     from kizuna.formats.omm import omm_fields
-    from kizuna.share.markings import parse_banner
-    from kizuna.share.node import Node
-    from kizuna.share.products import Product
+    from kizuna.share.publishing import publish_payloads
+    from kizuna.store import CatalogStore
 
     try:
-        node = Node.open(db or "kizuna.db", partners, keys)
-        label = parse_banner(marking, node.config.markings)
-    except (KizunaError, OSError, ValueError) as exc:
+        sets = CatalogStore(db).latest_element_sets(norad)
+    except KizunaError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    sets = node.catalog.latest_element_sets(norad)
     missing = sorted(set(norad) - {s.norad_id for s in sets})
     if missing:
         err.print(f"[red]error:[/] not in catalog: {', '.join(map(str, missing))}")
         raise typer.Exit(2)
-    published = []
-    for es in sets:
-        payload = {k: _plain(v) for k, v in omm_fields(es).items()}
-        product = Product.new("element_set", payload, label, node.node_id, objects=(es.norad_id,))
-        signed = node.publish(product, actor=actor)
-        published.append({"id": product.id, "version": product.version, "norad_id": es.norad_id,
-                          "banner": signed["banner"]})
-    print(json.dumps(published, indent=2))
+    items = [("element_set", {k: _plain(v) for k, v in omm_fields(es).items()}, (es.norad_id,))
+             for es in sets]
+    try:
+        published = publish_payloads(db or "kizuna.db", partners, keys, marking, items, actor=actor)
+    except (KizunaError, OSError, ValueError, PermissionError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    print(json.dumps([p | {"norad_id": p["objects"][0]} for p in published], indent=2))
 
 
 # ---------------------------------------------------------------- propagate

@@ -98,10 +98,11 @@ def run_domain_demos(store: CatalogStore, out_dir: Path, console: Console) -> No
     heading)."""
     from kizuna.eo.demo import run_demo as earth_observation
     from kizuna.maritime.demo import run_demo as maritime
+    from kizuna.sda.demo import run_demo as conjunctions
     from kizuna.sda.maneuver_demo import run_demo as maneuvers
     from kizuna.share.demo import run_demo as sharing
 
-    for part in (maneuvers, earth_observation, maritime, sharing):
+    for part in (conjunctions, maneuvers, earth_observation, maritime, sharing):
         part(store, out_dir, console)
 
 
