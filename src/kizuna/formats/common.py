@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -41,6 +44,47 @@ class ParseResult(Generic[T]):
             first = self.issues[0]
             raise FormatError(first.file, first.line, first.field, first.message)
         return self
+
+
+def csv_table(text: str, result: ParseResult) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]] | None:
+    """Header (upper-cased keywords) and (line, {column: cell}) rows of a CSV text.
+
+    Blank rows are skipped; a row with too few or too many cells, or unreadable CSV, is recorded
+    in `result` (a short row names its first missing column: the usual sign of a cut file).
+    Returns None, with the issue recorded, when there is no readable header.
+    """
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().upper().lstrip("\ufeff") for h in next(reader)]
+    except StopIteration:
+        result.issue(1, "CSV", "empty file")
+        return None
+    except csv.Error as exc:
+        result.issue(1, "CSV", f"unreadable header: {exc}")
+        return None
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                result.issue(reader.line_num, "CSV", str(exc))
+                return
+            line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) < len(header):
+                result.issue(line, header[len(row)], f"missing: the row has {len(row)} of "
+                             f"{len(header)} columns (file cut short?)")
+                continue
+            if len(row) > len(header):
+                result.issue(line, "CSV", f"the row has {len(row)} columns, the header {len(header)}")
+                continue
+            yield line, dict(zip(header, row, strict=True))
+
+    return header, rows()
 
 
 def digits(text: str) -> bool:

@@ -18,7 +18,13 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from kizuna.formats.common import ParseResult, format_utc_datetime, parse_utc_datetime, physical_lines
+from kizuna.formats.common import (
+    ParseResult,
+    csv_table,
+    format_utc_datetime,
+    parse_utc_datetime,
+    physical_lines,
+)
 from kizuna.model.records import ElementSet
 
 #: Keywords of an SGP4 OMM in CelesTrak's column order.
@@ -333,38 +339,16 @@ def write_omm_json(element_sets: Iterable[ElementSet], *, indent: int | None = N
 def read_omm_csv(text: str, file: str = "<text>") -> ParseResult[ElementSet]:
     """CelesTrak GP CSV: a header row of OMM keywords, one element set per row."""
     result: ParseResult[ElementSet] = ParseResult(file=file, format="omm-csv")
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip().upper().lstrip("\ufeff") for h in next(reader)]
-    except StopIteration:
-        result.issue(1, "CSV", "empty file")
+    table = csv_table(text, result)
+    if table is None:
         return result
-    except csv.Error as exc:
-        result.issue(1, "CSV", str(exc))
-        return result
+    header, rows = table
     missing = [k for k in _REQUIRED if k not in header]
     if missing:
         result.issue(1, missing[0], f"header has no {', '.join(missing)} column")
         return result
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.issue(reader.line_num, "CSV", str(exc))
-            break
-        line = reader.line_num
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) < len(header):
-            result.issue(line, header[len(row)], f"missing: the row has {len(row)} of "
-                         f"{len(header)} columns (file cut short?)")
-            continue
-        if len(row) > len(header):
-            result.issue(line, "CSV", f"the row has {len(row)} columns, the header {len(header)}")
-            continue
-        _add_record(result, dict(zip(header, row, strict=True)), line)
+    for line, fields in rows:
+        _add_record(result, fields, line)
     return result
 
 

@@ -12,7 +12,7 @@ import io
 import math
 from collections.abc import Iterable, Mapping
 
-from kizuna.formats.common import ParseResult, parse_date
+from kizuna.formats.common import ParseResult, csv_table, parse_date
 from kizuna.formats.common import digits as _digits
 from kizuna.model.records import OBJECT_TYPE_NAMES, SpaceObject
 
@@ -112,31 +112,15 @@ def _add(result: ParseResult[SpaceObject], fields: Mapping[str, object], line: i
 
 def read_satcat_csv(text: str, file: str = "<text>") -> ParseResult[SpaceObject]:
     result: ParseResult[SpaceObject] = ParseResult(file=file, format="satcat-csv")
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = [h.strip().upper().lstrip("\ufeff") for h in next(reader)]
-    except (StopIteration, csv.Error):
-        result.issue(1, "CSV", "empty or unreadable header")
+    table = csv_table(text, result)
+    if table is None:
         return result
+    header, rows = table
     if "NORAD_CAT_ID" not in header and "OBJECT_NUMBER" not in header:
         result.issue(1, "NORAD_CAT_ID", "header has no NORAD_CAT_ID column")
         return result
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.issue(reader.line_num, "CSV", str(exc))
-            break
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            field = header[len(row)] if len(row) < len(header) else "CSV"
-            result.issue(reader.line_num, field,
-                         f"the row has {len(row)} columns, the header {len(header)}")
-            continue
-        _add(result, dict(zip(header, row, strict=True)), reader.line_num)
+    for line, fields in rows:
+        _add(result, fields, line)
     return result
 
 
