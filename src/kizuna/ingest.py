@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from kizuna.errors import FormatIssue
-from kizuna.formats.detect import read_path
+from kizuna.formats.detect import read_bytes, read_path
 from kizuna.model.records import ElementSet, SpaceObject
 from kizuna.store.catalog import CatalogStore
 
@@ -46,8 +46,13 @@ def load_file(store: CatalogStore, path: str | Path, summary: LoadSummary | None
     summary = summary or LoadSummary()
     started = datetime.now(UTC)
     p = Path(path)
-    result = read_path(p)
-    digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+    try:
+        raw = p.read_bytes()
+    except OSError:
+        raw = None
+    # Read once: the same bytes are parsed and fingerprinted for the ingest log.
+    result = read_bytes(raw, str(p)) if raw is not None else read_path(p)
+    digest = hashlib.sha256(raw).hexdigest() if raw is not None else None
     loaded = duplicates = 0
     try:
         with store.transaction() as conn:

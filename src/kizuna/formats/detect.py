@@ -56,7 +56,7 @@ def read_text(text: str, file: str = "<text>", fmt: str | None = None) -> ParseR
 
 
 def read_path(path: str | Path, fmt: str | None = None) -> ParseResult:
-    """Read a file; undecodable bytes are reported, not raised."""
+    """Read a file; an unreadable file or undecodable bytes are reported, not raised."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -64,11 +64,16 @@ def read_path(path: str | Path, fmt: str | None = None) -> ParseResult:
         result: ParseResult = ParseResult(file=str(p), format="unknown")
         result.issue(0, "FILE", exc.strerror or str(exc))
         return result
+    return read_bytes(raw, str(p), fmt)
+
+
+def read_bytes(raw: bytes, file: str, fmt: str | None = None) -> ParseResult:
+    """Decode UTF-8 (with or without BOM) and read; a bad byte is reported at its line."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        result = ParseResult(file=str(p), format="unknown")
+        result: ParseResult = ParseResult(file=file, format="unknown")
         result.issue(line, "ENCODING", f"byte {raw[exc.start]:#04x} is not UTF-8")
         return result
-    return read_text(text, str(p), fmt)
+    return read_text(text, file, fmt)
