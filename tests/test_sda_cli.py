@@ -112,3 +112,15 @@ def test_screen_publishes_conjunction_products(tmp_path):
     no_keys = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.1", "--db", db,
                                   "--publish", "UNCLASSIFIED"])
     assert no_keys.exit_code == 2
+
+
+def test_screen_with_default_covariance_reports_foster(tmp_path):
+    db, _ = _db(tmp_path)
+    res = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60",
+                              "--format", "json", "--db", db, "--sigma-rtn-km", "0.2,1,0.2"])
+    assert res.exit_code == 0, res.output
+    events = json.loads(res.stdout)["events"]
+    assert events and all(e["pc_method"] == "FOSTER-1992 (default RTN sigma)" for e in events)
+    assert all(0.0 <= e["pc"] <= 1.0 for e in events)
+    bad = runner.invoke(app, ["screen", "--owner", "JPN", "--db", db, "--sigma-rtn-km", "0.2,-1,0.2"])
+    assert bad.exit_code == 2

@@ -139,3 +139,28 @@ def test_max_pc_closed_form():
     pmax, k = pc_max_scaled(plane.miss_2d_km, plane.cov_2d_km2, 0.01)
     assert pmax >= pc_foster(plane.miss_2d_km, plane.cov_2d_km2, 0.01) * (1 - 1e-9)
     assert pmax == pytest.approx(pc_foster(plane.miss_2d_km, plane.cov_2d_km2 * k**2, 0.01), rel=1e-9)
+
+
+def test_screening_events_with_user_covariance_use_foster():
+    """Isotropic sigma on both objects: Foster's 2-D Pc must equal the exact circular-covariance
+    value (non-central chi-square) with sigma*sqrt(2); an object with no sigma keeps the max Pc."""
+    import numpy as np
+
+    from kizuna.sda.assess import with_covariance_pc
+    from kizuna.sda.pc import pc_isotropic
+    from kizuna.sda.records import ConjunctionEvent
+
+    r1, v1 = np.array([7000.0, 0, 0]), np.array([0, 7.5, 0])
+    # Radial miss, relative velocity in the along/cross-track plane: a true closest approach.
+    r2, v2 = r1 + np.array([0.3, 0.0, 0.0]), np.array([0, 0, 7.5])
+    base = ConjunctionEvent(
+        primary=1, secondary=2, tca_utc=np.datetime64("2026-06-10T00:00:00", "ns"), miss_km=0.3,
+        rel_speed_kms=10.6, radial_km=0.3, intrack_km=0.0, crosstrack_km=0.0,
+        primary_teme=(*r1, *v1), secondary_teme=(*r2, *v2), primary_itrf=(0,) * 6, secondary_itrf=(0,) * 6,
+        pc=1e-3, pc_method="ALFANO-2005-MAX-PC-ISOTROPIC", hbr_m=20.0, hbr_source="default+default")
+    (e,) = with_covariance_pc([base], {}, (0.2, 0.2, 0.2))
+    expected = float(pc_isotropic(0.3, 0.02, 0.2 * np.sqrt(2.0)))
+    assert e.pc == pytest.approx(expected, rel=1e-6)
+    assert e.pc_method.startswith("FOSTER-1992") and "default" in e.pc_method
+    (kept,) = with_covariance_pc([base], {1: (0.2, 0.2, 0.2)})
+    assert kept.pc == base.pc and kept.pc_method == base.pc_method

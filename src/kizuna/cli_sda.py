@@ -41,6 +41,9 @@ def screen_cmd(
     out_dir: Annotated[Path | None, typer.Option("--out", help="directory for CDM files")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler tcp://host:port, or 'local'")] = None,
     hbr_csv: Annotated[Path | None, typer.Option("--hbr-table", help="NASA CARA HBR estimates CSV")] = None,
+    sigma_rtn_km: Annotated[str | None, typer.Option(
+        "--sigma-rtn-km", help="1-sigma R,T,N position error in km for every object, e.g. 0.2,1,0.2: "
+                               "Pc by Foster's method instead of the TLE-only maximum Pc")] = None,
     publish: Annotated[str | None, typer.Option(
         help="also publish each event as a signed conjunction product under this marking banner, "
              "e.g. 'SECRET//REL TO USA, JPN' (needs --partners and --keys)")] = None,
@@ -58,6 +61,15 @@ def screen_cmd(
         _fail(f"unknown format {fmt!r}")
     if publish and (partners is None or keys is None):
         _fail("--publish needs --partners and --keys")
+    sigma: tuple[float, float, float] | None = None
+    if sigma_rtn_km:
+        try:
+            sr, st, sn = (float(x) for x in sigma_rtn_km.split(","))
+        except ValueError:
+            _fail("--sigma-rtn-km wants three numbers R,T,N")
+        if min(sr, st, sn) <= 0:
+            _fail("--sigma-rtn-km values must be positive")
+        sigma = (sr, st, sn)
     try:
         store = CatalogStore(db)
     except KizunaError as exc:
@@ -112,6 +124,12 @@ def screen_cmd(
             result = screen(sets, t0, t1, primaries=primaries, volume=volume, step_s=step_s,
                             stale_days=stale_days, hbr_m=hbr,
                             progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if sigma is not None:
+        from dataclasses import replace as _replace
+
+        from kizuna.sda.assess import with_covariance_pc
+
+        result = _replace(result, events=with_covariance_pc(result.events, {}, sigma))
     _emit(result, fmt, out_dir)
     if publish:
         from kizuna.share.publishing import publish_payloads

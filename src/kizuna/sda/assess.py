@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -118,3 +119,31 @@ def event_to_cdm(event: ConjunctionEvent, *, originator: str = "KIZUNA", message
 
 
 __all__ = ["PC_CHAN", "CdmAssessment", "assess_cdm", "event_to_cdm"]
+
+
+def with_covariance_pc(events: Sequence[ConjunctionEvent],
+                       sigma_rtn_km: Mapping[int, tuple[float, float, float]],
+                       default_sigma_rtn_km: tuple[float, float, float] | None = None,
+                       ) -> list[ConjunctionEvent]:
+    """Replace each event's TLE-only maximum Pc by Foster's 2-D Pc from position covariances.
+
+    `sigma_rtn_km` gives per-object 1-sigma radial, in-track, cross-track errors; objects not in
+    it use `default_sigma_rtn_km`; an event where either object has neither keeps its maximum Pc.
+    The covariances are diagonal in each object's own RTN frame at TCA and independent.
+    """
+    out = []
+    for e in events:
+        s1 = sigma_rtn_km.get(e.primary, default_sigma_rtn_km)
+        s2 = sigma_rtn_km.get(e.secondary, default_sigma_rtn_km)
+        if s1 is None or s2 is None:
+            out.append(e)
+            continue
+        r1, v1 = np.array(e.primary_teme[:3]), np.array(e.primary_teme[3:])
+        r2, v2 = np.array(e.secondary_teme[:3]), np.array(e.secondary_teme[3:])
+        c1 = rtn_to_inertial_cov(np.diag(np.square(s1)), r1, v1)
+        c2 = rtn_to_inertial_cov(np.diag(np.square(s2)), r2, v2)
+        plane = encounter_plane(r1, v1, c1, r2, v2, c2)
+        pc = pc_foster(plane.miss_2d_km, plane.cov_2d_km2, e.hbr_m / 1000.0)
+        source = "user" if e.primary in sigma_rtn_km or e.secondary in sigma_rtn_km else "default"
+        out.append(replace(e, pc=float(pc), pc_method=f"{PC_FOSTER} ({source} RTN sigma)"))
+    return out
