@@ -12,28 +12,14 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from kizuna.model.records import ElementSet
-from kizuna.orbit.timescale import as_datetime64
 from kizuna.sda.records import ScreeningResult, ScreeningVolume
 from kizuna.sda.screening import (
     DEFAULT_STEP_S,
-    PreparedCatalog,
     finish,
-    grid_steps,
     merge_found,
-    prepare,
     screen_partition,
+    setup_run,
 )
-
-
-def _setup(element_sets, start_utc, stop_utc, primaries, volume, threshold_km, step_s,  # type: ignore[no-untyped-def]
-           stale_days) -> tuple[PreparedCatalog, ScreeningVolume, int, int, np.ndarray]:
-    if volume is None:
-        volume = ScreeningVolume.sphere(10.0 if threshold_km is None else threshold_km)
-    cat = prepare(element_sets, start_utc, primaries=primaries, threshold_km=volume.bound_km,
-                  stale_days=stale_days)
-    start_ns = int(as_datetime64(start_utc)[0].astype("int64"))
-    stop_ns = int(as_datetime64(stop_utc)[0].astype("int64"))
-    return cat, volume, start_ns, stop_ns, grid_steps(start_utc, stop_utc, step_s)
 
 
 def _combine(cat, parts, start_ns, stop_ns, volume, step_s, n_steps, hbr_m) -> ScreeningResult:  # type: ignore[no-untyped-def]
@@ -53,7 +39,7 @@ def screen_dask(client, element_sets: Sequence[ElementSet], start_utc: object, s
                 partitions: int | None = None, hbr_m: Mapping[int, tuple[float, str]] | None = None,
                 ) -> ScreeningResult:
     """Screen on a `distributed.Client` (a LocalCluster or `Client("tcp://...")`)."""
-    cat, volume, start_ns, stop_ns, grid = _setup(element_sets, start_utc, stop_utc, primaries, volume,
+    cat, volume, start_ns, stop_ns, grid = setup_run(element_sets, start_utc, stop_utc, primaries, volume,
                                                   threshold_km, step_s, stale_days)
     if partitions is None:
         partitions = max(1, 4 * sum(client.nthreads().values()))
@@ -72,7 +58,7 @@ def screen_local(element_sets: Sequence[ElementSet], start_utc: object, stop_utc
 
     The sweep is numpy and SGP4 code that holds the GIL for much of its time, so threads do not
     scale; processes do. No cluster needed: this is the plain way to use every core of one box."""
-    cat, volume, start_ns, stop_ns, grid = _setup(element_sets, start_utc, stop_utc, primaries, volume,
+    cat, volume, start_ns, stop_ns, grid = setup_run(element_sets, start_utc, stop_utc, primaries, volume,
                                                   threshold_km, step_s, stale_days)
     blocks = [b for b in np.array_split(grid, max(1, workers)) if len(b)]
     if len(blocks) <= 1:

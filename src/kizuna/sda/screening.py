@@ -475,6 +475,21 @@ def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> list[tuple[i
     return out
 
 
+def setup_run(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: object,
+              primaries: Iterable[int] | None, volume: ScreeningVolume | None, threshold_km: float | None,
+              step_s: float, stale_days: float,
+              ) -> tuple[PreparedCatalog, ScreeningVolume, int, int, np.ndarray]:
+    """What every way of running a screening shares: the volume, the prepared catalog, the window
+    in integer nanoseconds and the coarse grid."""
+    if volume is None:
+        volume = ScreeningVolume.sphere(10.0 if threshold_km is None else threshold_km)
+    cat = prepare(element_sets, start_utc, primaries=primaries, threshold_km=volume.bound_km,
+                  stale_days=stale_days)
+    start_ns = int(as_datetime64(start_utc)[0].astype("int64"))
+    stop_ns = int(as_datetime64(stop_utc)[0].astype("int64"))
+    return cat, volume, start_ns, stop_ns, grid_steps(start_utc, stop_utc, step_s)
+
+
 def screen(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: object, *,
            primaries: Iterable[int] | None = None, threshold_km: float | None = None,
            volume: ScreeningVolume | None = None, step_s: float = DEFAULT_STEP_S, stale_days: float = 14.0,
@@ -483,13 +498,8 @@ def screen(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: obje
     """Screen `primaries` (None: all-vs-all) against every element set from start to stop.
 
     `progress(done_steps, total_steps)` is called as the grid is swept."""
-    if volume is None:
-        volume = ScreeningVolume.sphere(10.0 if threshold_km is None else threshold_km)
-    cat = prepare(element_sets, start_utc, primaries=primaries, threshold_km=volume.bound_km,
-                  stale_days=stale_days)
-    start_ns = int(as_datetime64(start_utc)[0].astype("int64"))
-    stop_ns = int(as_datetime64(stop_utc)[0].astype("int64"))
-    grid = grid_steps(start_utc, stop_utc, step_s)
+    cat, volume, start_ns, stop_ns, grid = setup_run(element_sets, start_utc, stop_utc, primaries, volume,
+                                                     threshold_km, step_s, stale_days)
     done = [0]
 
     def tick(n: int) -> None:
