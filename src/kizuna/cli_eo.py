@@ -29,6 +29,14 @@ def _fail(msg: object) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _read_input(path: Path, option: str) -> str:
+    """The text of an input file, or a clear error naming the option and the file."""
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise _fail(f"{option} {path}: {exc.strerror}") from None
+
+
 def _start(text: str) -> datetime:
     from kizuna.formats.common import parse_utc_datetime
 
@@ -94,10 +102,7 @@ def revisit(
     if not days > 0:
         raise _fail(f"--days {days}: the period must be longer than zero")
     t0 = _start(start)
-    try:
-        text = aoi.read_text()
-    except OSError as exc:
-        raise _fail(f"--aoi {aoi}: {exc.strerror}") from None
+    text = _read_input(aoi, "--aoi")
     try:
         sens = parse_sensor(sensor)
         areas = parse_geojson(text, str(aoi))
@@ -169,10 +174,7 @@ def plan(
     if not hours > 0:
         raise _fail(f"--hours {hours}: the plan must be longer than zero")
     t0 = _start(start)
-    try:
-        text = requests.read_text()
-    except OSError as exc:
-        raise _fail(f"--requests {requests}: {exc.strerror}") from None
+    text = _read_input(requests, "--requests")
     try:
         reqs = parse_requests(text, str(requests))
         const = resolve_constellation(constellation, db, t0)
