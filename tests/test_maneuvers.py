@@ -215,6 +215,32 @@ def test_iss_reboosts_are_in_track_and_plausible():
     assert len(baseline) > len(found)
 
 
+def test_fit_centre_semi_major_axis_quiets_a_drag_affected_history():
+    """SARAL in 2014 (near solar maximum, real TLEs): the epoch mean motion trades against B*, so the
+    epoch semi-major axis scatters by ~13 m from set to set; at the fit centre chosen without labels
+    (1-1.5 days before epoch) the scatter is several times smaller."""
+    sets = M.clean_history(read_tle(shared(f"{BENCH}/processed_files/SARAL.tle").read_text()).records)
+    year = [s for s in sets if s.epoch_utc.year == 2014]
+    series = M.element_series(year)
+    assert 0.5 <= series.a_lookback_days <= 2.0
+
+    def scatter_m(a_km: np.ndarray) -> float:
+        d = np.diff(a_km) * 1000.0
+        return 1.4826 * float(np.median(np.abs(d - np.median(d))))
+
+    epoch_a = np.array([es.semi_major_axis_km for es in year])
+    assert scatter_m(series.a_km) < 0.4 * scatter_m(epoch_a)
+
+
+def test_fit_centre_keeps_the_epoch_value_without_drag():
+    """B* = 0 throughout (no SGP4 drag terms): every look-back gives the same orbit, so the epoch value
+    is kept and the look-back is 0."""
+    hist = [dataclasses.replace(s, bstar_per_er=0.0) for s in sgp4_history(_qps_sar_7(), days=10, step_days=1.0)]
+    a_epoch = np.array([s.semi_major_axis_km for s in M.clean_history(hist)])
+    a_fit, lookback = M.fit_centre_semi_major_axis(M.clean_history(hist), a_epoch)
+    assert lookback == 0.0 and a_fit is a_epoch
+
+
 def test_fast_nanmedian_matches_numpy():
     """The row median used by the rolling noise model agrees with numpy.nanmedian (the peer) exactly."""
     rng = np.random.default_rng(0)
@@ -253,10 +279,27 @@ def test_geo_events_are_classified(dv_mps, d_inc_deg, kind, direction):
     assert m.dv_mps == pytest.approx(expected, rel=0.1)
 
 
+def test_geo_relocation_drift_stop_is_classified():
+    """Himawari-9 drifting after a -3 m/s burn (about 1 deg/day east-west drift: d(lon rate) =
+    -3/2 n da / a), stopped on day 20 by +3 m/s: one +in-track event, "relocation drift stop"."""
+    drifting = apply_in_track_burn(_himawari_9(), -3.0)
+    base = sgp4_history(drifting, days=40, step_days=1.0, noise_a_km=0.1, seed=8)
+    series = M.element_series(base)
+    assert abs(float(np.median(series.drift_deg_day))) > 0.5
+    hist = base[:20] + [apply_in_track_burn(s, 3.0) for s in base[20:]]
+    found = M.detect_maneuvers(hist)
+    assert len(found) == 1
+    m = found[0]
+    assert m.kind == "relocation drift stop" and m.direction == "+in-track"
+    assert m.dv_mps == pytest.approx(3.0, rel=0.1)
+    assert m.window_start_utc == np.datetime64(hist[19].epoch_utc.replace(tzinfo=None), "ns")
+
+
 @pytest.mark.slow
 def test_all_benchmark_satellites_beat_the_baseline():
     """Every satellite of the Shorten benchmark held here (8 LEO, 4 GEO), pooled per regime, tolerance
-    1.5 days: measured F1 0.69 LEO / 0.84 GEO vs baseline 0.38 / 0.28 (benchmarks/bench_maneuvers.py)."""
+    1.5 days, shipped presets: measured F1 0.745 LEO / 0.84 GEO vs baseline 0.40 / 0.28
+    (benchmarks/bench_maneuvers.py, which also reports the leave-one-satellite-out numbers)."""
     sats = {"CryoSat-2": "cs2man.txt", "Jason-1": "ja1man.txt", "Jason-2": "ja2man.txt",
             "SARAL": "srlman.txt", "Sentinel-3A": "s3aman.txt", "Sentinel-6A": "s6aman.txt",
             "Haiyang-2A": "h2aman.txt", "TOPEX": "topman.txt", "Fengyun-2D": "manFY2D.txt.fy",
@@ -267,6 +310,6 @@ def test_all_benchmark_satellites_beat_the_baseline():
         ours, base = _evaluate(name, log)
         reg = "GEO" if name.startswith("Fengyun") else "LEO"
         pooled[reg] = [pooled[reg][0] + ours, pooled[reg][1] + base]
-    assert pooled["LEO"][0].f1 >= 0.66 and pooled["LEO"][0].f1 > pooled["LEO"][1].f1 + 0.25
-    assert pooled["LEO"][0].precision >= 0.88
+    assert pooled["LEO"][0].f1 >= 0.72 and pooled["LEO"][0].f1 > pooled["LEO"][1].f1 + 0.3
+    assert pooled["LEO"][0].precision >= 0.84
     assert pooled["GEO"][0].f1 >= 0.8 and pooled["GEO"][0].f1 > pooled["GEO"][1].f1 + 0.5

@@ -30,6 +30,25 @@ def test_detect_json_rows_and_plot(tmp_path):
     assert png.stat().st_size > 10_000
 
 
+def test_detect_from_the_store_matches_the_file(tmp_path):
+    """`--norad` reads the stored history (every epoch kept): loading the ISS file into a store and
+    scanning NORAD 25544 gives the same rows as scanning the file."""
+    from kizuna.store import CatalogStore
+
+    db = str(tmp_path / "k.db")
+    store = CatalogStore(db)
+    load_files(store, [ISS_2023])
+    store.close()
+    common = ["--start", "2023-03-01", "--stop", "2023-06-30", "--min-dv", "0.1", "--format", "json"]
+    from_store = runner.invoke(app, ["maneuvers", "detect", "--norad", "25544", "--db", db, *common])
+    from_file = runner.invoke(app, ["maneuvers", "detect", "--file", str(ISS_2023), *common])
+    assert from_store.exit_code == 0 and from_file.exit_code == 0, from_store.output + from_file.output
+    rows = json.loads(from_store.stdout)
+    assert rows and rows == json.loads(from_file.stdout)
+    missing = runner.invoke(app, ["maneuvers", "detect", "--norad", "99999", "--db", db, *common])
+    assert "no element sets stored for NORAD 99999" in " ".join(missing.output.split())
+
+
 def test_detect_needs_exactly_one_source(tmp_path):
     res = runner.invoke(app, ["maneuvers", "detect"])
     assert res.exit_code == 2
