@@ -89,6 +89,7 @@ def main() -> int:
     zero = M.Evaluation(TOL_DAYS, 0, 0, 0)
     histories: dict[str, list] = {}
     regime_of: dict[str, str] = {}
+    lookback_of: dict[str, float] = {}
     truth_of: dict[str, np.ndarray] = {}
     det_evals: dict[str, dict[object, M.Evaluation]] = {}
     base_evals: dict[str, dict[object, M.Evaluation]] = {}
@@ -99,6 +100,7 @@ def main() -> int:
                  if r.orbital]
         series = M.element_series(sets)
         regime_of[name] = series.regime
+        lookback_of[name] = series.a_lookback_days
         te = truth_of[name] = M.truth_events(truth, series.times_utc)
         preset = M.config_for_regime(series.regime)
         det_evals[name] = {
@@ -122,7 +124,7 @@ def main() -> int:
             pooled[f"{reg} {key}"] = pooled.get(f"{reg} {key}", zero) + ev
         per_sat.append({"satellite": name, "regime": reg, "element_sets": len(histories[name]),
                         "logged_events": len(truth_of[name]),
-                        "a_lookback_days": M.element_series(histories[name]).a_lookback_days,
+                        "a_lookback_days": lookback_of[name],
                         "detector_held_out": {"k_sigma": det_loo[name][0], **det_loo[name][1].as_dict()},
                         "detector_preset": {"k_sigma": preset_k, **rows["preset"].as_dict()},
                         "baseline_k6": rows["baseline k=6"].as_dict(),
