@@ -610,10 +610,16 @@ def truth_events(truth_utc: object, epochs_utc: object) -> np.ndarray:
 def match_events(detected_utc: object, truth_utc: object, tolerance_days: float = 1.5) -> Evaluation:
     """One-to-one matching in time order: a detection matches the nearest unmatched truth event within
     the tolerance (|t_detected - t_truth| <= tolerance_days)."""
+    matched = matched_truth(detected_utc, truth_utc, tolerance_days)
+    tp = int(matched.sum())
+    return Evaluation(tolerance_days, tp, int(np.size(as_datetime64(detected_utc))) - tp, len(matched) - tp)
+
+
+def matched_truth(detected_utc: object, truth_utc: object, tolerance_days: float = 1.5) -> np.ndarray:
+    """Which truth events (in sorted time order) the matching of `match_events` pairs with a detection."""
     det = np.sort(as_datetime64(detected_utc)).astype("int64") / _NS_PER_DAY
     tru = np.sort(as_datetime64(truth_utc)).astype("int64") / _NS_PER_DAY
     used = np.zeros(len(tru), bool)
-    tp = 0
     if len(tru):
         for d in det:
             dist = np.abs(tru - d)
@@ -621,5 +627,4 @@ def match_events(detected_utc: object, truth_utc: object, tolerance_days: float 
             j = int(np.argmin(dist))
             if dist[j] <= tolerance_days:
                 used[j] = True
-                tp += 1
-    return Evaluation(tolerance_days, tp, len(det) - tp, len(tru) - tp)
+    return used
