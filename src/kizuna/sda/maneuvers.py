@@ -33,6 +33,9 @@ Method, per object:
    burn makes the along-track error grow linearly with the time elapsed since the burn); the tuned
    presets instead report the window start, because against operator logs the first TLE after a burn
    is often still fitted to pre-burn tracking, so the burn lies at or before the window start.
+   Where the catalog lagged a burn by days (seen in GEO), the set before and the set after the
+   change still tell when it happened: their orbits meet along-track at the burn time
+   (`along_track_crossing`), and a meeting before the window start becomes the best estimate.
 5. Delta-v by Gauss's variational equations for near-circular orbits (Vallado sec. 9.3; Soop ch. 5):
    in-track dv_T = n da / 2, cross-track dv_N = v dtheta (dtheta = angle between orbit normals), radial
    dv_R = v |de| beyond what the in-track burn explains (2 dv_T / v).
@@ -42,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -94,6 +97,10 @@ class DetectorConfig:
     # Best-estimate time as a fraction of the window (0 = epoch of the last set before the change);
     # None: from the forward / backward SGP4 in-track residual ratio (needs residuals=True).
     time_anchor: float | None = None
+    # In-track burns: when the pre- and post-burn orbits meet (along-track difference zero, module
+    # docstring step 4) up to this many days before the window start, that meeting is the burn time
+    # (the catalog took that long to follow the burn). 0 disables.
+    crossing_lookback_days: float = 0.0
 
     def k_for(self, name: str) -> float:
         return self.k_sigma * dict(self.k_scale).get(name, 1.0)
@@ -106,10 +113,14 @@ class DetectorConfig:
 # so they only flag gross changes. The best-estimate time is the epoch of the last set before the
 # change (time_anchor=0): against the operator logs the burn lies at or before that epoch about as
 # often as after it (the first post-burn TLE is often still fitted mostly to pre-burn tracking).
+# The along-track meeting time (crossing_lookback_days) moves 46 of the GEO best estimates earlier and
+# raises GEO F1 from 0.844 to 0.871 (any look-back of 3-8 days); in LEO, drag and the in-track noise
+# of TLEs make the extrapolated meeting point unreliable (F1 0.745 -> 0.70-0.72), so it is off there.
 LEO_CONFIG = DetectorConfig(k_sigma=5.0, window=30, persist=5, floor_a_km=0.0003, merge_days=2.5,
                             max_lead=2, time_anchor=0.0,
                             k_scale=(("inc", 3.0), ("raan", 100.0), ("ex", 100.0), ("ey", 100.0)))
 GEO_CONFIG = DetectorConfig(k_sigma=8.0, floor_a_km=0.3, merge_days=3.0, time_anchor=0.0,
+                            crossing_lookback_days=5.0,
                             k_scale=(("ix", 30.0), ("iy", 30.0), ("ex", 1000.0), ("ey", 1000.0)))
 
 
@@ -429,6 +440,8 @@ def detect(sets: Sequence[ElementSet], config: DetectorConfig | None = None, *,
         fwd, bwd = np.full((p, 3), np.nan), np.full(p, np.nan)
     flagged = _merge(np.flatnonzero(combined >= cfg.k_sigma), combined, tdays, cfg.merge_days)
     man = [_maneuver(s, k, int(gbest[k]), by_gap[gbest[k] - 1], combined, fwd, bwd, cfg) for k in flagged]
+    if cfg.crossing_lookback_days > 0:
+        man = [_retime_at_crossing(m, sets, s.times_utc, cfg.crossing_lookback_days) for m in man]
     man = [m for m in man if m.dv_mps >= cfg.min_dv_mps]
     return Detection(s, by_gap[0], combined, fwd, man)
 
@@ -506,6 +519,47 @@ def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore]
         dv_rtn_mps=(dv_r, dv_t, dv_n), direction=direction, kind=kind, confidence=confidence,
         score_sigma=score, delta_a_km=step("a"), delta_inc_deg=dinc, delta_drift_deg_day=ddrift,
         residual_rtn_km=tuple(float(c) for c in fwd[k]), regime=s.regime, features=feats)
+
+
+def along_track_crossing(pre: ElementSet, post: ElementSet, t_lo: np.datetime64, t_hi: np.datetime64
+                         ) -> np.datetime64 | None:
+    """Time at which the orbits of `pre` (before a burn) and `post` (after it) meet along-track.
+
+    An in-track burn leaves the position unchanged and changes the period, so the along-track
+    difference of the two orbits grows linearly from zero at the burn time (Vallado sec. 9.3). It is
+    sampled once per revolution of `pre` (so the once-per-revolution terms drop out) over
+    [t_lo, t_hi] and a straight line is fitted; its zero is returned (None: flat or too few samples)."""
+    period_ns = int(86400e9 / pre.mean_motion_revday)
+    span_ns = int((t_hi - t_lo).astype("int64"))
+    if span_ns < 3 * period_ns:
+        return None
+    times = t_lo + (np.arange(0, span_ns + 1, period_ns)).astype("timedelta64[ns]")
+    eph = propagate([pre, post], times)
+    ok = eph.ok.all(axis=0)
+    if ok.sum() < 3:
+        return None
+    rp, vp, rq = eph.position_km[0, ok], eph.velocity_kms[0, ok], eph.position_km[1, ok]
+    along = np.einsum("ij,ij->i", rq - rp, vp / np.linalg.norm(vp, axis=1, keepdims=True))
+    x_days = (times[ok] - t_lo).astype("int64") / _NS_PER_DAY
+    slope, offset = np.polyfit(x_days, along, 1)
+    if slope == 0:
+        return None
+    return t_lo + np.timedelta64(int(-offset / slope * _NS_PER_DAY), "ns")
+
+
+def _retime_at_crossing(m: Maneuver, sets: Sequence[ElementSet], times_utc: np.ndarray,
+                        lookback_days: float) -> Maneuver:
+    """Best time of an in-track maneuver at the along-track meeting of the sets at the window's ends,
+    when that falls within `lookback_days` before the window start (the catalog lagged the burn)."""
+    if not m.direction.endswith("in-track"):
+        return m
+    i0 = int(np.searchsorted(times_utc, m.window_start_utc))
+    i1 = int(np.searchsorted(times_utc, m.window_end_utc))
+    t_lo = m.window_start_utc - np.timedelta64(int(lookback_days * _NS_PER_DAY), "ns")
+    t_cross = along_track_crossing(sets[i0], sets[i1], t_lo, m.window_end_utc)
+    if t_cross is None or not t_lo <= t_cross < m.window_start_utc:
+        return m
+    return replace(m, t_utc=t_cross)
 
 
 def _lead_in(scores: dict[str, SeriesScore], k: int, cfg: DetectorConfig) -> int:
