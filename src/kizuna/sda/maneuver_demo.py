@@ -24,7 +24,7 @@ _SHARED_ISS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "
 def iss_history_text() -> tuple[str, str]:
     """The shared 2020-2024 ISS history when present, else the bundled 2023 slice."""
     if _SHARED_ISS.exists():
-        return _SHARED_ISS.read_text(), "shared/data/tle/history/iss_25544_2020-2024.tle"
+        return _SHARED_ISS.read_text(), "../shared/data/tle/history/iss_25544_2020-2024.tle"
     res = resources.files("kizuna") / "data" / "maneuvers" / "iss_25544_2023.tle"
     return res.read_text(), "kizuna/data/maneuvers/iss_25544_2023.tle (bundled)"
 
