@@ -40,6 +40,16 @@ def _node(db: str | None, partners: Path, keys: Path, node_id: str | None = None
     return node
 
 
+def _witness_cell(w: dict[str, object] | None) -> str:
+    if w is None:
+        return "-"
+    if w["ok"] is True:
+        return f"[green]ok[/] at entry {w['seq']}"
+    if w["ok"] is False:
+        return f"[red]FAILS[/] {w['problem']}"
+    return f"not checked: {w['problem']}"
+
+
 def register(app: typer.Typer) -> None:
     node_app = typer.Typer(help="Coalition node: keys and federation.", no_args_is_help=True)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -103,21 +113,50 @@ def register(app: typer.Typer) -> None:
             if not p.url or (partner and p.id not in partner):
                 continue
             try:
-                reports.append(sync_partner(node, p).as_dict())
+                rep = sync_partner(node, p)
             except SyncError as exc:
                 failed = True
                 err.print(f"[red]sync {p.id} failed:[/] {exc}")
+                continue
+            reports.append(rep.as_dict())
+            if rep.witness is not None and rep.witness.ok is False:
+                failed = True  # the partner's audit history changed under us: an operator must look
+                err.print(f"[red]{p.id}'s audit log fails witnessing:[/] {rep.witness.problem}")
         if fmt == "json":
             print(json.dumps(reports, indent=2))
         else:
             table = Table(title=f"sync at {node.node_id}")
-            for col in ("partner", "pages", "fetched", "ingested", "duplicates", "refused"):
+            for col in ("partner", "pages", "fetched", "ingested", "duplicates", "refused", "audit witnessed"):
                 table.add_column(col, justify="right" if col != "partner" else "left")
             for r in reports:
                 table.add_row(*(str(r[c]) for c in ("partner", "pages", "fetched", "ingested",
-                                                     "duplicates", "refused")))
+                                                     "duplicates", "refused")), _witness_cell(r["witness"]))
             out.print(table)
         raise typer.Exit(2 if failed else 0)
+
+    @audit_app.command("witnesses")
+    def audit_witnesses(partners: PartnersOption, keys: KeysOption, db: DbOption = None,
+                        fmt: FormatOption = "table") -> None:
+        """Compare this node's audit chain with the checkpoints of it that partners witnessed; exit 2 when
+        a partner holds a hash the local chain no longer has (history rewritten or truncated here)."""
+        from kizuna.share.federation import check_witnesses
+
+        node = _node(db, partners, keys)
+        reports = [r.as_dict() for r in check_witnesses(node)]
+        local = node.audit.verify()
+        bad = not local.ok or any(r["ok"] is False for r in reports)
+        if fmt == "json":
+            print(json.dumps({"local": local.as_dict(), "witnesses": reports}, indent=2))
+        else:
+            out.print(f"local chain, {local.entries} entries: " + ("[green]verifies[/]" if local.ok
+                                                                   else "[red]TAMPERED[/]"))
+            table = Table(title=f"what partners witnessed of {node.node_id}'s audit log")
+            for col in ("partner", "entry", "result"):
+                table.add_column(col)
+            for r in reports:
+                table.add_row(str(r["partner"]), "-" if r["seq"] is None else str(r["seq"]), _witness_cell(r))
+            out.print(table)
+        raise typer.Exit(2 if bad else 0)
 
     @audit_app.command("verify")
     def audit_verify(db: DbOption = None, fmt: FormatOption = "table") -> None:

@@ -196,6 +196,33 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
         require_role(c, "auditor")
         return node.audit.verify().as_dict()
 
+    @app.get("/audit/checkpoint", response_model=models.AuditCheckpoint, tags=["audit"],
+             responses=AUTH_RESPONSES | {404: {"description": "no audit entry with that number"}})
+    def audit_checkpoint(c: CallerDep,
+                         at: Annotated[int | None, Query(ge=0, le=2**53,
+                                                         description="an entry number (default: the head)")]
+                         = None) -> dict[str, object]:
+        """This node's signed audit checkpoint, for partners to witness (partner nodes, role `auditor`).
+        It tells the caller how many audit entries this node holds: that is what witnessing costs."""
+        if c.kind != "node":
+            require_role(c, "auditor")
+        doc = node.audit.checkpoint(node.signer, at)
+        if doc is None:
+            raise HTTPException(404, "no audit entry with that number")
+        return doc
+
+    @app.get("/audit/witnessed", response_model=models.AuditCheckpoint, tags=["audit"],
+             responses=AUTH_RESPONSES | {404: {"description": "nothing witnessed of the caller yet"}})
+    def audit_witnessed(c: CallerDep) -> dict[str, object]:
+        """The latest checkpoint of the calling partner's own audit log that this node witnessed, as
+        that partner signed it: the partner's auditor compares it with its chain (partner nodes only)."""
+        if c.kind != "node" or c.node_id is None:
+            raise HTTPException(403, "only a partner node can ask what was witnessed of it")
+        doc = node.share.witness(c.node_id)
+        if doc is None:
+            raise HTTPException(404, "nothing witnessed of the caller yet")
+        return json.loads(doc)  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------ live feed (SSE)
     @app.get("/feed/stream", tags=["feed"], responses=AUTH_RESPONSES | BAD_CURSOR | {
         200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})

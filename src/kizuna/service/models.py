@@ -70,6 +70,17 @@ class AuditReportModel(BaseModel):
     problems: list[str]
 
 
+class AuditCheckpoint(BaseModel):
+    """A node's signed statement that its audit entry `seq` has hash `hash` (Ed25519 over JCS)."""
+
+    node: str
+    seq: int
+    hash: str
+    ts_utc: str
+    key_id: str
+    signature: str
+
+
 class Health(BaseModel):
     status: str
     node_id: str

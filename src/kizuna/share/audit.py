@@ -3,8 +3,12 @@
 Entry n stores ``hash_n = SHA-256(hash_{n-1} || JCS(entry_n))`` where the entry includes its sequence
 number (RFC 6962-style chaining, linear rather than a Merkle tree). A head row holds the last sequence
 and hash, updated in the same transaction as the append, so deleting the newest entries is detected too.
-An attacker who can rewrite every row *and* the head can forge a consistent chain; anchoring the head
-(e.g. publishing it to partners) is what closes that gap.
+An attacker who can rewrite every row *and* the head can forge a consistent chain. Partners close that
+gap by witnessing (Certificate Transparency's gossip of signed tree heads, RFC 6962 sec. 3.5, applied to
+a linear chain): the node signs checkpoints ``(node, seq, hash, time)`` with its Ed25519 key, each partner
+keeps the latest one it fetched and, on the next fetch, checks that the entry it witnessed still has the
+same hash. A rewritten or rolled-back history is then caught by the partner, and the node's own auditor
+can compare its chain with what every partner witnessed (`kizuna audit witnesses`).
 """
 
 from __future__ import annotations
@@ -18,10 +22,17 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from kizuna.errors import KizunaError
 from kizuna.share.products import canonical_json, iso_z
+from kizuna.share.signing import Signer, TrustStore, unb64u
 from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head
 
-EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync")
+EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness")
+CHECKPOINT_CONTEXT = "kizuna audit checkpoint v1"  # signed with the fields, so the signature means one thing
+
+
+class CheckpointError(KizunaError):
+    """An audit checkpoint is malformed, names another node, or its signature does not verify."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,37 @@ class AuditLog:
 
     def verify(self) -> AuditReport:
         return verify_chain(self.store.audit_rows(), self.store.audit_head_now())
+
+    def checkpoint(self, signer: Signer, at: int | None = None) -> dict[str, object] | None:
+        """A signed checkpoint of the head, or of entry `at` (None when there is no such entry)."""
+        if at is None:
+            seq, h = self.store.audit_head_now()
+        else:
+            seq, found = at, self.store.audit_hash_at(at)
+            if found is None:
+                return None
+            h = found
+        ts = iso_z(datetime.now(UTC))
+        return {"node": signer.node_id, "seq": seq, "hash": h, "ts_utc": ts, "key_id": signer.key_id,
+                "signature": signer.sign_bytes(checkpoint_bytes(signer.node_id, seq, h, ts))}
+
+
+def checkpoint_bytes(node_id: str, seq: int, hash_hex: str, ts_utc: str) -> bytes:
+    return canonical_json({"context": CHECKPOINT_CONTEXT, "node": node_id, "seq": seq, "hash": hash_hex,
+                           "ts_utc": ts_utc})
+
+
+def verify_checkpoint(doc: Mapping[str, object], trust: TrustStore, node_id: str) -> tuple[int, str]:
+    """(seq, hash) of a checkpoint signed by `node_id` with its trusted key; CheckpointError otherwise."""
+    try:
+        seq, h, ts = doc["seq"], doc["hash"], doc["ts_utc"]
+        if doc["node"] != node_id or not isinstance(seq, int) or seq < 0 or not isinstance(h, str) \
+                or len(h) != 64 or not isinstance(ts, str):
+            raise ValueError("malformed")
+        trust.keys[node_id].verify(unb64u(str(doc["signature"])), checkpoint_bytes(node_id, seq, h, ts))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not a checkpoint of node_id"
+        raise CheckpointError(f"audit checkpoint of {node_id} does not verify ({type(exc).__name__})") from None
+    return seq, h
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ NODES = ("JPN", "USA", "UKR")
 def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
     from kizuna.formats.omm import omm_fields
     from kizuna.service import create_app
-    from kizuna.share.federation import sync_partner
+    from kizuna.share.federation import check_witnesses, sync_partner
     from kizuna.share.loopback import ServerThread, free_port, write_coalition
     from kizuna.share.markings import parse_banner
     from kizuna.share.node import Node
@@ -63,15 +63,20 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
         for p, label in ((conjunction, "conjunction"), (element_set, f"element set {es.object_name}")):
             table.add_column(f"{label}\n{p.marking.banner()}", justify="center")
         table.add_column("audit chain")
+        table.add_column("chain as partners witnessed it")
         summary: dict[str, object] = {}
         for n in NODES:
             held = {pid for pid, _ in nodes[n].share.all_keys()}
             report = nodes[n].audit.verify()
+            witnessed = [w for w in check_witnesses(nodes[n]) if w.ok is not None]
             table.add_row(n, *("[green]yes[/]" if p.id in held else "[red]no[/]"
                                for p in (conjunction, element_set)),
-                          f"{report.entries} entries, " + ("ok" if report.ok else "TAMPERED"))
+                          f"{report.entries} entries, " + ("ok" if report.ok else "TAMPERED"),
+                          ", ".join(f"{w.partner} at entry {w.seq}: " + ("matches" if w.ok else "DIFFERS")
+                                    for w in witnessed) or "-")
             summary[n] = {"conjunction": conjunction.id in held, "element_set": element_set.id in held,
-                          "audit_ok": report.ok, "audit_entries": report.entries}
+                          "audit_ok": report.ok, "audit_entries": report.entries,
+                          "witnessed_ok": all(w.ok for w in witnessed)}
         console.print(table)
         ok = (summary["USA"]["conjunction"] and summary["USA"]["element_set"]  # type: ignore[index]
               and not summary["UKR"]["conjunction"] and summary["UKR"]["element_set"])  # type: ignore[index]

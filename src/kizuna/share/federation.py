@@ -7,6 +7,7 @@ only what that partner may hold.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -17,11 +18,13 @@ from datetime import UTC, datetime
 import httpx
 
 from kizuna.errors import KizunaError
-from kizuna.share.audit import AuditEvent
+from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
 from kizuna.share.node import IngestReport, Node, Partner
 from kizuna.share.signing import Signer, TrustStore, unb64u
 
 FEED_PATH = "/taxii2/collections/products/objects/"
+CHECKPOINT_PATH = "/audit/checkpoint"
+WITNESSED_PATH = "/audit/witnessed"
 MAX_SKEW_S = 300.0
 
 
@@ -76,11 +79,26 @@ class SyncReport:
     pages: int = 0
     fetched: int = 0
     ingest: IngestReport = field(default_factory=IngestReport)
+    witness: WitnessReport | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"partner": self.partner, "pages": self.pages, "fetched": self.fetched,
                 "ingested": self.ingest.ingested, "duplicates": self.ingest.duplicates,
-                "refused": len(self.ingest.refused)}
+                "refused": len(self.ingest.refused),
+                "witness": None if self.witness is None else self.witness.as_dict()}
+
+
+@dataclass(frozen=True)
+class WitnessReport:
+    """One check of a partner's audit chain against a checkpoint (ok None: could not be checked)."""
+
+    partner: str
+    ok: bool | None
+    seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"partner": self.partner, "ok": self.ok, "seq": self.seq, "problem": self.problem}
 
 
 def _get(client: httpx.Client, node: Node, url: str, path_qs: str, backoff: Backoff) -> httpx.Response:
@@ -127,11 +145,101 @@ def sync_partner(node: Node, partner: Partner, *, client: httpx.Client | None = 
                 on_page(report)
             if not env.get("more"):
                 break
+        report.witness = witness_partner(node, partner, client=client, backoff=backoff)
     finally:
         if own:
             client.close()
     node.audit.record(AuditEvent("sync", f"node:{node.node_id}", None, None, report.as_dict()))
     return report
+
+
+def witness_partner(node: Node, partner: Partner, *, client: httpx.Client,
+                    backoff: Backoff = Backoff()) -> WitnessReport:
+    """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
+    entry witnessed then must still have the same hash, and the log must not have shrunk. A good
+    checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
+    base = (partner.url or "").rstrip("/")
+
+    def fetch(path_qs: str) -> tuple[int, str, str] | str:
+        try:
+            r = _get(client, node, base, path_qs, backoff)
+        except SyncError as exc:
+            return str(exc)
+        if r.status_code != 200:
+            return f"{path_qs}: HTTP {r.status_code}"
+        try:
+            seq, h = verify_checkpoint(r.json(), node.trust, partner.id)
+        except (CheckpointError, ValueError) as exc:
+            return str(exc)
+        return seq, h, r.text
+
+    now = fetch(CHECKPOINT_PATH)
+    if isinstance(now, str):
+        return WitnessReport(partner.id, None, problem=now)
+    seq, h, text = now
+    problem = None
+    before = node.share.witness(partner.id)
+    if before is not None:
+        stored = json.loads(before)  # verified when it was stored; the partner's key may since have rotated
+        old_seq, old_hash = int(stored["seq"]), str(stored["hash"])
+        if seq < old_seq:
+            problem = f"audit log shrank from entry {old_seq} (witnessed) to {seq}"
+        else:
+            then = (seq, h, text) if seq == old_seq else fetch(f"{CHECKPOINT_PATH}?at={old_seq}")
+            if isinstance(then, str):
+                problem = f"entry {old_seq} (witnessed) is gone: {then}"
+            elif then[1] != old_hash:
+                problem = f"entry {old_seq} changed since it was witnessed (history rewritten)"
+    if problem is not None:
+        node.audit.record(AuditEvent("witness", f"node:{node.node_id}", None, None,
+                                     {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)}))
+        return WitnessReport(partner.id, False, seq, problem)
+    with node.share.write() as conn:
+        node.share.set_witness(conn, partner.id, seq, h, text)
+    return WitnessReport(partner.id, True, seq)
+
+
+def check_witnesses(node: Node, *, client: httpx.Client | None = None,
+                    backoff: Backoff = Backoff()) -> list[WitnessReport]:
+    """Ask every partner which checkpoint of this node's audit log it witnessed, and compare each with
+    the local chain: a history rewritten here (rows and head together, which `AuditLog.verify` cannot
+    see) no longer has the hash the partner holds."""
+    own = client is None
+    client = client or make_client(node)
+    out = []
+    try:
+        for p in node.config.partners.values():
+            if not p.url:
+                continue
+            try:
+                r = _get(client, node, p.url.rstrip("/"), WITNESSED_PATH, backoff)
+            except SyncError as exc:
+                out.append(WitnessReport(p.id, None, problem=str(exc)))
+                continue
+            if r.status_code == 404:
+                out.append(WitnessReport(p.id, None, problem="nothing witnessed yet"))
+                continue
+            if r.status_code != 200:
+                out.append(WitnessReport(p.id, None, problem=f"HTTP {r.status_code}"))
+                continue
+            try:
+                seq, h = verify_checkpoint(r.json(), node.trust, node.node_id)
+            except (CheckpointError, ValueError) as exc:
+                out.append(WitnessReport(p.id, None, problem=f"{p.id} returned a checkpoint that is not ours: {exc}"))
+                continue
+            local = node.share.audit_hash_at(seq)
+            if local is None:
+                out.append(WitnessReport(p.id, False, seq, f"{p.id} witnessed entry {seq}; the local log "
+                                                            "no longer has it (truncated)"))
+            elif local != h:
+                out.append(WitnessReport(p.id, False, seq, f"entry {seq} differs from what {p.id} witnessed "
+                                                            "(history rewritten here)"))
+            else:
+                out.append(WitnessReport(p.id, True, seq))
+    finally:
+        if own:
+            client.close()
+    return out
 
 
 def make_client(node: Node, timeout_s: float = 30.0) -> httpx.Client:

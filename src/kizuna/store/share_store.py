@@ -89,6 +89,16 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# The latest audit checkpoint each partner signed and this node checked (federation.witness_partner).
+audit_witness = Table(
+    "share_audit_witness", metadata,
+    Column("partner", String(32), primary_key=True),
+    Column("seq", _Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("checkpoint", Text, nullable=False),  # the signed document as received
+    Column("updated_utc", DateTime, nullable=False),
+)
+
 GENESIS = "0" * 64
 
 
@@ -281,3 +291,26 @@ class ShareStore:
     def audit_head_now(self) -> tuple[int, str]:
         with self.engine.connect() as conn:
             return self.audit_head(conn)
+
+    def audit_hash_at(self, seq: int) -> str | None:
+        """Stored hash of audit entry `seq` (GENESIS for 0; None when there is no such entry)."""
+        if seq == 0:
+            return GENESIS
+        with self.engine.connect() as conn:
+            v = conn.execute(select(audit.c.hash).where(audit.c.seq == seq)).scalar()
+        return None if v is None else str(v)
+
+    # ------------------------------------------------------------ witnessed partner checkpoints
+    def witness(self, partner: str) -> str | None:
+        """The signed checkpoint document last witnessed for `partner` (JSON text), if any."""
+        with self.engine.connect() as conn:
+            v = conn.execute(select(audit_witness.c.checkpoint)
+                             .where(audit_witness.c.partner == partner)).scalar()
+        return None if v is None else str(v)
+
+    def set_witness(self, conn: Connection, partner: str, seq: int, hash_hex: str, checkpoint: str) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        values = {"seq": seq, "hash": hash_hex, "checkpoint": checkpoint, "updated_utc": now}
+        n = conn.execute(update(audit_witness).where(audit_witness.c.partner == partner).values(**values)).rowcount
+        if not n:
+            conn.execute(audit_witness.insert().values(partner=partner, **values))
