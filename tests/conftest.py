@@ -56,3 +56,20 @@ def store(request, tmp_path):
         s.close()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def assert_looks_respect_slew(collections, settle_s: float = 15.0, agility_deg_s: float = 1.0) -> None:  # type: ignore[no-untyped-def]
+    """Consecutive looks of each satellite in a collection plan are at least settle + slew apart
+    (off-nadir signed: right positive; it is rounded to 0.01 deg in the output, hence the slack)."""
+    import numpy as np
+
+    by_sat: dict[str, list] = {}
+    for col in collections:
+        by_sat.setdefault(col.satellite, []).append(col)
+    for cols in by_sat.values():
+        cols.sort(key=lambda c: c.start_utc)
+        for a, b in zip(cols, cols[1:], strict=False):
+            gap_s = (np.datetime64(b.start_utc[:-1]) - np.datetime64(a.stop_utc[:-1])).astype("timedelta64[ms]")
+            slew_s = settle_s + abs((a.off_nadir_deg * (1 if a.look_side == "right" else -1))
+                                    - (b.off_nadir_deg * (1 if b.look_side == "right" else -1))) / agility_deg_s
+            assert gap_s.astype(float) / 1000 >= slew_s - 0.6, (a, b)

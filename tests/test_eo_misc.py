@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from tests.conftest import assert_looks_respect_slew
 
 from kizuna.eo.aoi import parse_geojson, sample_points
 from kizuna.eo.constellation import (
@@ -111,16 +112,7 @@ def test_planning_respects_one_at_a_time_slew_and_reports_reasons():
     plan = plan_collections(c, parse_requests(json.dumps(reqs)), EPOCH, "2026-06-11T12:00:00", duty_cycle=0.05)
     assert plan.collections and any(u["request_id"] == "pole" and "no access" in u["reason"] for u in plan.unfulfilled)
     assert len(plan.collections) + len(plan.unfulfilled) == len(reqs)
-    by_sat: dict[str, list] = {}
-    for col in plan.collections:
-        by_sat.setdefault(col.satellite, []).append(col)
-    for cols in by_sat.values():
-        cols.sort(key=lambda c: c.start_utc)
-        for a, b in zip(cols, cols[1:], strict=False):
-            gap = (np.datetime64(b.start_utc[:-1]) - np.datetime64(a.stop_utc[:-1])).astype("timedelta64[ms]")
-            slew = 15.0 + abs((a.off_nadir_deg * (1 if a.look_side == "right" else -1))
-                              - (b.off_nadir_deg * (1 if b.look_side == "right" else -1))) / 1.0
-            assert gap.astype(float) / 1000 >= slew - 0.6  # off-nadir rounded to 0.01 deg in the output
+    assert_looks_respect_slew(plan.collections)
     with pytest.raises(FormatError, match="impossible window"):
         parse_requests(json.dumps([{**reqs[0], "stop": "2026-06-10T00:00:00Z"}]), "req.json")
 
@@ -155,7 +147,11 @@ def test_cli_revisit_and_plan(tmp_path):
     res = runner.invoke(app, ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", str(req),
                               "--start", "2026-06-11T00:00:00Z", "--hours", "6", "--format", "json", "--db", db])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["fulfilled"] == 1
+    doc = json.loads(res.stdout)
+    assert doc["fulfilled"] == 1 and doc["parameters"]["method"] == "optimal" and doc["parameters"]["optimal"]
+    res = runner.invoke(app, ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", str(req),
+                              "--start", "2026-06-11T00:00:00Z", "--hours", "6", "--method", "best", "--db", db])
+    assert res.exit_code == 2 and "unknown planner" in res.output
 
 
 def test_sun_elevation_against_skyfield_de421():

@@ -165,10 +165,13 @@ def plan(
     agility_deg_s: Annotated[float, typer.Option("--agility-deg-s", help="slew rate")] = 1.0,
     settle_s: Annotated[float, typer.Option("--settle-s")] = 15.0,
     duty_cycle: Annotated[float, typer.Option("--duty-cycle", help="imaging share of each orbit")] = 0.1,
+    method: Annotated[str, typer.Option(help="optimal (0-1 program, HiGHS) or greedy (by priority)")] = "optimal",
+    time_limit_s: Annotated[float, typer.Option("--time-limit-s", help="optimiser time limit; greedy "
+                                                "plan if it finds nothing")] = 30.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "json",
     db: DbOption = None,
 ) -> None:
-    """Greedy-by-priority collection plan: one look at a time, slew/settle, per-orbit duty cycle."""
+    """Collection plan: one look at a time, slew/settle, per-orbit duty cycle; priorities lexicographic."""
     from kizuna.eo.planning import parse_requests, plan_collections
 
     if not hours > 0:
@@ -179,13 +182,15 @@ def plan(
         reqs = parse_requests(text, str(requests))
         const = resolve_constellation(constellation, db, t0)
         result = plan_collections(const, reqs, t0, t0 + timedelta(hours=hours), agility_deg_s=agility_deg_s,
-                                  settle_s=settle_s, duty_cycle=duty_cycle)
-    except KizunaError as exc:
+                                  settle_s=settle_s, duty_cycle=duty_cycle, method=method,
+                                  time_limit_s=time_limit_s)
+    except (KizunaError, ValueError) as exc:  # ValueError: an unknown --method
         raise _fail(exc) from None
     if fmt == "json":
         print(json.dumps({"constellation": const.name, **result.as_dict()}, indent=2))
         return
-    table = Table(title=f"{len(result.collections)} collections, {len(result.unfulfilled)} unfulfilled")
+    table = Table(title=f"{len(result.collections)} collections, {len(result.unfulfilled)} unfulfilled "
+                        f"({result.parameters['method']})")
     for col in ("request", "satellite", "start (UTC)", "inc deg", "side", "prio"):
         table.add_column(col)
     for c in sorted(result.collections, key=lambda c: c.start_utc):
