@@ -245,7 +245,7 @@ def test_radial_reach_is_tight_for_circular_leo():
 
 
 def test_local_processes_equal_single_process():
-    """Two spawned processes over two halves of the grid give the single-process events."""
+    """Two spawned processes over eight blocks of the grid give the single-process events."""
     from kizuna.sda.scaleout import screen_local
 
     sets = _sample_sets()[:250]

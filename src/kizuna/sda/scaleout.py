@@ -54,19 +54,22 @@ def screen_local(element_sets: Sequence[ElementSet], start_utc: object, stop_utc
                  workers: int = 2, primaries: Iterable[int] | None = None, volume: ScreeningVolume | None = None,
                  threshold_km: float | None = None, step_s: float = DEFAULT_STEP_S, stale_days: float = 14.0,
                  hbr_m: Mapping[int, tuple[float, str]] | None = None) -> ScreeningResult:
-    """Screen with `workers` local processes, one contiguous block of the time grid each.
+    """Screen with `workers` local processes over contiguous blocks of the time grid.
 
     The sweep is numpy and SGP4 code that holds the GIL for much of its time, so threads do not
-    scale; processes do. No cluster needed: this is the plain way to use every core of one box."""
+    scale; processes do. No cluster needed: this is the plain way to use every core of one box.
+    The grid is cut into 4 blocks per worker, handed out as workers free up: steps do not all cost
+    the same, and with one block per worker the 7-day full-catalog run left one worker idle while
+    the other finished its half."""
     cat, volume, start_ns, stop_ns, grid = setup_run(element_sets, start_utc, stop_utc, primaries, volume,
                                                   threshold_km, step_s, stale_days)
-    blocks = [b for b in np.array_split(grid, max(1, workers)) if len(b)]
+    blocks = [b for b in np.array_split(grid, 4 * workers if workers > 1 else 1) if len(b)]
     if len(blocks) <= 1:
         parts = [screen_partition(cat, grid, start_ns, stop_ns, step_s, volume)]
     else:
         # spawn, not fork: the parent may hold threads (BLAS, a progress bar) that fork would copy
         # in an arbitrary state
-        with ProcessPoolExecutor(len(blocks), mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(screen_partition, cat, b, start_ns, stop_ns, step_s, volume) for b in blocks]
             parts = [f.result() for f in futures]
     return _combine(cat, parts, start_ns, stop_ns, volume, step_s, len(grid), hbr_m)
