@@ -64,9 +64,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- helpers
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-                    disable=not err.is_terminal)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 def _rate(count: float, seconds: float) -> float:
@@ -112,14 +119,22 @@ def machine_info() -> dict[str, object]:
     except OSError:
         pass
     try:
-        mem_kib = next(int(r.split()[1]) for r in Path("/proc/meminfo").read_text().splitlines()
-                       if r.startswith("MemTotal"))
+        mem_kib = next(
+            int(r.split()[1])
+            for r in Path("/proc/meminfo").read_text().splitlines()
+            if r.startswith("MemTotal")
+        )
         mem_gb: float | None = round(mem_kib * 1024 / 1e9, 1)
     except (OSError, StopIteration, ValueError):
         mem_gb = None
-    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gb": mem_gb,
-            "load_average_at_start": _loadavg(),
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gb": mem_gb,
+        "load_average_at_start": _loadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def _loadavg() -> list[float] | None:
@@ -137,9 +152,12 @@ def versions() -> dict[str, object]:
     import kizuna
 
     out: dict[str, object] = {
-        "kizuna": getattr(kizuna, "__version__", "?"), "sgp4": sgp4.__version__,
-        "sgp4_accelerated": bool(accelerated), "numpy": np.__version__,
-        "sqlalchemy": sqlalchemy.__version__, "sqlite": sqlite3.sqlite_version,
+        "kizuna": getattr(kizuna, "__version__", "?"),
+        "sgp4": sgp4.__version__,
+        "sgp4_accelerated": bool(accelerated),
+        "numpy": np.__version__,
+        "sqlalchemy": sqlalchemy.__version__,
+        "sqlite": sqlite3.sqlite_version,
     }
     try:
         import skyfield
@@ -152,21 +170,26 @@ def versions() -> dict[str, object]:
 
 def git_state() -> dict[str, object]:
     """The commit measured, and whether kizuna's sources differed from it."""
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    return {"commit": git("rev-parse", "HEAD") or None,
-            "src_modified": bool(git("status", "--porcelain", "--", "src"))}
+
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "src_modified": bool(git("status", "--porcelain", "--", "src")),
+    }
 
 
 # ---------------------------------------------------------------- 1. ingest
 def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
     from kizuna.formats.detect import read_path
-    from kizuna.ingest import load_file
     from kizuna.store.catalog import CatalogStore
+    from kizuna.store.ingest import load_file
 
     out: dict[str, object] = {}
     gc.collect()
@@ -175,8 +198,13 @@ def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
         parsed = read_path(CATALOG)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = len(parsed.records)
-    out["parse_only"] = {"records": n, "issues": len(parsed.issues), "seconds": dt, "cpu_s": cpu,
-                         "records_per_s": _rate(n, dt)}
+    out["parse_only"] = {
+        "records": n,
+        "issues": len(parsed.issues),
+        "seconds": dt,
+        "cpu_s": cpu,
+        "records_per_s": _rate(n, dt),
+    }
     err.print(f"  parse only: {n:,} records, {len(parsed.issues)} issues, {dt:.2f} s")
     if n != n_expected:
         err.print(f"  [yellow]warning: read_path found {n} sets, the file has {n_expected}[/]")
@@ -190,11 +218,18 @@ def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
                 summary = load_file(store, CATALOG)
                 dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             total = summary.loaded + summary.duplicates + summary.rejected
-            res[key] = {"loaded": summary.loaded, "duplicates": summary.duplicates,
-                        "rejected": summary.rejected, "seconds": dt, "cpu_s": cpu,
-                        "records_per_s": _rate(total, dt)}
-            err.print(f"  {label} {key.replace('_', ' ')}: loaded {summary.loaded:,}, "
-                      f"duplicates {summary.duplicates:,}, rejected {summary.rejected}, {dt:.2f} s")
+            res[key] = {
+                "loaded": summary.loaded,
+                "duplicates": summary.duplicates,
+                "rejected": summary.rejected,
+                "seconds": dt,
+                "cpu_s": cpu,
+                "records_per_s": _rate(total, dt),
+            }
+            err.print(
+                f"  {label} {key.replace('_', ' ')}: loaded {summary.loaded:,}, "
+                f"duplicates {summary.duplicates:,}, rejected {summary.rejected}, {dt:.2f} s"
+            )
         res["stored_element_sets"] = store.count_element_sets()
         res["stored_objects"] = store.count_objects()
         return res
@@ -239,8 +274,10 @@ def bench_postgres(two_loads) -> dict[str, object]:  # type: ignore[no-untyped-d
     res["server_version"] = server
     from sqlalchemy.engine import make_url
 
-    res["url"] = (make_url(PG_URL).render_as_string(hide_password=True)
-                  + "?options=-csearch_path%3D<fresh schema, dropped after>")
+    res["url"] = (
+        make_url(PG_URL).render_as_string(hide_password=True)
+        + "?options=-csearch_path%3D<fresh schema, dropped after>"
+    )
     return res
 
 
@@ -254,8 +291,7 @@ def run_kizuna(element_sets, times, frame: str, label: str) -> tuple[float, floa
     with _progress() as prog:
         task = prog.add_task(label, total=len(element_sets))
         c0, t0 = time.process_time(), time.perf_counter()
-        for part in iter_propagate(element_sets, times, frame,
-                                   progress=lambda k: prog.advance(task, k)):
+        for part in iter_propagate(element_sets, times, frame, progress=lambda k: prog.advance(task, k)):
             states += part.error_code.size
             failed += int(np.count_nonzero(part.error_code.any(axis=1)))
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -272,7 +308,7 @@ def run_satrecarray(tle_lines, jd, fr, chunk: int, label: str) -> tuple[float, f
         task = prog.add_task(label, total=len(tle_lines))
         c0, t0 = time.process_time(), time.perf_counter()
         for start in range(0, len(tle_lines), chunk):
-            batch = tle_lines[start:start + chunk]
+            batch = tle_lines[start : start + chunk]
             sats = [Satrec.twoline2rv(l1, l2) for _name, l1, l2 in batch]
             e, r, v = SatrecArray(sats).sgp4(jd, fr)
             states += e.size
@@ -311,12 +347,20 @@ def run_skyfield(tle_lines, sample_idx, n_times: int) -> dict[str, object]:
     first, others = float(each[0]), each[1:]  # the sample has at least 2 objects
     rest = float(others.mean())
     extrapolated = first + rest * (n_all - 1)
-    return {"sample": len(sample_idx), "sample_seconds": dt, "sample_cpu_s": cpu,
-            "extrapolated_cpu_s": cpu * extrapolated / dt, "first_call_ms": first * 1e3,
-            "per_object_ms": rest * 1e3, "per_object_median_ms": float(np.median(others)) * 1e3,
-            "extrapolated": True, "extrapolated_seconds": extrapolated,
-            "extrapolation": "first call + mean of the other calls x (N - 1)",
-            "states_per_s": _rate(len(sample_idx) * n_times, dt), "frame": "GCRS (Skyfield .at())"}
+    return {
+        "sample": len(sample_idx),
+        "sample_seconds": dt,
+        "sample_cpu_s": cpu,
+        "extrapolated_cpu_s": cpu * extrapolated / dt,
+        "first_call_ms": first * 1e3,
+        "per_object_ms": rest * 1e3,
+        "per_object_median_ms": float(np.median(others)) * 1e3,
+        "extrapolated": True,
+        "extrapolated_seconds": extrapolated,
+        "extrapolation": "first call + mean of the other calls x (N - 1)",
+        "states_per_s": _rate(len(sample_idx) * n_times, dt),
+        "frame": "GCRS (Skyfield .at())",
+    }
 
 
 AGREEMENT_SAMPLE = 200  # objects whose 1441 states are compared one by one
@@ -352,8 +396,7 @@ def agreement(element_sets, tle_lines, times, jd, fr, rng) -> dict[str, object]:
     # States: a random sample, the ISS, and the three objects with the largest epoch offset.
     worst = [int(i) for i in np.argsort(-np.abs(d_epoch_us), kind="stable")[:3]]
     iss = [i for i, es in enumerate(element_sets) if es.norad_id == 25544]
-    picks = sorted({*(int(i) for i in rng.choice(n, min(AGREEMENT_SAMPLE, n), replace=False)),
-                    *worst, *iss})
+    picks = sorted({*(int(i) for i in rng.choice(n, min(AGREEMENT_SAMPLE, n), replace=False)), *worst, *iss})
     with err.status(f"agreement: comparing the states of {len(picks)} objects"):
         eph = propagate([element_sets[i] for i in picks], times, "teme")
         sats = [Satrec.twoline2rv(tle_lines[i][1], tle_lines[i][2]) for i in picks]
@@ -363,37 +406,50 @@ def agreement(element_sets, tle_lines, times, jd, fr, rng) -> dict[str, object]:
         ok = (eph.error_code[row] == 0) & (e[row] == 0)
         dr = np.linalg.norm(eph.position_km[row][ok] - r[row][ok], axis=-1) * 1e6  # mm
         dv = np.linalg.norm(eph.velocity_kms[row][ok] - v[row][ok], axis=-1) * 1e6  # mm/s
-        rows.append({
-            "norad_id": element_sets[i].norad_id, "name": element_sets[i].object_name,
-            "epoch_offset_us": float(d_epoch_us[i]),
-            "max_position_diff_mm": float(dr.max()) if ok.any() else None,
-            "max_velocity_diff_mm_s": float(dv.max()) if ok.any() else None,
-            "error_codes_equal": bool(np.array_equal(eph.error_code[row], e[row])),
-            "good_steps": int(ok.sum()),
-        })
+        rows.append(
+            {
+                "norad_id": element_sets[i].norad_id,
+                "name": element_sets[i].object_name,
+                "epoch_offset_us": float(d_epoch_us[i]),
+                "max_position_diff_mm": float(dr.max()) if ok.any() else None,
+                "max_velocity_diff_mm_s": float(dv.max()) if ok.any() else None,
+                "error_codes_equal": bool(np.array_equal(eph.error_code[row], e[row])),
+                "good_steps": int(ok.sum()),
+            }
+        )
     compared = [x for x in rows if x["max_position_diff_mm"] is not None]
     max_dr = max((x["max_position_diff_mm"] for x in compared), default=0.0)
     max_dv = max((x["max_velocity_diff_mm_s"] for x in compared), default=0.0)
     codes_equal = all(x["error_codes_equal"] for x in rows)
     return {
         "catalog_wide": {
-            "objects": n, "norad_id_mismatches": int(id_mismatch),
-            "element_mismatches": element_mismatch, "element_mismatches_by_field": field_diffs,
+            "objects": n,
+            "norad_id_mismatches": int(id_mismatch),
+            "element_mismatches": element_mismatch,
+            "element_mismatches_by_field": field_diffs,
             "element_max_relative_diff": max_rel,
             "epoch_offset_nonzero": int(np.count_nonzero(d_epoch_us)),
             "epoch_offset_max_abs_us": float(np.abs(d_epoch_us).max()),
         },
-        "objects_compared": len(rows), "states_compared": int(sum(x["good_steps"] for x in rows)),
+        "objects_compared": len(rows),
+        "states_compared": int(sum(x["good_steps"] for x in rows)),
         "objects_with_nonzero_diff": sum(1 for x in compared if x["max_position_diff_mm"] > 0),
-        "max_position_diff_mm": max_dr, "max_velocity_diff_mm_s": max_dv,
-        "error_codes_equal": codes_equal, "tolerance_mm": 1.0,
+        "max_position_diff_mm": max_dr,
+        "max_velocity_diff_mm_s": max_dv,
+        "error_codes_equal": codes_equal,
+        "tolerance_mm": 1.0,
         "pass": bool(max_dr < 1.0 and codes_equal),
         "objects": sorted(rows, key=lambda x: -(x["max_position_diff_mm"] or 0.0)),
     }
 
 
-def bench_propagation(element_sets, tle_lines, repeats: int, sky_sample: int, seed: int,
-                      ) -> dict[str, object]:
+def bench_propagation(
+    element_sets,
+    tle_lines,
+    repeats: int,
+    sky_sample: int,
+    seed: int,
+) -> dict[str, object]:
     from kizuna.orbit import jd_pair, time_grid
     from kizuna.orbit.eop import load_eop
     from kizuna.orbit.propagate import DEFAULT_CHUNK_STATES, _chunk_size
@@ -403,34 +459,53 @@ def bench_propagation(element_sets, tle_lines, repeats: int, sky_sample: int, se
     n, t_count = len(element_sets), len(times)
     chunk = _chunk_size(n, t_count, DEFAULT_CHUNK_STATES)
     out: dict[str, object] = {
-        "times": t_count, "step_s": STEP_S, "start_utc": START_UTC, "stop_utc": STOP_UTC,
-        "objects": n, "states": n * t_count, "chunk_objects": chunk,
-        "chunk_states": chunk * t_count, "default_chunk_states": DEFAULT_CHUNK_STATES,
+        "times": t_count,
+        "step_s": STEP_S,
+        "start_utc": START_UTC,
+        "stop_utc": STOP_UTC,
+        "objects": n,
+        "states": n * t_count,
+        "chunk_objects": chunk,
+        "chunk_states": chunk * t_count,
+        "default_chunk_states": DEFAULT_CHUNK_STATES,
     }
-    err.print(f"propagation: {n:,} objects x {t_count} times = {n * t_count:,} states, "
-              f"chunks of {chunk} objects")
+    err.print(
+        f"propagation: {n:,} objects x {t_count} times = {n * t_count:,} states, chunks of {chunk} objects"
+    )
 
     kz_runs, sa_runs, kz_cpu, sa_cpu = [], [], [], []
     kz_failed = sa_failed = 0
     for rep in range(repeats):
-        dt, cpu, states, kz_failed = run_kizuna(element_sets, times, "teme",
-                                                f"kizuna TEME {rep + 1}/{repeats}")
+        dt, cpu, states, kz_failed = run_kizuna(
+            element_sets, times, "teme", f"kizuna TEME {rep + 1}/{repeats}"
+        )
         kz_runs.append(dt)
         kz_cpu.append(cpu)
         err.print(f"  kizuna iter_propagate TEME, run {rep + 1}: {dt:.2f} s (CPU {cpu:.2f} s)")
-        dt, cpu, states_b, sa_failed = run_satrecarray(tle_lines, jd, fr, chunk,
-                                                       f"SatrecArray {rep + 1}/{repeats}")
+        dt, cpu, states_b, sa_failed = run_satrecarray(
+            tle_lines, jd, fr, chunk, f"SatrecArray {rep + 1}/{repeats}"
+        )
         sa_runs.append(dt)
         sa_cpu.append(cpu)
         err.print(f"  SatrecArray loop,            run {rep + 1}: {dt:.2f} s (CPU {cpu:.2f} s)")
         assert states == states_b == n * t_count
     kz_best, sa_best = min(kz_runs), min(sa_runs)
-    out["kizuna_teme"] = {"runs_s": kz_runs, "best_s": kz_best, "cpu_runs_s": kz_cpu,
-                          "best_cpu_s": min(kz_cpu), "states_per_s": _rate(n * t_count, kz_best),
-                          "objects_with_errors": kz_failed}
-    out["satrecarray_teme"] = {"runs_s": sa_runs, "best_s": sa_best, "cpu_runs_s": sa_cpu,
-                               "best_cpu_s": min(sa_cpu), "states_per_s": _rate(n * t_count, sa_best),
-                               "objects_with_errors": sa_failed}
+    out["kizuna_teme"] = {
+        "runs_s": kz_runs,
+        "best_s": kz_best,
+        "cpu_runs_s": kz_cpu,
+        "best_cpu_s": min(kz_cpu),
+        "states_per_s": _rate(n * t_count, kz_best),
+        "objects_with_errors": kz_failed,
+    }
+    out["satrecarray_teme"] = {
+        "runs_s": sa_runs,
+        "best_s": sa_best,
+        "cpu_runs_s": sa_cpu,
+        "best_cpu_s": min(sa_cpu),
+        "states_per_s": _rate(n * t_count, sa_best),
+        "objects_with_errors": sa_failed,
+    }
 
     with err.status("EOP table load (first frame conversion of a process)"):
         t0 = time.perf_counter()
@@ -440,13 +515,17 @@ def bench_propagation(element_sets, tle_lines, repeats: int, sky_sample: int, se
     for frame in ("itrf", "gcrs"):
         dt, cpu, _states, failed = run_kizuna(element_sets, times, frame, f"kizuna {frame.upper()}")
         err.print(f"  kizuna iter_propagate {frame.upper()}: {dt:.2f} s (CPU {cpu:.2f} s)")
-        out[f"kizuna_{frame}"] = {"runs_s": [dt], "best_s": dt, "cpu_runs_s": [cpu], "best_cpu_s": cpu,
-                                  "states_per_s": _rate(n * t_count, dt),
-                                  "overhead_vs_teme_s": dt - kz_best,
-                                  "overhead_vs_teme_pct": 100.0 * (dt - kz_best) / kz_best,
-                                  "cpu_overhead_vs_teme_pct":
-                                      100.0 * (cpu - min(kz_cpu)) / min(kz_cpu),
-                                  "objects_with_errors": failed}
+        out[f"kizuna_{frame}"] = {
+            "runs_s": [dt],
+            "best_s": dt,
+            "cpu_runs_s": [cpu],
+            "best_cpu_s": cpu,
+            "states_per_s": _rate(n * t_count, dt),
+            "overhead_vs_teme_s": dt - kz_best,
+            "overhead_vs_teme_pct": 100.0 * (dt - kz_best) / kz_best,
+            "cpu_overhead_vs_teme_pct": 100.0 * (cpu - min(kz_cpu)) / min(kz_cpu),
+            "objects_with_errors": failed,
+        }
 
     rng = np.random.default_rng(seed)
     sample_idx = sorted(int(i) for i in rng.choice(n, min(sky_sample, n), replace=False))
@@ -454,21 +533,26 @@ def bench_propagation(element_sets, tle_lines, repeats: int, sky_sample: int, se
     sky["seed"] = seed
     out["skyfield"] = sky
     if "sample_seconds" in sky:
-        err.print(f"  Skyfield: {sky['sample']} objects in {sky['sample_seconds']:.2f} s, "
-                  f"extrapolated to {n:,}: {sky['extrapolated_seconds']:.1f} s")
+        err.print(
+            f"  Skyfield: {sky['sample']} objects in {sky['sample_seconds']:.2f} s, "
+            f"extrapolated to {n:,}: {sky['extrapolated_seconds']:.1f} s"
+        )
 
     have_sky = "extrapolated_seconds" in sky
     kz_cpu_best, sa_cpu_best = min(kz_cpu), min(sa_cpu)
     out["ratios"] = {
-        "kizuna_over_satrecarray": kz_best / sa_best, "target_max": 1.10,
+        "kizuna_over_satrecarray": kz_best / sa_best,
+        "target_max": 1.10,
         "within_target": kz_best / sa_best <= 1.10,
         "kizuna_over_satrecarray_cpu": kz_cpu_best / sa_cpu_best,
         "skyfield_over_kizuna_teme": sky["extrapolated_seconds"] / kz_best if have_sky else None,
-        "skyfield_over_kizuna_gcrs": (sky["extrapolated_seconds"] / out["kizuna_gcrs"]["best_s"]
-                                      if have_sky else None),
+        "skyfield_over_kizuna_gcrs": (
+            sky["extrapolated_seconds"] / out["kizuna_gcrs"]["best_s"] if have_sky else None
+        ),
         "skyfield_over_kizuna_teme_cpu": sky["extrapolated_cpu_s"] / kz_cpu_best if have_sky else None,
-        "skyfield_over_kizuna_gcrs_cpu": (sky["extrapolated_cpu_s"] / out["kizuna_gcrs"]["best_cpu_s"]
-                                          if have_sky else None),
+        "skyfield_over_kizuna_gcrs_cpu": (
+            sky["extrapolated_cpu_s"] / out["kizuna_gcrs"]["best_cpu_s"] if have_sky else None
+        ),
         "itrf_over_teme": out["kizuna_itrf"]["best_s"] / kz_best,
         "gcrs_over_teme": out["kizuna_gcrs"]["best_s"] / kz_best,
         "itrf_over_teme_cpu": out["kizuna_itrf"]["best_cpu_s"] / kz_cpu_best,
@@ -536,14 +620,20 @@ def bench_memory(n: int, t_count: int) -> dict[str, object]:
     naive = n * t_count * 3 * 2 * 8
     kib = lambda k: int(k) * 1024 / MB  # noqa: E731 - KiB -> MB
     peak_mb = kib(peak_kib)
-    rss_before, hwm_before, hwm_after = (kib(report["rss_before_kib"]), kib(report["hwm_before_kib"]),
-                                         kib(report["hwm_after_kib"]))
-    err.print(f"  child peak RSS {peak_mb:.0f} MB (RSS after import + parse {rss_before:.0f} MB), "
-              f"naive full array {naive / MB:.0f} MB")
+    rss_before, hwm_before, hwm_after = (
+        kib(report["rss_before_kib"]),
+        kib(report["hwm_before_kib"]),
+        kib(report["hwm_after_kib"]),
+    )
+    err.print(
+        f"  child peak RSS {peak_mb:.0f} MB (RSS after import + parse {rss_before:.0f} MB), "
+        f"naive full array {naive / MB:.0f} MB"
+    )
     return {
         "method": "resource.getrusage(RUSAGE_CHILDREN).ru_maxrss after a child process (same python) "
-                  "ran read_path + iter_propagate(..., 'teme') over the full catalog",
-        "child_wall_s": wall, "peak_rss_mb": peak_mb,
+        "ran read_path + iter_propagate(..., 'teme') over the full catalog",
+        "child_wall_s": wall,
+        "peak_rss_mb": peak_mb,
         "rss_after_import_and_parse_mb": rss_before,
         "hwm_after_import_and_parse_mb": hwm_before,
         "child_vmhwm_after_propagation_mb": hwm_after,
@@ -564,58 +654,113 @@ def table(result: dict[str, object]) -> str:
     states = prop["states"]
     rows: list[tuple[str, ...]] = []
 
-    def add(name: str, items: str, secs: float | None, cpu: float | None, rate: str,
-            note: str = "") -> None:
-        rows.append((name, items, "-" if secs is None else f"{secs:.2f}",
-                     "-" if cpu is None else f"{cpu:.2f}", rate, note))
+    def add(name: str, items: str, secs: float | None, cpu: float | None, rate: str, note: str = "") -> None:
+        rows.append(
+            (
+                name,
+                items,
+                "-" if secs is None else f"{secs:.2f}",
+                "-" if cpu is None else f"{cpu:.2f}",
+                rate,
+                note,
+            )
+        )
 
     p = ing["parse_only"]
-    add("ingest  parse only (read_path)", f"{p['records']:,} sets", p["seconds"], p["cpu_s"],
-        _fmt_rate(p["records_per_s"], "sets"), f"{p['issues']} issues")
+    add(
+        "ingest  parse only (read_path)",
+        f"{p['records']:,} sets",
+        p["seconds"],
+        p["cpu_s"],
+        _fmt_rate(p["records_per_s"], "sets"),
+        f"{p['issues']} issues",
+    )
     for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
         db = ing[key]
         if "skipped" in db:
             add(f"ingest  {label}", "-", None, None, "-", "skipped: " + str(db["skipped"]))
             continue
-        for load, what in (("first_load", "load_file, fresh store"),
-                           ("second_load", "load_file again (all dups)")):
+        for load, what in (
+            ("first_load", "load_file, fresh store"),
+            ("second_load", "load_file again (all dups)"),
+        ):
             x = db[load]
             total = x["loaded"] + x["duplicates"] + x["rejected"]
-            add(f"ingest  {label} {what}", f"{total:,} sets", x["seconds"], x["cpu_s"],
+            add(
+                f"ingest  {label} {what}",
+                f"{total:,} sets",
+                x["seconds"],
+                x["cpu_s"],
                 _fmt_rate(x["records_per_s"], "sets"),
-                f"loaded {x['loaded']:,}, dup {x['duplicates']:,}, rej {x['rejected']}")
+                f"loaded {x['loaded']:,}, dup {x['duplicates']:,}, rej {x['rejected']}",
+            )
     reps = len(prop["kizuna_teme"]["runs_s"])
     runs = lambda key: "/".join(f"{s:.1f}" for s in prop[key]["runs_s"])  # noqa: E731
-    add("propagate  kizuna iter_propagate, TEME", f"{states:,} states", prop["kizuna_teme"]["best_s"],
-        prop["kizuna_teme"]["best_cpu_s"], _fmt_rate(prop["kizuna_teme"]["states_per_s"], "states"),
-        f"best of {reps}: {runs('kizuna_teme')} s")
-    add("propagate  sgp4 SatrecArray loop, TEME", f"{states:,} states",
-        prop["satrecarray_teme"]["best_s"], prop["satrecarray_teme"]["best_cpu_s"],
+    add(
+        "propagate  kizuna iter_propagate, TEME",
+        f"{states:,} states",
+        prop["kizuna_teme"]["best_s"],
+        prop["kizuna_teme"]["best_cpu_s"],
+        _fmt_rate(prop["kizuna_teme"]["states_per_s"], "states"),
+        f"best of {reps}: {runs('kizuna_teme')} s",
+    )
+    add(
+        "propagate  sgp4 SatrecArray loop, TEME",
+        f"{states:,} states",
+        prop["satrecarray_teme"]["best_s"],
+        prop["satrecarray_teme"]["best_cpu_s"],
         _fmt_rate(prop["satrecarray_teme"]["states_per_s"], "states"),
-        f"best of {reps}: {runs('satrecarray_teme')} s")
+        f"best of {reps}: {runs('satrecarray_teme')} s",
+    )
     for frame in ("itrf", "gcrs"):
         x = prop[f"kizuna_{frame}"]
-        add(f"propagate  kizuna iter_propagate, {frame.upper()}", f"{states:,} states", x["best_s"],
-            x["best_cpu_s"], _fmt_rate(x["states_per_s"], "states"),
+        add(
+            f"propagate  kizuna iter_propagate, {frame.upper()}",
+            f"{states:,} states",
+            x["best_s"],
+            x["best_cpu_s"],
+            _fmt_rate(x["states_per_s"], "states"),
             f"1 run; frame cost {x['overhead_vs_teme_s']:+.1f} s ({x['overhead_vs_teme_pct']:+.0f}%), "
-            f"CPU {x['cpu_overhead_vs_teme_pct']:+.0f}%")
+            f"CPU {x['cpu_overhead_vs_teme_pct']:+.0f}%",
+        )
     sky = prop["skyfield"]
     if "skipped" in sky:
         add("propagate  Skyfield EarthSatellite.at", "-", None, None, "-", "skipped: " + str(sky["skipped"]))
     else:
-        add(f"propagate  Skyfield .at(t), {sky['sample']} sampled", f"{sky['sample'] * prop['times']:,} states",
-            sky["sample_seconds"], sky["sample_cpu_s"], _fmt_rate(sky["states_per_s"], "states"),
+        add(
+            f"propagate  Skyfield .at(t), {sky['sample']} sampled",
+            f"{sky['sample'] * prop['times']:,} states",
+            sky["sample_seconds"],
+            sky["sample_cpu_s"],
+            _fmt_rate(sky["states_per_s"], "states"),
             f"seed {sky['seed']}; 1st call {sky['first_call_ms']:.0f} ms, then "
-            f"{sky['per_object_ms']:.2f} ms/object")
-        add(f"propagate  Skyfield EXTRAPOLATED to {n:,}", f"{states:,} states",
-            sky["extrapolated_seconds"], sky["extrapolated_cpu_s"],
+            f"{sky['per_object_ms']:.2f} ms/object",
+        )
+        add(
+            f"propagate  Skyfield EXTRAPOLATED to {n:,}",
+            f"{states:,} states",
+            sky["extrapolated_seconds"],
+            sky["extrapolated_cpu_s"],
             _fmt_rate(states / sky["extrapolated_seconds"], "states"),
-            "1st call + per-object x (N-1); GCRS output")
-    add("memory  peak RSS, child streaming TEME", f"{states:,} states", mem["child_wall_s"], None, "-",
+            "1st call + per-object x (N-1); GCRS output",
+        )
+    add(
+        "memory  peak RSS, child streaming TEME",
+        f"{states:,} states",
+        mem["child_wall_s"],
+        None,
+        "-",
         f"{mem['peak_rss_mb']:.0f} MB peak (RSS {mem['rss_after_import_and_parse_mb']:.0f} MB "
-        f"before propagating: +{mem['streaming_increment_mb']:.0f} MB streaming)")
-    add("memory  naive full N x T x 3 x 2 float64", f"{states:,} states", None, None, "-",
-        f"{mem['naive_full_array_mb']:.0f} MB (not allocated)")
+        f"before propagating: +{mem['streaming_increment_mb']:.0f} MB streaming)",
+    )
+    add(
+        "memory  naive full N x T x 3 x 2 float64",
+        f"{states:,} states",
+        None,
+        None,
+        "-",
+        f"{mem['naive_full_array_mb']:.0f} MB (not allocated)",
+    )
 
     head = ("measurement", "items", "wall s", "CPU s", "rate (wall)", "note")
     widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
@@ -628,33 +773,45 @@ def table(result: dict[str, object]) -> str:
     ag = prop["agreement"]
     cw = ag["catalog_wide"]
     verdict = "PASS" if ratios["within_target"] else "FAIL"
-    lines += ["", "ratios (time of the first / time of the second; wall = perf_counter, CPU = process_time):",
-              f"  kizuna / SatrecArray, TEME, best of {reps}: wall {ratios['kizuna_over_satrecarray']:.3f}"
-              f"  (target <= {ratios['target_max']:.2f}: {verdict}), CPU "
-              f"{ratios['kizuna_over_satrecarray_cpu']:.3f}"]
+    lines += [
+        "",
+        "ratios (time of the first / time of the second; wall = perf_counter, CPU = process_time):",
+        f"  kizuna / SatrecArray, TEME, best of {reps}: wall {ratios['kizuna_over_satrecarray']:.3f}"
+        f"  (target <= {ratios['target_max']:.2f}: {verdict}), CPU "
+        f"{ratios['kizuna_over_satrecarray_cpu']:.3f}",
+    ]
     if ratios["skyfield_over_kizuna_teme"] is not None:
-        lines += [f"  Skyfield (extrapolated) / kizuna TEME: wall {ratios['skyfield_over_kizuna_teme']:.2f}, "
-                  f"CPU {ratios['skyfield_over_kizuna_teme_cpu']:.2f};  / kizuna GCRS (like for like): "
-                  f"wall {ratios['skyfield_over_kizuna_gcrs']:.2f}, CPU {ratios['skyfield_over_kizuna_gcrs_cpu']:.2f}"]
-    lines += [f"  kizuna ITRF / TEME: wall {ratios['itrf_over_teme']:.2f}, CPU {ratios['itrf_over_teme_cpu']:.2f};"
-              f"  GCRS / TEME: wall {ratios['gcrs_over_teme']:.2f}, CPU {ratios['gcrs_over_teme_cpu']:.2f}"
-              f"  (EOP table load, once per process, {prop['eop_load_s']:.2f} s, not included)",
-              f"  naive full array / streaming peak RSS = {mem['naive_over_peak']:.1f}",
-              "", "agreement kizuna vs SatrecArray (TEME, same jd/fr):"]
+        lines += [
+            f"  Skyfield (extrapolated) / kizuna TEME: wall {ratios['skyfield_over_kizuna_teme']:.2f}, "
+            f"CPU {ratios['skyfield_over_kizuna_teme_cpu']:.2f};  / kizuna GCRS (like for like): "
+            f"wall {ratios['skyfield_over_kizuna_gcrs']:.2f}, CPU {ratios['skyfield_over_kizuna_gcrs_cpu']:.2f}"
+        ]
+    lines += [
+        f"  kizuna ITRF / TEME: wall {ratios['itrf_over_teme']:.2f}, CPU {ratios['itrf_over_teme_cpu']:.2f};"
+        f"  GCRS / TEME: wall {ratios['gcrs_over_teme']:.2f}, CPU {ratios['gcrs_over_teme_cpu']:.2f}"
+        f"  (EOP table load, once per process, {prop['eop_load_s']:.2f} s, not included)",
+        f"  naive full array / streaming peak RSS = {mem['naive_over_peak']:.1f}",
+        "",
+        "agreement kizuna vs SatrecArray (TEME, same jd/fr):",
+    ]
     by_field = ", ".join(f"{f} {c}" for f, c in cw["element_mismatches_by_field"].items() if c) or "none"
-    lines += [f"  Satrec init, all {cw['objects']:,} objects: {cw['norad_id_mismatches']} id mismatches; "
-              f"epoch differs for {cw['epoch_offset_nonzero']:,} (max {cw['epoch_offset_max_abs_us']:.3f} us); "
-              f"elements differ for {cw['element_mismatches']:,} ({by_field}; max relative "
-              f"{cw['element_max_relative_diff']:.1e})",
-              f"  states of {ag['objects_compared']} objects ({ag['states_compared']:,} states): max |dr| "
-              f"{ag['max_position_diff_mm']:.2e} mm, max |dv| {ag['max_velocity_diff_mm_s']:.2e} mm/s, "
-              f"{ag['objects_with_nonzero_diff']} objects not bit-identical, error codes equal: "
-              f"{ag['error_codes_equal']}"]
+    lines += [
+        f"  Satrec init, all {cw['objects']:,} objects: {cw['norad_id_mismatches']} id mismatches; "
+        f"epoch differs for {cw['epoch_offset_nonzero']:,} (max {cw['epoch_offset_max_abs_us']:.3f} us); "
+        f"elements differ for {cw['element_mismatches']:,} ({by_field}; max relative "
+        f"{cw['element_max_relative_diff']:.1e})",
+        f"  states of {ag['objects_compared']} objects ({ag['states_compared']:,} states): max |dr| "
+        f"{ag['max_position_diff_mm']:.2e} mm, max |dv| {ag['max_velocity_diff_mm_s']:.2e} mm/s, "
+        f"{ag['objects_with_nonzero_diff']} objects not bit-identical, error codes equal: "
+        f"{ag['error_codes_equal']}",
+    ]
     for x in ag["objects"][:4]:
         dr = x["max_position_diff_mm"]
-        lines.append(f"    largest: {x['norad_id']:>6} {str(x['name'])[:24]:<24} max |dr| "
-                     + (f"{dr:.2e} mm" if dr is not None else "n/a (no good step)")
-                     + f", epoch offset {x['epoch_offset_us']:+.3f} us")
+        lines.append(
+            f"    largest: {x['norad_id']:>6} {str(x['name'])[:24]:<24} max |dr| "
+            + (f"{dr:.2e} mm" if dr is not None else "n/a (no good step)")
+            + f", epoch offset {x['epoch_offset_us']:+.3f} us"
+        )
     lines.append(f"  tolerance |dr| < {ag['tolerance_mm']:.0f} mm: {'PASS' if ag['pass'] else 'FAIL'}")
     return "\n".join(lines)
 
@@ -692,23 +849,33 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "kizuna full-catalog ingest, propagation and memory",
         "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": info, "versions": versions(), "source": source,
+        "machine": info,
+        "versions": versions(),
+        "source": source,
         "input": {"file": CATALOG_REL, "element_sets": len(element_sets)},
-        "ingest": ingest, "propagation": prop, "memory": mem,
+        "ingest": ingest,
+        "propagation": prop,
+        "memory": mem,
         "total_runtime_s": time.perf_counter() - started,
     }
     info["load_average_at_end"] = _loadavg()
     text = table(result)
-    header = (f"kizuna catalog benchmark: {len(element_sets):,} element sets, "
-              f"{prop['times']} times ({STEP_S:.0f} s over 24 h), "
-              f"{info['cpus']} CPUs, Python {info['python']}, sgp4 {result['versions']['sgp4']}"
-              f"{' (C++)' if result['versions']['sgp4_accelerated'] else ' (pure Python)'}")
+    header = (
+        f"kizuna catalog benchmark: {len(element_sets):,} element sets, "
+        f"{prop['times']} times ({STEP_S:.0f} s over 24 h), "
+        f"{info['cpus']} CPUs, Python {info['python']}, sgp4 {result['versions']['sgp4']}"
+        f"{' (C++)' if result['versions']['sgp4_accelerated'] else ' (pure Python)'}"
+    )
     print(header)
-    print(f"load average (1/5/15 min) at start {info['load_average_at_start']}, at end "
-          f"{info['load_average_at_end']}: other work on the machine slows every row")
+    print(
+        f"load average (1/5/15 min) at start {info['load_average_at_start']}, at end "
+        f"{info['load_average_at_end']}: other work on the machine slows every row"
+    )
     print(text)
-    print(f"\ntotal benchmark run time {result['total_runtime_s']:.0f} s; JSON: "
-          f"{os.path.relpath(args.output, Path.cwd())}")
+    print(
+        f"\ntotal benchmark run time {result['total_runtime_s']:.0f} s; JSON: "
+        f"{os.path.relpath(args.output, Path.cwd())}"
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_name(args.output.name + ".tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")

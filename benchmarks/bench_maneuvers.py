@@ -51,9 +51,17 @@ BASELINE_ANCHORS = (0.5, 0.0)  # time at the window middle or start
 K_GRID = (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0)
 
 SATS = {  # name: operator log file
-    "CryoSat-2": "cs2man.txt", "Jason-1": "ja1man.txt", "Sentinel-3A": "s3aman.txt", "TOPEX": "topman.txt",
-    "Jason-2": "ja2man.txt", "SARAL": "srlman.txt", "Sentinel-6A": "s6aman.txt", "Haiyang-2A": "h2aman.txt",
-    "Fengyun-2D": "manFY2D.txt.fy", "Fengyun-2E": "manFY2E.txt.fy", "Fengyun-2F": "manFY2F.txt.fy",
+    "CryoSat-2": "cs2man.txt",
+    "Jason-1": "ja1man.txt",
+    "Sentinel-3A": "s3aman.txt",
+    "TOPEX": "topman.txt",
+    "Jason-2": "ja2man.txt",
+    "SARAL": "srlman.txt",
+    "Sentinel-6A": "s6aman.txt",
+    "Haiyang-2A": "h2aman.txt",
+    "Fengyun-2D": "manFY2D.txt.fy",
+    "Fengyun-2E": "manFY2E.txt.fy",
+    "Fengyun-2F": "manFY2F.txt.fy",
     "Fengyun-4A": "manFY4A.txt.fy",
 }
 
@@ -113,8 +121,15 @@ def recall_by_expected_size(detections: dict, logs: dict, truths: dict) -> list[
             c[1] += int(found[j])
     order = [f"{lo:g}-{hi:g} sigma" if np.isfinite(hi) else f">= {lo:g} sigma" for lo, hi in SIZE_CLASSES]
     order.append("no burn vectors in the log")
-    return [{"size_class": k, "events": counts.get(k, [0, 0])[0], "found": counts.get(k, [0, 0])[1],
-             "recall": round(counts[k][1] / counts[k][0], 4) if counts.get(k, [0])[0] else None} for k in order]
+    return [
+        {
+            "size_class": k,
+            "events": counts.get(k, [0, 0])[0],
+            "found": counts.get(k, [0, 0])[1],
+            "recall": round(counts[k][1] / counts[k][0], 4) if counts.get(k, [0])[0] else None,
+        }
+        for k in order
+    ]
 
 
 def main() -> int:
@@ -141,8 +156,11 @@ def main() -> int:
     for name, log in SATS.items():
         sets = M.clean_history(read_tle((BENCH / "processed_files" / f"{name}.tle").read_text()).records)
         histories[name] = sets
-        logs_of[name] = [r for r in read_maneuver_log((BENCH / "raw_data" / "manoeuvres" / log).read_text()).records
-                         if r.orbital]
+        logs_of[name] = [
+            r
+            for r in read_maneuver_log((BENCH / "raw_data" / "manoeuvres" / log).read_text()).records
+            if r.orbital
+        ]
         truth = [r.start_utc for r in logs_of[name]]
         series = M.element_series(sets)
         regime_of[name] = series.regime
@@ -151,58 +169,123 @@ def main() -> int:
         preset = M.config_for_regime(series.regime)
         preset_det_of[name] = M.detect(sets, preset, residuals=False)
         det_evals[name] = {
-            k: M.match_events([m.t_utc for m in M.detect(sets, dataclasses.replace(preset, k_sigma=k),
-                                                         residuals=False).maneuvers], te, TOL_DAYS)
-            for k in sorted({*K_GRID, preset.k_sigma})}
-        base_evals[name] = {(k, anchor): M.match_events(M.detect_baseline(sets, k, anchor), te, TOL_DAYS)
-                            for k in BASELINE_KS for anchor in BASELINE_ANCHORS}
+            k: M.match_events(
+                [
+                    m.t_utc
+                    for m in M.detect(sets, dataclasses.replace(preset, k_sigma=k), residuals=False).maneuvers
+                ],
+                te,
+                TOL_DAYS,
+            )
+            for k in sorted({*K_GRID, preset.k_sigma})
+        }
+        base_evals[name] = {
+            (k, anchor): M.match_events(M.detect_baseline(sets, k, anchor), te, TOL_DAYS)
+            for k in BASELINE_KS
+            for anchor in BASELINE_ANCHORS
+        }
     # Leave-one-satellite-out choices: the grid of the detector excludes the preset's own k unless in K_GRID.
-    det_loo = leave_one_out({n: {k: e for k, e in ev.items() if k in K_GRID} for n, ev in det_evals.items()},
-                            regime_of, zero)
+    det_loo = leave_one_out(
+        {n: {k: e for k, e in ev.items() if k in K_GRID} for n, ev in det_evals.items()}, regime_of, zero
+    )
     base_loo = leave_one_out(base_evals, regime_of, zero)
     per_sat: list[dict[str, object]] = []
     pooled: dict[str, M.Evaluation] = {}
     for name in SATS:
         reg = regime_of[name]
         preset_k = M.config_for_regime(reg).k_sigma
-        rows = {"held-out": det_loo[name][1], "preset": det_evals[name][preset_k],
-                "baseline k=6": base_evals[name][(6.0, 0.5)], "baseline held-out": base_loo[name][1]}
+        rows = {
+            "held-out": det_loo[name][1],
+            "preset": det_evals[name][preset_k],
+            "baseline k=6": base_evals[name][(6.0, 0.5)],
+            "baseline held-out": base_loo[name][1],
+        }
         for key, ev in rows.items():
             pooled[f"{reg} {key}"] = pooled.get(f"{reg} {key}", zero) + ev
-        per_sat.append({"satellite": name, "regime": reg, "element_sets": len(histories[name]),
-                        "logged_events": len(truth_of[name]),
-                        "a_lookback_days": lookback_of[name],
-                        "detector_held_out": {"k_sigma": det_loo[name][0], **det_loo[name][1].as_dict()},
-                        "detector_preset": {"k_sigma": preset_k, **rows["preset"].as_dict()},
-                        "baseline_k6": rows["baseline k=6"].as_dict(),
-                        "baseline_held_out": {"k": base_loo[name][0][0], "time_anchor": base_loo[name][0][1],
-                                              **base_loo[name][1].as_dict()}})
+        per_sat.append(
+            {
+                "satellite": name,
+                "regime": reg,
+                "element_sets": len(histories[name]),
+                "logged_events": len(truth_of[name]),
+                "a_lookback_days": lookback_of[name],
+                "detector_held_out": {"k_sigma": det_loo[name][0], **det_loo[name][1].as_dict()},
+                "detector_preset": {"k_sigma": preset_k, **rows["preset"].as_dict()},
+                "baseline_k6": rows["baseline k=6"].as_dict(),
+                "baseline_held_out": {
+                    "k": base_loo[name][0][0],
+                    "time_anchor": base_loo[name][0][1],
+                    **base_loo[name][1].as_dict(),
+                },
+            }
+        )
 
-    t = Table(title=f"Accuracy vs operator logs (match within {TOL_DAYS} d); held-out = thresholds chosen on "
-                    "the other satellites of the regime")
-    for col in ("satellite", "regime", "events", "look-back d", "k held-out", "P", "R", "F1 held-out",
-                "F1 preset", "baseline F1 k=6", "baseline F1 held-out"):
+    t = Table(
+        title=f"Accuracy vs operator logs (match within {TOL_DAYS} d); held-out = thresholds chosen on "
+        "the other satellites of the regime"
+    )
+    for col in (
+        "satellite",
+        "regime",
+        "events",
+        "look-back d",
+        "k held-out",
+        "P",
+        "R",
+        "F1 held-out",
+        "F1 preset",
+        "baseline F1 k=6",
+        "baseline F1 held-out",
+    ):
         t.add_column(col)
     for r in per_sat:
         d, p = r["detector_held_out"], r["detector_preset"]
-        t.add_row(str(r["satellite"]), str(r["regime"]), str(r["logged_events"]), f"{r['a_lookback_days']:g}",
-                  f"{d['k_sigma']:g}", f"{d['precision']:.3f}", f"{d['recall']:.3f}", f"{d['f1']:.3f}",
-                  f"{p['f1']:.3f}", f"{r['baseline_k6']['f1']:.3f}", f"{r['baseline_held_out']['f1']:.3f}")
+        t.add_row(
+            str(r["satellite"]),
+            str(r["regime"]),
+            str(r["logged_events"]),
+            f"{r['a_lookback_days']:g}",
+            f"{d['k_sigma']:g}",
+            f"{d['precision']:.3f}",
+            f"{d['recall']:.3f}",
+            f"{d['f1']:.3f}",
+            f"{p['f1']:.3f}",
+            f"{r['baseline_k6']['f1']:.3f}",
+            f"{r['baseline_held_out']['f1']:.3f}",
+        )
     for reg in ("LEO", "GEO"):
         d = pooled[f"{reg} held-out"]
-        t.add_row(f"[bold]{reg} pooled", "", str(d.true_positives + d.false_negatives), "", "",
-                  f"{d.precision:.3f}", f"{d.recall:.3f}", f"[bold]{d.f1:.3f}", f"{pooled[f'{reg} preset'].f1:.3f}",
-                  f"{pooled[f'{reg} baseline k=6'].f1:.3f}", f"{pooled[f'{reg} baseline held-out'].f1:.3f}")
+        t.add_row(
+            f"[bold]{reg} pooled",
+            "",
+            str(d.true_positives + d.false_negatives),
+            "",
+            "",
+            f"{d.precision:.3f}",
+            f"{d.recall:.3f}",
+            f"[bold]{d.f1:.3f}",
+            f"{pooled[f'{reg} preset'].f1:.3f}",
+            f"{pooled[f'{reg} baseline k=6'].f1:.3f}",
+            f"{pooled[f'{reg} baseline held-out'].f1:.3f}",
+        )
     console.print(t)
 
-    by_size = recall_by_expected_size({n: preset_det_of[n] for n in SATS if regime_of[n] == "LEO"}, logs_of, truth_of)
-    z = Table(title="LEO recall (preset detector) by the size the operator log implies, in units of the object's "
-                    "own element-set noise at that time")
+    by_size = recall_by_expected_size(
+        {n: preset_det_of[n] for n in SATS if regime_of[n] == "LEO"}, logs_of, truth_of
+    )
+    z = Table(
+        title="LEO recall (preset detector) by the size the operator log implies, in units of the object's "
+        "own element-set noise at that time"
+    )
     for col in ("logged change / TLE noise", "events", "found", "recall"):
         z.add_column(col)
     for r in by_size:
-        z.add_row(str(r["size_class"]), str(r["events"]), str(r["found"]),
-                  f"{r['recall']:.3f}" if r["events"] else "-")
+        z.add_row(
+            str(r["size_class"]),
+            str(r["events"]),
+            str(r["found"]),
+            f"{r['recall']:.3f}" if r["events"] else "-",
+        )
     console.print(z)
 
     # ---- throughput on 30-day windows of every real history
@@ -230,9 +313,14 @@ def main() -> int:
             fn(w)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        return {"method": label, "seconds": round(dt, 3), "objects_per_s": round(len(windows) / dt, 1),
-                "sets_per_s": round(n_sets / dt, 1), "peak_traced_mb": round(peak / 1e6, 2),
-                "detections": count}
+        return {
+            "method": label,
+            "seconds": round(dt, 3),
+            "objects_per_s": round(len(windows) / dt, 1),
+            "sets_per_s": round(n_sets / dt, 1),
+            "peak_traced_mb": round(peak / 1e6, 2),
+            "detections": count,
+        }
 
     speed = [
         run("detector + SGP4 RTN residuals", lambda w: M.detect(w).maneuvers),
@@ -240,25 +328,42 @@ def main() -> int:
         run("baseline (a jumps, global MAD)", M.detect_baseline),
     ]
     ref = speed[-1]["objects_per_s"]
-    s = Table(title=f"Throughput: {len(windows)} thirty-day windows ({n_sets} element sets) of "
-                    f"{len(histories)} real histories")
+    s = Table(
+        title=f"Throughput: {len(windows)} thirty-day windows ({n_sets} element sets) of "
+        f"{len(histories)} real histories"
+    )
     for col in ("method", "s", "objects/s", "sets/s", "x baseline speed", "peak traced MB", "detections"):
         s.add_column(col)
     for r in speed:
         r["speed_vs_baseline"] = round(r["objects_per_s"] / ref, 3)
-        s.add_row(str(r["method"]), f"{r['seconds']:.2f}", f"{r['objects_per_s']:.0f}", f"{r['sets_per_s']:.0f}",
-                  f"{r['speed_vs_baseline']:.3f}", f"{r['peak_traced_mb']:.1f}", str(r["detections"]))
+        s.add_row(
+            str(r["method"]),
+            f"{r['seconds']:.2f}",
+            f"{r['objects_per_s']:.0f}",
+            f"{r['sets_per_s']:.0f}",
+            f"{r['speed_vs_baseline']:.3f}",
+            f"{r['peak_traced_mb']:.1f}",
+            str(r["detections"]),
+        )
     console.print(s)
 
     out = REPO / "benchmarks" / "results" / "maneuvers.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "tolerance_days": TOL_DAYS, "k_grid": K_GRID, "baseline_k_grid": BASELINE_KS, "per_satellite": per_sat,
-        "pooled": {k: v.as_dict() for k, v in pooled.items()},
-        "leo_recall_by_logged_size": by_size,
-        "throughput": {"windows": len(windows), "element_sets": n_sets, "methods": speed},
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
-    }, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "tolerance_days": TOL_DAYS,
+                "k_grid": K_GRID,
+                "baseline_k_grid": BASELINE_KS,
+                "per_satellite": per_sat,
+                "pooled": {k: v.as_dict() for k, v in pooled.items()},
+                "leo_recall_by_logged_size": by_size,
+                "throughput": {"windows": len(windows), "element_sets": n_sets, "methods": speed},
+                "machine": {"python": platform.python_version(), "platform": platform.platform()},
+            },
+            indent=1,
+        )
+    )
     console.print(f"Wrote {out}")
     return 0
 

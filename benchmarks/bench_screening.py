@@ -54,10 +54,18 @@ def main() -> None:
     t, c = time.perf_counter(), time.process_time()
     res = screen(sets, start, stop, threshold_km=args.threshold_km)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    rows["all_vs_all"] = {"objects": res.n_objects, "hours": args.hours, "wall_s": wall, "cpu_s": cpu,
-                          "load_1min_at_start": load, "events": len(res.events),
-                          "candidates": res.n_candidates, "problems": len(res.problems),
-                          "extrapolated_7d_s": wall * 168 / args.hours, "peak_rss_mb": peak_mb()}
+    rows["all_vs_all"] = {
+        "objects": res.n_objects,
+        "hours": args.hours,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "load_1min_at_start": load,
+        "events": len(res.events),
+        "candidates": res.n_candidates,
+        "problems": len(res.problems),
+        "extrapolated_7d_s": wall * 168 / args.hours,
+        "peak_rss_mb": peak_mb(),
+    }
     load = os.getloadavg()[0]
     ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t, c = time.perf_counter(), time.process_time()
@@ -65,8 +73,9 @@ def main() -> None:
     wall_p = time.perf_counter() - t
     ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_p = time.process_time() - c + (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
-    same = ([(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in res.events]
-            == [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in res_p.events])
+    same = [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in res.events] == [
+        (e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in res_p.events
+    ]
     # Brent starts from the step the candidate came from, so an encounter refined next to a
     # partition edge may converge a few ns apart: report the largest such difference.
     pairs_p = {}
@@ -75,34 +84,54 @@ def main() -> None:
     dt_max = dm_max = 0.0
     unmatched = 0
     for e in res.events:
-        near = [x for x in pairs_p.get((e.primary, e.secondary), [])
-                if abs(int(x.tca_utc.astype("int64")) - int(e.tca_utc.astype("int64"))) < 1e8]
+        near = [
+            x
+            for x in pairs_p.get((e.primary, e.secondary), [])
+            if abs(int(x.tca_utc.astype("int64")) - int(e.tca_utc.astype("int64"))) < 1e8
+        ]
         if not near:
             unmatched += 1
             continue
         dt_max = max(dt_max, abs(int(near[0].tca_utc.astype("int64")) - int(e.tca_utc.astype("int64"))) / 1e9)
         dm_max = max(dm_max, abs(near[0].miss_km - e.miss_km))
-    rows["all_vs_all_processes"] = {"workers": args.workers, "hours": args.hours, "wall_s": wall_p,
-                                    "cpu_s_incl_workers": cpu_p, "load_1min_at_start": load,
-                                    "events": len(res_p.events), "identical_to_single_process": same,
-                                    "unmatched_within_0.1s": unmatched, "max_tca_diff_s": dt_max,
-                                    "max_miss_diff_km": dm_max,
-                                    "speedup_vs_single": wall / wall_p,
-                                    "extrapolated_7d_s": wall_p * 168 / args.hours}
+    rows["all_vs_all_processes"] = {
+        "workers": args.workers,
+        "hours": args.hours,
+        "wall_s": wall_p,
+        "cpu_s_incl_workers": cpu_p,
+        "load_1min_at_start": load,
+        "events": len(res_p.events),
+        "identical_to_single_process": same,
+        "unmatched_within_0.1s": unmatched,
+        "max_tca_diff_s": dt_max,
+        "max_miss_diff_km": dm_max,
+        "speedup_vs_single": wall / wall_p,
+        "extrapolated_7d_s": wall_p * 168 / args.hours,
+    }
     if args.only_all:
         for name, r in rows.items():
             print(f"{name:24s} {r}")
         return
     rng = np.random.default_rng(1)
     fresh = [e for e in sets if (start - e.epoch_utc).days <= 14]
-    assets = [int(x) for x in rng.choice([e.norad_id for e in fresh if e.perigee_alt_km < 2000], args.assets,
-                                         replace=False)]
+    assets = [
+        int(x)
+        for x in rng.choice(
+            [e.norad_id for e in fresh if e.perigee_alt_km < 2000], args.assets, replace=False
+        )
+    ]
     t = time.perf_counter()
     res_a = screen(sets, start, stop, primaries=assets, threshold_km=args.threshold_km)
     wall_a = time.perf_counter() - t
-    rows["assets_vs_catalog"] = {"assets": len(assets), "objects_after_band_filter": res_a.n_objects,
-                                 "hours": args.hours, "wall_s": wall_a, "events": len(res_a.events),
-                                 "extrapolated_7d_s": wall_a * 168 / args.hours, "peak_rss_mb": peak_mb()}
+    rows["assets_vs_catalog"] = {
+        "assets": len(assets),
+        "objects_after_band_filter": res_a.n_objects,
+        "hours": args.hours,
+        "wall_s": wall_a,
+        "events": len(res_a.events),
+        "extrapolated_7d_s": wall_a * 168 / args.hours,
+        "peak_rss_mb": peak_mb(),
+    }
     sub = _dense_shell(fresh, args.brute_objects)
     secs = int(args.brute_hours * 3600)
     thr = max(args.threshold_km, 30.0)
@@ -113,10 +142,17 @@ def main() -> None:
     res_s = screen(sub, start, start + timedelta(seconds=secs), threshold_km=thr)
     wall_s = time.perf_counter() - t
     matched = _compare(res_s.events, ref, thr)
-    rows["brute_force_subsample"] = {"objects": len(sub), "hours": args.brute_hours, "threshold_km": thr,
-                                     "brute_s": wall_b, "screen_s": wall_s, "speed_ratio": wall_b / wall_s,
-                                     "reference_events": len(ref), "matched": matched,
-                                     "recall": matched / len(ref) if ref else 1.0}
+    rows["brute_force_subsample"] = {
+        "objects": len(sub),
+        "hours": args.brute_hours,
+        "threshold_km": thr,
+        "brute_s": wall_b,
+        "screen_s": wall_s,
+        "speed_ratio": wall_b / wall_s,
+        "reference_events": len(ref),
+        "matched": matched,
+        "recall": matched / len(ref) if ref else 1.0,
+    }
     rows["peer_kessler_toolkit"] = peer(sub, start, args.brute_hours, thr, ref, wall_s)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -144,11 +180,20 @@ def peer(sub, start, hours, thr, ref, our_wall_s) -> dict[str, object]:
             a, b = sorted((int(omm["NORAD_CAT_ID"]), int(h.norad_id)))
             hits.add((a, b, int(h.tca.timestamp() * 1e3)))
     wall = time.perf_counter() - t
-    matched = sum(1 for a, b, t_ns, _m in ref
-                  if any(x[0] == a and x[1] == b and abs(x[2] - t_ns / 1e6) < 100 for x in hits))
-    return {"version": "0.1.1", "wall_s": wall, "ratio_peer_over_kizuna": wall / our_wall_s,
-            "events": len(hits), "matched_bruteforce_within_0.1s": matched, "reference_events": len(ref),
-            "recall": matched / len(ref) if ref else 1.0}
+    matched = sum(
+        1
+        for a, b, t_ns, _m in ref
+        if any(x[0] == a and x[1] == b and abs(x[2] - t_ns / 1e6) < 100 for x in hits)
+    )
+    return {
+        "version": "0.1.1",
+        "wall_s": wall,
+        "ratio_peer_over_kizuna": wall / our_wall_s,
+        "events": len(hits),
+        "matched_bruteforce_within_0.1s": matched,
+        "reference_events": len(ref),
+        "recall": matched / len(ref) if ref else 1.0,
+    }
 
 
 if __name__ == "__main__":

@@ -30,16 +30,32 @@ from kizuna.share.node import Node
 from kizuna.share.products import Product
 from kizuna.share.signing import verify_signed
 
-BANNERS = ["UNCLASSIFIED", "SECRET//REL TO USA, JPN", "CONFIDENTIAL//REL TO USA, JPN, UKR",
-           "SECRET//ORCON/REL TO USA, JPN", "TOP SECRET//REL TO USA, JPN"]
+BANNERS = [
+    "UNCLASSIFIED",
+    "SECRET//REL TO USA, JPN",
+    "CONFIDENTIAL//REL TO USA, JPN, UKR",
+    "SECRET//ORCON/REL TO USA, JPN",
+    "TOP SECRET//REL TO USA, JPN",
+]
 
 
 def products(n: int, rng: random.Random) -> list[Product]:
-    return [Product.new("conjunction", {"primary_norad_id": rng.randrange(60000),
-                                        "secondary_norad_id": rng.randrange(60000),
-                                        "miss_km": rng.random() * 5, "rel_speed_kms": rng.random() * 15,
-                                        "tca_utc": "2026-07-01T00:00:00Z", "pc": rng.random() * 1e-4},
-                        parse_banner(rng.choice(BANNERS)), "JPN") for _ in range(n)]
+    return [
+        Product.new(
+            "conjunction",
+            {
+                "primary_norad_id": rng.randrange(60000),
+                "secondary_norad_id": rng.randrange(60000),
+                "miss_km": rng.random() * 5,
+                "rel_speed_kms": rng.random() * 15,
+                "tca_utc": "2026-07-01T00:00:00Z",
+                "pc": rng.random() * 1e-4,
+            },
+            parse_banner(rng.choice(BANNERS)),
+            "JPN",
+        )
+        for _ in range(n)
+    ]
 
 
 def main(n: int = 3000, latency_samples: int = 200) -> dict[str, object]:
@@ -66,8 +82,10 @@ def main(n: int = 3000, latency_samples: int = 200) -> dict[str, object]:
                 usa_live = usa
             else:
                 usa.catalog.close()
-        result["sync_ratio_on_over_off"] = (result["sync_products_per_s_verify_on"]  # type: ignore[operator]
-                                            / result["sync_products_per_s_verify_off"])
+        result["sync_ratio_on_over_off"] = (
+            result["sync_products_per_s_verify_on"]  # type: ignore[operator]
+            / result["sync_products_per_s_verify_off"]
+        )
         lat = []
         with httpx.Client(timeout=30) as client:
             for p in products(latency_samples, rng):
@@ -95,9 +113,13 @@ def main(n: int = 3000, latency_samples: int = 200) -> dict[str, object]:
         for d in signed:
             verify_signed(d, jpn.trust, jpn.config.markings, check_signature=False)
         parse_only = (time.perf_counter() - t0) / len(sample)
-        result |= {"canonical_us": canon * 1e6, "sign_us": sign * 1e6, "verify_us": verify * 1e6,
-                   "parse_without_signature_check_us": parse_only * 1e6,
-                   "verify_over_parse_ratio": verify / parse_only}
+        result |= {
+            "canonical_us": canon * 1e6,
+            "sign_us": sign * 1e6,
+            "verify_us": verify * 1e6,
+            "parse_without_signature_check_us": parse_only * 1e6,
+            "verify_over_parse_ratio": verify / parse_only,
+        }
         usa_live.catalog.close()
     finally:
         server.stop()

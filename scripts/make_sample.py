@@ -21,7 +21,7 @@ def leo_subset(every: int = 25) -> str:
     with open(OUT / "satcat_sample.csv", newline="") as fh:
         satcat_ids = {int(r["NORAD_CAT_ID"]) for r in csv.DictReader(fh)}
     lines = (SHARED / "tle" / "leo_catalog_3le_2026-06.txt").read_text().splitlines()
-    sets = [lines[i:i + 3] for i in range(0, len(lines), 3)]
+    sets = [lines[i : i + 3] for i in range(0, len(lines), 3)]
     keep = []
     for k, (name, l1, l2) in enumerate(sets):
         norad = int(l1[2:7])

@@ -69,7 +69,15 @@ def assert_looks_respect_slew(collections, settle_s: float = 15.0, agility_deg_s
     for cols in by_sat.values():
         cols.sort(key=lambda c: c.start_utc)
         for a, b in zip(cols, cols[1:], strict=False):
-            gap_s = (np.datetime64(b.start_utc[:-1]) - np.datetime64(a.stop_utc[:-1])).astype("timedelta64[ms]")
-            slew_s = settle_s + abs((a.off_nadir_deg * (1 if a.look_side == "right" else -1))
-                                    - (b.off_nadir_deg * (1 if b.look_side == "right" else -1))) / agility_deg_s
+            gap_s = (np.datetime64(b.start_utc[:-1]) - np.datetime64(a.stop_utc[:-1])).astype(
+                "timedelta64[ms]"
+            )
+            slew_s = (
+                settle_s
+                + abs(
+                    (a.off_nadir_deg * (1 if a.look_side == "right" else -1))
+                    - (b.off_nadir_deg * (1 if b.look_side == "right" else -1))
+                )
+                / agility_deg_s
+            )
             assert gap_s.astype(float) / 1000 >= slew_s - 0.6, (a, b)

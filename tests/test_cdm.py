@@ -30,10 +30,13 @@ def _same(a, b):
     def same_dict(p, q):
         return p.keys() == q.keys() and all(eq(p[k], q[k]) for k in p)
 
-    return (same_dict(a.header, b.header) and same_dict(a.relative, b.relative)
-            and all(same_dict(x.fields, y.fields) for x, y in zip(a.objects, b.objects, strict=True))
-            and a.relative_comments == b.relative_comments
-            and [x.comments for x in a.objects] == [y.comments for y in b.objects])
+    return (
+        same_dict(a.header, b.header)
+        and same_dict(a.relative, b.relative)
+        and all(same_dict(x.fields, y.fields) for x, y in zip(a.objects, b.objects, strict=True))
+        and a.relative_comments == b.relative_comments
+        and [x.comments for x in a.objects] == [y.comments for y in b.objects]
+    )
 
 
 def test_every_cara_cdm_parses_and_round_trips_kvn_and_xml():
@@ -68,12 +71,14 @@ def test_xml_is_accepted_by_ccsds_ndm_schema_bindings():
             msg = NdmIo().from_string(xml)
         assert type(msg).__name__ == "Cdm"
         assert msg.body.segment[0].data.state_vector.x.value == pytest.approx(
-            read_cdm(path.read_text()).objects[0].fields["X"])
+            read_cdm(path.read_text()).objects[0].fields["X"]
+        )
 
 
 def _good_text():
-    return shared("cdm_pc/cara/PcTestCaseCDMs/000020580_conj_000022015_20210315_212955_20210313_065123.cdm"
-                  ).read_text()
+    return shared(
+        "cdm_pc/cara/PcTestCaseCDMs/000020580_conj_000022015_20210315_212955_20210313_065123.cdm"
+    ).read_text()
 
 
 def test_missing_mandatory_field_names_file_line_keyword():

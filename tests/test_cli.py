@@ -18,31 +18,46 @@ runner = CliRunner()
 @pytest.fixture()
 def db(tmp_path):
     path = str(tmp_path / "cli.db")
-    result = runner.invoke(app, ["catalog", "load", str(SAMPLE / "satcat_sample.csv"),
-                                 str(SAMPLE / "leo_2026-06_sample.3le"),
-                                 str(SAMPLE / "active_2026-07_sample.csv"), "--db", path])
+    result = runner.invoke(
+        app,
+        [
+            "catalog",
+            "load",
+            str(SAMPLE / "satcat_sample.csv"),
+            str(SAMPLE / "leo_2026-06_sample.3le"),
+            str(SAMPLE / "active_2026-07_sample.csv"),
+            "--db",
+            path,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return path
 
 
 def _json(output: str):
-    return json.loads(output[output.index("{"):] if output.lstrip()[0] == "{" else output)
+    return json.loads(output[output.index("{") :] if output.lstrip()[0] == "{" else output)
 
 
 def test_load_summary_and_exit_codes(tmp_path, db):
     again = runner.invoke(app, ["catalog", "load", str(SAMPLE / "active_2026-07_sample.csv"), "--db", db])
     assert again.exit_code == 0
     summary = _json(again.stdout)
-    assert {k: summary[k] for k in ("loaded", "duplicates", "rejected")} == \
-        {"loaded": 0, "duplicates": 47, "rejected": 0}
+    assert {k: summary[k] for k in ("loaded", "duplicates", "rejected")} == {
+        "loaded": 0,
+        "duplicates": 47,
+        "rejected": 0,
+    }
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\nworld\n")
     bad = runner.invoke(app, ["catalog", "load", str(junk), "--db", db])
     assert bad.exit_code == 2
     summary = _json(bad.stdout)
     assert summary["rejected"] == 1 and summary["errors"][0] == {
-        "file": str(junk), "line": 1, "field": "FORMAT",
-        "message": "not a TLE/3LE, CCSDS OMM (KVN, XML, JSON, CSV) or SATCAT file"}
+        "file": str(junk),
+        "line": 1,
+        "field": "FORMAT",
+        "message": "not a TLE/3LE, CCSDS OMM (KVN, XML, JSON, CSV) or SATCAT file",
+    }
 
 
 def test_load_corrupt_tle_keeps_good_records(tmp_path):
@@ -60,8 +75,23 @@ def test_show_and_search(db):
     d = json.loads(shown.stdout)
     assert d["satcat"]["owner"] == "JPN" and d["regime"] == "LEO"
     assert d["latest"]["NORAD_CAT_ID"] == 58578
-    found = runner.invoke(app, ["catalog", "search", "--owner", "JPN", "--type", "PAYLOAD",
-                                "--regime", "GEO", "--db", db, "--format", "json"])
+    found = runner.invoke(
+        app,
+        [
+            "catalog",
+            "search",
+            "--owner",
+            "JPN",
+            "--type",
+            "PAYLOAD",
+            "--regime",
+            "GEO",
+            "--db",
+            db,
+            "--format",
+            "json",
+        ],
+    )
     rows = json.loads(found.stdout)
     assert {r["norad_id"] for r in rows} >= {40267, 41836, 42738, 42917, 42965, 49336, 62876}
     table = runner.invoke(app, ["catalog", "search", "--owner", "JPN", "--regime", "LEO", "--db", db])
@@ -82,9 +112,25 @@ def test_export_round_trip(db, tmp_path):
 
 
 def test_propagate_csv_itrf_with_several_ids(db):
-    result = runner.invoke(app, ["propagate", "--norad", "58578", "25544", "--start", "2026-06-10T00:00:00",
-                                 "--stop", "2026-06-10T00:10:00", "--step-s", "60", "--frame", "itrf",
-                                 "--db", db])
+    result = runner.invoke(
+        app,
+        [
+            "propagate",
+            "--norad",
+            "58578",
+            "25544",
+            "--start",
+            "2026-06-10T00:00:00",
+            "--stop",
+            "2026-06-10T00:10:00",
+            "--step-s",
+            "60",
+            "--frame",
+            "itrf",
+            "--db",
+            db,
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 2 * 11
@@ -96,9 +142,24 @@ def test_propagate_json_from_file_reports_sgp4_errors(tmp_path):
     text = (SAMPLE / "leo_2026-06_sample.3le").read_text().splitlines()[:6]
     path = tmp_path / "two.tle"
     path.write_text("\n".join(text) + "\n")
-    result = runner.invoke(app, ["propagate", "--file", str(path), "--start", "2026-06-10T00:00:00",
-                                 "--stop", "2026-06-10T01:00:00", "--step-s", "600", "--frame", "gcrs",
-                                 "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "propagate",
+            "--file",
+            str(path),
+            "--start",
+            "2026-06-10T00:00:00",
+            "--stop",
+            "2026-06-10T01:00:00",
+            "--step-s",
+            "600",
+            "--frame",
+            "gcrs",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
     assert d["frame"] == "gcrs" and len(d["objects"]) == 2 and len(d["objects"][0]["states"]) == 7
@@ -116,11 +177,25 @@ def test_catalog_publish_makes_signed_marked_products(tmp_path):
 
     cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
     jdb = str(tmp_path / "JPN.db")
-    assert runner.invoke(app, ["catalog", "load", str(SAMPLE / "leo_2026-06_sample.3le"), "--db", jdb]
-                         ).exit_code == 0
+    assert (
+        runner.invoke(app, ["catalog", "load", str(SAMPLE / "leo_2026-06_sample.3le"), "--db", jdb]).exit_code
+        == 0
+    )
     common = ["--partners", str(cfgs["JPN"]), "--keys", str(tmp_path / "keys"), "--db", jdb]
-    result = runner.invoke(app, ["catalog", "publish", "--norad", "58578", "--norad", "25544",
-                                 "--marking", "SECRET//REL TO USA, JPN", *common])
+    result = runner.invoke(
+        app,
+        [
+            "catalog",
+            "publish",
+            "--norad",
+            "58578",
+            "--norad",
+            "25544",
+            "--marking",
+            "SECRET//REL TO USA, JPN",
+            *common,
+        ],
+    )
     assert result.exit_code == 0, result.output
     published = json.loads(result.stdout)
     assert {p["norad_id"] for p in published} == {58578, 25544}

@@ -42,15 +42,24 @@ def _brute_windows(constellation, inc_min: float, inc_max: float, cone_half: flo
     found = {}
     for j in range(len(LAT)):
         r_t = erfa.gd2gc(1, np.radians(LON[j]), np.radians(LAT[j]), 0.0) / 1000.0
-        up = np.array([np.cos(np.radians(LAT[j])) * np.cos(np.radians(LON[j])),
-                       np.cos(np.radians(LAT[j])) * np.sin(np.radians(LON[j])), np.sin(np.radians(LAT[j]))])
+        up = np.array(
+            [
+                np.cos(np.radians(LAT[j])) * np.cos(np.radians(LON[j])),
+                np.cos(np.radians(LAT[j])) * np.sin(np.radians(LON[j])),
+                np.sin(np.radians(LAT[j])),
+            ]
+        )
         los = eph.position_km - r_t
         elev = np.degrees(np.arcsin(los @ up / np.linalg.norm(los, axis=-1)))
         if cone_half is None:
             inside = (90 - elev >= inc_min) & (90 - elev <= inc_max)
         else:
-            off = geometry(eph.position_km, eph.velocity_kms, np.broadcast_to(r_t, eph.position_km.shape),
-                           np.broadcast_to(up, eph.position_km.shape)).off_nadir_deg
+            off = geometry(
+                eph.position_km,
+                eph.velocity_kms,
+                np.broadcast_to(r_t, eph.position_km.shape),
+                np.broadcast_to(up, eph.position_km.shape),
+            ).off_nadir_deg
             inside = (off <= cone_half) & (elev > 0)
         for i in range(len(constellation)):
             d = np.diff(np.r_[0, inside[i].astype(int), 0])
@@ -94,11 +103,18 @@ def test_cone_windows_match_nasa_tatc(qps):
 
     from kizuna.formats.tle import write_tle
 
-    sats = [Satellite(name=str(i), orbit=TwoLineElements(tle=write_tle([es], names=False).splitlines()[:2]),
-                      instruments=[Instrument(name="cone", field_of_regard=60.0)])
-            for i, es in enumerate(qps.element_sets)]
+    sats = [
+        Satellite(
+            name=str(i),
+            orbit=TwoLineElements(tle=write_tle([es], names=False).splitlines()[:2]),
+            instruments=[Instrument(name="cone", field_of_regard=60.0)],
+        )
+        for i, es in enumerate(qps.element_sets)
+    ]
     points = [Point(id=j, latitude=float(LAT[j]), longitude=float(LON[j])) for j in range(len(LAT))]
-    ref = collect_observations(points, sats, datetime(2026, 6, 11, tzinfo=UTC), datetime(2026, 6, 11, 12, tzinfo=UTC))
+    ref = collect_observations(
+        points, sats, datetime(2026, 6, 11, tzinfo=UTC), datetime(2026, 6, 11, 12, tzinfo=UTC)
+    )
     assert tatc.__version__
     windows = compute_access(qps, _targets(), START, STOP, ConeSensor(30.0))
     assert len(ref) == len(windows) and len(ref) >= 5
@@ -108,8 +124,11 @@ def test_cone_windows_match_nasa_tatc(qps):
     s_ref = ref.start.dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
     e_ref = ref.end.dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
     for k in range(len(ref)):
-        m = np.flatnonzero((windows.sat_index == i_ref[k]) & (windows.target_index == j_ref[k])
-                           & (np.abs((windows.start_utc - s_ref[k]).astype("int64")) < 60e9))
+        m = np.flatnonzero(
+            (windows.sat_index == i_ref[k])
+            & (windows.target_index == j_ref[k])
+            & (np.abs((windows.start_utc - s_ref[k]).astype("int64")) < 60e9)
+        )
         assert len(m) == 1, f"TAT-C window {k} not found"
         assert abs((windows.start_utc[m[0]] - s_ref[k]).astype("int64")) / 1e9 <= 2.0
         assert abs((windows.stop_utc[m[0]] - e_ref[k]).astype("int64")) / 1e9 <= 2.0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from tests.conftest import assert_looks_respect_slew
 
+from kizuna.demo.earth_observation import demo_aoi_text
 from kizuna.eo.aoi import parse_geojson, sample_points
 from kizuna.eo.constellation import (
     ConstellationError,
@@ -17,7 +18,6 @@ from kizuna.eo.constellation import (
     sun_synchronous,
     sun_synchronous_inclination_deg,
 )
-from kizuna.eo.demo import demo_aoi_text
 from kizuna.eo.revisit import interval_stats
 from kizuna.errors import FormatError
 from kizuna.orbit import propagate, time_grid
@@ -74,16 +74,28 @@ def test_bundled_aoi_and_equal_area_sampling():
     assert abs(t.weight.sum() - area_km2) / area_km2 < 0.15  # H3 cells inside cover the polygon's area
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("{not json", "not JSON"),
-    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Port"}, '
-     '"geometry": {"type": "Point", "coordinates": [200, 10]}}]}', r"features\[0\] \(Port\).*outside"),
-    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Bay"}, '
-     '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}}]}', r"\(Bay\).*not closed"),
-    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "L"}, '
-     '"geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}]}', r"\(L\).*unsupported"),
-    ('{"type": "FeatureCollection", "features": []}', "empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("{not json", "not JSON"),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Port"}, '
+            '"geometry": {"type": "Point", "coordinates": [200, 10]}}]}',
+            r"features\[0\] \(Port\).*outside",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Bay"}, '
+            '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}}]}',
+            r"\(Bay\).*not closed",
+        ),
+        (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "L"}, '
+            '"geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}]}',
+            r"\(L\).*unsupported",
+        ),
+        ('{"type": "FeatureCollection", "features": []}', "empty"),
+    ],
+)
 def test_bad_geojson_names_the_feature(text, match):
     with pytest.raises(FormatError, match=match):
         parse_geojson(text, "bad.geojson")
@@ -97,20 +109,45 @@ def test_revisit_statistics_hand_case_and_numeric_mean_wait():
     assert np.isclose(s.mean_wait_s, (10**2 + 70**2 + 90**2) / 400)
     # Reference: wait of a request at each of 2,000,001 instants, averaged numerically.
     t = np.linspace(0, 200, 2_000_001)
-    nxt = np.where(t <= 10, 10 - t, np.where(t <= 30, 0, np.where(t <= 100, 100 - t, np.where(t <= 110, 0, 200 - t))))
+    nxt = np.where(
+        t <= 10, 10 - t, np.where(t <= 30, 0, np.where(t <= 100, 100 - t, np.where(t <= 110, 0, 200 - t)))
+    )
     assert abs(nxt.mean() - s.mean_wait_s) < 1e-3
 
 
 def test_planning_respects_one_at_a_time_slew_and_reports_reasons():
     from kizuna.eo.planning import parse_requests, plan_collections
 
-    reqs = [{"id": f"r{k}", "lat": 34.0 + 0.05 * k, "lon": 129.9, "priority": k % 3, "start": "2026-06-11T00:00:00Z",
-             "stop": "2026-06-11T12:00:00Z", "mode": "spotlight"} for k in range(12)]
-    reqs.append({"id": "pole", "lat": 89.0, "lon": 0.0, "priority": 5, "start": "2026-06-11T00:00:00Z",
-                 "stop": "2026-06-11T12:00:00Z", "mode": "stripmap"})
+    reqs = [
+        {
+            "id": f"r{k}",
+            "lat": 34.0 + 0.05 * k,
+            "lon": 129.9,
+            "priority": k % 3,
+            "start": "2026-06-11T00:00:00Z",
+            "stop": "2026-06-11T12:00:00Z",
+            "mode": "spotlight",
+        }
+        for k in range(12)
+    ]
+    reqs.append(
+        {
+            "id": "pole",
+            "lat": 89.0,
+            "lon": 0.0,
+            "priority": 5,
+            "start": "2026-06-11T00:00:00Z",
+            "stop": "2026-06-11T12:00:00Z",
+            "mode": "stripmap",
+        }
+    )
     c = parse_design("walker:4/2/1:575:42", EPOCH)
-    plan = plan_collections(c, parse_requests(json.dumps(reqs)), EPOCH, "2026-06-11T12:00:00", duty_cycle=0.05)
-    assert plan.collections and any(u["request_id"] == "pole" and "no access" in u["reason"] for u in plan.unfulfilled)
+    plan = plan_collections(
+        c, parse_requests(json.dumps(reqs)), EPOCH, "2026-06-11T12:00:00", duty_cycle=0.05
+    )
+    assert plan.collections and any(
+        u["request_id"] == "pole" and "no access" in u["reason"] for u in plan.unfulfilled
+    )
     assert len(plan.collections) + len(plan.unfulfilled) == len(reqs)
     assert_looks_respect_slew(plan.collections)
     with pytest.raises(FormatError, match="impossible window"):
@@ -126,31 +163,124 @@ def test_cli_revisit_and_plan(tmp_path):
     aoi.write_text(demo_aoi_text())
     runner = CliRunner()
     db = str(tmp_path / "k.db")
-    res = runner.invoke(app, ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", str(aoi),
-                              "--start", "2026-06-11T00:00:00Z", "--days", "0.5", "--sensor", "sar:15-45:both",
-                              "--format", "json", "--plot", str(tmp_path / "g.png"), "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "eo",
+            "revisit",
+            "--constellation",
+            "walker:12/3/1:575:42",
+            "--aoi",
+            str(aoi),
+            "--start",
+            "2026-06-11T00:00:00Z",
+            "--days",
+            "0.5",
+            "--sensor",
+            "sar:15-45:both",
+            "--format",
+            "json",
+            "--plot",
+            str(tmp_path / "g.png"),
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert "end of one access" in doc["gap_definition"] and len(doc["areas"]) == 4
     assert (tmp_path / "g.png").stat().st_size > 10_000
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "Feature", "properties": {"name": "Oops"}, "geometry": null}')
-    res = runner.invoke(app, ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", str(bad),
-                              "--start", "2026-06-11", "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "eo",
+            "revisit",
+            "--constellation",
+            "walker:12/3/1:575:42",
+            "--aoi",
+            str(bad),
+            "--start",
+            "2026-06-11",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 2 and "Oops" in res.output
-    res = runner.invoke(app, ["eo", "revisit", "--constellation", "NO-SUCH-SAT", "--aoi", str(aoi),
-                              "--start", "2026-06-11", "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "eo",
+            "revisit",
+            "--constellation",
+            "NO-SUCH-SAT",
+            "--aoi",
+            str(aoi),
+            "--start",
+            "2026-06-11",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 2 and "empty" in res.output
     req = tmp_path / "req.json"
-    req.write_text(json.dumps([{"id": "a", "lat": 34.0, "lon": 129.9, "priority": 2, "start": "2026-06-11T00:00:00Z",
-                                "stop": "2026-06-11T06:00:00Z", "mode": "stripmap"}]))
-    res = runner.invoke(app, ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", str(req),
-                              "--start", "2026-06-11T00:00:00Z", "--hours", "6", "--format", "json", "--db", db])
+    req.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "a",
+                    "lat": 34.0,
+                    "lon": 129.9,
+                    "priority": 2,
+                    "start": "2026-06-11T00:00:00Z",
+                    "stop": "2026-06-11T06:00:00Z",
+                    "mode": "stripmap",
+                }
+            ]
+        )
+    )
+    res = runner.invoke(
+        app,
+        [
+            "eo",
+            "plan",
+            "--constellation",
+            "walker:12/3/1:575:42",
+            "--requests",
+            str(req),
+            "--start",
+            "2026-06-11T00:00:00Z",
+            "--hours",
+            "6",
+            "--format",
+            "json",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["fulfilled"] == 1 and doc["parameters"]["method"] == "optimal" and doc["parameters"]["optimal"]
-    res = runner.invoke(app, ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", str(req),
-                              "--start", "2026-06-11T00:00:00Z", "--hours", "6", "--method", "best", "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "eo",
+            "plan",
+            "--constellation",
+            "walker:12/3/1:575:42",
+            "--requests",
+            str(req),
+            "--start",
+            "2026-06-11T00:00:00Z",
+            "--hours",
+            "6",
+            "--method",
+            "best",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 2 and "unknown planner" in res.output
 
 
@@ -169,7 +299,9 @@ def test_sun_elevation_against_skyfield_de421():
     eph = load("de421.bsp")
     ts = load.timescale(builtin=True)
     lat, lon = np.array([35.68, 50.45, -33.9]), np.array([139.77, 30.52, 151.2])
-    times = np.array(["2026-06-11T03:00:00", "2026-06-11T09:30:00", "2026-12-21T23:00:00"], dtype="datetime64[ns]")
+    times = np.array(
+        ["2026-06-11T03:00:00", "2026-06-11T09:30:00", "2026-12-21T23:00:00"], dtype="datetime64[ns]"
+    )
     ours = sun_elevation_deg(times, geodetic_to_itrf(lat, lon)[1])
     for k in range(3):
         t = ts.utc(*[int(x) for x in str(times[k])[:19].replace("T", "-").replace(":", "-").split("-")])
@@ -198,16 +330,41 @@ def test_geodetic_normal_against_erfa_gc2gd():
 def test_planning_duty_cycle_limits_looks_per_orbit():
     from kizuna.eo.planning import parse_requests, plan_collections
 
-    reqs = [{"id": f"r{k}", "lat": 34.0 + 0.02 * k, "lon": 129.9, "priority": 1, "start": "2026-06-11T00:00:00Z",
-             "stop": "2026-06-11T03:00:00Z", "mode": "spotlight"} for k in range(8)]
+    reqs = [
+        {
+            "id": f"r{k}",
+            "lat": 34.0 + 0.02 * k,
+            "lon": 129.9,
+            "priority": 1,
+            "start": "2026-06-11T00:00:00Z",
+            "stop": "2026-06-11T03:00:00Z",
+            "mode": "spotlight",
+        }
+        for k in range(8)
+    ]
     c = parse_design("walker:4/2/1:575:42", EPOCH)
     period_s = c.element_sets[0].period_min * 60
     # 0.0022 of a 96-minute orbit is 12.7 s: room for one 10 s spotlight look per orbit.
-    plan = plan_collections(c, parse_requests(json.dumps(reqs)), EPOCH, "2026-06-11T03:00:00", duty_cycle=0.0022)
-    seen = [(col.satellite, int((np.datetime64(col.start_utc[:-1]) - np.datetime64("2026-06-11T00:00:00"))
-                                .astype("timedelta64[ms]").astype(float) / 1000 // period_s)) for col in plan.collections]
+    plan = plan_collections(
+        c, parse_requests(json.dumps(reqs)), EPOCH, "2026-06-11T03:00:00", duty_cycle=0.0022
+    )
+    seen = [
+        (
+            col.satellite,
+            int(
+                (np.datetime64(col.start_utc[:-1]) - np.datetime64("2026-06-11T00:00:00"))
+                .astype("timedelta64[ms]")
+                .astype(float)
+                / 1000
+                // period_s
+            ),
+        )
+        for col in plan.collections
+    ]
     assert plan.collections and len(seen) == len(set(seen))
-    assert any(re.search(r"[1-9]\d* blocked by the per-orbit duty cycle", u["reason"]) for u in plan.unfulfilled)
+    assert any(
+        re.search(r"[1-9]\d* blocked by the per-orbit duty cycle", u["reason"]) for u in plan.unfulfilled
+    )
 
 
 def test_grouped_revisit_equals_per_interval_definition():
@@ -222,8 +379,21 @@ def test_grouped_revisit_equals_per_interval_definition():
     sp = st + rng.uniform(1, 900, n)
     t0 = np.datetime64("2026-06-11T00:00:00", "ns")
     ns = lambda x: t0 + np.round(x * 1e9).astype(np.int64).astype("timedelta64[ns]")  # noqa: E731
-    acc = AccessWindows(tgt * 0, tgt, ns(st), ns(sp), ns(st), st, st, st, st > 0, ["s"], np.array([1]),
-                        t0, t0 + np.timedelta64(86400, "s"))
+    acc = AccessWindows(
+        tgt * 0,
+        tgt,
+        ns(st),
+        ns(sp),
+        ns(st),
+        st,
+        st,
+        st,
+        st > 0,
+        ["s"],
+        np.array([1]),
+        t0,
+        t0 + np.timedelta64(86400, "s"),
+    )
     names = np.array([f"p{j}" for j in range(m)])
     got = per_target(acc, Targets(names, np.zeros(m), np.zeros(m), names))
     for j in range(m):

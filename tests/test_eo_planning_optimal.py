@@ -41,9 +41,11 @@ def test_greedy_loses_a_request_the_optimiser_keeps():
     The optimum takes one priority-1 request at 0 s and the priority-2 one later: 2 looks (the two
     priority-1 requests exclude each other, 0 + 10 + 15 > 20)."""
     reqs = _requests([2, 1, 1])
-    opps = [[_Opportunity(0, 0, 0, 0.0, 200.0, 0.0, 10.0)],
-            [_Opportunity(1, 1, 0, 0.0, 20.0, 0.0, 10.0)],
-            [_Opportunity(2, 2, 0, 0.0, 20.0, 0.0, 10.0)]]
+    opps = [
+        [_Opportunity(0, 0, 0, 0.0, 200.0, 0.0, 10.0)],
+        [_Opportunity(1, 1, 0, 0.0, 20.0, 0.0, 10.0)],
+        [_Opportunity(2, 2, 0, 0.0, 20.0, 0.0, 10.0)],
+    ]
     greedy, _ = _greedy(reqs, opps, _schedule()())
     assert set(greedy) == {0} and greedy[0][1] == 0.0
     best, facts = _optimise(reqs, opps, greedy, _schedule(), grid_s=5.0, time_limit_s=10.0)
@@ -85,16 +87,28 @@ def test_optimum_matches_exhaustive_search(seed):
         mine = []
         for k in range(int(rng.integers(1, 3))):
             lo = float(rng.uniform(0, 400)) + (PERIOD_S if k and rng.random() < 0.5 else 0.0)
-            mine.append(_Opportunity(i, 10 * i + k, int(rng.integers(0, 2)), lo, lo + float(rng.uniform(0, 40)),
-                                     float(rng.uniform(-30, 30)), 10.0))
+            mine.append(
+                _Opportunity(
+                    i,
+                    10 * i + k,
+                    int(rng.integers(0, 2)),
+                    lo,
+                    lo + float(rng.uniform(0, 40)),
+                    float(rng.uniform(-30, 30)),
+                    10.0,
+                )
+            )
         opps.append(mine)
     grid = 10.0
     best, facts = _optimise(reqs, opps, {}, _schedule(duty), grid_s=grid, time_limit_s=10.0)
     assert best is not None and facts["optimal"] is True and _feasible(best, duty)
     options = []
     for mine in opps:
-        starts = [None] + [(o, float(t)) for o in mine
-                           for t in sorted(set(np.arange(o.lo_s, o.hi_s, grid).tolist()) | {o.lo_s, o.hi_s})]
+        starts = [None] + [
+            (o, float(t))
+            for o in mine
+            for t in sorted(set(np.arange(o.lo_s, o.hi_s, grid).tolist()) | {o.lo_s, o.hi_s})
+        ]
         options.append(starts)
     weights = priority_weights([r.priority for r in reqs])
     exhaustive = 0.0
@@ -119,10 +133,21 @@ def test_optimal_plan_on_real_geometry_is_feasible_and_not_worse_than_greedy():
     reqs = []
     for k in range(60):
         lat, lon = centres[k % 2]
-        reqs.append(Request(f"r{k}", lat + rng.normal(0, 0.3), lon + rng.normal(0, 0.3), int(rng.integers(1, 4)),
-                            T0, T0 + np.timedelta64(6, "h"), str(rng.choice(["spotlight", "stripmap"]))))
-    plans = {m: plan_collections(const, reqs, T0, T0 + np.timedelta64(6, "h"), duty_cycle=0.01, method=m)
-             for m in ("greedy", "optimal")}
+        reqs.append(
+            Request(
+                f"r{k}",
+                lat + rng.normal(0, 0.3),
+                lon + rng.normal(0, 0.3),
+                int(rng.integers(1, 4)),
+                T0,
+                T0 + np.timedelta64(6, "h"),
+                str(rng.choice(["spotlight", "stripmap"])),
+            )
+        )
+    plans = {
+        m: plan_collections(const, reqs, T0, T0 + np.timedelta64(6, "h"), duty_cycle=0.01, method=m)
+        for m in ("greedy", "optimal")
+    }
     weights = priority_weights([r.priority for r in reqs])
     value = {m: sum(weights[c.priority] for c in p.collections) for m, p in plans.items()}
     assert value["optimal"] >= value["greedy"] and plans["optimal"].parameters["optimal"] is True

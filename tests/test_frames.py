@@ -45,15 +45,18 @@ def test_itrf_and_gcrs_within_10_m_of_skyfield(sample_sets, skyfield_ts):
     itrf = propagate(sample_sets, times, "itrf")
     gcrs = propagate(sample_sets, times, "gcrs")
     t = _skyfield_times(skyfield_ts, times)
-    worst = {"itrf_m": 0.0, "gcrs_m": 0.0, "itrf_v_mms": 0.0, "gcrs_v_mms": 0.0,
-             "itrf_v_rate_rad_s": 0.0}
+    worst = {"itrf_m": 0.0, "gcrs_m": 0.0, "itrf_v_mms": 0.0, "gcrs_v_mms": 0.0, "itrf_v_rate_rad_s": 0.0}
     for i, es in enumerate(sample_sets):
         sat = EarthSatellite.from_satrec(satrec_from_element_set(es), skyfield_ts)
         at = sat.at(t)
         r_itrs, v_itrs = at.frame_xyz_and_velocity(itrs)
         ok = itrf.ok[i]
-        worst["itrf_m"] = max(worst["itrf_m"], np.abs(r_itrs.km.T[ok] - itrf.position_km[i, ok]).max(initial=0.0) * 1e3)
-        worst["gcrs_m"] = max(worst["gcrs_m"], np.abs(at.position.km.T[ok] - gcrs.position_km[i, ok]).max(initial=0.0) * 1e3)
+        worst["itrf_m"] = max(
+            worst["itrf_m"], np.abs(r_itrs.km.T[ok] - itrf.position_km[i, ok]).max(initial=0.0) * 1e3
+        )
+        worst["gcrs_m"] = max(
+            worst["gcrs_m"], np.abs(at.position.km.T[ok] - gcrs.position_km[i, ok]).max(initial=0.0) * 1e3
+        )
         # ITRF velocity differences grow with distance (Skyfield differentiates its full
         # rotation; we follow Vallado 2006: v_ITRF = W (R v_TEME - w x r_PEF)). Compare as an
         # angular rate: |dv| / |r| in rad/s.
@@ -61,8 +64,10 @@ def test_itrf_and_gcrs_within_10_m_of_skyfield(sample_sets, skyfield_ts):
         rate = dv / np.linalg.norm(itrf.position_km[i, ok], axis=1)
         worst["itrf_v_rate_rad_s"] = max(worst["itrf_v_rate_rad_s"], rate.max(initial=0.0))
         worst["itrf_v_mms"] = max(worst["itrf_v_mms"], dv.max(initial=0.0) * 1e6)
-        worst["gcrs_v_mms"] = max(worst["gcrs_v_mms"],
-                                  np.abs(at.velocity.km_per_s.T[ok] - gcrs.velocity_kms[i, ok]).max(initial=0.0) * 1e6)
+        worst["gcrs_v_mms"] = max(
+            worst["gcrs_v_mms"],
+            np.abs(at.velocity.km_per_s.T[ok] - gcrs.velocity_kms[i, ok]).max(initial=0.0) * 1e6,
+        )
     print("worst vs Skyfield:", {k: float(f"{v:.4g}") for k, v in worst.items()})
     assert worst["itrf_m"] < 10.0 and worst["gcrs_m"] < 10.0
     assert worst["gcrs_v_mms"] < 1.0

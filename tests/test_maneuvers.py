@@ -19,8 +19,10 @@ from kizuna.sda import maneuvers as M
 
 # Real sets: QPS-SAR-7 from the bundled 2026-06 sample; a PEGASUS rocket body (perigee 315 km, high
 # BSTAR) copied from ../shared/data/tle/full_catalog_3le_2022-07.txt (Space-Track data).
-PEGASUS_RB = ("1 32766U 08017B   22194.57880874  .00093040  00000-0  56987-3 0  9999",
-              "2 32766  12.9936 176.5873 0051510  47.3746 313.0870 15.73390409789687")
+PEGASUS_RB = (
+    "1 32766U 08017B   22194.57880874  .00093040  00000-0  56987-3 0  9999",
+    "2 32766  12.9936 176.5873 0051510  47.3746 313.0870 15.73390409789687",
+)
 
 
 def _qps_sar_7() -> ElementSet:
@@ -28,8 +30,9 @@ def _qps_sar_7() -> ElementSet:
     return next(s for s in sets if s.norad_id == 59447)
 
 
-def sgp4_history(es: ElementSet, days: float, step_days: float, noise_a_km: float = 0.0,
-                 seed: int = 1) -> list[ElementSet]:
+def sgp4_history(
+    es: ElementSet, days: float, step_days: float, noise_a_km: float = 0.0, seed: int = 1
+) -> list[ElementSet]:
     """A history of one object: SGP4's own mean elements (Satrec.nm, em, im, Om, om, mm after each
     propagation) re-epoched every step, with optional Gaussian noise on a (TLE-like scatter)."""
     sat = satrec_from_element_set(es)
@@ -42,12 +45,22 @@ def sgp4_history(es: ElementSet, days: float, step_days: float, noise_a_km: floa
         assert e == 0
         n_revday = sat.nm * 1440.0 / (2 * math.pi)
         if noise_a_km:
-            a = (MU_WGS72_KM3_S2 / (n_revday * 2 * math.pi / 86400) ** 2) ** (1 / 3) + rng.normal(0, noise_a_km)
+            a = (MU_WGS72_KM3_S2 / (n_revday * 2 * math.pi / 86400) ** 2) ** (1 / 3) + rng.normal(
+                0, noise_a_km
+            )
             n_revday = math.sqrt(MU_WGS72_KM3_S2 / a**3) * 86400 / (2 * math.pi)
-        out.append(dataclasses.replace(
-            es, epoch_utc=t, mean_motion_revday=n_revday, eccentricity=sat.em,
-            inclination_deg=math.degrees(sat.im), raan_deg=math.degrees(sat.Om) % 360,
-            arg_perigee_deg=math.degrees(sat.om) % 360, mean_anomaly_deg=math.degrees(sat.mm) % 360))
+        out.append(
+            dataclasses.replace(
+                es,
+                epoch_utc=t,
+                mean_motion_revday=n_revday,
+                eccentricity=sat.em,
+                inclination_deg=math.degrees(sat.im),
+                raan_deg=math.degrees(sat.Om) % 360,
+                arg_perigee_deg=math.degrees(sat.om) % 360,
+                mean_anomaly_deg=math.degrees(sat.mm) % 360,
+            )
+        )
     return out
 
 
@@ -133,19 +146,29 @@ def test_product_payload_is_json_ready():
     (m,) = M.detect_maneuvers(hist)
     d = json.loads(json.dumps(m.to_product_payload()))
     assert d["product_type"] == "maneuver_report" and d["norad"] == 59447
-    assert set(m.as_row()) == {"norad", "t_utc", "window_start_utc", "window_end_utc", "dv_mps",
-                               "direction", "kind", "confidence"}
+    assert set(m.as_row()) == {
+        "norad",
+        "t_utc",
+        "window_start_utc",
+        "window_end_utc",
+        "dv_mps",
+        "direction",
+        "kind",
+        "confidence",
+    }
 
 
 # ----------------------------------------------------------------- operator logs
 def test_ids_reader_day_of_year_and_burns():
-    line = ("JASO2 2008 175 01 31 2008 175 04 20     007 2 2008 175 01 31 48.767 04.5020000000000e+00 "
-            "00.0000000000000e+00 01.6890000000000e-02 00.0000000000000e+00 00.0000000000000e+00 "
-            "03.7516659262550e+03 00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00 "
-            "00.0000000000000e+00 2008 175 04 20 11.059 04.5030000000000e+00 00.0000000000000e+00 "
-            "01.6890000000000e-02 00.0000000000000e+00 00.0000000000000e+00 03.7508327781479e+03 "
-            "00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00\n"
-            "TOPEX 1992 230 18 22 1992 230 18 22\nJUNK 1992 999\n")
+    line = (
+        "JASO2 2008 175 01 31 2008 175 04 20     007 2 2008 175 01 31 48.767 04.5020000000000e+00 "
+        "00.0000000000000e+00 01.6890000000000e-02 00.0000000000000e+00 00.0000000000000e+00 "
+        "03.7516659262550e+03 00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00 "
+        "00.0000000000000e+00 2008 175 04 20 11.059 04.5030000000000e+00 00.0000000000000e+00 "
+        "01.6890000000000e-02 00.0000000000000e+00 00.0000000000000e+00 03.7508327781479e+03 "
+        "00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00 00.0000000000000e+00\n"
+        "TOPEX 1992 230 18 22 1992 230 18 22\nJUNK 1992 999\n"
+    )
     res = read_ids_maneuvers(line, "x.txt")
     assert len(res.records) == 2 and len(res.issues) == 1 and res.issues[0].line == 3
     ja = res.records[0]
@@ -157,12 +180,16 @@ def test_ids_reader_day_of_year_and_burns():
 
 
 def test_fengyun_reader_converts_cst_to_utc():
-    text = ('GEO-EW-STATION-KEEPING 2006-053A "2015-04-10T15:30:00 CST" "2015-04-10T16:30:00 CST"\n'
-            'GEO-ATTITUDE-CONTROL 2006-053A "2015-01-27T02:30:00 CST" "2015-01-27T03:30:00 CST"\n'
-            'bad line\n')
+    text = (
+        'GEO-EW-STATION-KEEPING 2006-053A "2015-04-10T15:30:00 CST" "2015-04-10T16:30:00 CST"\n'
+        'GEO-ATTITUDE-CONTROL 2006-053A "2015-01-27T02:30:00 CST" "2015-01-27T03:30:00 CST"\n'
+        "bad line\n"
+    )
     res = read_fengyun_maneuvers(text)
-    assert [r.start_utc.isoformat() for r in res.records] == ["2015-01-26T18:30:00+00:00",
-                                                             "2015-04-10T07:30:00+00:00"]
+    assert [r.start_utc.isoformat() for r in res.records] == [
+        "2015-01-26T18:30:00+00:00",
+        "2015-04-10T07:30:00+00:00",
+    ]
     assert not res.records[0].orbital and res.records[1].norad_id == 29640
     assert len(res.issues) == 1 and res.issues[0].line == 3
 
@@ -172,8 +199,11 @@ BENCH = "maneuvers/shorten_tle_benchmark"
 
 def _evaluate(name: str, log: str) -> tuple[M.Evaluation, M.Evaluation]:
     sets = read_tle(shared(f"{BENCH}/processed_files/{name}.tle").read_text()).records
-    truth = [r.start_utc for r in read_maneuver_log(
-        shared(f"{BENCH}/raw_data/manoeuvres/{log}").read_text()).records if r.orbital]
+    truth = [
+        r.start_utc
+        for r in read_maneuver_log(shared(f"{BENCH}/raw_data/manoeuvres/{log}").read_text()).records
+        if r.orbital
+    ]
     det = M.detect(sets, residuals=False)
     te = M.truth_events(truth, det.series.times_utc)
     ours = M.match_events([m.t_utc for m in det.maneuvers], te, 1.5)
@@ -235,7 +265,9 @@ def test_fit_centre_semi_major_axis_quiets_a_drag_affected_history():
 def test_fit_centre_keeps_the_epoch_value_without_drag():
     """B* = 0 throughout (no SGP4 drag terms): every look-back gives the same orbit, so the epoch value
     is kept and the look-back is 0."""
-    hist = [dataclasses.replace(s, bstar_per_er=0.0) for s in sgp4_history(_qps_sar_7(), days=10, step_days=1.0)]
+    hist = [
+        dataclasses.replace(s, bstar_per_er=0.0) for s in sgp4_history(_qps_sar_7(), days=10, step_days=1.0)
+    ]
     a_epoch = np.array([s.semi_major_axis_km for s in M.clean_history(hist)])
     a_fit, lookback = M.fit_centre_semi_major_axis(M.clean_history(hist), a_epoch)
     assert lookback == 0.0 and a_fit is a_epoch
@@ -259,11 +291,14 @@ def _himawari_9() -> ElementSet:
     return next(s for s in sets if s.norad_id == 41836)
 
 
-@pytest.mark.parametrize(("dv_mps", "d_inc_deg", "kind", "direction"), [
-    (0.3, 0.0, "EW station-keeping", "+in-track"),
-    (-3.0, 0.0, "relocation drift start", "-in-track"),
-    (0.0, 0.1, "NS station-keeping", "cross-track"),
-])
+@pytest.mark.parametrize(
+    ("dv_mps", "d_inc_deg", "kind", "direction"),
+    [
+        (0.3, 0.0, "EW station-keeping", "+in-track"),
+        (-3.0, 0.0, "relocation drift start", "-in-track"),
+        (0.0, 0.1, "NS station-keeping", "cross-track"),
+    ],
+)
 def test_geo_events_are_classified(dv_mps, d_inc_deg, kind, direction):
     """Himawari-9 (real GEO set): an EW trim of 0.3 m/s (da = 2 a dv / v = 8.2 km), a 3 m/s burn that
     starts a ~1 deg/day drift, and a 0.1 deg inclination change (dv = v di = 5.4 m/s)."""
@@ -341,10 +376,20 @@ def test_all_benchmark_satellites_beat_the_baseline():
     """Every satellite of the Shorten benchmark held here (8 LEO, 4 GEO), pooled per regime, tolerance
     1.5 days, shipped presets: measured F1 0.745 LEO / 0.84 GEO vs baseline 0.40 / 0.28
     (benchmarks/bench_maneuvers.py, which also reports the leave-one-satellite-out numbers)."""
-    sats = {"CryoSat-2": "cs2man.txt", "Jason-1": "ja1man.txt", "Jason-2": "ja2man.txt",
-            "SARAL": "srlman.txt", "Sentinel-3A": "s3aman.txt", "Sentinel-6A": "s6aman.txt",
-            "Haiyang-2A": "h2aman.txt", "TOPEX": "topman.txt", "Fengyun-2D": "manFY2D.txt.fy",
-            "Fengyun-2E": "manFY2E.txt.fy", "Fengyun-2F": "manFY2F.txt.fy", "Fengyun-4A": "manFY4A.txt.fy"}
+    sats = {
+        "CryoSat-2": "cs2man.txt",
+        "Jason-1": "ja1man.txt",
+        "Jason-2": "ja2man.txt",
+        "SARAL": "srlman.txt",
+        "Sentinel-3A": "s3aman.txt",
+        "Sentinel-6A": "s6aman.txt",
+        "Haiyang-2A": "h2aman.txt",
+        "TOPEX": "topman.txt",
+        "Fengyun-2D": "manFY2D.txt.fy",
+        "Fengyun-2E": "manFY2E.txt.fy",
+        "Fengyun-2F": "manFY2F.txt.fy",
+        "Fengyun-4A": "manFY4A.txt.fy",
+    }
     zero = M.Evaluation(1.5, 0, 0, 0)
     pooled = {"LEO": [zero, zero], "GEO": [zero, zero]}
     for name, log in sats.items():

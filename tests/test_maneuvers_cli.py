@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kizuna.cli import app
 from kizuna.demo import sample_files
-from kizuna.ingest import load_files
+from kizuna.store.ingest import load_files
 
 runner = CliRunner()
 ISS_2023 = resources.files("kizuna") / "data" / "maneuvers" / "iss_25544_2023.tle"
@@ -18,15 +18,43 @@ ISS_2023 = resources.files("kizuna") / "data" / "maneuvers" / "iss_25544_2023.tl
 
 def test_detect_json_rows_and_plot(tmp_path):
     png = tmp_path / "iss.png"
-    res = runner.invoke(app, ["maneuvers", "detect", "--file", str(ISS_2023), "--start", "2023-01-01",
-                              "--stop", "2023-06-30", "--min-dv", "0.1", "--format", "json",
-                              "--plot", str(png)])
+    res = runner.invoke(
+        app,
+        [
+            "maneuvers",
+            "detect",
+            "--file",
+            str(ISS_2023),
+            "--start",
+            "2023-01-01",
+            "--stop",
+            "2023-06-30",
+            "--min-dv",
+            "0.1",
+            "--format",
+            "json",
+            "--plot",
+            str(png),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
-    assert rows and set(rows[0]) == {"norad", "t_utc", "window_start_utc", "window_end_utc", "dv_mps",
-                                     "direction", "kind", "confidence"}
-    assert all(r["norad"] == 25544 and r["window_start_utc"] <= r["t_utc"] <= r["window_end_utc"]
-               and r["t_utc"] < "2023-07" for r in rows)
+    assert rows and set(rows[0]) == {
+        "norad",
+        "t_utc",
+        "window_start_utc",
+        "window_end_utc",
+        "dv_mps",
+        "direction",
+        "kind",
+        "confidence",
+    }
+    assert all(
+        r["norad"] == 25544
+        and r["window_start_utc"] <= r["t_utc"] <= r["window_end_utc"]
+        and r["t_utc"] < "2023-07"
+        for r in rows
+    )
     assert png.stat().st_size > 10_000
 
 
@@ -59,14 +87,19 @@ def test_detect_needs_exactly_one_source(tmp_path):
 def test_evaluate_against_operator_log():
     tle = shared("maneuvers/shorten_tle_benchmark/processed_files/Sentinel-6A.tle")
     log = shared("maneuvers/shorten_tle_benchmark/raw_data/manoeuvres/s6aman.txt")
-    res = runner.invoke(app, ["maneuvers", "evaluate", "--file", str(tle), "--truth", str(log),
-                              "--format", "json"])
+    res = runner.invoke(
+        app, ["maneuvers", "evaluate", "--file", str(tle), "--truth", str(log), "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["norad"] == 46984 and d["tolerance_days"] == 1.5 and d["logged_events"] == 12
     assert {"precision", "recall", "f1"} <= set(d["detector"]) and "baseline_a_jump" in d
-    assert runner.invoke(app, ["maneuvers", "evaluate", "--file", str(tle), "--truth", str(log),
-                               "--tolerance-days", "3"]).exit_code == 2
+    assert (
+        runner.invoke(
+            app, ["maneuvers", "evaluate", "--file", str(tle), "--truth", str(log), "--tolerance-days", "3"]
+        ).exit_code
+        == 2
+    )
 
 
 def test_proximity_watch_on_bundled_catalog(tmp_path):
@@ -77,15 +110,47 @@ def test_proximity_watch_on_bundled_catalog(tmp_path):
     load_files(store, sample_files())
     store.close()
     # QPS-SAR-9 (63205) meets COSMOS 2493 (39490) at ~0.5 km on 2026-06-10 ~14:19 UTC (SGP4).
-    res = runner.invoke(app, ["proximity", "watch", "--assets", "63205", "--start", "2026-06-10T12:00:00",
-                              "--days", "0.5", "--range-km", "5", "--format", "json", "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "proximity",
+            "watch",
+            "--assets",
+            "63205",
+            "--start",
+            "2026-06-10T12:00:00",
+            "--days",
+            "0.5",
+            "--range-km",
+            "5",
+            "--format",
+            "json",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 0, res.output
     alerts = json.loads(res.stdout)
     hit = [a for a in alerts if a["object"] == 39490]
     assert len(hit) == 1 and hit[0]["min_range_km"] < 1.0 and hit[0]["patterns"] == ["close-approach"]
     assert hit[0]["evidence"]["closest_per_revolution"]
-    res = runner.invoke(app, ["proximity", "watch", "--assets", "owner:JPN", "--start", "2026-06-10T12:00:00",
-                              "--days", "0.25", "--range-km", "5", "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "proximity",
+            "watch",
+            "--assets",
+            "owner:JPN",
+            "--start",
+            "2026-06-10T12:00:00",
+            "--days",
+            "0.25",
+            "--range-km",
+            "5",
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 0 and "proximity alerts" in res.stdout
 
 
@@ -93,7 +158,7 @@ def test_demo_runs_offline_on_bundled_data(tmp_path, monkeypatch):
     """The `make demo` part works without ../shared/data: bundled ISS 2023 slice and sample catalog."""
     from rich.console import Console
 
-    from kizuna.sda import maneuver_demo
+    from kizuna.demo import maneuvers as maneuver_demo
     from kizuna.store import CatalogStore
 
     monkeypatch.setattr(maneuver_demo, "_SHARED_ISS", tmp_path / "absent.tle")

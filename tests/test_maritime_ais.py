@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import REPO, shared
 
-from kizuna.maritime.ais import (
+from kizuna.formats.ais import (
     NmeaDecoder,
     latest_static,
     parse_ais_csv,
     parse_nmea,
     split_records,
 )
-from kizuna.maritime.records import PositionArrays, VesselPosition, VesselStatic
+from kizuna.model.maritime import PositionArrays, VesselPosition, VesselStatic
 
 BUNDLED = REPO / "src" / "kizuna" / "data" / "ais"
 
@@ -35,9 +35,26 @@ BUNDLED = REPO / "src" / "kizuna" / "data" / "ais"
 #  17, 22, 23 lat/lon: pyais returns 1/10-minute units (type 17 unsigned), libais degrees.
 #  23/stationtype: bits 110-113 of the payload hold 8 (checked by hand, libais right); pyais reads 6.
 #  None of these fields feeds Kizuna's records except 9/speed (we follow the ITU standard).
-KNOWN = {(2, "turn"), (6, "retransmit"), (27, "gnss"), (9, "speed"), (15, "offset1_2"), (14, "text"),
-         (21, "name"), (17, "lat"), (17, "lon"), (22, "sw_lat"), (22, "sw_lon"), (22, "ne_lat"),
-         (22, "ne_lon"), (23, "sw_lat"), (23, "sw_lon"), (23, "ne_lat"), (23, "ne_lon"), (23, "stationtype")}
+KNOWN = {
+    (2, "turn"),
+    (6, "retransmit"),
+    (27, "gnss"),
+    (9, "speed"),
+    (15, "offset1_2"),
+    (14, "text"),
+    (21, "name"),
+    (17, "lat"),
+    (17, "lon"),
+    (22, "sw_lat"),
+    (22, "sw_lon"),
+    (22, "ne_lat"),
+    (22, "ne_lon"),
+    (23, "sw_lat"),
+    (23, "sw_lon"),
+    (23, "ne_lat"),
+    (23, "ne_lon"),
+    (23, "stationtype"),
+}
 RENAME = {"ship_type": "shiptype", "station_type": "stationtype", "partno": "part_num"}
 
 
@@ -63,7 +80,7 @@ def _same(a: object, b: object) -> bool:
 def test_pyais_decode_matches_libais_typeexamples_field_for_field():
     from pyais.messages import NMEASentenceFactory
 
-    from kizuna.maritime.ais import _SUFFIX
+    from kizuna.formats.ais import _SUFFIX
 
     lines = shared("ais/libais_typeexamples.nmea").read_text().splitlines()
     refs = [json.loads(x) for x in shared("ais/libais_typeexamples.json").read_text().splitlines()]
@@ -104,8 +121,11 @@ def test_reader_records_match_libais_typeexamples():
             assert rec.lon_deg == pytest.approx(ref["lon"], abs=1e-5)
             assert rec.sog_kn == pytest.approx(ref["speed"], abs=1e-4)
             assert rec.cog_deg == pytest.approx(ref["course"], abs=1e-4)
-            assert (math.isnan(rec.heading_deg) if ref.get("heading", 511) == 511
-                    else rec.heading_deg == ref["heading"])
+            assert (
+                math.isnan(rec.heading_deg)
+                if ref.get("heading", 511) == 511
+                else rec.heading_deg == ref["heading"]
+            )
             # the vendor suffix's last unix time is the receive time
             assert rec.time_utc is not None and rec.time_utc.year == 2012
         else:
@@ -149,16 +169,18 @@ def test_gatehouse_wrapper_gives_time_and_bad_lines_are_reported():
 
 
 def test_bad_sentences_counted_with_file_and_line_never_crash():
-    text = "\n".join([
-        "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09",     # 1 good
-        "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*08",     # 2 bad checksum
-        "!AIVDM,1,1,,B,15NBj>PP1gG>1PV",                        # 3 truncated (no checksum)
-        "garbage line",                                          # 4 not NMEA
-        "!AIVDM,2,2,3,A,00000000000,2*2B",                      # 5 orphan fragment
-        "\\c:99999999999,s:x*00\\!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09",  # 6 bad tag checksum
-        "$GPGGA,184353.07,1929.045,S,02410.506,E,1,04,2.6,100.00,M,-33.9,M,,0000*6D",  # 7 other NMEA
-        "!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23",     # 8 good (type 1, AISHub)
-    ])
+    text = "\n".join(
+        [
+            "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09",  # 1 good
+            "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*08",  # 2 bad checksum
+            "!AIVDM,1,1,,B,15NBj>PP1gG>1PV",  # 3 truncated (no checksum)
+            "garbage line",  # 4 not NMEA
+            "!AIVDM,2,2,3,A,00000000000,2*2B",  # 5 orphan fragment
+            "\\c:99999999999,s:x*00\\!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09",  # 6 bad tag checksum
+            "$GPGGA,184353.07,1929.045,S,02410.506,E,1,04,2.6,100.00,M,-33.9,M,,0000*6D",  # 7 other NMEA
+            "!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23",  # 8 good (type 1, AISHub)
+        ]
+    )
     res = parse_nmea(text, "t.nmea")
     assert len(res.records) == 2 and res.lines == [1, 8]
     assert {(i.file, i.line) for i in res.issues} == {("t.nmea", n) for n in (2, 3, 4, 5, 6)}
@@ -186,11 +208,24 @@ def test_chunked_stream_equals_whole_file(tmp_path):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(
-    st.text(alphabet="!$\\AIVDMGPHcsg0123456789,*:-ABCDEF<>?@`wabcdefghijklmnopqrstuvw\n", max_size=90),
-    st.sampled_from(["!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09", "!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E",
-                     "!AIVDM,2,2,3,B,1@0000000000000,2*55", "$PGHP,1,2008,5,9,0,0,0,10,338,2,,1,09*17"]),
-), max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(
+                alphabet="!$\\AIVDMGPHcsg0123456789,*:-ABCDEF<>?@`wabcdefghijklmnopqrstuvw\n", max_size=90
+            ),
+            st.sampled_from(
+                [
+                    "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*09",
+                    "!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E",
+                    "!AIVDM,2,2,3,B,1@0000000000000,2*55",
+                    "$PGHP,1,2008,5,9,0,0,0,10,338,2,,1,09*17",
+                ]
+            ),
+        ),
+        max_size=12,
+    )
+)
 def test_fuzzed_input_never_crashes(lines):
     text = "\n".join(lines)
     res = parse_nmea(text, "fuzz")
@@ -246,13 +281,22 @@ def test_bundled_sample_reads(name):
 
 
 def test_real_shared_files_decode_without_crash():
-    for rel in ["ais/libais_test.aivdm", "ais/gpsd/ais-nmea-type6-fid55.log", "ais/gpsd/ais-18-27.log",
-                "ais/gpsd/sample.aivdm", "ais/pyais_mixed.txt", "ais/gpsd/ais-raw-messages.log"]:
+    for rel in [
+        "ais/libais_test.aivdm",
+        "ais/gpsd/ais-nmea-type6-fid55.log",
+        "ais/gpsd/ais-18-27.log",
+        "ais/gpsd/sample.aivdm",
+        "ais/pyais_mixed.txt",
+        "ais/gpsd/ais-raw-messages.log",
+    ]:
         p = shared(rel)
         res = parse_nmea(p.read_text(errors="replace"), p.name)
         assert res.records, rel
-    static = [r for r in parse_nmea(shared("ais/gpsd/ais-nmea-type6-fid55.log").read_text()).records
-              if isinstance(r, VesselStatic)]
+    static = [
+        r
+        for r in parse_nmea(shared("ais/gpsd/ais-nmea-type6-fid55.log").read_text()).records
+        if isinstance(r, VesselStatic)
+    ]
     assert len(latest_static(static)) > 10
     assert np.all([r.mmsi > 0 for r in static])
 
@@ -274,7 +318,9 @@ def test_reader_records_match_gpsd_sample_json():
         if t in (1, 2, 3, 9, 18, 19, 27) and ref.get("lat", 91) != 91 and ref.get("lon", 181) != 181:
             r = queue[(ref["mmsi"], t, True)].popleft()
             tol = 1e-4 if t == 27 else 1e-6
-            assert r.lat_deg == pytest.approx(ref["lat"], abs=tol) and r.lon_deg == pytest.approx(ref["lon"], abs=tol)
+            assert r.lat_deg == pytest.approx(ref["lat"], abs=tol) and r.lon_deg == pytest.approx(
+                ref["lon"], abs=tol
+            )
             sp, co = ref.get("speed"), ref.get("course")
             if sp is not None and sp < 102.2 and not (t == 27 and sp == 63):
                 assert r.sog_kn == pytest.approx(sp, abs=0.05)
@@ -289,9 +335,31 @@ def test_reader_records_match_gpsd_sample_json():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(["367596940", "2023-01-01T00:00:06", "29.9", "-89.9", "", "nan", "91",
-                                          "x", "1e309", "-0", "12/31/2023 10:00:00", '"a,b"', "511"]),
-                         max_size=9), max_size=8))
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "367596940",
+                    "2023-01-01T00:00:06",
+                    "29.9",
+                    "-89.9",
+                    "",
+                    "nan",
+                    "91",
+                    "x",
+                    "1e309",
+                    "-0",
+                    "12/31/2023 10:00:00",
+                    '"a,b"',
+                    "511",
+                ]
+            ),
+            max_size=9,
+        ),
+        max_size=8,
+    )
+)
 def test_fuzzed_csv_never_crashes(rows):
     text = NOAA.splitlines()[0] + "\n" + "\n".join(",".join(r) for r in rows)
     res = parse_ais_csv(text, "fuzz.csv")

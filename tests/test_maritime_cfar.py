@@ -36,8 +36,12 @@ def test_k_survival_matches_numerical_compound_integral():
     # K = gamma texture x exponential speckle: P(I > x) = E_tau[exp(-x / tau)], tau ~ Gamma(nu, 1/nu)
     for nu in (0.8, 2.0, 6.0):
         for x in (0.5, 3.0, 12.0):
-            ref = integrate.quad(lambda tau, x=x, nu=nu: np.exp(-x / tau) * stats.gamma.pdf(tau, nu, scale=1 / nu), 0, np.inf,
-                                 limit=200)[0]
+            ref = integrate.quad(
+                lambda tau, x=x, nu=nu: np.exp(-x / tau) * stats.gamma.pdf(tau, nu, scale=1 / nu),
+                0,
+                np.inf,
+                limit=200,
+            )[0]
             assert k_survival(x, nu) == pytest.approx(ref, rel=1e-6)
 
 
@@ -51,18 +55,22 @@ def test_os_alpha_reproduces_its_pfa_by_monte_carlo():
     assert abs(measured - pfa) < 5 * np.sqrt(pfa / 200_000)
 
 
-@pytest.mark.parametrize(("nu", "clutter", "method", "pfa"), [
-    (None, "exponential", "ca", 1e-4),
-    (None, "exponential", "os", 1e-3),
-    (4.0, "k", "ca", 1e-4),
-    (1.5, "k", "ca", 1e-4),
-    (4.0, "k", "os", 1e-3),
-])
+@pytest.mark.parametrize(
+    ("nu", "clutter", "method", "pfa"),
+    [
+        (None, "exponential", "ca", 1e-4),
+        (None, "exponential", "os", 1e-3),
+        (4.0, "k", "ca", 1e-4),
+        (1.5, "k", "ca", 1e-4),
+        (4.0, "k", "os", 1e-3),
+    ],
+)
 def test_false_alarm_rate_matches_configured_pfa(nu, clutter, method, pfa):
     size = 700 if method == "ca" else 300
     scene = synthetic_scene((size, size), nu=nu, seed=11)
-    cfg = CfarConfig(pfa=pfa, guard=3, background=15 if method == "ca" else 7, method=method, clutter=clutter,
-                     k_shape=nu)
+    cfg = CfarConfig(
+        pfa=pfa, guard=3, background=15 if method == "ca" else 7, method=method, clutter=clutter, k_shape=nu
+    )
     res = cfar(scene.intensity, cfg)
     inner = res.exceed[20:-20, 20:-20]  # away from the reflected borders
     assert _within(int(inner.sum()), inner.size, pfa), (int(inner.sum()), inner.size * pfa)
@@ -79,9 +87,17 @@ def test_k_shape_estimate_and_wrong_model_shows():
 
 def test_ships_detected_with_position_and_length():
     rng = np.random.default_rng(7)
-    ships = [ShipTruth(35.0 + rng.uniform(-0.03, 0.03), 139.8 + rng.uniform(-0.035, 0.035),
-                       length_m=float(rng.uniform(60, 250)), beam_m=20.0, heading_deg=float(rng.uniform(0, 180)),
-                       scr_db=15.0) for _ in range(25)]
+    ships = [
+        ShipTruth(
+            35.0 + rng.uniform(-0.03, 0.03),
+            139.8 + rng.uniform(-0.035, 0.035),
+            length_m=float(rng.uniform(60, 250)),
+            beam_m=20.0,
+            heading_deg=float(rng.uniform(0, 180)),
+            scr_db=15.0,
+        )
+        for _ in range(25)
+    ]
     scene = synthetic_scene((800, 800), pixel_m=10.0, ships=ships, nu=4.0, land_cols=60, seed=2)
     cfg = CfarConfig(pfa=1e-7, guard=16, background=26, clutter="k", k_shape=4.0, min_pixels=2)
     res = cfar(scene.intensity, cfg, land=scene.land)
@@ -91,9 +107,17 @@ def test_ships_detected_with_position_and_length():
     lon = np.array([d.lon_deg for d in dets])
     found = 0
     for s in ships:
-        if scene.land[tuple(np.round(np.array(
-                __import__("kizuna.maritime.scene", fromlist=["x"]).lonlat_to_pixel(
-                    scene.geotransform, s.lon_deg, s.lat_deg))).astype(int))]:
+        if scene.land[
+            tuple(
+                np.round(
+                    np.array(
+                        __import__("kizuna.maritime.scene", fromlist=["x"]).lonlat_to_pixel(
+                            scene.geotransform, s.lon_deg, s.lat_deg
+                        )
+                    )
+                ).astype(int)
+            )
+        ]:
             continue
         d = haversine_m(lat, lon, s.lat_deg, s.lon_deg)
         k = int(np.argmin(d))
@@ -124,8 +148,10 @@ def test_geotiff_roundtrip_and_detection_files(tmp_path):
     assert back.pixel_size_m[0] == pytest.approx(10.0, rel=1e-9)
     csv_res = parse_detections_csv("id,lat,lon,length_m\na,35.1,139.8,120\nb,95,1,\n", "d.csv")
     assert [d.detection_id for d in csv_res.records] == ["a"] and csv_res.issues[0].line == 3
-    gj = ('{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
-          '"coordinates":[139.8,35.1]},"properties":{"id":"x","confidence":0.9}}]}')
+    gj = (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point",'
+        '"coordinates":[139.8,35.1]},"properties":{"id":"x","confidence":0.9}}]}'
+    )
     g = parse_detections_geojson(gj)
     assert g.records[0].lat_deg == 35.1 and g.records[0].confidence == 0.9
 
@@ -150,6 +176,6 @@ def test_vectorized_ca_threshold_equals_brute_force_window_sums():
     n = (2 * b + 1) ** 2 - (2 * g + 1) ** 2
     alpha = n * (1e-3 ** (-1 / n) - 1)
     for r, c in [(0, 0), (10, 20), (59, 69), (30, 3)]:
-        win = pad[r:r + 2 * b + 1, c:c + 2 * b + 1].copy()
-        win[b - g:b + g + 1, b - g:b + g + 1] = np.nan
+        win = pad[r : r + 2 * b + 1, c : c + 2 * b + 1].copy()
+        win[b - g : b + g + 1, b - g : b + g + 1] = np.nan
         assert res.threshold[r, c] == pytest.approx(alpha * np.nanmean(win), rel=1e-5)

@@ -10,17 +10,20 @@ import pytest
 
 from kizuna.maritime.cfar import CfarConfig, cfar, detections_from
 from kizuna.maritime.dark import ais_at, assign, dark_geojson, dark_product, find_dark_vessels
-from kizuna.maritime.records import PositionArrays
 from kizuna.maritime.scene import ShipTruth, synthetic_scene
-from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, haversine_m
+from kizuna.maritime.tracks import haversine_m
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
+from kizuna.model.maritime import PositionArrays
 
 T_IMG = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)
 T64 = np.datetime64("2026-06-01T01:30:00", "ns")
 
 
 def _offset(lat, lon, north_m, east_m):  # type: ignore[no-untyped-def]
-    return (lat + np.degrees(north_m / EARTH_RADIUS_M),
-            lon + np.degrees(east_m / (EARTH_RADIUS_M * np.cos(np.radians(lat)))))
+    return (
+        lat + np.degrees(north_m / EARTH_MEAN_RADIUS_M),
+        lon + np.degrees(east_m / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(lat)))),
+    )
 
 
 def _world(seed: int = 4):  # type: ignore[no-untyped-def]
@@ -28,7 +31,9 @@ def _world(seed: int = 4):  # type: ignore[no-untyped-def]
     grid = [(r, c) for r in range(5) for c in range(5)]
     ships, ais = [], []
     for k, (r, c) in enumerate(grid[:20]):
-        lat, lon = _offset(35.0, 139.8, (r - 2) * 1400 + rng.uniform(-150, 150), (c - 2) * 1400 + rng.uniform(-150, 150))
+        lat, lon = _offset(
+            35.0, 139.8, (r - 2) * 1400 + rng.uniform(-150, 150), (c - 2) * 1400 + rng.uniform(-150, 150)
+        )
         heading = float(rng.uniform(0, 360))
         mmsi = 431000000 + k if k < 14 else None
         ships.append(ShipTruth(lat, lon, float(rng.uniform(60, 200)), 18.0, heading, 15.0, mmsi))
@@ -46,28 +51,44 @@ def _world(seed: int = 4):  # type: ignore[no-untyped-def]
         la, lo = _offset(35.0, 139.8, n, e)
         ais.append((432000000 + j, T64 - np.timedelta64(60, "s"), la, lo, 0.0, 0.0))
     cols = list(zip(*ais, strict=True))
-    pos = PositionArrays(np.array(cols[0]), np.array(cols[1]), np.array(cols[2]), np.array(cols[3]),
-                         np.array(cols[4]), np.array(cols[5]), np.full(len(ais), np.nan))
+    pos = PositionArrays(
+        np.array(cols[0]),
+        np.array(cols[1]),
+        np.array(cols[2]),
+        np.array(cols[3]),
+        np.array(cols[4]),
+        np.array(cols[5]),
+        np.full(len(ais), np.nan),
+    )
     return ships, pos
 
 
 def test_every_ais_ship_matched_every_dark_ship_flagged():
     ships, pos = _world()
     scene = synthetic_scene((800, 800), ships=ships, nu=4.0, time_utc=T_IMG, seed=9)
-    res = cfar(scene.intensity, CfarConfig(pfa=1e-7, guard=16, background=26, clutter="k", k_shape=4.0,
-                                           min_pixels=2))
+    res = cfar(
+        scene.intensity, CfarConfig(pfa=1e-7, guard=16, background=26, clutter="k", k_shape=4.0, min_pixels=2)
+    )
     dets = detections_from(res, scene.intensity, scene.pixel_to_lonlat, scene.pixel_size_m, time_utc=T_IMG)
     assert len(dets) == len(ships)
     out = find_dark_vessels(dets, pos, T64, gate_m=300.0, footprint=scene.footprint())
     det_lat = np.array([d.lat_deg for d in dets])
     det_lon = np.array([d.lon_deg for d in dets])
-    truth_of_det = [int(np.argmin(haversine_m(det_lat[i], det_lon[i], [s.lat_deg for s in ships],
-                                              [s.lon_deg for s in ships]))) for i in range(len(dets))]
+    truth_of_det = [
+        int(
+            np.argmin(
+                haversine_m(det_lat[i], det_lon[i], [s.lat_deg for s in ships], [s.lon_deg for s in ships])
+            )
+        )
+        for i in range(len(dets))
+    ]
     matched = {truth_of_det[i]: int(out.ais_mmsi[j]) for i, j, _ in out.matches}
     for k, s in enumerate(ships):
         if s.mmsi is not None:
             assert matched.get(k) == s.mmsi, f"AIS ship {s.mmsi} not matched to its own detection"
-    assert sorted(truth_of_det[i] for i in out.dark_detections) == [k for k, s in enumerate(ships) if s.mmsi is None]
+    assert sorted(truth_of_det[i] for i in out.dark_detections) == [
+        k for k, s in enumerate(ships) if s.mmsi is None
+    ]
     assert sorted(int(out.ais_mmsi[j]) for j in out.unmatched_ais) == [432000000, 432000001]
     # interpolated (10), dead-reckoned (4), reported exactly: none; the phantom pair is dead-reckoned at 0 kn
     methods = dict(zip(out.ais_mmsi.tolist(), out.ais_method.tolist(), strict=True))
@@ -80,8 +101,15 @@ def test_every_ais_ship_matched_every_dark_ship_flagged():
 
 
 def test_dead_reckoning_moves_along_course():
-    pos = PositionArrays(np.array([1]), np.array([T64 - np.timedelta64(600, "s")]), np.array([0.0]),
-                         np.array([0.0]), np.array([10.0]), np.array([90.0]), np.array([np.nan]))
+    pos = PositionArrays(
+        np.array([1]),
+        np.array([T64 - np.timedelta64(600, "s")]),
+        np.array([0.0]),
+        np.array([0.0]),
+        np.array([10.0]),
+        np.array([90.0]),
+        np.array([np.nan]),
+    )
     mmsi, lat, lon, method = ais_at(pos, T64)
     assert method[0] == "dead_reckoned"
     assert haversine_m(0, 0, lat[0], lon[0]) == pytest.approx(10 * KN_TO_MS * 600, rel=1e-6)

@@ -8,20 +8,28 @@ import numpy as np
 import pytest
 
 from kizuna.maritime.events import LandMask, detect_encounters, detect_events, detect_gaps, detect_loitering
-from kizuna.maritime.records import PositionArrays
-from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, clean_tracks, haversine_m, resample
+from kizuna.maritime.tracks import clean_tracks, haversine_m, resample
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
+from kizuna.model.maritime import PositionArrays
 
 T0 = np.datetime64("2026-03-01T00:00:00", "ns")
 LAT0, LON0 = 30.0, 150.0  # open NW Pacific: > 200 km from any land cell of the default GLOBE mask
-M_PER_DEG_LAT = EARTH_RADIUS_M * np.pi / 180
+M_PER_DEG_LAT = EARTH_MEAN_RADIUS_M * np.pi / 180
 
 
 def _track(mmsi: int, minutes: np.ndarray, north_m: np.ndarray, east_m: np.ndarray, sog_kn) -> PositionArrays:
     lat = LAT0 + north_m / M_PER_DEG_LAT
     lon = LON0 + east_m / (M_PER_DEG_LAT * np.cos(np.radians(LAT0)))
     n = len(minutes)
-    return PositionArrays(np.full(n, mmsi), T0 + (minutes * 60e9).astype("timedelta64[ns]"), lat, lon,
-                          np.broadcast_to(np.asarray(sog_kn, float), n), np.full(n, 90.0), np.full(n, np.nan))
+    return PositionArrays(
+        np.full(n, mmsi),
+        T0 + (minutes * 60e9).astype("timedelta64[ns]"),
+        lat,
+        lon,
+        np.broadcast_to(np.asarray(sog_kn, float), n),
+        np.full(n, 90.0),
+        np.full(n, np.nan),
+    )
 
 
 def _meeting(stay_min: int) -> PositionArrays:
@@ -72,9 +80,9 @@ def test_gap_respects_caller_land_mask_distance():
     tr = clean_tracks(_track(333, m, np.zeros(2), np.zeros(2), 0.0))
     # land 1 deg (~52 nm at 30N east-west is less: use north) south of the ship: 60 nm away -> kept
     land = np.zeros((400, 200), bool)  # lat 28.00..31.99, lon 149.00..150.99
-    land[:10, :] = True                    # rows 0..9 = lat 28.0..28.09
+    land[:10, :] = True  # rows 0..9 = lat 28.0..28.09
     mask = LandMask(land, 28.0, 149.0, 0.01)
-    assert len(detect_gaps(tr, shore=mask)) == 1   # ~ 1.9 deg = 110 nm from shore
+    assert len(detect_gaps(tr, shore=mask)) == 1  # ~ 1.9 deg = 110 nm from shore
     assert len(detect_gaps(tr, shore=mask, min_shore_distance_nm=150)) == 0
     assert "NOT applied" in detect_gaps(tr, shore=None)[0].definition
     assert "caller-supplied land mask" in detect_gaps(tr, shore=mask)[0].definition
@@ -92,7 +100,9 @@ def test_cleaning_duplicates_spike_and_shared_mmsi():
     m = np.arange(0, 120, 10, dtype=float)
     a = _track(555, m, np.zeros_like(m), m * 100.0, 6.0)
     dup = a.take(np.array([3]))
-    spike = _track(555, np.array([45.0]), np.array([50_000.0]), np.array([0.0]), 6.0)  # 50 km off for one report
+    spike = _track(
+        555, np.array([45.0]), np.array([50_000.0]), np.array([0.0]), 6.0
+    )  # 50 km off for one report
     tr = clean_tracks(PositionArrays.concat([a, dup, spike]))
     assert tr.report.duplicates == 1 and tr.report.implausible_jumps == 1 and len(tr) == len(m)
     # two ships 100 km apart alternately using MMSI 666
@@ -115,17 +125,26 @@ def test_teleport_is_spoofing_event():
 
 def test_resample_interpolates_great_circle_across_antimeridian():
     t = T0 + np.array([0, 3600], dtype="timedelta64[s]").astype("timedelta64[ns]")
-    p = PositionArrays(np.array([9, 9]), t, np.array([0.0, 0.0]), np.array([179.9, -179.9]),
-                       np.array([12.0, 12.0]), np.zeros(2), np.zeros(2))
+    p = PositionArrays(
+        np.array([9, 9]),
+        t,
+        np.array([0.0, 0.0]),
+        np.array([179.9, -179.9]),
+        np.array([12.0, 12.0]),
+        np.zeros(2),
+        np.zeros(2),
+    )
     r = resample(clean_tracks(p, max_speed_kn=50), 1800)
     assert r.lon_deg[1] == pytest.approx(180.0, abs=1e-9) or r.lon_deg[1] == pytest.approx(-180.0, abs=1e-9)
-    assert haversine_m(0, 179.9, 0, -179.9) == pytest.approx(2 * np.pi * EARTH_RADIUS_M * 0.2 / 360, rel=1e-9)
+    assert haversine_m(0, 179.9, 0, -179.9) == pytest.approx(
+        2 * np.pi * EARTH_MEAN_RADIUS_M * 0.2 / 360, rel=1e-9
+    )
 
 
 def test_events_on_real_samples_run_without_errors():
     from tests.conftest import REPO, shared
 
-    from kizuna.maritime.ais import parse_nmea, split_records
+    from kizuna.formats.ais import parse_nmea, split_records
 
     texts = [(REPO / "src/kizuna/data/ais/libais_tagblock.nmea").read_text()]
     for rel in ("ais/libais_test.aivdm", "ais/libais_typeexamples.nmea"):

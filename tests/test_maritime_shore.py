@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from kizuna.maritime.events import detect_events, detect_gaps, detect_loitering, detect_spoofing
-from kizuna.maritime.records import PositionArrays
 from kizuna.maritime.shore import STEP_DEG, GlobalLandMask, default_shore
-from kizuna.maritime.tracks import METERS_PER_NM, clean_tracks, haversine_m
+from kizuna.maritime.tracks import clean_tracks, haversine_m
+from kizuna.model.constants import METERS_PER_NM
+from kizuna.model.maritime import PositionArrays
 
 T0 = np.datetime64("2026-03-01T00:00:00", "ns")
 LANDES = (44.0, -1.62)  # ~20 km off the straight Atlantic coast of the Landes, France
@@ -32,10 +33,15 @@ def globe():
 
 def _track(mmsi, minutes, lat, lon, sog) -> PositionArrays:  # type: ignore[no-untyped-def]
     n = len(minutes)
-    return PositionArrays(np.full(n, mmsi), T0 + (np.asarray(minutes) * 60e9).astype("timedelta64[ns]"),
-                          np.broadcast_to(np.asarray(lat, float), n).copy(),
-                          np.broadcast_to(np.asarray(lon, float), n).copy(),
-                          np.broadcast_to(np.asarray(sog, float), n).copy(), np.full(n, 90.0), np.full(n, np.nan))
+    return PositionArrays(
+        np.full(n, mmsi),
+        T0 + (np.asarray(minutes) * 60e9).astype("timedelta64[ns]"),
+        np.broadcast_to(np.asarray(lat, float), n).copy(),
+        np.broadcast_to(np.asarray(lon, float), n).copy(),
+        np.broadcast_to(np.asarray(sog, float), n).copy(),
+        np.full(n, 90.0),
+        np.full(n, np.nan),
+    )
 
 
 def test_is_land_agrees_with_the_package_lookup(globe):
@@ -53,9 +59,9 @@ def test_is_land_agrees_with_the_package_lookup(globe):
 
 def test_hand_checkable_points():
     m = default_shore()
-    assert m.is_land(35.68, 139.76)                          # Tokyo Station
+    assert m.is_land(35.68, 139.76)  # Tokyo Station
     assert not m.is_land(0.0, -140.0)
-    assert m.distance_to_shore_km(0.0, -140.0) == np.inf    # central Pacific: beyond the 200 km cap
+    assert m.distance_to_shore_km(0.0, -140.0) == np.inf  # central Pacific: beyond the 200 km cap
     assert GlobalLandMask(max_distance_km=100).distance_to_shore_km(0.0, -140.0) == np.inf
     # (0 N, 160 W) is NOT > 100 km from land: Jarvis Island lies 41.6 km south (published centre
     # 0 deg 22' 25" S, 160 deg 01' 17" W; ~3.5 x 2 km). Tolerance 2.5 km = island half-length + half a cell.
@@ -63,10 +69,12 @@ def test_hand_checkable_points():
     to_jarvis_km = haversine_m(0.0, -160.0, -(22 / 60 + 25 / 3600), -(160 + 1 / 60 + 17 / 3600)) / 1000
     assert abs(m.distance_to_shore_km(0.0, -160.0) - to_jarvis_km) < 2.5
     assert m.distance_to_shore_km(35.68, 139.76) == 0.0
-    assert m.distance_inland_m(36.5, 139.5) / 1000 > 50     # inner Honshu (Gunma)
+    assert m.distance_inland_m(36.5, 139.5) / 1000 > 50  # inner Honshu (Gunma)
     assert m.distance_inland_m(0.0, -140.0) == 0.0
     # the antimeridian is no edge
-    assert m.distance_to_shore_km(-16.7, 180.0) == pytest.approx(m.distance_to_shore_km(-16.7, -180.0), abs=1e-9)
+    assert m.distance_to_shore_km(-16.7, 180.0) == pytest.approx(
+        m.distance_to_shore_km(-16.7, -180.0), abs=1e-9
+    )
     d = m.distance_to_shore_km(np.array([np.nan, 44.0]), np.array([0.0, -1.62]))
     assert np.isnan(d[0]) and np.isfinite(d[1])
 
@@ -89,10 +97,12 @@ def test_distance_matches_brute_force_scan_of_the_mask(globe):
     assert 17 < d < 23  # the Landes coast runs N-S at about 1.37 W at 44 N
     assert abs(d - _brute_force_km(globe, *LANDES)) < 1.5  # brief's tolerance; both use cell centres
     rng = np.random.default_rng(3)
-    lat = 34.0 + rng.uniform(-1, 1, 12)    # around the Kii peninsula / Shikoku, Japan: complex coast
+    lat = 34.0 + rng.uniform(-1, 1, 12)  # around the Kii peninsula / Shikoku, Japan: complex coast
     lon = 135.5 + rng.uniform(-1, 1, 12)
     ours = m.distance_to_shore_km(lat, lon)
-    ref = np.array([0.0 if globe.is_land(a, b) else _brute_force_km(globe, a, b) for a, b in zip(lat, lon, strict=True)])
+    ref = np.array(
+        [0.0 if globe.is_land(a, b) else _brute_force_km(globe, a, b) for a, b in zip(lat, lon, strict=True)]
+    )
     near = ref < 50  # the brute-force window reaches >= 1.5 deg = 166 km; stay well inside it
     assert near.sum() >= 6
     np.testing.assert_allclose(ours[near], ref[near], atol=0.01)  # 10 m: the same cells, exact on the sphere
@@ -108,7 +118,7 @@ def test_gap_near_coast_is_not_reported_far_at_sea_it_is():
     assert len(g) == 1 and g[0].details["gap_s"] == 13 * 3600
     assert "global-land-mask 1.0.0" in g[0].definition and ">= 50 nm" in g[0].definition
     assert "shore condition applied" in g[0].definition
-    assert len(detect_gaps(near, shore=None)) == 1           # switched off: the coastal gap is back
+    assert len(detect_gaps(near, shore=None)) == 1  # switched off: the coastal gap is back
     assert len(detect_gaps(near, min_shore_distance_nm=5)) == 1  # 20 km = 10.8 nm from shore >= 5 nm
     with pytest.raises(ValueError, match="cap"):
         detect_gaps(far, shore=GlobalLandMask(max_distance_km=50))
@@ -119,7 +129,9 @@ def test_loitering_needs_mean_distance_of_20_nm():
     near = detect_loitering(clean_tracks(_track(2, m, 44.0, -1.45, 0.5)))  # 7 km off the coast
     far = detect_loitering(clean_tracks(_track(2, m, *OPEN_BISCAY, 0.5)))
     assert near == [] and len(far) == 1
-    assert far[0].details["mean_shore_distance_km"] == pytest.approx(200.0)  # beyond the cap: counted as the cap
+    assert far[0].details["mean_shore_distance_km"] == pytest.approx(
+        200.0
+    )  # beyond the cap: counted as the cap
 
 
 def test_track_across_honshu_is_flagged_on_land():
@@ -153,8 +165,11 @@ def test_cli_applies_shore_by_default_and_no_shore_switches_it_off(tmp_path):
         c = 0
         for ch in body.encode():
             c ^= ch
-        for s in encode_dict({"type": 1, "mmsi": 244000001, "lat": LANDES[0], "lon": LANDES[1], "speed": 0.0,
-                              "course": 90.0}, talker_id="AI", sentence_type="VDM"):
+        for s in encode_dict(
+            {"type": 1, "mmsi": 244000001, "lat": LANDES[0], "lon": LANDES[1], "speed": 0.0, "course": 90.0},
+            talker_id="AI",
+            sentence_type="VDM",
+        ):
             lines.append(f"\\{body}*{c:02X}\\{s}")
     f = tmp_path / "gap.nmea"
     f.write_text("\n".join(lines) + "\n")

@@ -33,10 +33,15 @@ def _meeting_nmea(stay_min: int) -> str:
         east_deg = 0.5 * 1852 / 3600 * m * 60 / (111_195 * np.cos(np.radians(30)))
         off = -m if m < 0 else (m - stay_min if m > stay_min else 0)
         north_m = 300.0 + off * 10 * 1852 / 60
-        for mmsi, lat, sog in ((111111111, 30.0, 0.5),
-                               (222222222, 30.0 + north_m / 111_195, 10.0 if off else 0.5)):
-            for s in encode_dict({"type": 1, "mmsi": mmsi, "lat": lat, "lon": 140.0 + east_deg, "speed": sog,
-                                  "course": 90.0}, talker_id="AI", sentence_type="VDM"):
+        for mmsi, lat, sog in (
+            (111111111, 30.0, 0.5),
+            (222222222, 30.0 + north_m / 111_195, 10.0 if off else 0.5),
+        ):
+            for s in encode_dict(
+                {"type": 1, "mmsi": mmsi, "lat": lat, "lon": 140.0 + east_deg, "speed": sog, "course": 90.0},
+                talker_id="AI",
+                sentence_type="VDM",
+            ):
                 lines.append(_tag(t) + s)
     return "\n".join(lines) + "\n"
 
@@ -63,12 +68,28 @@ def test_cli_load_events_and_map(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["positions_loaded"] > 0
     png = tmp_path / "map.png"
-    r = runner.invoke(app, ["ais", "events", "--type", "encounter", "--bbox", "139,29,141,31", "--db", db,
-                            "--format", "json", "--map", str(png)])
+    r = runner.invoke(
+        app,
+        [
+            "ais",
+            "events",
+            "--type",
+            "encounter",
+            "--bbox",
+            "139,29,141,31",
+            "--db",
+            db,
+            "--format",
+            "json",
+            "--map",
+            str(png),
+        ],
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert [(e["type"], e["start_utc"], e["end_utc"]) for e in doc["events"]] == [
-        ("encounter", "2026-03-01T00:00:00.000Z", "2026-03-01T03:00:00.000Z")]
+        ("encounter", "2026-03-01T00:00:00.000Z", "2026-03-01T03:00:00.000Z")
+    ]
     assert "500 m" in doc["definitions"][0]
     assert png.stat().st_size > 10_000
     r = runner.invoke(app, ["ais", "events", "--db", db, "--format", "geojson"])
@@ -83,21 +104,55 @@ def test_cli_sar_detect_and_dark(tmp_path):
     assert r.exit_code == 0, r.output
     truth = json.loads(r.stdout)["ships"]
     dets = tmp_path / "dets.geojson"
-    r = runner.invoke(app, ["sar", "detect", str(tif), "--format", "json", "--output", str(dets),
-                            "--map", str(tmp_path / "sar.png")])
+    r = runner.invoke(
+        app,
+        [
+            "sar",
+            "detect",
+            str(tif),
+            "--format",
+            "json",
+            "--output",
+            str(dets),
+            "--map",
+            str(tmp_path / "sar.png"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert len(json.loads(dets.read_text())["features"]) == len(truth)
     # AIS for the first three ships, reported at the image time
     lines = []
     t = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)
     for k, s in enumerate(truth[:3]):
-        for sent in encode_dict({"type": 1, "mmsi": 431000000 + k, "lat": s["lat_deg"], "lon": s["lon_deg"],
-                                 "speed": 0.0, "course": 0.0}, talker_id="AI", sentence_type="VDM"):
+        for sent in encode_dict(
+            {
+                "type": 1,
+                "mmsi": 431000000 + k,
+                "lat": s["lat_deg"],
+                "lon": s["lon_deg"],
+                "speed": 0.0,
+                "course": 0.0,
+            },
+            talker_id="AI",
+            sentence_type="VDM",
+        ):
             lines.append(_tag(t) + sent)
     ais = tmp_path / "ais.nmea"
     ais.write_text("\n".join(lines) + "\n")
-    r = runner.invoke(app, ["dark", "--detections", str(dets), "--ais", str(ais), "--time", "2026-06-01T01:30:00Z",
-                            "--format", "json"])
+    r = runner.invoke(
+        app,
+        [
+            "dark",
+            "--detections",
+            str(dets),
+            "--ais",
+            str(ais),
+            "--time",
+            "2026-06-01T01:30:00Z",
+            "--format",
+            "json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     prod = json.loads(r.stdout)
     assert prod["counts"]["matched"] == 3 and prod["counts"]["dark_candidates"] == len(truth) - 3
@@ -108,7 +163,7 @@ def test_cli_sar_detect_and_dark(tmp_path):
 def test_demo_runs_offline_and_finds_the_planted_dark_ships(tmp_path):
     from rich.console import Console
 
-    from kizuna.maritime import demo
+    from kizuna.demo import maritime as demo
     from kizuna.maritime.tracks import haversine_m
     from kizuna.store import CatalogStore
 

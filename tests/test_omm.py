@@ -92,12 +92,18 @@ def test_csv_agrees_with_sgp4_omm_parser():
         for attr in ("ecco", "inclo", "nodeo", "argpo", "mo", "no_kozai", "bstar", "ndot", "nddot"):
             # Equal to the last bit or so (unit conversions differ in operation order).
             assert getattr(sat, attr) == pytest.approx(getattr(ref, attr), rel=1e-15), attr
-        assert sat.jdsatepoch + sat.jdsatepochF == pytest.approx(ref.jdsatepoch + ref.jdsatepochF,
-                                                                 abs=1e-11)
+        assert sat.jdsatepoch + sat.jdsatepochF == pytest.approx(ref.jdsatepoch + ref.jdsatepochF, abs=1e-11)
 
 
-@pytest.mark.parametrize("writer,reader", [(write_omm_json, read_omm_json), (write_omm_kvn, read_omm_kvn),
-                                           (write_omm_xml, read_omm_xml), (write_omm_csv, read_omm_csv)])
+@pytest.mark.parametrize(
+    "writer,reader",
+    [
+        (write_omm_json, read_omm_json),
+        (write_omm_kvn, read_omm_kvn),
+        (write_omm_xml, read_omm_xml),
+        (write_omm_csv, read_omm_csv),
+    ],
+)
 def test_round_trip_lossless(writer, reader):
     records = _active_sample()
     back = reader(writer(records), "rt").raise_first().records
@@ -108,8 +114,11 @@ def test_round_trip_lossless_full_active_file():
     path = shared("tle/celestrak_active_omm_2026-07.csv")
     records = read_omm_csv(path.read_text(), str(path)).raise_first().records
     assert len(records) == 15985
-    for writer, reader in ((write_omm_json, read_omm_json), (write_omm_kvn, read_omm_kvn),
-                           (write_omm_xml, read_omm_xml)):
+    for writer, reader in (
+        (write_omm_json, read_omm_json),
+        (write_omm_kvn, read_omm_kvn),
+        (write_omm_xml, read_omm_xml),
+    ):
         assert reader(writer(records), "rt").raise_first().records == records
 
 
@@ -121,16 +130,20 @@ def test_our_xml_is_read_by_sgp4_peer_parser():
 
 
 def test_json_numbers_as_strings_space_track_style():
-    text = ('[{"OBJECT_NAME":"X","NORAD_CAT_ID":"25544","EPOCH":"2026-07-10 06:00:00",'
-            '"MEAN_MOTION":"15.5","ECCENTRICITY":"0.0005","INCLINATION":"51.6","RA_OF_ASC_NODE":"10",'
-            '"ARG_OF_PERICENTER":"20","MEAN_ANOMALY":"30","BSTAR":"0.0001"}]')
+    text = (
+        '[{"OBJECT_NAME":"X","NORAD_CAT_ID":"25544","EPOCH":"2026-07-10 06:00:00",'
+        '"MEAN_MOTION":"15.5","ECCENTRICITY":"0.0005","INCLINATION":"51.6","RA_OF_ASC_NODE":"10",'
+        '"ARG_OF_PERICENTER":"20","MEAN_ANOMALY":"30","BSTAR":"0.0001"}]'
+    )
     (es,) = read_text(text, "st.json").raise_first().records
     assert es.norad_id == 25544 and es.mean_motion_revday == 15.5
 
 
 def test_xml_entity_expansion_refused():
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            '<ndm><omm><OBJECT_NAME>&lol2;</OBJECT_NAME></omm></ndm>')
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        "<ndm><omm><OBJECT_NAME>&lol2;</OBJECT_NAME></omm></ndm>"
+    )
     result = read_omm_xml(bomb, "bomb.xml")
     assert not result.records
     assert result.issues  # refused or reported, never expanded into a record

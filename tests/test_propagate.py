@@ -38,8 +38,9 @@ def test_chunking_does_not_change_results():
 
 def test_progress_reports_every_object():
     seen = []
-    propagate(SETS[:50], time_grid("2026-06-10", "2026-06-10T01:00:00", 600), chunk_states=70,
-              progress=seen.append)
+    propagate(
+        SETS[:50], time_grid("2026-06-10", "2026-06-10T01:00:00", 600), chunk_states=70, progress=seen.append
+    )
     assert sum(seen) == 50
 
 

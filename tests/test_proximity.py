@@ -40,7 +40,9 @@ def approaching(a: ElementSet) -> ElementSet:
     # 0.5 deg (~60 km) behind and faster by dn = 0.000625 rev/day (0.225 deg/day): closes 0.45 deg in
     # 2 days and ends ~6 km behind, inside R for only the last ~4 hours.
     dn = 0.45 / 360.0 / 2.0
-    return _obj(a, 90002, mean_anomaly_deg=a.mean_anomaly_deg - 0.5, mean_motion_revday=a.mean_motion_revday + dn)
+    return _obj(
+        a, 90002, mean_anomaly_deg=a.mean_anomaly_deg - 0.5, mean_motion_revday=a.mean_motion_revday + dn
+    )
 
 
 def shadowing(a: ElementSet) -> ElementSet:
@@ -61,9 +63,17 @@ def passing_once(a: ElementSet, when_h: float) -> ElementSet:
     p, sma, ecc, incl, node, argp, nu, m, *_ = rv2coe(list(r), list(v_rot * 1.01), MU_WGS72_KM3_S2)
     n_revday = math.sqrt(MU_WGS72_KM3_S2 / sma**3) * 86400 / (2 * math.pi)
     return dataclasses.replace(
-        a, norad_id=90004, object_name="SCRIPTED 90004", epoch_utc=t, mean_motion_revday=n_revday,
-        eccentricity=ecc, inclination_deg=math.degrees(incl), raan_deg=math.degrees(node) % 360,
-        arg_perigee_deg=math.degrees(argp) % 360, mean_anomaly_deg=math.degrees(m) % 360)
+        a,
+        norad_id=90004,
+        object_name="SCRIPTED 90004",
+        epoch_utc=t,
+        mean_motion_revday=n_revday,
+        eccentricity=ecc,
+        inclination_deg=math.degrees(incl),
+        raan_deg=math.degrees(node) % 360,
+        arg_perigee_deg=math.degrees(argp) % 360,
+        mean_anomaly_deg=math.degrees(m) % 360,
+    )
 
 
 def _only(alerts, norad):  # type: ignore[no-untyped-def]
@@ -94,8 +104,13 @@ def test_each_scripted_pattern_is_recognised_and_no_other(asset):
     fly = _only(alerts, 90004)
     assert fly.patterns == ("close-approach",)
     assert fly.entries == 1 and fly.rel_speed_at_tca_kms > 5.0
-    assert abs((fly.tca_utc - np.datetime64(asset.epoch_utc.replace(tzinfo=None) + timedelta(hours=20),
-                                            "ns")) / np.timedelta64(1, "s")) < 120
+    assert (
+        abs(
+            (fly.tca_utc - np.datetime64(asset.epoch_utc.replace(tzinfo=None) + timedelta(hours=20), "ns"))
+            / np.timedelta64(1, "s")
+        )
+        < 120
+    )
 
 
 def test_far_object_raises_no_alert(asset):
@@ -106,10 +121,22 @@ def test_far_object_raises_no_alert(asset):
 def test_maneuvered_then_approached(asset):
     obj = approaching(asset)
     t_man = np.datetime64(asset.epoch_utc.replace(tzinfo=None) + timedelta(hours=6), "ns")
-    man = Maneuver(norad_id=90002, t_utc=t_man, window_start_utc=t_man, window_end_utc=t_man, dv_mps=0.1,
-                   dv_rtn_mps=(0.0, -0.1, 0.0), direction="-in-track", kind="orbit lower", confidence=0.9,
-                   score_sigma=20.0, delta_a_km=-0.19, delta_inc_deg=0.0, delta_drift_deg_day=0.0,
-                   residual_rtn_km=(0.0, 0.0, 0.0))
+    man = Maneuver(
+        norad_id=90002,
+        t_utc=t_man,
+        window_start_utc=t_man,
+        window_end_utc=t_man,
+        dv_mps=0.1,
+        dv_rtn_mps=(0.0, -0.1, 0.0),
+        direction="-in-track",
+        kind="orbit lower",
+        confidence=0.9,
+        score_sigma=20.0,
+        delta_a_km=-0.19,
+        delta_inc_deg=0.0,
+        delta_drift_deg_day=0.0,
+        residual_rtn_km=(0.0, 0.0, 0.0),
+    )
     (alert,) = watch([asset], [obj], asset.epoch_utc, 2.0, R_KM, maneuvers={90002: [man]})
     assert alert.patterns == ("approach", "maneuvered-then-approached")
     payload = json.loads(json.dumps(alert.to_product_payload()))

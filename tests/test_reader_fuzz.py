@@ -56,7 +56,11 @@ def _check(reader, text: str) -> None:
             raise AssertionError("raise_first did not raise")
 
 
-fuzz = settings(max_examples=int(os.environ.get("KIZUNA_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fuzz = settings(
+    max_examples=int(os.environ.get("KIZUNA_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @fuzz

@@ -31,10 +31,12 @@ def test_spreadsheet_dates_of_the_india_subset():
 
 
 def test_space_track_columns_and_bad_rows():
-    text = ("NORAD_CAT_ID,SATNAME,COUNTRY,OBJECT_TYPE,LAUNCH,DECAY,RCS_SIZE\n"
-            "25544,ISS (ZARYA),ISS,PAYLOAD,1998-11-20,,LARGE\n"
-            "x,BAD,US,DEBRIS,1998-11-20,,SMALL\n"
-            "5,VANGUARD 1,US,PAYLOAD,1958-03-17,not a date,SMALL\n")
+    text = (
+        "NORAD_CAT_ID,SATNAME,COUNTRY,OBJECT_TYPE,LAUNCH,DECAY,RCS_SIZE\n"
+        "25544,ISS (ZARYA),ISS,PAYLOAD,1998-11-20,,LARGE\n"
+        "x,BAD,US,DEBRIS,1998-11-20,,SMALL\n"
+        "5,VANGUARD 1,US,PAYLOAD,1958-03-17,not a date,SMALL\n"
+    )
     result = read_satcat_csv(text, "st.csv")
     assert [o.norad_id for o in result.records] == [25544]
     assert result.records[0].owner == "ISS" and result.records[0].rcs_size == "LARGE"
@@ -44,5 +46,6 @@ def test_space_track_columns_and_bad_rows():
 def test_round_trip():
     records = read_satcat_csv((SAMPLE / "satcat_sample.csv").read_text()).records
     again = read_satcat_csv(write_satcat_csv(records)).raise_first().records
-    assert [(o.norad_id, o.owner, o.launch_date, o.rcs_m2, o.object_type) for o in again] == \
-        [(o.norad_id, o.owner, o.launch_date, o.rcs_m2, o.object_type) for o in records]
+    assert [(o.norad_id, o.owner, o.launch_date, o.rcs_m2, o.object_type) for o in again] == [
+        (o.norad_id, o.owner, o.launch_date, o.rcs_m2, o.object_type) for o in records
+    ]

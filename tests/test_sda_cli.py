@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from kizuna.cli import app
 from kizuna.demo import sample_files
-from kizuna.ingest import load_files
 from kizuna.store import CatalogStore
+from kizuna.store.ingest import load_files
 
 runner = CliRunner()
 
@@ -24,18 +24,46 @@ def _db(tmp_path):
 
 def test_screen_json_and_cdm_out(tmp_path):
     db, _ = _db(tmp_path)
-    res = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60",
-                              "--format", "json", "--db", db])
+    res = runner.invoke(
+        app,
+        ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60", "--format", "json", "--db", db],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     for row in doc["events"]:
-        for key in ("primary", "secondary", "tca_utc", "miss_km", "rel_speed_kms", "radial_km", "intrack_km",
-                    "crosstrack_km", "pc", "pc_method"):
+        for key in (
+            "primary",
+            "secondary",
+            "tca_utc",
+            "miss_km",
+            "rel_speed_kms",
+            "radial_km",
+            "intrack_km",
+            "crosstrack_km",
+            "pc",
+            "pc_method",
+        ):
             assert key in row
         assert row["miss_km"] < 60
     assert doc["events"], "the bundled sample has approaches within 60 km in 12 h"
-    res = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60",
-                              "--format", "cdm-kvn", "--out", str(tmp_path / "cdm"), "--db", db])
+    res = runner.invoke(
+        app,
+        [
+            "screen",
+            "--owner",
+            "JPN",
+            "--days",
+            "0.5",
+            "--threshold-km",
+            "60",
+            "--format",
+            "cdm-kvn",
+            "--out",
+            str(tmp_path / "cdm"),
+            "--db",
+            db,
+        ],
+    )
     assert res.exit_code == 0, res.output
     files = sorted((tmp_path / "cdm").glob("*.cdm"))
     assert len(files) == len(doc["events"])
@@ -71,8 +99,8 @@ def test_cdm_bad_file_exit_2(tmp_path):
 def test_demo_writes_a_cdm(tmp_path):
     from rich.console import Console
 
+    from kizuna.demo.conjunctions import run_demo
     from kizuna.formats.cdm import read_cdm
-    from kizuna.sda.demo import run_demo
 
     _, store = _db(tmp_path)
     run_demo(store, tmp_path / "out", Console(record=True, width=200))
@@ -84,7 +112,19 @@ def test_demo_writes_a_cdm(tmp_path):
 
 def test_screen_on_local_dask_cluster_matches(tmp_path):
     db, _ = _db(tmp_path)
-    args = ["screen", "--owner", "JPN", "--days", "0.25", "--threshold-km", "60", "--format", "json", "--db", db]
+    args = [
+        "screen",
+        "--owner",
+        "JPN",
+        "--days",
+        "0.25",
+        "--threshold-km",
+        "60",
+        "--format",
+        "json",
+        "--db",
+        db,
+    ]
     single = json.loads(runner.invoke(app, args).stdout)
     res = runner.invoke(app, [*args, "--scheduler", "local"])
     assert res.exit_code == 0, res.output
@@ -97,9 +137,28 @@ def test_screen_publishes_conjunction_products(tmp_path):
 
     db, _ = _db(tmp_path)
     cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
-    res = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60",
-                              "--format", "json", "--db", db, "--publish", "SECRET//REL TO USA, JPN",
-                              "--partners", str(cfgs["JPN"]), "--keys", str(tmp_path / "keys")])
+    res = runner.invoke(
+        app,
+        [
+            "screen",
+            "--owner",
+            "JPN",
+            "--days",
+            "0.5",
+            "--threshold-km",
+            "60",
+            "--format",
+            "json",
+            "--db",
+            db,
+            "--publish",
+            "SECRET//REL TO USA, JPN",
+            "--partners",
+            str(cfgs["JPN"]),
+            "--keys",
+            str(tmp_path / "keys"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     events = json.loads(res.stdout)["events"]
     node = Node.open(db, cfgs["JPN"], tmp_path / "keys")
@@ -109,15 +168,32 @@ def test_screen_publishes_conjunction_products(tmp_path):
         assert report.ok and events and len(publishes) == len(events)
     finally:
         node.catalog.close()
-    no_keys = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.1", "--db", db,
-                                  "--publish", "UNCLASSIFIED"])
+    no_keys = runner.invoke(
+        app, ["screen", "--owner", "JPN", "--days", "0.1", "--db", db, "--publish", "UNCLASSIFIED"]
+    )
     assert no_keys.exit_code == 2
 
 
 def test_screen_with_default_covariance_reports_foster(tmp_path):
     db, _ = _db(tmp_path)
-    res = runner.invoke(app, ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60",
-                              "--format", "json", "--db", db, "--sigma-rtn-km", "0.2,1,0.2"])
+    res = runner.invoke(
+        app,
+        [
+            "screen",
+            "--owner",
+            "JPN",
+            "--days",
+            "0.5",
+            "--threshold-km",
+            "60",
+            "--format",
+            "json",
+            "--db",
+            db,
+            "--sigma-rtn-km",
+            "0.2,1,0.2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     events = json.loads(res.stdout)["events"]
     assert events and all(e["pc_method"] == "FOSTER-1992 (default RTN sigma)" for e in events)

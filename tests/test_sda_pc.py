@@ -84,8 +84,14 @@ def test_alfano_2009_cases_match_cara_pc2d():
     for row in csv.DictReader(table.open()):
         case = int(row["Case"])
         s = _alfano_inputs(shared(f"cdm_pc/cara/Alfano_2009_Test_Cases/Case{case}_data_at_TCA__Sheet1.csv"))
-        args = (s["Primary", "position"], s["Primary", "velocity"], s["Primary", "covariance"],
-                s["Secondary", "position"], s["Secondary", "velocity"], s["Secondary", "covariance"])
+        args = (
+            s["Primary", "position"],
+            s["Primary", "velocity"],
+            s["Primary", "covariance"],
+            s["Secondary", "position"],
+            s["Secondary", "velocity"],
+            s["Secondary", "covariance"],
+        )
         ref = float(row["CARA_Pc2D"])
         if math.isnan(ref):  # case 12: zero relative velocity, no 2-D encounter plane
             with pytest.raises(ValueError, match="zero relative velocity"):
@@ -154,10 +160,23 @@ def test_screening_events_with_user_covariance_use_foster():
     # Radial miss, relative velocity in the along/cross-track plane: a true closest approach.
     r2, v2 = r1 + np.array([0.3, 0.0, 0.0]), np.array([0, 0, 7.5])
     base = ConjunctionEvent(
-        primary=1, secondary=2, tca_utc=np.datetime64("2026-06-10T00:00:00", "ns"), miss_km=0.3,
-        rel_speed_kms=10.6, radial_km=0.3, intrack_km=0.0, crosstrack_km=0.0,
-        primary_teme=(*r1, *v1), secondary_teme=(*r2, *v2), primary_itrf=(0,) * 6, secondary_itrf=(0,) * 6,
-        pc=1e-3, pc_method="ALFANO-2005-MAX-PC-ISOTROPIC", hbr_m=20.0, hbr_source="default+default")
+        primary=1,
+        secondary=2,
+        tca_utc=np.datetime64("2026-06-10T00:00:00", "ns"),
+        miss_km=0.3,
+        rel_speed_kms=10.6,
+        radial_km=0.3,
+        intrack_km=0.0,
+        crosstrack_km=0.0,
+        primary_teme=(*r1, *v1),
+        secondary_teme=(*r2, *v2),
+        primary_itrf=(0,) * 6,
+        secondary_itrf=(0,) * 6,
+        pc=1e-3,
+        pc_method="ALFANO-2005-MAX-PC-ISOTROPIC",
+        hbr_m=20.0,
+        hbr_source="default+default",
+    )
     (e,) = with_covariance_pc([base], {}, (0.2, 0.2, 0.2))
     expected = float(pc_isotropic(0.3, 0.02, 0.2 * np.sqrt(2.0)))
     assert e.pc == pytest.approx(expected, rel=1e-6)

@@ -20,8 +20,12 @@ def test_dask_equals_single_process():
     start = max(e.epoch_utc for e in sets).replace(minute=0, second=0, microsecond=0)
     stop = start + timedelta(hours=6)
     single = screen(sets, start, stop, threshold_km=40.0)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         par = screen_dask(client, sets, start, stop, threshold_km=40.0, partitions=7)
     assert len(single.events) > 0
     key = [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in single.events]

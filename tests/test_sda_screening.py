@@ -125,9 +125,14 @@ def test_assets_mode_is_the_all_vs_all_subset(shell):
     full = screen(sets, start, stop, threshold_km=THRESHOLD_KM)
     assets = sorted({e.primary for e in full.events})[:5]
     part = screen(sets, start, stop, primaries=assets, threshold_km=THRESHOLD_KM)
-    want = {(e.primary, e.secondary, str(e.tca_utc)[:21]) for e in full.events
-            if e.primary in assets or e.secondary in assets}
-    got = {(min(e.primary, e.secondary), max(e.primary, e.secondary), str(e.tca_utc)[:21]) for e in part.events}
+    want = {
+        (e.primary, e.secondary, str(e.tca_utc)[:21])
+        for e in full.events
+        if e.primary in assets or e.secondary in assets
+    }
+    got = {
+        (min(e.primary, e.secondary), max(e.primary, e.secondary), str(e.tca_utc)[:21]) for e in part.events
+    }
     assert {(min(a, b), max(a, b), t) for a, b, t in want} == got
     assert all(e.primary in assets for e in part.events)
 
@@ -142,16 +147,21 @@ def test_rtn_volume_and_components(shell):
     rel = np.array(e.secondary_teme[3:]) - np.array(e.primary_teme[3:])
     # at TCA the relative position is normal to the relative velocity (range-rate root)
     cosang = np.dot(np.array(e.secondary_teme[:3]) - np.array(e.primary_teme[:3]), rel) / (
-        e.miss_km * np.linalg.norm(rel))
+        e.miss_km * np.linalg.norm(rel)
+    )
     assert abs(cosang) < 1e-5
     # ITRF keeps the distance between the two objects (a rotation), to 1 mm
     d_itrf = np.linalg.norm(np.array(e.secondary_itrf[:3]) - np.array(e.primary_itrf[:3]))
     assert d_itrf == pytest.approx(e.miss_km, abs=1e-6)
     box = screen(sets, start, stop, volume=ScreeningVolume.box(2.0, 30.0, 30.0))
-    assert all(abs(x.radial_km) <= 2 and abs(x.intrack_km) <= 30 and abs(x.crosstrack_km) <= 30
-               for x in box.events)
-    inside = [x for x in res.events if abs(x.radial_km) <= 2 and abs(x.intrack_km) <= 30
-              and abs(x.crosstrack_km) <= 30]
+    assert all(
+        abs(x.radial_km) <= 2 and abs(x.intrack_km) <= 30 and abs(x.crosstrack_km) <= 30 for x in box.events
+    )
+    inside = [
+        x
+        for x in res.events
+        if abs(x.radial_km) <= 2 and abs(x.intrack_km) <= 30 and abs(x.crosstrack_km) <= 30
+    ]
     assert {(x.primary, x.secondary) for x in inside} <= {(x.primary, x.secondary) for x in box.events}
 
 
@@ -175,9 +185,19 @@ def _eccentric_through_shell(sets, n, perigee_alt_km):
     e = 0.3
     a_km = (6378.135 + perigee_alt_km) / (1 - e)
     n_revday = 86400.0 / (2 * np.pi * np.sqrt(a_km**3 / 398600.8))
-    return [replace(sets[k], norad_id=90000 + k, eccentricity=e, mean_motion_revday=n_revday,
-                    arg_perigee_deg=(37.0 * k) % 360, mean_anomaly_deg=(71.0 * k) % 360,
-                    raan_deg=(sets[k].raan_deg + 23.0 * k) % 360, bstar_per_er=0.0) for k in range(n)]
+    return [
+        replace(
+            sets[k],
+            norad_id=90000 + k,
+            eccentricity=e,
+            mean_motion_revday=n_revday,
+            arg_perigee_deg=(37.0 * k) % 360,
+            mean_anomaly_deg=(71.0 * k) % 360,
+            raan_deg=(sets[k].raan_deg + 23.0 * k) % 360,
+            bstar_per_er=0.0,
+        )
+        for k in range(n)
+    ]
 
 
 def test_recall_with_fast_eccentric_objects(shell, monkeypatch):
@@ -196,8 +216,10 @@ def test_recall_with_fast_eccentric_objects(shell, monkeypatch):
     result = screen(cat, start, start + timedelta(seconds=seconds), threshold_km=threshold)
     fast_ids = {e.norad_id for e in fast}
     fast_events = [e for e in result.events if e.primary in fast_ids or e.secondary in fast_ids]
-    speeds = [np.linalg.norm((e.secondary_teme if e.secondary in fast_ids else e.primary_teme)[3:])
-              for e in fast_events]
+    speeds = [
+        np.linalg.norm((e.secondary_teme if e.secondary in fast_ids else e.primary_teme)[3:])
+        for e in fast_events
+    ]
     assert sum(s > screening.FAST_KMS for s in speeds) >= 3, "the test must exercise the fast-object path"
     matched = _compare(result.events, reference, threshold)
     assert matched >= len(reference) - sum(1 for r in reference if r[3] > threshold - 0.01)
@@ -229,7 +251,7 @@ def test_radial_reach_bounds_sgp4_radius_changes():
         c = len(offsets) // 2
         r = np.linalg.norm(pos, axis=2)
         bound = radial_reach_km(pos[:, c], vel[:, c], half_s)
-        assert np.all(np.abs(r - r[:, c:c + 1]).max(axis=1) <= bound), e.norad_id
+        assert np.all(np.abs(r - r[:, c : c + 1]).max(axis=1) <= bound), e.norad_id
 
 
 def test_radial_reach_is_tight_for_circular_leo():

@@ -33,14 +33,24 @@ def jpn(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     cfgs = write_coalition(tmp, {"JPN": free_port(), "USA": free_port(), "UKR": free_port()})
     cfg = yaml.safe_load(cfgs["JPN"].read_text())
-    cfg["users"].append({"name": "ukr-liaison", "token": "token-ukr-liaison", "nationality": "UKR",
-                         "clearance": "SECRET", "accesses": [], "roles": []})
+    cfg["users"].append(
+        {
+            "name": "ukr-liaison",
+            "token": "token-ukr-liaison",
+            "nationality": "UKR",
+            "clearance": "SECRET",
+            "accesses": [],
+            "roles": [],
+        }
+    )
     cfgs["JPN"].write_text(yaml.safe_dump(cfg, allow_unicode=True))
     node = Node.open(str(tmp / "JPN.db"), cfgs["JPN"], tmp / "keys")
-    secret = Product.new("conjunction", {"miss_km": 0.4}, parse_banner("SECRET//REL TO USA, JPN"), "JPN",
-                         objects=(25544,))
-    public = Product.new("element_set", {"norad_id": 25544}, parse_banner("UNCLASSIFIED"), "JPN",
-                         objects=(25544,))
+    secret = Product.new(
+        "conjunction", {"miss_km": 0.4}, parse_banner("SECRET//REL TO USA, JPN"), "JPN", objects=(25544,)
+    )
+    public = Product.new(
+        "element_set", {"norad_id": 25544}, parse_banner("UNCLASSIFIED"), "JPN", objects=(25544,)
+    )
     node.publish(secret, actor="setup")
     node.publish(public, actor="setup")
     yield node, secret, public, tmp, cfgs
@@ -60,12 +70,19 @@ def test_openapi_conformance_no_5xx(api_schema):
     operations = [r.ok() for r in api_schema.get_all_operations()]
     assert len(operations) >= 12
     for op in operations:
+
         @given(op.as_strategy())
         @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case):
-            case.call_and_validate(headers=JPN_TOKEN, checks=[
-                not_a_server_error, status_code_conformance, content_type_conformance,
-                response_schema_conformance])
+            case.call_and_validate(
+                headers=JPN_TOKEN,
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
 
         run()
 
@@ -78,12 +95,22 @@ def client(jpn):
         yield c
 
 
-@pytest.mark.parametrize("path", ["/taxii2/", "/taxii2/collections/products/objects/",
-                                  "/products/conjunctions", "/audit/verify", "/feed/stream"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/taxii2/",
+        "/taxii2/collections/products/objects/",
+        "/products/conjunctions",
+        "/audit/verify",
+        "/feed/stream",
+    ],
+)
 def test_unauthenticated_requests_get_401(client, path):
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Kizuna-Node": "USA",
-                                                            "X-Kizuna-Date": "2026-11-25T00:00:00Z",
-                                                            "X-Kizuna-Signature": "AAAA"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"X-Kizuna-Node": "USA", "X-Kizuna-Date": "2026-11-25T00:00:00Z", "X-Kizuna-Signature": "AAAA"},
+    ):
         r = client.get(path, headers=headers)
         assert r.status_code == 401 and r.json() == {"detail": "authentication required"}
 
@@ -117,21 +144,26 @@ def test_publish_rejects_contradictory_marking_and_filters_work(client):
     bad = {"type": "conjunction", "payload": {"miss_km": 1}, "marking": "SECRET//NOFORN/REL TO USA"}
     r = client.post("/products", json=bad, headers=JPN_TOKEN)
     assert r.status_code == 400 and "NOFORN" in r.json()["detail"]
-    ok = {"type": "maneuver", "payload": {"dv_ms": 0.5}, "marking": "CONFIDENTIAL//REL TO USA, JPN",
-          "objects": [43013]}
+    ok = {
+        "type": "maneuver",
+        "payload": {"dv_ms": 0.5},
+        "marking": "CONFIDENTIAL//REL TO USA, JPN",
+        "objects": [43013],
+    }
     r = client.post("/products", json=ok, headers=JPN_TOKEN)
     assert r.status_code == 201 and r.json()["banner"] == "CONFIDENTIAL//REL TO USA, JPN"
     got = client.get("/products/maneuvers?norad_id=43013", headers=JPN_TOKEN).json()["objects"]
     assert [o["product"]["payload"] for o in got] == [{"dv_ms": 0.5}]
     assert client.get("/products/maneuvers?norad_id=1", headers=JPN_TOKEN).json()["objects"] == []
-    assert client.get("/products/maneuvers?since=2100-01-01T00:00:00Z",
-                      headers=JPN_TOKEN).json()["objects"] == []
+    assert (
+        client.get("/products/maneuvers?since=2100-01-01T00:00:00Z", headers=JPN_TOKEN).json()["objects"]
+        == []
+    )
 
 
 def test_sse_live_feed_and_mutual_tls_over_loopback(tmp_path):
     ports = {"JPN": free_port(), "USA": free_port()}
-    cfgs = write_coalition(tmp_path, ports, tls=True, profiles={"JPN": ("SECRET", []),
-                                                                 "USA": ("SECRET", [])})
+    cfgs = write_coalition(tmp_path, ports, tls=True, profiles={"JPN": ("SECRET", []), "USA": ("SECRET", [])})
     jpn = Node.open(str(tmp_path / "JPN.db"), cfgs["JPN"], tmp_path / "keys")
     usa = Node.open(str(tmp_path / "USA.db"), cfgs["USA"], tmp_path / "keys")
     server = ServerThread(create_app(jpn, sse_poll_s=0.05), ports["JPN"], tls=jpn.config.tls).start()
@@ -145,8 +177,9 @@ def test_sse_live_feed_and_mutual_tls_over_loopback(tmp_path):
         import ssl
 
         with pytest.raises(httpx.HTTPError):
-            httpx.get(url + "/health", verify=ssl.create_default_context(cafile=str(jpn.config.tls.ca)),
-                      timeout=5)
+            httpx.get(
+                url + "/health", verify=ssl.create_default_context(cafile=str(jpn.config.tls.ca)), timeout=5
+            )
         ctx = ssl.create_default_context(cafile=str(jpn.config.tls.ca))
         ctx.load_cert_chain(str(usa.config.tls.cert), str(usa.config.tls.key))
         # A request signed as JPN but arriving with USA's certificate is refused: identities must agree.
@@ -156,8 +189,10 @@ def test_sse_live_feed_and_mutual_tls_over_loopback(tmp_path):
         forged = node_auth_headers(jpn.signer, "GET", path)
         assert httpx.get(url + path, headers=forged, verify=ctx, timeout=5).status_code == 401
         # The SSE stream delivers existing then newly published products, each with a cursor id.
-        with httpx.Client(verify=ctx, timeout=10) as c, c.stream(
-                "GET", url + "/feed/stream?max_s=5", headers={"Authorization": "Bearer token-JPN"}) as r:
+        with (
+            httpx.Client(verify=ctx, timeout=10) as c,
+            c.stream("GET", url + "/feed/stream?max_s=5", headers={"Authorization": "Bearer token-JPN"}) as r,
+        ):
             assert r.headers["content-type"].startswith("text/event-stream")
             seen: list[str] = []
             for line in r.iter_lines():

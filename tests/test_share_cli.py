@@ -29,20 +29,60 @@ def test_keygen_publish_sync_and_audit_verify(tmp_path):
     payload = tmp_path / "p.json"
     payload.write_text(json.dumps({"miss_km": 0.2}))
     common = ["--partners", str(cfgs["JPN"]), "--keys", str(tmp_path / "keys"), "--db", jdb]
-    r = runner.invoke(app, ["product", "publish", *common, "--type", "conjunction",
-                            "--marking", "SECRET//REL TO USA, JPN", "--payload", str(payload),
-                            "--object", "25544"])
+    r = runner.invoke(
+        app,
+        [
+            "product",
+            "publish",
+            *common,
+            "--type",
+            "conjunction",
+            "--marking",
+            "SECRET//REL TO USA, JPN",
+            "--payload",
+            str(payload),
+            "--object",
+            "25544",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["banner"] == "SECRET//REL TO USA, JPN"
-    r = runner.invoke(app, ["product", "publish", *common, "--type", "conjunction",
-                            "--marking", "SECRET//NOFORN/REL TO USA", "--payload", str(payload)])
+    r = runner.invoke(
+        app,
+        [
+            "product",
+            "publish",
+            *common,
+            "--type",
+            "conjunction",
+            "--marking",
+            "SECRET//NOFORN/REL TO USA",
+            "--payload",
+            str(payload),
+        ],
+    )
     assert r.exit_code == 2 and "NOFORN" in r.output
 
     node = Node.open(jdb, cfgs["JPN"], tmp_path / "keys")
     server = ServerThread(create_app(node), ports["JPN"]).start()
     try:
-        r = runner.invoke(app, ["node", "sync", "--partners", str(cfgs["USA"]), "--keys",
-                                str(tmp_path / "keys"), "--db", udb, "--partner", "JPN", "-f", "json"])
+        r = runner.invoke(
+            app,
+            [
+                "node",
+                "sync",
+                "--partners",
+                str(cfgs["USA"]),
+                "--keys",
+                str(tmp_path / "keys"),
+                "--db",
+                udb,
+                "--partner",
+                "JPN",
+                "-f",
+                "json",
+            ],
+        )
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)[0]["ingested"] == 1
     finally:

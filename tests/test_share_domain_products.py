@@ -32,8 +32,9 @@ def test_maneuver_report_signed_and_verified_by_partner(nodes):
     assert maneuvers
     jpn, usa = nodes["JPN"], nodes["USA"]
     marking = parse_banner("CONFIDENTIAL//REL TO USA, JPN", jpn.config.markings)
-    product = Product.new("maneuver", maneuvers[0].to_product_payload(), marking, jpn.node_id,
-                          objects=(25544,))
+    product = Product.new(
+        "maneuver", maneuvers[0].to_product_payload(), marking, jpn.node_id, objects=(25544,)
+    )
     signed = jpn.publish(product, actor="analyst")
     report = usa.ingest([signed], source="JPN")
     assert report.ingested == 1

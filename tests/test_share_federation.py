@@ -42,8 +42,11 @@ def expected_holders(m: Marking, originator: str) -> set[str]:
             nations = set().union(*(COMMUNITIES.get(x, {x}) for x in m.releasable_to))
         else:
             nations = set(NODES)
-        if n in nations and Classification.parse(clearance) >= m.classification and \
-                all(c in accesses for c in m.caveats - {"NOFORN"}):
+        if (
+            n in nations
+            and Classification.parse(clearance) >= m.classification
+            and all(c in accesses for c in m.caveats - {"NOFORN"})
+        ):
             out.add(n)
     return out
 
@@ -57,8 +60,11 @@ def coalition(tmp_path, store):
     ports = {n: free_port() for n in NODES}
     cfgs = write_coalition(tmp_path, ports)
     nodes = {n: Node.open(str(tmp_path / f"{n}.db"), cfgs[n], tmp_path / "keys") for n in ("JPN", "UKR")}
-    nodes["USA"] = Node(store, NodeConfig.load(cfgs["USA"]),
-                        Signer("USA", load_private_key(tmp_path / "keys" / "USA.key.pem")))
+    nodes["USA"] = Node(
+        store,
+        NodeConfig.load(cfgs["USA"]),
+        Signer("USA", load_private_key(tmp_path / "keys" / "USA.key.pem")),
+    )
     servers = {n: ServerThread(create_app(nodes[n]), ports[n]).start() for n in NODES}
     yield tmp_path, ports, cfgs, nodes, servers
     for s in servers.values():
@@ -76,8 +82,13 @@ def test_three_node_sweep_and_crash_restart_converge(coalition):
         batch = []
         for i in range(N_PER_NODE):
             m = random_marking(rng, origin)
-            p = Product.new(rng.choice(["element_set", "conjunction", "maneuver"]), {"i": i, "by": origin},
-                            m, origin, objects=(rng.randrange(1, 60000),))
+            p = Product.new(
+                rng.choice(["element_set", "conjunction", "maneuver"]),
+                {"i": i, "by": origin},
+                m,
+                origin,
+                objects=(rng.randrange(1, 60000),),
+            )
             batch.append(p)
             for n in expected_holders(m, origin):
                 expected[n].add((p.id, 1))
@@ -97,8 +108,12 @@ def test_three_node_sweep_and_crash_restart_converge(coalition):
     nodes["UKR"] = Node.open(str(tmp / "UKR.db"), cfgs["UKR"], tmp / "keys")
     servers["JPN"].stop()
     with pytest.raises(SyncError, match="giving up"):
-        sync_partner(nodes["UKR"], nodes["UKR"].config.partners["JPN"], limit=50,
-                     backoff=Backoff(attempts=2, base_s=0.05))
+        sync_partner(
+            nodes["UKR"],
+            nodes["UKR"].config.partners["JPN"],
+            limit=50,
+            backoff=Backoff(attempts=2, base_s=0.05),
+        )
     servers["JPN"] = ServerThread(create_app(nodes["JPN"]), ports["JPN"]).start()
 
     with httpx.Client(timeout=30) as client:
@@ -106,14 +121,16 @@ def test_three_node_sweep_and_crash_restart_converge(coalition):
             for n in NODES:
                 for partner in nodes[n].config.partners.values():
                     sync_partner(nodes[n], partner, client=client, limit=400)
-        last = [sync_partner(nodes[n], p, client=client) for n in NODES
-                for p in nodes[n].config.partners.values()]
+        last = [
+            sync_partner(nodes[n], p, client=client) for n in NODES for p in nodes[n].config.partners.values()
+        ]
     assert all(r.ingest.ingested == 0 and not r.ingest.refused for r in last)
 
     for n in NODES:
         held = nodes[n].share.all_keys()
         assert len(held) == len(set(held)), f"{n} holds duplicates"
-        assert set(held) == expected[n], (f"{n}: missing {len(expected[n] - set(held))}, "
-                                          f"extra {len(set(held) - expected[n])}")
+        assert set(held) == expected[n], (
+            f"{n}: missing {len(expected[n] - set(held))}, extra {len(set(held) - expected[n])}"
+        )
         report = nodes[n].audit.verify()
         assert report.ok, report.problems

@@ -23,19 +23,30 @@ from kizuna.store.share_store import audit, audit_head
 
 
 def test_ed25519_is_rfc8032_test_vector_1():
-    sk = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(
-        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+    sk = Ed25519PrivateKey.from_private_bytes(
+        bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    )
     assert sk.sign(b"").hex() == (
         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46b"
-        "d25bf5f0595bbe24655141438e7a100b")
+        "d25bf5f0595bbe24655141438e7a100b"
+    )
 
 
 def _node(store, node_id, partner_keys):
-    cfg = NodeConfig.from_mapping({
-        "node": {"id": node_id, "clearance": "TOP SECRET"},
-        "partners": [{"id": p, "url": None, "public_key": public_pem(k.public_key()).decode(),
-                      "clearance": "SECRET"} for p, k in partner_keys.items()],
-    })
+    cfg = NodeConfig.from_mapping(
+        {
+            "node": {"id": node_id, "clearance": "TOP SECRET"},
+            "partners": [
+                {
+                    "id": p,
+                    "url": None,
+                    "public_key": public_pem(k.public_key()).decode(),
+                    "clearance": "SECRET",
+                }
+                for p, k in partner_keys.items()
+            ],
+        }
+    )
     return Node(store, cfg, Signer(node_id, Ed25519PrivateKey.generate()))
 
 
@@ -44,8 +55,13 @@ def jpn_and_signed(store):
     key = Ed25519PrivateKey.generate()
     node = _node(store, "USA", {"JPN": key})
     signer = Signer("JPN", key)
-    p = Product.new("conjunction", {"miss_km": 0.31, "tca_utc": "2026-07-01T00:00:00Z"},
-                    parse_banner("SECRET//REL TO USA, JPN"), "JPN", objects=(25544, 48274))
+    p = Product.new(
+        "conjunction",
+        {"miss_km": 0.31, "tca_utc": "2026-07-01T00:00:00Z"},
+        parse_banner("SECRET//REL TO USA, JPN"),
+        "JPN",
+        objects=(25544, 48274),
+    )
     return node, signer, p
 
 
@@ -118,8 +134,13 @@ def test_new_version_cannot_lower_marking_without_audited_downgrade(store):
     node.publish(p, actor="analyst")
     with pytest.raises(PolicyError, match="downgrade"):
         node.publish(p.next_version(marking=parse_banner("UNCLASSIFIED")), actor="analyst")
-    boss = Subject("boss", "JPN", parse_banner("TOP SECRET//NOFORN").classification, frozenset(),
-                   frozenset({"downgrader"}))
+    boss = Subject(
+        "boss",
+        "JPN",
+        parse_banner("TOP SECRET//NOFORN").classification,
+        frozenset(),
+        frozenset({"downgrader"}),
+    )
     node.downgrade(p.id, parse_banner("UNCLASSIFIED"), actor=boss, justification="MOD release 2026-11")
     rows = node.share.audit_rows()
     assert rows[-1]["event"] == "downgrade" and rows[-1]["actor"] == "boss"
@@ -147,8 +168,11 @@ def test_audit_tampering_is_detected(store, attack):
             rows = {r.seq: r for r in conn.execute(audit.select().where(audit.c.seq.in_([2, 4])))}
             for a, b in ((2, 4), (4, 2)):
                 src = rows[b]._mapping
-                conn.execute(update(audit).where(audit.c.seq == a).values(
-                    **{k: v for k, v in src.items() if k != "seq"}))
+                conn.execute(
+                    update(audit)
+                    .where(audit.c.seq == a)
+                    .values(**{k: v for k, v in src.items() if k != "seq"})
+                )
         else:
             conn.execute(delete(audit).where(audit.c.seq == 6))
     report = node.audit.verify()
@@ -167,8 +191,13 @@ def test_paging_with_concurrent_inserts_neither_skips_nor_repeats(store):
 
     def writer():
         for i in range(0, total, 8):
-            node.publish_many([Product.new("element_set", {"i": j}, parse_banner("UNCLASSIFIED"), "JPN")
-                               for j in range(i, i + 8)], actor="w")
+            node.publish_many(
+                [
+                    Product.new("element_set", {"i": j}, parse_banner("UNCLASSIFIED"), "JPN")
+                    for j in range(i, i + 8)
+                ],
+                actor="w",
+            )
         done.set()
 
     t = threading.Thread(target=writer)

@@ -36,8 +36,9 @@ def pair(tmp_path):
 
 def _publish(node: Node, n: int) -> None:
     for i in range(n):
-        node.publish(Product.new("element_set", {"i": i}, parse_banner("UNCLASSIFIED"), node.node_id),
-                     actor="analyst")
+        node.publish(
+            Product.new("element_set", {"i": i}, parse_banner("UNCLASSIFIED"), node.node_id), actor="analyst"
+        )
 
 
 def _rewrite_history_from(node: Node, seq: int) -> None:
@@ -48,8 +49,16 @@ def _rewrite_history_from(node: Node, seq: int) -> None:
         rows = conn.execute(select(audit).where(audit.c.seq >= seq).order_by(audit.c.seq)).mappings().all()
         prev = str(rows[0]["prev_hash"])
         for r in rows:
-            h = entry_hash(prev, int(r["seq"]), r["ts_utc"], r["event"], r["actor"], r["product_id"],
-                           r["version"], r["detail"])
+            h = entry_hash(
+                prev,
+                int(r["seq"]),
+                r["ts_utc"],
+                r["event"],
+                r["actor"],
+                r["product_id"],
+                r["version"],
+                r["detail"],
+            )
             conn.execute(update(audit).where(audit.c.seq == r["seq"]).values(prev_hash=prev, hash=h))
             prev = h
         conn.execute(update(audit_head).values(seq=int(rows[-1]["seq"]), hash=prev))
@@ -72,8 +81,21 @@ def test_rewritten_history_is_caught_by_the_partner_and_by_the_node_auditor(pair
 
     [mine] = check_witnesses(jpn)
     assert mine.ok is False and "rewritten here" in (mine.problem or "")
-    r = CliRunner().invoke(app, ["audit", "witnesses", "--partners", str(cfgs["JPN"]), "--keys",
-                                 str(tmp / "keys"), "--db", str(tmp / "JPN.db"), "-f", "json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "witnesses",
+            "--partners",
+            str(cfgs["JPN"]),
+            "--keys",
+            str(tmp / "keys"),
+            "--db",
+            str(tmp / "JPN.db"),
+            "-f",
+            "json",
+        ],
+    )
     assert r.exit_code == 2, r.output
     assert json.loads(r.stdout)["witnesses"][0]["ok"] is False
 
@@ -84,8 +106,21 @@ def test_rewritten_history_is_caught_by_the_partner_and_by_the_node_auditor(pair
     events = [row for row in usa.share.audit_rows() if row["event"] == "witness"]
     assert events and json.loads(str(events[-1]["detail"]))["partner"] == "JPN"
     assert json.loads(usa.share.witness("JPN") or "{}")["seq"] == second.witness.seq  # type: ignore[union-attr]
-    r = CliRunner().invoke(app, ["node", "sync", "--partners", str(cfgs["USA"]), "--keys", str(tmp / "keys"),
-                                 "--db", str(tmp / "USA.db"), "-f", "json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "node",
+            "sync",
+            "--partners",
+            str(cfgs["USA"]),
+            "--keys",
+            str(tmp / "keys"),
+            "--db",
+            str(tmp / "USA.db"),
+            "-f",
+            "json",
+        ],
+    )
     assert r.exit_code == 2 and "fails witnessing" in r.output
 
 
@@ -115,8 +150,12 @@ def test_checkpoints_are_bound_to_their_node_and_fields(pair):
     doc = jpn.audit.checkpoint(jpn.signer)
     assert doc is not None
     assert verify_checkpoint(doc, usa.trust, "JPN") == (doc["seq"], doc["hash"])
-    for forged in ({**doc, "seq": int(doc["seq"]) + 1}, {**doc, "hash": "f" * 64}, {**doc, "node": "USA"},
-                   {**doc, "ts_utc": "2020-01-01T00:00:00Z"}):
+    for forged in (
+        {**doc, "seq": int(doc["seq"]) + 1},
+        {**doc, "hash": "f" * 64},
+        {**doc, "node": "USA"},
+        {**doc, "ts_utc": "2020-01-01T00:00:00Z"},
+    ):
         with pytest.raises(CheckpointError):
             verify_checkpoint(forged, usa.trust, "JPN")
     with pytest.raises(CheckpointError):  # signed by USA's key, presented as JPN's

@@ -10,10 +10,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from tests.conftest import SAMPLE, shared
 
 from kizuna.formats.detect import read_path
-from kizuna.ingest import load_file, load_files
+from kizuna.store.ingest import load_file, load_files
 
-SAMPLE_FILES = [SAMPLE / "satcat_sample.csv", SAMPLE / "leo_2026-06_sample.3le",
-                SAMPLE / "active_2026-07_sample.csv"]
+SAMPLE_FILES = [
+    SAMPLE / "satcat_sample.csv",
+    SAMPLE / "leo_2026-06_sample.3le",
+    SAMPLE / "active_2026-07_sample.csv",
+]
 
 
 def test_load_sample_then_reload_is_all_duplicates(store):
@@ -99,8 +102,7 @@ def test_iss_history_through_the_store(store):
     assert summary.loaded == len(hist) > 9000
     assert summary.loaded + summary.duplicates == 9571  # the file repeats some epochs
     assert all(a.epoch_utc < b.epoch_utc for a, b in zip(hist, hist[1:], strict=False))
-    window = store.history(25544, datetime(2022, 1, 1, tzinfo=UTC),
-                           datetime(2022, 2, 1, tzinfo=UTC))
+    window = store.history(25544, datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 2, 1, tzinfo=UTC))
     assert window and all(s.epoch_utc.year == 2022 and s.epoch_utc.month == 1 for s in window)
 
 

@@ -57,9 +57,21 @@ def test_agrees_with_sgp4_twoline2rv_on_the_sample_catalog():
         assert epoch_jd - 2451545.0 == pytest.approx(ours, abs=1e-8)  # < 1 ms
 
 
-@pytest.mark.parametrize("text,value", [("00005", 5), ("    5", 5), ("25544", 25544), ("A0000", 100000),
-                                        ("A0404", 100404), ("H9999", 179999), ("J0000", 180000),
-                                        ("P0000", 230000), ("Z9999", 339999), ("T0000", 270000)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("00005", 5),
+        ("    5", 5),
+        ("25544", 25544),
+        ("A0000", 100000),
+        ("A0404", 100404),
+        ("H9999", 179999),
+        ("J0000", 180000),
+        ("P0000", 230000),
+        ("Z9999", 339999),
+        ("T0000", 270000),
+    ],
+)
 def test_alpha5_catalog_numbers(text, value):
     assert decode_catalog_number(text) == value
     assert encode_catalog_number(value) == text.strip().zfill(5) if text[0] != " " else True
@@ -110,8 +122,10 @@ def test_round_trip_is_lossless_on_full_snapshots():
 
 
 def test_2019_plus_signs_and_zero_padding_read_as_values():
-    text = ("1 44160U 19006AX  20162.79712247 +.00816806 +19088-3 +34711-2 0  9997\n"
-            "2 44160 095.2472 272.0808 0216413 032.6694 328.7739 15.58006382062511\n")
+    text = (
+        "1 44160U 19006AX  20162.79712247 +.00816806 +19088-3 +34711-2 0  9997\n"
+        "2 44160 095.2472 272.0808 0216413 032.6694 328.7739 15.58006382062511\n"
+    )
     (es,) = read_tle(text).raise_first().records
     assert es.mean_motion_dot_revday2 == 0.00816806 and es.bstar_per_er == pytest.approx(0.34711e-2)
     assert es.inclination_deg == 95.2472
@@ -128,6 +142,7 @@ def test_omm_precision_is_rounded_as_celestrak_renders_it():
     omm_sets = read_omm_json(orig.read_text(), str(orig)).raise_first().records
     tle_lines = [ln for ln in tle.read_text().splitlines() if ln[:2] in ("1 ", "2 ")]
     ours = [ln for es in omm_sets for ln in format_tle(es)]
+
     # CelesTrak writes a zero exponent field as '00000+0', Space-Track (and we) as '00000-0';
     # the checksum moves with it. Every other column must match.
     def norm(line: str) -> str:
@@ -175,7 +190,7 @@ def test_gpconf_corrupt_inputs_give_the_described_error(provenance):
         assert issue.field == field and words in issue.message
         bad_norad = next(r["norad_cat_id"] for r in meta["records"] if r.get("role") == "corrupt")
         # The reported line is inside the corrupt set (its line 1, or where line 2 should be).
-        near = " ".join(lines[max(0, issue.line - 2): issue.line])
+        near = " ".join(lines[max(0, issue.line - 2) : issue.line])
         assert str(bad_norad) in near
     elif data_file.suffix == ".csv":
         # The cut falls in MEAN_MOTION_DOT, so the row ends one column early: MEAN_MOTION_DDOT

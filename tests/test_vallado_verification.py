@@ -51,8 +51,9 @@ def test_reader_flags_exactly_the_deliberate_checksum_errors():
         line = text.splitlines()[issue.line - 1]
         flagged.add((int(line[2:7]), int(line[0])))
     # A set with two bad lines is reported once, at its first bad line.
-    assert flagged == {k for k in EXPECTED_CHECKSUM_ERRORS if not (k[1] == 2 and (k[0], 1) in
-                                                                   EXPECTED_CHECKSUM_ERRORS)}
+    assert flagged == {
+        k for k in EXPECTED_CHECKSUM_ERRORS if not (k[1] == 2 and (k[0], 1) in EXPECTED_CHECKSUM_ERRORS)
+    }
 
 
 def test_all_vallado_cases_within_1m_and_1mm_per_s():
@@ -62,8 +63,7 @@ def test_all_vallado_cases_within_1m_and_1mm_per_s():
     assert len(result.records) == len(spans) == len(expected) == 33
     errors_seen: list[int] = []
     worst_r_m = worst_v_mms = 0.0
-    for es, (_start, stop, step), (norad, rows_list) in zip(result.records, spans, expected,
-                                                           strict=True):
+    for es, (_start, stop, step), (norad, rows_list) in zip(result.records, spans, expected, strict=True):
         assert es.norad_id == norad
         rows = np.array(rows_list)
         tsince_min = rows[:, 0]

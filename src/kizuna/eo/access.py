@@ -89,11 +89,27 @@ class AccessWindows:
         return (self.stop_utc - self.start_utc).astype("int64") / 1e9
 
     def select(self, mask: np.ndarray) -> AccessWindows:
-        cols = {k: getattr(self, k)[mask] for k in (
-            "sat_index", "target_index", "start_utc", "stop_utc", "mid_utc", "incidence_deg",
-            "off_nadir_deg", "slant_range_km", "look_right")}
-        return AccessWindows(**cols, sat_names=self.sat_names, sat_norad=self.sat_norad,
-                             period_start_utc=self.period_start_utc, period_stop_utc=self.period_stop_utc)
+        cols = {
+            k: getattr(self, k)[mask]
+            for k in (
+                "sat_index",
+                "target_index",
+                "start_utc",
+                "stop_utc",
+                "mid_utc",
+                "incidence_deg",
+                "off_nadir_deg",
+                "slant_range_km",
+                "look_right",
+            )
+        }
+        return AccessWindows(
+            **cols,
+            sat_names=self.sat_names,
+            sat_norad=self.sat_norad,
+            period_start_utc=self.period_start_utc,
+            period_stop_utc=self.period_stop_utc,
+        )
 
 
 class HermiteTrack:
@@ -113,8 +129,13 @@ class HermiteTrack:
         coef = np.stack([p0, m0, -3 * p0 - 2 * m0 + 3 * p1 - m1, 2 * p0 + m0 - 2 * p1 + m1], axis=2)
         self.coef12 = np.ascontiguousarray(coef.reshape(-1, 12))  # row = sat * n_seg + segment
 
-    def state(self, sat: np.ndarray, t_s: np.ndarray, accel: bool = False,  # type: ignore[no-untyped-def]
-              pos_only: bool = False):
+    def state(
+        self,
+        sat: np.ndarray,
+        t_s: np.ndarray,
+        accel: bool = False,  # type: ignore[no-untyped-def]
+        pos_only: bool = False,
+    ):
         h = self.h
         k = np.clip(np.floor(t_s * (1.0 / h)).astype(np.int64), 0, self.n_seg - 1)
         u = (t_s * (1.0 / h) - k)[:, None]
@@ -142,8 +163,14 @@ class HermiteTrack:
         return p, v, a
 
 
-def _solve_edge(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, iters: int = 6,
-                fa: np.ndarray | None = None, fb: np.ndarray | None = None) -> np.ndarray:
+def _solve_edge(
+    f: Callable[[np.ndarray], np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    iters: int = 6,
+    fa: np.ndarray | None = None,
+    fb: np.ndarray | None = None,
+) -> np.ndarray:
     """Crossing of f between a (f < 0 expected) and b (f >= 0), by the Illinois variant of regula falsi
     (Dowell & Jarratt 1971): superlinear on smooth monotone brackets. Returns a where f(a) >= 0
     already (a window open at the period edge)."""
@@ -169,8 +196,12 @@ def _solve_edge(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndar
     return np.where(inside_a, a, np.clip(root, np.minimum(a, b), np.maximum(a, b)))
 
 
-def _secant_edge(f: Callable[[np.ndarray], np.ndarray], guess: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _secant_edge(
+    f: Callable[[np.ndarray], np.ndarray],
+    guess: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Crossing of f near `guess` by the secant method from guess -+ 1 s (superlinear, order 1.6),
     iterates kept within [lo, hi]. Since the sensor quantity peaks once per pass, a zero inside
     [lo, hi] (peak..far on one side) is the unique crossing; `done` marks iterates that settled
@@ -191,8 +222,12 @@ def _secant_edge(f: Callable[[np.ndarray], np.ndarray], guess: np.ndarray, lo: n
     return x1, done
 
 
-def _maximize(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray, iters: int = 26,
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _maximize(
+    f: Callable[[np.ndarray], np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    iters: int = 26,
+) -> tuple[np.ndarray, np.ndarray]:
     """Golden-section search for the maximum of unimodal f on [a, b] (to 1e-4 of the bracket)."""
     c = b - _GOLDEN * (b - a)
     d = a + _GOLDEN * (b - a)
@@ -210,10 +245,17 @@ def _maximize(f: Callable[[np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarra
     return t, f(t)
 
 
-def compute_access(constellation: Constellation | Sequence, targets: Targets, start_utc: object,
-                   stop_utc: object, sensor: Sensor, *, step_s: float = 60.0,
-                   progress: Callable[[int, int], None] | None = None,
-                   workers: int = min(2, os.cpu_count() or 1)) -> AccessWindows:
+def compute_access(
+    constellation: Constellation | Sequence,
+    targets: Targets,
+    start_utc: object,
+    stop_utc: object,
+    sensor: Sensor,
+    *,
+    step_s: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = min(2, os.cpu_count() or 1),
+) -> AccessWindows:
     """Access windows of every satellite x target between start and stop (windows are clipped to
     the period). `progress(done, total)` reports screening blocks."""
     sets = list(constellation.element_sets if isinstance(constellation, Constellation) else constellation)
@@ -231,8 +273,11 @@ def compute_access(constellation: Constellation | Sequence, targets: Targets, st
     period_s = max(es.period_min for es in sets) * 60.0
     half_pass_s = 1.3 * reach / (2 * math.pi / period_s - EARTH_ROTATION_RAD_S) + step_s
     pad_s = math.ceil(half_pass_s / step_s) * step_s
-    grid = time_grid(t0 - np.timedelta64(int(pad_s * 1e9), "ns"),
-                     t1 + np.timedelta64(int((pad_s + step_s) * 1e9), "ns"), step_s)
+    grid = time_grid(
+        t0 - np.timedelta64(int(pad_s * 1e9), "ns"),
+        t1 + np.timedelta64(int((pad_s + step_s) * 1e9), "ns"),
+        step_s,
+    )
     eph = propagate(sets, grid, "itrf")
     track = HermiteTrack(eph.position_km, eph.velocity_kms, step_s)
     grid0 = grid[0]
@@ -252,18 +297,33 @@ def compute_access(constellation: Constellation | Sequence, targets: Targets, st
     ok_flat = np.flatnonzero(eph.ok.reshape(-1))
     # Screening in blocks of samples keeps the (sample, target) pair lists bounded in memory.
     block = max(1, _BATCH_PAIRS // 4)
-    blocks = [ok_flat[i:i + block] for i in range(0, len(ok_flat), block)] or [ok_flat]
+    blocks = [ok_flat[i : i + block] for i in range(0, len(ok_flat), block)] or [ok_flat]
     lo_level, hi_level = sensor.bounds
 
     def run_block(idx: np.ndarray) -> dict[str, np.ndarray] | None:
         if not len(idx):
             return None
-        pairs = cKDTree(sub.reshape(-1, 3)[idx]).sparse_distance_matrix(tgt_tree, chord, output_type="ndarray")
+        pairs = cKDTree(sub.reshape(-1, 3)[idx]).sparse_distance_matrix(
+            tgt_tree, chord, output_type="ndarray"
+        )
         if not len(pairs):
             return None
         flat = idx[pairs["i"]]
-        return _passes(track, sensor, flat // n_t, flat % n_t, pairs["j"].astype(np.int64), pairs["v"], r_tgt,
-                       up_tgt, half_pass_s, t_lo, t_hi, lo_level, hi_level)
+        return _passes(
+            track,
+            sensor,
+            flat // n_t,
+            flat % n_t,
+            pairs["j"].astype(np.int64),
+            pairs["v"],
+            r_tgt,
+            up_tgt,
+            half_pass_s,
+            t_lo,
+            t_hi,
+            lo_level,
+            hi_level,
+        )
 
     out: list[dict[str, np.ndarray]] = []
     # Blocks are independent and numpy releases the GIL in its array loops: threads use the cores.
@@ -297,16 +357,37 @@ def compute_access(constellation: Constellation | Sequence, targets: Targets, st
     mid_utc = to_utc(mid)
     keep = sensor.accept(geom, mid_utc, up_tgt[tgt]) if len(mid) else np.zeros(0, bool)
     return AccessWindows(
-        sat_index=sat[keep], target_index=tgt[keep], start_utc=to_utc(st[keep]), stop_utc=to_utc(sp[keep]),
-        mid_utc=mid_utc[keep], incidence_deg=geom.incidence_deg[keep], off_nadir_deg=geom.off_nadir_deg[keep],
-        slant_range_km=geom.slant_range_km[keep], look_right=geom.look_right[keep],
+        sat_index=sat[keep],
+        target_index=tgt[keep],
+        start_utc=to_utc(st[keep]),
+        stop_utc=to_utc(sp[keep]),
+        mid_utc=mid_utc[keep],
+        incidence_deg=geom.incidence_deg[keep],
+        off_nadir_deg=geom.off_nadir_deg[keep],
+        slant_range_km=geom.slant_range_km[keep],
+        look_right=geom.look_right[keep],
         sat_names=[es.object_name or str(es.norad_id) for es in sets],
-        sat_norad=np.array([es.norad_id for es in sets]), period_start_utc=t0, period_stop_utc=t1)
+        sat_norad=np.array([es.norad_id for es in sets]),
+        period_start_utc=t0,
+        period_stop_utc=t1,
+    )
 
 
-def _passes(track: HermiteTrack, sensor: Sensor, sat_s: np.ndarray, k_s: np.ndarray, tgt_s: np.ndarray,
-            chord_s: np.ndarray, r_tgt: np.ndarray, up_tgt: np.ndarray, half_pass_s: float, t_lo: float,
-            t_hi: float, lo_level: float, hi_level: float) -> dict[str, np.ndarray] | None:
+def _passes(
+    track: HermiteTrack,
+    sensor: Sensor,
+    sat_s: np.ndarray,
+    k_s: np.ndarray,
+    tgt_s: np.ndarray,
+    chord_s: np.ndarray,
+    r_tgt: np.ndarray,
+    up_tgt: np.ndarray,
+    half_pass_s: float,
+    t_lo: float,
+    t_hi: float,
+    lo_level: float,
+    hi_level: float,
+) -> dict[str, np.ndarray] | None:
     """Windows from (sample, target) screening pairs: group them into passes, refine each pass's
     closest approach, then its edges."""
     n_t = track.r.shape[1]
@@ -351,7 +432,9 @@ def _passes(track: HermiteTrack, sensor: Sensor, sat_s: np.ndarray, k_s: np.ndar
     if len(near):
         t[near], q_peak[near] = _maximize(
             lambda tt, i=near: sensor.quantity(track.state(sat[i], tt, pos_only=True), rt[i], ut[i]),
-            t[near] - PEAK_SEARCH_S, t[near] + PEAK_SEARCH_S)
+            t[near] - PEAK_SEARCH_S,
+            t[near] + PEAK_SEARCH_S,
+        )
     r, v = track.state(sat, t)
     ok = np.flatnonzero((q_peak >= lo_level) & (t + half_pass_s > t_lo) & (t - half_pass_s < t_hi))
     if not len(ok):
@@ -393,14 +476,16 @@ def _passes(track: HermiteTrack, sensor: Sensor, sat_s: np.ndarray, k_s: np.ndar
                     a[wide], b[wide] = fb_[wide], tp[idx[bad]][wide]
                     qw = q_fn(idx[bad][wide])
                     fa[wide], fb[wide] = qw(a[wide]) - level, qw(b[wide]) - level
-                root[bad] = _solve_edge(lambda x, q=qb: q(x) - level, a, b, iters=EDGE_ITERS_FALLBACK,
-                                        fa=fa, fb=fb)
+                root[bad] = _solve_edge(
+                    lambda x, q=qb: q(x) - level, a, b, iters=EDGE_ITERS_FALLBACK, fa=fa, fb=fb
+                )
             out.append(root)
         return out
 
     allidx = np.arange(len(tp))
-    rise, fall = edges(allidx, lo_level, np.maximum(tp - half_pass_s, 0.0),
-                       np.minimum(tp + half_pass_s, track.t_max))
+    rise, fall = edges(
+        allidx, lo_level, np.maximum(tp - half_pass_s, 0.0), np.minimum(tp + half_pass_s, track.t_max)
+    )
     sats, tgts, starts_, stops = [sat], [tgt], [rise], [fall]
     if math.isfinite(hi_level):
         split = np.flatnonzero(qp > hi_level)
@@ -415,5 +500,9 @@ def _passes(track: HermiteTrack, sensor: Sensor, sat_s: np.ndarray, k_s: np.ndar
     st = np.clip(np.concatenate(starts_), t_lo, t_hi)
     sp = np.clip(np.concatenate(stops), t_lo, t_hi)
     good = sp > st
-    return {"sat": np.concatenate(sats)[good], "tgt": np.concatenate(tgts)[good], "start": st[good],
-            "stop": sp[good]}
+    return {
+        "sat": np.concatenate(sats)[good],
+        "tgt": np.concatenate(tgts)[good],
+        "start": st[good],
+        "stop": sp[good],
+    }

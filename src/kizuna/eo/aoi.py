@@ -28,13 +28,20 @@ class AreaOfInterest:
 
 
 def _coord_pair(c: object, where: str, file: str) -> tuple[float, float]:
-    if (not isinstance(c, (list, tuple)) or len(c) < 2
-            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in c[:2])):
+    if (
+        not isinstance(c, (list, tuple))
+        or len(c) < 2
+        or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in c[:2])
+    ):
         raise FormatError(file, 0, where, f"expected a [longitude, latitude] pair, got {c!r}")
     lon, lat = float(c[0]), float(c[1])
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise FormatError(file, 0, where, f"position {c!r} outside lon -180..180, lat -90..90 "
-                          "(GeoJSON order is [longitude, latitude])")
+        raise FormatError(
+            file,
+            0,
+            where,
+            f"position {c!r} outside lon -180..180, lat -90..90 (GeoJSON order is [longitude, latitude])",
+        )
     return lon, lat
 
 
@@ -72,8 +79,12 @@ def parse_geojson(text: str, file: str = "<geojson>") -> list[AreaOfInterest]:
     out: list[AreaOfInterest] = []
     for i, f in enumerate(feats):
         props = (f.get("properties") or {}) if isinstance(f, dict) else {}
-        name = str(props.get("name") or props.get("NAME") or (f.get("id") if isinstance(f, dict) else None)
-                   or f"feature-{i}")
+        name = str(
+            props.get("name")
+            or props.get("NAME")
+            or (f.get("id") if isinstance(f, dict) else None)
+            or f"feature-{i}"
+        )
         where = f"features[{i}] ({name})"
         if not isinstance(f, dict) or f.get("type") != "Feature":
             raise FormatError(file, 0, where, "not a GeoJSON Feature")
@@ -85,18 +96,29 @@ def parse_geojson(text: str, file: str = "<geojson>") -> list[AreaOfInterest]:
         if gtype == "Point":
             out.append(AreaOfInterest(name, "point", (_coord_pair(coords, g, file),), props))
         elif gtype == "MultiPoint" and isinstance(coords, list) and coords:
-            out.append(AreaOfInterest(name, "point",
-                                      tuple(_coord_pair(c, f"{g}[{j}]", file) for j, c in enumerate(coords)),
-                                      props))
+            out.append(
+                AreaOfInterest(
+                    name,
+                    "point",
+                    tuple(_coord_pair(c, f"{g}[{j}]", file) for j, c in enumerate(coords)),
+                    props,
+                )
+            )
         elif gtype == "Polygon":
             out.append(AreaOfInterest(name, "polygon", (_rings(coords, g, file),), props))
         elif gtype == "MultiPolygon" and isinstance(coords, list) and coords:
-            out.append(AreaOfInterest(name, "polygon",
-                                      tuple(_rings(p, f"{g}[{j}]", file) for j, p in enumerate(coords)), props))
+            out.append(
+                AreaOfInterest(
+                    name, "polygon", tuple(_rings(p, f"{g}[{j}]", file) for j, p in enumerate(coords)), props
+                )
+            )
         else:
-            raise FormatError(file, 0, f"{where}.geometry.type",
-                              f"unsupported or empty geometry {gtype!r}: use Point, MultiPoint, Polygon "
-                              "or MultiPolygon")
+            raise FormatError(
+                file,
+                0,
+                f"{where}.geometry.type",
+                f"unsupported or empty geometry {gtype!r}: use Point, MultiPoint, Polygon or MultiPolygon",
+            )
     if not out:
         raise FormatError(file, 0, "features", "no features: the area of interest is empty")
     return out
@@ -126,7 +148,9 @@ def sample_points(aois: list[AreaOfInterest], spacing_km: float = 10.0) -> Targe
             continue
         cells: list[str] = []
         for rings in aoi.coordinates:
-            shape = h3.LatLngPoly([(la, lo) for lo, la in rings[0]], *[[(la, lo) for lo, la in r] for r in rings[1:]])
+            shape = h3.LatLngPoly(
+                [(la, lo) for lo, la in rings[0]], *[[(la, lo) for lo, la in r] for r in rings[1:]]
+            )
             cells.extend(h3.polygon_to_cells(shape, res))
         cells = sorted(set(cells))
         if not cells:
@@ -142,12 +166,24 @@ def sample_points(aois: list[AreaOfInterest], spacing_km: float = 10.0) -> Targe
             lons.append(lon)
             owner.append(aoi.name)
             weights.append(w[k])
-    return Targets(np.array(names), np.array(lats, float), np.array(lons, float), np.array(owner),
-                   np.array(weights, float))
+    return Targets(
+        np.array(names),
+        np.array(lats, float),
+        np.array(lons, float),
+        np.array(owner),
+        np.array(weights, float),
+    )
 
 
-def grid_points(lon_min: float, lon_max: float, lat_min: float, lat_max: float, spacing_km: float,
-                name: str = "box") -> Targets:
+def grid_points(
+    lon_min: float, lon_max: float, lat_min: float, lat_max: float, spacing_km: float, name: str = "box"
+) -> Targets:
     """Points of a lon/lat box on the H3 grid (the benchmark's 'box at N km')."""
-    ring = [(lon_min, lat_min), (lon_max, lat_min), (lon_max, lat_max), (lon_min, lat_max), (lon_min, lat_min)]
+    ring = [
+        (lon_min, lat_min),
+        (lon_max, lat_min),
+        (lon_max, lat_max),
+        (lon_min, lat_max),
+        (lon_min, lat_min),
+    ]
     return sample_points([AreaOfInterest(name, "polygon", ([ring],), {})], spacing_km)

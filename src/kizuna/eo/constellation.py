@@ -13,49 +13,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import erfa
 import numpy as np
 
-from kizuna.errors import KizunaError
-from kizuna.model.records import EARTH_RADIUS_WGS72_KM, MU_WGS72_KM3_S2, SECONDS_PER_DAY, ElementSet, utc
+from kizuna.model.constants import EARTH_RADIUS_WGS72_KM, J2_WGS72, MU_WGS72_KM3_S2, SECONDS_PER_DAY
+from kizuna.model.constellation import Constellation, ConstellationError
+from kizuna.model.records import ElementSet, utc
 from kizuna.orbit.timescale import jd_pair
 
-# WGS-72 J2, the value SGP4 itself uses (Vallado et al. 2006, "Revisiting Spacetrack Report #3").
-J2_WGS72 = 0.001082616
 # Nodal regression rate that follows the mean Sun: 360 deg per tropical year.
 SUN_SYNCHRONOUS_RATE_DEG_DAY = 360.0 / 365.2421897
 # NORAD ids for designed satellites sit in the Alpha-5 analyst range so they never collide with
 # real catalog numbers below 270000.
 DESIGN_NORAD_BASE = 300000
-
-
-class ConstellationError(KizunaError, ValueError):
-    """A constellation could not be built: empty selection or an impossible design."""
-
-
-@dataclass(frozen=True)
-class Constellation:
-    """A named set of satellites, as SGP4 mean elements."""
-
-    name: str
-    element_sets: tuple[ElementSet, ...]
-    design: str | None = None  # "walker:36/4/1:575:42" for designs, None for catalog selections
-    source: str = "design"  # "design" or "catalog"
-    notes: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.element_sets:
-            raise ConstellationError(f"constellation {self.name!r} has no satellites")
-
-    def __len__(self) -> int:
-        return len(self.element_sets)
-
-    @property
-    def names(self) -> list[str]:
-        return [es.object_name or str(es.norad_id) for es in self.element_sets]
 
 
 def mean_motion_revday(alt_km: float) -> float:
@@ -88,25 +60,51 @@ def sun_right_ascension_deg(epoch_utc: datetime) -> float:
     return math.degrees(math.atan2(sun[1], sun[0])) % 360.0
 
 
-def _element_set(norad: int, name: str, epoch: datetime, alt_km: float, inc_deg: float,
-                 raan_deg: float, mean_anomaly_deg: float) -> ElementSet:
+def _element_set(
+    norad: int,
+    name: str,
+    epoch: datetime,
+    alt_km: float,
+    inc_deg: float,
+    raan_deg: float,
+    mean_anomaly_deg: float,
+) -> ElementSet:
     return ElementSet(
-        norad_id=norad, epoch_utc=epoch, mean_motion_revday=mean_motion_revday(alt_km),
-        eccentricity=0.0, inclination_deg=inc_deg, raan_deg=raan_deg % 360.0, arg_perigee_deg=0.0,
-        mean_anomaly_deg=mean_anomaly_deg % 360.0, object_name=name, source="design")
+        norad_id=norad,
+        epoch_utc=epoch,
+        mean_motion_revday=mean_motion_revday(alt_km),
+        eccentricity=0.0,
+        inclination_deg=inc_deg,
+        raan_deg=raan_deg % 360.0,
+        arg_perigee_deg=0.0,
+        mean_anomaly_deg=mean_anomaly_deg % 360.0,
+        object_name=name,
+        source="design",
+    )
 
 
-def walker(total: int, planes: int, phasing: int, alt_km: float, inc_deg: float, epoch_utc: datetime,
-           *, raan_spread_deg: float = 360.0, raan0_deg: float = 0.0, name: str | None = None,
-           first_norad: int = DESIGN_NORAD_BASE) -> Constellation:
+def walker(
+    total: int,
+    planes: int,
+    phasing: int,
+    alt_km: float,
+    inc_deg: float,
+    epoch_utc: datetime,
+    *,
+    raan_spread_deg: float = 360.0,
+    raan0_deg: float = 0.0,
+    name: str | None = None,
+    first_norad: int = DESIGN_NORAD_BASE,
+) -> Constellation:
     """Walker pattern T/P/F: P planes spread over `raan_spread_deg` (360 delta, 180 star).
 
     Satellite s of plane p has RAAN raan0 + p * spread / P and argument of latitude
     s * 360 / S + p * F * 360 / T (Walker 1984), with S = T / P satellites per plane.
     """
     if total < 1 or planes < 1 or total % planes:
-        raise ConstellationError(f"walker {total}/{planes}/{phasing}: total must be a positive "
-                                 "multiple of planes")
+        raise ConstellationError(
+            f"walker {total}/{planes}/{phasing}: total must be a positive multiple of planes"
+        )
     if not 0 <= phasing < planes:
         raise ConstellationError(f"walker {total}/{planes}/{phasing}: phasing F must be 0..P-1")
     if not 150.0 <= alt_km <= 40000.0:
@@ -120,25 +118,47 @@ def walker(total: int, planes: int, phasing: int, alt_km: float, inc_deg: float,
     sets = []
     for p in range(planes):
         for s in range(per_plane):
-            sets.append(_element_set(
-                first_norad + p * per_plane + s, f"{name} P{p + 1}S{s + 1}", epoch, alt_km, inc_deg,
-                raan0_deg + p * raan_spread_deg / planes,
-                s * 360.0 / per_plane + p * phasing * 360.0 / total))
-    return Constellation(name=name, element_sets=tuple(sets), design=design, source="design",
-                         notes={"raan_spread_deg": raan_spread_deg})
+            sets.append(
+                _element_set(
+                    first_norad + p * per_plane + s,
+                    f"{name} P{p + 1}S{s + 1}",
+                    epoch,
+                    alt_km,
+                    inc_deg,
+                    raan0_deg + p * raan_spread_deg / planes,
+                    s * 360.0 / per_plane + p * phasing * 360.0 / total,
+                )
+            )
+    return Constellation(
+        name=name,
+        element_sets=tuple(sets),
+        design=design,
+        source="design",
+        notes={"raan_spread_deg": raan_spread_deg},
+    )
 
 
-def sun_synchronous(alt_km: float, ltan_h: float, epoch_utc: datetime, *, count: int = 1,
-                    name: str = "SSO", first_norad: int = DESIGN_NORAD_BASE + 9000) -> Constellation:
+def sun_synchronous(
+    alt_km: float,
+    ltan_h: float,
+    epoch_utc: datetime,
+    *,
+    count: int = 1,
+    name: str = "SSO",
+    first_norad: int = DESIGN_NORAD_BASE + 9000,
+) -> Constellation:
     """`count` satellites evenly phased in one sun-synchronous plane with the given local time of
     the ascending node (hours); RAAN = RA of the mean Sun + 15 deg/h * (LTAN - 12)."""
     epoch = utc(epoch_utc)
     inc = sun_synchronous_inclination_deg(alt_km)
     raan = sun_right_ascension_deg(epoch) + 15.0 * (ltan_h - 12.0)
-    sets = tuple(_element_set(first_norad + k, f"{name}-{k + 1}", epoch, alt_km, inc, raan,
-                              k * 360.0 / count) for k in range(count))
-    return Constellation(name=name, element_sets=sets, design=f"sso:{count}:{alt_km:g}:{ltan_h:g}",
-                         source="design")
+    sets = tuple(
+        _element_set(first_norad + k, f"{name}-{k + 1}", epoch, alt_km, inc, raan, k * 360.0 / count)
+        for k in range(count)
+    )
+    return Constellation(
+        name=name, element_sets=sets, design=f"sso:{count}:{alt_km:g}:{ltan_h:g}", source="design"
+    )
 
 
 _WALKER = re.compile(r"^walker:(\d+)/(\d+)/(\d+):([0-9.]+):([0-9.]+)(?::(delta|star))?$", re.I)
@@ -159,17 +179,27 @@ def parse_design(text: str, epoch_utc: datetime) -> Constellation:
     m = _SSO.match(text.strip())
     if m:
         return sun_synchronous(float(m.group(2)), float(m.group(3)), epoch_utc, count=int(m.group(1)))
-    raise ConstellationError(f"cannot read design {text!r}: use walker:T/P/F:ALT_KM:INC_DEG"
-                             "[:delta|star] (e.g. walker:36/4/1:575:42) or sso:COUNT:ALT_KM:LTAN_H")
+    raise ConstellationError(
+        f"cannot read design {text!r}: use walker:T/P/F:ALT_KM:INC_DEG"
+        "[:delta|star] (e.g. walker:36/4/1:575:42) or sso:COUNT:ALT_KM:LTAN_H"
+    )
 
 
-def from_element_sets(name: str, element_sets: Sequence[ElementSet], *, prefix: str | None = None,
-                      ) -> Constellation:
+def from_element_sets(
+    name: str,
+    element_sets: Sequence[ElementSet],
+    *,
+    prefix: str | None = None,
+) -> Constellation:
     """A catalog selection: the element sets whose object name starts with `prefix` (case-blind)."""
-    sets = [es for es in element_sets
-            if prefix is None or (es.object_name or "").upper().startswith(prefix.upper())]
+    sets = [
+        es
+        for es in element_sets
+        if prefix is None or (es.object_name or "").upper().startswith(prefix.upper())
+    ]
     if not sets:
-        raise ConstellationError(f"no catalog object named {prefix or name!r}*: the constellation "
-                                 f"{name!r} would be empty")
+        raise ConstellationError(
+            f"no catalog object named {prefix or name!r}*: the constellation {name!r} would be empty"
+        )
     sets.sort(key=lambda es: es.norad_id)
     return Constellation(name=name, element_sets=tuple(sets), design=None, source="catalog")

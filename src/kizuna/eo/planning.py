@@ -73,8 +73,13 @@ class Plan:
         by_sat: dict[str, list[dict[str, object]]] = {}
         for c in sorted(self.collections, key=lambda c: c.start_utc):
             by_sat.setdefault(c.satellite, []).append(asdict(c))
-        return {"parameters": self.parameters, "fulfilled": len(self.collections),
-                "unfulfilled_count": len(self.unfulfilled), "schedule": by_sat, "unfulfilled": self.unfulfilled}
+        return {
+            "parameters": self.parameters,
+            "fulfilled": len(self.collections),
+            "unfulfilled_count": len(self.unfulfilled),
+            "schedule": by_sat,
+            "unfulfilled": self.unfulfilled,
+        }
 
 
 def parse_requests(text: str, file: str = "<requests>") -> list[Request]:
@@ -100,8 +105,12 @@ def parse_requests(text: str, file: str = "<requests>") -> list[Request]:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise FormatError(file, 0, f"{where}.lat/lon", f"position {lat}, {lon} outside the globe")
         if stop <= start:
-            raise FormatError(file, 0, f"{where}.stop", f"impossible window: stop {r['stop']} is not after "
-                              f"start {r['start']}")
+            raise FormatError(
+                file,
+                0,
+                f"{where}.stop",
+                f"impossible window: stop {r['stop']} is not after start {r['start']}",
+            )
         mode = str(r.get("mode", "spotlight")).lower()
         if mode not in SAR_MODES:
             raise FormatError(file, 0, f"{where}.mode", f"unknown mode {mode!r}: use {', '.join(SAR_MODES)}")
@@ -140,8 +149,10 @@ class _Schedule:
         return int(t // self.periods_s[sat])
 
     def clashes(self, sat: int, t: float, dwell: float, signed: float) -> bool:
-        return any(t < e + self.gap_s(signed, o) and t + dwell + self.gap_s(signed, o) > s0
-                   for s0, e, o in self.looks.get(sat, []))
+        return any(
+            t < e + self.gap_s(signed, o) and t + dwell + self.gap_s(signed, o) > s0
+            for s0, e, o in self.looks.get(sat, [])
+        )
 
     def duty_ok(self, sat: int, t: float, dwell: float) -> bool:
         used = self.imaging.get((sat, self.orbit(sat, t)), 0.0)
@@ -150,7 +161,9 @@ class _Schedule:
     def earliest(self, o: _Opportunity) -> tuple[float | None, bool, bool]:
         """Earliest feasible start in the opportunity, and whether slew/one-at-a-time or the duty cycle
         blocked some start."""
-        cands = sorted({o.lo_s, *[e + self.gap_s(o.signed_deg, sg) for _, e, sg in self.looks.get(o.sat, [])]})
+        cands = sorted(
+            {o.lo_s, *[e + self.gap_s(o.signed_deg, sg) for _, e, sg in self.looks.get(o.sat, [])]}
+        )
         saw_busy = saw_duty = False
         for t in cands:
             if t < o.lo_s or t > o.hi_s:
@@ -173,16 +186,30 @@ class _Schedule:
 PLANNERS = ("optimal", "greedy")
 
 
-def plan_collections(constellation: Constellation, requests: list[Request], start_utc: object,
-                     stop_utc: object, *, agility_deg_s: float = 1.0, settle_s: float = 15.0,
-                     duty_cycle: float = 0.1, step_s: float = 60.0, method: str = "optimal",
-                     grid_s: float = 20.0, time_limit_s: float = 30.0) -> Plan:
+def plan_collections(
+    constellation: Constellation,
+    requests: list[Request],
+    start_utc: object,
+    stop_utc: object,
+    *,
+    agility_deg_s: float = 1.0,
+    settle_s: float = 15.0,
+    duty_cycle: float = 0.1,
+    step_s: float = 60.0,
+    method: str = "optimal",
+    grid_s: float = 20.0,
+    time_limit_s: float = 30.0,
+) -> Plan:
     if method not in PLANNERS:
         raise ValueError(f"unknown planner {method!r}: use {', '.join(PLANNERS)}")
     t0 = as_datetime64(start_utc)[0]
     t1 = as_datetime64(stop_utc)[0]
-    targets = Targets(np.array([r.request_id for r in requests]), np.array([r.lat_deg for r in requests]),
-                      np.array([r.lon_deg for r in requests]), np.array([r.request_id for r in requests]))
+    targets = Targets(
+        np.array([r.request_id for r in requests]),
+        np.array([r.lat_deg for r in requests]),
+        np.array([r.lon_deg for r in requests]),
+        np.array([r.request_id for r in requests]),
+    )
     access: dict[tuple[str, str], AccessWindows] = {}
     for key in {(r.mode, r.look_side) for r in requests}:
         access[key] = compute_access(constellation, targets, t0, t1, SarSensor.for_mode(*key), step_s=step_s)
@@ -198,8 +225,11 @@ def plan_collections(constellation: Constellation, requests: list[Request], star
     for i, req in enumerate(requests):
         dwell = float(SAR_MODES[req.mode]["dwell_s"])
         acc = access[(req.mode, req.look_side)]
-        m = np.flatnonzero((acc.target_index == i) & (acc.stop_utc > req.window_start_utc)
-                           & (acc.start_utc < req.window_stop_utc))
+        m = np.flatnonzero(
+            (acc.target_index == i)
+            & (acc.stop_utc > req.window_start_utc)
+            & (acc.start_utc < req.window_stop_utc)
+        )
         mine = []
         for k in m[np.argsort(acc.start_utc[m])]:
             lo = max(sec(acc.start_utc[k]), sec(req.window_start_utc))
@@ -207,23 +237,38 @@ def plan_collections(constellation: Constellation, requests: list[Request], star
             if hi < lo:
                 short[i] = short.get(i, 0) + 1
                 continue
-            mine.append(_Opportunity(i, int(k), int(acc.sat_index[k]), lo, hi,
-                                     float(acc.off_nadir_deg[k] * (1 if acc.look_right[k] else -1)), dwell))
+            mine.append(
+                _Opportunity(
+                    i,
+                    int(k),
+                    int(acc.sat_index[k]),
+                    lo,
+                    hi,
+                    float(acc.off_nadir_deg[k] * (1 if acc.look_right[k] else -1)),
+                    dwell,
+                )
+            )
         opps.append(mine)
         if req.window_stop_utc <= t0 or req.window_start_utc >= t1:
             no_access[i] = "request window outside the planning period"
         elif not len(m):
-            no_access[i] = (f"no access in the request window ({req.mode}: incidence "
-                            f"{SAR_MODES[req.mode]['inc_min_deg']:g}-{SAR_MODES[req.mode]['inc_max_deg']:g} deg, "
-                            f"look {req.look_side})")
+            no_access[i] = (
+                f"no access in the request window ({req.mode}: incidence "
+                f"{SAR_MODES[req.mode]['inc_min_deg']:g}-{SAR_MODES[req.mode]['inc_max_deg']:g} deg, "
+                f"look {req.look_side})"
+            )
 
     def new_schedule() -> _Schedule:
         return _Schedule(periods_s, agility_deg_s, settle_s, duty_cycle)
 
     # Greedy: also a feasible starting point of the optimiser.
     chosen, greedy = _greedy(requests, opps, new_schedule())
-    parameters: dict[str, object] = {"agility_deg_s": agility_deg_s, "settle_s": settle_s,
-                                     "duty_cycle": duty_cycle, "method": method}
+    parameters: dict[str, object] = {
+        "agility_deg_s": agility_deg_s,
+        "settle_s": settle_s,
+        "duty_cycle": duty_cycle,
+        "method": method,
+    }
     final = greedy
     if method == "optimal":
         result = _optimise(requests, opps, chosen, new_schedule, grid_s, time_limit_s)
@@ -241,11 +286,20 @@ def plan_collections(constellation: Constellation, requests: list[Request], star
             o, t = chosen[i]
             acc = access[(req.mode, req.look_side)]
             st = t0 + np.timedelta64(int(round(t * 1e9)), "ns")
-            done.append(Collection(
-                req.request_id, acc.sat_names[o.sat], int(acc.sat_norad[o.sat]), iso_utc(np.array([st]))[0],
-                iso_utc(np.array([st + np.timedelta64(int(o.dwell_s * 1e9), "ns")]))[0],
-                round(float(acc.incidence_deg[o.row]), 2), round(float(acc.off_nadir_deg[o.row]), 2),
-                "right" if acc.look_right[o.row] else "left", req.mode, req.priority))
+            done.append(
+                Collection(
+                    req.request_id,
+                    acc.sat_names[o.sat],
+                    int(acc.sat_norad[o.sat]),
+                    iso_utc(np.array([st]))[0],
+                    iso_utc(np.array([st + np.timedelta64(int(o.dwell_s * 1e9), "ns")]))[0],
+                    round(float(acc.incidence_deg[o.row]), 2),
+                    round(float(acc.off_nadir_deg[o.row]), 2),
+                    "right" if acc.look_right[o.row] else "left",
+                    req.mode,
+                    req.priority,
+                )
+            )
             continue
         reason = no_access.get(i)
         if reason is None:
@@ -253,17 +307,22 @@ def plan_collections(constellation: Constellation, requests: list[Request], star
             for o in opps[i]:  # why each opportunity is closed in the final plan
                 t, saw_busy, saw_duty = final.earliest(o)
                 counts["open" if t is not None else "busy" if saw_busy or not saw_duty else "duty"] += 1
-            labels = {"busy": "blocked by other collections or slew time",
-                      "duty": "blocked by the per-orbit duty cycle", "short": "shorter than the dwell",
-                      "open": "open only between the optimiser's candidate start times"}
+            labels = {
+                "busy": "blocked by other collections or slew time",
+                "duty": "blocked by the per-orbit duty cycle",
+                "short": "shorter than the dwell",
+                "open": "open only between the optimiser's candidate start times",
+            }
             reason = f"all {len(opps[i]) + short.get(i, 0)} access opportunities failed: " + ", ".join(
-                f"{n} {labels[key]}" for key, n in counts.items() if n)
+                f"{n} {labels[key]}" for key, n in counts.items() if n
+            )
         missing.append({"request_id": req.request_id, "priority": req.priority, "reason": reason})
     return Plan(done, missing, parameters)
 
 
-def _greedy(requests: list[Request], opps: list[list[_Opportunity]], sched: _Schedule
-            ) -> tuple[dict[int, tuple[_Opportunity, float]], _Schedule]:
+def _greedy(
+    requests: list[Request], opps: list[list[_Opportunity]], sched: _Schedule
+) -> tuple[dict[int, tuple[_Opportunity, float]], _Schedule]:
     """By priority, then earliest deadline: each request takes its earliest feasible start."""
     chosen: dict[int, tuple[_Opportunity, float]] = {}
     for i in sorted(range(len(requests)), key=lambda i: (-requests[i].priority, requests[i].window_stop_utc)):
@@ -286,9 +345,14 @@ def priority_weights(priorities: list[int]) -> dict[int, float]:
     return weights
 
 
-def _optimise(requests: list[Request], opps: list[list[_Opportunity]], greedy: dict[int, tuple[_Opportunity, float]],
-              new_schedule, grid_s: float, time_limit_s: float  # type: ignore[no-untyped-def]
-              ) -> tuple[dict[int, tuple[_Opportunity, float]] | None, dict[str, object]]:
+def _optimise(
+    requests: list[Request],
+    opps: list[list[_Opportunity]],
+    greedy: dict[int, tuple[_Opportunity, float]],
+    new_schedule,
+    grid_s: float,
+    time_limit_s: float,  # type: ignore[no-untyped-def]
+) -> tuple[dict[int, tuple[_Opportunity, float]] | None, dict[str, object]]:
     """The 0-1 program of the module docstring; (choice per request or None, facts for the plan)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
@@ -310,8 +374,9 @@ def _optimise(requests: list[Request], opps: list[list[_Opportunity]], greedy: d
     weights = priority_weights([r.priority for r in requests])
     horizon = max(t for _, t in cand) + 1.0
     # Maximise weight; ties: earlier (the time term adds up to less than half the smallest weight).
-    cost = np.array([-(weights[requests[o.request].priority] - 0.5 * t / horizon / (len(requests) + 1))
-                     for o, t in cand])
+    cost = np.array(
+        [-(weights[requests[o.request].priority] - 0.5 * t / horizon / (len(requests) + 1)) for o, t in cand]
+    )
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
@@ -347,11 +412,11 @@ def _optimise(requests: list[Request], opps: list[list[_Opportunity]], greedy: d
         last_end = 0
         for a_pos, a in enumerate(members):
             if ends[a_pos] > last_end and ends[a_pos] - a_pos > 1:  # not inside the previous clique
-                row(members[a_pos:ends[a_pos]], None, 1.0)
+                row(members[a_pos : ends[a_pos]], None, 1.0)
                 cliques += 1
             last_end = max(last_end, int(ends[a_pos]))
             oa, ta = cand[a]
-            for b in members[max(a_pos + 1, int(ends[a_pos])):]:
+            for b in members[max(a_pos + 1, int(ends[a_pos])) :]:
                 ob, tb = cand[b]
                 if tb >= ta + oa.dwell_s + sched.settle + 180.0 / sched.agility:
                     break  # no later candidate can be within slew reach
@@ -364,8 +429,13 @@ def _optimise(requests: list[Request], opps: list[list[_Opportunity]], greedy: d
     facts["conflict_cliques"] = cliques
     facts["conflict_pairs"] = pairs
     a_mat = coo_array((vals, (rows, cols)), shape=(len(ub), n)).tocsr()
-    res = milp(cost, constraints=LinearConstraint(a_mat, -np.inf, np.array(ub)), integrality=np.ones(n),
-               bounds=Bounds(0, 1), options={"time_limit": time_limit_s, "mip_rel_gap": 0.0})
+    res = milp(
+        cost,
+        constraints=LinearConstraint(a_mat, -np.inf, np.array(ub)),
+        integrality=np.ones(n),
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
+    )
     facts["solver"] = f"HiGHS: {res.message}"
     if res.x is None:
         facts["method"] = "greedy (the optimiser found no solution in time)"

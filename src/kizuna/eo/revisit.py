@@ -23,8 +23,10 @@ import numpy as np
 
 from kizuna.eo.access import AccessWindows, Targets
 
-GAP_DEFINITION = ("gap = end of one access to start of the next (accesses of all satellites merged); "
-                  "interior gaps only for mean/median/p95/p99/max; mean_wait = sum(g^2)/(2T) with edge gaps")
+GAP_DEFINITION = (
+    "gap = end of one access to start of the next (accesses of all satellites merged); "
+    "interior gaps only for mean/median/p95/p99/max; mean_wait = sum(g^2)/(2T) with edge gaps"
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class RevisitStats:
 
     def as_dict(self) -> dict[str, object]:
         # JSON has no NaN: a statistic that does not exist (no gap yet) is null.
-        return {k: ((round(v, 3) if math.isfinite(v) else None) if isinstance(v, float) else v)
-                for k, v in asdict(self).items()}
+        return {
+            k: ((round(v, 3) if math.isfinite(v) else None) if isinstance(v, float) else v)
+            for k, v in asdict(self).items()
+        }
 
 
 def merge_intervals(start_s: np.ndarray, stop_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,21 +78,31 @@ def interval_stats(name: str, start_s: np.ndarray, stop_s: np.ndarray, period_s:
 
     def pct(p: float) -> float:
         return float(np.percentile(gaps, p)) if len(gaps) else nan
+
     return RevisitStats(
-        name=name, accesses=len(s), accesses_per_day=len(s) / days,
+        name=name,
+        accesses=len(s),
+        accesses_per_day=len(s) / days,
         mean_revisit_s=float(gaps.mean()) if len(gaps) else nan,
         median_revisit_s=float(np.median(gaps)) if len(gaps) else nan,
-        p95_gap_s=pct(95), p99_gap_s=pct(99), max_gap_s=float(gaps.max()) if len(gaps) else nan,
+        p95_gap_s=pct(95),
+        p99_gap_s=pct(99),
+        max_gap_s=float(gaps.max()) if len(gaps) else nan,
         time_average_gap_s=float((edges**2).sum() / edges.sum()) if len(edges) else 0.0,
         mean_wait_s=float((edges**2).sum() / (2 * period_s)),
-        time_to_first_access_s=float(s[0]), coverage_time_pct=float(100 * (e - s).sum() / period_s))
+        time_to_first_access_s=float(s[0]),
+        coverage_time_pct=float(100 * (e - s).sum() / period_s),
+    )
 
 
 def _seconds(access: AccessWindows) -> tuple[np.ndarray, np.ndarray, float]:
     t0 = access.period_start_utc
     period = (access.period_stop_utc - t0).astype("int64") / 1e9
-    return ((access.start_utc - t0).astype("int64") / 1e9, (access.stop_utc - t0).astype("int64") / 1e9,
-            float(period))
+    return (
+        (access.start_utc - t0).astype("int64") / 1e9,
+        (access.stop_utc - t0).astype("int64") / 1e9,
+        float(period),
+    )
 
 
 def _grouped_percentile(values: np.ndarray, first: np.ndarray, count: np.ndarray, pct: float) -> np.ndarray:
@@ -137,8 +151,9 @@ def per_target(access: AccessWindows, targets: Targets) -> list[RevisitStats]:
         mean_gap = np.bincount(gap_t, gaps, minlength=m) / n_gap
         has = n_acc > 0
         first_start = np.where(has, ms[np.minimum(first_i, max(len(ms) - 1, 0))] if len(ms) else 0.0, np.nan)
-        last_end = np.where(has, me[np.minimum(first_i + n_acc - 1, max(len(me) - 1, 0))] if len(me) else 0.0,
-                            np.nan)
+        last_end = np.where(
+            has, me[np.minimum(first_i + n_acc - 1, max(len(me) - 1, 0))] if len(me) else 0.0, np.nan
+        )
         lead = np.where(has, first_start, period)
         trail = np.where(has, period - last_end, 0.0)
         sq = np.bincount(gap_t, gaps**2, minlength=m) + lead**2 + trail**2
@@ -150,12 +165,23 @@ def per_target(access: AccessWindows, targets: Targets) -> list[RevisitStats]:
     p99 = _grouped_percentile(g_sorted, g_first, n_gap, 99)
     mx = _grouped_percentile(g_sorted, g_first, n_gap, 100)
     days = period / 86400.0
-    return [RevisitStats(
-        name=str(targets.name[j]), accesses=int(n_acc[j]), accesses_per_day=float(n_acc[j] / days),
-        mean_revisit_s=float(mean_gap[j]), median_revisit_s=float(med[j]), p95_gap_s=float(p95[j]),
-        p99_gap_s=float(p99[j]), max_gap_s=float(mx[j]), time_average_gap_s=float(tag[j]),
-        mean_wait_s=float(sq[j] / (2 * period)), time_to_first_access_s=float(first_start[j]),
-        coverage_time_pct=float(100 * covered[j] / period)) for j in range(m)]
+    return [
+        RevisitStats(
+            name=str(targets.name[j]),
+            accesses=int(n_acc[j]),
+            accesses_per_day=float(n_acc[j] / days),
+            mean_revisit_s=float(mean_gap[j]),
+            median_revisit_s=float(med[j]),
+            p95_gap_s=float(p95[j]),
+            p99_gap_s=float(p99[j]),
+            max_gap_s=float(mx[j]),
+            time_average_gap_s=float(tag[j]),
+            mean_wait_s=float(sq[j] / (2 * period)),
+            time_to_first_access_s=float(first_start[j]),
+            coverage_time_pct=float(100 * covered[j] / period),
+        )
+        for j in range(m)
+    ]
 
 
 def per_aoi(access: AccessWindows, targets: Targets) -> list[RevisitStats]:
@@ -177,15 +203,26 @@ def per_aoi(access: AccessWindows, targets: Targets) -> list[RevisitStats]:
 
 def aggregate(stats: list[RevisitStats], name: str = "all targets") -> RevisitStats:
     """Mean over targets of each statistic (max for max gap, time-to-first and share of targets seen)."""
+
     def m(field: str) -> float:
         v = np.array([getattr(s, field) for s in stats], float)
         return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
     seen = np.mean([s.accesses > 0 for s in stats]) * 100 if stats else 0.0
     mx = np.array([s.max_gap_s for s in stats], float)
     return RevisitStats(
-        name=name, accesses=int(sum(s.accesses for s in stats)), accesses_per_day=m("accesses_per_day"),
-        mean_revisit_s=m("mean_revisit_s"), median_revisit_s=m("median_revisit_s"), p95_gap_s=m("p95_gap_s"),
-        p99_gap_s=m("p99_gap_s"), max_gap_s=float(np.nanmax(mx)) if np.isfinite(mx).any() else float("nan"),
-        time_average_gap_s=m("time_average_gap_s"), mean_wait_s=m("mean_wait_s"),
-        time_to_first_access_s=m("time_to_first_access_s"), coverage_time_pct=m("coverage_time_pct"),
-        coverage_area_pct=float(seen), points=len(stats))
+        name=name,
+        accesses=int(sum(s.accesses for s in stats)),
+        accesses_per_day=m("accesses_per_day"),
+        mean_revisit_s=m("mean_revisit_s"),
+        median_revisit_s=m("median_revisit_s"),
+        p95_gap_s=m("p95_gap_s"),
+        p99_gap_s=m("p99_gap_s"),
+        max_gap_s=float(np.nanmax(mx)) if np.isfinite(mx).any() else float("nan"),
+        time_average_gap_s=m("time_average_gap_s"),
+        mean_wait_s=m("mean_wait_s"),
+        time_to_first_access_s=m("time_to_first_access_s"),
+        coverage_time_pct=m("coverage_time_pct"),
+        coverage_area_pct=float(seen),
+        points=len(stats),
+    )

@@ -63,15 +63,24 @@ def geodetic_normal(r_km: np.ndarray) -> np.ndarray:
     return n / np.linalg.norm(n, axis=-1, keepdims=True)
 
 
-def geodetic_to_itrf(lat_deg: np.ndarray, lon_deg: np.ndarray, h_km: np.ndarray | float = 0.0,
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def geodetic_to_itrf(
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    h_km: np.ndarray | float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """ECEF position [km] and unit up vector of WGS-84 geodetic points."""
     lat, lon = np.radians(np.asarray(lat_deg, float)), np.radians(np.asarray(lon_deg, float))
     n = WGS84_A_KM / np.sqrt(1.0 - _E2 * np.sin(lat) ** 2)
     h = np.asarray(h_km, float)
     up = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
-    r = np.stack([(n + h) * np.cos(lat) * np.cos(lon), (n + h) * np.cos(lat) * np.sin(lon),
-                  (n * (1.0 - _E2) + h) * np.sin(lat)], axis=-1)
+    r = np.stack(
+        [
+            (n + h) * np.cos(lat) * np.cos(lon),
+            (n + h) * np.cos(lat) * np.sin(lon),
+            (n * (1.0 - _E2) + h) * np.sin(lat),
+        ],
+        axis=-1,
+    )
     return r, up
 
 
@@ -97,20 +106,30 @@ def elevation_deg(r_sat: np.ndarray, r_tgt: np.ndarray, up_tgt: np.ndarray) -> n
 
 def off_nadir_deg(r_sat: np.ndarray, r_tgt: np.ndarray, nadir_reference: str = "geodetic") -> np.ndarray:
     los = r_tgt - r_sat
-    nadir = -(geodetic_normal(r_sat) if nadir_reference == "geodetic"
-              else r_sat / np.linalg.norm(r_sat, axis=-1, keepdims=True))
+    nadir = -(
+        geodetic_normal(r_sat)
+        if nadir_reference == "geodetic"
+        else r_sat / np.linalg.norm(r_sat, axis=-1, keepdims=True)
+    )
     c = np.einsum("...i,...i->...", los, nadir) / np.linalg.norm(los, axis=-1)
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
 
 
-def geometry(r_sat: np.ndarray, v_sat: np.ndarray, r_tgt: np.ndarray, up_tgt: np.ndarray,
-             nadir_reference: str = "geodetic") -> Geometry:
+def geometry(
+    r_sat: np.ndarray,
+    v_sat: np.ndarray,
+    r_tgt: np.ndarray,
+    up_tgt: np.ndarray,
+    nadir_reference: str = "geodetic",
+) -> Geometry:
     los = r_tgt - r_sat
     right = np.cross(v_sat, r_sat)
-    return Geometry(elevation_deg=elevation_deg(r_sat, r_tgt, up_tgt),
-                    off_nadir_deg=off_nadir_deg(r_sat, r_tgt, nadir_reference),
-                    slant_range_km=np.linalg.norm(los, axis=-1),
-                    look_right=np.einsum("...i,...i->...", los, right) > 0)
+    return Geometry(
+        elevation_deg=elevation_deg(r_sat, r_tgt, up_tgt),
+        off_nadir_deg=off_nadir_deg(r_sat, r_tgt, nadir_reference),
+        slant_range_km=np.linalg.norm(los, axis=-1),
+        look_right=np.einsum("...i,...i->...", los, right) > 0,
+    )
 
 
 def sun_itrf_unit(times_utc: np.ndarray) -> np.ndarray:
@@ -132,8 +151,12 @@ def sun_elevation_deg(times_utc: np.ndarray, up_tgt: np.ndarray) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
 
 
-def _reach_rad(alt_km: float, *, min_elev_deg: float | None = None, max_off_nadir_deg: float | None = None,
-               ) -> float:
+def _reach_rad(
+    alt_km: float,
+    *,
+    min_elev_deg: float | None = None,
+    max_off_nadir_deg: float | None = None,
+) -> float:
     """Largest Earth-central angle from the sub-satellite point to a target that can be in the
     window (Wertz eq. 5-26), on a conservative sphere of the polar radius."""
     r = WGS84_B_KM
@@ -170,8 +193,9 @@ class SarSensor:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.inc_min_deg < self.inc_max_deg <= 90.0:
-            raise SensorError(f"SAR incidence window {self.inc_min_deg}-{self.inc_max_deg} deg: need "
-                              "0 <= min < max <= 90")
+            raise SensorError(
+                f"SAR incidence window {self.inc_min_deg}-{self.inc_max_deg} deg: need 0 <= min < max <= 90"
+            )
         if self.look_side not in ("left", "right", "both"):
             raise SensorError(f"look side {self.look_side!r}: use left, right or both")
 
@@ -258,8 +282,9 @@ class OpticalSensor:
     def accept(self, geom: Geometry, times_utc: np.ndarray, up_tgt: np.ndarray) -> np.ndarray:
         if len(times_utc) == 0:
             return np.zeros(0, bool)
-        return (geom.elevation_deg > 0.0) & (sun_elevation_deg(times_utc, up_tgt)
-                                              >= self.min_sun_elevation_deg)
+        return (geom.elevation_deg > 0.0) & (
+            sun_elevation_deg(times_utc, up_tgt) >= self.min_sun_elevation_deg
+        )
 
     def describe(self) -> str:
         return f"optical:{self.max_off_nadir_deg:g}:{self.min_sun_elevation_deg:g}"
@@ -288,5 +313,7 @@ def parse_sensor(text: str) -> Sensor:
             return OpticalSensor(float(parts[0]), float(parts[1]) if len(parts) > 1 else 10.0)
     except (ValueError, IndexError):
         pass
-    raise SensorError(f"cannot read sensor {text!r}: use sar:INC_MIN-INC_MAX:left|right|both "
-                      "(e.g. sar:15-45:right), sar:spotlight, cone:HALF_DEG or optical:MAX_OFF_NADIR[:SUN_DEG]")
+    raise SensorError(
+        f"cannot read sensor {text!r}: use sar:INC_MIN-INC_MAX:left|right|both "
+        "(e.g. sar:15-45:right), sar:spotlight, cone:HALF_DEG or optical:MAX_OFF_NADIR[:SUN_DEG]"
+    )

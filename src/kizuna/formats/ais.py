@@ -1,17 +1,643 @@
-"""AIS files (NMEA with or without tag blocks, national-authority CSV) streamed in chunks.
+"""AIS readers: NMEA 0183 AIVDM/AIVDO (decoded by pyais) and national-authority AIS CSV.
 
-The parsing itself is in :mod:`kizuna.maritime.ais` (text in, records out); this module only
-opens files. SAR scenes and detections are read by :mod:`kizuna.formats.sar`.
+Text in, records and issues out; ``iter_ais_file`` at the end streams a file in chunks of lines. What the NMEA reader accepts (ITU-R M.1371-5 payloads in IEC 61162-1
+sentences):
+
+- single and multi-sentence messages (assembled per sequence id, channel and talker, as pyais does);
+- NMEA 4.0 tag blocks ``\\s:station,c:unixtime*hh\\`` (IEC 61162-450 section 7.9): ``c:`` gives the
+  receiver time (seconds, or milliseconds when it has 13 digits), ``s:`` the source station;
+- Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...`` wrappers: the time applies to the next sentence;
+- vendor suffixes after the checksum (``...,0*28,d-109,S2105,...,1325394060``, the USCG/libais
+  "N-AIS" form): the last all-digit field of 9-10 digits is the receiver unix time.
+
+Bad input never stops a batch. Each of these is an issue with file, line and field: a line that
+is not NMEA, a bad sentence or tag-block checksum, a truncated or undecodable payload, a
+fragment with no start or a multi-sentence message never completed, an impossible position
+(latitude outside +-90 / longitude outside +-180 other than the "not available" values 91/181,
+which are counted, not reported) and an impossible time (before 1990 or after 2100).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kizuna.formats.common import ParseResult
-from kizuna.maritime.ais import AisRecord, NmeaDecoder, looks_like_nmea, parse_ais_csv
+from pyais.messages import AISSentence, GatehouseSentence, NMEASentenceFactory
 
+from kizuna.errors import FormatIssue
+from kizuna.formats.common import ParseResult, parse_utc_datetime
+from kizuna.model.maritime import (
+    COG_NOT_AVAILABLE,
+    HEADING_NOT_AVAILABLE,
+    LAT_NOT_AVAILABLE,
+    LON_NOT_AVAILABLE,
+    SOG_NOT_AVAILABLE,
+    VesselPosition,
+    VesselStatic,
+)
+
+POSITION_TYPES = frozenset({1, 2, 3, 9, 18, 19, 27})
+STATIC_TYPES = frozenset({5, 19, 24})
+EARLIEST_UTC = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_UTC = datetime(2100, 1, 1, tzinfo=UTC)
+# A vendor-suffixed sentence: everything up to the "*hh" checksum, then optional ",field,..." tail.
+_SUFFIX = re.compile(rb"^(.*?\*[0-9A-Fa-f]{2})((?:,[^,]*)*)$")
+# Fragments of a multi-sentence message arrive within a few lines; older partial groups are dropped.
+MAX_FRAGMENT_SPAN_LINES = 50
+
+AisRecord = VesselPosition | VesselStatic
+
+
+@dataclass
+class DecodeCounts:
+    lines: int = 0
+    sentences: int = 0
+    messages: int = 0
+    positions: int = 0
+    statics: int = 0
+    position_not_available: int = 0
+    other_messages: int = 0  # valid AIS of types that carry no vessel position or static data
+    other_nmea: int = 0  # valid non-AIS NMEA ($GPRMC, ...) skipped on purpose
+    issues: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Pending:
+    first_line: int
+    parts: list[AISSentence | None]
+    time_utc: datetime | None
+    source: str | None
+
+
+@dataclass
+class NmeaDecoder:
+    """Incremental NMEA decoder: feed chunks of lines, fragments carry across chunk boundaries."""
+
+    file: str = "<text>"
+    counts: DecodeCounts = field(default_factory=DecodeCounts)
+    _pending: dict[tuple[object, ...], _Pending] = field(default_factory=dict)
+    _gatehouse_time: datetime | None = None
+
+    def feed(
+        self, lines: Iterable[str], first_line: int = 1
+    ) -> tuple[list[AisRecord], list[int], list[FormatIssue]]:
+        records: list[AisRecord] = []
+        where: list[int] = []
+        issues: list[FormatIssue] = []
+        for line_no, text in enumerate(lines, start=first_line):
+            self.counts.lines += 1
+            try:
+                self._line(text, line_no, records, where, issues)
+            except Exception as exc:  # noqa: BLE001 - a decoder bug on one line must not stop the batch
+                issues.append(
+                    FormatIssue(
+                        self.file, line_no, "sentence", f"undecodable ({exc.__class__.__name__}: {exc})"[:200]
+                    )
+                )
+            self._expire(line_no, issues)
+        self.counts.issues += len(issues)
+        return records, where, issues
+
+    def finish(self) -> list[FormatIssue]:
+        """Report multi-sentence messages that never completed."""
+        issues = [
+            FormatIssue(
+                self.file,
+                p.first_line,
+                "fragment",
+                f"multi-sentence message incomplete: {sum(x is not None for x in p.parts)}"
+                f" of {len(p.parts)} fragments",
+            )
+            for p in self._pending.values()
+        ]
+        self._pending.clear()
+        self.counts.issues += len(issues)
+        return issues
+
+    # ------------------------------------------------------------------ internals
+    def _expire(self, line_no: int, issues: list[FormatIssue]) -> None:
+        if not self._pending:
+            return
+        for key, p in list(self._pending.items()):
+            if line_no - p.first_line > MAX_FRAGMENT_SPAN_LINES:
+                issues.append(
+                    FormatIssue(
+                        self.file,
+                        p.first_line,
+                        "fragment",
+                        "multi-sentence message incomplete (later fragments missing)",
+                    )
+                )
+                del self._pending[key]
+
+    def _line(
+        self, text: str, line_no: int, records: list[AisRecord], where: list[int], issues: list[FormatIssue]
+    ) -> None:
+        s = text.strip()
+        if not s or s.startswith("#"):
+            return
+
+        def issue(field_name: str, message: str) -> None:
+            issues.append(FormatIssue(self.file, line_no, field_name, message))
+
+        raw = s.encode("ascii", errors="replace") if not s.isascii() else s.encode("ascii")
+        if not s.isascii():
+            issue("sentence", "non-ASCII characters")
+            return
+        tag_time: datetime | None = None
+        source: str | None = None
+        body = raw
+        if raw.startswith(b"\\"):
+            end = raw.find(b"\\", 1)
+            if end < 0:
+                issue("tag_block", "tag block not closed by '\\'")
+                return
+            tag_raw, body = raw[1:end], raw[end + 1 :]
+            tag = _parse_tag_block(tag_raw)
+            if isinstance(tag, str):
+                issue("tag_block", tag)
+                return
+            tag_time, source = tag
+            if tag_time is not None and not (EARLIEST_UTC <= tag_time < LATEST_UTC):
+                issue("tag_block.c", f"impossible receiver time {tag_time.isoformat()}")
+                return
+        if not body.startswith((b"!", b"$")):
+            issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
+            return
+        if body[3:6] not in (b"VDM", b"VDO") and not body.startswith(b"$PGHP"):
+            # other NMEA ($GPRMC, ...): skipped unchecked, it carries nothing AIS needs
+            self.counts.other_nmea += 1
+            return
+        m = _SUFFIX.match(body)
+        if m is None:
+            issue("checksum", "no '*hh' checksum: truncated sentence")
+            return
+        body, tail = m.group(1), m.group(2)
+        if tail and tag_time is None:
+            tag_time = _suffix_time(tail)
+        try:
+            sentence = NMEASentenceFactory.produce(body)
+        except Exception as exc:  # noqa: BLE001 - pyais raises several types for malformed input
+            name = exc.__class__.__name__
+            issue("sentence", f"malformed sentence ({name})")
+            return
+        # pyais checks $PGHP sums from the wrong offset; the NMEA rule (XOR between '$' and '*') is used.
+        valid = _checksum_ok(body) if isinstance(sentence, GatehouseSentence) else sentence.is_valid
+        if not valid:
+            issue("checksum", f"bad NMEA checksum (sentence says {sentence.checksum:02X})")
+            return
+        if isinstance(sentence, GatehouseSentence):
+            t = sentence.timestamp.replace(tzinfo=UTC)
+            if not (EARLIEST_UTC <= t < LATEST_UTC):
+                issue("PGHP", f"impossible time {t.isoformat()}")
+                self._gatehouse_time = None
+            else:
+                self._gatehouse_time = t
+            return
+        if not isinstance(sentence, AISSentence):  # pragma: no cover - factory returns one of the two
+            return
+        self.counts.sentences += 1
+        if tag_time is None and self._gatehouse_time is not None:
+            tag_time = self._gatehouse_time
+        self._gatehouse_time = None
+        if sentence.frag_cnt == 1:
+            self._decode(sentence, tag_time, source, line_no, records, where, issue)
+            return
+        key = (sentence.seq_id, sentence.channel, sentence.talker_id, sentence.frag_cnt)
+        if sentence.frag_num == 1:
+            if key in self._pending:
+                issues.append(
+                    FormatIssue(
+                        self.file,
+                        self._pending[key].first_line,
+                        "fragment",
+                        "multi-sentence message incomplete (restarted)",
+                    )
+                )
+            parts: list[AISSentence | None] = [None] * sentence.frag_cnt
+            parts[0] = sentence
+            self._pending[key] = _Pending(line_no, parts, tag_time, source)
+            return
+        pending = self._pending.get(key)
+        expected = None if pending is None else sum(p is not None for p in pending.parts) + 1
+        if pending is None or sentence.frag_num != expected:
+            issue("fragment", f"fragment {sentence.frag_num} of {sentence.frag_cnt} without its predecessors")
+            return
+        pending.parts[sentence.frag_num - 1] = sentence
+        if sentence.frag_num == sentence.frag_cnt:
+            del self._pending[key]
+            whole = AISSentence.assemble_from_iterable([p for p in pending.parts if p is not None])
+            first = pending.first_line
+
+            def issue_first(field_name: str, message: str) -> None:
+                issues.append(FormatIssue(self.file, first, field_name, message))
+
+            self._decode(
+                whole,
+                pending.time_utc or tag_time,
+                pending.source or source,
+                first,
+                records,
+                where,
+                issue_first,
+            )
+
+    def _decode(
+        self,
+        sentence: AISSentence,
+        time_utc: datetime | None,
+        source: str | None,
+        line_no: int,
+        records: list[AisRecord],
+        where: list[int],
+        issue,
+    ) -> None:  # type: ignore[no-untyped-def]
+        try:
+            msg = sentence.decode()
+        except Exception as exc:  # noqa: BLE001
+            issue("payload", f"undecodable payload ({exc.__class__.__name__})")
+            return
+        self.counts.messages += 1
+        mtype = int(msg.msg_type)
+        mmsi = msg.mmsi
+        if mmsi is None:
+            issue("payload", f"type {mtype} payload truncated before the MMSI")
+            return
+        produced = False
+        if mtype in POSITION_TYPES:
+            pos = _position(msg, mtype, time_utc, source)
+            if isinstance(pos, str):
+                if pos == "n/a":
+                    self.counts.position_not_available += 1
+                else:
+                    issue("position", pos)
+                    return
+            else:
+                records.append(pos)
+                where.append(line_no)
+                self.counts.positions += 1
+            produced = True
+        if mtype in STATIC_TYPES:
+            st = _static(msg, mtype, time_utc)
+            if st is not None:
+                records.append(st)
+                where.append(line_no)
+                self.counts.statics += 1
+            produced = True
+        if not produced:
+            self.counts.other_messages += 1
+
+
+def _checksum_ok(body: bytes) -> bool:
+    star = body.rfind(b"*")
+    if star < 1:
+        return False
+    c = 0
+    for b in body[1:star]:
+        c ^= b
+    try:
+        return c == int(body[star + 1 : star + 3], 16)
+    except ValueError:
+        return False
+
+
+def _parse_tag_block(raw: bytes) -> tuple[datetime | None, str | None] | str:
+    """(receiver time, source station) from an NMEA 4.0 tag block, or an error message."""
+    if b"*" not in raw:
+        return "tag block without checksum"
+    payload, _, check = raw.rpartition(b"*")
+    c = 0
+    for b in payload:
+        c ^= b
+    try:
+        if c != int(check[:2], 16):
+            return "bad tag block checksum"
+    except ValueError:
+        return "bad tag block checksum"
+    t: datetime | None = None
+    source: str | None = None
+    for item in payload.split(b","):
+        code, _, value = item.partition(b":")
+        if code == b"c":
+            if not value.isdigit():
+                return f"receiver time c:{value.decode()!r} is not an integer"
+            v = int(value)
+            seconds = v / 1000.0 if len(value) >= 13 else float(v)  # some feeds send milliseconds
+            if not (0 <= seconds < 4.2e9):
+                return f"impossible receiver time c:{v}"
+            t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+        elif code == b"s":
+            source = value.decode("ascii", errors="replace")
+    return t, source
+
+
+def _suffix_time(tail: bytes) -> datetime | None:
+    for item in reversed(tail.split(b",")):
+        if item.isdigit() and 9 <= len(item) <= 10:
+            t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(item))
+            if EARLIEST_UTC <= t < LATEST_UTC:
+                return t
+    return None
+
+
+def _num(value: object, not_available: float | None = None) -> float:
+    if value is None:
+        return math.nan
+    v = float(value)  # type: ignore[arg-type]
+    if not_available is not None and abs(v - not_available) < 1e-6:
+        return math.nan
+    return v
+
+
+def _position(msg, mtype: int, time_utc: datetime | None, source: str | None) -> VesselPosition | str:  # type: ignore[no-untyped-def]
+    lat, lon = msg.lat, msg.lon
+    if lat is None or lon is None:
+        return f"type {mtype} payload truncated before the position"
+    lat, lon = float(lat), float(lon)
+    if abs(lat - LAT_NOT_AVAILABLE) < 1e-6 or abs(lon - LON_NOT_AVAILABLE) < 1e-6:
+        return "n/a"
+    if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
+        return f"impossible position lat={lat:.5f} lon={lon:.5f}"
+    if mtype == 27:  # long-range broadcast: whole knots (63 = n/a) and whole degrees (511 = n/a)
+        sog = _num(getattr(msg, "speed", None), 63.0)
+        cog = _num(getattr(msg, "course", None), 511.0)
+        heading = math.nan
+    else:
+        sog = _num(getattr(msg, "speed", None), SOG_NOT_AVAILABLE if mtype != 9 else 1023.0)
+        cog = _num(getattr(msg, "course", None), COG_NOT_AVAILABLE)
+        heading = _num(getattr(msg, "heading", None), float(HEADING_NOT_AVAILABLE))
+    status = getattr(msg, "status", None)
+    return VesselPosition(
+        int(msg.mmsi),
+        time_utc,
+        lat,
+        lon,
+        sog,
+        cog,
+        heading,
+        mtype,
+        None if status is None else int(status),
+        source,
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    s = str(value).replace("@", " ").strip()
+    return s or None
+
+
+def _static(msg, mtype: int, time_utc: datetime | None) -> VesselStatic | None:  # type: ignore[no-untyped-def]
+    name = _text(getattr(msg, "shipname", None))
+    callsign = _text(getattr(msg, "callsign", None))
+    ship_type = getattr(msg, "ship_type", None)
+    ship_type = None if ship_type is None or int(ship_type) == 0 else int(ship_type)
+    bow, stern = getattr(msg, "to_bow", None), getattr(msg, "to_stern", None)
+    port, stbd = getattr(msg, "to_port", None), getattr(msg, "to_starboard", None)
+    length = float(bow + stern) if bow is not None and stern is not None and bow + stern > 0 else None
+    beam = float(port + stbd) if port is not None and stbd is not None and port + stbd > 0 else None
+    imo = getattr(msg, "imo", None)
+    draught = getattr(msg, "draught", None)
+    if not any((name, callsign, ship_type, length, beam, imo)):
+        return None
+    return VesselStatic(
+        int(msg.mmsi),
+        time_utc,
+        name,
+        callsign,
+        int(imo) if imo else None,
+        ship_type,
+        length,
+        beam,
+        float(draught) if draught else None,
+        _text(getattr(msg, "destination", None)),
+        mtype,
+    )
+
+
+def parse_nmea(text: str, file: str = "<text>") -> ParseResult[AisRecord]:
+    """Decode a whole NMEA text. See the module docstring for what is accepted and reported."""
+    from kizuna.formats.common import physical_lines
+
+    decoder = NmeaDecoder(file)
+    result: ParseResult[AisRecord] = ParseResult(file=file, format="ais-nmea")
+    records, where, issues = decoder.feed(physical_lines(text))
+    result.records, result.lines = records, where
+    result.issues = issues + decoder.finish()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+# Header aliases, lower-cased: NOAA MarineCadastre (BaseDateTime, LAT, LON, SOG, COG, Heading,
+# VesselName, VesselType, Length, Width), Danish Maritime Authority ("# Timestamp", Latitude,
+# Longitude, "Ship type"), MarineTraffic-style exports such as the OpenTNSim sample (SHIP_ID,
+# SPEED in 0.1 kn, COURSE, HEADING, SHIPNAME, SHIPTYPE, LENGTH, WIDTH) and plain lower-case names.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "mmsi": ("mmsi", "ship_id", "userid", "user_id"),
+    "time": (
+        "basedatetime",
+        "# timestamp",
+        "timestamp",
+        "time",
+        "datetime",
+        "time_utc",
+        "t_utc",
+        "date_time_utc",
+    ),
+    "lat": ("lat", "latitude", "lat_deg", "y"),
+    "lon": ("lon", "longitude", "long", "lon_deg", "x"),
+    "sog": ("sog", "speed", "sog_kn"),
+    "cog": ("cog", "course", "cog_deg"),
+    "heading": ("heading", "true_heading", "heading_deg"),
+    "name": ("vesselname", "shipname", "name", "ship_name", "vessel_name"),
+    "ship_type": ("vesseltype", "shiptype", "ship type", "ship_type"),
+    "callsign": ("callsign", "call_sign"),
+    "imo": ("imo",),
+    "length": ("length", "length_m"),
+    "beam": ("width", "beam", "beam_m"),
+    "destination": ("destination",),
+}
+
+
+def _time_of(value: str) -> datetime:
+    v = value.strip()
+    if re.match(r"^\d{2}/\d{2}/\d{4} ", v):  # DMA: dd/mm/yyyy HH:MM:SS
+        return datetime.strptime(v, "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC)
+    if v.isdigit() and len(v) in (9, 10):
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(v))
+    return parse_utc_datetime(v)
+
+
+def parse_ais_csv(text: str, file: str = "<text>") -> ParseResult[AisRecord]:
+    """Read AIS CSV (header row required). One position and, when present, static data per row.
+
+    SOG is taken as knots, except for MarineTraffic-style exports (a ``SHIP_ID`` column with
+    ``SPEED``) whose speed is in tenths of a knot; their ``SHIP_ID`` is a site id, not an MMSI,
+    and is used as the vessel key. Rows without a time give untimed positions (time_utc None).
+    """
+    result: ParseResult[AisRecord] = ParseResult(file=file, format="ais-csv")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        result.issue(1, "header", "empty file")
+        return result
+    except csv.Error as exc:
+        result.issue(1, "header", f"not CSV: {exc}")
+        return result
+    lower = [h.strip().lower() for h in header]
+    col: dict[str, int] = {}
+    for key, names in _ALIASES.items():
+        for n in names:
+            if n in lower:
+                col[key] = lower.index(n)
+                break
+    missing = [k for k in ("mmsi", "lat", "lon") if k not in col]
+    if missing:
+        result.issue(1, "header", f"no column for {', '.join(missing)} (have: {', '.join(header)[:200]})")
+        return result
+    tenth_knots = "ship_id" in lower and "speed" in lower and "sog" not in lower
+    line_no = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line_no += 1
+            result.issue(line_no, "row", f"unreadable CSV row: {exc}")
+            continue
+        line_no = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue
+        rec = _csv_row(row, col, tenth_knots, file, line_no)
+        if isinstance(rec, FormatIssue):
+            result.issues.append(rec)
+            continue
+        for r in rec:
+            result.add(r, line_no)
+    return result
+
+
+def _cell(row: Sequence[str], col: dict[str, int], key: str) -> str:
+    i = col.get(key)
+    return row[i].strip() if i is not None and i < len(row) else ""
+
+
+def _float_or_nan(v: str) -> float:
+    if v == "" or v.lower() in ("nan", "none", "null", "unknown"):
+        return math.nan
+    return float(v)
+
+
+def _csv_row(
+    row: Sequence[str], col: dict[str, int], tenth_knots: bool, file: str, line_no: int
+) -> list[AisRecord] | FormatIssue:
+    field_name = "MMSI"
+    try:
+        mmsi = int(float(_cell(row, col, "mmsi")))
+        field_name = "time"
+        t_text = _cell(row, col, "time")
+        t = _time_of(t_text) if t_text else None
+        if t is not None and not (EARLIEST_UTC <= t < LATEST_UTC):
+            return FormatIssue(file, line_no, "time", f"impossible time {t_text!r}")
+        field_name = "lat/lon"
+        lat, lon = float(_cell(row, col, "lat")), float(_cell(row, col, "lon"))
+        field_name = "SOG/COG/heading"
+        sog = _float_or_nan(_cell(row, col, "sog"))
+        cog = _float_or_nan(_cell(row, col, "cog"))
+        heading = _float_or_nan(_cell(row, col, "heading"))
+    except (ValueError, OverflowError) as exc:  # OverflowError: int(float("1e309"))
+        return FormatIssue(file, line_no, field_name, f"unreadable value: {exc}")
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        if lat == LAT_NOT_AVAILABLE or lon == LON_NOT_AVAILABLE:
+            return []
+        return FormatIssue(file, line_no, "lat/lon", f"impossible position lat={lat} lon={lon}")
+    if tenth_knots:
+        sog /= 10.0
+    sog = math.nan if sog >= SOG_NOT_AVAILABLE - 1e-6 or sog < 0 else sog
+    cog = math.nan if cog >= COG_NOT_AVAILABLE or cog < 0 else cog
+    heading = math.nan if heading >= 360 or heading < 0 else heading
+    out: list[AisRecord] = [VesselPosition(mmsi, t, lat, lon, sog, cog, heading, 0, None, file)]
+    name = _cell(row, col, "name") or None
+    stype = _cell(row, col, "ship_type")
+    try:
+        ship_type = int(float(stype)) if stype and stype.lower() != "nan" else None
+    except (ValueError, OverflowError):
+        ship_type = None  # DMA writes the type as text ("Fishing"); kept numeric-only here
+    try:
+        length = _float_or_nan(_cell(row, col, "length")) if _cell(row, col, "length") else math.nan
+        beam = _float_or_nan(_cell(row, col, "beam")) if _cell(row, col, "beam") else math.nan
+    except ValueError:
+        length = beam = math.nan  # size is optional: a bad cell does not cost the position
+    length = length if math.isfinite(length) and length > 0 else math.nan
+    beam = beam if math.isfinite(beam) and beam > 0 else math.nan
+    if name and name.lower() == "nan":
+        name = None
+    if name or ship_type or math.isfinite(length):
+        imo_text = _cell(row, col, "imo").upper().removeprefix("IMO")
+        out.append(
+            VesselStatic(
+                mmsi,
+                t,
+                name,
+                _cell(row, col, "callsign") or None,
+                int(imo_text) if imo_text.isdigit() else None,
+                ship_type,
+                length if math.isfinite(length) else None,
+                beam if math.isfinite(beam) else None,
+                None,
+                _cell(row, col, "destination") or None,
+                0,
+            )
+        )
+    return out
+
+
+def split_records(records: Iterable[AisRecord]) -> tuple[list[VesselPosition], list[VesselStatic]]:
+    pos: list[VesselPosition] = []
+    st: list[VesselStatic] = []
+    for r in records:
+        (pos if isinstance(r, VesselPosition) else st).append(r)
+    return pos, st
+
+
+def latest_static(statics: Iterable[VesselStatic]) -> dict[int, VesselStatic]:
+    """Static data per MMSI, merging messages (type 24 A gives the name, B the type and size)."""
+    out: dict[int, VesselStatic] = {}
+    for s in statics:
+        old = out.get(s.mmsi)
+        if old is None:
+            out[s.mmsi] = s
+            continue
+        merged = {
+            f: (getattr(s, f) if getattr(s, f) is not None else getattr(old, f))
+            for f in VesselStatic.__slots__
+        }
+        out[s.mmsi] = VesselStatic(**merged)
+    return out
+
+
+def looks_like_nmea(head: str) -> bool:
+    """Content sniffing: NMEA if any of the first lines is a sentence or tag block."""
+    for line in head.splitlines()[:50]:
+        s = line.strip()
+        if s.startswith(("!", "\\", "$")):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- files, streamed
 CHUNK_LINES = 50_000
 
 
@@ -51,8 +677,10 @@ def iter_ais_file(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterator[
             res = parse_ais_csv(header + "".join(lines), name)
             # line numbers in the chunk count its header as line 1
             res.lines = [ln + offset - 1 for ln in res.lines]
-            res.issues = [type(i)(i.file, i.line + offset - 1 if i.line > 1 else i.line, i.field, i.message)
-                          for i in res.issues]
+            res.issues = [
+                type(i)(i.file, i.line + offset - 1 if i.line > 1 else i.line, i.field, i.message)
+                for i in res.issues
+            ]
             offset += len(lines)
             res.consumed_bytes = fh.tell()  # type: ignore[attr-defined]
             yield res
@@ -78,5 +706,3 @@ def read_ais_file(path: Path | str) -> ParseResult[AisRecord]:
         total.lines += part.lines
         total.issues += part.issues
     return total
-
-

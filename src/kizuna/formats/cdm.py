@@ -25,23 +25,76 @@ from kizuna.errors import FormatError, FormatIssue
 from kizuna.formats.common import parse_utc_datetime, physical_lines
 
 HEADER_KEYS = ("CCSDS_CDM_VERS", "CREATION_DATE", "ORIGINATOR", "MESSAGE_FOR", "MESSAGE_ID")
-RELATIVE_STATE_KEYS = ("RELATIVE_POSITION_R", "RELATIVE_POSITION_T", "RELATIVE_POSITION_N",
-                       "RELATIVE_VELOCITY_R", "RELATIVE_VELOCITY_T", "RELATIVE_VELOCITY_N")
-RELATIVE_KEYS = ("TCA", "MISS_DISTANCE", "RELATIVE_SPEED", *RELATIVE_STATE_KEYS,
-                 "START_SCREEN_PERIOD", "STOP_SCREEN_PERIOD", "SCREEN_VOLUME_FRAME",
-                 "SCREEN_VOLUME_SHAPE", "SCREEN_VOLUME_X", "SCREEN_VOLUME_Y", "SCREEN_VOLUME_Z",
-                 "SCREEN_ENTRY_TIME", "SCREEN_EXIT_TIME", "COLLISION_PROBABILITY",
-                 "COLLISION_PROBABILITY_METHOD")
-METADATA_KEYS = ("OBJECT", "OBJECT_DESIGNATOR", "CATALOG_NAME", "OBJECT_NAME", "INTERNATIONAL_DESIGNATOR",
-                 "OBJECT_TYPE", "OPERATOR_CONTACT_POSITION", "OPERATOR_ORGANIZATION", "OPERATOR_PHONE",
-                 "OPERATOR_EMAIL", "EPHEMERIS_NAME", "COVARIANCE_METHOD", "MANEUVERABLE", "ORBIT_CENTER",
-                 "REF_FRAME", "GRAVITY_MODEL", "ATMOSPHERIC_MODEL", "N_BODY_PERTURBATIONS",
-                 "SOLAR_RAD_PRESSURE", "EARTH_TIDES", "INTRACK_THRUST")
-OD_KEYS = ("TIME_LASTOB_START", "TIME_LASTOB_END", "RECOMMENDED_OD_SPAN", "ACTUAL_OD_SPAN",
-           "OBS_AVAILABLE", "OBS_USED", "TRACKS_AVAILABLE", "TRACKS_USED", "RESIDUALS_ACCEPTED",
-           "WEIGHTED_RMS")
-ADDITIONAL_KEYS = ("AREA_PC", "AREA_DRG", "AREA_SRP", "MASS", "CD_AREA_OVER_MASS", "CR_AREA_OVER_MASS",
-                   "THRUST_ACCELERATION", "SEDR")
+RELATIVE_STATE_KEYS = (
+    "RELATIVE_POSITION_R",
+    "RELATIVE_POSITION_T",
+    "RELATIVE_POSITION_N",
+    "RELATIVE_VELOCITY_R",
+    "RELATIVE_VELOCITY_T",
+    "RELATIVE_VELOCITY_N",
+)
+RELATIVE_KEYS = (
+    "TCA",
+    "MISS_DISTANCE",
+    "RELATIVE_SPEED",
+    *RELATIVE_STATE_KEYS,
+    "START_SCREEN_PERIOD",
+    "STOP_SCREEN_PERIOD",
+    "SCREEN_VOLUME_FRAME",
+    "SCREEN_VOLUME_SHAPE",
+    "SCREEN_VOLUME_X",
+    "SCREEN_VOLUME_Y",
+    "SCREEN_VOLUME_Z",
+    "SCREEN_ENTRY_TIME",
+    "SCREEN_EXIT_TIME",
+    "COLLISION_PROBABILITY",
+    "COLLISION_PROBABILITY_METHOD",
+)
+METADATA_KEYS = (
+    "OBJECT",
+    "OBJECT_DESIGNATOR",
+    "CATALOG_NAME",
+    "OBJECT_NAME",
+    "INTERNATIONAL_DESIGNATOR",
+    "OBJECT_TYPE",
+    "OPERATOR_CONTACT_POSITION",
+    "OPERATOR_ORGANIZATION",
+    "OPERATOR_PHONE",
+    "OPERATOR_EMAIL",
+    "EPHEMERIS_NAME",
+    "COVARIANCE_METHOD",
+    "MANEUVERABLE",
+    "ORBIT_CENTER",
+    "REF_FRAME",
+    "GRAVITY_MODEL",
+    "ATMOSPHERIC_MODEL",
+    "N_BODY_PERTURBATIONS",
+    "SOLAR_RAD_PRESSURE",
+    "EARTH_TIDES",
+    "INTRACK_THRUST",
+)
+OD_KEYS = (
+    "TIME_LASTOB_START",
+    "TIME_LASTOB_END",
+    "RECOMMENDED_OD_SPAN",
+    "ACTUAL_OD_SPAN",
+    "OBS_AVAILABLE",
+    "OBS_USED",
+    "TRACKS_AVAILABLE",
+    "TRACKS_USED",
+    "RESIDUALS_ACCEPTED",
+    "WEIGHTED_RMS",
+)
+ADDITIONAL_KEYS = (
+    "AREA_PC",
+    "AREA_DRG",
+    "AREA_SRP",
+    "MASS",
+    "CD_AREA_OVER_MASS",
+    "CR_AREA_OVER_MASS",
+    "THRUST_ACCELERATION",
+    "SEDR",
+)
 STATE_KEYS = ("X", "Y", "Z", "X_DOT", "Y_DOT", "Z_DOT")
 _COV_AXES = ("R", "T", "N", "RDOT", "TDOT", "NDOT", "DRG", "SRP", "THR")
 _COV_ROWS = ("CR", "CT", "CN", "CRDOT", "CTDOT", "CNDOT", "CDRG", "CSRP", "CTHR")
@@ -52,23 +105,56 @@ OBJECT_KEYS = METADATA_KEYS + DATA_KEYS
 
 MANDATORY_HEADER = ("CCSDS_CDM_VERS", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_RELATIVE = ("TCA", "MISS_DISTANCE")
-MANDATORY_OBJECT = ("OBJECT", "OBJECT_DESIGNATOR", "CATALOG_NAME", "OBJECT_NAME", "INTERNATIONAL_DESIGNATOR",
-                    "EPHEMERIS_NAME", "COVARIANCE_METHOD", "MANEUVERABLE", "REF_FRAME",
-                    *STATE_KEYS, *COVARIANCE_6X6_KEYS)
+MANDATORY_OBJECT = (
+    "OBJECT",
+    "OBJECT_DESIGNATOR",
+    "CATALOG_NAME",
+    "OBJECT_NAME",
+    "INTERNATIONAL_DESIGNATOR",
+    "EPHEMERIS_NAME",
+    "COVARIANCE_METHOD",
+    "MANEUVERABLE",
+    "REF_FRAME",
+    *STATE_KEYS,
+    *COVARIANCE_6X6_KEYS,
+)
 
-_TEXT_KEYS = {"CCSDS_CDM_VERS", "CREATION_DATE", "ORIGINATOR", "MESSAGE_FOR", "MESSAGE_ID", "TCA",
-              "START_SCREEN_PERIOD", "STOP_SCREEN_PERIOD", "SCREEN_VOLUME_FRAME", "SCREEN_VOLUME_SHAPE",
-              "SCREEN_ENTRY_TIME", "SCREEN_EXIT_TIME", "COLLISION_PROBABILITY_METHOD",
-              "TIME_LASTOB_START", "TIME_LASTOB_END", *METADATA_KEYS}
+_TEXT_KEYS = {
+    "CCSDS_CDM_VERS",
+    "CREATION_DATE",
+    "ORIGINATOR",
+    "MESSAGE_FOR",
+    "MESSAGE_ID",
+    "TCA",
+    "START_SCREEN_PERIOD",
+    "STOP_SCREEN_PERIOD",
+    "SCREEN_VOLUME_FRAME",
+    "SCREEN_VOLUME_SHAPE",
+    "SCREEN_ENTRY_TIME",
+    "SCREEN_EXIT_TIME",
+    "COLLISION_PROBABILITY_METHOD",
+    "TIME_LASTOB_START",
+    "TIME_LASTOB_END",
+    *METADATA_KEYS,
+}
 _INT_KEYS = {"OBS_AVAILABLE", "OBS_USED", "TRACKS_AVAILABLE", "TRACKS_USED"}
-_TIME_KEYS = {"CREATION_DATE", "TCA", "START_SCREEN_PERIOD", "STOP_SCREEN_PERIOD", "SCREEN_ENTRY_TIME",
-              "SCREEN_EXIT_TIME", "TIME_LASTOB_START", "TIME_LASTOB_END"}
+_TIME_KEYS = {
+    "CREATION_DATE",
+    "TCA",
+    "START_SCREEN_PERIOD",
+    "STOP_SCREEN_PERIOD",
+    "SCREEN_ENTRY_TIME",
+    "SCREEN_EXIT_TIME",
+    "TIME_LASTOB_START",
+    "TIME_LASTOB_END",
+}
 
 
 def _unit(key: str) -> str | None:
     """The unit 508.0-B-1 prescribes for a keyword (tables 3-2 to 3-5), None if unitless."""
-    if key in ("MISS_DISTANCE", "SCREEN_VOLUME_X", "SCREEN_VOLUME_Y", "SCREEN_VOLUME_Z") or \
-            key.startswith("RELATIVE_POSITION_"):
+    if key in ("MISS_DISTANCE", "SCREEN_VOLUME_X", "SCREEN_VOLUME_Y", "SCREEN_VOLUME_Z") or key.startswith(
+        "RELATIVE_POSITION_"
+    ):
         return "m"
     if key == "RELATIVE_SPEED" or key.startswith("RELATIVE_VELOCITY_"):
         return "m/s"
@@ -92,8 +178,17 @@ def _unit(key: str) -> str | None:
         return "W/kg"
     if key in COVARIANCE_KEYS:
         row, col = key.split("_", 1)[0][1:], key.split("_", 1)[1]
-        dims = {"R": "m", "T": "m", "N": "m", "RDOT": "m/s", "TDOT": "m/s", "NDOT": "m/s",
-                "DRG": "m**2/kg", "SRP": "m**2/kg", "THR": "m/s**2"}
+        dims = {
+            "R": "m",
+            "T": "m",
+            "N": "m",
+            "RDOT": "m/s",
+            "TDOT": "m/s",
+            "NDOT": "m/s",
+            "DRG": "m**2/kg",
+            "SRP": "m**2/kg",
+            "THR": "m/s**2",
+        }
         return f"{dims[row]}*{dims[col]}"  # informative only; units are not checked for covariances
     return None
 
@@ -176,8 +271,9 @@ _KVN_LINE = re.compile(r"^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$")
 _UNITS = re.compile(r"^(.*?)\s*\[([^\]]*)\]?\s*$")
 
 
-def _value(key: str, raw: str, file: str, line: int, unit: str | None,
-           warnings: list[FormatIssue]) -> str | float:
+def _value(
+    key: str, raw: str, file: str, line: int, unit: str | None, warnings: list[FormatIssue]
+) -> str | float:
     if key in _TEXT_KEYS:
         if key in _TIME_KEYS and raw:
             try:
@@ -186,10 +282,16 @@ def _value(key: str, raw: str, file: str, line: int, unit: str | None,
                 raise FormatError(file, line, key, f"not a CCSDS time: {raw!r}") from exc
         return raw
     expected = _unit(key)
-    if unit is not None and expected is not None and key not in COVARIANCE_KEYS and \
-            unit.replace(" ", "").lower() != expected.lower():
+    if (
+        unit is not None
+        and expected is not None
+        and key not in COVARIANCE_KEYS
+        and unit.replace(" ", "").lower() != expected.lower()
+    ):
         # CARA's own sample CDMs label relative velocities [m]: warn, the number is still usable.
-        warnings.append(FormatIssue(file, line, key, f"unit [{unit}] where the standard prescribes [{expected}]"))
+        warnings.append(
+            FormatIssue(file, line, key, f"unit [{unit}] where the standard prescribes [{expected}]")
+        )
     if raw == "" and key not in MANDATORY_OBJECT and key not in MANDATORY_RELATIVE:
         warnings.append(FormatIssue(file, line, key, "empty value"))
         return raw
@@ -276,7 +378,9 @@ def _check_mandatory(cdm: Cdm, file: str, last_line: int, lines: dict[tuple[int,
         if key not in cdm.relative:
             raise FormatError(file, rel_line, key, "mandatory relative metadata keyword missing")
     if len(cdm.objects) != 2:
-        raise FormatError(file, last_line, "OBJECT", f"a CDM has two object sections, found {len(cdm.objects)}")
+        raise FormatError(
+            file, last_line, "OBJECT", f"a CDM has two object sections, found {len(cdm.objects)}"
+        )
     for n, obj in enumerate(cdm.objects, start=1):
         start = lines.get((n, "OBJECT"), last_line)
         if obj.fields.get("OBJECT") != f"OBJECT{n}":
@@ -330,22 +434,41 @@ def write_cdm_kvn(cdm: Cdm) -> str:
 def _cov_unit(key: str) -> str:
     row, col = key.split("_", 1)
     rowv = row[1:]
-    dims = {"R": ("m", 1, 0), "T": ("m", 1, 0), "N": ("m", 1, 0), "RDOT": ("m", 1, 1), "TDOT": ("m", 1, 1),
-            "NDOT": ("m", 1, 1), "DRG": ("m", 2, 0, "kg"), "SRP": ("m", 2, 0, "kg"), "THR": ("m", 1, 2)}
+    dims = {
+        "R": ("m", 1, 0),
+        "T": ("m", 1, 0),
+        "N": ("m", 1, 0),
+        "RDOT": ("m", 1, 1),
+        "TDOT": ("m", 1, 1),
+        "NDOT": ("m", 1, 1),
+        "DRG": ("m", 2, 0, "kg"),
+        "SRP": ("m", 2, 0, "kg"),
+        "THR": ("m", 1, 2),
+    }
     m_pow = dims[rowv][1] + dims[col][1]
     s_pow = dims[rowv][2] + dims[col][2]
     kg_pow = sum(1 for d in (dims[rowv], dims[col]) if len(d) == 4)
     num = f"m**{m_pow}"
-    den = [p for p in ((f"kg**{kg_pow}" if kg_pow > 1 else "kg") if kg_pow else "",
-                       (f"s**{s_pow}" if s_pow > 1 else "s") if s_pow else "") if p]
+    den = [
+        p
+        for p in (
+            (f"kg**{kg_pow}" if kg_pow > 1 else "kg") if kg_pow else "",
+            (f"s**{s_pow}" if s_pow > 1 else "s") if s_pow else "",
+        )
+        if p
+    ]
     if not den:
         return num
     return f"{num}/{den[0]}" if len(den) == 1 else f"{num}/({den[0]}*{den[1]})"
 
 
 # ------------------------------------------------------------------------ XML
-_XML_GROUPS = (("odParameters", OD_KEYS), ("additionalParameters", ADDITIONAL_KEYS),
-               ("stateVector", STATE_KEYS), ("covarianceMatrix", COVARIANCE_KEYS))
+_XML_GROUPS = (
+    ("odParameters", OD_KEYS),
+    ("additionalParameters", ADDITIONAL_KEYS),
+    ("stateVector", STATE_KEYS),
+    ("covarianceMatrix", COVARIANCE_KEYS),
+)
 
 
 def write_cdm_xml(cdm: Cdm) -> str:

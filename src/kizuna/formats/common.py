@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Generic, TypeVar
 
 from kizuna.errors import FormatError, FormatIssue
+from kizuna.model.time import format_utc_datetime, parse_utc_datetime
+
+__all__ = [
+    "ParseResult",
+    "csv_table",
+    "digits",
+    "format_utc_datetime",
+    "parse_utc_datetime",
+    "physical_lines",
+]
 
 T = TypeVar("T")
 
@@ -46,7 +55,9 @@ class ParseResult(Generic[T]):
         return self
 
 
-def csv_table(text: str, result: ParseResult) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]] | None:
+def csv_table(
+    text: str, result: ParseResult
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]] | None:
     """Header (upper-cased keywords) and (line, {column: cell}) rows of a CSV text.
 
     Blank rows are skipped; a row with too few or too many cells, or unreadable CSV, is recorded
@@ -76,8 +87,11 @@ def csv_table(text: str, result: ParseResult) -> tuple[list[str], Iterator[tuple
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) < len(header):
-                result.issue(line, header[len(row)], f"missing: the row has {len(row)} of "
-                             f"{len(header)} columns (file cut short?)")
+                result.issue(
+                    line,
+                    header[len(row)],
+                    f"missing: the row has {len(row)} of {len(header)} columns (file cut short?)",
+                )
                 continue
             if len(row) > len(header):
                 result.issue(line, "CSV", f"the row has {len(row)} columns, the header {len(header)}")
@@ -99,47 +113,6 @@ def physical_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-
-
-def parse_utc_datetime(text: str) -> datetime:
-    """Parse an ISO-8601 / CCSDS time string as UTC.
-
-    Accepts `2026-07-10T06:03:02.960640`, a trailing `Z`, a space instead of `T`
-    and CCSDS day-of-year form `2026-191T06:03:02.96`. More than six fractional
-    digits are rounded to the microsecond.
-    """
-    s = text.strip()
-    if not s:
-        raise ValueError("empty time")
-    if s.endswith("Z") or s.endswith("z"):
-        s = s[:-1]
-    if len(s) > 10 and s[10] == " ":
-        s = s[:10] + "T" + s[11:]
-    frac_us = 0
-    if "." in s:
-        head, frac = s.split(".", 1)
-        if not digits(frac) or len(frac) > 12:
-            raise ValueError(f"bad fractional seconds in {text!r}")
-        frac_us = int(Decimal("0." + frac).scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-        s = head
-    try:
-        if re.match(r"^\d{4}-\d{3}(T|$)", s):  # CCSDS day-of-year form
-            base = datetime.strptime(s, "%Y-%jT%H:%M:%S" if "T" in s else "%Y-%j")
-        elif "T" in s:
-            fmt = "%Y-%m-%dT%H:%M:%S" if s.count(":") == 2 else "%Y-%m-%dT%H:%M"
-            base = datetime.strptime(s, fmt)
-        else:
-            base = datetime.strptime(s, "%Y-%m-%d")
-    except ValueError as exc:
-        raise ValueError(f"not an ISO-8601 UTC time: {text!r}") from exc
-    from datetime import timedelta
-
-    return (base + timedelta(microseconds=frac_us)).replace(tzinfo=UTC)
-
-
-def format_utc_datetime(dt: datetime) -> str:
-    """ISO-8601 with microseconds, no zone suffix (CCSDS / CelesTrak style)."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def parse_date(text: str) -> date | None:

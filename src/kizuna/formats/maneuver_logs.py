@@ -24,15 +24,30 @@ from kizuna.formats.common import ParseResult, physical_lines
 
 CST_OFFSET = timedelta(hours=8)
 # IDS satellite codes -> NORAD catalog numbers (for the satellites whose logs we read).
-IDS_NORAD = {"CRYO2": 36508, "JASO1": 26997, "JASO2": 33105, "JASO3": 41240, "SARAL": 39086,
-             "SEN3A": 41335, "SEN3B": 43437, "SEN6A": 46984, "HY-2A": 37781, "TOPEX": 22076,
-             "ENVI1": 27386, "SPOT2": 20436, "SPOT4": 25260, "SPOT5": 27421}
+IDS_NORAD = {
+    "CRYO2": 36508,
+    "JASO1": 26997,
+    "JASO2": 33105,
+    "JASO3": 41240,
+    "SARAL": 39086,
+    "SEN3A": 41335,
+    "SEN3B": 43437,
+    "SEN6A": 46984,
+    "HY-2A": 37781,
+    "TOPEX": 22076,
+    "ENVI1": 27386,
+    "SPOT2": 20436,
+    "SPOT4": 25260,
+    "SPOT5": 27421,
+}
 # Fengyun COSPAR ids -> NORAD catalog numbers.
 FENGYUN_NORAD = {"2006-053A": 29640, "2008-066A": 33463, "2012-047A": 38049, "2016-077A": 41882}
 # Frame of the delta-v components per IDS parameter type, mapped to radial / in-track / cross-track.
-_IDS_FRAME = {"005": ("in-track", "cross-track", "radial"),  # SPOT T, R, L (pitch/roll/yaw axes)
-              "006": ("radial", "in-track", "cross-track"),
-              "007": ("radial", "in-track", "cross-track")}  # Jason Q, S, W
+_IDS_FRAME = {
+    "005": ("in-track", "cross-track", "radial"),  # SPOT T, R, L (pitch/roll/yaw axes)
+    "006": ("radial", "in-track", "cross-track"),
+    "007": ("radial", "in-track", "cross-track"),
+}  # Jason Q, S, W
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,9 @@ def read_ids_maneuvers(text: str, file: str = "<text>") -> ParseResult[LoggedMan
         tok = line.split()
         try:
             if len(tok) < 9:
-                raise ValueError(f"expected start and end (8 numbers) after the satellite, got {len(tok) - 1}")
+                raise ValueError(
+                    f"expected start and end (8 numbers) after the satellite, got {len(tok) - 1}"
+                )
             sat = tok[0].upper()
             start = _doy(*tok[1:5])
             end = _doy(*tok[5:9])
@@ -98,12 +115,15 @@ def read_ids_maneuvers(text: str, file: str = "<text>") -> ParseResult[LoggedMan
                     raise ValueError(f"unknown parameter type {ptype!r}")
                 for b in range(nburn):
                     k = 11 + 15 * b
-                    blk = tok[k:k + 15]
+                    blk = tok[k : k + 15]
                     if len(blk) < 9:
                         raise ValueError(f"burn {b + 1} of {nburn} is truncated")
                     dv = dict(zip(axes, (float(blk[6]), float(blk[7]), float(blk[8])), strict=True))
-                    burns.append(Burn(_doy(*blk[0:5]), float(blk[5]),
-                                      (dv["radial"], dv["in-track"], dv["cross-track"])))
+                    burns.append(
+                        Burn(
+                            _doy(*blk[0:5]), float(blk[5]), (dv["radial"], dv["in-track"], dv["cross-track"])
+                        )
+                    )
             except (IndexError, ValueError) as exc:
                 result.issue(lineno, "burns", str(exc))
                 continue
@@ -133,8 +153,7 @@ def read_fengyun_maneuvers(text: str, file: str = "<text>") -> ParseResult[Logge
         except ValueError as exc:
             result.issue(lineno, "time", str(exc))
             continue
-        result.add(LoggedManeuver(m.group(2), FENGYUN_NORAD.get(m.group(2)), start, end, m.group(1)),
-                   lineno)
+        result.add(LoggedManeuver(m.group(2), FENGYUN_NORAD.get(m.group(2)), start, end, m.group(1)), lineno)
     # The logs are in reverse time order; callers want them forward.
     order = sorted(range(len(result.records)), key=lambda i: result.records[i].start_utc)
     result.records = [result.records[i] for i in order]

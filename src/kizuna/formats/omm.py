@@ -29,16 +29,46 @@ from kizuna.model.records import ElementSet
 
 #: Keywords of an SGP4 OMM in CelesTrak's column order.
 OMM_FIELDS = (
-    "OBJECT_NAME", "OBJECT_ID", "EPOCH", "MEAN_MOTION", "ECCENTRICITY", "INCLINATION",
-    "RA_OF_ASC_NODE", "ARG_OF_PERICENTER", "MEAN_ANOMALY", "EPHEMERIS_TYPE",
-    "CLASSIFICATION_TYPE", "NORAD_CAT_ID", "ELEMENT_SET_NO", "REV_AT_EPOCH", "BSTAR",
-    "MEAN_MOTION_DOT", "MEAN_MOTION_DDOT",
+    "OBJECT_NAME",
+    "OBJECT_ID",
+    "EPOCH",
+    "MEAN_MOTION",
+    "ECCENTRICITY",
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+    "EPHEMERIS_TYPE",
+    "CLASSIFICATION_TYPE",
+    "NORAD_CAT_ID",
+    "ELEMENT_SET_NO",
+    "REV_AT_EPOCH",
+    "BSTAR",
+    "MEAN_MOTION_DOT",
+    "MEAN_MOTION_DDOT",
 )
-_REQUIRED = ("EPOCH", "MEAN_MOTION", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE",
-             "ARG_OF_PERICENTER", "MEAN_ANOMALY", "NORAD_CAT_ID")
+_REQUIRED = (
+    "EPOCH",
+    "MEAN_MOTION",
+    "ECCENTRICITY",
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+    "NORAD_CAT_ID",
+)
 _UNITS = re.compile(r"\s*\[[^\]]*\]\s*$")
-_TEXT_KEYWORDS = {"OBJECT_NAME", "OBJECT_ID", "ORIGINATOR", "MESSAGE_ID", "COMMENT",
-                  "CENTER_NAME", "REF_FRAME", "TIME_SYSTEM", "MEAN_ELEMENT_THEORY"}
+_TEXT_KEYWORDS = {
+    "OBJECT_NAME",
+    "OBJECT_ID",
+    "ORIGINATOR",
+    "MESSAGE_ID",
+    "COMMENT",
+    "CENTER_NAME",
+    "REF_FRAME",
+    "TIME_SYSTEM",
+    "MEAN_ELEMENT_THEORY",
+}
 _SGP4_THEORIES = {"SGP4", "SGP/SGP4", "SGP4-XP", "SGP"}
 
 
@@ -56,8 +86,7 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _number(fields: Mapping[str, object], key: str,
-            default: float | None = None) -> float:
+def _number(fields: Mapping[str, object], key: str, default: float | None = None) -> float:
     raw = fields.get(key)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if default is None:
@@ -126,21 +155,33 @@ def element_set_from_fields(fields: Mapping[str, object], source: str | None = N
     name = _text(fields.get("OBJECT_NAME")) or None
     object_id = _text(fields.get("OBJECT_ID")) or None
     return ElementSet(
-        norad_id=norad, epoch_utc=epoch, mean_motion_revday=mean_motion,
-        eccentricity=eccentricity, inclination_deg=inclination,
-        raan_deg=angles["RA_OF_ASC_NODE"], arg_perigee_deg=angles["ARG_OF_PERICENTER"],
-        mean_anomaly_deg=angles["MEAN_ANOMALY"], bstar_per_er=_number(fields, "BSTAR", 0.0),
+        norad_id=norad,
+        epoch_utc=epoch,
+        mean_motion_revday=mean_motion,
+        eccentricity=eccentricity,
+        inclination_deg=inclination,
+        raan_deg=angles["RA_OF_ASC_NODE"],
+        arg_perigee_deg=angles["ARG_OF_PERICENTER"],
+        mean_anomaly_deg=angles["MEAN_ANOMALY"],
+        bstar_per_er=_number(fields, "BSTAR", 0.0),
         mean_motion_dot_revday2=_number(fields, "MEAN_MOTION_DOT", 0.0),
         mean_motion_ddot_revday3=_number(fields, "MEAN_MOTION_DDOT", 0.0),
-        object_name=name, object_id=object_id, classification=classification,
+        object_name=name,
+        object_id=object_id,
+        classification=classification,
         ephemeris_type=_integer(fields, "EPHEMERIS_TYPE", 0),
         element_set_no=_integer(fields, "ELEMENT_SET_NO", 999),
-        rev_at_epoch=_integer(fields, "REV_AT_EPOCH", 0), source=source,
+        rev_at_epoch=_integer(fields, "REV_AT_EPOCH", 0),
+        source=source,
     )
 
 
-def _add_record(result: ParseResult[ElementSet], fields: Mapping[str, object],
-                line: int, field_lines: Mapping[str, int] | None = None) -> None:
+def _add_record(
+    result: ParseResult[ElementSet],
+    fields: Mapping[str, object],
+    line: int,
+    field_lines: Mapping[str, int] | None = None,
+) -> None:
     try:
         record = element_set_from_fields(fields, source=f"{result.file}:{line}")
     except _FieldError as exc:
@@ -193,8 +234,9 @@ def read_omm_kvn(text: str, file: str = "<text>") -> ParseResult[ElementSet]:
     return result
 
 
-def format_omm_kvn(es: ElementSet, *, originator: str = "KIZUNA",
-                   creation_date: datetime | None = None) -> str:
+def format_omm_kvn(
+    es: ElementSet, *, originator: str = "KIZUNA", creation_date: datetime | None = None
+) -> str:
     created = creation_date or datetime.now(UTC)
     rows = [
         ("CCSDS_OMM_VERS", "3.0"),
@@ -222,9 +264,16 @@ def format_omm_kvn(es: ElementSet, *, originator: str = "KIZUNA",
         ("MEAN_MOTION_DOT", repr(es.mean_motion_dot_revday2)),
         ("MEAN_MOTION_DDOT", repr(es.mean_motion_ddot_revday3)),
     ]
-    units = {"MEAN_MOTION": " [rev/day]", "INCLINATION": " [deg]", "RA_OF_ASC_NODE": " [deg]",
-             "ARG_OF_PERICENTER": " [deg]", "MEAN_ANOMALY": " [deg]", "BSTAR": " [1/ER]",
-             "MEAN_MOTION_DOT": " [rev/day**2]", "MEAN_MOTION_DDOT": " [rev/day**3]"}
+    units = {
+        "MEAN_MOTION": " [rev/day]",
+        "INCLINATION": " [deg]",
+        "RA_OF_ASC_NODE": " [deg]",
+        "ARG_OF_PERICENTER": " [deg]",
+        "MEAN_ANOMALY": " [deg]",
+        "BSTAR": " [1/ER]",
+        "MEAN_MOTION_DOT": " [rev/day**2]",
+        "MEAN_MOTION_DDOT": " [rev/day**3]",
+    }
     return "".join(f"{k:<19} = {v}{units.get(k, '')}\n" for k, v in rows)
 
 
@@ -319,14 +368,22 @@ def iter_json_objects(text: str, result: ParseResult) -> Iterable[tuple[dict, in
 def omm_fields(es: ElementSet) -> dict[str, object]:
     """CelesTrak's JSON/CSV keywords and values for one element set."""
     return {
-        "OBJECT_NAME": es.object_name, "OBJECT_ID": es.object_id,
-        "EPOCH": format_utc_datetime(es.epoch_utc), "MEAN_MOTION": es.mean_motion_revday,
-        "ECCENTRICITY": es.eccentricity, "INCLINATION": es.inclination_deg,
-        "RA_OF_ASC_NODE": es.raan_deg, "ARG_OF_PERICENTER": es.arg_perigee_deg,
-        "MEAN_ANOMALY": es.mean_anomaly_deg, "EPHEMERIS_TYPE": es.ephemeris_type,
-        "CLASSIFICATION_TYPE": es.classification, "NORAD_CAT_ID": es.norad_id,
-        "ELEMENT_SET_NO": es.element_set_no, "REV_AT_EPOCH": es.rev_at_epoch,
-        "BSTAR": es.bstar_per_er, "MEAN_MOTION_DOT": es.mean_motion_dot_revday2,
+        "OBJECT_NAME": es.object_name,
+        "OBJECT_ID": es.object_id,
+        "EPOCH": format_utc_datetime(es.epoch_utc),
+        "MEAN_MOTION": es.mean_motion_revday,
+        "ECCENTRICITY": es.eccentricity,
+        "INCLINATION": es.inclination_deg,
+        "RA_OF_ASC_NODE": es.raan_deg,
+        "ARG_OF_PERICENTER": es.arg_perigee_deg,
+        "MEAN_ANOMALY": es.mean_anomaly_deg,
+        "EPHEMERIS_TYPE": es.ephemeris_type,
+        "CLASSIFICATION_TYPE": es.classification,
+        "NORAD_CAT_ID": es.norad_id,
+        "ELEMENT_SET_NO": es.element_set_no,
+        "REV_AT_EPOCH": es.rev_at_epoch,
+        "BSTAR": es.bstar_per_er,
+        "MEAN_MOTION_DOT": es.mean_motion_dot_revday2,
         "MEAN_MOTION_DDOT": es.mean_motion_ddot_revday3,
     }
 
@@ -365,8 +422,9 @@ def write_omm_csv(element_sets: Iterable[ElementSet]) -> str:
 # ---------------------------------------------------------------- XML
 def safe_xml_parser() -> etree.XMLParser:
     """No entity expansion, no network, no DTD: input comes from other nodes."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False, remove_comments=True)
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
 
 
 def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[ElementSet]:
@@ -381,8 +439,11 @@ def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[Element
     if root is None:
         result.issue(1, "XML", "empty document")
         return result
-    omms = [root] if etree.QName(root).localname == "omm" else \
-        [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "omm"]
+    omms = (
+        [root]
+        if etree.QName(root).localname == "omm"
+        else [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "omm"]
+    )
     if not omms:
         result.issue(root.sourceline or 1, "XML", f"no <omm> element under <{etree.QName(root).localname}>")
     for omm in omms:
@@ -401,8 +462,10 @@ def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[Element
 
 def write_omm_xml(element_sets: Iterable[ElementSet], *, originator: str = "KIZUNA") -> str:
     created = format_utc_datetime(datetime.now(UTC))
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<ndm xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">']
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<ndm xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+    ]
     for es in element_sets:
         f = omm_fields(es)
 
@@ -416,12 +479,32 @@ def write_omm_xml(element_sets: Iterable[ElementSet], *, originator: str = "KIZU
             f"{el('OBJECT_NAME')}{el('OBJECT_ID')}<CENTER_NAME>EARTH</CENTER_NAME>"
             "<REF_FRAME>TEME</REF_FRAME><TIME_SYSTEM>UTC</TIME_SYSTEM>"
             "<MEAN_ELEMENT_THEORY>SGP4</MEAN_ELEMENT_THEORY></metadata><data><meanElements>"
-            + "".join(el(k) for k in ("EPOCH", "MEAN_MOTION", "ECCENTRICITY", "INCLINATION",
-                                      "RA_OF_ASC_NODE", "ARG_OF_PERICENTER", "MEAN_ANOMALY"))
+            + "".join(
+                el(k)
+                for k in (
+                    "EPOCH",
+                    "MEAN_MOTION",
+                    "ECCENTRICITY",
+                    "INCLINATION",
+                    "RA_OF_ASC_NODE",
+                    "ARG_OF_PERICENTER",
+                    "MEAN_ANOMALY",
+                )
+            )
             + "</meanElements><tleParameters>"
-            + "".join(el(k) for k in ("EPHEMERIS_TYPE", "CLASSIFICATION_TYPE", "NORAD_CAT_ID",
-                                      "ELEMENT_SET_NO", "REV_AT_EPOCH", "BSTAR",
-                                      "MEAN_MOTION_DOT", "MEAN_MOTION_DDOT"))
+            + "".join(
+                el(k)
+                for k in (
+                    "EPHEMERIS_TYPE",
+                    "CLASSIFICATION_TYPE",
+                    "NORAD_CAT_ID",
+                    "ELEMENT_SET_NO",
+                    "REV_AT_EPOCH",
+                    "BSTAR",
+                    "MEAN_MOTION_DOT",
+                    "MEAN_MOTION_DDOT",
+                )
+            )
             + "</tleParameters></data></segment></body></omm>"
         )
     parts.append("</ndm>")

@@ -13,8 +13,7 @@ import numpy as np
 
 from kizuna.errors import FormatError
 from kizuna.formats.common import ParseResult, parse_utc_datetime
-from kizuna.maritime.records import SarDetection
-from kizuna.maritime.scene import SarScene
+from kizuna.model.maritime import SarDetection, SarScene
 
 
 # ------------------------------------------------------------------------------------------ SAR raster
@@ -25,12 +24,25 @@ def write_scene_geotiff(path: Path | str, scene: SarScene) -> None:
 
     gt = scene.geotransform
     h, w = scene.intensity.shape
-    tags = {"KIZUNA_SYNTHETIC": "yes" if scene.synthetic else "no", "KIZUNA_QUANTITY": "intensity",
-            "KIZUNA_PIXEL_M": f"{scene.pixel_size_m[0]},{scene.pixel_size_m[1]}"}
+    tags = {
+        "KIZUNA_SYNTHETIC": "yes" if scene.synthetic else "no",
+        "KIZUNA_QUANTITY": "intensity",
+        "KIZUNA_PIXEL_M": f"{scene.pixel_size_m[0]},{scene.pixel_size_m[1]}",
+    }
     if scene.time_utc is not None:
         tags["ACQUISITION_TIME_UTC"] = scene.time_utc.isoformat()
-    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=2, dtype="float32", crs=scene.crs,
-                       transform=Affine.from_gdal(*gt), compress="deflate") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=h,
+        width=w,
+        count=2,
+        dtype="float32",
+        crs=scene.crs,
+        transform=Affine.from_gdal(*gt),
+        compress="deflate",
+    ) as ds:
         ds.write(scene.intensity.astype(np.float32), 1)
         ds.write(scene.land.astype(np.float32), 2)
         ds.set_band_description(1, "intensity")
@@ -38,8 +50,9 @@ def write_scene_geotiff(path: Path | str, scene: SarScene) -> None:
         ds.update_tags(**tags)
 
 
-def read_sar_geotiff(path: Path | str, *, band: int = 1, amplitude: bool | None = None,
-                     land_band: int | None = None) -> SarScene:
+def read_sar_geotiff(
+    path: Path | str, *, band: int = 1, amplitude: bool | None = None, land_band: int | None = None
+) -> SarScene:
     """A calibrated SAR image as intensity. Amplitude images (tag or ``amplitude=True``) are squared.
 
     Pixel size in metres comes from the transform (geographic CRS: degrees scaled on the mean
@@ -48,7 +61,7 @@ def read_sar_geotiff(path: Path | str, *, band: int = 1, amplitude: bool | None 
     """
     import rasterio
 
-    from kizuna.maritime.tracks import EARTH_RADIUS_M
+    from kizuna.model.constants import EARTH_MEAN_RADIUS_M
 
     path = Path(path)
     try:
@@ -76,18 +89,19 @@ def read_sar_geotiff(path: Path | str, *, band: int = 1, amplitude: bool | None 
     h, w = img.shape
     if is_geo:
         lat_c = gt[3] + gt[5] * h / 2
-        dy = abs(gt[5]) * math.pi / 180 * EARTH_RADIUS_M
-        dx = abs(gt[1]) * math.pi / 180 * EARTH_RADIUS_M * math.cos(math.radians(lat_c))
+        dy = abs(gt[5]) * math.pi / 180 * EARTH_MEAN_RADIUS_M
+        dx = abs(gt[1]) * math.pi / 180 * EARTH_MEAN_RADIUS_M * math.cos(math.radians(lat_c))
     else:
         dy, dx = abs(gt[5]), abs(gt[1])
-    scene = SarScene(img, land, gt, (dy, dx), time_utc, [], None, 1.0, crs,
-                     tags.get("KIZUNA_SYNTHETIC", "no") == "yes")
+    scene = SarScene(
+        img, land, gt, (dy, dx), time_utc, [], None, 1.0, crs, tags.get("KIZUNA_SYNTHETIC", "no") == "yes"
+    )
     return scene
 
 
 def scene_lonlat(scene: SarScene, rows, cols):  # type: ignore[no-untyped-def]
     """Pixel centres to (lon, lat) in degrees, reprojecting from a projected CRS when needed."""
-    from kizuna.maritime.scene import pixel_to_lonlat
+    from kizuna.model.maritime import pixel_to_lonlat
 
     x, y = pixel_to_lonlat(scene.geotransform, rows, cols)
     if scene.crs in ("EPSG:4326", "OGC:CRS84"):
@@ -102,9 +116,14 @@ def scene_lonlat(scene: SarScene, rows, cols):  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------------------------ detections
-_DET_ALIASES = {"id": ("detection_id", "id", "name"), "lat": ("lat", "latitude", "lat_deg"),
-                "lon": ("lon", "longitude", "long", "lon_deg"), "time": ("time_utc", "time", "timestamp"),
-                "length": ("length_m", "length"), "confidence": ("confidence", "score", "probability")}
+_DET_ALIASES = {
+    "id": ("detection_id", "id", "name"),
+    "lat": ("lat", "latitude", "lat_deg"),
+    "lon": ("lon", "longitude", "long", "lon_deg"),
+    "time": ("time_utc", "time", "timestamp"),
+    "length": ("length_m", "length"),
+    "confidence": ("confidence", "score", "probability"),
+}
 
 
 def _opt_float(v: object) -> float | None:
@@ -135,10 +154,17 @@ def parse_detections_csv(text: str, file: str = "<text>") -> ParseResult[SarDete
             lat, lon = float(row[col["lat"]]), float(row[col["lon"]])
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ValueError(f"impossible position {lat}, {lon}")
-            res.add(SarDetection(row[col["id"]] if col["id"] else f"row-{n}", lat, lon,
-                                 _opt_time(row.get(col["time"] or "", "")),
-                                 _opt_float(row.get(col["length"] or "", "")),
-                                 _opt_float(row.get(col["confidence"] or "", ""))), n)
+            res.add(
+                SarDetection(
+                    row[col["id"]] if col["id"] else f"row-{n}",
+                    lat,
+                    lon,
+                    _opt_time(row.get(col["time"] or "", "")),
+                    _opt_float(row.get(col["length"] or "", "")),
+                    _opt_float(row.get(col["confidence"] or "", "")),
+                ),
+                n,
+            )
         except (ValueError, TypeError) as exc:
             res.issue(n, "row", str(exc))
     return res
@@ -164,9 +190,17 @@ def parse_detections_geojson(text: str, file: str = "<text>") -> ParseResult[Sar
             p = f.get("properties") or {}
             if p.get("kind") == "ais":
                 continue  # our own dark-vessel output also lists AIS-only vessels
-            res.add(SarDetection(str(p.get("detection_id", p.get("id", f"feature-{k}"))), lat, lon,
-                                 _opt_time(p.get("time_utc", p.get("time"))), _opt_float(p.get("length_m")),
-                                 _opt_float(p.get("confidence"))), k + 1)
+            res.add(
+                SarDetection(
+                    str(p.get("detection_id", p.get("id", f"feature-{k}"))),
+                    lat,
+                    lon,
+                    _opt_time(p.get("time_utc", p.get("time"))),
+                    _opt_float(p.get("length_m")),
+                    _opt_float(p.get("confidence")),
+                ),
+                k + 1,
+            )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             res.issue(k + 1, "feature", f"feature {k}: {exc}")
     return res

@@ -18,14 +18,34 @@ from kizuna.model.records import OBJECT_TYPE_NAMES, SpaceObject
 
 # Space-Track column -> CelesTrak column.
 _ALIASES = {
-    "SATNAME": "OBJECT_NAME", "INTLDES": "OBJECT_ID", "COUNTRY": "OWNER", "LAUNCH": "LAUNCH_DATE",
-    "SITE": "LAUNCH_SITE", "DECAY": "DECAY_DATE", "RCS_SIZE": "RCS_SIZE",
-    "CURRENT": "CURRENT", "OBJECT_NUMBER": "NORAD_CAT_ID",
+    "SATNAME": "OBJECT_NAME",
+    "INTLDES": "OBJECT_ID",
+    "COUNTRY": "OWNER",
+    "LAUNCH": "LAUNCH_DATE",
+    "SITE": "LAUNCH_SITE",
+    "DECAY": "DECAY_DATE",
+    "RCS_SIZE": "RCS_SIZE",
+    "CURRENT": "CURRENT",
+    "OBJECT_NUMBER": "NORAD_CAT_ID",
 }
 SATCAT_FIELDS = (
-    "OBJECT_NAME", "OBJECT_ID", "NORAD_CAT_ID", "OBJECT_TYPE", "OPS_STATUS_CODE", "OWNER",
-    "LAUNCH_DATE", "LAUNCH_SITE", "DECAY_DATE", "PERIOD", "INCLINATION", "APOGEE", "PERIGEE",
-    "RCS", "DATA_STATUS_CODE", "ORBIT_CENTER", "ORBIT_TYPE",
+    "OBJECT_NAME",
+    "OBJECT_ID",
+    "NORAD_CAT_ID",
+    "OBJECT_TYPE",
+    "OPS_STATUS_CODE",
+    "OWNER",
+    "LAUNCH_DATE",
+    "LAUNCH_SITE",
+    "DECAY_DATE",
+    "PERIOD",
+    "INCLINATION",
+    "APOGEE",
+    "PERIGEE",
+    "RCS",
+    "DATA_STATUS_CODE",
+    "ORBIT_CENTER",
+    "ORBIT_TYPE",
 )
 
 
@@ -88,15 +108,24 @@ def space_object_from_fields(fields: Mapping[str, object], source: str | None = 
         # Space-Track's size classes: small < 0.1 m^2 <= medium < 1 m^2 <= large.
         rcs_size = "SMALL" if rcs_m2 < 0.1 else ("MEDIUM" if rcs_m2 < 1.0 else "LARGE")
     return SpaceObject(
-        norad_id=norad, object_name=_opt_text(norm, "OBJECT_NAME"),
-        object_id=_opt_text(norm, "OBJECT_ID"), object_type=object_type,
-        ops_status=_opt_text(norm, "OPS_STATUS_CODE"), owner=_opt_text(norm, "OWNER"),
-        launch_date=dates["LAUNCH_DATE"], launch_site=_opt_text(norm, "LAUNCH_SITE"),
-        decay_date=dates["DECAY_DATE"], period_min=_opt_float(norm, "PERIOD"),
-        inclination_deg=_opt_float(norm, "INCLINATION"), apogee_km=_opt_float(norm, "APOGEE"),
-        perigee_km=_opt_float(norm, "PERIGEE"), rcs_m2=rcs_m2, rcs_size=rcs_size,
+        norad_id=norad,
+        object_name=_opt_text(norm, "OBJECT_NAME"),
+        object_id=_opt_text(norm, "OBJECT_ID"),
+        object_type=object_type,
+        ops_status=_opt_text(norm, "OPS_STATUS_CODE"),
+        owner=_opt_text(norm, "OWNER"),
+        launch_date=dates["LAUNCH_DATE"],
+        launch_site=_opt_text(norm, "LAUNCH_SITE"),
+        decay_date=dates["DECAY_DATE"],
+        period_min=_opt_float(norm, "PERIOD"),
+        inclination_deg=_opt_float(norm, "INCLINATION"),
+        apogee_km=_opt_float(norm, "APOGEE"),
+        perigee_km=_opt_float(norm, "PERIGEE"),
+        rcs_m2=rcs_m2,
+        rcs_size=rcs_size,
         data_status=_opt_text(norm, "DATA_STATUS_CODE"),
-        orbit_center=_opt_text(norm, "ORBIT_CENTER"), orbit_type=_opt_text(norm, "ORBIT_TYPE"),
+        orbit_center=_opt_text(norm, "ORBIT_CENTER"),
+        orbit_type=_opt_text(norm, "ORBIT_TYPE"),
         source=source,
     )
 
@@ -139,14 +168,25 @@ def write_satcat_csv(objects: Iterable[SpaceObject]) -> str:
     writer.writerow(SATCAT_FIELDS)
     short = {v: k for k, v in OBJECT_TYPE_NAMES.items() if k != "TBA"}
     for o in objects:
-        writer.writerow([
-            o.object_name or "", o.object_id or "", o.norad_id,
-            short.get(o.object_type or "", o.object_type or ""), o.ops_status or "", o.owner or "",
-            o.launch_date.isoformat() if o.launch_date else "", o.launch_site or "",
-            o.decay_date.isoformat() if o.decay_date else "",
-            *("" if v is None else repr(v) for v in (o.period_min, o.inclination_deg,
-                                                     o.apogee_km, o.perigee_km)),
-            "" if o.rcs_m2 is None else repr(o.rcs_m2), o.data_status or "",
-            o.orbit_center or "", o.orbit_type or "",
-        ])
+        writer.writerow(
+            [
+                o.object_name or "",
+                o.object_id or "",
+                o.norad_id,
+                short.get(o.object_type or "", o.object_type or ""),
+                o.ops_status or "",
+                o.owner or "",
+                o.launch_date.isoformat() if o.launch_date else "",
+                o.launch_site or "",
+                o.decay_date.isoformat() if o.decay_date else "",
+                *(
+                    "" if v is None else repr(v)
+                    for v in (o.period_min, o.inclination_deg, o.apogee_km, o.perigee_km)
+                ),
+                "" if o.rcs_m2 is None else repr(o.rcs_m2),
+                o.data_status or "",
+                o.orbit_center or "",
+                o.orbit_type or "",
+            ]
+        )
     return out.getvalue()

@@ -144,20 +144,23 @@ def _designator_to_tle(object_id: str | None) -> str:
     return f"{year[2:]}{launch}{piece:<3}"
 
 
-def _parse_pair(line1: str, line2: str, name: str | None, file: str, lineno1: int,
-                verify_checksum: bool) -> ElementSet:
+def _parse_pair(
+    line1: str, line2: str, name: str | None, file: str, lineno1: int, verify_checksum: bool
+) -> ElementSet:
     """Parse one set; raises _FieldError carrying the field (line numbers added by caller)."""
     for which, line in ((1, line1), (2, line2)):
         if len(line) != _TLE_LINE_LENGTH:
-            raise _FieldError(f"LINE{which}",
-                              f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}")
+            raise _FieldError(
+                f"LINE{which}", f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}"
+            )
         if verify_checksum:
             digit = line[68]
             if not _digits(digit):
                 raise _FieldError(f"LINE{which}", f"checksum column 69 is {digit!r}, not a digit")
             if int(digit) != tle_checksum(line):
-                raise _FieldError(f"LINE{which}",
-                                  f"checksum {digit} does not match computed {tle_checksum(line)}")
+                raise _FieldError(
+                    f"LINE{which}", f"checksum {digit} does not match computed {tle_checksum(line)}"
+                )
     try:
         norad1 = decode_catalog_number(line1[2:7])
     except ValueError as exc:
@@ -190,19 +193,34 @@ def _parse_pair(line1: str, line2: str, name: str | None, file: str, lineno1: in
     rev = _int("REV_AT_EPOCH", line2[63:68], blank=0)
     if not 0.0 <= inclination <= 180.0:
         raise _FieldError("INCLINATION", f"{inclination} outside 0..180 degrees")
-    for fname, value in (("RA_OF_ASC_NODE", raan), ("ARG_OF_PERICENTER", argp),
-                         ("MEAN_ANOMALY", mean_anomaly)):
+    for fname, value in (
+        ("RA_OF_ASC_NODE", raan),
+        ("ARG_OF_PERICENTER", argp),
+        ("MEAN_ANOMALY", mean_anomaly),
+    ):
         if not 0.0 <= value <= 360.0:
             raise _FieldError(fname, f"{value} outside 0..360 degrees")
     if mean_motion <= 0.0:
         raise _FieldError("MEAN_MOTION", f"{mean_motion} rev/day is not positive")
     return ElementSet(
-        norad_id=norad1, epoch_utc=epoch, mean_motion_revday=mean_motion, eccentricity=eccentricity,
-        inclination_deg=inclination, raan_deg=raan, arg_perigee_deg=argp,
-        mean_anomaly_deg=mean_anomaly, bstar_per_er=bstar, mean_motion_dot_revday2=ndot,
-        mean_motion_ddot_revday3=nddot, object_name=name, object_id=object_id,
-        classification=classification, ephemeris_type=ephemeris_type,
-        element_set_no=element_set_no, rev_at_epoch=rev, source=f"{file}:{lineno1}",
+        norad_id=norad1,
+        epoch_utc=epoch,
+        mean_motion_revday=mean_motion,
+        eccentricity=eccentricity,
+        inclination_deg=inclination,
+        raan_deg=raan,
+        arg_perigee_deg=argp,
+        mean_anomaly_deg=mean_anomaly,
+        bstar_per_er=bstar,
+        mean_motion_dot_revday2=ndot,
+        mean_motion_ddot_revday3=nddot,
+        object_name=name,
+        object_id=object_id,
+        classification=classification,
+        ephemeris_type=ephemeris_type,
+        element_set_no=element_set_no,
+        rev_at_epoch=rev,
+        source=f"{file}:{lineno1}",
     )
 
 
@@ -237,8 +255,11 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
             line1, lineno1 = pending_line1
             pending_line1 = None
             if not is_line2:
-                bad(lineno, "LINE2", f"expected line 2 of the set that starts on line {lineno1}, "
-                    f"found {line[:24]!r}")
+                bad(
+                    lineno,
+                    "LINE2",
+                    f"expected line 2 of the set that starts on line {lineno1}, found {line[:24]!r}",
+                )
                 pending_name = None
                 # fall through: this line may start the next set
             else:
@@ -248,8 +269,11 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
                 try:
                     record = _parse_pair(line1, line, name, file, start, verify_checksum)
                 except _FieldError as exc:
-                    at_line = lineno if exc.field.endswith("@2") or exc.field in _LINE2_FIELDS \
-                        or exc.field == "LINE2" else lineno1
+                    at_line = (
+                        lineno
+                        if exc.field.endswith("@2") or exc.field in _LINE2_FIELDS or exc.field == "LINE2"
+                        else lineno1
+                    )
                     bad(at_line, exc.field.removesuffix("@2"), str(exc))
                 except ValueError as exc:  # record-level validation
                     bad(lineno1, "RECORD", str(exc))
@@ -265,8 +289,11 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
             continue
         if line.startswith(("1 ", "2 ")):
             which = line[0]
-            bad(lineno, f"LINE{which}", f"line {which} is {len(line)} characters, "
-                f"a TLE line has {_TLE_LINE_LENGTH}")
+            bad(
+                lineno,
+                f"LINE{which}",
+                f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}",
+            )
             if which == "1":
                 pending_name = None
             continue
@@ -278,15 +305,25 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
             bad(pending_name[1], "LINE1", f"name line {pending_name[0]!r} is not followed by a TLE")
         pending_name = (_name_from_line(line), lineno)
     if pending_line1 is not None:
-        bad(pending_line1[1] + 1, "LINE2", f"file ends before line 2 of the set that starts on "
-            f"line {pending_line1[1]}")
+        bad(
+            pending_line1[1] + 1,
+            "LINE2",
+            f"file ends before line 2 of the set that starts on line {pending_line1[1]}",
+        )
     elif pending_name is not None:
         bad(pending_name[1], "LINE1", f"name line {pending_name[0]!r} is not followed by a TLE")
     return result
 
 
-_LINE2_FIELDS = {"INCLINATION", "RA_OF_ASC_NODE", "ECCENTRICITY", "ARG_OF_PERICENTER",
-                 "MEAN_ANOMALY", "MEAN_MOTION", "REV_AT_EPOCH"}
+_LINE2_FIELDS = {
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ECCENTRICITY",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+    "MEAN_MOTION",
+    "REV_AT_EPOCH",
+}
 
 
 def _format_exp_field(value: float, field: str) -> str:

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize, special
 
-from kizuna.maritime.records import SarDetection
+from kizuna.model.maritime import SarDetection
 
 
 @dataclass(frozen=True)
 class CfarConfig:
     pfa: float = 1e-6
-    guard: int = 4             # guard half-width, pixels
-    background: int = 12       # background ring outer half-width, pixels
-    method: str = "ca"         # "ca" | "os"
-    clutter: str = "exponential"   # "exponential" | "k"
-    k_shape: float | None = None   # K-distribution shape nu; estimated from the image when None
+    guard: int = 4  # guard half-width, pixels
+    background: int = 12  # background ring outer half-width, pixels
+    method: str = "ca"  # "ca" | "os"
+    clutter: str = "exponential"  # "exponential" | "k"
+    k_shape: float | None = None  # K-distribution shape nu; estimated from the image when None
     os_rank_fraction: float = 0.75
     min_pixels: int = 1
     # Hysteresis: a detection grows into connected pixels above the threshold for this looser Pfa
@@ -48,8 +48,13 @@ def k_survival(x: np.ndarray | float, nu: float) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     z = 2.0 * np.sqrt(nu * x)
     # kve avoids underflow: K_nu(z) = kve(nu, z) e^-z
-    log_p = (math.log(2.0) - special.gammaln(nu) + (nu / 2) * np.log(nu * np.maximum(x, 1e-300))
-             + np.log(special.kve(nu, z)) - z)
+    log_p = (
+        math.log(2.0)
+        - special.gammaln(nu)
+        + (nu / 2) * np.log(nu * np.maximum(x, 1e-300))
+        + np.log(special.kve(nu, z))
+        - z
+    )
     return np.where(x <= 0, 1.0, np.exp(log_p))
 
 
@@ -88,14 +93,15 @@ def os_alpha(n: int, k: int, pfa: float) -> float:
     def f(a: float) -> float:
         i = np.arange(k)
         return float(np.sum(np.log((n - i) / (n - i + a))) - math.log(pfa))
+
     return float(optimize.brentq(f, 1e-9, 1e9))
 
 
 @dataclass
 class CfarResult:
-    mask: np.ndarray           # detected pixels (after hysteresis growth)
-    exceed: np.ndarray         # pixels above the CFAR threshold (the Pfa applies to these)
-    threshold: np.ndarray      # per-pixel threshold (float32)
+    mask: np.ndarray  # detected pixels (after hysteresis growth)
+    exceed: np.ndarray  # pixels above the CFAR threshold (the Pfa applies to these)
+    threshold: np.ndarray  # per-pixel threshold (float32)
     background_mean: np.ndarray
     labels: np.ndarray
     n_labels: int
@@ -108,7 +114,9 @@ def _box_sum(a: np.ndarray, half: int) -> np.ndarray:
     return ndimage.uniform_filter(a, size=size, mode="reflect") * float(size * size)
 
 
-def cfar(intensity: np.ndarray, config: CfarConfig = CfarConfig(), land: np.ndarray | None = None) -> CfarResult:
+def cfar(
+    intensity: np.ndarray, config: CfarConfig = CfarConfig(), land: np.ndarray | None = None
+) -> CfarResult:
     """Run the detector on an intensity image (linear power, not dB). ``land`` True = land."""
     img = np.asarray(intensity, dtype=np.float64)
     if config.guard >= config.background:
@@ -130,7 +138,7 @@ def cfar(intensity: np.ndarray, config: CfarConfig = CfarConfig(), land: np.ndar
         size = 2 * config.background + 1
         foot = np.ones((size, size), bool)
         g0 = config.background - config.guard
-        foot[g0:g0 + 2 * config.guard + 1, g0:g0 + 2 * config.guard + 1] = False
+        foot[g0 : g0 + 2 * config.guard + 1, g0 : g0 + 2 * config.guard + 1] = False
         n_cells = int(foot.sum())
         k = max(1, min(n_cells, int(round(config.os_rank_fraction * n_cells))))
         # land cells are set to +inf... and so excluded from low ranks; near coasts use CA instead
@@ -158,11 +166,20 @@ def cfar(intensity: np.ndarray, config: CfarConfig = CfarConfig(), land: np.ndar
         keep = np.unique(weak_labels[mask])
         mask = np.isin(weak_labels, keep[keep > 0])
     labels, n_labels = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    return CfarResult(mask, exceed, thr.astype(np.float32), mean.astype(np.float32), labels, n_labels, config, nu)
+    return CfarResult(
+        mask, exceed, thr.astype(np.float32), mean.astype(np.float32), labels, n_labels, config, nu
+    )
 
 
-def detections_from(result: CfarResult, intensity: np.ndarray, pixel_to_lonlat, pixel_size_m: tuple[float, float],
-                    *, time_utc=None, id_prefix: str = "det") -> list[SarDetection]:  # type: ignore[no-untyped-def]
+def detections_from(
+    result: CfarResult,
+    intensity: np.ndarray,
+    pixel_to_lonlat,
+    pixel_size_m: tuple[float, float],
+    *,
+    time_utc=None,
+    id_prefix: str = "det",
+) -> list[SarDetection]:  # type: ignore[no-untyped-def]
     """Group detected pixels into ships with position, length and confidence.
 
     ``pixel_to_lonlat(rows, cols)`` maps fractional pixel centres to (lon, lat) (the image's
@@ -194,16 +211,16 @@ def detections_from(result: CfarResult, intensity: np.ndarray, pixel_to_lonlat, 
     ur, uc = total(r) / cnt, total(c) / cnt
     dy, dx = pixel_size_m
     # second moments in metres (unweighted: the blob's shape, not its brightest facet), +1/12 per pixel
-    srr = total(r * r) / cnt - ur ** 2 + 1 / 12
-    scc = total(c * c) / cnt - uc ** 2 + 1 / 12
+    srr = total(r * r) / cnt - ur**2 + 1 / 12
+    scc = total(c * c) / cnt - uc**2 + 1 / 12
     src = total(r * c) / cnt - ur * uc
     a, b, cc_ = srr * dy * dy, scc * dx * dx, src * dy * dx
-    lam = (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + cc_ ** 2)
+    lam = (a + b) / 2 + np.sqrt(((a - b) / 2) ** 2 + cc_**2)
     length_m = 4.0 * np.sqrt(np.maximum(lam, 0))
     # peak per blob and the background mean at the peak
     order = np.lexsort((val, lab))
     last = np.r_[lab[order][1:] != lab[order][:-1], True]
-    peak_idx = order[last]                      # one per label, labels ascending
+    peak_idx = order[last]  # one per label, labels ascending
     peak = np.zeros(n)
     bg = np.ones(n)
     peak[lab[peak_idx] - 1] = val[peak_idx]
@@ -214,17 +231,40 @@ def detections_from(result: CfarResult, intensity: np.ndarray, pixel_to_lonlat, 
     pval = k_survival(ratio, result.k_shape) if result.k_shape is not None else np.exp(-ratio)
     conf = np.clip(1.0 - pval * n_tests, 0.0, 1.0)
     keep = np.flatnonzero(keep_mask)
-    mr, mc, length_m, conf, ratio, cnt = mr[keep], mc[keep], length_m[keep], conf[keep], ratio[keep], cnt[keep]
+    mr, mc, length_m, conf, ratio, cnt = (
+        mr[keep],
+        mc[keep],
+        length_m[keep],
+        conf[keep],
+        ratio[keep],
+        cnt[keep],
+    )
     keep = keep + 1
     lon, lat = pixel_to_lonlat(mr, mc)
     t = time_utc
-    return [SarDetection(f"{id_prefix}-{k:05d}", float(lat[i]), float(lon[i]), t, round(float(length_m[i]), 1),
-                         round(float(conf[i]), 4), round(float(10 * np.log10(ratio[i])), 2), float(mr[i]),
-                         float(mc[i]), int(cnt[i])) for i, k in enumerate(keep)]
+    return [
+        SarDetection(
+            f"{id_prefix}-{k:05d}",
+            float(lat[i]),
+            float(lon[i]),
+            t,
+            round(float(length_m[i]), 1),
+            round(float(conf[i]), 4),
+            round(float(10 * np.log10(ratio[i])), 2),
+            float(mr[i]),
+            float(mc[i]),
+            int(cnt[i]),
+        )
+        for i, k in enumerate(keep)
+    ]
 
 
-def cfar_tiled(intensity: np.ndarray, config: CfarConfig = CfarConfig(), land: np.ndarray | None = None,
-               tile_rows: int = 1024) -> CfarResult:
+def cfar_tiled(
+    intensity: np.ndarray,
+    config: CfarConfig = CfarConfig(),
+    land: np.ndarray | None = None,
+    tile_rows: int = 1024,
+) -> CfarResult:
     """:func:`cfar` on horizontal strips with a margin of ``background`` rows, for images too large
     for whole-image float64 temporaries (10,000 x 10,000 and up). Results equal the whole-image
     run except that hysteresis growth stops ``background`` rows past a strip edge. The K shape is

@@ -20,12 +20,18 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from kizuna.maritime.records import DarkVesselResult, PositionArrays, SarDetection
-from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, from_unit_vectors, unit_vectors
+from kizuna.maritime.tracks import from_unit_vectors, unit_vectors
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
+from kizuna.model.maritime import DarkVesselResult, PositionArrays, SarDetection
 
 
-def ais_at(positions: PositionArrays, time_utc: np.datetime64, *, max_interp_gap_s: float = 3 * 3600.0,
-           max_dead_reckon_s: float = 1800.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def ais_at(
+    positions: PositionArrays,
+    time_utc: np.datetime64,
+    *,
+    max_interp_gap_s: float = 3 * 3600.0,
+    max_dead_reckon_s: float = 1800.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(mmsi, lat_deg, lon_deg, method) of every vessel that can be placed at ``time_utc``."""
     p = positions.take(np.flatnonzero(~np.isnat(positions.time_utc)))
     if len(p) == 0:
@@ -61,8 +67,8 @@ def ais_at(positions: PositionArrays, time_utc: np.datetime64, *, max_interp_gap
     sog = np.nan_to_num(p.sog_kn[src], nan=0.0) * KN_TO_MS
     cog = np.radians(np.nan_to_num(p.cog_deg[src], nan=0.0))
     dn, de = sog * np.cos(cog) * dt, sog * np.sin(cog) * dt
-    lat_d = p.lat_deg[src] + np.degrees(dn / EARTH_RADIUS_M)
-    lon_d = p.lon_deg[src] + np.degrees(de / (EARTH_RADIUS_M * np.cos(np.radians(p.lat_deg[src]))))
+    lat_d = p.lat_deg[src] + np.degrees(dn / EARTH_MEAN_RADIUS_M)
+    lon_d = p.lon_deg[src] + np.degrees(de / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(p.lat_deg[src]))))
     dr_ok = np.abs(dt) <= max_dead_reckon_s
     ok = exact | interp | dr_ok
     method = np.where(exact, "reported", np.where(interp, "interpolated", "dead_reckoned"))
@@ -75,8 +81,12 @@ def ais_at(positions: PositionArrays, time_utc: np.datetime64, *, max_interp_gap
 def _enu(lat, lon, lat0: float, lon0: float) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Local tangent-plane metres (equirectangular about the scene centre; < 0.1 % over 100 km)."""
     dlon = (np.asarray(lon) - lon0 + 180.0) % 360.0 - 180.0
-    return np.column_stack([np.radians(dlon) * EARTH_RADIUS_M * np.cos(np.radians(lat0)),
-                            np.radians(np.asarray(lat) - lat0) * EARTH_RADIUS_M])
+    return np.column_stack(
+        [
+            np.radians(dlon) * EARTH_MEAN_RADIUS_M * np.cos(np.radians(lat0)),
+            np.radians(np.asarray(lat) - lat0) * EARTH_MEAN_RADIUS_M,
+        ]
+    )
 
 
 def assign(det_xy: np.ndarray, ais_xy: np.ndarray, gate_m: float) -> list[tuple[int, int, float]]:
@@ -114,21 +124,29 @@ def assign(det_xy: np.ndarray, ais_xy: np.ndarray, gate_m: float) -> list[tuple[
     return out
 
 
-def find_dark_vessels(detections: Sequence[SarDetection], positions: PositionArrays, image_time_utc: np.datetime64,
-                      *, gate_m: float = 1000.0, footprint: tuple[float, float, float, float] | None = None,
-                      max_interp_gap_s: float = 3 * 3600.0, max_dead_reckon_s: float = 1800.0) -> DarkVesselResult:
+def find_dark_vessels(
+    detections: Sequence[SarDetection],
+    positions: PositionArrays,
+    image_time_utc: np.datetime64,
+    *,
+    gate_m: float = 1000.0,
+    footprint: tuple[float, float, float, float] | None = None,
+    max_interp_gap_s: float = 3 * 3600.0,
+    max_dead_reckon_s: float = 1800.0,
+) -> DarkVesselResult:
     """Match detections with AIS at the image time; unmatched detections are dark candidates.
 
     ``footprint`` (W, S, E, N degrees) limits which AIS vessels count as "should have been seen";
     without it the bounding box of the detections padded by the gate is used.
     """
     t_img = np.datetime64(image_time_utc, "ns")
-    mmsi, lat, lon, method = ais_at(positions, t_img, max_interp_gap_s=max_interp_gap_s,
-                                    max_dead_reckon_s=max_dead_reckon_s)
+    mmsi, lat, lon, method = ais_at(
+        positions, t_img, max_interp_gap_s=max_interp_gap_s, max_dead_reckon_s=max_dead_reckon_s
+    )
     det_lat = np.array([d.lat_deg for d in detections], dtype=float)
     det_lon = np.array([d.lon_deg for d in detections], dtype=float)
     if footprint is None and len(detections):
-        pad = np.degrees(gate_m / EARTH_RADIUS_M)
+        pad = np.degrees(gate_m / EARTH_MEAN_RADIUS_M)
         padlon = pad / max(np.cos(np.radians(np.mean(det_lat))), 1e-3)
         footprint = (det_lon.min() - padlon, det_lat.min() - pad, det_lon.max() + padlon, det_lat.max() + pad)
     if footprint is not None:
@@ -141,9 +159,18 @@ def find_dark_vessels(detections: Sequence[SarDetection], positions: PositionArr
     matches = assign(_enu(det_lat, det_lon, lat0, lon0), _enu(lat, lon, lat0, lon0), gate_m)
     matched_det = {m[0] for m in matches}
     matched_ais = {m[1] for m in matches}
-    return DarkVesselResult(t_img, gate_m, sorted(matches), [i for i in range(len(detections)) if i not in matched_det],
-                            [j for j in range(len(mmsi)) if j not in matched_ais], list(detections), mmsi, lat, lon,
-                            method)
+    return DarkVesselResult(
+        t_img,
+        gate_m,
+        sorted(matches),
+        [i for i in range(len(detections)) if i not in matched_det],
+        [j for j in range(len(mmsi)) if j not in matched_ais],
+        list(detections),
+        mmsi,
+        lat,
+        lon,
+        method,
+    )
 
 
 def dark_geojson(result: DarkVesselResult) -> dict[str, object]:
@@ -154,22 +181,51 @@ def dark_geojson(result: DarkVesselResult) -> dict[str, object]:
     feats: list[dict[str, object]] = []
     for i, d in enumerate(result.detections):
         m = by_det.get(i)
-        props: dict[str, object] = {"kind": "sar_detection", "detection_id": d.detection_id,
-                                    "status": "matched" if m else "dark_candidate", "length_m": d.length_m,
-                                    "confidence": d.confidence, "peak_scr_db": d.peak_scr_db}
+        props: dict[str, object] = {
+            "kind": "sar_detection",
+            "detection_id": d.detection_id,
+            "status": "matched" if m else "dark_candidate",
+            "length_m": d.length_m,
+            "confidence": d.confidence,
+            "peak_scr_db": d.peak_scr_db,
+        }
         if m:
-            props |= {"mmsi": int(result.ais_mmsi[m[1]]), "distance_m": round(m[2], 1),
-                      "ais_method": str(result.ais_method[m[1]])}
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [d.lon_deg, d.lat_deg]},
-                      "properties": props})
+            props |= {
+                "mmsi": int(result.ais_mmsi[m[1]]),
+                "distance_m": round(m[2], 1),
+                "ais_method": str(result.ais_method[m[1]]),
+            }
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [d.lon_deg, d.lat_deg]},
+                "properties": props,
+            }
+        )
     for j in result.unmatched_ais:
-        feats.append({"type": "Feature",
-                      "geometry": {"type": "Point",
-                                   "coordinates": [float(result.ais_lon_deg[j]), float(result.ais_lat_deg[j])]},
-                      "properties": {"kind": "ais", "status": "ais_not_detected", "mmsi": int(result.ais_mmsi[j]),
-                                     "ais_method": str(result.ais_method[j])}})
-    return {"type": "FeatureCollection", "features": feats,
-            "properties": {"image_time_utc": iso_utc(np.array([result.image_time_utc]))[0], "gate_m": result.gate_m}}
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [float(result.ais_lon_deg[j]), float(result.ais_lat_deg[j])],
+                },
+                "properties": {
+                    "kind": "ais",
+                    "status": "ais_not_detected",
+                    "mmsi": int(result.ais_mmsi[j]),
+                    "ais_method": str(result.ais_method[j]),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": feats,
+        "properties": {
+            "image_time_utc": iso_utc(np.array([result.image_time_utc]))[0],
+            "gate_m": result.gate_m,
+        },
+    }
 
 
 def dark_product(result: DarkVesselResult, *, source: str = "", synthetic: bool = False) -> dict[str, object]:
@@ -181,17 +237,34 @@ def dark_product(result: DarkVesselResult, *, source: str = "", synthetic: bool 
         "image_time_utc": iso_utc(np.array([result.image_time_utc]))[0],
         "source": source,
         "synthetic_image": synthetic,
-        "method": (f"SAR detections matched one-to-one to AIS (interpolated/dead-reckoned to image time) by Hungarian "
-                   f"assignment within {result.gate_m:g} m; unmatched detections are dark-vessel candidates"),
-        "counts": {"detections": len(result.detections), "matched": len(result.matches),
-                   "dark_candidates": len(result.dark_detections), "ais_not_detected": len(result.unmatched_ais),
-                   "ais_in_footprint": len(result.ais_mmsi)},
-        "dark_candidates": [{"detection_id": result.detections[i].detection_id,
-                             "lat_deg": round(result.detections[i].lat_deg, 6),
-                             "lon_deg": round(result.detections[i].lon_deg, 6),
-                             "length_m": result.detections[i].length_m,
-                             "confidence": result.detections[i].confidence} for i in result.dark_detections],
-        "matched": [{"detection_id": result.detections[i].detection_id, "mmsi": int(result.ais_mmsi[j]),
-                     "distance_m": round(d, 1)} for i, j, d in result.matches],
+        "method": (
+            f"SAR detections matched one-to-one to AIS (interpolated/dead-reckoned to image time) by Hungarian "
+            f"assignment within {result.gate_m:g} m; unmatched detections are dark-vessel candidates"
+        ),
+        "counts": {
+            "detections": len(result.detections),
+            "matched": len(result.matches),
+            "dark_candidates": len(result.dark_detections),
+            "ais_not_detected": len(result.unmatched_ais),
+            "ais_in_footprint": len(result.ais_mmsi),
+        },
+        "dark_candidates": [
+            {
+                "detection_id": result.detections[i].detection_id,
+                "lat_deg": round(result.detections[i].lat_deg, 6),
+                "lon_deg": round(result.detections[i].lon_deg, 6),
+                "length_m": result.detections[i].length_m,
+                "confidence": result.detections[i].confidence,
+            }
+            for i in result.dark_detections
+        ],
+        "matched": [
+            {
+                "detection_id": result.detections[i].detection_id,
+                "mmsi": int(result.ais_mmsi[j]),
+                "distance_m": round(d, 1),
+            }
+            for i, j, d in result.matches
+        ],
         "ais_not_detected": [int(result.ais_mmsi[j]) for j in result.unmatched_ais],
     }

@@ -32,16 +32,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from kizuna.maritime.records import MaritimeEvent
-from kizuna.maritime.tracks import (
-    EARTH_RADIUS_M,
-    METERS_PER_NM,
-    Resampled,
-    Tracks,
-    haversine_m,
-    resample,
-    unit_vectors,
-)
+from kizuna.maritime.tracks import Resampled, Tracks, haversine_m, resample, unit_vectors
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M, METERS_PER_NM
+from kizuna.model.maritime import MaritimeEvent
 
 
 @dataclass(frozen=True)
@@ -71,10 +64,13 @@ class LandMask:
     def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
         """Distance from a sea point to the nearest land cell (0 on land; inf outside the grid)."""
         mid = self.lat0_deg + self.step_deg * self.land.shape[0] / 2
-        dy = self.step_deg * np.pi / 180 * EARTH_RADIUS_M
+        dy = self.step_deg * np.pi / 180 * EARTH_MEAN_RADIUS_M
         dx = dy * np.cos(np.radians(mid))
-        dist = ndimage.distance_transform_edt(~self.land, sampling=(dy, dx)) if self.land.any() \
+        dist = (
+            ndimage.distance_transform_edt(~self.land, sampling=(dy, dx))
+            if self.land.any()
             else np.full(self.land.shape, np.inf)
+        )
         r, c, inside = self._index(lat_deg, lon_deg)
         return np.where(inside, dist[r, c], np.inf)
 
@@ -114,8 +110,10 @@ def _shore_note(shore: ShoreModel | None) -> str:
 def _check_cap(shore: ShoreModel | None, threshold_m: float) -> None:
     cap = getattr(shore, "max_distance_m", np.inf)
     if threshold_m > cap:
-        raise ValueError(f"shore threshold {threshold_m / 1000:g} km exceeds the shore model's distance cap "
-                         f"{cap / 1000:g} km; build the model with a larger max_distance_km")
+        raise ValueError(
+            f"shore threshold {threshold_m / 1000:g} km exceeds the shore model's distance cap "
+            f"{cap / 1000:g} km; build the model with a larger max_distance_km"
+        )
 
 
 def _runs(flag: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,13 +124,19 @@ def _runs(flag: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(f & ~prev), np.flatnonzero(f & ~nxt)
 
 
-def detect_gaps(tracks: Tracks, *, min_gap_s: float = 12 * 3600.0, min_shore_distance_nm: float = 50.0,
-                shore: ShoreArg = "default") -> list[MaritimeEvent]:
+def detect_gaps(
+    tracks: Tracks,
+    *,
+    min_gap_s: float = 12 * 3600.0,
+    min_shore_distance_nm: float = 50.0,
+    shore: ShoreArg = "default",
+) -> list[MaritimeEvent]:
     shore = resolve_shore(shore)
     _check_cap(shore, min_shore_distance_nm * METERS_PER_NM)
-    definition = (f"GFW AIS gap: no position for >= {min_gap_s / 3600:g} h while >= "
-                  f"{min_shore_distance_nm:g} nm from shore at both ends (Welch et al. 2022)"
-                  + _shore_note(shore))
+    definition = (
+        f"GFW AIS gap: no position for >= {min_gap_s / 3600:g} h while >= "
+        f"{min_shore_distance_nm:g} nm from shore at both ends (Welch et al. 2022)" + _shore_note(shore)
+    )
     p = tracks.positions
     if len(p) < 2:
         return []
@@ -142,38 +146,60 @@ def detect_gaps(tracks: Tracks, *, min_gap_s: float = 12 * 3600.0, min_shore_dis
     if shore is not None and len(idx):
         d0 = shore.distance_to_shore_m(p.lat_deg[idx], p.lon_deg[idx])
         d1 = shore.distance_to_shore_m(p.lat_deg[idx + 1], p.lon_deg[idx + 1])
-        idx = idx[(d0 >= min_shore_distance_nm * METERS_PER_NM) & (d1 >= min_shore_distance_nm * METERS_PER_NM)]
+        idx = idx[
+            (d0 >= min_shore_distance_nm * METERS_PER_NM) & (d1 >= min_shore_distance_nm * METERS_PER_NM)
+        ]
     out = []
     for i in idx:
         gap_km = float(haversine_m(p.lat_deg[i], p.lon_deg[i], p.lat_deg[i + 1], p.lon_deg[i + 1])) / 1000
-        out.append(MaritimeEvent("gap", int(p.mmsi[i]), p.time_utc[i], p.time_utc[i + 1],
-                                 float(p.lat_deg[i]), float(p.lon_deg[i]),
-                                 details={"gap_s": float(dt_s[i]), "gap_distance_km": round(gap_km, 3),
-                                          "end_lat_deg": float(p.lat_deg[i + 1]),
-                                          "end_lon_deg": float(p.lon_deg[i + 1])},
-                                 definition=definition))
+        out.append(
+            MaritimeEvent(
+                "gap",
+                int(p.mmsi[i]),
+                p.time_utc[i],
+                p.time_utc[i + 1],
+                float(p.lat_deg[i]),
+                float(p.lon_deg[i]),
+                details={
+                    "gap_s": float(dt_s[i]),
+                    "gap_distance_km": round(gap_km, 3),
+                    "end_lat_deg": float(p.lat_deg[i + 1]),
+                    "end_lon_deg": float(p.lon_deg[i + 1]),
+                },
+                definition=definition,
+            )
+        )
     return out
 
 
-def detect_encounters(tracks: Tracks, *, max_distance_m: float = 500.0, min_duration_s: float = 2 * 3600.0,
-                      max_median_speed_kn: float = 2.0, min_anchorage_distance_m: float = 10_000.0,
-                      anchorages: Sequence[tuple[float, float]] | None = None, step_s: float = 600.0,
-                      resampled: Resampled | None = None) -> list[MaritimeEvent]:
+def detect_encounters(
+    tracks: Tracks,
+    *,
+    max_distance_m: float = 500.0,
+    min_duration_s: float = 2 * 3600.0,
+    max_median_speed_kn: float = 2.0,
+    min_anchorage_distance_m: float = 10_000.0,
+    anchorages: Sequence[tuple[float, float]] | None = None,
+    step_s: float = 600.0,
+    resampled: Resampled | None = None,
+) -> list[MaritimeEvent]:
     """Pairs of vessels (different MMSIs) within ``max_distance_m`` on consecutive grid times.
 
     A KD-tree on 3-D positions per grid time finds the close pairs; runs of consecutive grid
     times per pair become candidate encounters, kept when long and slow enough and away from
     every anchorage (``anchorages`` as (lat, lon) points; none given means none excluded).
     """
-    definition = (f"GFW encounter: two vessels within {max_distance_m:g} m for >= {min_duration_s / 3600:g} h at "
-                  f"median speed < {max_median_speed_kn:g} kn, >= {min_anchorage_distance_m / 1000:g} km from an "
-                  f"anchorage (Miller et al. 2018); {step_s / 60:g}-min resampled tracks"
-                  + ("" if anchorages else " [no anchorage list given: none excluded]"))
+    definition = (
+        f"GFW encounter: two vessels within {max_distance_m:g} m for >= {min_duration_s / 3600:g} h at "
+        f"median speed < {max_median_speed_kn:g} kn, >= {min_anchorage_distance_m / 1000:g} km from an "
+        f"anchorage (Miller et al. 2018); {step_s / 60:g}-min resampled tracks"
+        + ("" if anchorages else " [no anchorage list given: none excluded]")
+    )
     r = resampled if resampled is not None else resample(tracks, step_s)
     if len(r.time_utc) < 2:
         return []
-    xyz = unit_vectors(r.lat_deg, r.lon_deg) * EARTH_RADIUS_M
-    chord = 2 * EARTH_RADIUS_M * np.sin(max_distance_m / (2 * EARTH_RADIUS_M))
+    xyz = unit_vectors(r.lat_deg, r.lon_deg) * EARTH_MEAN_RADIUS_M
+    chord = 2 * EARTH_MEAN_RADIUS_M * np.sin(max_distance_m / (2 * EARTH_MEAN_RADIUS_M))
     t_ns = r.time_utc.astype("int64")
     order = np.argsort(t_ns, kind="stable")
     ts = t_ns[order]
@@ -219,33 +245,60 @@ def detect_encounters(tracks: Tracks, *, max_distance_m: float = 500.0, min_dura
         if not med < max_median_speed_kn:
             continue
         lat = float(np.mean(np.r_[r.lat_deg[i[sl]], r.lat_deg[j[sl]]]))
-        lon = float(np.degrees(np.arctan2(np.mean(np.sin(np.radians(r.lon_deg[i[sl]]))),
-                                          np.mean(np.cos(np.radians(r.lon_deg[i[sl]]))))))
+        lon = float(
+            np.degrees(
+                np.arctan2(
+                    np.mean(np.sin(np.radians(r.lon_deg[i[sl]]))),
+                    np.mean(np.cos(np.radians(r.lon_deg[i[sl]]))),
+                )
+            )
+        )
         if len(anc) and haversine_m(anc[:, 0], anc[:, 1], lat, lon).min() < min_anchorage_distance_m:
             continue
         dist = haversine_m(r.lat_deg[i[sl]], r.lon_deg[i[sl]], r.lat_deg[j[sl]], r.lon_deg[j[sl]])
         a_m, b_m = int(mm[r.vessel[i[starts[k]]]]), int(mm[r.vessel[j[starts[k]]]])
-        out.append(MaritimeEvent("encounter", a_m, r.time_utc[i[starts[k]]], r.time_utc[i[ends[k]]], lat, lon,
-                                 other_mmsi=b_m,
-                                 details={"duration_s": float(dur_s[k]), "median_speed_kn": round(med, 3),
-                                          "median_distance_m": round(float(np.median(dist)), 1),
-                                          "min_distance_m": round(float(dist.min()), 1)},
-                                 definition=definition))
+        out.append(
+            MaritimeEvent(
+                "encounter",
+                a_m,
+                r.time_utc[i[starts[k]]],
+                r.time_utc[i[ends[k]]],
+                lat,
+                lon,
+                other_mmsi=b_m,
+                details={
+                    "duration_s": float(dur_s[k]),
+                    "median_speed_kn": round(med, 3),
+                    "median_distance_m": round(float(np.median(dist)), 1),
+                    "min_distance_m": round(float(dist.min()), 1),
+                },
+                definition=definition,
+            )
+        )
     return out
 
 
-def detect_loitering(tracks: Tracks, *, max_speed_kn: float = 2.0, min_duration_s: float = 3600.0,
-                     min_shore_distance_nm: float = 20.0, shore: ShoreArg = "default",
-                     step_s: float = 600.0, resampled: Resampled | None = None) -> list[MaritimeEvent]:
+def detect_loitering(
+    tracks: Tracks,
+    *,
+    max_speed_kn: float = 2.0,
+    min_duration_s: float = 3600.0,
+    min_shore_distance_nm: float = 20.0,
+    shore: ShoreArg = "default",
+    step_s: float = 600.0,
+    resampled: Resampled | None = None,
+) -> list[MaritimeEvent]:
     """Slow runs on the resampled grid, kept when long enough and, as GFW filters its published
     loitering events, when their *mean* distance from shore reaches the threshold (distances
     beyond the model's cap count as the cap, so the mean is a lower bound)."""
     shore = resolve_shore(shore)
     min_shore_m = min_shore_distance_nm * METERS_PER_NM
     _check_cap(shore, min_shore_m)
-    definition = (f"GFW loitering: one vessel at average speed < {max_speed_kn:g} kn for >= "
-                  f"{min_duration_s / 3600:g} h while on average >= {min_shore_distance_nm:g} nm from shore; "
-                  f"{step_s / 60:g}-min resampled tracks" + _shore_note(shore))
+    definition = (
+        f"GFW loitering: one vessel at average speed < {max_speed_kn:g} kn for >= "
+        f"{min_duration_s / 3600:g} h while on average >= {min_shore_distance_nm:g} nm from shore; "
+        f"{step_s / 60:g}-min resampled tracks" + _shore_note(shore)
+    )
     r = resampled if resampled is not None else resample(tracks, step_s)
     if len(r.time_utc) == 0:
         return []
@@ -265,18 +318,33 @@ def detect_loitering(tracks: Tracks, *, max_speed_kn: float = 2.0, min_duration_
         if shore is not None and not shore_m >= min_shore_m:
             continue
         sl = slice(a, b + 1)
-        out.append(MaritimeEvent("loitering", int(tracks.vessel_mmsi[r.vessel[a]]), r.time_utc[a], r.time_utc[b],
-                                 float(np.mean(r.lat_deg[sl])), float(np.mean(r.lon_deg[sl])),
-                                 details={"duration_s": float(d),
-                                          "mean_speed_kn": round(float(np.nanmean(r.speed_kn[sl])), 3),
-                                          "mean_shore_distance_km": None if shore is None
-                                          else round(float(shore_m) / 1000, 3)},
-                                 definition=definition))
+        out.append(
+            MaritimeEvent(
+                "loitering",
+                int(tracks.vessel_mmsi[r.vessel[a]]),
+                r.time_utc[a],
+                r.time_utc[b],
+                float(np.mean(r.lat_deg[sl])),
+                float(np.mean(r.lon_deg[sl])),
+                details={
+                    "duration_s": float(d),
+                    "mean_speed_kn": round(float(np.nanmean(r.speed_kn[sl])), 3),
+                    "mean_shore_distance_km": None if shore is None else round(float(shore_m) / 1000, 3),
+                },
+                definition=definition,
+            )
+        )
     return out
 
 
-def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_sog_kn: float = 60.0,
-                    shore: ShoreArg = "default", min_inland_km: float = 2.0) -> list[MaritimeEvent]:
+def detect_spoofing(
+    tracks: Tracks,
+    *,
+    max_speed_kn: float = 50.0,
+    max_reported_sog_kn: float = 60.0,
+    shore: ShoreArg = "default",
+    min_inland_km: float = 2.0,
+) -> list[MaritimeEvent]:
     """Identity and position anomalies on cleaned tracks (isolated spikes were already dropped).
 
     ``teleport``: a step whose implied speed exceeds ``max_speed_kn``; ``impossible_speed``: a
@@ -289,10 +357,12 @@ def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_
     """
     shore = resolve_shore(shore)
     inland = shore is not None and hasattr(shore, "distance_inland_m")
-    land_rule = (f"on land >= {min_inland_km:g} km behind the coast" if inland else "on the land mask")
-    definition = (f"identity/spoofing: teleport = step implying > {max_speed_kn:g} kn; impossible_speed = SOG > "
-                  f"{max_reported_sog_kn:g} kn; on_land = position {land_rule}; shared_mmsi = one "
-                  "MMSI broadcast by two ships (alternating far-apart positions)" + _shore_note(shore))
+    land_rule = f"on land >= {min_inland_km:g} km behind the coast" if inland else "on the land mask"
+    definition = (
+        f"identity/spoofing: teleport = step implying > {max_speed_kn:g} kn; impossible_speed = SOG > "
+        f"{max_reported_sog_kn:g} kn; on_land = position {land_rule}; shared_mmsi = one "
+        "MMSI broadcast by two ships (alternating far-apart positions)" + _shore_note(shore)
+    )
     p = tracks.positions
     out: list[MaritimeEvent] = []
     if len(p) >= 2:
@@ -302,16 +372,38 @@ def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.where(dt > 0, d / dt / (METERS_PER_NM / 3600), np.where(d > 1, np.inf, 0))
         for k in np.flatnonzero(same & (v > max_speed_kn)):
-            out.append(MaritimeEvent("spoofing", int(p.mmsi[k]), p.time_utc[k], p.time_utc[k + 1],
-                                     float(p.lat_deg[k + 1]), float(p.lon_deg[k + 1]), subtype="teleport",
-                                     details={"jump_km": round(float(d[k]) / 1000, 3),
-                                              "implied_speed_kn": float(min(v[k], 1e9)), "dt_s": float(dt[k])},
-                                     definition=definition))
+            out.append(
+                MaritimeEvent(
+                    "spoofing",
+                    int(p.mmsi[k]),
+                    p.time_utc[k],
+                    p.time_utc[k + 1],
+                    float(p.lat_deg[k + 1]),
+                    float(p.lon_deg[k + 1]),
+                    subtype="teleport",
+                    details={
+                        "jump_km": round(float(d[k]) / 1000, 3),
+                        "implied_speed_kn": float(min(v[k], 1e9)),
+                        "dt_s": float(dt[k]),
+                    },
+                    definition=definition,
+                )
+            )
     fast = np.flatnonzero(p.sog_kn > max_reported_sog_kn)
     for k in fast:
-        out.append(MaritimeEvent("spoofing", int(p.mmsi[k]), p.time_utc[k], p.time_utc[k], float(p.lat_deg[k]),
-                                 float(p.lon_deg[k]), subtype="impossible_speed",
-                                 details={"sog_kn": float(p.sog_kn[k])}, definition=definition))
+        out.append(
+            MaritimeEvent(
+                "spoofing",
+                int(p.mmsi[k]),
+                p.time_utc[k],
+                p.time_utc[k],
+                float(p.lat_deg[k]),
+                float(p.lon_deg[k]),
+                subtype="impossible_speed",
+                details={"sog_kn": float(p.sog_kn[k])},
+                definition=definition,
+            )
+        )
     if shore is not None and len(p):
         on_land = shore.is_land(p.lat_deg, p.lon_deg)
         if inland and on_land.any():
@@ -319,23 +411,48 @@ def detect_spoofing(tracks: Tracks, *, max_speed_kn: float = 50.0, max_reported_
             on_land[np.flatnonzero(on_land)] = deep >= min_inland_km * 1000.0
         s, e = _runs(on_land, tracks.vessel)
         for a, b in zip(s, e, strict=True):
-            out.append(MaritimeEvent("spoofing", int(p.mmsi[a]), p.time_utc[a], p.time_utc[b], float(p.lat_deg[a]),
-                                     float(p.lon_deg[a]), subtype="on_land",
-                                     details={"positions": int(b - a + 1)}, definition=definition))
+            out.append(
+                MaritimeEvent(
+                    "spoofing",
+                    int(p.mmsi[a]),
+                    p.time_utc[a],
+                    p.time_utc[b],
+                    float(p.lat_deg[a]),
+                    float(p.lon_deg[a]),
+                    subtype="on_land",
+                    details={"positions": int(b - a + 1)},
+                    definition=definition,
+                )
+            )
     for m in tracks.report.shared_mmsi:
         rows = np.flatnonzero(p.mmsi == m)
-        out.append(MaritimeEvent("spoofing", int(m), p.time_utc[rows[0]], p.time_utc[rows[-1]],
-                                 float(p.lat_deg[rows[0]]), float(p.lon_deg[rows[0]]), subtype="shared_mmsi",
-                                 details={"positions": len(rows)}, definition=definition))
+        out.append(
+            MaritimeEvent(
+                "spoofing",
+                int(m),
+                p.time_utc[rows[0]],
+                p.time_utc[rows[-1]],
+                float(p.lat_deg[rows[0]]),
+                float(p.lon_deg[rows[0]]),
+                subtype="shared_mmsi",
+                details={"positions": len(rows)},
+                definition=definition,
+            )
+        )
     return out
 
 
 EVENT_TYPES = ("gap", "encounter", "loitering", "spoofing")
 
 
-def detect_events(tracks: Tracks, types: Sequence[str] = EVENT_TYPES, *, shore: ShoreArg = "default",
-                  anchorages: Sequence[tuple[float, float]] | None = None, step_s: float = 600.0,
-                  ) -> list[MaritimeEvent]:
+def detect_events(
+    tracks: Tracks,
+    types: Sequence[str] = EVENT_TYPES,
+    *,
+    shore: ShoreArg = "default",
+    anchorages: Sequence[tuple[float, float]] | None = None,
+    step_s: float = 600.0,
+) -> list[MaritimeEvent]:
     """All requested event types with GFW default parameters, sorted by start time.
 
     ``shore``: ``"default"`` (GLOBE land mask), a caller's model, or ``None`` (no shore conditions).
@@ -364,6 +481,16 @@ def event_dict(e: MaritimeEvent) -> dict[str, object]:
     from kizuna.orbit.timescale import iso_utc
 
     start, end = iso_utc(np.array([e.start_utc, e.end_utc]))
-    return {"type": e.kind, "subtype": e.subtype, "mmsi": e.mmsi, "other_mmsi": e.other_mmsi,
-            "start_utc": start, "end_utc": end, "duration_s": e.duration_s, "lat_deg": round(e.lat_deg, 6),
-            "lon_deg": round(e.lon_deg, 6), "details": e.details, "definition": e.definition}
+    return {
+        "type": e.kind,
+        "subtype": e.subtype,
+        "mmsi": e.mmsi,
+        "other_mmsi": e.other_mmsi,
+        "start_utc": start,
+        "end_utc": end,
+        "duration_s": e.duration_s,
+        "lat_deg": round(e.lat_deg, 6),
+        "lon_deg": round(e.lon_deg, 6),
+        "details": e.details,
+        "definition": e.definition,
+    }

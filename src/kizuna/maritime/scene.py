@@ -12,76 +12,41 @@ strip on the west edge is brighter, textured and returned as a mask.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
-from kizuna.maritime.tracks import EARTH_RADIUS_M
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M
+from kizuna.model.maritime import SarScene, ShipTruth, lonlat_to_pixel
 
 
-@dataclass(frozen=True)
-class ShipTruth:
-    lat_deg: float
-    lon_deg: float
-    length_m: float = 120.0
-    beam_m: float = 20.0
-    heading_deg: float = 0.0
-    scr_db: float = 15.0
-    mmsi: int | None = None     # None = dark (no AIS)
-
-
-@dataclass
-class SarScene:
-    intensity: np.ndarray        # float32 linear intensity, clutter mean = clutter_mean
-    land: np.ndarray             # bool
-    geotransform: tuple[float, float, float, float, float, float]  # GDAL order, EPSG:4326
-    pixel_size_m: tuple[float, float]
-    time_utc: datetime | None
-    ships: list[ShipTruth] = field(default_factory=list)
-    nu: float | None = None
-    clutter_mean: float = 1.0
-    crs: str = "EPSG:4326"
-    synthetic: bool = True
-
-    def pixel_to_lonlat(self, rows, cols):  # type: ignore[no-untyped-def]
-        return pixel_to_lonlat(self.geotransform, rows, cols)
-
-    def footprint(self) -> tuple[float, float, float, float]:
-        gt = self.geotransform
-        h, w = self.intensity.shape
-        lons = (gt[0], gt[0] + gt[1] * w)
-        lats = (gt[3] + gt[5] * h, gt[3])
-        return min(lons), min(lats), max(lons), max(lats)
-
-
-def pixel_to_lonlat(gt, rows, cols):  # type: ignore[no-untyped-def]
-    """GDAL geotransform applied to pixel-centre coordinates (row, col are 0-based indices)."""
-    r = np.asarray(rows, dtype=float) + 0.5
-    c = np.asarray(cols, dtype=float) + 0.5
-    return gt[0] + c * gt[1] + r * gt[2], gt[3] + c * gt[4] + r * gt[5]
-
-
-def lonlat_to_pixel(gt, lon, lat):  # type: ignore[no-untyped-def]
-    """Inverse of :func:`pixel_to_lonlat` for north-up transforms (no rotation terms)."""
-    return (np.asarray(lat) - gt[3]) / gt[5] - 0.5, (np.asarray(lon) - gt[0]) / gt[1] - 0.5
-
-
-def synthetic_scene(shape: tuple[int, int] = (1024, 1024), *, pixel_m: float = 10.0, center_lat_deg: float = 35.0,
-                    center_lon_deg: float = 139.8, ships: list[ShipTruth] | None = None, nu: float | None = 4.0,
-                    land_cols: int = 0, time_utc: datetime | None = None, seed: int = 0,
-                    dtype=np.float32) -> SarScene:  # type: ignore[no-untyped-def]
+def synthetic_scene(
+    shape: tuple[int, int] = (1024, 1024),
+    *,
+    pixel_m: float = 10.0,
+    center_lat_deg: float = 35.0,
+    center_lon_deg: float = 139.8,
+    ships: list[ShipTruth] | None = None,
+    nu: float | None = 4.0,
+    land_cols: int = 0,
+    time_utc: datetime | None = None,
+    seed: int = 0,
+    dtype=np.float32,
+) -> SarScene:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     rows, cols = shape
-    speckle = rng.standard_exponential(shape, dtype=np.float32) if dtype == np.float32 \
+    speckle = (
+        rng.standard_exponential(shape, dtype=np.float32)
+        if dtype == np.float32
         else rng.standard_exponential(shape)
+    )
     if nu is not None:
         texture = rng.standard_gamma(nu, size=shape, dtype=np.float32) / np.float32(nu)
         img = texture * speckle
     else:
         img = speckle
     img = img.astype(dtype, copy=False)
-    dlat = pixel_m / (EARTH_RADIUS_M * np.pi / 180)
+    dlat = pixel_m / (EARTH_MEAN_RADIUS_M * np.pi / 180)
     dlon = dlat / np.cos(np.radians(center_lat_deg))
     gt = (center_lon_deg - cols / 2 * dlon, dlon, 0.0, center_lat_deg + rows / 2 * dlat, 0.0, -dlat)
     land = np.zeros(shape, bool)
@@ -92,7 +57,7 @@ def synthetic_scene(shape: tuple[int, int] = (1024, 1024), *, pixel_m: float = 1
     for s in truth:
         r0, c0 = lonlat_to_pixel(gt, s.lon_deg, s.lat_deg)
         half = int(np.ceil(max(s.length_m, s.beam_m) / pixel_m)) + 1
-        rr, cc = np.mgrid[int(r0) - half:int(r0) + half + 1, int(c0) - half:int(c0) + half + 1]
+        rr, cc = np.mgrid[int(r0) - half : int(r0) + half + 1, int(c0) - half : int(c0) + half + 1]
         north = -(rr - r0) * pixel_m
         east = (cc - c0) * pixel_m
         h = np.radians(s.heading_deg)

@@ -30,17 +30,18 @@ import numpy as np
 from numpy.lib import format as npy_format
 from scipy.spatial import cKDTree
 
-from kizuna.maritime.tracks import EARTH_RADIUS_M, unit_vectors
+from kizuna.maritime.tracks import unit_vectors
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M
 
 STEP_DEG = 1.0 / 120.0
 ROWS, COLS = 21600, 43200
-MASK_VERSION = "global-land-mask 1.0.0 (GLOBE 30\" land/sea mask)"
+MASK_VERSION = 'global-land-mask 1.0.0 (GLOBE 30" land/sea mask)'
 
 
 @dataclass(frozen=True)
 class _MaskData:
-    land_bits: np.ndarray   # (ROWS, COLS // 8) uint8, np.packbits of the land flag, MSB = westmost column
-    coast_tree: cKDTree     # unit vectors of coastal land-cell centres
+    land_bits: np.ndarray  # (ROWS, COLS // 8) uint8, np.packbits of the land flag, MSB = westmost column
+    coast_tree: cKDTree  # unit vectors of coastal land-cell centres
 
 
 def _mask_path() -> Path:
@@ -58,7 +59,9 @@ def _read_land_bits(path: Path, chunk_rows: int = 1200) -> np.ndarray:
     """
     with zipfile.ZipFile(path) as z, z.open("mask.npy") as f:
         version = npy_format.read_magic(f)
-        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        read_header = (
+            npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(f)
         if shape != (ROWS, COLS) or fortran or dtype != np.bool_:
             raise ValueError(f"{path}: unexpected mask layout {shape} {dtype} fortran={fortran}")
@@ -83,8 +86,8 @@ def _coastal_cells(bits: np.ndarray, chunk_rows: int = 2400) -> tuple[np.ndarray
         p = bits[a:b]
         west = (p >> 1) | (np.roll(p, 1, axis=1) << 7)
         east = (p << 1) | (np.roll(p, -1, axis=1) >> 7)
-        north = np.vstack([bits[a - 1:a] if a > 0 else np.full((1, p.shape[1]), full), p[:-1]])
-        south = np.vstack([p[1:], bits[b:b + 1] if b < ROWS else np.full((1, p.shape[1]), full)])
+        north = np.vstack([bits[a - 1 : a] if a > 0 else np.full((1, p.shape[1]), full), p[:-1]])
+        south = np.vstack([p[1:], bits[b : b + 1] if b < ROWS else np.full((1, p.shape[1]), full)])
         coast = p & ~(west & east & north & south)
         rb, cb = np.nonzero(coast)
         bit_r, bit_c = np.nonzero(np.unpackbits(coast[rb, cb][:, None], axis=1))
@@ -133,8 +136,10 @@ class GlobalLandMask:
         if not max_distance_km > 0:
             raise ValueError("max_distance_km must be positive")
         self.max_distance_m = float(max_distance_km) * 1000.0
-        self.description = (f"{MASK_VERSION}; distance to the nearest coastal land-cell centre, "
-                            f"capped at {max_distance_km:g} km")
+        self.description = (
+            f"{MASK_VERSION}; distance to the nearest coastal land-cell centre, "
+            f"capped at {max_distance_km:g} km"
+        )
 
     def is_land(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float))
@@ -144,11 +149,14 @@ class GlobalLandMask:
         return ok & ((byte >> (7 - (c & 7)).astype(np.uint8)) & 1).astype(bool)
 
     def _nearest_coast_m(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        chord = 2.0 * np.sin(self.max_distance_m / (2.0 * EARTH_RADIUS_M))
+        chord = 2.0 * np.sin(self.max_distance_m / (2.0 * EARTH_MEAN_RADIUS_M))
         d_chord, _ = _load().coast_tree.query(unit_vectors(lat, lon), distance_upper_bound=chord)
         with np.errstate(invalid="ignore"):
-            return np.where(np.isfinite(d_chord), 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(d_chord, 2.0) / 2.0),
-                            np.inf)
+            return np.where(
+                np.isfinite(d_chord),
+                2.0 * EARTH_MEAN_RADIUS_M * np.arcsin(np.minimum(d_chord, 2.0) / 2.0),
+                np.inf,
+            )
 
     def _split(self, lat_deg, lon_deg):  # type: ignore[no-untyped-def]
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float))

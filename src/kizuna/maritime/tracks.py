@@ -1,6 +1,6 @@
 """Per-vessel AIS tracks: cleaning, shared-MMSI separation, segmentation and resampling.
 
-Pure functions over :class:`~kizuna.maritime.records.PositionArrays`. Cleaning follows the usual
+Pure functions over :class:`~kizuna.model.maritime.PositionArrays`. Cleaning follows the usual
 AIS pre-processing of the literature (e.g. Kroodsma et al. 2018, Science 359:904 "Tracking the
 global footprint of fisheries", supplementary S1: duplicate removal, speed-gated outliers and
 separation of MMSIs broadcast by more than one vessel), with thresholds as parameters.
@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kizuna.maritime.records import PositionArrays
-
-EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
-METERS_PER_NM = 1852.0
-KN_TO_MS = METERS_PER_NM / 3600.0
+from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
+from kizuna.model.maritime import PositionArrays
 
 
 def haversine_m(lat1, lon1, lat2, lon2):  # type: ignore[no-untyped-def]
@@ -25,7 +22,7 @@ def haversine_m(lat1, lon1, lat2, lon2):  # type: ignore[no-untyped-def]
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return 2 * EARTH_MEAN_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def unit_vectors(lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -43,8 +40,8 @@ class CleaningReport:
     positions_in: int = 0
     untimed: int = 0
     duplicates: int = 0
-    out_of_order: int = 0            # arrived later than a newer report of the same vessel
-    implausible_jumps: int = 0       # isolated positions dropped (implied speed above the limit)
+    out_of_order: int = 0  # arrived later than a newer report of the same vessel
+    implausible_jumps: int = 0  # isolated positions dropped (implied speed above the limit)
     shared_mmsi: list[int] = field(default_factory=list)
     max_speed_kn: float = 50.0
 
@@ -65,7 +62,7 @@ class Tracks:
     vessel: np.ndarray
     segment: np.ndarray
     vessel_mmsi: np.ndarray
-    speed_kn: np.ndarray              # SOG, or the implied speed where SOG is missing
+    speed_kn: np.ndarray  # SOG, or the implied speed where SOG is missing
     report: CleaningReport
     segment_gap_s: float
 
@@ -82,8 +79,14 @@ def _implied_speed_kn(p: PositionArrays, same: np.ndarray) -> np.ndarray:
     return np.where(same, v, np.nan)
 
 
-def clean_tracks(positions: PositionArrays, *, max_speed_kn: float = 50.0, segment_gap_s: float = 3 * 3600.0,
-                 shared_min_jumps: int = 3, shared_min_fraction: float = 0.2) -> Tracks:
+def clean_tracks(
+    positions: PositionArrays,
+    *,
+    max_speed_kn: float = 50.0,
+    segment_gap_s: float = 3 * 3600.0,
+    shared_min_jumps: int = 3,
+    shared_min_fraction: float = 0.2,
+) -> Tracks:
     """Sort, de-duplicate, drop isolated speed outliers, split shared MMSIs, segment on gaps.
 
     A position is an isolated outlier when reaching it and leaving it both need more than
@@ -161,8 +164,11 @@ def clean_tracks(positions: PositionArrays, *, max_speed_kn: float = 50.0, segme
         vessel = vessel[order]
     segment = np.zeros(len(p), np.int64)
     if len(p) > 1:
-        new = np.r_[True, (vessel[1:] != vessel[:-1])
-                    | ((p.time_utc[1:] - p.time_utc[:-1]).astype("int64") > segment_gap_s * 1e9)]
+        new = np.r_[
+            True,
+            (vessel[1:] != vessel[:-1])
+            | ((p.time_utc[1:] - p.time_utc[:-1]).astype("int64") > segment_gap_s * 1e9),
+        ]
         segment = np.cumsum(new) - 1
     speed = p.sog_kn.copy()
     if len(p) > 1:
@@ -226,8 +232,8 @@ def resample(tracks: Tracks, step_s: float = 600.0) -> Resampled:
     seg = tracks.segment
     starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
     ends = np.r_[starts[1:], len(p)] - 1
-    g0 = -(-t[starts] // step_ns)          # first grid index at or after the segment start
-    g1 = t[ends] // step_ns                # last grid index at or before the segment end
+    g0 = -(-t[starts] // step_ns)  # first grid index at or after the segment start
+    g1 = t[ends] // step_ns  # last grid index at or before the segment end
     count = np.maximum(g1 - g0 + 1, 0)
     total = int(count.sum())
     seg_of = np.repeat(np.arange(len(starts)), count)
@@ -249,4 +255,6 @@ def resample(tracks: Tracks, step_s: float = 600.0) -> Resampled:
     lat, lon = from_unit_vectors(v)
     s = tracks.speed_kn
     sp = np.where(np.isnan(s[lo]), s[hi], np.where(np.isnan(s[hi]), s[lo], s[lo] * (1 - w) + s[hi] * w))
-    return Resampled(tracks.vessel[starts][seg_of], seg_of, g_ns.astype("datetime64[ns]"), lat, lon, sp, step_s)
+    return Resampled(
+        tracks.vessel[starts][seg_of], seg_of, g_ns.astype("datetime64[ns]"), lat, lon, sp, step_s
+    )

@@ -12,10 +12,16 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-# WGS-72 constants: SGP4 mean elements are defined in this model (Vallado 2006).
-MU_WGS72_KM3_S2 = 398600.8
-EARTH_RADIUS_WGS72_KM = 6378.135
-SECONDS_PER_DAY = 86400.0
+from kizuna.model.constants import EARTH_RADIUS_WGS72_KM, MU_WGS72_KM3_S2, SECONDS_PER_DAY
+
+__all__ = [
+    "EARTH_RADIUS_WGS72_KM",
+    "MU_WGS72_KM3_S2",
+    "SECONDS_PER_DAY",
+    "ElementSet",
+    "SpaceObject",
+    "object_regime",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +78,14 @@ class ElementSet:
 
     @property
     def regime(self) -> str:
-        return object_regime(self.mean_motion_revday, self.eccentricity, self.perigee_alt_km,
-                             self.apogee_alt_km)
+        return object_regime(
+            self.mean_motion_revday, self.eccentricity, self.perigee_alt_km, self.apogee_alt_km
+        )
 
 
-def object_regime(mean_motion_revday: float, eccentricity: float, perigee_alt_km: float,
-                  apogee_alt_km: float) -> str:
+def object_regime(
+    mean_motion_revday: float, eccentricity: float, perigee_alt_km: float, apogee_alt_km: float
+) -> str:
     """Orbit regime, by the usual thresholds.
 
     GEO: geosynchronous period (0.9 to 1.1 rev/day) and e < 0.25, whatever the

@@ -15,6 +15,16 @@ from kizuna.orbit.propagate import (
 from kizuna.orbit.timescale import as_datetime64, jd_pair, time_grid
 
 __all__ = [
-    "FRAMES", "Ephemeris", "ObjectError", "as_datetime64", "iter_propagate", "itrf_to_geodetic",
-    "jd_pair", "propagate", "satrec_from_element_set", "teme_to_gcrs", "teme_to_itrf", "time_grid",
+    "FRAMES",
+    "Ephemeris",
+    "ObjectError",
+    "as_datetime64",
+    "iter_propagate",
+    "itrf_to_geodetic",
+    "jd_pair",
+    "propagate",
+    "satrec_from_element_set",
+    "teme_to_gcrs",
+    "teme_to_itrf",
+    "time_grid",
 ]

@@ -62,8 +62,9 @@ def teme_to_itrf_matrices(scales: TimeScales) -> tuple[np.ndarray, np.ndarray]:
     return _rot_z(gmst), polar
 
 
-def teme_to_itrf(r_teme_km: np.ndarray, v_teme_kms: np.ndarray, times_utc: np.ndarray,
-                 scales: TimeScales | None = None) -> tuple[np.ndarray, np.ndarray]:
+def teme_to_itrf(
+    r_teme_km: np.ndarray, v_teme_kms: np.ndarray, times_utc: np.ndarray, scales: TimeScales | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rotate (N, T, 3) TEME states to ITRF; velocity includes Earth rotation.
 
     r_ITRF = W R r_TEME and v_ITRF = W (R v_TEME - w x R r_TEME) = M v_TEME + K r_TEME, with
@@ -86,8 +87,9 @@ def teme_to_gcrs_matrix(scales: TimeScales) -> np.ndarray:
     return np.einsum("tji,tjk->tik", npb, _rot_z(gmst - gast))
 
 
-def teme_to_gcrs(r_teme_km: np.ndarray, v_teme_kms: np.ndarray, times_utc: np.ndarray,
-                 scales: TimeScales | None = None) -> tuple[np.ndarray, np.ndarray]:
+def teme_to_gcrs(
+    r_teme_km: np.ndarray, v_teme_kms: np.ndarray, times_utc: np.ndarray, scales: TimeScales | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rotate (N, T, 3) TEME states to GCRS (the slow precession-nutation rate is neglected:
     below 1e-7 km/s for any Earth orbit)."""
     scales = scales or TimeScales(times_utc)

@@ -42,9 +42,12 @@ class ObjectError:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "norad_id": self.norad_id, "code": self.code, "message": self.message,
+            "norad_id": self.norad_id,
+            "code": self.code,
+            "message": self.message,
             "first_error_utc": f"{np.datetime_as_string(self.first_error_utc, unit='ms')}Z",
-            "failed_steps": self.failed_steps, "total_steps": self.total_steps,
+            "failed_steps": self.failed_steps,
+            "total_steps": self.total_steps,
         }
 
 
@@ -71,11 +74,16 @@ class Ephemeris:
             codes = self.error_code[i]
             j = int(np.argmax(codes != 0))
             code = int(codes[j])
-            out.append(ObjectError(
-                norad_id=int(self.norad_ids[i]), code=code,
-                message=SGP4_ERRORS.get(code, f"SGP4 error {code}"),
-                first_error_utc=self.times_utc[j], failed_steps=int(np.count_nonzero(codes)),
-                total_steps=len(codes)))
+            out.append(
+                ObjectError(
+                    norad_id=int(self.norad_ids[i]),
+                    code=code,
+                    message=SGP4_ERRORS.get(code, f"SGP4 error {code}"),
+                    first_error_utc=self.times_utc[j],
+                    failed_steps=int(np.count_nonzero(codes)),
+                    total_steps=len(codes),
+                )
+            )
         return out
 
     def geodetic(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,11 +99,19 @@ def satrec_from_element_set(es: ElementSet) -> Satrec:
     epoch_naive = es.epoch_utc.replace(tzinfo=None)
     epoch_days = (epoch_naive - _EPOCH0_1949).total_seconds() / 86400.0
     sat.sgp4init(
-        WGS72, "i", es.norad_id if es.norad_id < 100000 else 0, epoch_days, es.bstar_per_er,
+        WGS72,
+        "i",
+        es.norad_id if es.norad_id < 100000 else 0,
+        epoch_days,
+        es.bstar_per_er,
         es.mean_motion_dot_revday2 / (_XPDOTP * 1440.0),
         es.mean_motion_ddot_revday3 / (_XPDOTP * 1440.0 * 1440.0),
-        es.eccentricity, es.arg_perigee_deg * _DEG, es.inclination_deg * _DEG,
-        es.mean_anomaly_deg * _DEG, es.mean_motion_revday / _XPDOTP, es.raan_deg * _DEG,
+        es.eccentricity,
+        es.arg_perigee_deg * _DEG,
+        es.inclination_deg * _DEG,
+        es.mean_anomaly_deg * _DEG,
+        es.mean_motion_revday / _XPDOTP,
+        es.raan_deg * _DEG,
     )
     # sgp4init takes the epoch as one double (days since 1949), good to ~0.2 us; the
     # propagation reads this (day, fraction) pair instead, so give it the exact epoch, as
@@ -112,7 +128,10 @@ def _chunk_size(n_objects: int, n_times: int, chunk_states: int) -> int:
 
 
 def iter_propagate(
-    element_sets: Sequence[ElementSet], times: object, frame: str = "teme", *,
+    element_sets: Sequence[ElementSet],
+    times: object,
+    frame: str = "teme",
+    *,
     chunk_states: int = DEFAULT_CHUNK_STATES,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Ephemeris]:
@@ -130,7 +149,7 @@ def iter_propagate(
     n_times = len(times_utc)
     size = _chunk_size(len(element_sets), n_times, chunk_states)
     for start in range(0, len(element_sets), size):
-        batch = element_sets[start:start + size]
+        batch = element_sets[start : start + size]
         sats = [satrec_from_element_set(es) for es in batch]
         e, r, v = SatrecArray(sats).sgp4(jd, fr)
         failed = e != 0
@@ -144,16 +163,25 @@ def iter_propagate(
             r, v = teme_to_gcrs(r, v, times_utc, scales)
         yield Ephemeris(
             norad_ids=np.array([es.norad_id for es in batch], dtype="int64"),
-            times_utc=times_utc, position_km=r, velocity_kms=v, error_code=e, frame=frame,
+            times_utc=times_utc,
+            position_km=r,
+            velocity_kms=v,
+            error_code=e,
+            frame=frame,
             eop_extrapolated=bool(scales.eop_extrapolated) if scales else False,
         )
         if progress:
             progress(len(batch))
 
 
-def propagate(element_sets: Sequence[ElementSet] | ElementSet, times: object,
-              frame: str = "teme", *, chunk_states: int = DEFAULT_CHUNK_STATES,
-              progress: Callable[[int], None] | None = None) -> Ephemeris:
+def propagate(
+    element_sets: Sequence[ElementSet] | ElementSet,
+    times: object,
+    frame: str = "teme",
+    *,
+    chunk_states: int = DEFAULT_CHUNK_STATES,
+    progress: Callable[[int], None] | None = None,
+) -> Ephemeris:
     """Propagate every element set to every time and return one Ephemeris.
 
     The work runs in chunks (see `iter_propagate`); only the result is held whole.
@@ -168,15 +196,19 @@ def propagate(element_sets: Sequence[ElementSet] | ElementSet, times: object,
     codes = np.empty((n, t), dtype="uint8")
     extrapolated = False
     row = 0
-    for part in iter_propagate(element_sets, times_utc, frame, chunk_states=chunk_states,
-                               progress=progress):
+    for part in iter_propagate(element_sets, times_utc, frame, chunk_states=chunk_states, progress=progress):
         k = len(part.norad_ids)
-        position[row:row + k] = part.position_km
-        velocity[row:row + k] = part.velocity_kms
-        codes[row:row + k] = part.error_code
+        position[row : row + k] = part.position_km
+        velocity[row : row + k] = part.velocity_kms
+        codes[row : row + k] = part.error_code
         extrapolated |= part.eop_extrapolated
         row += k
     return Ephemeris(
         norad_ids=np.array([es.norad_id for es in element_sets], dtype="int64"),
-        times_utc=times_utc, position_km=position, velocity_kms=velocity, error_code=codes,
-        frame=frame.lower(), eop_extrapolated=extrapolated)
+        times_utc=times_utc,
+        position_km=position,
+        velocity_kms=velocity,
+        error_code=codes,
+        frame=frame.lower(),
+        eop_extrapolated=extrapolated,
+    )

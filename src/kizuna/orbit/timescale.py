@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from kizuna.formats.common import parse_utc_datetime
+from kizuna.model.time import parse_utc_datetime
 
 JD_UNIX_EPOCH = 2440587.5
 NS_PER_DAY = 86_400_000_000_000

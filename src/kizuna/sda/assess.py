@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from kizuna.formats.cdm import COVARIANCE_6X6_KEYS, STATE_KEYS, Cdm, CdmObject
+from kizuna.orbit.geometry import rtn_basis
 from kizuna.orbit.timescale import iso_utc
 from kizuna.sda.pc import PC_CHAN, PC_FOSTER, encounter_plane, pc_chan, pc_foster, rtn_to_inertial_cov
 from kizuna.sda.records import ConjunctionEvent
@@ -62,51 +63,87 @@ def assess_cdm(cdm: Cdm, hbr_m: float | None = None) -> CdmAssessment:
     chan = pc_chan(plane.miss_2d_km, plane.cov_2d_km2, hbr_m / 1000.0)
     method = cdm.relative.get("COLLISION_PROBABILITY_METHOD")
     return CdmAssessment(
-        message_id=cdm.message_id, tca_utc=cdm.tca_utc, primary=f"{o1.designator} {o1.name}".strip(),
-        secondary=f"{o2.designator} {o2.name}".strip(), miss_km=float(np.linalg.norm(r2 - r1)),
-        rel_speed_kms=plane.rel_speed_kms, hbr_m=hbr_m, hbr_source=source, pc=pc, pc_method=PC_FOSTER,
-        pc_chan=chan, originator_pc=cdm.collision_probability,
-        originator_pc_method=None if method is None else str(method))
+        message_id=cdm.message_id,
+        tca_utc=cdm.tca_utc,
+        primary=f"{o1.designator} {o1.name}".strip(),
+        secondary=f"{o2.designator} {o2.name}".strip(),
+        miss_km=float(np.linalg.norm(r2 - r1)),
+        rel_speed_kms=plane.rel_speed_kms,
+        hbr_m=hbr_m,
+        hbr_source=source,
+        pc=pc,
+        pc_method=PC_FOSTER,
+        pc_chan=chan,
+        originator_pc=cdm.collision_probability,
+        originator_pc_method=None if method is None else str(method),
+    )
 
 
-def event_to_cdm(event: ConjunctionEvent, *, originator: str = "KIZUNA", message_id: str | None = None,
-                 creation_utc: datetime | None = None) -> Cdm:
+def event_to_cdm(
+    event: ConjunctionEvent,
+    *,
+    originator: str = "KIZUNA",
+    message_id: str | None = None,
+    creation_utc: datetime | None = None,
+) -> Cdm:
     """A CDM for one screening event: ITRF states at TCA (CDM 1.0 has no TEME frame), the
     relative state in the primary's RTN frame, and a DEFAULT covariance (TLE-only)."""
     tca = iso_utc(np.array([event.tca_utc]))[0].rstrip("Z")
     creation = (creation_utc or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
     rel_v = np.array(event.secondary_teme[3:]) - np.array(event.primary_teme[3:])
-    from kizuna.sda.pc import rtn_basis
 
     basis = rtn_basis(np.array(event.primary_teme[:3]), np.array(event.primary_teme[3:]))
     rel_v_rtn = basis @ rel_v
     cdm = Cdm()
-    cdm.header.update({"CCSDS_CDM_VERS": "1.0", "CREATION_DATE": creation, "ORIGINATOR": originator,
-                       "MESSAGE_ID": message_id or f"{event.primary}_conj_{event.secondary}_{tca[:19]}"})
+    cdm.header.update(
+        {
+            "CCSDS_CDM_VERS": "1.0",
+            "CREATION_DATE": creation,
+            "ORIGINATOR": originator,
+            "MESSAGE_ID": message_id or f"{event.primary}_conj_{event.secondary}_{tca[:19]}",
+        }
+    )
     cdm.relative_comments.append(f"HBR = {event.hbr_m} [m] ({event.hbr_source})")
-    cdm.relative.update({
-        "TCA": tca, "MISS_DISTANCE": round(event.miss_km * 1000, 3),
-        "RELATIVE_SPEED": round(event.rel_speed_kms * 1000, 3),
-        "RELATIVE_POSITION_R": round(event.radial_km * 1000, 3),
-        "RELATIVE_POSITION_T": round(event.intrack_km * 1000, 3),
-        "RELATIVE_POSITION_N": round(event.crosstrack_km * 1000, 3),
-        "RELATIVE_VELOCITY_R": round(float(rel_v_rtn[0]) * 1000, 4),
-        "RELATIVE_VELOCITY_T": round(float(rel_v_rtn[1]) * 1000, 4),
-        "RELATIVE_VELOCITY_N": round(float(rel_v_rtn[2]) * 1000, 4)})
+    cdm.relative.update(
+        {
+            "TCA": tca,
+            "MISS_DISTANCE": round(event.miss_km * 1000, 3),
+            "RELATIVE_SPEED": round(event.rel_speed_kms * 1000, 3),
+            "RELATIVE_POSITION_R": round(event.radial_km * 1000, 3),
+            "RELATIVE_POSITION_T": round(event.intrack_km * 1000, 3),
+            "RELATIVE_POSITION_N": round(event.crosstrack_km * 1000, 3),
+            "RELATIVE_VELOCITY_R": round(float(rel_v_rtn[0]) * 1000, 4),
+            "RELATIVE_VELOCITY_T": round(float(rel_v_rtn[1]) * 1000, 4),
+            "RELATIVE_VELOCITY_N": round(float(rel_v_rtn[2]) * 1000, 4),
+        }
+    )
     if event.pc is not None:
         cdm.relative["COLLISION_PROBABILITY"] = float(f"{event.pc:.6e}")
         cdm.relative["COLLISION_PROBABILITY_METHOD"] = event.pc_method
     sig = np.array(TLE_DEFAULT_SIGMA_RTN) * 1000.0  # CDM covariances are in m and m/s
     cov = np.diag(sig**2)
-    for n, (norad, name, state) in enumerate(((event.primary, event.primary_name, event.primary_itrf),
-                                              (event.secondary, event.secondary_name, event.secondary_itrf)),
-                                             start=1):
+    for n, (norad, name, state) in enumerate(
+        (
+            (event.primary, event.primary_name, event.primary_itrf),
+            (event.secondary, event.secondary_name, event.secondary_itrf),
+        ),
+        start=1,
+    ):
         obj = CdmObject()
         obj.comments.append("state from SGP4 (TLE/OMM mean elements); covariance is an assumed default")
-        obj.fields.update({"OBJECT": f"OBJECT{n}", "OBJECT_DESIGNATOR": f"{norad:05d}", "CATALOG_NAME": "SATCAT",
-                           "OBJECT_NAME": name or str(norad), "INTERNATIONAL_DESIGNATOR": "UNKNOWN",
-                           "EPHEMERIS_NAME": "NONE", "COVARIANCE_METHOD": "DEFAULT", "MANEUVERABLE": "N/A",
-                           "REF_FRAME": "ITRF"})
+        obj.fields.update(
+            {
+                "OBJECT": f"OBJECT{n}",
+                "OBJECT_DESIGNATOR": f"{norad:05d}",
+                "CATALOG_NAME": "SATCAT",
+                "OBJECT_NAME": name or str(norad),
+                "INTERNATIONAL_DESIGNATOR": "UNKNOWN",
+                "EPHEMERIS_NAME": "NONE",
+                "COVARIANCE_METHOD": "DEFAULT",
+                "MANEUVERABLE": "N/A",
+                "REF_FRAME": "ITRF",
+            }
+        )
         for key, value in zip(STATE_KEYS, state, strict=True):
             obj.fields[key] = float(value)
         k = 0
@@ -121,10 +158,11 @@ def event_to_cdm(event: ConjunctionEvent, *, originator: str = "KIZUNA", message
 __all__ = ["PC_CHAN", "CdmAssessment", "assess_cdm", "event_to_cdm"]
 
 
-def with_covariance_pc(events: Sequence[ConjunctionEvent],
-                       sigma_rtn_km: Mapping[int, tuple[float, float, float]],
-                       default_sigma_rtn_km: tuple[float, float, float] | None = None,
-                       ) -> list[ConjunctionEvent]:
+def with_covariance_pc(
+    events: Sequence[ConjunctionEvent],
+    sigma_rtn_km: Mapping[int, tuple[float, float, float]],
+    default_sigma_rtn_km: tuple[float, float, float] | None = None,
+) -> list[ConjunctionEvent]:
     """Replace each event's TLE-only maximum Pc by Foster's 2-D Pc from position covariances.
 
     `sigma_rtn_km` gives per-object 1-sigma radial, in-track, cross-track errors; objects not in

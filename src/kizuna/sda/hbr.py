@@ -58,8 +58,9 @@ def hbr_from_satcat(obj: SpaceObject | None) -> tuple[float, str] | None:
     return None
 
 
-def hbr_table(objects: Iterable[SpaceObject], cara: Iterable[tuple[int, float, str]] = ()
-              ) -> dict[int, tuple[float, str]]:
+def hbr_table(
+    objects: Iterable[SpaceObject], cara: Iterable[tuple[int, float, str]] = ()
+) -> dict[int, tuple[float, str]]:
     """norad_id -> (hbr_m, source): CARA first, then SATCAT RCS. Objects in neither get
     DEFAULT_HBR_M from the screening (source "default")."""
     table: dict[int, tuple[float, str]] = {}

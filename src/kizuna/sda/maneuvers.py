@@ -51,13 +51,13 @@ from datetime import datetime
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kizuna.model.records import MU_WGS72_KM3_S2, ElementSet, object_regime
+from kizuna.model.constants import EARTH_RADIUS_WGS72_KM, J2_WGS72, MU_WGS72_KM3_S2
+from kizuna.model.records import ElementSet, object_regime
 from kizuna.orbit import propagate
+from kizuna.orbit.geometry import rtn_basis
 from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, iso_utc
 
-J2 = 0.001082616
-RE_KM = 6378.135
 SIDEREAL_REV_DAY = 1.00273790935
 _NS_PER_DAY = 86_400e9
 _DEG = math.pi / 180.0
@@ -116,12 +116,24 @@ class DetectorConfig:
 # The along-track meeting time (crossing_lookback_days) moves 46 of the GEO best estimates earlier and
 # raises GEO F1 from 0.844 to 0.871 (any look-back of 3-8 days); in LEO, drag and the in-track noise
 # of TLEs make the extrapolated meeting point unreliable (F1 0.745 -> 0.70-0.72), so it is off there.
-LEO_CONFIG = DetectorConfig(k_sigma=5.0, window=30, persist=5, floor_a_km=0.0003, merge_days=2.5,
-                            max_lead=2, time_anchor=0.0,
-                            k_scale=(("inc", 3.0), ("raan", 100.0), ("ex", 100.0), ("ey", 100.0)))
-GEO_CONFIG = DetectorConfig(k_sigma=8.0, floor_a_km=0.3, merge_days=3.0, time_anchor=0.0,
-                            crossing_lookback_days=5.0,
-                            k_scale=(("ix", 30.0), ("iy", 30.0), ("ex", 1000.0), ("ey", 1000.0)))
+LEO_CONFIG = DetectorConfig(
+    k_sigma=5.0,
+    window=30,
+    persist=5,
+    floor_a_km=0.0003,
+    merge_days=2.5,
+    max_lead=2,
+    time_anchor=0.0,
+    k_scale=(("inc", 3.0), ("raan", 100.0), ("ex", 100.0), ("ey", 100.0)),
+)
+GEO_CONFIG = DetectorConfig(
+    k_sigma=8.0,
+    floor_a_km=0.3,
+    merge_days=3.0,
+    time_anchor=0.0,
+    crossing_lookback_days=5.0,
+    k_scale=(("ix", 30.0), ("iy", 30.0), ("ex", 1000.0), ("ey", 1000.0)),
+)
 
 
 def config_for_regime(regime: str) -> DetectorConfig:
@@ -175,22 +187,31 @@ class Maneuver:
     features: dict[str, float] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, object]:
-        return {"norad": self.norad_id, "t_utc": iso_utc(np.array([self.t_utc]))[0],
-                "window_start_utc": iso_utc(np.array([self.window_start_utc]))[0],
-                "window_end_utc": iso_utc(np.array([self.window_end_utc]))[0],
-                "dv_mps": round(self.dv_mps, 4), "direction": self.direction, "kind": self.kind,
-                "confidence": round(self.confidence, 3)}
+        return {
+            "norad": self.norad_id,
+            "t_utc": iso_utc(np.array([self.t_utc]))[0],
+            "window_start_utc": iso_utc(np.array([self.window_start_utc]))[0],
+            "window_end_utc": iso_utc(np.array([self.window_end_utc]))[0],
+            "dv_mps": round(self.dv_mps, 4),
+            "direction": self.direction,
+            "kind": self.kind,
+            "confidence": round(self.confidence, 3),
+        }
 
     def to_product_payload(self) -> dict[str, object]:
         """JSON-ready maneuver report for the sharing layer to mark, sign and send."""
-        return {"product_type": "maneuver_report", **self.as_row(),
-                "regime": self.regime,
-                "dv_rtn_mps": [round(c, 5) for c in self.dv_rtn_mps],
-                "score_sigma": round(self.score_sigma, 2),
-                "delta_a_km": round(self.delta_a_km, 4), "delta_inc_deg": round(self.delta_inc_deg, 6),
-                "delta_drift_deg_day": round(self.delta_drift_deg_day, 6),
-                "residual_rtn_km": [round(c, 4) for c in self.residual_rtn_km],
-                "method": "element-history robust jump + SGP4 RTN residuals; Gauss variational dv"}
+        return {
+            "product_type": "maneuver_report",
+            **self.as_row(),
+            "regime": self.regime,
+            "dv_rtn_mps": [round(c, 5) for c in self.dv_rtn_mps],
+            "score_sigma": round(self.score_sigma, 2),
+            "delta_a_km": round(self.delta_a_km, 4),
+            "delta_inc_deg": round(self.delta_inc_deg, 6),
+            "delta_drift_deg_day": round(self.delta_drift_deg_day, 6),
+            "residual_rtn_km": [round(c, 4) for c in self.residual_rtn_km],
+            "method": "element-history robust jump + SGP4 RTN residuals; Gauss variational dv",
+        }
 
 
 # ------------------------------------------------------------------ series
@@ -220,11 +241,14 @@ def element_series(sets: Sequence[ElementSet]) -> ElementSeries:
     a = np.cbrt(MU_WGS72_KM3_S2 / n_rad_s**2)
     mid = len(sets) // 2
     es_mid = sets[mid]
-    regime = object_regime(float(np.median(n)), float(np.median(e)), es_mid.perigee_alt_km,
-                           es_mid.apogee_alt_km)
+    regime = object_regime(
+        float(np.median(n)), float(np.median(e)), es_mid.perigee_alt_km, es_mid.apogee_alt_km
+    )
     # J2 secular node rate (Vallado eq. 9-41), integrated with the trapezoid rule across the history.
     p = a * (1 - e**2)
-    raan_rate = -1.5 * n_rad_s * J2 * (RE_KM / p) ** 2 * np.cos(inc * _DEG) / _DEG * 86400.0  # deg/day
+    raan_rate = (
+        -1.5 * n_rad_s * J2_WGS72 * (EARTH_RADIUS_WGS72_KM / p) ** 2 * np.cos(inc * _DEG) / _DEG * 86400.0
+    )  # deg/day
     days = (t - t[0]).astype("int64") / _NS_PER_DAY
     drift = np.concatenate([[0.0], np.cumsum(0.5 * (raan_rate[1:] + raan_rate[:-1]) * np.diff(days))])
     raan_unw = np.rad2deg(np.unwrap(np.deg2rad(raan)))
@@ -232,11 +256,22 @@ def element_series(sets: Sequence[ElementSet]) -> ElementSeries:
     lop = (argp + raan) * _DEG if regime == "GEO" else argp * _DEG
     a_fit, lookback = fit_centre_semi_major_axis(sets, a)
     return ElementSeries(
-        norad_id=sets[0].norad_id, regime=regime, times_utc=t, a_km=a_fit, a_lookback_days=lookback,
-        ecc=e, inc_deg=inc,
-        raan_deg=raan, raan_resid_deg=raan_unw - drift, ex=e * np.cos(lop), ey=e * np.sin(lop),
-        ix=inc * _DEG * np.cos(raan * _DEG), iy=inc * _DEG * np.sin(raan * _DEG),
-        drift_deg_day=360.0 * (n - SIDEREAL_REV_DAY), mean_motion_revday=n)
+        norad_id=sets[0].norad_id,
+        regime=regime,
+        times_utc=t,
+        a_km=a_fit,
+        a_lookback_days=lookback,
+        ecc=e,
+        inc_deg=inc,
+        raan_deg=raan,
+        raan_resid_deg=raan_unw - drift,
+        ex=e * np.cos(lop),
+        ey=e * np.sin(lop),
+        ix=inc * _DEG * np.cos(raan * _DEG),
+        iy=inc * _DEG * np.sin(raan * _DEG),
+        drift_deg_day=360.0 * (n - SIDEREAL_REV_DAY),
+        mean_motion_revday=n,
+    )
 
 
 # Look-back grid (days before epoch) for the fit-centre semi-major axis: public TLE fit spans of LEO
@@ -244,8 +279,9 @@ def element_series(sets: Sequence[ElementSet]) -> ElementSeries:
 LOOKBACK_GRID_DAYS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 
 
-def fit_centre_semi_major_axis(sets: Sequence[ElementSet], a_epoch_km: np.ndarray,
-                               grid: Sequence[float] = LOOKBACK_GRID_DAYS) -> tuple[np.ndarray, float]:
+def fit_centre_semi_major_axis(
+    sets: Sequence[ElementSet], a_epoch_km: np.ndarray, grid: Sequence[float] = LOOKBACK_GRID_DAYS
+) -> tuple[np.ndarray, float]:
     """Semi-major axis of each set at epoch - L with SGP4's secular drag, L chosen per object from
     `grid` to minimise 1.4826 x MAD of successive differences (module docstring, step 1). Objects
     without drag terms (B* = 0 throughout) or with too few sets keep `a_epoch_km` and L = 0.
@@ -313,8 +349,9 @@ class SeriesScore:
     z: np.ndarray  # signed significance: min(|jump|, |step|)/sigma when both agree in sign, else 0
 
 
-def score_series(x: np.ndarray, t_days: np.ndarray, cfg: DetectorConfig, floor: float | np.ndarray,
-                 gap: int = 1) -> SeriesScore:
+def score_series(
+    x: np.ndarray, t_days: np.ndarray, cfg: DetectorConfig, floor: float | np.ndarray, gap: int = 1
+) -> SeriesScore:
     """Robust jump score at every pair boundary (module docstring, steps 2-3) of one series (T,) or of
     S series on the same epochs at once (S, T), with one noise floor each. With gap > 1 the "pair" is
     (k, k+gap): a change that successive TLE fits spread over several sets; its noise is modelled from
@@ -369,23 +406,13 @@ def pair_residuals(sets: Sequence[ElementSet], block: int = 48) -> tuple[np.ndar
         nxt_r[b0:b1] = eph.position_km[d, k + d]
         prv_r[b0:b1] = eph.position_km[d, 2 * k + d]
     r1, v1 = own_r[1:], own_v[1:]
-    rtn = _rtn_basis(r1, v1)
+    rtn = rtn_basis(r1, v1)
     dr = nxt_r[:-1] - r1
     fwd = np.einsum("pij,pj->pi", rtn, dr)
     r0, v0 = own_r[:-1], own_v[:-1]
-    rtn0 = _rtn_basis(r0, v0)
+    rtn0 = rtn_basis(r0, v0)
     bwd = np.einsum("pj,pj->p", rtn0[:, 1], prv_r[1:] - r0)
     return fwd, bwd
-
-
-def _rtn_basis(r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rows R, T, N (unit vectors) of the radial / in-track / cross-track frame, shape (P, 3, 3)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rh = r / np.linalg.norm(r, axis=-1, keepdims=True)
-        h = np.cross(r, v)
-        nh = h / np.linalg.norm(h, axis=-1, keepdims=True)
-        th = np.cross(nh, rh)
-    return np.stack([rh, th, nh], axis=1)
 
 
 # ------------------------------------------------------------------ detection
@@ -400,8 +427,9 @@ class Detection:
     maneuvers: list[Maneuver]
 
 
-def detect(sets: Sequence[ElementSet], config: DetectorConfig | None = None, *,
-           residuals: bool = True) -> Detection:
+def detect(
+    sets: Sequence[ElementSet], config: DetectorConfig | None = None, *, residuals: bool = True
+) -> Detection:
     """Detect maneuvers in one object's element-set history (module docstring)."""
     sets = clean_history(sets)
     s = element_series(sets)
@@ -426,12 +454,13 @@ def detect(sets: Sequence[ElementSet], config: DetectorConfig | None = None, *,
         if g > p - 1 and g > 1:
             break
         sc = score_series(np.stack(stack), tdays, cfg, np.array(floors), gap=g)
-        by_gap.append({nm: SeriesScore(sc.jump[i], sc.step[i], sc.sigma[i], sc.z[i])
-                       for i, nm in enumerate(names)})
+        by_gap.append(
+            {nm: SeriesScore(sc.jump[i], sc.step[i], sc.sigma[i], sc.z[i]) for i, nm in enumerate(names)}
+        )
         # Significance in units of each series' own threshold, scaled back to sigmas of the main k;
         # spans of several sets pay a penalty (more ways to line up noise).
         z = np.stack([np.abs(v.z) * cfg.k_sigma / cfg.k_for(nm) for nm, v in by_gap[-1].items()]).max(axis=0)
-        eff[g - 1, :p - g + 1] = z / (1.0 + cfg.spread_penalty * (g - 1))
+        eff[g - 1, : p - g + 1] = z / (1.0 + cfg.spread_penalty * (g - 1))
     gbest = eff.argmax(axis=0) + 1
     combined = eff.max(axis=0)
     if residuals:
@@ -462,8 +491,16 @@ def detect_maneuvers(sets: Sequence[ElementSet], config: DetectorConfig | None =
     return detect(sets, config).maneuvers
 
 
-def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore], combined: np.ndarray,
-              fwd: np.ndarray, bwd: np.ndarray, cfg: DetectorConfig) -> Maneuver:
+def _maneuver(
+    s: ElementSeries,
+    k: int,
+    gap: int,
+    scores: dict[str, SeriesScore],
+    combined: np.ndarray,
+    fwd: np.ndarray,
+    bwd: np.ndarray,
+    cfg: DetectorConfig,
+) -> Maneuver:
     a = float(s.a_km[k])
     n_rad_s = math.sqrt(MU_WGS72_KM3_S2 / a**3)
     v_kms = n_rad_s * a
@@ -477,7 +514,10 @@ def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore]
     da = step("a") if sig("a") else 0.0
     dv_t = 0.5 * n_rad_s * da * 1000.0  # Gauss: da = 2 a^2 v dv / mu = 2 dv / n for e ~ 0
     if s.regime == "GEO":
-        dix, diy = (step("ix") if sig("ix") or sig("iy") else 0.0), (step("iy") if sig("ix") or sig("iy") else 0.0)
+        dix, diy = (
+            (step("ix") if sig("ix") or sig("iy") else 0.0),
+            (step("iy") if sig("ix") or sig("iy") else 0.0),
+        )
         dtheta = math.hypot(dix, diy)
         dinc = math.degrees(dtheta)
     else:
@@ -503,8 +543,14 @@ def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore]
         # Burn time from the in-track residual growth: forward error ~ (t1 - tb), backward ~ (tb - t0).
         f_err, b_err = abs(float(fwd[k, 1])), abs(float(bwd[k]))
         frac = 0.5
-        if main == "in-track" and gap == 1 and not lead and math.isfinite(f_err) and math.isfinite(b_err) \
-                and f_err + b_err > 0:
+        if (
+            main == "in-track"
+            and gap == 1
+            and not lead
+            and math.isfinite(f_err)
+            and math.isfinite(b_err)
+            and f_err + b_err > 0
+        ):
             frac = min(1.0, max(0.0, b_err / (f_err + b_err)))
         elif lead:
             frac = (s.times_utc[k] - t0).astype("int64") / max((t1 - t0).astype("int64"), 1)
@@ -515,14 +561,28 @@ def _maneuver(s: ElementSeries, k: int, gap: int, scores: dict[str, SeriesScore]
     confidence = float(1.0 - math.exp(-max(score - cfg.k_sigma, 0.0) / cfg.k_sigma)) * 0.5 + 0.5
     feats = {name: round(float(sc.z[k]), 2) for name, sc in scores.items()}
     return Maneuver(
-        norad_id=s.norad_id, t_utc=t_best, window_start_utc=t0, window_end_utc=t1, dv_mps=dv,
-        dv_rtn_mps=(dv_r, dv_t, dv_n), direction=direction, kind=kind, confidence=confidence,
-        score_sigma=score, delta_a_km=step("a"), delta_inc_deg=dinc, delta_drift_deg_day=ddrift,
-        residual_rtn_km=tuple(float(c) for c in fwd[k]), regime=s.regime, features=feats)
+        norad_id=s.norad_id,
+        t_utc=t_best,
+        window_start_utc=t0,
+        window_end_utc=t1,
+        dv_mps=dv,
+        dv_rtn_mps=(dv_r, dv_t, dv_n),
+        direction=direction,
+        kind=kind,
+        confidence=confidence,
+        score_sigma=score,
+        delta_a_km=step("a"),
+        delta_inc_deg=dinc,
+        delta_drift_deg_day=ddrift,
+        residual_rtn_km=tuple(float(c) for c in fwd[k]),
+        regime=s.regime,
+        features=feats,
+    )
 
 
-def along_track_crossing(pre: ElementSet, post: ElementSet, t_lo: np.datetime64, t_hi: np.datetime64
-                         ) -> np.datetime64 | None:
+def along_track_crossing(
+    pre: ElementSet, post: ElementSet, t_lo: np.datetime64, t_hi: np.datetime64
+) -> np.datetime64 | None:
     """Time at which the orbits of `pre` (before a burn) and `post` (after it) meet along-track.
 
     An in-track burn leaves the position unchanged and changes the period, so the along-track
@@ -547,8 +607,9 @@ def along_track_crossing(pre: ElementSet, post: ElementSet, t_lo: np.datetime64,
     return t_lo + np.timedelta64(int(-offset / slope * _NS_PER_DAY), "ns")
 
 
-def _retime_at_crossing(m: Maneuver, sets: Sequence[ElementSet], times_utc: np.ndarray,
-                        lookback_days: float) -> Maneuver:
+def _retime_at_crossing(
+    m: Maneuver, sets: Sequence[ElementSet], times_utc: np.ndarray, lookback_days: float
+) -> Maneuver:
     """Best time of an in-track maneuver at the along-track meeting of the sets at the window's ends,
     when that falls within `lookback_days` before the window start (the catalog lagged the burn)."""
     if not m.direction.endswith("in-track"):
@@ -589,8 +650,8 @@ def _classify(s: ElementSeries, k: int, main: str, dv_t: float, ddrift: float) -
         return "NS station-keeping"
     # Relocation: the drift rate before or after is far from the station-kept ~0.
     lo, hi = max(0, k - 2), min(len(s.drift_deg_day), k + 4)
-    before = float(np.median(s.drift_deg_day[lo:k + 1]))
-    after = float(np.median(s.drift_deg_day[k + 1:hi]))
+    before = float(np.median(s.drift_deg_day[lo : k + 1]))
+    after = float(np.median(s.drift_deg_day[k + 1 : hi]))
     if abs(after) > 0.2 and abs(after) > 2 * abs(before):
         return "relocation drift start"
     if abs(before) > 0.2 and abs(before) > 2 * abs(after):
@@ -599,8 +660,9 @@ def _classify(s: ElementSeries, k: int, main: str, dv_t: float, ddrift: float) -
 
 
 # ------------------------------------------------------------------ baseline
-def detect_baseline(sets: Sequence[ElementSet], k_sigma: float = 6.0, time_anchor: float = 0.5
-                    ) -> list[np.datetime64]:
+def detect_baseline(
+    sets: Sequence[ElementSet], k_sigma: float = 6.0, time_anchor: float = 0.5
+) -> list[np.datetime64]:
     """Plain baseline: jumps in semi-major axis beyond k robust sigmas (one global MAD per object,
     no drag model, no persistence test). Returns times at `time_anchor` of each window (0.5: middle)."""
     s = element_series(sets)
@@ -637,15 +699,23 @@ class Evaluation:
         return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
     def __add__(self, other: Evaluation) -> Evaluation:
-        return Evaluation(self.tolerance_days, self.true_positives + other.true_positives,
-                          self.false_positives + other.false_positives,
-                          self.false_negatives + other.false_negatives)
+        return Evaluation(
+            self.tolerance_days,
+            self.true_positives + other.true_positives,
+            self.false_positives + other.false_positives,
+            self.false_negatives + other.false_negatives,
+        )
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"tolerance_days": self.tolerance_days, "tp": self.true_positives,
-                "fp": self.false_positives, "fn": self.false_negatives,
-                "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4)}
+        return {
+            "tolerance_days": self.tolerance_days,
+            "tp": self.true_positives,
+            "fp": self.false_positives,
+            "fn": self.false_negatives,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
 
 
 def truth_events(truth_utc: object, epochs_utc: object) -> np.ndarray:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
+from kizuna.orbit.geometry import rtn_basis
+
 PC_FOSTER = "FOSTER-1992"
 PC_CHAN = "CHAN-1997"
 PC_MAX_ISOTROPIC = "ALFANO-2005-MAX-PC-ISOTROPIC"
@@ -37,23 +39,13 @@ class EncounterPlane:
     rel_speed_kms: float
 
 
-def rtn_basis(r_km: np.ndarray, v_kms: np.ndarray) -> np.ndarray:
-    """Rows are the radial, transverse (in-track) and normal unit vectors (CCSDS 508.0-B-1 3.2)."""
-    r = np.asarray(r_km, float)
-    h = np.cross(r, v_kms)
-    ur = r / np.linalg.norm(r, axis=-1, keepdims=True)
-    un = h / np.linalg.norm(h, axis=-1, keepdims=True)
-    ut = np.cross(un, ur)
-    return np.stack([ur, ut, un], axis=-2)
-
-
 def rtn_to_inertial_cov(cov_rtn: np.ndarray, r_km: np.ndarray, v_kms: np.ndarray) -> np.ndarray:
     """Rotate a 3x3 or 6x6 RTN covariance into the frame r and v are given in."""
     m = rtn_basis(r_km, v_kms)
     n = cov_rtn.shape[-1]
     rot = np.zeros((n, n))
     for k in range(n // 3):
-        rot[3 * k:3 * k + 3, 3 * k:3 * k + 3] = m
+        rot[3 * k : 3 * k + 3, 3 * k : 3 * k + 3] = m
     return rot.T @ cov_rtn @ rot
 
 
@@ -113,8 +105,9 @@ def pc_foster(miss_2d_km: np.ndarray, cov_2d_km2: np.ndarray, hbr_km: float) -> 
 
     # Points where the Gaussian peaks inside the disk help quad on tight covariances.
     pts = [math.asin(max(-1.0, min(1.0, xm / r)))] if abs(xm) < r else None
-    val, _ = integrate.quad(integrand, -math.pi / 2, math.pi / 2, epsabs=0.0, epsrel=1e-12,
-                            limit=500, points=pts)
+    val, _ = integrate.quad(
+        integrand, -math.pi / 2, math.pi / 2, epsabs=0.0, epsrel=1e-12, limit=500, points=pts
+    )
     return float(min(max(val, 0.0), 1.0))
 
 
@@ -171,6 +164,7 @@ def pc_max_isotropic(miss_km, hbr_km):  # type: ignore[no-untyped-def]
 def pc_max_scaled(miss_2d_km: np.ndarray, cov_2d_km2: np.ndarray, hbr_km: float) -> tuple[float, float]:
     """Maximum Foster Pc over the one-parameter family k^2 * C (Alfano 2005): the worst case
     when the covariance shape is trusted but its size is not. Returns (pc_max, k)."""
+
     def neg(log_k: float) -> float:
         return -pc_foster(miss_2d_km, np.asarray(cov_2d_km2) * math.exp(2 * log_k), hbr_km)
 
@@ -178,8 +172,9 @@ def pc_max_scaled(miss_2d_km: np.ndarray, cov_2d_km2: np.ndarray, hbr_km: float)
     return -float(res.fun), math.exp(float(res.x))
 
 
-def pc_from_states(r1_km, v1_kms, cov1_km2, r2_km, v2_kms, cov2_km2, hbr_km: float,
-                   method: str = PC_FOSTER) -> float:
+def pc_from_states(
+    r1_km, v1_kms, cov1_km2, r2_km, v2_kms, cov2_km2, hbr_km: float, method: str = PC_FOSTER
+) -> float:
     """Pc from two states and their inertial covariances (CDM data block, rotated from RTN)."""
     plane = encounter_plane(r1_km, v1_kms, cov1_km2, r2_km, v2_kms, cov2_km2)
     if method == PC_FOSTER:

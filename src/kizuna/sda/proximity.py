@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kizuna.model.records import MU_WGS72_KM3_S2, ElementSet
+from kizuna.model.constants import MU_WGS72_KM3_S2
+from kizuna.model.records import ElementSet
 from kizuna.orbit import iter_propagate, propagate, time_grid
+from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.timescale import as_datetime64, iso_utc
 from kizuna.sda.maneuvers import Maneuver
 
@@ -66,7 +68,9 @@ class ProximityAlert:
     minima_range_km: np.ndarray = field(repr=False)
     minima_rel_speed_kms: np.ndarray = field(repr=False)
     minima_rtn_km: np.ndarray = field(repr=False)  # (M, 3) object minus asset in the asset's RTN frame
-    within_utc: np.ndarray = field(repr=False)  # grid samples whose straight-line closest approach is within R
+    within_utc: np.ndarray = field(
+        repr=False
+    )  # grid samples whose straight-line closest approach is within R
     within_range_km: np.ndarray = field(repr=False)
     within_rel_speed_kms: np.ndarray = field(repr=False)
     maneuvers: list[Maneuver] = field(default_factory=list)
@@ -76,28 +80,49 @@ class ProximityAlert:
         return self.patterns[0]
 
     def as_row(self) -> dict[str, object]:
-        return {"asset": self.asset_norad, "object": self.object_norad, "name": self.object_name,
-                "patterns": list(self.patterns), "min_range_km": round(self.min_range_km, 3),
-                "tca_utc": iso_utc(np.array([self.tca_utc]))[0],
-                "rel_speed_at_tca_kms": round(self.rel_speed_at_tca_kms, 5),
-                "hours_within": round(self.hours_within, 2), "longest_dwell_h": round(self.longest_dwell_h, 2),
-                "entries": self.entries, "maneuvers": len(self.maneuvers)}
+        return {
+            "asset": self.asset_norad,
+            "object": self.object_norad,
+            "name": self.object_name,
+            "patterns": list(self.patterns),
+            "min_range_km": round(self.min_range_km, 3),
+            "tca_utc": iso_utc(np.array([self.tca_utc]))[0],
+            "rel_speed_at_tca_kms": round(self.rel_speed_at_tca_kms, 5),
+            "hours_within": round(self.hours_within, 2),
+            "longest_dwell_h": round(self.longest_dwell_h, 2),
+            "entries": self.entries,
+            "maneuvers": len(self.maneuvers),
+        }
 
     def to_product_payload(self) -> dict[str, object]:
         """JSON-ready proximity alert with its evidence, for the sharing layer to mark and sign."""
         return {
-            "product_type": "proximity_alert", **self.as_row(), "watch_range_km": self.range_km,
+            "product_type": "proximity_alert",
+            **self.as_row(),
+            "watch_range_km": self.range_km,
             "first_within_utc": iso_utc(np.array([self.first_within_utc]))[0],
             "last_within_utc": iso_utc(np.array([self.last_within_utc]))[0],
             "evidence": {
                 "closest_per_revolution": [
-                    {"t_utc": t, "range_km": round(float(r), 3), "rel_speed_kms": round(float(v), 5),
-                     "rtn_km": [round(float(c), 3) for c in rtn]}
-                    for t, r, v, rtn in zip(iso_utc(self.minima_utc), self.minima_range_km,
-                                            self.minima_rel_speed_kms, self.minima_rtn_km, strict=True)],
-                "within_range": {"t_utc": iso_utc(self.within_utc),
-                                 "range_km": np.round(self.within_range_km, 3).tolist(),
-                                 "rel_speed_kms": np.round(self.within_rel_speed_kms, 5).tolist()},
+                    {
+                        "t_utc": t,
+                        "range_km": round(float(r), 3),
+                        "rel_speed_kms": round(float(v), 5),
+                        "rtn_km": [round(float(c), 3) for c in rtn],
+                    }
+                    for t, r, v, rtn in zip(
+                        iso_utc(self.minima_utc),
+                        self.minima_range_km,
+                        self.minima_rel_speed_kms,
+                        self.minima_rtn_km,
+                        strict=True,
+                    )
+                ],
+                "within_range": {
+                    "t_utc": iso_utc(self.within_utc),
+                    "range_km": np.round(self.within_range_km, 3).tolist(),
+                    "rel_speed_kms": np.round(self.within_rel_speed_kms, 5).tolist(),
+                },
                 "maneuvers": [m.to_product_payload() for m in self.maneuvers],
             },
         }
@@ -116,18 +141,17 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def _rtn(r: np.ndarray, v: np.ndarray, d: np.ndarray) -> np.ndarray:
-    rh = r / np.linalg.norm(r, axis=-1, keepdims=True)
-    h = np.cross(r, v)
-    nh = h / np.linalg.norm(h, axis=-1, keepdims=True)
-    th = np.cross(nh, rh)
-    return np.stack([np.sum(d * rh, -1), np.sum(d * th, -1), np.sum(d * nh, -1)], axis=-1)
-
-
-def watch(assets: Sequence[ElementSet], catalog: Sequence[ElementSet], start: object, days: float,
-          range_km: float, *, maneuvers: Mapping[int, Sequence[Maneuver]] | None = None,
-          config: ProximityConfig | None = None,
-          progress: Callable[[int], None] | None = None) -> list[ProximityAlert]:
+def watch(
+    assets: Sequence[ElementSet],
+    catalog: Sequence[ElementSet],
+    start: object,
+    days: float,
+    range_km: float,
+    *,
+    maneuvers: Mapping[int, Sequence[Maneuver]] | None = None,
+    config: ProximityConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[ProximityAlert]:
     """Every catalog object that comes within `range_km` of an asset during [start, start + days]."""
     cfg = config or ProximityConfig()
     t0 = as_datetime64(start)[0]
@@ -149,7 +173,7 @@ def watch(assets: Sequence[ElementSet], catalog: Sequence[ElementSet], start: ob
     for part in iter_propagate(cands, times, chunk_states=1_000_000, progress=progress):
         k = len(part.norad_ids)
         for ia, asset in enumerate(assets):
-            rows = np.flatnonzero(shell[cand_idx[row:row + k], ia])
+            rows = np.flatnonzero(shell[cand_idx[row : row + k], ia])
             if not len(rows):
                 continue
             dr = part.position_km[rows] - eph_a.position_km[ia][None]
@@ -163,19 +187,43 @@ def watch(assets: Sequence[ElementSet], catalog: Sequence[ElementSet], start: ob
             for j in hit:
                 i_cat = row + rows[j]
                 obj = cands[i_cat]
-                alerts.append(_classify_pair(
-                    asset, obj, times, rng[j], dmin[j], tau[j], dr[j], dv[j],
-                    eph_a.position_km[ia], eph_a.velocity_kms[ia], range_km, cfg,
-                    list((maneuvers or {}).get(obj.norad_id, ()))))
+                alerts.append(
+                    _classify_pair(
+                        asset,
+                        obj,
+                        times,
+                        rng[j],
+                        dmin[j],
+                        tau[j],
+                        dr[j],
+                        dv[j],
+                        eph_a.position_km[ia],
+                        eph_a.velocity_kms[ia],
+                        range_km,
+                        cfg,
+                        list((maneuvers or {}).get(obj.norad_id, ())),
+                    )
+                )
         row += k
     alerts.sort(key=lambda a: (a.min_range_km, a.asset_norad, a.object_norad))
     return alerts
 
 
-def _classify_pair(asset: ElementSet, obj: ElementSet, times: np.ndarray, rng: np.ndarray,
-                   dmin: np.ndarray, tau: np.ndarray, dr: np.ndarray, dv: np.ndarray,
-                   r_a: np.ndarray, v_a: np.ndarray, range_km: float, cfg: ProximityConfig,
-                   object_maneuvers: list[Maneuver]) -> ProximityAlert:
+def _classify_pair(
+    asset: ElementSet,
+    obj: ElementSet,
+    times: np.ndarray,
+    rng: np.ndarray,
+    dmin: np.ndarray,
+    tau: np.ndarray,
+    dr: np.ndarray,
+    dv: np.ndarray,
+    r_a: np.ndarray,
+    v_a: np.ndarray,
+    range_km: float,
+    cfg: ProximityConfig,
+    object_maneuvers: list[Maneuver],
+) -> ProximityAlert:
     ok = np.isfinite(dmin)
     dmin = np.where(ok, dmin, np.inf)
     speed = np.linalg.norm(dv, axis=-1)
@@ -198,7 +246,7 @@ def _classify_pair(asset: ElementSet, obj: ElementSet, times: np.ndarray, rng: n
     # Evidence at the refined (straight-line) closest approach, not at the grid sample.
     m_tau = np.where(np.isfinite(tau[mins]), tau[mins], 0.0)
     m_utc = times[mins] + np.round(m_tau * 1e9).astype("int64").astype("timedelta64[ns]")
-    rtn = _rtn(r_a[mins], v_a[mins], dr[mins] + dv[mins] * m_tau[:, None])
+    rtn = to_rtn(r_a[mins], v_a[mins], dr[mins] + dv[mins] * m_tau[:, None])
 
     patterns: list[str] = []
     if longest_h >= cfg.co_location_hours:
@@ -207,9 +255,11 @@ def _classify_pair(asset: ElementSet, obj: ElementSet, times: np.ndarray, rng: n
         approach = False
         if len(m_range) >= cfg.approach_min_revs and np.all(np.isfinite(m_range)):
             dec = np.mean(np.diff(m_range) < 0)
-            approach = (dec >= cfg.approach_decreasing_fraction
-                        and m_range[-1] <= (1 - cfg.approach_drop_fraction) * m_range[0]
-                        and m_range[-1] < range_km)
+            approach = (
+                dec >= cfg.approach_decreasing_fraction
+                and m_range[-1] <= (1 - cfg.approach_drop_fraction) * m_range[0]
+                and m_range[-1] < range_km
+            )
         if approach:
             patterns.append("approach")
         elif len(runs) >= 2 and float(np.median(speed[within])) < cfg.shadow_rel_speed_kms:
@@ -223,18 +273,36 @@ def _classify_pair(asset: ElementSet, obj: ElementSet, times: np.ndarray, rng: n
             continue
         before = dmin[times < m.t_utc]
         after = dmin[times >= m.t_utc]
-        if len(after) and float(after.min()) < range_km and (
-                not len(before) or float(after.min()) < 0.8 * float(before.min())):
+        if (
+            len(after)
+            and float(after.min()) < range_km
+            and (not len(before) or float(after.min()) < 0.8 * float(before.min()))
+        ):
             involved.append(m)
     if involved:
         patterns.append("maneuvered-then-approached")
     sel = np.flatnonzero(within)[: cfg.max_evidence_samples]
     wi = np.flatnonzero(within)
     return ProximityAlert(
-        asset_norad=asset.norad_id, object_norad=obj.norad_id, object_name=obj.object_name,
-        patterns=tuple(patterns), range_km=range_km, min_range_km=float(dmin[i_tca]), tca_utc=tca,
-        rel_speed_at_tca_kms=float(speed[i_tca]), hours_within=float(within.sum() * cfg.step_s / 3600.0),
-        first_within_utc=times[wi[0]], last_within_utc=times[wi[-1]], longest_dwell_h=float(longest_h),
-        entries=len(runs), minima_utc=m_utc, minima_range_km=m_range,
-        minima_rel_speed_kms=speed[mins], minima_rtn_km=rtn, within_utc=times[sel],
-        within_range_km=rng[sel], within_rel_speed_kms=speed[sel], maneuvers=involved)
+        asset_norad=asset.norad_id,
+        object_norad=obj.norad_id,
+        object_name=obj.object_name,
+        patterns=tuple(patterns),
+        range_km=range_km,
+        min_range_km=float(dmin[i_tca]),
+        tca_utc=tca,
+        rel_speed_at_tca_kms=float(speed[i_tca]),
+        hours_within=float(within.sum() * cfg.step_s / 3600.0),
+        first_within_utc=times[wi[0]],
+        last_within_utc=times[wi[-1]],
+        longest_dwell_h=float(longest_h),
+        entries=len(runs),
+        minima_utc=m_utc,
+        minima_range_km=m_range,
+        minima_rel_speed_kms=speed[mins],
+        minima_rtn_km=rtn,
+        within_utc=times[sel],
+        within_range_km=rng[sel],
+        within_rel_speed_kms=speed[sel],
+        maneuvers=involved,
+    )

@@ -84,15 +84,24 @@ class ConjunctionEvent:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "primary": self.primary, "secondary": self.secondary,
-            "primary_name": self.primary_name, "secondary_name": self.secondary_name,
+            "primary": self.primary,
+            "secondary": self.secondary,
+            "primary_name": self.primary_name,
+            "secondary_name": self.secondary_name,
             "tca_utc": iso_utc(np.array([self.tca_utc]))[0],
-            "miss_km": round(self.miss_km, 6), "rel_speed_kms": round(self.rel_speed_kms, 6),
-            "radial_km": round(self.radial_km, 6), "intrack_km": round(self.intrack_km, 6),
+            "miss_km": round(self.miss_km, 6),
+            "rel_speed_kms": round(self.rel_speed_kms, 6),
+            "radial_km": round(self.radial_km, 6),
+            "intrack_km": round(self.intrack_km, 6),
             "crosstrack_km": round(self.crosstrack_km, 6),
-            "pc": self.pc, "pc_method": self.pc_method, "hbr_m": self.hbr_m, "hbr_source": self.hbr_source,
-            "primary_teme": list(self.primary_teme), "secondary_teme": list(self.secondary_teme),
-            "primary_itrf": list(self.primary_itrf), "secondary_itrf": list(self.secondary_itrf),
+            "pc": self.pc,
+            "pc_method": self.pc_method,
+            "hbr_m": self.hbr_m,
+            "hbr_source": self.hbr_source,
+            "primary_teme": list(self.primary_teme),
+            "secondary_teme": list(self.secondary_teme),
+            "primary_itrf": list(self.primary_itrf),
+            "secondary_itrf": list(self.secondary_itrf),
         }
 
 

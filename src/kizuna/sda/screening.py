@@ -29,8 +29,10 @@ from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 from sgp4.api import SGP4_ERRORS, SatrecArray
 
+from kizuna.model.constants import MU_WGS72_KM3_S2
 from kizuna.model.records import ElementSet
 from kizuna.orbit.frames import teme_to_itrf
+from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, jd_pair
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
@@ -51,7 +53,6 @@ FAST_KMS = 8.0
 #: inside the candidate margin
 KNOT_S = 120.0
 #: Earth's gravitational parameter (WGS-72, as SGP4) [km^3/s^2]
-MU_KM3S2 = 398600.8
 #: bound on the radial acceleration beyond the two-body term: J2 (3 J2 mu R^2 / r^4 at the
 #: surface is 3.3e-5 km/s^2) plus drag, with room [km/s^2]
 RADIAL_ACC_PAD_KMS2 = 5e-5
@@ -73,8 +74,15 @@ class PreparedCatalog:
     problems: tuple[ObjectProblem, ...]
 
 
-def prepare(element_sets: Sequence[ElementSet], start_utc: object, *, primaries: Iterable[int] | None,
-            threshold_km: float, stale_days: float = 14.0, band_pad_km: float = BAND_PAD_KM) -> PreparedCatalog:
+def prepare(
+    element_sets: Sequence[ElementSet],
+    start_utc: object,
+    *,
+    primaries: Iterable[int] | None,
+    threshold_km: float,
+    stale_days: float = 14.0,
+    band_pad_km: float = BAND_PAD_KM,
+) -> PreparedCatalog:
     """Drop (and list) stale element sets, apply the apogee/perigee band filter."""
     t0 = as_datetime64(start_utc)[0]
     latest: dict[int, ElementSet] = {}
@@ -88,19 +96,37 @@ def prepare(element_sets: Sequence[ElementSet], start_utc: object, *, primaries:
     for es in sets:
         # Identical elements under two ids (docked, or catalogued twice) have zero range for
         # ever: no encounter geometry to refine. Screen one, list the other.
-        key = (es.epoch_utc, es.mean_motion_revday, es.eccentricity, es.inclination_deg, es.raan_deg,
-               es.arg_perigee_deg, es.mean_anomaly_deg, es.bstar_per_er)
+        key = (
+            es.epoch_utc,
+            es.mean_motion_revday,
+            es.eccentricity,
+            es.inclination_deg,
+            es.raan_deg,
+            es.arg_perigee_deg,
+            es.mean_anomaly_deg,
+            es.bstar_per_er,
+        )
         if key in twins:
-            problems.append(ObjectProblem(es.norad_id, "duplicate-elements",
-                                          f"same elements as NORAD {twins[key]} (docked or catalogued twice); "
-                                          f"screened as {twins[key]}"))
+            problems.append(
+                ObjectProblem(
+                    es.norad_id,
+                    "duplicate-elements",
+                    f"same elements as NORAD {twins[key]} (docked or catalogued twice); "
+                    f"screened as {twins[key]}",
+                )
+            )
             continue
         twins[key] = es.norad_id
         age_d = float((t0 - as_datetime64(es.epoch_utc)[0]) / np.timedelta64(1, "s")) / 86400.0
         if age_d > stale_days:
-            problems.append(ObjectProblem(es.norad_id, "stale",
-                                          f"element set epoch {es.epoch_utc:%Y-%m-%d} is {age_d:.1f} days "
-                                          f"before the screening start (limit {stale_days:g} d)"))
+            problems.append(
+                ObjectProblem(
+                    es.norad_id,
+                    "stale",
+                    f"element set epoch {es.epoch_utc:%Y-%m-%d} is {age_d:.1f} days "
+                    f"before the screening start (limit {stale_days:g} d)",
+                )
+            )
         elif es.mean_motion_revday <= 0 or not 0 <= es.eccentricity < 1:
             problems.append(ObjectProblem(es.norad_id, "sgp4", "mean elements outside SGP4's domain"))
         else:
@@ -114,16 +140,19 @@ def prepare(element_sets: Sequence[ElementSet], start_utc: object, *, primaries:
         wanted = set(int(p) for p in primaries)
         is_primary = np.isin(ids, list(wanted))
         missing = wanted - set(ids.tolist()) - {p.norad_id for p in problems}
-        problems += [ObjectProblem(n, "no-elements", "asset has no element set in the catalog")
-                     for n in sorted(missing)]
+        problems += [
+            ObjectProblem(n, "no-elements", "asset has no element set in the catalog")
+            for n in sorted(missing)
+        ]
         # Band filter on the catalog side: keep objects whose band meets some asset's band.
         lo = perigee - band_pad_km - threshold_km
         hi = apogee + band_pad_km + threshold_km
         pa_lo, pa_hi = lo[is_primary], hi[is_primary]
         meets = np.zeros(len(keep), bool)
         for k in range(0, len(pa_lo), 64):
-            meets |= np.any((lo[:, None] <= pa_hi[None, k:k + 64]) & (pa_lo[None, k:k + 64] <= hi[:, None]),
-                            axis=1)
+            meets |= np.any(
+                (lo[:, None] <= pa_hi[None, k : k + 64]) & (pa_lo[None, k : k + 64] <= hi[:, None]), axis=1
+            )
         sel = meets | is_primary
         keep = [e for e, s in zip(keep, sel, strict=True) if s]
         ids, perigee, apogee, is_primary = ids[sel], perigee[sel], apogee[sel], is_primary[sel]
@@ -142,10 +171,17 @@ def grid_steps(start_utc: object, stop_utc: object, step_s: float) -> np.ndarray
     return grid
 
 
-def find_candidates(cat: PreparedCatalog, grid_ns: np.ndarray, start_ns: int, stop_ns: int, step_s: float,
-                    threshold_km: float, *, band_pad_km: float = BAND_PAD_KM,
-                    progress: Callable[[int], None] | None = None,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, tuple[int, int]]]:
+def find_candidates(
+    cat: PreparedCatalog,
+    grid_ns: np.ndarray,
+    start_ns: int,
+    stop_ns: int,
+    step_s: float,
+    threshold_km: float,
+    *,
+    band_pad_km: float = BAND_PAD_KM,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, tuple[int, int]]]:
     """Pairs (i, j) and estimated TCAs [ns] whose linear closest approach inside a grid
     step's interval falls below the threshold plus a margin. Returns (i, j, t_ns, sgp4_errors)."""
     n = len(cat.sets)
@@ -167,7 +203,7 @@ def find_candidates(cat: PreparedCatalog, grid_ns: np.ndarray, start_ns: int, st
     # positions and velocities, good to ~1 m in LEO and well inside the candidate margin.
     knot_ns = int(KNOT_S * NS)
     for c0 in range(0, len(grid_ns), STEPS_PER_CHUNK):
-        chunk = grid_ns[c0:c0 + STEPS_PER_CHUNK]
+        chunk = grid_ns[c0 : c0 + STEPS_PER_CHUNK]
         k0 = (int(chunk[0]) - start_ns) // knot_ns
         k1 = -(-(int(chunk[-1]) - start_ns) // knot_ns)
         knots = start_ns + knot_ns * np.arange(k0, max(k1, k0 + 1) + 1, dtype="int64")
@@ -253,8 +289,9 @@ def find_candidates(cat: PreparedCatalog, grid_ns: np.ndarray, start_ns: int, st
                 rho = rho_all
             sel = np.abs(rnorm[pi] - rnorm[pj]) <= threshold_km + margin_km + rho[pi] + rho[pj]
             pi, pj = pi[sel], pj[sel]
-            gap = np.maximum(cat.perigee_km[pi], cat.perigee_km[pj]) - np.minimum(cat.apogee_km[pi],
-                                                                                 cat.apogee_km[pj])
+            gap = np.maximum(cat.perigee_km[pi], cat.perigee_km[pj]) - np.minimum(
+                cat.apogee_km[pi], cat.apogee_km[pj]
+            )
             sel = gap <= threshold_km + 2 * band_pad_km
             pi, pj = pi[sel], pj[sel]
             dr = pos[pj] - pos[pi]
@@ -291,10 +328,10 @@ def radial_reach_km(pos_km: np.ndarray, vel_kms: np.ndarray, half_s: float) -> n
     r = np.sqrt(np.einsum("ij,ij->i", pos_km, pos_km))
     rv = np.einsum("ij,ij->i", pos_km, vel_kms)
     v2 = np.einsum("ij,ij->i", vel_kms, vel_kms)
-    e_vec = ((v2 - MU_KM3S2 / r)[:, None] * pos_km - rv[:, None] * vel_kms) / MU_KM3S2
+    e_vec = ((v2 - MU_WGS72_KM3_S2 / r)[:, None] * pos_km - rv[:, None] * vel_kms) / MU_WGS72_KM3_S2
     ecc = np.sqrt(np.einsum("ij,ij->i", e_vec, e_vec))
     r_min = np.maximum(r - np.sqrt(v2) * half_s, 6000.0)
-    acc = MU_KM3S2 * (ecc + 0.002) / r_min**2 + RADIAL_ACC_PAD_KMS2
+    acc = MU_WGS72_KM3_S2 * (ecc + 0.002) / r_min**2 + RADIAL_ACC_PAD_KMS2
     return np.abs(rv / r) * half_s + 0.5 * acc * half_s**2 + RADIAL_PAD_KM
 
 
@@ -316,10 +353,17 @@ def _state(sat, t_ns: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-
     return np.array(r), np.array(v)
 
 
-def refine_tca(sat1, sat2, t_est_ns: int, step_s: float, start_ns: int, stop_ns: int,  # type: ignore[no-untyped-def]
-               ) -> int | None:
+def refine_tca(
+    sat1,
+    sat2,
+    t_est_ns: int,
+    step_s: float,
+    start_ns: int,
+    stop_ns: int,  # type: ignore[no-untyped-def]
+) -> int | None:
     """TCA [ns] as the root of d/dt |r2 - r1|^2 / 2 = dr . dv near the estimate (Brent), or
     None when the range has no local minimum there (the closest point is at the window edge)."""
+
     def rdot(t_s: float) -> float:
         r1, v1 = _state(sat1, t_est_ns + int(round(t_s * NS)))
         r2, v2 = _state(sat2, t_est_ns + int(round(t_s * NS)))
@@ -346,9 +390,16 @@ def refine_tca(sat1, sat2, t_est_ns: int, step_s: float, start_ns: int, stop_ns:
     return t_est_ns + int(round(t * NS))
 
 
-def refine_events(cat: PreparedCatalog, cand_i: np.ndarray, cand_j: np.ndarray, cand_t: np.ndarray,
-                  step_s: float, start_ns: int, stop_ns: int, volume: ScreeningVolume,
-                  ) -> list[tuple[int, int, int]]:
+def refine_events(
+    cat: PreparedCatalog,
+    cand_i: np.ndarray,
+    cand_j: np.ndarray,
+    cand_t: np.ndarray,
+    step_s: float,
+    start_ns: int,
+    stop_ns: int,
+    volume: ScreeningVolume,
+) -> list[tuple[int, int, int]]:
     """Refine every candidate; return (i, j, tca_ns) of those inside the volume, one per encounter."""
     sats: dict[int, object] = {}
     found: dict[tuple[int, int], list[int]] = {}
@@ -376,7 +427,7 @@ def refine_events(cat: PreparedCatalog, cand_i: np.ndarray, cand_j: np.ndarray, 
     r1, v1, r2, v2 = _states_at(cat, sats, arr)
     rel = r2 - r1
     miss = np.linalg.norm(rel, axis=1)
-    rtn = _rtn(r1, v1, rel)
+    rtn = to_rtn(r1, v1, rel)
     inside = volume.contains(rtn, miss)
     return [tuple(x) for x in arr[inside].tolist()]  # type: ignore[misc]
 
@@ -402,16 +453,11 @@ def _states_at(cat, sats, arr):  # type: ignore[no-untyped-def]
     return r[:m], v[:m], r[m:], v[m:]
 
 
-def _rtn(r1: np.ndarray, v1: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    ur = r1 / np.linalg.norm(r1, axis=1, keepdims=True)
-    h = np.cross(r1, v1)
-    un = h / np.linalg.norm(h, axis=1, keepdims=True)
-    ut = np.cross(un, ur)
-    return np.stack([np.einsum("ij,ij->i", rel, u) for u in (ur, ut, un)], axis=1)
-
-
-def build_events(cat: PreparedCatalog, found: Sequence[tuple[int, int, int]],
-                 hbr_m: Mapping[int, tuple[float, str]] | None = None) -> list[ConjunctionEvent]:
+def build_events(
+    cat: PreparedCatalog,
+    found: Sequence[tuple[int, int, int]],
+    hbr_m: Mapping[int, tuple[float, str]] | None = None,
+) -> list[ConjunctionEvent]:
     """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc."""
     if not found:
         return []
@@ -430,35 +476,60 @@ def build_events(cat: PreparedCatalog, found: Sequence[tuple[int, int, int]],
     rel = r2 - r1
     miss = np.linalg.norm(rel, axis=1)
     speed = np.linalg.norm(v2 - v1, axis=1)
-    rtn = _rtn(r1, v1, rel)
+    rtn = to_rtn(r1, v1, rel)
     hbr_m = hbr_m or {}
-    hbrs = [(hbr_m.get(int(cat.norad_ids[i]), (DEFAULT_HBR_M, "default")),
-             hbr_m.get(int(cat.norad_ids[j]), (DEFAULT_HBR_M, "default"))) for i, j, _ in rows]
+    hbrs = [
+        (
+            hbr_m.get(int(cat.norad_ids[i]), (DEFAULT_HBR_M, "default")),
+            hbr_m.get(int(cat.norad_ids[j]), (DEFAULT_HBR_M, "default")),
+        )
+        for i, j, _ in rows
+    ]
     pcs, _ = pc_max_isotropic(miss, np.array([(a[0] + b[0]) / 1000.0 for a, b in hbrs]))
     events = []
     for n, (i, j, t) in enumerate(rows):
         a, b = int(cat.norad_ids[i]), int(cat.norad_ids[j])
         (ha, sa), (hb, sb) = hbrs[n]
         pc = float(pcs[n])
-        events.append(ConjunctionEvent(
-            primary=a, secondary=b, tca_utc=np.datetime64(int(t), "ns"), miss_km=float(miss[n]),
-            rel_speed_kms=float(speed[n]), radial_km=float(rtn[n, 0]), intrack_km=float(rtn[n, 1]),
-            crosstrack_km=float(rtn[n, 2]),
-            primary_teme=tuple(np.r_[r1[n], v1[n]].tolist()), secondary_teme=tuple(np.r_[r2[n], v2[n]].tolist()),
-            primary_itrf=tuple(np.r_[i1[0, n], iv1[0, n]].tolist()),
-            secondary_itrf=tuple(np.r_[i2[0, n], iv2[0, n]].tolist()),
-            pc=pc, pc_method=PC_MAX_ISOTROPIC, hbr_m=ha + hb, hbr_source=f"{sa}+{sb}",
-            primary_name=cat.sets[i].object_name or "", secondary_name=cat.sets[j].object_name or ""))
+        events.append(
+            ConjunctionEvent(
+                primary=a,
+                secondary=b,
+                tca_utc=np.datetime64(int(t), "ns"),
+                miss_km=float(miss[n]),
+                rel_speed_kms=float(speed[n]),
+                radial_km=float(rtn[n, 0]),
+                intrack_km=float(rtn[n, 1]),
+                crosstrack_km=float(rtn[n, 2]),
+                primary_teme=tuple(np.r_[r1[n], v1[n]].tolist()),
+                secondary_teme=tuple(np.r_[r2[n], v2[n]].tolist()),
+                primary_itrf=tuple(np.r_[i1[0, n], iv1[0, n]].tolist()),
+                secondary_itrf=tuple(np.r_[i2[0, n], iv2[0, n]].tolist()),
+                pc=pc,
+                pc_method=PC_MAX_ISOTROPIC,
+                hbr_m=ha + hb,
+                hbr_source=f"{sa}+{sb}",
+                primary_name=cat.sets[i].object_name or "",
+                secondary_name=cat.sets[j].object_name or "",
+            )
+        )
     return events
 
 
-def screen_partition(cat: PreparedCatalog, grid_ns: np.ndarray, start_ns: int, stop_ns: int, step_s: float,
-                     volume: ScreeningVolume, progress: Callable[[int], None] | None = None,
-                     ) -> tuple[list[tuple[int, int, int]], dict[int, tuple[int, int]], int]:
+def screen_partition(
+    cat: PreparedCatalog,
+    grid_ns: np.ndarray,
+    start_ns: int,
+    stop_ns: int,
+    step_s: float,
+    volume: ScreeningVolume,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[tuple[int, int, int]], dict[int, tuple[int, int]], int]:
     """One time partition of the grid: refined (i, j, tca_ns) inside the volume, SGP4 errors,
     number of candidates. Pure; partitions combine with :func:`merge_found`."""
-    ci, cj, ct, errors = find_candidates(cat, grid_ns, start_ns, stop_ns, step_s, volume.bound_km,
-                                         progress=progress)
+    ci, cj, ct, errors = find_candidates(
+        cat, grid_ns, start_ns, stop_ns, step_s, volume.bound_km, progress=progress
+    )
     return refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume), errors, len(ci)
 
 
@@ -475,31 +546,47 @@ def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> list[tuple[i
     return out
 
 
-def setup_run(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: object,
-              primaries: Iterable[int] | None, volume: ScreeningVolume | None, threshold_km: float | None,
-              step_s: float, stale_days: float,
-              ) -> tuple[PreparedCatalog, ScreeningVolume, int, int, np.ndarray]:
+def setup_run(
+    element_sets: Sequence[ElementSet],
+    start_utc: object,
+    stop_utc: object,
+    primaries: Iterable[int] | None,
+    volume: ScreeningVolume | None,
+    threshold_km: float | None,
+    step_s: float,
+    stale_days: float,
+) -> tuple[PreparedCatalog, ScreeningVolume, int, int, np.ndarray]:
     """What every way of running a screening shares: the volume, the prepared catalog, the window
     in integer nanoseconds and the coarse grid."""
     if volume is None:
         volume = ScreeningVolume.sphere(10.0 if threshold_km is None else threshold_km)
-    cat = prepare(element_sets, start_utc, primaries=primaries, threshold_km=volume.bound_km,
-                  stale_days=stale_days)
+    cat = prepare(
+        element_sets, start_utc, primaries=primaries, threshold_km=volume.bound_km, stale_days=stale_days
+    )
     start_ns = int(as_datetime64(start_utc)[0].astype("int64"))
     stop_ns = int(as_datetime64(stop_utc)[0].astype("int64"))
     return cat, volume, start_ns, stop_ns, grid_steps(start_utc, stop_utc, step_s)
 
 
-def screen(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: object, *,
-           primaries: Iterable[int] | None = None, threshold_km: float | None = None,
-           volume: ScreeningVolume | None = None, step_s: float = DEFAULT_STEP_S, stale_days: float = 14.0,
-           hbr_m: Mapping[int, tuple[float, str]] | None = None,
-           progress: Callable[[int, int], None] | None = None) -> ScreeningResult:
+def screen(
+    element_sets: Sequence[ElementSet],
+    start_utc: object,
+    stop_utc: object,
+    *,
+    primaries: Iterable[int] | None = None,
+    threshold_km: float | None = None,
+    volume: ScreeningVolume | None = None,
+    step_s: float = DEFAULT_STEP_S,
+    stale_days: float = 14.0,
+    hbr_m: Mapping[int, tuple[float, str]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScreeningResult:
     """Screen `primaries` (None: all-vs-all) against every element set from start to stop.
 
     `progress(done_steps, total_steps)` is called as the grid is swept."""
-    cat, volume, start_ns, stop_ns, grid = setup_run(element_sets, start_utc, stop_utc, primaries, volume,
-                                                     threshold_km, step_s, stale_days)
+    cat, volume, start_ns, stop_ns, grid = setup_run(
+        element_sets, start_utc, stop_utc, primaries, volume, threshold_km, step_s, stale_days
+    )
     done = [0]
 
     def tick(n: int) -> None:
@@ -508,21 +595,42 @@ def screen(element_sets: Sequence[ElementSet], start_utc: object, stop_utc: obje
             progress(done[0], len(grid))
 
     found, errors, n_cand = screen_partition(cat, grid, start_ns, stop_ns, step_s, volume, tick)
-    return finish(cat, merge_found([found]), errors, n_cand, start_ns, stop_ns, volume, step_s, len(grid),
-                  hbr_m)
+    return finish(
+        cat, merge_found([found]), errors, n_cand, start_ns, stop_ns, volume, step_s, len(grid), hbr_m
+    )
 
 
-def finish(cat: PreparedCatalog, found, errors, n_cand, start_ns, stop_ns, volume, step_s,  # type: ignore[no-untyped-def]
-           n_steps, hbr_m) -> ScreeningResult:
+def finish(
+    cat: PreparedCatalog,
+    found,
+    errors,
+    n_cand,
+    start_ns,
+    stop_ns,
+    volume,
+    step_s,  # type: ignore[no-untyped-def]
+    n_steps,
+    hbr_m,
+) -> ScreeningResult:
     problems = list(cat.problems)
     for i, (code, nbad) in sorted(errors.items()):
-        problems.append(ObjectProblem(int(cat.norad_ids[i]), "sgp4",
-                                      f"{SGP4_ERRORS.get(code, f'SGP4 error {code}')} at {nbad} of "
-                                      f"{n_steps} grid steps (not screened there)"))
+        problems.append(
+            ObjectProblem(
+                int(cat.norad_ids[i]),
+                "sgp4",
+                f"{SGP4_ERRORS.get(code, f'SGP4 error {code}')} at {nbad} of "
+                f"{n_steps} grid steps (not screened there)",
+            )
+        )
     return ScreeningResult(
-        events=build_events(cat, found, hbr_m), problems=problems,
-        start_utc=np.datetime64(start_ns, "ns"), stop_utc=np.datetime64(stop_ns, "ns"), volume=volume,
-        step_s=step_s, n_objects=len(cat.sets), n_primaries=int(cat.is_primary.sum()), n_candidates=n_cand,
-        stats={"grid_steps": float(n_steps)})
-
-
+        events=build_events(cat, found, hbr_m),
+        problems=problems,
+        start_utc=np.datetime64(start_ns, "ns"),
+        stop_utc=np.datetime64(stop_ns, "ns"),
+        volume=volume,
+        step_s=step_s,
+        n_objects=len(cat.sets),
+        n_primaries=int(cat.is_primary.sum()),
+        n_candidates=n_cand,
+        stats={"grid_steps": float(n_steps)},
+    )

@@ -6,7 +6,6 @@ Requests for a single product answer 403 with the same body whether the product 
 not releasable to the caller, so the answer leaks neither ids nor counts; list cursors are encrypted.
 """
 
-
 import asyncio
 import json
 import os
@@ -54,8 +53,9 @@ class CursorBox:
     a caller cannot read the global sequence number from them, so they leak no counts."""
 
     def __init__(self, node: Node):
-        raw = node.signer.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                            serialization.NoEncryption())
+        raw = node.signer.key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
         key = HKDF(hashes.SHA256(), 32, salt=None, info=b"kizuna feed cursor v1").derive(raw)
         self._aead = AESGCM(key)
 
@@ -78,9 +78,11 @@ class CursorBox:
 
 
 def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
-    app = FastAPI(title=f"Kizuna node {node.node_id}", version="1.0.0",
-                  description="Marked, signed and audited space-intelligence products shared between "
-                              "coalition nodes.")
+    app = FastAPI(
+        title=f"Kizuna node {node.node_id}",
+        version="1.0.0",
+        description="Marked, signed and audited space-intelligence products shared between coalition nodes.",
+    )
     app.state.node = node
     app.state.stopping = threading.Event()
     box = CursorBox(node)
@@ -113,13 +115,23 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
 
     def audit_access(c: Caller, rows: list[ProductRow], what: str) -> None:
         event = "release" if c.kind == "node" else "access"
-        node.audit.record(AuditEvent(event, c.subject.name, None, None, {
-            "what": what, "items": [f"{r.product_id}@{r.version}" for r in rows]}))
+        node.audit.record(
+            AuditEvent(
+                event,
+                c.subject.name,
+                None,
+                None,
+                {"what": what, "items": [f"{r.product_id}@{r.version}" for r in rows]},
+            )
+        )
 
     def envelope(rows: list[ProductRow], after: int, limit: int) -> dict[str, object]:
         last = rows[-1].seq if rows else after
-        return {"more": len(rows) == limit, "next": box.seal(last),
-                "objects": [json.loads(r.wire) for r in rows]}
+        return {
+            "more": len(rows) == limit,
+            "next": box.seal(last),
+            "objects": [json.loads(r.wire) for r in rows],
+        }
 
     @app.get("/health", response_model=models.Health, tags=["node"])
     def health() -> dict[str, str]:
@@ -134,24 +146,42 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
 
     @taxii.get("/collections/", response_model=models.Collections, responses=AUTH_RESPONSES)
     def collections(c: CallerDep) -> dict[str, object]:
-        return {"collections": [{"id": "products", "title": "Products releasable to the caller",
-                                 "can_read": True, "can_write": False,
-                                 "media_types": ["application/json"]}]}
+        return {
+            "collections": [
+                {
+                    "id": "products",
+                    "title": "Products releasable to the caller",
+                    "can_read": True,
+                    "can_write": False,
+                    "media_types": ["application/json"],
+                }
+            ]
+        }
 
-    @taxii.get("/collections/products/objects/", response_model=models.Envelope,
-               responses=AUTH_RESPONSES | BAD_CURSOR)
-    def feed(c: CallerDep,
-             next: Annotated[str | None, Query(max_length=200, description="cursor from a previous page")] = None,
-             added_after: Annotated[datetime | None, Query(description="only items added after")] = None,
-             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-             type: Annotated[models.ProductType | None, Query()] = None) -> dict[str, object]:
+    @taxii.get(
+        "/collections/products/objects/",
+        response_model=models.Envelope,
+        responses=AUTH_RESPONSES | BAD_CURSOR,
+    )
+    def feed(
+        c: CallerDep,
+        next: Annotated[str | None, Query(max_length=200, description="cursor from a previous page")] = None,
+        added_after: Annotated[datetime | None, Query(description="only items added after")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        type: Annotated[models.ProductType | None, Query()] = None,
+    ) -> dict[str, object]:
         """Every version of every product the caller may hold, in the order this node added them.
 
         Partners receive what this node's policy releases to them (their own products excluded)."""
         after = box.open(next)
-        rows = node.share.page(node.visibility(c.subject), after=after, limit=limit, type=type,
-                               added_after=added_after,
-                               exclude_originator=c.node_id if c.kind == "node" else None)
+        rows = node.share.page(
+            node.visibility(c.subject),
+            after=after,
+            limit=limit,
+            type=type,
+            added_after=added_after,
+            exclude_originator=c.node_id if c.kind == "node" else None,
+        )
         audit_access(c, rows, "feed")
         return envelope(rows, after, limit)
 
@@ -161,21 +191,37 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
     for ptype in PRODUCT_TYPES:
         app.include_router(_type_router(ptype, node, box, caller, audit_access, envelope))
 
-    @app.post("/products", response_model=models.SignedProduct, status_code=201, tags=["products"],
-              responses=AUTH_RESPONSES | INVALID)
+    @app.post(
+        "/products",
+        response_model=models.SignedProduct,
+        status_code=201,
+        tags=["products"],
+        responses=AUTH_RESPONSES | INVALID,
+    )
     def publish(c: CallerDep, body: models.PublishRequest) -> dict[str, object]:
         """Publish a product of this node (role `publisher`); the node signs it."""
         require_role(c, "publisher")
         try:
             marking = parse_banner(body.marking, node.config.markings)
-            product = Product.new(body.type, body.payload, marking, node.node_id, objects=tuple(body.objects),
-                                  id=body.id, version=body.version)
+            product = Product.new(
+                body.type,
+                body.payload,
+                marking,
+                node.node_id,
+                objects=tuple(body.objects),
+                id=body.id,
+                version=body.version,
+            )
             return node.publish(product, actor=c.subject.name)
         except (MarkingError, ProductError, PolicyError) as exc:
             raise HTTPException(400, str(exc)) from None
 
-    @app.post("/products/{product_id}/downgrade", response_model=models.SignedProduct, tags=["products"],
-              responses=AUTH_RESPONSES | INVALID)
+    @app.post(
+        "/products/{product_id}/downgrade",
+        response_model=models.SignedProduct,
+        tags=["products"],
+        responses=AUTH_RESPONSES | INVALID,
+    )
     def downgrade(c: CallerDep, product_id: str, body: models.DowngradeRequest) -> dict[str, object]:
         """Lower a product's marking (role `downgrader`, originating nation only); audited."""
         require_role(c, "downgrader")
@@ -189,19 +235,26 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
         except PolicyError as exc:
             raise HTTPException(403, str(exc)) from None
 
-    @app.get("/audit/verify", response_model=models.AuditReportModel, tags=["audit"],
-             responses=AUTH_RESPONSES)
+    @app.get(
+        "/audit/verify", response_model=models.AuditReportModel, tags=["audit"], responses=AUTH_RESPONSES
+    )
     def audit_verify(c: CallerDep) -> dict[str, object]:
         """Recompute the audit hash chain (role `auditor`)."""
         require_role(c, "auditor")
         return node.audit.verify().as_dict()
 
-    @app.get("/audit/checkpoint", response_model=models.AuditCheckpoint, tags=["audit"],
-             responses=AUTH_RESPONSES | {404: {"description": "no audit entry with that number"}})
-    def audit_checkpoint(c: CallerDep,
-                         at: Annotated[int | None, Query(ge=0, le=2**53,
-                                                         description="an entry number (default: the head)")]
-                         = None) -> dict[str, object]:
+    @app.get(
+        "/audit/checkpoint",
+        response_model=models.AuditCheckpoint,
+        tags=["audit"],
+        responses=AUTH_RESPONSES | {404: {"description": "no audit entry with that number"}},
+    )
+    def audit_checkpoint(
+        c: CallerDep,
+        at: Annotated[
+            int | None, Query(ge=0, le=2**53, description="an entry number (default: the head)")
+        ] = None,
+    ) -> dict[str, object]:
         """This node's signed audit checkpoint, for partners to witness (partner nodes, role `auditor`).
         It tells the caller how many audit entries this node holds: that is what witnessing costs."""
         if c.kind != "node":
@@ -211,8 +264,12 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
             raise HTTPException(404, "no audit entry with that number")
         return doc
 
-    @app.get("/audit/witnessed", response_model=models.AuditCheckpoint, tags=["audit"],
-             responses=AUTH_RESPONSES | {404: {"description": "nothing witnessed of the caller yet"}})
+    @app.get(
+        "/audit/witnessed",
+        response_model=models.AuditCheckpoint,
+        tags=["audit"],
+        responses=AUTH_RESPONSES | {404: {"description": "nothing witnessed of the caller yet"}},
+    )
     def audit_witnessed(c: CallerDep) -> dict[str, object]:
         """The latest checkpoint of the calling partner's own audit log that this node witnessed, as
         that partner signed it: the partner's auditor compares it with its chain (partner nodes only)."""
@@ -224,13 +281,20 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
         return json.loads(doc)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ live feed (SSE)
-    @app.get("/feed/stream", tags=["feed"], responses=AUTH_RESPONSES | BAD_CURSOR | {
-        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-    async def stream(request: Request, c: CallerDep,
-                     next: Annotated[str | None, Query(max_length=200)] = None,
-                     type: Annotated[models.ProductType | None, Query()] = None,
-                     max_s: Annotated[float, Query(ge=0, le=86400, description="close after")] = 3600,
-                     ) -> StreamingResponse:
+    @app.get(
+        "/feed/stream",
+        tags=["feed"],
+        responses=AUTH_RESPONSES
+        | BAD_CURSOR
+        | {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    )
+    async def stream(
+        request: Request,
+        c: CallerDep,
+        next: Annotated[str | None, Query(max_length=200)] = None,
+        type: Annotated[models.ProductType | None, Query()] = None,
+        max_s: Annotated[float, Query(ge=0, le=86400, description="close after")] = 3600,
+    ) -> StreamingResponse:
         """Products as they arrive (SSE, W3C HTML Living Standard §9.2). Each event's id is a cursor;
         reconnecting with Last-Event-ID resumes without gaps."""
         after = box.open(request.headers.get("last-event-id") or next)
@@ -253,8 +317,9 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
                         return
                     await asyncio.sleep(sse_poll_s)
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
 
     return app
 
@@ -264,25 +329,45 @@ def _type_router(ptype: str, node: Node, box: CursorBox, caller, audit_access, e
     router = APIRouter(prefix=f"/products/{slug}", tags=[f"products: {ptype}"])
     CallerDep = Annotated[Caller, Depends(caller)]
 
-    @router.get("", response_model=models.Envelope, responses=AUTH_RESPONSES | BAD_CURSOR,
-                name=f"list_{ptype}", operation_id=f"list_{ptype}")
-    def list_products(c: CallerDep,
-                      since: Annotated[datetime | None, Query(description="created at or after")] = None,
-                      until: Annotated[datetime | None, Query(description="created at or before")] = None,
-                      norad_id: Annotated[int | None, Query(ge=0, le=999_999_999,
-                                                             description="about this object")] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                      next: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, object]:
+    @router.get(
+        "",
+        response_model=models.Envelope,
+        responses=AUTH_RESPONSES | BAD_CURSOR,
+        name=f"list_{ptype}",
+        operation_id=f"list_{ptype}",
+    )
+    def list_products(
+        c: CallerDep,
+        since: Annotated[datetime | None, Query(description="created at or after")] = None,
+        until: Annotated[datetime | None, Query(description="created at or before")] = None,
+        norad_id: Annotated[int | None, Query(ge=0, le=999_999_999, description="about this object")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, object]:
         after = box.open(next)
-        rows = node.share.page(node.visibility(c.subject), after=after, limit=limit, type=ptype,
-                               since=since, until=until, norad_id=norad_id, current_only=True)
+        rows = node.share.page(
+            node.visibility(c.subject),
+            after=after,
+            limit=limit,
+            type=ptype,
+            since=since,
+            until=until,
+            norad_id=norad_id,
+            current_only=True,
+        )
         audit_access(c, rows, f"list {ptype}")
         return envelope(rows, after, limit)
 
-    @router.get("/{product_id}", response_model=models.SignedProduct, responses=AUTH_RESPONSES,
-                name=f"get_{ptype}", operation_id=f"get_{ptype}")
-    def get_product(c: CallerDep, product_id: str,
-                    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, object]:
+    @router.get(
+        "/{product_id}",
+        response_model=models.SignedProduct,
+        responses=AUTH_RESPONSES,
+        name=f"get_{ptype}",
+        operation_id=f"get_{ptype}",
+    )
+    def get_product(
+        c: CallerDep, product_id: str, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
+    ) -> dict[str, object]:
         row = node.share.get(node.visibility(c.subject), product_id, version)
         if row is None or row.type != ptype:
             raise HTTPException(403, NOT_VISIBLE)

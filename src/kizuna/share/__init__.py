@@ -4,5 +4,14 @@ from kizuna.share.markings import Classification, Marking, MarkingError, parse_b
 from kizuna.share.policy import Subject, combine, may_access
 from kizuna.share.products import Product, canonical_json
 
-__all__ = ["Classification", "Marking", "MarkingError", "Product", "Subject", "canonical_json", "combine",
-           "may_access", "parse_banner"]
+__all__ = [
+    "Classification",
+    "Marking",
+    "MarkingError",
+    "Product",
+    "Subject",
+    "canonical_json",
+    "combine",
+    "may_access",
+    "parse_banner",
+]

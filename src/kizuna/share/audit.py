@@ -44,10 +44,27 @@ class AuditEvent:
     detail: Mapping[str, object] = field(default_factory=dict)
 
 
-def entry_hash(prev_hash: str, seq: int, ts_utc: str, event: str, actor: str, product_id: str | None,
-               version: int | None, detail: str) -> str:
-    body = canonical_json({"seq": seq, "ts_utc": ts_utc, "event": event, "actor": actor,
-                           "product_id": product_id, "version": version, "detail": detail})
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    ts_utc: str,
+    event: str,
+    actor: str,
+    product_id: str | None,
+    version: int | None,
+    detail: str,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "ts_utc": ts_utc,
+            "event": event,
+            "actor": actor,
+            "product_id": product_id,
+            "version": version,
+            "detail": detail,
+        }
+    )
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
 
 
@@ -72,9 +89,19 @@ class AuditLog:
             seq = first + i
             detail = json.dumps(dict(e.detail), sort_keys=True, separators=(",", ":"), default=str)
             h = entry_hash(prev, seq, ts, e.event, e.actor, e.product_id, e.version, detail)
-            rows.append({"seq": seq, "ts_utc": ts, "event": e.event, "actor": e.actor,
-                         "product_id": e.product_id, "version": e.version, "detail": detail,
-                         "prev_hash": prev, "hash": h})
+            rows.append(
+                {
+                    "seq": seq,
+                    "ts_utc": ts,
+                    "event": e.event,
+                    "actor": e.actor,
+                    "product_id": e.product_id,
+                    "version": e.version,
+                    "detail": detail,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
+            )
             prev = h
         conn.execute(audit.insert(), rows)
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=rows[-1]["seq"], hash=prev))
@@ -97,25 +124,40 @@ class AuditLog:
                 return None
             h = found
         ts = iso_z(datetime.now(UTC))
-        return {"node": signer.node_id, "seq": seq, "hash": h, "ts_utc": ts, "key_id": signer.key_id,
-                "signature": signer.sign_bytes(checkpoint_bytes(signer.node_id, seq, h, ts))}
+        return {
+            "node": signer.node_id,
+            "seq": seq,
+            "hash": h,
+            "ts_utc": ts,
+            "key_id": signer.key_id,
+            "signature": signer.sign_bytes(checkpoint_bytes(signer.node_id, seq, h, ts)),
+        }
 
 
 def checkpoint_bytes(node_id: str, seq: int, hash_hex: str, ts_utc: str) -> bytes:
-    return canonical_json({"context": CHECKPOINT_CONTEXT, "node": node_id, "seq": seq, "hash": hash_hex,
-                           "ts_utc": ts_utc})
+    return canonical_json(
+        {"context": CHECKPOINT_CONTEXT, "node": node_id, "seq": seq, "hash": hash_hex, "ts_utc": ts_utc}
+    )
 
 
 def verify_checkpoint(doc: Mapping[str, object], trust: TrustStore, node_id: str) -> tuple[int, str]:
     """(seq, hash) of a checkpoint signed by `node_id` with its trusted key; CheckpointError otherwise."""
     try:
         seq, h, ts = doc["seq"], doc["hash"], doc["ts_utc"]
-        if doc["node"] != node_id or not isinstance(seq, int) or seq < 0 or not isinstance(h, str) \
-                or len(h) != 64 or not isinstance(ts, str):
+        if (
+            doc["node"] != node_id
+            or not isinstance(seq, int)
+            or seq < 0
+            or not isinstance(h, str)
+            or len(h) != 64
+            or not isinstance(ts, str)
+        ):
             raise ValueError("malformed")
         trust.keys[node_id].verify(unb64u(str(doc["signature"])), checkpoint_bytes(node_id, seq, h, ts))
     except Exception as exc:  # noqa: BLE001 - any failure means "not a checkpoint of node_id"
-        raise CheckpointError(f"audit checkpoint of {node_id} does not verify ({type(exc).__name__})") from None
+        raise CheckpointError(
+            f"audit checkpoint of {node_id} does not verify ({type(exc).__name__})"
+        ) from None
     return seq, h
 
 
@@ -141,8 +183,16 @@ def verify_chain(rows: Sequence[Mapping[str, object]], head: tuple[int, str]) ->
             problems.append(f"entry {seq}: expected sequence {expected_seq} (entry deleted or moved)")
         if r["prev_hash"] != prev:
             problems.append(f"entry {seq}: does not link to the entry before it (deleted or reordered)")
-        h = entry_hash(str(r["prev_hash"]), seq, str(r["ts_utc"]), str(r["event"]), str(r["actor"]),
-                       r["product_id"], r["version"], str(r["detail"]))  # type: ignore[arg-type]
+        h = entry_hash(
+            str(r["prev_hash"]),
+            seq,
+            str(r["ts_utc"]),
+            str(r["event"]),
+            str(r["actor"]),
+            r["product_id"],
+            r["version"],
+            str(r["detail"]),
+        )  # type: ignore[arg-type]
         if h != r["hash"]:
             problems.append(f"entry {seq}: content does not match its hash (edited)")
         prev = str(r["hash"])
@@ -150,6 +200,8 @@ def verify_chain(rows: Sequence[Mapping[str, object]], head: tuple[int, str]) ->
     head_seq, head_hash = head
     last_seq = int(rows[-1]["seq"]) if rows else 0  # type: ignore[call-overload]
     if head_seq != last_seq or head_hash != prev:
-        problems.append(f"head says entry {head_seq} is last but the log ends at {last_seq} "
-                        "(entries removed from the end, or the head was edited)")
+        problems.append(
+            f"head says entry {head_seq} is last but the log ends at {last_seq} "
+            "(entries removed from the end, or the head was edited)"
+        )
     return AuditReport(ok=not problems, entries=len(rows), problems=problems)

@@ -39,15 +39,22 @@ def _request_text(node_id: str, date: str, method: str, path_qs: str) -> bytes:
 
 def node_auth_headers(signer: Signer, method: str, path_qs: str) -> dict[str, str]:
     date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {"X-Kizuna-Node": signer.node_id, "X-Kizuna-Date": date,
-            "X-Kizuna-Signature": signer.sign_bytes(_request_text(signer.node_id, date, method, path_qs))}
+    return {
+        "X-Kizuna-Node": signer.node_id,
+        "X-Kizuna-Date": date,
+        "X-Kizuna-Signature": signer.sign_bytes(_request_text(signer.node_id, date, method, path_qs)),
+    }
 
 
-def verify_node_request(headers: Mapping[str, str], method: str, path_qs: str, trust: TrustStore,
-                        now: datetime | None = None) -> str | None:
+def verify_node_request(
+    headers: Mapping[str, str], method: str, path_qs: str, trust: TrustStore, now: datetime | None = None
+) -> str | None:
     """The node id when the request signature verifies with that node's trusted key, else None."""
-    node_id, date, sig = (headers.get("x-kizuna-node"), headers.get("x-kizuna-date"),
-                          headers.get("x-kizuna-signature"))
+    node_id, date, sig = (
+        headers.get("x-kizuna-node"),
+        headers.get("x-kizuna-date"),
+        headers.get("x-kizuna-signature"),
+    )
     if not (node_id and date and sig) or node_id not in trust.keys:
         return None
     try:
@@ -70,7 +77,7 @@ class Backoff:
     cap_s: float = 5.0
 
     def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** attempt))
+        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
 
 
 @dataclass
@@ -82,10 +89,15 @@ class SyncReport:
     witness: WitnessReport | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"partner": self.partner, "pages": self.pages, "fetched": self.fetched,
-                "ingested": self.ingest.ingested, "duplicates": self.ingest.duplicates,
-                "refused": len(self.ingest.refused),
-                "witness": None if self.witness is None else self.witness.as_dict()}
+        return {
+            "partner": self.partner,
+            "pages": self.pages,
+            "fetched": self.fetched,
+            "ingested": self.ingest.ingested,
+            "duplicates": self.ingest.duplicates,
+            "refused": len(self.ingest.refused),
+            "witness": None if self.witness is None else self.witness.as_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -116,9 +128,16 @@ def _get(client: httpx.Client, node: Node, url: str, path_qs: str, backoff: Back
     raise SyncError(f"{url}: giving up after {backoff.attempts} attempts: {last}")
 
 
-def sync_partner(node: Node, partner: Partner, *, client: httpx.Client | None = None, limit: int = 500,
-                 backoff: Backoff = Backoff(), max_pages: int | None = None,
-                 on_page: Callable[[SyncReport], None] | None = None) -> SyncReport:
+def sync_partner(
+    node: Node,
+    partner: Partner,
+    *,
+    client: httpx.Client | None = None,
+    limit: int = 500,
+    backoff: Backoff = Backoff(),
+    max_pages: int | None = None,
+    on_page: Callable[[SyncReport], None] | None = None,
+) -> SyncReport:
     """Pull `partner`'s feed from this node's persisted cursor until it reports no more items.
 
     Each page is ingested and its cursor stored in one transaction, so a crash at any point resumes at
@@ -153,8 +172,9 @@ def sync_partner(node: Node, partner: Partner, *, client: httpx.Client | None = 
     return report
 
 
-def witness_partner(node: Node, partner: Partner, *, client: httpx.Client,
-                    backoff: Backoff = Backoff()) -> WitnessReport:
+def witness_partner(
+    node: Node, partner: Partner, *, client: httpx.Client, backoff: Backoff = Backoff()
+) -> WitnessReport:
     """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
     entry witnessed then must still have the same hash, and the log must not have shrunk. A good
     checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
@@ -191,16 +211,24 @@ def witness_partner(node: Node, partner: Partner, *, client: httpx.Client,
             elif then[1] != old_hash:
                 problem = f"entry {old_seq} changed since it was witnessed (history rewritten)"
     if problem is not None:
-        node.audit.record(AuditEvent("witness", f"node:{node.node_id}", None, None,
-                                     {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)}))
+        node.audit.record(
+            AuditEvent(
+                "witness",
+                f"node:{node.node_id}",
+                None,
+                None,
+                {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)},
+            )
+        )
         return WitnessReport(partner.id, False, seq, problem)
     with node.share.write() as conn:
         node.share.set_witness(conn, partner.id, seq, h, text)
     return WitnessReport(partner.id, True, seq)
 
 
-def check_witnesses(node: Node, *, client: httpx.Client | None = None,
-                    backoff: Backoff = Backoff()) -> list[WitnessReport]:
+def check_witnesses(
+    node: Node, *, client: httpx.Client | None = None, backoff: Backoff = Backoff()
+) -> list[WitnessReport]:
     """Ask every partner which checkpoint of this node's audit log it witnessed, and compare each with
     the local chain: a history rewritten here (rows and head together, which `AuditLog.verify` cannot
     see) no longer has the hash the partner holds."""
@@ -225,15 +253,29 @@ def check_witnesses(node: Node, *, client: httpx.Client | None = None,
             try:
                 seq, h = verify_checkpoint(r.json(), node.trust, node.node_id)
             except (CheckpointError, ValueError) as exc:
-                out.append(WitnessReport(p.id, None, problem=f"{p.id} returned a checkpoint that is not ours: {exc}"))
+                out.append(
+                    WitnessReport(p.id, None, problem=f"{p.id} returned a checkpoint that is not ours: {exc}")
+                )
                 continue
             local = node.share.audit_hash_at(seq)
             if local is None:
-                out.append(WitnessReport(p.id, False, seq, f"{p.id} witnessed entry {seq}; the local log "
-                                                            "no longer has it (truncated)"))
+                out.append(
+                    WitnessReport(
+                        p.id,
+                        False,
+                        seq,
+                        f"{p.id} witnessed entry {seq}; the local log no longer has it (truncated)",
+                    )
+                )
             elif local != h:
-                out.append(WitnessReport(p.id, False, seq, f"entry {seq} differs from what {p.id} witnessed "
-                                                            "(history rewritten here)"))
+                out.append(
+                    WitnessReport(
+                        p.id,
+                        False,
+                        seq,
+                        f"entry {seq} differs from what {p.id} witnessed (history rewritten here)",
+                    )
+                )
             else:
                 out.append(WitnessReport(p.id, True, seq))
     finally:
@@ -264,8 +306,7 @@ def sync_all(node: Node, **kwargs: object) -> list[SyncReport]:
 class SyncLoop:
     """Background thread that syncs every partner each `interval_s` (errors are logged, not fatal)."""
 
-    def __init__(self, node: Node, interval_s: float = 5.0,
-                 log: Callable[[str], None] = print):
+    def __init__(self, node: Node, interval_s: float = 5.0, log: Callable[[str], None] = print):
         self.node, self.interval_s, self.log = node, interval_s, log
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"sync-{node.node_id}", daemon=True)

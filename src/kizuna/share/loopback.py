@@ -51,46 +51,79 @@ def make_test_ca(directory: Path, node_ids: Sequence[str]) -> dict[str, dict[str
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Kizuna test coalition CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     ca_path = directory / "ca.pem"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     out: dict[str, dict[str, Path]] = {}
     for node in node_ids:
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node)]))
-                .issuer_name(ca_name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
-                .add_extension(x509.SubjectAlternativeName([
-                    x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                    critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                      ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
         cert_path, key_path = directory / f"{node}.crt.pem", directory / f"{node}.tls.key.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                               serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         key_path.chmod(0o600)
         out[node] = {"ca": ca_path, "cert": cert_path, "key": key_path}
     return out
 
 
-def write_coalition(directory: Path, ports: dict[str, int], *, tls: bool = False,
-                    profiles: dict[str, tuple[str, list[str]]] | None = None) -> dict[str, Path]:
+def write_coalition(
+    directory: Path,
+    ports: dict[str, int],
+    *,
+    tls: bool = False,
+    profiles: dict[str, tuple[str, list[str]]] | None = None,
+) -> dict[str, Path]:
     """Keys, optional TLS material and one config file per node (each node trusts all the others).
 
     Returns the config path per node. Users: ``analyst-<node>`` with token ``token-<node>`` holding the
@@ -108,12 +141,28 @@ def write_coalition(directory: Path, ports: dict[str, int], *, tls: bool = False
         clearance, accesses = profiles[node]
         cfg: dict[str, object] = {
             "node": {"id": node, "nation": node, "clearance": clearance, "accesses": accesses},
-            "partners": [{"id": p, "nation": p, "url": f"{scheme}://127.0.0.1:{port}",
-                          "public_key": f"keys/{p}.pub.pem", "clearance": profiles[p][0],
-                          "accesses": profiles[p][1]} for p, port in ports.items() if p != node],
-            "users": [{"name": f"analyst-{node}", "token": f"token-{node}", "nationality": node,
-                       "clearance": clearance, "accesses": accesses,
-                       "roles": ["publisher", "auditor", "downgrader"]}],
+            "partners": [
+                {
+                    "id": p,
+                    "nation": p,
+                    "url": f"{scheme}://127.0.0.1:{port}",
+                    "public_key": f"keys/{p}.pub.pem",
+                    "clearance": profiles[p][0],
+                    "accesses": profiles[p][1],
+                }
+                for p, port in ports.items()
+                if p != node
+            ],
+            "users": [
+                {
+                    "name": f"analyst-{node}",
+                    "token": f"token-{node}",
+                    "nationality": node,
+                    "clearance": clearance,
+                    "accesses": accesses,
+                    "roles": ["publisher", "auditor", "downgrader"],
+                }
+            ],
         }
         if tls:
             cfg["tls"] = {k: str(v.relative_to(directory)) for k, v in certs[node].items()}
@@ -149,13 +198,24 @@ class ServerThread:
 
         kwargs: dict[str, object] = {}
         if self.tls is not None:
-            kwargs = {"ssl_certfile": str(self.tls.cert), "ssl_keyfile": str(self.tls.key),  # type: ignore[attr-defined]
-                      "ssl_ca_certs": str(self.tls.ca), "ssl_cert_reqs": ssl.CERT_REQUIRED,  # type: ignore[attr-defined]
-                      "http": PeerCertH11Protocol}
+            kwargs = {
+                "ssl_certfile": str(self.tls.cert),
+                "ssl_keyfile": str(self.tls.key),  # type: ignore[attr-defined]
+                "ssl_ca_certs": str(self.tls.ca),
+                "ssl_cert_reqs": ssl.CERT_REQUIRED,  # type: ignore[attr-defined]
+                "http": PeerCertH11Protocol,
+            }
         else:
             kwargs = {"http": "h11"}
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",  # type: ignore[arg-type]
-                                lifespan="off", timeout_graceful_shutdown=2, **kwargs)  # type: ignore[arg-type]
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",  # type: ignore[arg-type]
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            **kwargs,
+        )  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
         self.thread.start()

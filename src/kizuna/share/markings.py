@@ -62,10 +62,14 @@ class Classification(IntEnum):
 
 
 _CLASS_WORDS = {
-    "UNCLASSIFIED": Classification.UNCLASSIFIED, "U": Classification.UNCLASSIFIED,
-    "CONFIDENTIAL": Classification.CONFIDENTIAL, "C": Classification.CONFIDENTIAL,
-    "SECRET": Classification.SECRET, "S": Classification.SECRET,
-    "TOP SECRET": Classification.TOP_SECRET, "TS": Classification.TOP_SECRET,
+    "UNCLASSIFIED": Classification.UNCLASSIFIED,
+    "U": Classification.UNCLASSIFIED,
+    "CONFIDENTIAL": Classification.CONFIDENTIAL,
+    "C": Classification.CONFIDENTIAL,
+    "SECRET": Classification.SECRET,
+    "S": Classification.SECRET,
+    "TOP SECRET": Classification.TOP_SECRET,
+    "TS": Classification.TOP_SECRET,
 }
 
 NOFORN = "NOFORN"
@@ -100,8 +104,9 @@ class MarkingConfig:
         try:
             return Classification.parse(word)
         except ValueError:
-            raise MarkingError(word, f"unknown {nation} classification level; known: "
-                                     f"{', '.join(levels) or 'none'}") from None
+            raise MarkingError(
+                word, f"unknown {nation} classification level; known: {', '.join(levels) or 'none'}"
+            ) from None
 
     def coalition_to_national(self, nation: str, level: Classification) -> str:
         """The highest-ranked national word that maps to `level` (the coalition word when none)."""
@@ -120,8 +125,12 @@ class MarkingConfig:
         levels = {k: dict(v) for k, v in base.national_levels.items()}
         for nation, words in dict(data.get("national_levels") or {}).items():  # type: ignore[union-attr]
             levels[str(nation)] = {str(w): Classification.parse(str(c)) for w, c in dict(words).items()}
-        cfg = cls(communities=communities, caveats=frozenset(caveats),
-                  classified_only=base.classified_only, national_levels=levels)
+        cfg = cls(
+            communities=communities,
+            caveats=frozenset(caveats),
+            classified_only=base.classified_only,
+            national_levels=levels,
+        )
         for name, members in communities.items():
             bad = sorted(m for m in members if not is_country(m))
             if bad:
@@ -149,23 +158,67 @@ def is_country(code: str) -> bool:
 
 @cache
 def default_config() -> MarkingConfig:
-    nato = ["ALB", "BEL", "BGR", "CAN", "HRV", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "ISL", "ITA", "LVA", "LTU", "LUX", "MNE", "NLD", "MKD", "NOR", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE", "TUR", "GBR", "USA"]
+    nato = [
+        "ALB",
+        "BEL",
+        "BGR",
+        "CAN",
+        "HRV",
+        "CZE",
+        "DNK",
+        "EST",
+        "FIN",
+        "FRA",
+        "DEU",
+        "GRC",
+        "HUN",
+        "ISL",
+        "ITA",
+        "LVA",
+        "LTU",
+        "LUX",
+        "MNE",
+        "NLD",
+        "MKD",
+        "NOR",
+        "POL",
+        "PRT",
+        "ROU",
+        "SVK",
+        "SVN",
+        "ESP",
+        "SWE",
+        "TUR",
+        "GBR",
+        "USA",
+    ]
     return MarkingConfig(
-        communities={"QUAD": frozenset({"AUS", "IND", "JPN", "USA"}),
-                     "FVEY": frozenset({"AUS", "CAN", "GBR", "NZL", "USA"}),
-                     "NATO": frozenset(nato)},
+        communities={
+            "QUAD": frozenset({"AUS", "IND", "JPN", "USA"}),
+            "FVEY": frozenset({"AUS", "CAN", "GBR", "NZL", "USA"}),
+            "NATO": frozenset(nato),
+        },
         caveats=frozenset({NOFORN, "ORCON", "PROPIN", "IMCON", "SI", "TK", "HCS"}),
         classified_only=frozenset({"ORCON", "SI", "TK", "HCS"}),
         national_levels={
             # Japan: 特定秘密 (Act No. 108 of 2013) above the ministry levels 極秘 and 秘.
-            "JPN": {"特定秘密": Classification.TOP_SECRET, "極秘": Classification.SECRET,
-                    "秘": Classification.CONFIDENTIAL},
+            "JPN": {
+                "特定秘密": Classification.TOP_SECRET,
+                "極秘": Classification.SECRET,
+                "秘": Classification.CONFIDENTIAL,
+            },
             # Ukraine, Law "On State Secret": особливої важливості / цілком таємно / таємно.
-            "UKR": {"ОСОБЛИВОЇ ВАЖЛИВОСТІ": Classification.TOP_SECRET,
-                    "ЦІЛКОМ ТАЄМНО": Classification.SECRET, "ТАЄМНО": Classification.CONFIDENTIAL},
-            "GBR": {"TOP SECRET": Classification.TOP_SECRET, "SECRET": Classification.SECRET,
-                    "OFFICIAL-SENSITIVE": Classification.CONFIDENTIAL,
-                    "OFFICIAL": Classification.UNCLASSIFIED},
+            "UKR": {
+                "ОСОБЛИВОЇ ВАЖЛИВОСТІ": Classification.TOP_SECRET,
+                "ЦІЛКОМ ТАЄМНО": Classification.SECRET,
+                "ТАЄМНО": Classification.CONFIDENTIAL,
+            },
+            "GBR": {
+                "TOP SECRET": Classification.TOP_SECRET,
+                "SECRET": Classification.SECRET,
+                "OFFICIAL-SENSITIVE": Classification.CONFIDENTIAL,
+                "OFFICIAL": Classification.UNCLASSIFIED,
+            },
         },
     )
 
@@ -195,10 +248,10 @@ class Marking:
         text = self.banner()
         if self.noforn and self.releasable_to:
             raise MarkingError(text, "NOFORN forbids any foreign release, so REL TO contradicts it")
-        if self.classification > Classification.UNCLASSIFIED and not self.releasable_to \
-                and not self.noforn:
-            raise MarkingError(text, "a classified marking must state its releasability "
-                                     "(REL TO ... or NOFORN)")
+        if self.classification > Classification.UNCLASSIFIED and not self.releasable_to and not self.noforn:
+            raise MarkingError(
+                text, "a classified marking must state its releasability (REL TO ... or NOFORN)"
+            )
         unknown = sorted(c for c in self.caveats if c not in cfg.caveats)
         if unknown:
             raise MarkingError(text, f"unknown caveat(s) {unknown}; known: {sorted(cfg.caveats)}")
@@ -208,8 +261,11 @@ class Marking:
                 raise MarkingError(text, f"{bad} may only be applied to classified information")
         for name in self.releasable_to:
             if name not in cfg.communities and not is_country(name):
-                raise MarkingError(text, f"{name!r} in REL TO is neither an ISO 3166 alpha-3 code "
-                                         f"nor a known community ({', '.join(sorted(cfg.communities))})")
+                raise MarkingError(
+                    text,
+                    f"{name!r} in REL TO is neither an ISO 3166 alpha-3 code "
+                    f"nor a known community ({', '.join(sorted(cfg.communities))})",
+                )
         if self.owner is not None:
             if self.owner not in cfg.communities and not is_country(self.owner):
                 raise MarkingError(text, f"owner {self.owner!r} is not a country code or community")
@@ -245,11 +301,13 @@ class Marking:
     # ------------------------------------------------------------- structured label
     def as_label(self) -> dict[str, object]:
         """JSON label (the fields of a STANAG 4774 ConfidentialityInformation)."""
-        return {"policy_identifier": POLICY_IDENTIFIER,
-                "classification": self.classification.banner,
-                "owner": self.owner,
-                "releasable_to": sorted(self.releasable_to),
-                "caveats": sorted(self.caveats)}
+        return {
+            "policy_identifier": POLICY_IDENTIFIER,
+            "classification": self.classification.banner,
+            "owner": self.owner,
+            "releasable_to": sorted(self.releasable_to),
+            "caveats": sorted(self.caveats),
+        }
 
     def as_xml(self) -> str:
         """XML modelled on the STANAG 4774 confidentiality label (categories PERMISSIVE/RESTRICTIVE)."""
@@ -293,8 +351,11 @@ def parse_banner(text: str, config: MarkingConfig | None = None) -> Marking:
     try:
         level = Classification.parse(pieces[0])
     except ValueError:
-        raise MarkingError(raw, f"unknown classification {pieces[0]!r}; expected one of "
-                                "UNCLASSIFIED, CONFIDENTIAL, SECRET, TOP SECRET") from None
+        raise MarkingError(
+            raw,
+            f"unknown classification {pieces[0]!r}; expected one of "
+            "UNCLASSIFIED, CONFIDENTIAL, SECRET, TOP SECRET",
+        ) from None
     caveats: list[str] = []
     rel: list[str] = []
     seen_rel = False
@@ -309,7 +370,7 @@ def parse_banner(text: str, config: MarkingConfig | None = None) -> Marking:
                 if seen_rel:
                     raise MarkingError(raw, "REL TO appears twice")
                 seen_rel = True
-                names = [n.strip() for n in token[len("REL TO"):].split(",")]
+                names = [n.strip() for n in token[len("REL TO") :].split(",")]
                 if not names or any(not n for n in names):
                     raise MarkingError(raw, "REL TO needs a comma-separated list of codes")
                 rel.extend(names)
@@ -337,8 +398,12 @@ def marking_from_label(label: Mapping[str, object], config: MarkingConfig | None
     except (KeyError, ValueError):
         raise MarkingError(text, "missing or unknown classification") from None
     rel, cav, owner = label.get("releasable_to", []), label.get("caveats", []), label.get("owner")
-    if not isinstance(rel, list) or not isinstance(cav, list) or not all(
-            isinstance(x, str) for x in [*rel, *cav]) or not (owner is None or isinstance(owner, str)):
+    if (
+        not isinstance(rel, list)
+        or not isinstance(cav, list)
+        or not all(isinstance(x, str) for x in [*rel, *cav])
+        or not (owner is None or isinstance(owner, str))
+    ):
         raise MarkingError(text, "releasable_to and caveats must be lists of strings, owner a string")
     if len(set(rel)) != len(rel) or len(set(cav)) != len(cav):
         raise MarkingError(text, "duplicated values")
@@ -361,7 +426,10 @@ def marking_from_xml(xml: str | bytes, config: MarkingConfig | None = None) -> M
     label: dict[str, object] = {
         "policy_identifier": info.findtext("s:PolicyIdentifier", namespaces=ns),
         "classification": info.findtext("s:Classification", namespaces=ns) or "",
-        "owner": None, "releasable_to": [], "caveats": []}
+        "owner": None,
+        "releasable_to": [],
+        "caveats": [],
+    }
     keys = {"Owner": "owner", "Releasable To": "releasable_to", "Caveat": "caveats"}
     for cat in info.findall("s:Category", ns):
         key = keys.get(cat.get("TagName", ""))

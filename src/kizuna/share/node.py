@@ -94,26 +94,47 @@ class NodeConfig:
             partners, keys = {}, {}
             for p in data.get("partners") or []:  # type: ignore[union-attr]
                 pid = str(p["id"])
-                partners[pid] = Partner(pid, str(p.get("nation", pid)), p.get("url"),
-                                        Classification.parse(str(p.get("clearance", "UNCLASSIFIED"))),
-                                        frozenset(p.get("accesses") or []))
+                partners[pid] = Partner(
+                    pid,
+                    str(p.get("nation", pid)),
+                    p.get("url"),
+                    Classification.parse(str(p.get("clearance", "UNCLASSIFIED"))),
+                    frozenset(p.get("accesses") or []),
+                )
                 keys[pid] = _pem(p["public_key"], base)
             for t in data.get("trusted_keys") or []:  # type: ignore[union-attr]
                 keys[str(t["id"])] = _pem(t["public_key"], base)
             users = []
             for u in data.get("users") or []:  # type: ignore[union-attr]
                 digest = u.get("token_sha256") or hashlib.sha256(str(u["token"]).encode()).hexdigest()
-                users.append(User(str(u["name"]), str(digest), Subject(
-                    str(u["name"]), str(u["nationality"]), Classification.parse(str(u["clearance"])),
-                    frozenset(u.get("accesses") or []), frozenset(u.get("roles") or []))))
+                users.append(
+                    User(
+                        str(u["name"]),
+                        str(digest),
+                        Subject(
+                            str(u["name"]),
+                            str(u["nationality"]),
+                            Classification.parse(str(u["clearance"])),
+                            frozenset(u.get("accesses") or []),
+                            frozenset(u.get("roles") or []),
+                        ),
+                    )
+                )
             tls = None
             if data.get("tls"):
                 t = dict(data["tls"])  # type: ignore[call-overload]
                 tls = TlsFiles(*(base / str(t[k]) for k in ("ca", "cert", "key")))
-            return cls(node_id=node_id, nation=str(me.get("nation", node_id)),
-                       clearance=Classification.parse(str(me.get("clearance", "TOP SECRET"))),
-                       accesses=frozenset(me.get("accesses") or markings.caveats),
-                       partners=partners, users=users, public_keys=keys, markings=markings, tls=tls)
+            return cls(
+                node_id=node_id,
+                nation=str(me.get("nation", node_id)),
+                clearance=Classification.parse(str(me.get("clearance", "TOP SECRET"))),
+                accesses=frozenset(me.get("accesses") or markings.caveats),
+                partners=partners,
+                users=users,
+                public_keys=keys,
+                markings=markings,
+                tls=tls,
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"invalid node configuration: {exc.__class__.__name__}: {exc}") from None
 
@@ -142,8 +163,9 @@ class IngestReport:
 
 
 class Node:
-    def __init__(self, store: CatalogStore, config: NodeConfig, signer: Signer, *,
-                 verify_signatures: bool = True):
+    def __init__(
+        self, store: CatalogStore, config: NodeConfig, signer: Signer, *, verify_signatures: bool = True
+    ):
         if signer.node_id != config.node_id:
             raise ConfigError(f"key is for {signer.node_id}, node is {config.node_id}")
         self.catalog = store
@@ -191,13 +213,21 @@ class Node:
     # ------------------------------------------------------------ writes
     def _row(self, product: Product, signed: Mapping[str, object], source: str) -> dict[str, object]:
         nations = releasable_nations(product.marking, self.owner_nation(product), self.config.markings)
-        return {"product_id": product.id, "version": product.version, "type": product.type,
-                "created_utc": product.created_utc, "originator": product.originator,
-                "classification": int(product.marking.classification), "banner": product.marking.banner(),
-                "nations": delimited(nations), "caveats": delimited(product.marking.caveats),
-                "objects": delimited(product.objects), "source": source,
-                "signature": str(signed["signature"]["value"]),  # type: ignore[index]
-                "wire": json.dumps(signed, separators=(",", ":"), ensure_ascii=False)}
+        return {
+            "product_id": product.id,
+            "version": product.version,
+            "type": product.type,
+            "created_utc": product.created_utc,
+            "originator": product.originator,
+            "classification": int(product.marking.classification),
+            "banner": product.marking.banner(),
+            "nations": delimited(nations),
+            "caveats": delimited(product.marking.caveats),
+            "objects": delimited(product.objects),
+            "source": source,
+            "signature": str(signed["signature"]["value"]),  # type: ignore[index]
+            "wire": json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
+        }
 
     def publish(self, product: Product, *, actor: str) -> dict[str, object]:
         """Sign and store a product of this node. A new version may not lower the marking."""
@@ -211,13 +241,23 @@ class Node:
             if have:
                 old = self._stored_product(product.id, max(have))
                 if old is not None and not at_least_as_restrictive(
-                        product.marking, old.marking, owner_nation=self.config.nation,
-                        config=self.config.markings):
+                    product.marking, old.marking, owner_nation=self.config.nation, config=self.config.markings
+                ):
                     raise PolicyError("a new version may not lower the marking; use an audited downgrade")
             signed = self.signer.sign_product(product)
             self.share.insert(conn, [self._row(product, signed, "local")])
-            self.audit.append(conn, [AuditEvent("publish", actor, product.id, product.version,
-                                                {"banner": product.marking.banner(), "type": product.type})])
+            self.audit.append(
+                conn,
+                [
+                    AuditEvent(
+                        "publish",
+                        actor,
+                        product.id,
+                        product.version,
+                        {"banner": product.marking.banner(), "type": product.type},
+                    )
+                ],
+            )
         return signed
 
     def publish_many(self, products: Sequence[Product], *, actor: str) -> int:
@@ -240,8 +280,9 @@ class Node:
             return None
         return Product.from_document(json.loads(row.wire)["product"], self.config.markings)
 
-    def downgrade(self, product_id: str, new_marking: Marking, *, actor: Subject,
-                  justification: str) -> dict[str, object]:
+    def downgrade(
+        self, product_id: str, new_marking: Marking, *, actor: Subject, justification: str
+    ) -> dict[str, object]:
         """Lower a product's marking: a new version, signed, with an audit entry naming who and why."""
         old = self._stored_product(product_id)
         if old is None:
@@ -250,22 +291,50 @@ class Node:
             raise PolicyError("only the originating node may downgrade a product")
         new_marking.validate(self.config.markings)
         try:
-            check_downgrade(actor, old.marking, new_marking, owner_nation=self.config.nation,
-                            justification=justification, config=self.config.markings)
+            check_downgrade(
+                actor,
+                old.marking,
+                new_marking,
+                owner_nation=self.config.nation,
+                justification=justification,
+                config=self.config.markings,
+            )
         except PolicyError as exc:
-            self.audit.record(AuditEvent("refusal", actor.name, product_id, old.version,
-                                         {"action": "downgrade", "reason": str(exc)}))
+            self.audit.record(
+                AuditEvent(
+                    "refusal",
+                    actor.name,
+                    product_id,
+                    old.version,
+                    {"action": "downgrade", "reason": str(exc)},
+                )
+            )
             raise
         new = old.next_version(marking=new_marking)
         signed = self.signer.sign_product(new)
         with self.share.write() as conn:
             self.share.insert(conn, [self._row(new, signed, "local")])
-            self.audit.append(conn, [AuditEvent("downgrade", actor.name, new.id, new.version, {
-                "from": old.marking.banner(), "to": new_marking.banner(), "justification": justification})])
+            self.audit.append(
+                conn,
+                [
+                    AuditEvent(
+                        "downgrade",
+                        actor.name,
+                        new.id,
+                        new.version,
+                        {
+                            "from": old.marking.banner(),
+                            "to": new_marking.banner(),
+                            "justification": justification,
+                        },
+                    )
+                ],
+            )
         return signed
 
-    def ingest(self, docs: Sequence[Mapping[str, object]], *, source: str,
-               cursor: str | None = None) -> IngestReport:
+    def ingest(
+        self, docs: Sequence[Mapping[str, object]], *, source: str, cursor: str | None = None
+    ) -> IngestReport:
         """Verify and store partners' products idempotently, in one transaction with the cursor.
 
         Same id+version again is a no-op; an older version than stored is refused as a replay; the
@@ -277,20 +346,30 @@ class Node:
         actor = f"node:{source}"
         for doc in docs:
             try:
-                p = verify_signed(doc, self.trust, self.config.markings,
-                                  check_signature=self.verify_signatures)
+                p = verify_signed(
+                    doc, self.trust, self.config.markings, check_signature=self.verify_signatures
+                )
             except IntegrityError as exc:
                 report.refused.append((exc.product_id, exc.version, exc.reason))
-                events.append(AuditEvent("refusal", actor, exc.product_id, exc.version,
-                                         {"reason": exc.reason, "source": source}))
+                events.append(
+                    AuditEvent(
+                        "refusal",
+                        actor,
+                        exc.product_id,
+                        exc.version,
+                        {"reason": exc.reason, "source": source},
+                    )
+                )
                 continue
-            decision = may_access(self.self_subject, p.marking, owner_nation=self.owner_nation(p),
-                                  config=self.config.markings)
+            decision = may_access(
+                self.self_subject, p.marking, owner_nation=self.owner_nation(p), config=self.config.markings
+            )
             if not decision and p.originator != self.node_id:
                 reason = f"not releasable to this node: {decision.reason}"
                 report.refused.append((p.id, p.version, reason))
-                events.append(AuditEvent("refusal", actor, p.id, p.version,
-                                         {"reason": reason, "source": source}))
+                events.append(
+                    AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
+                )
                 continue
             accepted.append((p, doc))
         with self.share.write() as conn:
@@ -309,8 +388,11 @@ class Node:
                 else:
                     versions[p.version] = sig
                     rows.append(self._row(p, doc, source))
-                    events.append(AuditEvent("ingest", actor, p.id, p.version,
-                                             {"banner": p.marking.banner(), "source": source}))
+                    events.append(
+                        AuditEvent(
+                            "ingest", actor, p.id, p.version, {"banner": p.marking.banner(), "source": source}
+                        )
+                    )
                     report.ingested += 1
                     continue
                 report.refused.append((p.id, p.version, reason))

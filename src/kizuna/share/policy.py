@@ -41,8 +41,9 @@ class Decision:
         return self.allowed
 
 
-def releasable_nations(marking: Marking, owner_nation: str | None,
-                       config: MarkingConfig | None = None) -> frozenset[str] | None:
+def releasable_nations(
+    marking: Marking, owner_nation: str | None, config: MarkingConfig | None = None
+) -> frozenset[str] | None:
     """Country codes the marking allows, or None for "everyone" (UNCLASSIFIED without REL TO).
 
     NOFORN means the owner nation only: the marking's owner when written, else the originator's nation.
@@ -56,22 +57,27 @@ def releasable_nations(marking: Marking, owner_nation: str | None,
     return cfg.expand(marking.releasable_to)
 
 
-def may_access(subject: Subject, marking: Marking, *, owner_nation: str | None = None,
-               config: MarkingConfig | None = None) -> Decision:
+def may_access(
+    subject: Subject,
+    marking: Marking,
+    *,
+    owner_nation: str | None = None,
+    config: MarkingConfig | None = None,
+) -> Decision:
     nations = releasable_nations(marking, owner_nation, config)
     if nations is not None and subject.nationality not in nations:
         return Decision(False, f"{subject.nationality} not in releasability")
     if subject.clearance < marking.classification:
-        return Decision(False, f"clearance {subject.clearance.banner} below "
-                               f"{marking.classification.banner}")
+        return Decision(False, f"clearance {subject.clearance.banner} below {marking.classification.banner}")
     missing = marking.access_caveats - subject.accesses
     if missing:
         return Decision(False, f"missing caveat access {sorted(missing)}")
     return Decision(True, "releasable")
 
 
-def combine(markings: Sequence[Marking], *, deriving_nation: str,
-            config: MarkingConfig | None = None) -> Marking:
+def combine(
+    markings: Sequence[Marking], *, deriving_nation: str, config: MarkingConfig | None = None
+) -> Marking:
     """Marking of a product derived from `markings`: classification max, releasability intersection,
     caveats union. When the intersection is empty the product stays with the deriving nation (NOFORN),
     which held every input."""
@@ -88,8 +94,11 @@ def combine(markings: Sequence[Marking], *, deriving_nation: str,
     if NOFORN in caveats or (nations is not None and not nations):
         return Marking(level, frozenset(), caveats | {NOFORN}, deriving_nation).validate(cfg)
     if nations is None:
-        return Marking(level, frozenset(), caveats).validate(cfg) if level == Classification.UNCLASSIFIED \
+        return (
+            Marking(level, frozenset(), caveats).validate(cfg)
+            if level == Classification.UNCLASSIFIED
             else Marking(level, frozenset(), caveats | {NOFORN}, deriving_nation).validate(cfg)
+        )
     rel = _compress(nations, cfg)
     owner = deriving_nation if deriving_nation in nations else None
     return Marking(level, rel, caveats, owner).validate(cfg)
@@ -103,8 +112,9 @@ def _compress(nations: frozenset[str], cfg: MarkingConfig) -> frozenset[str]:
     return nations
 
 
-def at_least_as_restrictive(new: Marking, old: Marking, *, owner_nation: str,
-                            config: MarkingConfig | None = None) -> bool:
+def at_least_as_restrictive(
+    new: Marking, old: Marking, *, owner_nation: str, config: MarkingConfig | None = None
+) -> bool:
     """True when `new` releases nothing `old` did not (so changing to it is not a downgrade)."""
     cfg = config or default_config()
     a, b = releasable_nations(new, owner_nation, cfg), releasable_nations(old, owner_nation, cfg)
@@ -112,8 +122,15 @@ def at_least_as_restrictive(new: Marking, old: Marking, *, owner_nation: str,
     return new.classification >= old.classification and new.caveats >= old.caveats and rel_ok
 
 
-def check_downgrade(actor: Subject, old: Marking, new: Marking, *, owner_nation: str,
-                    justification: str, config: MarkingConfig | None = None) -> None:
+def check_downgrade(
+    actor: Subject,
+    old: Marking,
+    new: Marking,
+    *,
+    owner_nation: str,
+    justification: str,
+    config: MarkingConfig | None = None,
+) -> None:
     """Raise :class:`PolicyError` unless `actor` may lower `old` to `new`."""
     if DOWNGRADE_ROLE not in actor.roles:
         raise PolicyError(f"{actor.name} lacks the {DOWNGRADE_ROLE!r} role")

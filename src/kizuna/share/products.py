@@ -16,8 +16,15 @@ from datetime import UTC, datetime
 from kizuna.errors import KizunaError
 from kizuna.share.markings import Marking, MarkingConfig, marking_from_label
 
-PRODUCT_TYPES = ("element_set", "conjunction", "revisit_report", "maneuver", "proximity_alert",
-                 "dark_vessels", "derived")
+PRODUCT_TYPES = (
+    "element_set",
+    "conjunction",
+    "revisit_report",
+    "maneuver",
+    "proximity_alert",
+    "dark_vessels",
+    "derived",
+)
 
 
 class ProductError(KizunaError, ValueError):
@@ -115,27 +122,54 @@ class Product:
     objects: tuple[int, ...] = field(default=())
 
     @classmethod
-    def new(cls, type: str, payload: Mapping[str, object], marking: Marking, originator: str, *,
-            objects: tuple[int, ...] = (), id: str | None = None, version: int = 1,
-            created_utc: datetime | None = None) -> Product:
+    def new(
+        cls,
+        type: str,
+        payload: Mapping[str, object],
+        marking: Marking,
+        originator: str,
+        *,
+        objects: tuple[int, ...] = (),
+        id: str | None = None,
+        version: int = 1,
+        created_utc: datetime | None = None,
+    ) -> Product:
         if type not in PRODUCT_TYPES:
             raise ProductError(f"unknown product type {type!r}; known: {PRODUCT_TYPES}")
-        return cls(id=id or f"product--{uuid.uuid4()}", version=version, type=type,
-                   created_utc=(created_utc or datetime.now(UTC)).astimezone(UTC), originator=originator,
-                   payload=dict(payload), marking=marking, objects=tuple(sorted({int(o) for o in objects})))
+        return cls(
+            id=id or f"product--{uuid.uuid4()}",
+            version=version,
+            type=type,
+            created_utc=(created_utc or datetime.now(UTC)).astimezone(UTC),
+            originator=originator,
+            payload=dict(payload),
+            marking=marking,
+            objects=tuple(sorted({int(o) for o in objects})),
+        )
 
-    def next_version(self, *, payload: Mapping[str, object] | None = None,
-                     marking: Marking | None = None) -> Product:
-        return replace(self, version=self.version + 1, created_utc=datetime.now(UTC),
-                       payload=dict(payload) if payload is not None else self.payload,
-                       marking=marking or self.marking)
+    def next_version(
+        self, *, payload: Mapping[str, object] | None = None, marking: Marking | None = None
+    ) -> Product:
+        return replace(
+            self,
+            version=self.version + 1,
+            created_utc=datetime.now(UTC),
+            payload=dict(payload) if payload is not None else self.payload,
+            marking=marking or self.marking,
+        )
 
     def document(self) -> dict[str, object]:
         """The signed content, in the form that is serialised on the wire."""
-        return {"id": self.id, "version": self.version, "type": self.type,
-                "created_utc": iso_z(self.created_utc), "originator": self.originator,
-                "objects": list(self.objects), "marking": self.marking.as_label(),
-                "payload": self.payload}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "type": self.type,
+            "created_utc": iso_z(self.created_utc),
+            "originator": self.originator,
+            "objects": list(self.objects),
+            "marking": self.marking.as_label(),
+            "payload": self.payload,
+        }
 
     def canonical_bytes(self) -> bytes:
         return canonical_json({"kizuna_product": 1, **self.document()})
@@ -156,9 +190,16 @@ class Product:
             if doc["type"] not in PRODUCT_TYPES:
                 raise ProductError(f"unknown product type {doc['type']!r}")
             marking = marking_from_label(doc["marking"], config)  # type: ignore[arg-type]
-            return cls(id=str(doc["id"]), version=version, type=str(doc["type"]),
-                       created_utc=parse_iso_z(str(doc["created_utc"])), originator=str(doc["originator"]),
-                       payload=payload, marking=marking, objects=tuple(objects))
+            return cls(
+                id=str(doc["id"]),
+                version=version,
+                type=str(doc["type"]),
+                created_utc=parse_iso_z(str(doc["created_utc"])),
+                originator=str(doc["originator"]),
+                payload=payload,
+                marking=marking,
+                objects=tuple(objects),
+            )
         except KeyError as exc:
             raise ProductError(f"product document lacks {exc.args[0]!r}") from None
         except ValueError as exc:

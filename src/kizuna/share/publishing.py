@@ -10,9 +10,14 @@ from kizuna.share.node import Node
 from kizuna.share.products import Product
 
 
-def publish_payloads(db: str, partners: Path, keys: Path, banner: str,
-                     items: Iterable[tuple[str, dict[str, object], Sequence[int]]],
-                     actor: str = "cli") -> list[dict[str, object]]:
+def publish_payloads(
+    db: str,
+    partners: Path,
+    keys: Path,
+    banner: str,
+    items: Iterable[tuple[str, dict[str, object], Sequence[int]]],
+    actor: str = "cli",
+) -> list[dict[str, object]]:
     """Wrap each (product type, JSON payload, NORAD ids) as a product of this node under one marking.
 
     Raises the share layer's errors (bad marking, unknown type, policy) before anything is stored
@@ -25,8 +30,15 @@ def publish_payloads(db: str, partners: Path, keys: Path, banner: str,
         for product_type, payload, objects in items:
             product = Product.new(product_type, payload, marking, node.node_id, objects=tuple(objects))
             signed = node.publish(product, actor=actor)
-            published.append({"id": product.id, "version": product.version, "type": product_type,
-                              "objects": list(objects), "banner": signed["banner"]})
+            published.append(
+                {
+                    "id": product.id,
+                    "version": product.version,
+                    "type": product_type,
+                    "objects": list(objects),
+                    "banner": signed["banner"],
+                }
+            )
         return published
     finally:
         node.catalog.close()

@@ -55,8 +55,9 @@ def generate_keys(directory: Path, node_id: str, *, overwrite: bool = False) -> 
     if priv_path.exists() and not overwrite:
         raise KizunaError(f"{priv_path} exists; refusing to overwrite a node key")
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
@@ -112,15 +113,23 @@ class Signer:
         if product.originator != self.node_id:
             raise KizunaError(f"{self.node_id} cannot sign a product originated by {product.originator}")
         sig = self.key.sign(product.canonical_bytes())
-        return {"product": product.document(), "banner": product.marking.banner(),
-                "signature": {"alg": ALG, "key_id": self.key_id, "value": b64u(sig)}}
+        return {
+            "product": product.document(),
+            "banner": product.marking.banner(),
+            "signature": {"alg": ALG, "key_id": self.key_id, "value": b64u(sig)},
+        }
 
     def sign_bytes(self, data: bytes) -> str:
         return b64u(self.key.sign(data))
 
 
-def verify_signed(doc: Mapping[str, object], trust: TrustStore, config: MarkingConfig | None = None,
-                  *, check_signature: bool = True) -> Product:
+def verify_signed(
+    doc: Mapping[str, object],
+    trust: TrustStore,
+    config: MarkingConfig | None = None,
+    *,
+    check_signature: bool = True,
+) -> Product:
     """Verify a signed product document and return the product, or raise :class:`IntegrityError`.
 
     Checks, in order: shape, signature present, key known, key belongs to the originator, marking valid
@@ -146,11 +155,15 @@ def verify_signed(doc: Mapping[str, object], trust: TrustStore, config: MarkingC
     except (ProductError, ValueError) as exc:
         raise IntegrityError(f"malformed product or marking: {exc}", pid, ver) from None
     if product.originator != signer_node:
-        raise IntegrityError(f"signed by {signer_node}'s key but claims originator {product.originator}",
-                             pid, ver)
+        raise IntegrityError(
+            f"signed by {signer_node}'s key but claims originator {product.originator}", pid, ver
+        )
     if doc.get("banner") != product.marking.banner():
-        raise IntegrityError(f"banner {doc.get('banner')!r} does not match the signed label "
-                             f"{product.marking.banner()!r}", pid, ver)
+        raise IntegrityError(
+            f"banner {doc.get('banner')!r} does not match the signed label {product.marking.banner()!r}",
+            pid,
+            ver,
+        )
     if check_signature:
         try:
             public.verify(unb64u(str(sig["value"])), product.canonical_bytes())

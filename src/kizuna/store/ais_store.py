@@ -30,13 +30,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from kizuna.errors import FormatIssue
-from kizuna.maritime.ais import latest_static, split_records
-from kizuna.maritime.records import PositionArrays, VesselPosition, VesselStatic
+from kizuna.formats.ais import latest_static, split_records
+from kizuna.model.maritime import PositionArrays, VesselPosition, VesselStatic
 
 metadata = MetaData()
 
 ais_position = Table(
-    "ais_position", metadata,
+    "ais_position",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("mmsi", BigInteger, nullable=False, index=True),
     Column("time_utc", DateTime, nullable=False, index=True),
@@ -51,12 +52,18 @@ ais_position = Table(
 )
 
 ais_static = Table(
-    "ais_static", metadata,
+    "ais_static",
+    metadata,
     Column("mmsi", BigInteger, primary_key=True),
     Column("updated_utc", DateTime),
-    Column("name", String(40)), Column("callsign", String(16)), Column("imo", BigInteger),
-    Column("ship_type", Integer), Column("length_m", Float), Column("beam_m", Float),
-    Column("draught_m", Float), Column("destination", String(40)),
+    Column("name", String(40)),
+    Column("callsign", String(16)),
+    Column("imo", BigInteger),
+    Column("ship_type", Integer),
+    Column("length_m", Float),
+    Column("beam_m", Float),
+    Column("draught_m", Float),
+    Column("destination", String(40)),
 )
 
 _BATCH = 5000
@@ -75,9 +82,14 @@ class AisLoadSummary:
     issues: list[FormatIssue] = field(default_factory=list)
 
     def as_dict(self, max_issues: int = 200) -> dict[str, object]:
-        return {"positions_loaded": self.positions_loaded, "positions_duplicate": self.positions_duplicate,
-                "positions_untimed": self.positions_untimed, "statics": self.statics,
-                "issues": len(self.issues), "errors": [i.as_dict() for i in self.issues[:max_issues]]}
+        return {
+            "positions_loaded": self.positions_loaded,
+            "positions_duplicate": self.positions_duplicate,
+            "positions_untimed": self.positions_untimed,
+            "statics": self.statics,
+            "issues": len(self.issues),
+            "errors": [i.as_dict() for i in self.issues[:max_issues]],
+        }
 
 
 class AisStore:
@@ -88,34 +100,53 @@ class AisStore:
         metadata.create_all(engine)
 
     def _insert(self, table):  # type: ignore[no-untyped-def]
-        return (postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table))
+        return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
 
     def add_positions(self, positions: Sequence[VesselPosition], conn: Connection) -> tuple[int, int, int]:
         """(loaded, duplicates, untimed). Untimed reports cannot go on a track and are not stored."""
-        rows = [{"mmsi": p.mmsi, "time_utc": p.time_utc.astimezone(UTC).replace(tzinfo=None),
-                 "lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "sog_kn": _none_if_nan(p.sog_kn),
-                 "cog_deg": _none_if_nan(p.cog_deg), "heading_deg": _none_if_nan(p.heading_deg),
-                 "msg_type": p.msg_type, "source": (p.source or "")[:200]}
-                for p in positions if p.time_utc is not None]
+        rows = [
+            {
+                "mmsi": p.mmsi,
+                "time_utc": p.time_utc.astimezone(UTC).replace(tzinfo=None),
+                "lat_deg": p.lat_deg,
+                "lon_deg": p.lon_deg,
+                "sog_kn": _none_if_nan(p.sog_kn),
+                "cog_deg": _none_if_nan(p.cog_deg),
+                "heading_deg": _none_if_nan(p.heading_deg),
+                "msg_type": p.msg_type,
+                "source": (p.source or "")[:200],
+            }
+            for p in positions
+            if p.time_utc is not None
+        ]
         loaded = 0
         # RETURNING counts what was really inserted (executemany rowcount is unreliable across drivers)
         stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
         for k in range(0, len(rows), _BATCH):
-            loaded += len(conn.execute(stmt, rows[k:k + _BATCH]).all())
+            loaded += len(conn.execute(stmt, rows[k : k + _BATCH]).all())
         return loaded, len(rows) - loaded, len(positions) - len(rows)
 
     def upsert_static(self, statics: Iterable[VesselStatic], conn: Connection) -> int:
         merged = latest_static(statics)
         if not merged:
             return 0
-        existing = {r.mmsi: r for r in conn.execute(select(ais_static).where(
-            ais_static.c.mmsi.in_(list(merged))))}
+        existing = {
+            r.mmsi: r for r in conn.execute(select(ais_static).where(ais_static.c.mmsi.in_(list(merged))))
+        }
         n = 0
         for mmsi, s in merged.items():
-            row = {"mmsi": mmsi, "updated_utc": s.time_utc.astimezone(UTC).replace(tzinfo=None) if s.time_utc else None,
-                   "name": s.name, "callsign": s.callsign, "imo": s.imo, "ship_type": s.ship_type,
-                   "length_m": s.length_m, "beam_m": s.beam_m, "draught_m": s.draught_m,
-                   "destination": s.destination}
+            row = {
+                "mmsi": mmsi,
+                "updated_utc": s.time_utc.astimezone(UTC).replace(tzinfo=None) if s.time_utc else None,
+                "name": s.name,
+                "callsign": s.callsign,
+                "imo": s.imo,
+                "ship_type": s.ship_type,
+                "length_m": s.length_m,
+                "beam_m": s.beam_m,
+                "draught_m": s.draught_m,
+                "destination": s.destination,
+            }
             old = existing.get(mmsi)
             if old is not None:
                 row = {k: (v if v is not None else getattr(old, k)) for k, v in row.items()}
@@ -125,8 +156,13 @@ class AisStore:
             n += 1
         return n
 
-    def load_file(self, path: Path | str, summary: AisLoadSummary | None = None,
-                  progress: Callable[[int, int], None] | None = None, chunk_lines: int = 50_000) -> AisLoadSummary:
+    def load_file(
+        self,
+        path: Path | str,
+        summary: AisLoadSummary | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        chunk_lines: int = 50_000,
+    ) -> AisLoadSummary:
         """Stream a file in chunks; each chunk in one transaction. ``progress(bytes_done, bytes_total)``."""
         from kizuna.formats.ais import iter_ais_file
 
@@ -145,14 +181,24 @@ class AisStore:
                 progress(getattr(part, "consumed_bytes", total), total)
         return summary
 
-    def positions(self, *, bbox: tuple[float, float, float, float] | None = None, start: datetime | None = None,
-                  stop: datetime | None = None, mmsi: Sequence[int] | None = None) -> PositionArrays:
+    def positions(
+        self,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        start: datetime | None = None,
+        stop: datetime | None = None,
+        mmsi: Sequence[int] | None = None,
+    ) -> PositionArrays:
         c = ais_position.c
         q = select(c.mmsi, c.time_utc, c.lat_deg, c.lon_deg, c.sog_kn, c.cog_deg, c.heading_deg)
         if bbox is not None:
             w, s, e, n = bbox
             q = q.where(c.lat_deg >= s, c.lat_deg <= n)
-            q = q.where(c.lon_deg >= w, c.lon_deg <= e) if w <= e else q.where((c.lon_deg >= w) | (c.lon_deg <= e))
+            q = (
+                q.where(c.lon_deg >= w, c.lon_deg <= e)
+                if w <= e
+                else q.where((c.lon_deg >= w) | (c.lon_deg <= e))
+            )
         if start is not None:
             q = q.where(c.time_utc >= start.astimezone(UTC).replace(tzinfo=None))
         if stop is not None:
@@ -165,15 +211,34 @@ class AisStore:
             return PositionArrays.empty()
         cols = list(zip(*rows, strict=True))
         f = lambda v: np.array([np.nan if x is None else x for x in v], dtype=float)  # noqa: E731
-        return PositionArrays(np.array(cols[0], np.int64), np.array(cols[1], dtype="datetime64[ns]"), f(cols[2]),
-                              f(cols[3]), f(cols[4]), f(cols[5]), f(cols[6]))
+        return PositionArrays(
+            np.array(cols[0], np.int64),
+            np.array(cols[1], dtype="datetime64[ns]"),
+            f(cols[2]),
+            f(cols[3]),
+            f(cols[4]),
+            f(cols[5]),
+            f(cols[6]),
+        )
 
     def statics(self) -> dict[int, VesselStatic]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ais_static)).all()
-        return {r.mmsi: VesselStatic(r.mmsi, r.updated_utc.replace(tzinfo=UTC) if r.updated_utc else None, r.name,
-                                     r.callsign, r.imo, r.ship_type, r.length_m, r.beam_m, r.draught_m,
-                                     r.destination) for r in rows}
+        return {
+            r.mmsi: VesselStatic(
+                r.mmsi,
+                r.updated_utc.replace(tzinfo=UTC) if r.updated_utc else None,
+                r.name,
+                r.callsign,
+                r.imo,
+                r.ship_type,
+                r.length_m,
+                r.beam_m,
+                r.draught_m,
+                r.destination,
+            )
+            for r in rows
+        }
 
     def count(self) -> int:
         with self.engine.connect() as conn:

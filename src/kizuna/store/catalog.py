@@ -32,19 +32,54 @@ from kizuna.store.schema import (
 DEFAULT_DB = "kizuna.db"
 _BATCH_ROWS = 2000
 _ELEMENT_COLUMNS = (
-    "norad_id", "epoch_utc", "mean_motion_revday", "eccentricity", "inclination_deg", "raan_deg",
-    "arg_perigee_deg", "mean_anomaly_deg", "bstar_per_er", "mean_motion_dot_revday2",
-    "mean_motion_ddot_revday3", "object_name", "object_id", "classification", "ephemeris_type",
-    "element_set_no", "rev_at_epoch",
+    "norad_id",
+    "epoch_utc",
+    "mean_motion_revday",
+    "eccentricity",
+    "inclination_deg",
+    "raan_deg",
+    "arg_perigee_deg",
+    "mean_anomaly_deg",
+    "bstar_per_er",
+    "mean_motion_dot_revday2",
+    "mean_motion_ddot_revday3",
+    "object_name",
+    "object_id",
+    "classification",
+    "ephemeris_type",
+    "element_set_no",
+    "rev_at_epoch",
 )
 _SATCAT_COLUMNS = (
-    "object_name", "object_id", "object_type", "ops_status", "owner", "launch_date", "launch_site",
-    "decay_date", "period_min", "inclination_deg", "apogee_km", "perigee_km", "rcs_m2", "rcs_size",
-    "data_status", "orbit_center", "orbit_type",
+    "object_name",
+    "object_id",
+    "object_type",
+    "ops_status",
+    "owner",
+    "launch_date",
+    "launch_site",
+    "decay_date",
+    "period_min",
+    "inclination_deg",
+    "apogee_km",
+    "perigee_km",
+    "rcs_m2",
+    "rcs_size",
+    "data_status",
+    "orbit_center",
+    "orbit_type",
 )
-OBJECT_TYPES = {"PAYLOAD": "PAYLOAD", "PAY": "PAYLOAD", "ROCKET BODY": "ROCKET BODY",
-                "R/B": "ROCKET BODY", "RB": "ROCKET BODY", "DEBRIS": "DEBRIS", "DEB": "DEBRIS",
-                "UNKNOWN": "UNKNOWN", "UNK": "UNKNOWN"}
+OBJECT_TYPES = {
+    "PAYLOAD": "PAYLOAD",
+    "PAY": "PAYLOAD",
+    "ROCKET BODY": "ROCKET BODY",
+    "R/B": "ROCKET BODY",
+    "RB": "ROCKET BODY",
+    "DEBRIS": "DEBRIS",
+    "DEB": "DEBRIS",
+    "UNKNOWN": "UNKNOWN",
+    "UNK": "UNKNOWN",
+}
 
 
 def database_url(db: str | None = None) -> str:
@@ -92,16 +127,18 @@ class CatalogStore:
                 if found is None:
                     conn.execute(SchemaVersionRow.__table__.insert().values(version=SCHEMA_VERSION))
                 elif found > SCHEMA_VERSION:
-                    raise StoreError(f"{self.safe_url}: schema version {found} is newer than this "
-                                     f"Kizuna ({SCHEMA_VERSION}); upgrade Kizuna")
+                    raise StoreError(
+                        f"{self.safe_url}: schema version {found} is newer than this "
+                        f"Kizuna ({SCHEMA_VERSION}); upgrade Kizuna"
+                    )
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open store {self.safe_url}: {exc.__class__.__name__}: "
-                             f"{str(exc).splitlines()[0]}") from exc
+            raise StoreError(
+                f"cannot open store {self.safe_url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
 
     @property
     def safe_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") \
-            else self.url
+        return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else self.url
 
     @property
     def dialect(self) -> str:
@@ -118,14 +155,17 @@ class CatalogStore:
 
     # ------------------------------------------------------------ writes
     def _insert(self, table):  # type: ignore[no-untyped-def]
-        return (postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table))
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         """A connection in a transaction: commit on success, rollback on any error."""
         return self.engine.begin()
 
-    def add_element_sets(self, records: Sequence[ElementSet], conn: Connection | None = None,
-                         ) -> InsertCounts:
+    def add_element_sets(
+        self,
+        records: Sequence[ElementSet],
+        conn: Connection | None = None,
+    ) -> InsertCounts:
         """Insert element sets, skipping (object, epoch) pairs already stored."""
         if conn is None:
             with self.transaction() as own:
@@ -143,11 +183,13 @@ class CatalogStore:
             unique[key] = row
         rows = list(unique.values())
         loaded = 0
-        stmt = (self._insert(ElementSetRow.__table__)
-                .on_conflict_do_nothing(index_elements=["norad_id", "epoch_utc"])
-                .returning(ElementSetRow.__table__.c.id))
+        stmt = (
+            self._insert(ElementSetRow.__table__)
+            .on_conflict_do_nothing(index_elements=["norad_id", "epoch_utc"])
+            .returning(ElementSetRow.__table__.c.id)
+        )
         for start in range(0, len(rows), _BATCH_ROWS):
-            loaded += len(conn.execute(stmt, rows[start:start + _BATCH_ROWS]).all())
+            loaded += len(conn.execute(stmt, rows[start : start + _BATCH_ROWS]).all())
         self._touch_objects(conn, records)
         return InsertCounts(loaded=loaded, duplicates=len(records) - loaded)
 
@@ -161,27 +203,35 @@ class CatalogStore:
         if not newest:
             return
         t = SpaceObjectRow.__table__
-        rows = [{"norad_id": n, "object_name": es.object_name, "object_id": es.object_id,
-                 "regime": es.regime, "latest_epoch_utc": _naive_utc(es.epoch_utc)}
-                for n, es in newest.items()]
+        rows = [
+            {
+                "norad_id": n,
+                "object_name": es.object_name,
+                "object_id": es.object_id,
+                "regime": es.regime,
+                "latest_epoch_utc": _naive_utc(es.epoch_utc),
+            }
+            for n, es in newest.items()
+        ]
         ins = self._insert(t)
-        newer = ins.excluded.latest_epoch_utc > func.coalesce(t.c.latest_epoch_utc,
-                                                             datetime(1900, 1, 1))
+        newer = ins.excluded.latest_epoch_utc > func.coalesce(t.c.latest_epoch_utc, datetime(1900, 1, 1))
         stmt = ins.on_conflict_do_update(
             index_elements=["norad_id"],
             set_={
                 "object_name": func.coalesce(t.c.object_name, ins.excluded.object_name),
                 "object_id": func.coalesce(t.c.object_id, ins.excluded.object_id),
                 "regime": case((newer, ins.excluded.regime), else_=t.c.regime),
-                "latest_epoch_utc": case((newer, ins.excluded.latest_epoch_utc),
-                                         else_=t.c.latest_epoch_utc),
+                "latest_epoch_utc": case((newer, ins.excluded.latest_epoch_utc), else_=t.c.latest_epoch_utc),
             },
         )
         for start in range(0, len(rows), _BATCH_ROWS):
-            conn.execute(stmt, rows[start:start + _BATCH_ROWS])
+            conn.execute(stmt, rows[start : start + _BATCH_ROWS])
 
-    def add_space_objects(self, objects: Sequence[SpaceObject], conn: Connection | None = None,
-                          ) -> InsertCounts:
+    def add_space_objects(
+        self,
+        objects: Sequence[SpaceObject],
+        conn: Connection | None = None,
+    ) -> InsertCounts:
         """Insert or update SATCAT entries. Identical entries count as duplicates."""
         if conn is None:
             with self.transaction() as own:
@@ -191,7 +241,7 @@ class CatalogStore:
         existing = {}
         ids = list(latest)
         for start in range(0, len(ids), _BATCH_ROWS):
-            part = ids[start:start + _BATCH_ROWS]
+            part = ids[start : start + _BATCH_ROWS]
             for row in conn.execute(select(t).where(t.c.norad_id.in_(part))).mappings():
                 existing[row["norad_id"]] = row
         rows, duplicates = [], len(objects) - len(latest)
@@ -206,17 +256,36 @@ class CatalogStore:
             ins = self._insert(t)
             stmt = ins.on_conflict_do_update(
                 index_elements=["norad_id"],
-                set_={c: getattr(ins.excluded, c) for c in (*_SATCAT_COLUMNS, "satcat_source")})
+                set_={c: getattr(ins.excluded, c) for c in (*_SATCAT_COLUMNS, "satcat_source")},
+            )
             for start in range(0, len(rows), _BATCH_ROWS):
-                conn.execute(stmt, rows[start:start + _BATCH_ROWS])
+                conn.execute(stmt, rows[start : start + _BATCH_ROWS])
         return InsertCounts(loaded=len(rows), duplicates=duplicates)
 
-    def log_ingest(self, conn: Connection, *, file: str, fmt: str, sha256: str | None, loaded: int,
-                   duplicates: int, rejected: int, started_utc: datetime) -> None:
-        conn.execute(IngestRow.__table__.insert().values(
-            file=file, format=fmt, sha256=sha256, loaded=loaded, duplicates=duplicates,
-            rejected=rejected, started_utc=_naive_utc(started_utc),
-            finished_utc=datetime.now(UTC).replace(tzinfo=None)))
+    def log_ingest(
+        self,
+        conn: Connection,
+        *,
+        file: str,
+        fmt: str,
+        sha256: str | None,
+        loaded: int,
+        duplicates: int,
+        rejected: int,
+        started_utc: datetime,
+    ) -> None:
+        conn.execute(
+            IngestRow.__table__.insert().values(
+                file=file,
+                format=fmt,
+                sha256=sha256,
+                loaded=loaded,
+                duplicates=duplicates,
+                rejected=rejected,
+                started_utc=_naive_utc(started_utc),
+                finished_utc=datetime.now(UTC).replace(tzinfo=None),
+            )
+        )
 
     # ------------------------------------------------------------ reads
     def count_element_sets(self) -> int:
@@ -227,8 +296,9 @@ class CatalogStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(SpaceObjectRow)).scalar() or 0)
 
-    def history(self, norad_id: int, start: datetime | None = None,
-                stop: datetime | None = None) -> list[ElementSet]:
+    def history(
+        self, norad_id: int, start: datetime | None = None, stop: datetime | None = None
+    ) -> list[ElementSet]:
         """Every stored element set of one object, oldest first."""
         t = ElementSetRow.__table__
         q = select(t).where(t.c.norad_id == norad_id)
@@ -239,8 +309,9 @@ class CatalogStore:
         with self.engine.connect() as conn:
             return [_element_set(r) for r in conn.execute(q.order_by(t.c.epoch_utc)).mappings()]
 
-    def latest_element_sets(self, norad_ids: Iterable[int] | None = None, *,
-                            as_of: datetime | None = None) -> list[ElementSet]:
+    def latest_element_sets(
+        self, norad_ids: Iterable[int] | None = None, *, as_of: datetime | None = None
+    ) -> list[ElementSet]:
         """Newest element set per object (at or before `as_of` when given), by NORAD id."""
         t = ElementSetRow.__table__
         inner = select(t.c.norad_id, func.max(t.c.epoch_utc).label("epoch_utc"))
@@ -252,8 +323,11 @@ class CatalogStore:
             for part in _chunks(ids, _BATCH_ROWS) if ids is not None else [None]:
                 sub = inner if part is None else inner.where(t.c.norad_id.in_(part))
                 sub = sub.group_by(t.c.norad_id).subquery()
-                q = select(t).join(sub, (t.c.norad_id == sub.c.norad_id)
-                                   & (t.c.epoch_utc == sub.c.epoch_utc)).order_by(t.c.norad_id)
+                q = (
+                    select(t)
+                    .join(sub, (t.c.norad_id == sub.c.norad_id) & (t.c.epoch_utc == sub.c.epoch_utc))
+                    .order_by(t.c.norad_id)
+                )
                 out.extend(_element_set(r) for r in conn.execute(q).mappings())
         return out
 
@@ -261,10 +335,16 @@ class CatalogStore:
         entries = self.search(norad_ids=[norad_id])
         return entries[0] if entries else None
 
-    def search(self, *, owner: str | None = None, object_type: str | None = None,
-               regime: str | None = None, name: str | None = None,
-               norad_ids: Iterable[int] | None = None, limit: int | None = None,
-               ) -> list[CatalogEntry]:
+    def search(
+        self,
+        *,
+        owner: str | None = None,
+        object_type: str | None = None,
+        regime: str | None = None,
+        name: str | None = None,
+        norad_ids: Iterable[int] | None = None,
+        limit: int | None = None,
+    ) -> list[CatalogEntry]:
         """Objects matching every given filter, with their newest element set."""
         t = SpaceObjectRow.__table__
         q = select(t)
@@ -285,24 +365,37 @@ class CatalogStore:
         with self.engine.connect() as conn:
             rows = list(conn.execute(q).mappings())
         latest = {es.norad_id: es for es in self.latest_element_sets([r["norad_id"] for r in rows])}
-        return [CatalogEntry(norad_id=r["norad_id"], space_object=_space_object(r),
-                             latest=latest.get(r["norad_id"]), regime=r["regime"]) for r in rows]
+        return [
+            CatalogEntry(
+                norad_id=r["norad_id"],
+                space_object=_space_object(r),
+                latest=latest.get(r["norad_id"]),
+                regime=r["regime"],
+            )
+            for r in rows
+        ]
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Object counts by regime and by owner (unknown where no SATCAT entry)."""
         t = SpaceObjectRow.__table__
         with self.engine.connect() as conn:
-            by_regime = {r or "UNKNOWN": n for r, n in conn.execute(
-                select(t.c.regime, func.count()).group_by(t.c.regime))}
-            by_owner = {o or "UNKNOWN": n for o, n in conn.execute(
-                select(t.c.owner, func.count()).group_by(t.c.owner))}
-        return {"regime": dict(sorted(by_regime.items(), key=lambda kv: -kv[1])),
-                "owner": dict(sorted(by_owner.items(), key=lambda kv: -kv[1]))}
+            by_regime = {
+                r or "UNKNOWN": n
+                for r, n in conn.execute(select(t.c.regime, func.count()).group_by(t.c.regime))
+            }
+            by_owner = {
+                o or "UNKNOWN": n
+                for o, n in conn.execute(select(t.c.owner, func.count()).group_by(t.c.owner))
+            }
+        return {
+            "regime": dict(sorted(by_regime.items(), key=lambda kv: -kv[1])),
+            "owner": dict(sorted(by_owner.items(), key=lambda kv: -kv[1])),
+        }
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,8 @@ from kizuna.formats.cdm import Cdm, read_cdm
 
 metadata = MetaData()
 cdm_messages = Table(
-    "cdm_messages", metadata,
+    "cdm_messages",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sha256", String(64), nullable=False),
     Column("message_id", String(200), nullable=False),
@@ -63,19 +64,37 @@ class CdmStore:
             row = conn.execute(select(cdm_messages.c.id).where(cdm_messages.c.sha256 == digest)).first()
             if row:
                 return int(row[0])
-            res = conn.execute(cdm_messages.insert().values(
-                sha256=digest, message_id=cdm.message_id, originator=str(cdm.header.get("ORIGINATOR", "")),
-                tca_utc=cdm.tca_utc.replace(tzinfo=None), object1=cdm.objects[0].designator,
-                object2=cdm.objects[1].designator, miss_m=cdm.miss_km * 1000, originator_pc=cdm.collision_probability,
-                source=source, received_utc=datetime.now(UTC).replace(tzinfo=None), text=text))
+            res = conn.execute(
+                cdm_messages.insert().values(
+                    sha256=digest,
+                    message_id=cdm.message_id,
+                    originator=str(cdm.header.get("ORIGINATOR", "")),
+                    tca_utc=cdm.tca_utc.replace(tzinfo=None),
+                    object1=cdm.objects[0].designator,
+                    object2=cdm.objects[1].designator,
+                    miss_m=cdm.miss_km * 1000,
+                    originator_pc=cdm.collision_probability,
+                    source=source,
+                    received_utc=datetime.now(UTC).replace(tzinfo=None),
+                    text=text,
+                )
+            )
             return int(res.inserted_primary_key[0])
 
     def list(self, norad: str | None = None) -> list[StoredCdm]:
         q = select(cdm_messages).order_by(cdm_messages.c.tca_utc)
         with self.engine.connect() as conn:
             rows = list(conn.execute(q).mappings())
-        out = [StoredCdm(r["id"], r["message_id"], r["tca_utc"].replace(tzinfo=UTC), r["source"],
-                         read_cdm(r["text"], r["source"] or r["message_id"])) for r in rows]
+        out = [
+            StoredCdm(
+                r["id"],
+                r["message_id"],
+                r["tca_utc"].replace(tzinfo=UTC),
+                r["source"],
+                read_cdm(r["text"], r["source"] or r["message_id"]),
+            )
+            for r in rows
+        ]
         if norad is not None:
             out = [s for s in out if norad.lstrip("0") in (o.designator.lstrip("0") for o in s.cdm.objects)]
         return out

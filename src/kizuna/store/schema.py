@@ -61,8 +61,9 @@ class ElementSetRow(Base):
 
     __tablename__ = "element_set"
     __table_args__ = (UniqueConstraint("norad_id", "epoch_utc", name="uq_element_set_object_epoch"),)
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     norad_id: Mapped[int] = mapped_column(Integer, index=True)
     epoch_utc: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC, microseconds
     mean_motion_revday: Mapped[float] = mapped_column(Float)

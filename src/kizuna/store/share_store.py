@@ -39,7 +39,8 @@ metadata = MetaData()
 _Seq = BigInteger().with_variant(Integer, "sqlite")
 
 products = Table(
-    "share_product", metadata,
+    "share_product",
+    metadata,
     Column("seq", _Seq, primary_key=True, autoincrement=False),
     Column("product_id", String(80), nullable=False, index=True),
     Column("version", Integer, nullable=False),
@@ -60,18 +61,21 @@ products = Table(
     UniqueConstraint("product_id", "version", name="uq_share_product_version"),
 )
 counters = Table(
-    "share_counter", metadata,
+    "share_counter",
+    metadata,
     Column("name", String(32), primary_key=True),
     Column("value", _Seq, nullable=False),
 )
 cursors = Table(
-    "share_cursor", metadata,
+    "share_cursor",
+    metadata,
     Column("partner", String(32), primary_key=True),
     Column("cursor", String(200), nullable=False),
     Column("updated_utc", DateTime, nullable=False),
 )
 audit = Table(
-    "share_audit", metadata,
+    "share_audit",
+    metadata,
     Column("seq", _Seq, primary_key=True, autoincrement=False),
     Column("ts_utc", String(32), nullable=False),
     Column("event", String(16), nullable=False, index=True),
@@ -83,7 +87,8 @@ audit = Table(
     Column("hash", String(64), nullable=False),
 )
 audit_head = Table(
-    "share_audit_head", metadata,
+    "share_audit_head",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", _Seq, nullable=False),
     Column("hash", String(64), nullable=False),
@@ -91,7 +96,8 @@ audit_head = Table(
 
 # The latest audit checkpoint each partner signed and this node checked (federation.witness_partner).
 audit_witness = Table(
-    "share_audit_witness", metadata,
+    "share_audit_witness",
+    metadata,
     Column("partner", String(32), primary_key=True),
     Column("seq", _Seq, nullable=False),
     Column("hash", String(64), nullable=False),
@@ -120,8 +126,10 @@ class Visibility:
 
     def clause(self):  # type: ignore[no-untyped-def]
         t = products.c
-        conds = [or_(t.nations == "*", t.nations.like(f"%,{self.nationality},%")),
-                 t.classification <= self.clearance]
+        conds = [
+            or_(t.nations == "*", t.nations.like(f"%,{self.nationality},%")),
+            t.classification <= self.clearance,
+        ]
         conds += [t.caveats.not_like(f"%,{c},%") for c in sorted(self.lacking_caveats)]
         return and_(*conds)
 
@@ -169,8 +177,12 @@ class ShareStore:
 
     def allocate(self, conn: Connection, name: str, n: int) -> int:
         """Reserve `n` sequence numbers; returns the first. Locks the counter row until commit."""
-        stmt = (update(counters).where(counters.c.name == name)
-                .values(value=counters.c.value + n).returning(counters.c.value))
+        stmt = (
+            update(counters)
+            .where(counters.c.name == name)
+            .values(value=counters.c.value + n)
+            .returning(counters.c.value)
+        )
         last = int(conn.execute(stmt).scalar_one())
         return last - n + 1
 
@@ -179,9 +191,10 @@ class ShareStore:
         """Stored versions per product id -> {version: signature}."""
         out: dict[str, dict[int, str]] = {}
         for start in range(0, len(ids), 500):
-            part = list(ids[start:start + 500])
+            part = list(ids[start : start + 500])
             q = select(products.c.product_id, products.c.version, products.c.signature).where(
-                products.c.product_id.in_(part))
+                products.c.product_id.in_(part)
+            )
             for pid, ver, sig in conn.execute(q):
                 out.setdefault(pid, {})[ver] = sig
         return out
@@ -194,12 +207,22 @@ class ShareStore:
         now = datetime.now(UTC).replace(tzinfo=None)
         full = []
         for i, row in enumerate(rows):
-            full.append({**row, "seq": first + i, "added_utc": now, "is_current": True,
-                         "created_utc": _naive(row["created_utc"])})  # type: ignore[arg-type]
+            full.append(
+                {
+                    **row,
+                    "seq": first + i,
+                    "added_utc": now,
+                    "is_current": True,
+                    "created_utc": _naive(row["created_utc"]),
+                }
+            )  # type: ignore[arg-type]
         ids = sorted({r["product_id"] for r in rows})  # type: ignore[type-var]
         for start in range(0, len(ids), 500):
-            conn.execute(update(products).where(products.c.product_id.in_(ids[start:start + 500]))
-                         .values(is_current=False))
+            conn.execute(
+                update(products)
+                .where(products.c.product_id.in_(ids[start : start + 500]))
+                .values(is_current=False)
+            )
         conn.execute(products.insert(), full)
         # Within the batch only the highest version of an id stays current.
         newest: dict[str, tuple[int, int]] = {}
@@ -212,13 +235,33 @@ class ShareStore:
             conn.execute(update(products).where(products.c.seq.in_(stale)).values(is_current=False))
         return [first + i for i in range(len(rows))]
 
-    def page(self, vis: Visibility | None, *, after: int = 0, limit: int = 100, type: str | None = None,
-             since: datetime | None = None, until: datetime | None = None, norad_id: int | None = None,
-             current_only: bool = False, exclude_originator: str | None = None,
-             added_after: datetime | None = None) -> list[ProductRow]:
+    def page(
+        self,
+        vis: Visibility | None,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        norad_id: int | None = None,
+        current_only: bool = False,
+        exclude_originator: str | None = None,
+        added_after: datetime | None = None,
+    ) -> list[ProductRow]:
         t = products.c
-        q = select(t.seq, t.product_id, t.version, t.type, t.originator, t.banner, t.source,
-                   t.signature, t.wire, t.added_utc).where(t.seq > after)
+        q = select(
+            t.seq,
+            t.product_id,
+            t.version,
+            t.type,
+            t.originator,
+            t.banner,
+            t.source,
+            t.signature,
+            t.wire,
+            t.added_utc,
+        ).where(t.seq > after)
         if vis is not None:
             q = q.where(vis.clause())
         if type:
@@ -241,8 +284,18 @@ class ShareStore:
 
     def get(self, vis: Visibility | None, product_id: str, version: int | None = None) -> ProductRow | None:
         t = products.c
-        q = select(t.seq, t.product_id, t.version, t.type, t.originator, t.banner, t.source,
-                   t.signature, t.wire, t.added_utc).where(t.product_id == product_id)
+        q = select(
+            t.seq,
+            t.product_id,
+            t.version,
+            t.type,
+            t.originator,
+            t.banner,
+            t.source,
+            t.signature,
+            t.wire,
+            t.added_utc,
+        ).where(t.product_id == product_id)
         q = q.where(t.version == version) if version is not None else q.where(t.is_current.is_(True))
         if vis is not None:
             q = q.where(vis.clause())
@@ -252,8 +305,12 @@ class ShareStore:
 
     def all_keys(self) -> list[tuple[str, int]]:
         with self.engine.connect() as conn:
-            return [(a, b) for a, b in conn.execute(
-                select(products.c.product_id, products.c.version).order_by(products.c.seq))]
+            return [
+                (a, b)
+                for a, b in conn.execute(
+                    select(products.c.product_id, products.c.version).order_by(products.c.seq)
+                )
+            ]
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -271,8 +328,9 @@ class ShareStore:
 
     def set_cursor(self, conn: Connection, partner: str, value: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        n = conn.execute(update(cursors).where(cursors.c.partner == partner)
-                         .values(cursor=value, updated_utc=now)).rowcount
+        n = conn.execute(
+            update(cursors).where(cursors.c.partner == partner).values(cursor=value, updated_utc=now)
+        ).rowcount
         if not n:
             conn.execute(cursors.insert().values(partner=partner, cursor=value, updated_utc=now))
 
@@ -304,13 +362,16 @@ class ShareStore:
     def witness(self, partner: str) -> str | None:
         """The signed checkpoint document last witnessed for `partner` (JSON text), if any."""
         with self.engine.connect() as conn:
-            v = conn.execute(select(audit_witness.c.checkpoint)
-                             .where(audit_witness.c.partner == partner)).scalar()
+            v = conn.execute(
+                select(audit_witness.c.checkpoint).where(audit_witness.c.partner == partner)
+            ).scalar()
         return None if v is None else str(v)
 
     def set_witness(self, conn: Connection, partner: str, seq: int, hash_hex: str, checkpoint: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
         values = {"seq": seq, "hash": hash_hex, "checkpoint": checkpoint, "updated_utc": now}
-        n = conn.execute(update(audit_witness).where(audit_witness.c.partner == partner).values(**values)).rowcount
+        n = conn.execute(
+            update(audit_witness).where(audit_witness.c.partner == partner).values(**values)
+        ).rowcount
         if not n:
             conn.execute(audit_witness.insert().values(partner=partner, **values))

@@ -43,14 +43,29 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
 
         jpn_sats = [e for e in store.search(owner="JPN", object_type="PAYLOAD") if e.latest is not None]
         es = jpn_sats[0].latest if jpn_sats else store.latest_element_sets()[0]
-        element_set = Product.new("element_set", {k: _plain(v) for k, v in omm_fields(es).items()},
-                                  parse_banner("UNCLASSIFIED"), "JPN", objects=(es.norad_id,))
+        element_set = Product.new(
+            "element_set",
+            {k: _plain(v) for k, v in omm_fields(es).items()},
+            parse_banner("UNCLASSIFIED"),
+            "JPN",
+            objects=(es.norad_id,),
+        )
         other = store.latest_element_sets()[1]
-        conjunction = Product.new("conjunction", {
-            "primary_norad_id": es.norad_id, "secondary_norad_id": other.norad_id,
-            "tca_utc": "2026-06-15T03:12:45.120Z", "miss_km": 0.412, "rel_speed_kms": 11.8,
-            "pc": 2.1e-5, "note": "illustrative assessment for the sharing demo"},
-            parse_banner("SECRET//REL TO USA, JPN"), "JPN", objects=(es.norad_id, other.norad_id))
+        conjunction = Product.new(
+            "conjunction",
+            {
+                "primary_norad_id": es.norad_id,
+                "secondary_norad_id": other.norad_id,
+                "tca_utc": "2026-06-15T03:12:45.120Z",
+                "miss_km": 0.412,
+                "rel_speed_kms": 11.8,
+                "pc": 2.1e-5,
+                "note": "illustrative assessment for the sharing demo",
+            },
+            parse_banner("SECRET//REL TO USA, JPN"),
+            "JPN",
+            objects=(es.norad_id, other.norad_id),
+        )
         for p in (conjunction, element_set):
             nodes["JPN"].publish(p, actor="analyst-JPN")
 
@@ -69,19 +84,33 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
             held = {pid for pid, _ in nodes[n].share.all_keys()}
             report = nodes[n].audit.verify()
             witnessed = [w for w in check_witnesses(nodes[n]) if w.ok is not None]
-            table.add_row(n, *("[green]yes[/]" if p.id in held else "[red]no[/]"
-                               for p in (conjunction, element_set)),
-                          f"{report.entries} entries, " + ("ok" if report.ok else "TAMPERED"),
-                          ", ".join(f"{w.partner} at entry {w.seq}: " + ("matches" if w.ok else "DIFFERS")
-                                    for w in witnessed) or "-")
-            summary[n] = {"conjunction": conjunction.id in held, "element_set": element_set.id in held,
-                          "audit_ok": report.ok, "audit_entries": report.entries,
-                          "witnessed_ok": all(w.ok for w in witnessed)}
+            table.add_row(
+                n,
+                *("[green]yes[/]" if p.id in held else "[red]no[/]" for p in (conjunction, element_set)),
+                f"{report.entries} entries, " + ("ok" if report.ok else "TAMPERED"),
+                ", ".join(
+                    f"{w.partner} at entry {w.seq}: " + ("matches" if w.ok else "DIFFERS") for w in witnessed
+                )
+                or "-",
+            )
+            summary[n] = {
+                "conjunction": conjunction.id in held,
+                "element_set": element_set.id in held,
+                "audit_ok": report.ok,
+                "audit_entries": report.entries,
+                "witnessed_ok": all(w.ok for w in witnessed),
+            }
         console.print(table)
-        ok = (summary["USA"]["conjunction"] and summary["USA"]["element_set"]  # type: ignore[index]
-              and not summary["UKR"]["conjunction"] and summary["UKR"]["element_set"])  # type: ignore[index]
-        console.print("UKR received only the UNCLASSIFIED element set, USA both: "
-                      + ("[green]as required[/]" if ok else "[red]NOT as required[/]"))
+        ok = (
+            summary["USA"]["conjunction"]
+            and summary["USA"]["element_set"]  # type: ignore[index]
+            and not summary["UKR"]["conjunction"]
+            and summary["UKR"]["element_set"]
+        )  # type: ignore[index]
+        console.print(
+            "UKR received only the UNCLASSIFIED element set, USA both: "
+            + ("[green]as required[/]" if ok else "[red]NOT as required[/]")
+        )
         (out_dir / "share_demo.json").write_text(json.dumps(summary, indent=2))
     finally:
         for s in servers.values():

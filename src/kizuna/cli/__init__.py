@@ -24,17 +24,19 @@ from kizuna.orbit import FRAMES, iter_propagate, time_grid
 from kizuna.orbit.frames import itrf_to_geodetic
 from kizuna.orbit.timescale import iso_utc
 
-app = typer.Typer(help="Kizuna: coalition space intelligence.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
-catalog_app = typer.Typer(help="The space-object catalog: load, show, search, export.",
-                          no_args_is_help=True)
+app = typer.Typer(
+    help="Kizuna: coalition space intelligence.", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
+catalog_app = typer.Typer(help="The space-object catalog: load, show, search, export.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", envvar="KIZUNA_DB",
-                                              help="SQLite file or postgresql:// URL (default kizuna.db)")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KIZUNA_DB", help="SQLite file or postgresql:// URL (default kizuna.db)"),
+]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
 
@@ -49,9 +51,15 @@ def _store(db: str | None):  # type: ignore[no-untyped-def]
 
 
 def _progress(console: Console = err) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=False,
-                    disable=not console.is_terminal and not _force_progress())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and not _force_progress(),
+    )
 
 
 def _force_progress() -> bool:
@@ -72,7 +80,7 @@ def catalog_load(
     Prints {"loaded", "duplicates", "rejected", "errors": [{file, line, field, message}]}.
     Exit code 0 when anything was accepted (loaded or already stored), 2 when nothing could be.
     """
-    from kizuna.ingest import LoadSummary, load_file
+    from kizuna.store.ingest import LoadSummary, load_file
 
     store = _store(db)
     summary = LoadSummary()
@@ -92,20 +100,26 @@ def _entry_dict(entry) -> dict[str, object]:  # type: ignore[no-untyped-def]
     obj = entry.space_object
     d: dict[str, object] = {"norad_id": entry.norad_id, "regime": entry.regime}
     if obj is not None:
-        d["satcat"] = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                       if f.name != "source"}
+        d["satcat"] = {
+            f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name != "source"
+        }
     if entry.latest is not None:
         es = entry.latest
         d["latest"] = omm_fields(es) | {
-            "PERIOD_MIN": round(es.period_min, 4), "APOGEE_ALT_KM": round(es.apogee_alt_km, 3),
-            "PERIGEE_ALT_KM": round(es.perigee_alt_km, 3)}
+            "PERIOD_MIN": round(es.period_min, 4),
+            "APOGEE_ALT_KM": round(es.apogee_alt_km, 3),
+            "PERIGEE_ALT_KM": round(es.perigee_alt_km, 3),
+        }
     return d
 
 
 @catalog_app.command("show")
-def catalog_show(norad: int, db: DbOption = None, fmt: FormatOption = "table",
-                 history: Annotated[bool, typer.Option(help="list every stored element set")] = False,
-                 ) -> None:
+def catalog_show(
+    norad: int,
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    history: Annotated[bool, typer.Option(help="list every stored element set")] = False,
+) -> None:
     """One object: SATCAT facts, newest elements, and (with --history) every stored set."""
     store = _store(db)
     entry = store.get_object(norad)
@@ -130,9 +144,14 @@ def catalog_show(norad: int, db: DbOption = None, fmt: FormatOption = "table",
         for col in ("epoch (UTC)", "n [rev/d]", "e", "i [deg]", "perigee [km]", "apogee [km]"):
             h.add_column(col)
         for es in sets:
-            h.add_row(es.epoch_utc.strftime("%Y-%m-%d %H:%M:%S"), f"{es.mean_motion_revday:.8f}",
-                      f"{es.eccentricity:.7f}", f"{es.inclination_deg:.4f}",
-                      f"{es.perigee_alt_km:.1f}", f"{es.apogee_alt_km:.1f}")
+            h.add_row(
+                es.epoch_utc.strftime("%Y-%m-%d %H:%M:%S"),
+                f"{es.mean_motion_revday:.8f}",
+                f"{es.eccentricity:.7f}",
+                f"{es.inclination_deg:.4f}",
+                f"{es.perigee_alt_km:.1f}",
+                f"{es.apogee_alt_km:.1f}",
+            )
         out.print(h)
 
 
@@ -151,11 +170,14 @@ def _flatten(d: dict, prefix: str = ""):  # type: ignore[no-untyped-def]
 @catalog_app.command("search")
 def catalog_search(
     owner: Annotated[str | None, typer.Option(help="SATCAT owner code, e.g. JPN, US, PRC")] = None,
-    object_type: Annotated[str | None, typer.Option("--type", help="PAYLOAD, ROCKET BODY, DEBRIS, UNKNOWN")] = None,
+    object_type: Annotated[
+        str | None, typer.Option("--type", help="PAYLOAD, ROCKET BODY, DEBRIS, UNKNOWN")
+    ] = None,
     regime: Annotated[str | None, typer.Option(help="LEO, MEO, GEO or HEO")] = None,
     name: Annotated[str | None, typer.Option(help="substring of the object name")] = None,
     limit: Annotated[int | None, typer.Option(help="at most this many rows")] = None,
-    db: DbOption = None, fmt: FormatOption = "table",
+    db: DbOption = None,
+    fmt: FormatOption = "table",
 ) -> None:
     """Objects matching every filter, with their newest element set."""
     if regime and regime.upper() not in ("LEO", "MEO", "GEO", "HEO"):
@@ -167,23 +189,40 @@ def catalog_search(
         print(json.dumps([_entry_dict(e) for e in entries], indent=2, default=str))
         return
     table = Table(title=f"{len(entries)} objects")
-    for col in ("NORAD", "name", "owner", "type", "regime", "epoch (UTC)", "perigee km", "apogee km",
-                "incl deg"):
+    for col in (
+        "NORAD",
+        "name",
+        "owner",
+        "type",
+        "regime",
+        "epoch (UTC)",
+        "perigee km",
+        "apogee km",
+        "incl deg",
+    ):
         table.add_column(col)
     for e in entries:
         es, obj = e.latest, e.space_object
-        table.add_row(str(e.norad_id), (es.object_name if es else None) or (obj.object_name if obj else "") or "",
-                      (obj.owner if obj else None) or "?", (obj.object_type if obj else None) or "?",
-                      e.regime or "?", es.epoch_utc.strftime("%Y-%m-%d %H:%M") if es else "-",
-                      f"{es.perigee_alt_km:.0f}" if es else "-", f"{es.apogee_alt_km:.0f}" if es else "-",
-                      f"{es.inclination_deg:.2f}" if es else "-")
+        table.add_row(
+            str(e.norad_id),
+            (es.object_name if es else None) or (obj.object_name if obj else "") or "",
+            (obj.owner if obj else None) or "?",
+            (obj.object_type if obj else None) or "?",
+            e.regime or "?",
+            es.epoch_utc.strftime("%Y-%m-%d %H:%M") if es else "-",
+            f"{es.perigee_alt_km:.0f}" if es else "-",
+            f"{es.apogee_alt_km:.0f}" if es else "-",
+            f"{es.inclination_deg:.2f}" if es else "-",
+        )
     out.print(table)
 
 
 @catalog_app.command("export")
 def catalog_export(
     norad: Annotated[list[int] | None, typer.Option(help="objects to export (default all)")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="tle, 3le, omm-json, omm-kvn, omm-xml, omm-csv, satcat-csv")] = "3le",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="tle, 3le, omm-json, omm-kvn, omm-xml, omm-csv, satcat-csv")
+    ] = "3le",
     db: DbOption = None,
 ) -> None:
     """Write the newest element set of each object (or SATCAT) to standard output."""
@@ -195,9 +234,14 @@ def catalog_export(
         sys.stdout.write(satcat.write_satcat_csv(objs))
         return
     sets = store.latest_element_sets(norad)
-    writers = {"tle": lambda s: tle.write_tle(s, names=False), "3le": tle.write_tle,
-               "omm-json": lambda s: omm.write_omm_json(s, indent=1), "omm-kvn": omm.write_omm_kvn,
-               "omm-xml": omm.write_omm_xml, "omm-csv": omm.write_omm_csv}
+    writers = {
+        "tle": lambda s: tle.write_tle(s, names=False),
+        "3le": tle.write_tle,
+        "omm-json": lambda s: omm.write_omm_json(s, indent=1),
+        "omm-kvn": omm.write_omm_kvn,
+        "omm-xml": omm.write_omm_xml,
+        "omm-csv": omm.write_omm_csv,
+    }
     if fmt not in writers:
         err.print(f"[red]error:[/] --format {fmt!r}: use one of {', '.join(writers)}, satcat-csv")
         raise typer.Exit(2)
@@ -209,8 +253,9 @@ def catalog_publish(
     norad: Annotated[list[int], typer.Option(help="objects whose newest element set to publish")],
     partners: Annotated[Path, typer.Option(help="this node's coalition config (partners.yaml)")],
     keys: Annotated[Path, typer.Option(help="directory with this node's signing key")],
-    marking: Annotated[str, typer.Option(help="banner, e.g. 'UNCLASSIFIED' or 'SECRET//REL TO USA, JPN'")]
-    = "UNCLASSIFIED",
+    marking: Annotated[
+        str, typer.Option(help="banner, e.g. 'UNCLASSIFIED' or 'SECRET//REL TO USA, JPN'")
+    ] = "UNCLASSIFIED",
     db: DbOption = None,
     actor: Annotated[str, typer.Option(help="who publishes, for the audit log")] = "cli",
 ) -> None:
@@ -228,8 +273,9 @@ def catalog_publish(
     if missing:
         err.print(f"[red]error:[/] not in catalog: {', '.join(map(str, missing))}")
         raise typer.Exit(2)
-    items = [("element_set", {k: _plain(v) for k, v in omm_fields(es).items()}, (es.norad_id,))
-             for es in sets]
+    items = [
+        ("element_set", {k: _plain(v) for k, v in omm_fields(es).items()}, (es.norad_id,)) for es in sets
+    ]
     try:
         published = publish_payloads(db or "kizuna.db", partners, keys, marking, items, actor=actor)
     except (KizunaError, OSError, ValueError, PermissionError) as exc:
@@ -254,7 +300,9 @@ def propagate(
     ctx: typer.Context,
     start: Annotated[str, typer.Option(help="ISO-8601 UTC start")],
     stop: Annotated[str, typer.Option(help="ISO-8601 UTC stop")],
-    norad: Annotated[list[str] | None, typer.Option(help="NORAD ids from the store: --norad 25544 43013")] = None,
+    norad: Annotated[
+        list[str] | None, typer.Option(help="NORAD ids from the store: --norad 25544 43013")
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="element sets to propagate (any catalog format)")] = None,
     step_s: Annotated[float, typer.Option("--step-s", help="time step in seconds")] = 60.0,
     frame: Annotated[str, typer.Option(help="teme, itrf or gcrs")] = "teme",
@@ -304,8 +352,9 @@ def propagate(
             if writer:
                 header = ["norad_id", "t_utc", "x_km", "y_km", "z_km", "vx_kms", "vy_kms", "vz_kms"]
                 writer.writerow(header + (["lat_deg", "lon_deg", "alt_km"] if frame == "itrf" else []))
-            for part in iter_propagate(sets, times, frame, chunk_states=500_000,
-                                       progress=lambda n: progress.advance(task, n)):
+            for part in iter_propagate(
+                sets, times, frame, chunk_states=500_000, progress=lambda n: progress.advance(task, n)
+            ):
                 errors.extend(e.as_dict() for e in part.errors())
                 geo = itrf_to_geodetic(part.position_km) if frame == "itrf" else None
                 for i, norad_id in enumerate(part.norad_ids):
@@ -319,20 +368,38 @@ def propagate(
                             writer.writerow([int(norad_id), iso[j], *block[j].tolist()])
                     else:
                         names = ["x_km", "y_km", "z_km", "vx_kms", "vy_kms", "vz_kms"] + (
-                            ["lat_deg", "lon_deg", "alt_km"] if geo is not None else [])
-                        objects_json.append({"norad_id": int(norad_id), "states": [
-                            {"t_utc": iso[j], **dict(zip(names, block[j].tolist(), strict=True))}
-                            for j in np.flatnonzero(good)]})
+                            ["lat_deg", "lon_deg", "alt_km"] if geo is not None else []
+                        )
+                        objects_json.append(
+                            {
+                                "norad_id": int(norad_id),
+                                "states": [
+                                    {"t_utc": iso[j], **dict(zip(names, block[j].tolist(), strict=True))}
+                                    for j in np.flatnonzero(good)
+                                ],
+                            }
+                        )
         if fmt == "json":
-            json.dump({"frame": frame, "start": iso[0], "stop": iso[-1], "step_s": step_s,
-                       "objects": objects_json, "errors": errors}, sink)
+            json.dump(
+                {
+                    "frame": frame,
+                    "start": iso[0],
+                    "stop": iso[-1],
+                    "step_s": step_s,
+                    "objects": objects_json,
+                    "errors": errors,
+                },
+                sink,
+            )
             sink.write("\n")
     finally:
         if output:
             sink.close()
     for e in errors:
-        err.print(f"[yellow]SGP4 error:[/] NORAD {e['norad_id']}: {e['message']} "
-                  f"(code {e['code']}, from {e['first_error_utc']}, {e['failed_steps']}/{e['total_steps']} steps)")
+        err.print(
+            f"[yellow]SGP4 error:[/] NORAD {e['norad_id']}: {e['message']} "
+            f"(code {e['code']}, from {e['first_error_utc']}, {e['failed_steps']}/{e['total_steps']} steps)"
+        )
 
 
 # ---------------------------------------------------------------- demo
@@ -351,9 +418,9 @@ def demo(
 # and groups to the root app through register(app).
 for _domain in ("sda", "eo", "maritime", "maneuvers", "share"):
     try:
-        _module = importlib.import_module(f"kizuna.cli_{_domain}")
+        _module = importlib.import_module(f"kizuna.cli.{_domain}")
     except ModuleNotFoundError as _exc:
-        if _exc.name != f"kizuna.cli_{_domain}":
+        if _exc.name != f"kizuna.cli.{_domain}":
             raise
         continue
     _module.register(app)

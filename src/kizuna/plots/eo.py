@@ -38,8 +38,10 @@ def plot_gap_timeline(access: AccessWindows, labels: np.ndarray, path: Path, tit
             ax.text(period_h / 2, y, "no access in the period", ha="center", va="center", color="white")
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlim(0, period_h)
-    ax.set_xlabel(f"hours from {np.datetime_as_string(t0, unit='m')}Z  (red: access; bars: gaps, "
-                  "end of access to start of next)")
+    ax.set_xlabel(
+        f"hours from {np.datetime_as_string(t0, unit='m')}Z  (red: access; bars: gaps, "
+        "end of access to start of next)"
+    )
     ax.set_title(title)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="gap length [h]", pad=0.01)

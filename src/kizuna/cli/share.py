@@ -15,10 +15,14 @@ from kizuna.errors import KizunaError
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", envvar="KIZUNA_DB",
-                                              help="SQLite file or postgresql:// URL (default kizuna.db)")]
-PartnersOption = Annotated[Path, typer.Option("--partners", envvar="KIZUNA_PARTNERS",
-                                              help="node config: node, partners, users (YAML)")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KIZUNA_DB", help="SQLite file or postgresql:// URL (default kizuna.db)"),
+]
+PartnersOption = Annotated[
+    Path,
+    typer.Option("--partners", envvar="KIZUNA_PARTNERS", help="node config: node, partners, users (YAML)"),
+]
 KeysOption = Annotated[Path, typer.Option("--keys", envvar="KIZUNA_KEYS", help="directory of node keys")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
@@ -59,10 +63,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(product_app, name="product")
 
     @app.command("serve")
-    def serve(partners: PartnersOption, keys: KeysOption, db: DbOption = None,
-              node_id: Annotated[str | None, typer.Option("--node-id")] = None,
-              host: str = "127.0.0.1", port: int = 8443,
-              sync_interval_s: Annotated[float, typer.Option(help="0 disables the sync loop")] = 10.0) -> None:
+    def serve(
+        partners: PartnersOption,
+        keys: KeysOption,
+        db: DbOption = None,
+        node_id: Annotated[str | None, typer.Option("--node-id")] = None,
+        host: str = "127.0.0.1",
+        port: int = 8443,
+        sync_interval_s: Annotated[float, typer.Option(help="0 disables the sync loop")] = 10.0,
+    ) -> None:
         """Run the node API (mutual TLS when the config has `tls`) with a background partner sync loop."""
         import ssl
 
@@ -76,11 +85,18 @@ def register(app: typer.Typer) -> None:
         kwargs: dict[str, object] = {}
         if node.config.tls:
             t = node.config.tls
-            kwargs = {"ssl_certfile": str(t.cert), "ssl_keyfile": str(t.key), "ssl_ca_certs": str(t.ca),
-                      "ssl_cert_reqs": ssl.CERT_REQUIRED, "http": PeerCertH11Protocol}
+            kwargs = {
+                "ssl_certfile": str(t.cert),
+                "ssl_keyfile": str(t.key),
+                "ssl_ca_certs": str(t.ca),
+                "ssl_cert_reqs": ssl.CERT_REQUIRED,
+                "http": PeerCertH11Protocol,
+            }
         else:
-            err.print("[yellow]warning:[/] no `tls` in the config: partners authenticate by signed "
-                      "requests only, without mutual TLS")
+            err.print(
+                "[yellow]warning:[/] no `tls` in the config: partners authenticate by signed "
+                "requests only, without mutual TLS"
+            )
         loop = SyncLoop(node, sync_interval_s, log=err.print).start() if sync_interval_s > 0 else None
         try:
             uvicorn.run(create_app(node), host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
@@ -89,8 +105,9 @@ def register(app: typer.Typer) -> None:
                 loop.stop()
 
     @node_app.command("keygen")
-    def keygen(node_id: Annotated[str, typer.Option("--node-id")], keys: KeysOption,
-               force: bool = False) -> None:
+    def keygen(
+        node_id: Annotated[str, typer.Option("--node-id")], keys: KeysOption, force: bool = False
+    ) -> None:
         """Create the node's Ed25519 signing key pair (PEM)."""
         from kizuna.share.signing import generate_keys
 
@@ -101,9 +118,13 @@ def register(app: typer.Typer) -> None:
         out.print(f"wrote {priv} (private, 0600) and {pub} (give this to partners)")
 
     @node_app.command("sync")
-    def sync(partners: PartnersOption, keys: KeysOption, db: DbOption = None,
-             partner: Annotated[list[str] | None, typer.Option(help="only these partners")] = None,
-             fmt: FormatOption = "table") -> None:
+    def sync(
+        partners: PartnersOption,
+        keys: KeysOption,
+        db: DbOption = None,
+        partner: Annotated[list[str] | None, typer.Option(help="only these partners")] = None,
+        fmt: FormatOption = "table",
+    ) -> None:
         """Pull every partner's feed from the stored cursors (verify, re-check policy, ingest)."""
         from kizuna.share.federation import SyncError, sync_partner
 
@@ -126,17 +147,31 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(reports, indent=2))
         else:
             table = Table(title=f"sync at {node.node_id}")
-            for col in ("partner", "pages", "fetched", "ingested", "duplicates", "refused", "audit witnessed"):
+            for col in (
+                "partner",
+                "pages",
+                "fetched",
+                "ingested",
+                "duplicates",
+                "refused",
+                "audit witnessed",
+            ):
                 table.add_column(col, justify="right" if col != "partner" else "left")
             for r in reports:
-                table.add_row(*(str(r[c]) for c in ("partner", "pages", "fetched", "ingested",
-                                                     "duplicates", "refused")), _witness_cell(r["witness"]))
+                table.add_row(
+                    *(
+                        str(r[c])
+                        for c in ("partner", "pages", "fetched", "ingested", "duplicates", "refused")
+                    ),
+                    _witness_cell(r["witness"]),
+                )
             out.print(table)
         raise typer.Exit(2 if failed else 0)
 
     @audit_app.command("witnesses")
-    def audit_witnesses(partners: PartnersOption, keys: KeysOption, db: DbOption = None,
-                        fmt: FormatOption = "table") -> None:
+    def audit_witnesses(
+        partners: PartnersOption, keys: KeysOption, db: DbOption = None, fmt: FormatOption = "table"
+    ) -> None:
         """Compare this node's audit chain with the checkpoints of it that partners witnessed; exit 2 when
         a partner holds a hash the local chain no longer has (history rewritten or truncated here)."""
         from kizuna.share.federation import check_witnesses
@@ -148,8 +183,10 @@ def register(app: typer.Typer) -> None:
         if fmt == "json":
             print(json.dumps({"local": local.as_dict(), "witnesses": reports}, indent=2))
         else:
-            out.print(f"local chain, {local.entries} entries: " + ("[green]verifies[/]" if local.ok
-                                                                   else "[red]TAMPERED[/]"))
+            out.print(
+                f"local chain, {local.entries} entries: "
+                + ("[green]verifies[/]" if local.ok else "[red]TAMPERED[/]")
+            )
             table = Table(title=f"what partners witnessed of {node.node_id}'s audit log")
             for col in ("partner", "entry", "result"):
                 table.add_column(col)
@@ -172,20 +209,25 @@ def register(app: typer.Typer) -> None:
         if fmt == "json":
             print(json.dumps(report.as_dict(), indent=2))
         else:
-            out.print(f"{report.entries} entries: " + ("[green]chain verifies[/]" if report.ok
-                                                       else "[red]TAMPERED[/]"))
+            out.print(
+                f"{report.entries} entries: "
+                + ("[green]chain verifies[/]" if report.ok else "[red]TAMPERED[/]")
+            )
             for p in report.problems:
                 out.print(f"  {p}")
         raise typer.Exit(0 if report.ok else 2)
 
     @product_app.command("publish")
-    def publish(partners: PartnersOption, keys: KeysOption,
-                product_type: Annotated[str, typer.Option("--type")],
-                marking: Annotated[str, typer.Option(help="banner, e.g. 'SECRET//REL TO USA, JPN'")],
-                payload: Annotated[Path, typer.Option(help="JSON file with the payload object")],
-                db: DbOption = None,
-                objects: Annotated[list[int] | None, typer.Option("--object", help="NORAD ids")] = None,
-                actor: str = "cli") -> None:
+    def publish(
+        partners: PartnersOption,
+        keys: KeysOption,
+        product_type: Annotated[str, typer.Option("--type")],
+        marking: Annotated[str, typer.Option(help="banner, e.g. 'SECRET//REL TO USA, JPN'")],
+        payload: Annotated[Path, typer.Option(help="JSON file with the payload object")],
+        db: DbOption = None,
+        objects: Annotated[list[int] | None, typer.Option("--object", help="NORAD ids")] = None,
+        actor: str = "cli",
+    ) -> None:
         """Sign, store and audit a product of this node; prints the signed document."""
         from kizuna.share.markings import parse_banner
         from kizuna.share.products import Product
@@ -193,8 +235,13 @@ def register(app: typer.Typer) -> None:
         node = _node(db, partners, keys)
         try:
             body = json.loads(payload.read_text())
-            product = Product.new(product_type, body, parse_banner(marking, node.config.markings),
-                                  node.node_id, objects=tuple(objects or ()))
+            product = Product.new(
+                product_type,
+                body,
+                parse_banner(marking, node.config.markings),
+                node.node_id,
+                objects=tuple(objects or ()),
+            )
             signed = node.publish(product, actor=actor)
         except (KizunaError, OSError, ValueError, PermissionError) as exc:
             raise _fail(exc) from None

@@ -20,8 +20,10 @@ proximity_app = typer.Typer(help="Proximity (RPO) watch around protected assets.
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", envvar="KIZUNA_DB",
-                                              help="SQLite file or postgresql:// URL (default kizuna.db)")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KIZUNA_DB", help="SQLite file or postgresql:// URL (default kizuna.db)"),
+]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
 
@@ -36,7 +38,7 @@ def _fail(msg: object) -> typer.Exit:
 
 
 def _time(text: str | None, option: str) -> datetime | None:
-    from kizuna.formats.common import parse_utc_datetime
+    from kizuna.model.time import parse_utc_datetime
 
     if text is None:
         return None
@@ -82,8 +84,9 @@ def _read_sets(path: Path) -> list:  # type: ignore[type-arg]
     return [r for r in result.records if isinstance(r, ElementSet)]
 
 
-def _histories(norad: list[str] | None, file: Path | None, start: datetime | None, stop: datetime | None,
-               db: str | None) -> dict[int, list]:  # type: ignore[type-arg]
+def _histories(
+    norad: list[str] | None, file: Path | None, start: datetime | None, stop: datetime | None, db: str | None
+) -> dict[int, list]:  # type: ignore[type-arg]
     ids = _ids(norad, "--norad")
     if bool(ids) == (file is not None):
         raise _fail("give --norad ids or --file, not both")
@@ -114,10 +117,17 @@ def maneuvers_detect(
     file: Annotated[Path | None, typer.Option(help="element-set history (TLE/3LE/OMM), any objects")] = None,
     start: Annotated[str | None, typer.Option(help="ISO-8601 UTC: first epoch to use")] = None,
     stop: Annotated[str | None, typer.Option(help="ISO-8601 UTC: last epoch to use")] = None,
-    min_dv: Annotated[float, typer.Option("--min-dv", help="report only maneuvers of at least this many m/s")] = 0.0,
-    plot: Annotated[Path | None, typer.Option(help="PNG: element series with maneuvers (one per object; "
-                                              "NORAD id appended when several)")] = None,
-    fmt: FormatOption = "table", db: DbOption = None,
+    min_dv: Annotated[
+        float, typer.Option("--min-dv", help="report only maneuvers of at least this many m/s")
+    ] = 0.0,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="PNG: element series with maneuvers (one per object; NORAD id appended when several)"
+        ),
+    ] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
 ) -> None:
     """Maneuvers (time window, best time, delta-v, direction, kind) in each object's history."""
     from kizuna.sda import maneuvers as M
@@ -136,7 +146,7 @@ def maneuvers_detect(
             det = M.detect(sets, cfg)
             rows.extend(m.as_row() for m in det.maneuvers)
             if plot is not None:
-                from kizuna.sda.maneuver_plots import plot_detection
+                from kizuna.plots.maneuvers import plot_detection
 
                 path = plot if len(hist) == 1 else plot.with_name(f"{plot.stem}_{n}{plot.suffix}")
                 plot_detection(det, path)
@@ -146,12 +156,28 @@ def maneuvers_detect(
         print(json.dumps(rows, indent=1))
         return
     table = Table(title=f"{len(rows)} maneuvers in {len(hist)} histories")
-    for col in ("NORAD", "best time (UTC)", "window start", "window end", "dv m/s", "direction", "kind", "conf."):
+    for col in (
+        "NORAD",
+        "best time (UTC)",
+        "window start",
+        "window end",
+        "dv m/s",
+        "direction",
+        "kind",
+        "conf.",
+    ):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["norad"]), str(r["t_utc"])[:19], str(r["window_start_utc"])[:16],
-                      str(r["window_end_utc"])[:16], f"{r['dv_mps']:.3f}", str(r["direction"]),
-                      str(r["kind"]), f"{r['confidence']:.2f}")
+        table.add_row(
+            str(r["norad"]),
+            str(r["t_utc"])[:19],
+            str(r["window_start_utc"])[:16],
+            str(r["window_end_utc"])[:16],
+            f"{r['dv_mps']:.3f}",
+            str(r["direction"]),
+            str(r["kind"]),
+            f"{r['confidence']:.2f}",
+        )
     out.print(table)
 
 
@@ -188,23 +214,38 @@ def maneuvers_evaluate(
     ours = M.match_events([m.t_utc for m in det.maneuvers], te, tolerance_days)
     base = M.match_events(M.detect_baseline(sets), te, tolerance_days)
     if plot is not None:
-        from kizuna.sda.maneuver_plots import plot_detection
+        from kizuna.plots.maneuvers import plot_detection
 
         plot_detection(det, plot, truth_utc=list(te))
         err.print(f"wrote {plot}")
-    result = {"norad": next(iter(ids)), "regime": det.series.regime, "element_sets": len(det.series.a_km),
-              "logged_events": len(te), "tolerance_days": tolerance_days,
-              "detector": ours.as_dict(), "baseline_a_jump": base.as_dict()}
+    result = {
+        "norad": next(iter(ids)),
+        "regime": det.series.regime,
+        "element_sets": len(det.series.a_km),
+        "logged_events": len(te),
+        "tolerance_days": tolerance_days,
+        "detector": ours.as_dict(),
+        "baseline_a_jump": base.as_dict(),
+    }
     if fmt == "json":
         print(json.dumps(result, indent=1))
         return
-    table = Table(title=f"NORAD {result['norad']} ({result['regime']}): {len(te)} logged maneuvers, "
-                        f"match within {tolerance_days} days")
+    table = Table(
+        title=f"NORAD {result['norad']} ({result['regime']}): {len(te)} logged maneuvers, "
+        f"match within {tolerance_days} days"
+    )
     for col in ("method", "TP", "FP", "FN", "precision", "recall", "F1"):
         table.add_column(col)
     for name, ev in (("detector", ours), ("baseline (a jumps)", base)):
-        table.add_row(name, str(ev.true_positives), str(ev.false_positives), str(ev.false_negatives),
-                      f"{ev.precision:.3f}", f"{ev.recall:.3f}", f"{ev.f1:.3f}")
+        table.add_row(
+            name,
+            str(ev.true_positives),
+            str(ev.false_positives),
+            str(ev.false_negatives),
+            f"{ev.precision:.3f}",
+            f"{ev.recall:.3f}",
+            f"{ev.f1:.3f}",
+        )
     out.print(table)
 
 
@@ -234,9 +275,11 @@ def proximity_watch(
     days: Annotated[float, typer.Option(help="length of the watch [days]")] = 1.0,
     range_km: Annotated[float, typer.Option("--range-km", help="alert radius [km]")] = 25.0,
     step_s: Annotated[float, typer.Option("--step-s", help="propagation step [s]")] = 60.0,
-    maneuver_history: Annotated[bool, typer.Option(help="detect maneuvers of alerting objects from their "
-                                                   "stored history")] = True,
-    fmt: FormatOption = "table", db: DbOption = None,
+    maneuver_history: Annotated[
+        bool, typer.Option(help="detect maneuvers of alerting objects from their stored history")
+    ] = True,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
 ) -> None:
     """Every catalog object within --range-km of an asset, with its pattern and evidence."""
     from kizuna.sda import maneuvers as M
@@ -256,8 +299,9 @@ def proximity_watch(
     cfg = ProximityConfig(step_s=step_s)
     with _progress() as progress:
         task = progress.add_task(f"watching {len(asset_sets)} assets", total=len(catalog))
-        alerts = watch(asset_sets, catalog, t0, days, range_km, config=cfg,
-                       progress=lambda n: progress.advance(task, n))
+        alerts = watch(
+            asset_sets, catalog, t0, days, range_km, config=cfg, progress=lambda n: progress.advance(task, n)
+        )
     if maneuver_history and alerts:
         found: dict[int, list] = {}  # type: ignore[type-arg]
         lookback = timedelta(days=cfg.maneuver_lookback_days)
@@ -267,20 +311,44 @@ def proximity_watch(
                 found[oid] = M.detect(hist).maneuvers
         if any(found.values()):
             ids = {k for k, v in found.items() if v}
-            again = watch(asset_sets, [s for s in catalog if s.norad_id in ids], t0, days, range_km,
-                          config=cfg, maneuvers=found)
+            again = watch(
+                asset_sets,
+                [s for s in catalog if s.norad_id in ids],
+                t0,
+                days,
+                range_km,
+                config=cfg,
+                maneuvers=found,
+            )
             keyed = {(a.asset_norad, a.object_norad): a for a in again}
             alerts = [keyed.get((a.asset_norad, a.object_norad), a) for a in alerts]
     if fmt == "json":
         print(json.dumps([a.to_product_payload() for a in alerts], indent=1))
         return
     table = Table(title=f"{len(alerts)} proximity alerts within {range_km:g} km, {days:g} days from {start}")
-    for col in ("asset", "object", "name", "patterns", "min range km", "TCA (UTC)", "rel speed km/s",
-                "hours within", "entries"):
+    for col in (
+        "asset",
+        "object",
+        "name",
+        "patterns",
+        "min range km",
+        "TCA (UTC)",
+        "rel speed km/s",
+        "hours within",
+        "entries",
+    ):
         table.add_column(col)
     for a in alerts:
         r = a.as_row()
-        table.add_row(str(a.asset_norad), str(a.object_norad), a.object_name or "", ", ".join(a.patterns),
-                      f"{a.min_range_km:.2f}", str(r["tca_utc"])[:19], f"{a.rel_speed_at_tca_kms:.3f}",
-                      f"{a.hours_within:.1f}", str(a.entries))
+        table.add_row(
+            str(a.asset_norad),
+            str(a.object_norad),
+            a.object_name or "",
+            ", ".join(a.patterns),
+            f"{a.min_range_km:.2f}",
+            str(r["tca_utc"])[:19],
+            f"{a.rel_speed_at_tca_kms:.3f}",
+            f"{a.hours_within:.1f}",
+            str(a.entries),
+        )
     out.print(table)

@@ -34,8 +34,11 @@ class LoadSummary:
     def as_dict(self, max_errors: int | None = None) -> dict[str, object]:
         errors = self.errors if max_errors is None else self.errors[:max_errors]
         out: dict[str, object] = {
-            "loaded": self.loaded, "duplicates": self.duplicates, "rejected": self.rejected,
-            "errors": [e.as_dict() for e in errors], "files": self.files,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [e.as_dict() for e in errors],
+            "files": self.files,
         }
         if max_errors is not None and len(self.errors) > max_errors:
             out["errors_not_shown"] = len(self.errors) - max_errors
@@ -64,28 +67,51 @@ def load_file(store: CatalogStore, path: str | Path, summary: LoadSummary | None
             if objects:
                 counts = store.add_space_objects(objects, conn)
                 loaded, duplicates = loaded + counts.loaded, duplicates + counts.duplicates
-            store.log_ingest(conn, file=str(p), fmt=result.format, sha256=digest, loaded=loaded,
-                             duplicates=duplicates, rejected=len(result.issues), started_utc=started)
+            store.log_ingest(
+                conn,
+                file=str(p),
+                fmt=result.format,
+                sha256=digest,
+                loaded=loaded,
+                duplicates=duplicates,
+                rejected=len(result.issues),
+                started_utc=started,
+            )
     except SQLAlchemyError as exc:
         # The transaction rolled back: nothing of this file is stored, so all of it is rejected.
         message = str(exc).splitlines()[0]
         summary.errors.append(FormatIssue(str(p), 0, "STORE", f"not stored: {message}"))
         summary.rejected += len(result.records) + len(result.issues)
         summary.errors.extend(result.issues)
-        summary.files.append({"file": str(p), "format": result.format, "loaded": 0,
-                              "duplicates": 0, "rejected": len(result.records) + len(result.issues)})
+        summary.files.append(
+            {
+                "file": str(p),
+                "format": result.format,
+                "loaded": 0,
+                "duplicates": 0,
+                "rejected": len(result.records) + len(result.issues),
+            }
+        )
         return summary
     summary.loaded += loaded
     summary.duplicates += duplicates
     summary.rejected += len(result.issues)
     summary.errors.extend(result.issues)
-    summary.files.append({"file": str(p), "format": result.format, "loaded": loaded,
-                          "duplicates": duplicates, "rejected": len(result.issues)})
+    summary.files.append(
+        {
+            "file": str(p),
+            "format": result.format,
+            "loaded": loaded,
+            "duplicates": duplicates,
+            "rejected": len(result.issues),
+        }
+    )
     return summary
 
 
-def load_files(store: CatalogStore, paths: Iterable[str | Path],
-               progress: Callable[[str], None] | None = None) -> LoadSummary:
+def load_files(
+    store: CatalogStore, paths: Iterable[str | Path], progress: Callable[[str], None] | None = None
+) -> LoadSummary:
     summary = LoadSummary()
     for path in paths:
         load_file(store, path, summary)

@@ -29,26 +29,48 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
     # Start at the catalog's median epoch: the bundled files span June (LEO) and July (GEO/MEO),
     # and starting at the newest epoch would leave the June sets stale.
     start = sorted(e.epoch_utc for e in sets)[len(sets) // 2].replace(minute=0, second=0, microsecond=0)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task(f"{len(assets)} JPN payloads x {len(sets)} objects, 3 days", total=None)
         hbr = hbr_table(e.space_object for e in store.search() if e.space_object is not None)
-        result = screen(sets, start, start + timedelta(days=3), primaries=assets,
-                        threshold_km=DEMO_THRESHOLD_KM, hbr_m=hbr,
-                        progress=lambda d, t: progress.update(task, completed=d, total=t))
-    table = Table(title=f"Top events (miss < {DEMO_THRESHOLD_KM:g} km; Pc is the TLE-only maximum, "
-                        f"HBR from SATCAT RCS, else 5 m per object)")
+        result = screen(
+            sets,
+            start,
+            start + timedelta(days=3),
+            primaries=assets,
+            threshold_km=DEMO_THRESHOLD_KM,
+            hbr_m=hbr,
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )
+    table = Table(
+        title=f"Top events (miss < {DEMO_THRESHOLD_KM:g} km; Pc is the TLE-only maximum, "
+        f"HBR from SATCAT RCS, else 5 m per object)"
+    )
     for col in ("primary", "secondary", "TCA (UTC)", "miss km", "R/T/N km", "v km/s", "Pc", "pc_method"):
         table.add_column(col)
     top = sorted(result.events, key=lambda e: e.miss_km)[:10]
     for e in top:
-        table.add_row(f"{e.primary} {e.primary_name}", f"{e.secondary} {e.secondary_name}", str(e.tca_utc)[:22],
-                      f"{e.miss_km:.3f}", f"{e.radial_km:.2f}/{e.intrack_km:.2f}/{e.crosstrack_km:.2f}",
-                      f"{e.rel_speed_kms:.2f}", f"{e.pc:.2e}", e.pc_method)
+        table.add_row(
+            f"{e.primary} {e.primary_name}",
+            f"{e.secondary} {e.secondary_name}",
+            str(e.tca_utc)[:22],
+            f"{e.miss_km:.3f}",
+            f"{e.radial_km:.2f}/{e.intrack_km:.2f}/{e.crosstrack_km:.2f}",
+            f"{e.rel_speed_kms:.2f}",
+            f"{e.pc:.2e}",
+            e.pc_method,
+        )
     console.print(table)
     if result.problems:
-        console.print(f"Not fully screened: {len(result.problems)} objects "
-                      f"({', '.join(sorted({p.reason for p in result.problems}))})")
+        console.print(
+            f"Not fully screened: {len(result.problems)} objects "
+            f"({', '.join(sorted({p.reason for p in result.problems}))})"
+        )
     if result.events:
         _plot(result.events, out_dir / "sda_events.png")
         console.print(f"Plot: {out_dir / 'sda_events.png'}")

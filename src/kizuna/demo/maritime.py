@@ -28,20 +28,24 @@ SEED = 20260601
 
 def bundled_ais_files() -> list[Path]:
     root = resources.files("kizuna") / "data" / "ais"
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith((".txt", ".log", ".nmea")) and not p.name.startswith(("LICENSE", "NOTICE")))
+    return sorted(
+        Path(str(p))
+        for p in root.iterdir()
+        if p.name.endswith((".txt", ".log", ".nmea")) and not p.name.startswith(("LICENSE", "NOTICE"))
+    )
 
 
 def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no-untyped-def]
-    from kizuna.formats.ais import read_ais_file
+    from kizuna.formats.ais import read_ais_file, split_records
     from kizuna.formats.sar import write_scene_geotiff
-    from kizuna.maritime.ais import split_records
     from kizuna.maritime.cfar import CfarConfig, cfar, detections_from
     from kizuna.maritime.dark import dark_geojson, dark_product, find_dark_vessels
     from kizuna.maritime.events import detect_events, event_dict
-    from kizuna.maritime.mapping import maritime_map
-    from kizuna.maritime.records import PositionArrays
     from kizuna.maritime.scene import ShipTruth, synthetic_scene
-    from kizuna.maritime.tracks import EARTH_RADIUS_M, KN_TO_MS, clean_tracks
+    from kizuna.maritime.tracks import clean_tracks
+    from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
+    from kizuna.model.maritime import PositionArrays
+    from kizuna.plots.maritime import maritime_map
     from kizuna.store.ais_store import AisLoadSummary, AisStore
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,10 +55,12 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     files = bundled_ais_files()
     for f in files:
         ais.load_file(f, summary)
-    console.print(f"Loaded bundled real AIS ({', '.join(f.name for f in files)}): "
-                  f"{summary.positions_loaded} timed positions stored, {summary.positions_untimed} untimed "
-                  f"(no receive time in the source), {summary.statics} vessels with static data, "
-                  f"{len(summary.issues)} bad lines reported (e.g. {summary.issues[0] if summary.issues else '-'})")
+    console.print(
+        f"Loaded bundled real AIS ({', '.join(f.name for f in files)}): "
+        f"{summary.positions_loaded} timed positions stored, {summary.positions_untimed} untimed "
+        f"(no receive time in the source), {summary.statics} vessels with static data, "
+        f"{len(summary.issues)} bad lines reported (e.g. {summary.issues[0] if summary.issues else '-'})"
+    )
 
     untimed = []
     for f in files:
@@ -71,12 +77,19 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     for col in ("type", "mmsi", "start (UTC)", "end (UTC)", "details"):
         table.add_column(col)
     for e in map(event_dict, events):
-        table.add_row(f"{e['type']}{'/' + e['subtype'] if e['subtype'] else ''}", str(e["mmsi"]),
-                      str(e["start_utc"]), str(e["end_utc"]), json.dumps(e["details"]))
+        table.add_row(
+            f"{e['type']}{'/' + e['subtype'] if e['subtype'] else ''}",
+            str(e["mmsi"]),
+            str(e["start_utc"]),
+            str(e["end_utc"]),
+            json.dumps(e["details"]),
+        )
     console.print(table)
     if not events:
-        console.print("[dim]No events: the bundled sample's timed part spans minutes, too short for GFW gap, "
-                      "encounter or loitering definitions (12 h / 2 h / 1 h).[/]")
+        console.print(
+            "[dim]No events: the bundled sample's timed part spans minutes, too short for GFW gap, "
+            "encounter or loitering definitions (12 h / 2 h / 1 h).[/]"
+        )
 
     # ---- SYNTHETIC SAR scene built around the real positions in BOX
     w, s, e, n = BOX
@@ -88,37 +101,84 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     ships: list[ShipTruth] = []
     reports = []
     for mmsi, p in sorted(last.items()):
-        ships.append(ShipTruth(p.lat_deg, p.lon_deg, float(rng.uniform(60, 220)), 20.0,  # type: ignore[attr-defined]
-                               float(np.nan_to_num(p.cog_deg, nan=0.0)), 20.0, mmsi))  # type: ignore[attr-defined]
+        ships.append(
+            ShipTruth(
+                p.lat_deg,
+                p.lon_deg,
+                float(rng.uniform(60, 220)),
+                20.0,  # type: ignore[attr-defined]
+                float(np.nan_to_num(p.cog_deg, nan=0.0)),
+                20.0,
+                mmsi,
+            )
+        )  # type: ignore[attr-defined]
         sog = 0.0 if np.isnan(p.sog_kn) else p.sog_kn  # type: ignore[attr-defined]
         cog = np.radians(0.0 if np.isnan(p.cog_deg) else p.cog_deg)  # type: ignore[attr-defined]
         back = -240.0 * sog * KN_TO_MS
-        lat = p.lat_deg + np.degrees(back * np.cos(cog) / EARTH_RADIUS_M)  # type: ignore[attr-defined]
-        lon = p.lon_deg + np.degrees(back * np.sin(cog) / (EARTH_RADIUS_M * np.cos(np.radians(p.lat_deg))))  # type: ignore[attr-defined]
+        lat = p.lat_deg + np.degrees(back * np.cos(cog) / EARTH_MEAN_RADIUS_M)  # type: ignore[attr-defined]
+        lon = p.lon_deg + np.degrees(
+            back * np.sin(cog) / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(p.lat_deg)))
+        )  # type: ignore[attr-defined]
         reports.append((mmsi, lat, lon, sog, np.degrees(cog)))
     for _ in range(6):
-        ships.append(ShipTruth(float(rng.uniform(s + 0.01, n - 0.01)), float(rng.uniform(w + 0.01, e - 0.01)),
-                               float(rng.uniform(40, 180)), 15.0, float(rng.uniform(0, 180)), 20.0, None))
-    rows = int(round((n - s) * np.pi / 180 * EARTH_RADIUS_M / PIXEL_M))
-    cols = int(round((e - w) * np.pi / 180 * EARTH_RADIUS_M * np.cos(np.radians((s + n) / 2)) / PIXEL_M))
-    scene = synthetic_scene((rows, cols), pixel_m=PIXEL_M, center_lat_deg=(s + n) / 2, center_lon_deg=(w + e) / 2,
-                            ships=ships, nu=3.0, time_utc=IMAGE_TIME, seed=SEED)
+        ships.append(
+            ShipTruth(
+                float(rng.uniform(s + 0.01, n - 0.01)),
+                float(rng.uniform(w + 0.01, e - 0.01)),
+                float(rng.uniform(40, 180)),
+                15.0,
+                float(rng.uniform(0, 180)),
+                20.0,
+                None,
+            )
+        )
+    rows = int(round((n - s) * np.pi / 180 * EARTH_MEAN_RADIUS_M / PIXEL_M))
+    cols = int(round((e - w) * np.pi / 180 * EARTH_MEAN_RADIUS_M * np.cos(np.radians((s + n) / 2)) / PIXEL_M))
+    scene = synthetic_scene(
+        (rows, cols),
+        pixel_m=PIXEL_M,
+        center_lat_deg=(s + n) / 2,
+        center_lon_deg=(w + e) / 2,
+        ships=ships,
+        nu=3.0,
+        time_utc=IMAGE_TIME,
+        seed=SEED,
+    )
     write_scene_geotiff(out_dir / "maritime_synthetic_sar.tif", scene)
-    (out_dir / "maritime_synthetic_truth.json").write_text(json.dumps(
-        {"synthetic": True, "image_time_utc": IMAGE_TIME.isoformat(),
-         "ships": [{"lat_deg": x.lat_deg, "lon_deg": x.lon_deg, "length_m": x.length_m, "mmsi": x.mmsi}
-                   for x in ships]}, indent=2))
+    (out_dir / "maritime_synthetic_truth.json").write_text(
+        json.dumps(
+            {
+                "synthetic": True,
+                "image_time_utc": IMAGE_TIME.isoformat(),
+                "ships": [
+                    {"lat_deg": x.lat_deg, "lon_deg": x.lon_deg, "length_m": x.length_m, "mmsi": x.mmsi}
+                    for x in ships
+                ],
+            },
+            indent=2,
+        )
+    )
     res = cfar(scene.intensity, CfarConfig(pfa=1e-7, guard=8, background=14, clutter="k", min_pixels=2))
-    dets = detections_from(res, scene.intensity, scene.pixel_to_lonlat, scene.pixel_size_m, time_utc=IMAGE_TIME)
-    console.print(f"SYNTHETIC SAR scene {rows} x {cols} px at {PIXEL_M:g} m, K clutter nu=3 (estimated "
-                  f"{res.k_shape:.2f}), {len(ships)} ships ({len(last)} at real AIS positions, 6 dark); CFAR "
-                  f"(CA, K model, Pfa 1e-7): {len(dets)} detections")
+    dets = detections_from(
+        res, scene.intensity, scene.pixel_to_lonlat, scene.pixel_size_m, time_utc=IMAGE_TIME
+    )
+    console.print(
+        f"SYNTHETIC SAR scene {rows} x {cols} px at {PIXEL_M:g} m, K clutter nu=3 (estimated "
+        f"{res.k_shape:.2f}), {len(ships)} ships ({len(last)} at real AIS positions, 6 dark); CFAR "
+        f"(CA, K model, Pfa 1e-7): {len(dets)} detections"
+    )
     t_img = np.datetime64(IMAGE_TIME.replace(tzinfo=None), "ns")
     if reports:
         cols_ = list(zip(*reports, strict=True))
-        pos = PositionArrays(np.array(cols_[0]), np.full(len(reports), t_img - np.timedelta64(240, "s")),
-                             np.array(cols_[1]), np.array(cols_[2]), np.array(cols_[3]), np.array(cols_[4]),
-                             np.full(len(reports), np.nan))
+        pos = PositionArrays(
+            np.array(cols_[0]),
+            np.full(len(reports), t_img - np.timedelta64(240, "s")),
+            np.array(cols_[1]),
+            np.array(cols_[2]),
+            np.array(cols_[3]),
+            np.array(cols_[4]),
+            np.full(len(reports), np.nan),
+        )
     else:
         pos = PositionArrays.empty()
     result = find_dark_vessels(dets, pos, t_img, gate_m=500.0, footprint=scene.footprint())
@@ -126,8 +186,10 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     (out_dir / "maritime_dark_vessels.geojson").write_text(json.dumps(dark_geojson(result), indent=2))
     (out_dir / "maritime_dark_product.json").write_text(json.dumps(product, indent=2))
     c = product["counts"]
-    console.print(f"Matched to AIS: {c['matched']}, dark-vessel candidates: {c['dark_candidates']}, "
-                  f"AIS in footprint not detected: {c['ais_not_detected']}")
+    console.print(
+        f"Matched to AIS: {c['matched']}, dark-vessel candidates: {c['dark_candidates']}, "
+        f"AIS in footprint not detected: {c['ais_not_detected']}"
+    )
     dt = Table(title="Dark-vessel candidates (SYNTHETIC image; the 6 planted dark ships are the truth)")
     for col in ("detection", "lat", "lon", "length [m]", "confidence", "nearest planted dark ship [m]"):
         dt.add_column(col)
@@ -136,13 +198,24 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
 
     for d in product["dark_candidates"]:
         near = min(float(haversine_m(d["lat_deg"], d["lon_deg"], x.lat_deg, x.lon_deg)) for x in dark_truth)
-        dt.add_row(d["detection_id"], f"{d['lat_deg']:.5f}", f"{d['lon_deg']:.5f}", str(d["length_m"]),
-                   str(d["confidence"]), f"{near:.0f}")
+        dt.add_row(
+            d["detection_id"],
+            f"{d['lat_deg']:.5f}",
+            f"{d['lon_deg']:.5f}",
+            str(d["length_m"]),
+            str(d["confidence"]),
+            f"{near:.0f}",
+        )
     console.print(dt)
-    fig = maritime_map(positions=pos, dark=result, footprint=scene.footprint(), image=scene.intensity,
-                       image_extent=scene.footprint(),
-                       title=f"Dark-vessel candidates {IMAGE_TIME:%Y-%m-%d %H:%M}Z (Saronic Gulf)",
-                       synthetic_note="SYNTHETIC SAR scene; AIS positions from the real bundled sample")
+    fig = maritime_map(
+        positions=pos,
+        dark=result,
+        footprint=scene.footprint(),
+        image=scene.intensity,
+        image_extent=scene.footprint(),
+        title=f"Dark-vessel candidates {IMAGE_TIME:%Y-%m-%d %H:%M}Z (Saronic Gulf)",
+        synthetic_note="SYNTHETIC SAR scene; AIS positions from the real bundled sample",
+    )
     import matplotlib.pyplot as plt
 
     fig.savefig(out_dir / "maritime_map.png")

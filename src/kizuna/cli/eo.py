@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,15 +12,24 @@ from rich.console import Console
 from rich.table import Table
 
 from kizuna.errors import KizunaError
+from kizuna.plots.tables import revisit_table
 
 eo_app = typer.Typer(help="Earth observation: access, revisit and collection planning.", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[str | None, typer.Option("--db", envvar="KIZUNA_DB",
-                                              help="SQLite file or postgresql:// URL (default kizuna.db)")]
-ConstOption = Annotated[str, typer.Option("--constellation", help="catalog name prefix (e.g. QPS-SAR), a stored "
-                                          "constellation name, or walker:T/P/F:ALT_KM:INC_DEG")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="KIZUNA_DB", help="SQLite file or postgresql:// URL (default kizuna.db)"),
+]
+ConstOption = Annotated[
+    str,
+    typer.Option(
+        "--constellation",
+        help="catalog name prefix (e.g. QPS-SAR), a stored "
+        "constellation name, or walker:T/P/F:ALT_KM:INC_DEG",
+    ),
+]
 
 
 def _fail(msg: object) -> typer.Exit:
@@ -38,7 +46,7 @@ def _read_input(path: Path, option: str) -> str:
 
 
 def _start(text: str) -> datetime:
-    from kizuna.formats.common import parse_utc_datetime
+    from kizuna.model.time import parse_utc_datetime
 
     try:
         dt = parse_utc_datetime(text)
@@ -76,8 +84,13 @@ def revisit(
     aoi: Annotated[Path, typer.Option("--aoi", help="GeoJSON points / polygons")],
     start: Annotated[str, typer.Option(help="ISO-8601 UTC start")],
     days: Annotated[float, typer.Option(help="length of the period [days]")] = 1.0,
-    sensor: Annotated[str, typer.Option(help="sar:INC_MIN-INC_MAX:left|right|both, sar:spotlight, cone:HALF_DEG, "
-                                        "optical:MAX_OFF_NADIR[:SUN_DEG]")] = "sar:15-45:both",
+    sensor: Annotated[
+        str,
+        typer.Option(
+            help="sar:INC_MIN-INC_MAX:left|right|both, sar:spotlight, cone:HALF_DEG, "
+            "optical:MAX_OFF_NADIR[:SUN_DEG]"
+        ),
+    ] = "sar:15-45:both",
     spacing_km: Annotated[float, typer.Option("--spacing-km", help="polygon sampling (H3 grid)")] = 10.0,
     step_s: Annotated[float, typer.Option("--step-s", help="coarse propagation step")] = 60.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
@@ -110,50 +123,48 @@ def revisit(
         const = resolve_constellation(constellation, db, t0)
         with _progress() as progress:
             task = progress.add_task(f"access {len(const)} satellites x {len(targets)} points", total=None)
-            acc = compute_access(const, targets, t0, t0 + timedelta(days=days), sens, step_s=step_s,
-                                 progress=lambda d, n: progress.update(task, completed=d, total=n))
+            acc = compute_access(
+                const,
+                targets,
+                t0,
+                t0 + timedelta(days=days),
+                sens,
+                step_s=step_s,
+                progress=lambda d, n: progress.update(task, completed=d, total=n),
+            )
     except KizunaError as exc:
         raise _fail(exc) from None
     rows = per_aoi(acc, targets)
     points = per_target(acc, targets)
     total = aggregate(points)
     if plot:
-        from kizuna.eo.plots import plot_gap_timeline
+        from kizuna.plots.eo import plot_gap_timeline
 
         plot_gap_timeline(acc, targets.aoi, plot, f"{const.name}: {sens.describe()}, {days:g} d")
     if fmt == "json":
-        doc = {"constellation": const.name, "satellites": len(const), "sensor": sens.describe(),
-               "start": t0.isoformat(), "days": days, "gap_definition": GAP_DEFINITION,
-               "areas": [r.as_dict() for r in rows], "all_points": total.as_dict(),
-               "access_windows": len(acc)}
+        doc = {
+            "constellation": const.name,
+            "satellites": len(const),
+            "sensor": sens.describe(),
+            "start": t0.isoformat(),
+            "days": days,
+            "gap_definition": GAP_DEFINITION,
+            "areas": [r.as_dict() for r in rows],
+            "all_points": total.as_dict(),
+            "access_windows": len(acc),
+        }
         if per_point:
             doc["points"] = [p.as_dict() for p in points]
         print(json.dumps(doc, indent=2, default=_nan_none))
         return
-    out.print(revisit_table(rows + [total], f"{const.name} ({len(const)} sats), {sens.describe()}, {days:g} d"))
+    out.print(
+        revisit_table(rows + [total], f"{const.name} ({len(const)} sats), {sens.describe()}, {days:g} d")
+    )
     out.print(f"[dim]{GAP_DEFINITION}[/]")
 
 
 def _nan_none(v: object) -> object:
     return None
-
-
-def _fmt_s(v: float) -> str:
-    if not math.isfinite(v):
-        return "-"
-    return f"{v / 60:.1f} min" if v < 7200 else f"{v / 3600:.2f} h"
-
-
-def revisit_table(rows, title: str) -> Table:  # type: ignore[no-untyped-def]
-    table = Table(title=title)
-    for col in ("area", "pts", "acc/day", "mean revisit", "median", "p95 gap", "max gap", "mean wait",
-                "first access", "cov time %", "cov area %"):
-        table.add_column(col, justify="left" if col == "area" else "right")
-    for r in rows:
-        table.add_row(r.name, str(r.points), f"{r.accesses_per_day:.1f}", _fmt_s(r.mean_revisit_s),
-                      _fmt_s(r.median_revisit_s), _fmt_s(r.p95_gap_s), _fmt_s(r.max_gap_s), _fmt_s(r.mean_wait_s),
-                      _fmt_s(r.time_to_first_access_s), f"{r.coverage_time_pct:.2f}", f"{r.coverage_area_pct:.0f}")
-    return table
 
 
 @eo_app.command("plan")
@@ -165,9 +176,12 @@ def plan(
     agility_deg_s: Annotated[float, typer.Option("--agility-deg-s", help="slew rate")] = 1.0,
     settle_s: Annotated[float, typer.Option("--settle-s")] = 15.0,
     duty_cycle: Annotated[float, typer.Option("--duty-cycle", help="imaging share of each orbit")] = 0.1,
-    method: Annotated[str, typer.Option(help="optimal (0-1 program, HiGHS) or greedy (by priority)")] = "optimal",
-    time_limit_s: Annotated[float, typer.Option("--time-limit-s", help="optimiser time limit; greedy "
-                                                "plan if it finds nothing")] = 30.0,
+    method: Annotated[
+        str, typer.Option(help="optimal (0-1 program, HiGHS) or greedy (by priority)")
+    ] = "optimal",
+    time_limit_s: Annotated[
+        float, typer.Option("--time-limit-s", help="optimiser time limit; greedy plan if it finds nothing")
+    ] = 30.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json or table")] = "json",
     db: DbOption = None,
 ) -> None:
@@ -181,29 +195,44 @@ def plan(
     try:
         reqs = parse_requests(text, str(requests))
         const = resolve_constellation(constellation, db, t0)
-        result = plan_collections(const, reqs, t0, t0 + timedelta(hours=hours), agility_deg_s=agility_deg_s,
-                                  settle_s=settle_s, duty_cycle=duty_cycle, method=method,
-                                  time_limit_s=time_limit_s)
+        result = plan_collections(
+            const,
+            reqs,
+            t0,
+            t0 + timedelta(hours=hours),
+            agility_deg_s=agility_deg_s,
+            settle_s=settle_s,
+            duty_cycle=duty_cycle,
+            method=method,
+            time_limit_s=time_limit_s,
+        )
     except (KizunaError, ValueError) as exc:  # ValueError: an unknown --method
         raise _fail(exc) from None
     if fmt == "json":
         print(json.dumps({"constellation": const.name, **result.as_dict()}, indent=2))
         return
-    table = Table(title=f"{len(result.collections)} collections, {len(result.unfulfilled)} unfulfilled "
-                        f"({result.parameters['method']})")
+    table = Table(
+        title=f"{len(result.collections)} collections, {len(result.unfulfilled)} unfulfilled "
+        f"({result.parameters['method']})"
+    )
     for col in ("request", "satellite", "start (UTC)", "inc deg", "side", "prio"):
         table.add_column(col)
     for c in sorted(result.collections, key=lambda c: c.start_utc):
-        table.add_row(c.request_id, c.satellite, c.start_utc, f"{c.incidence_deg:.1f}", c.look_side, str(c.priority))
+        table.add_row(
+            c.request_id, c.satellite, c.start_utc, f"{c.incidence_deg:.1f}", c.look_side, str(c.priority)
+        )
     out.print(table)
     for u in result.unfulfilled:
         out.print(f"[yellow]unfulfilled[/] {u['request_id']}: {u['reason']}")
 
 
 @eo_app.command("save")
-def save(name: str, design: Annotated[str, typer.Option(help="walker:T/P/F:ALT:INC or a catalog prefix")],
-         epoch: Annotated[str, typer.Option(help="epoch of a design (ISO UTC)")] = "2026-06-11T00:00:00Z",
-         db: DbOption = None) -> None:
+def save(
+    name: str,
+    design: Annotated[str, typer.Option(help="walker:T/P/F:ALT:INC or a catalog prefix")],
+    epoch: Annotated[str, typer.Option(help="epoch of a design (ISO UTC)")] = "2026-06-11T00:00:00Z",
+    db: DbOption = None,
+) -> None:
     """Store a design or catalog selection under NAME for later --constellation NAME."""
     from dataclasses import replace
 
@@ -220,5 +249,3 @@ def save(name: str, design: Annotated[str, typer.Option(help="walker:T/P/F:ALT:I
 
 def register(app: typer.Typer) -> None:
     app.add_typer(eo_app, name="eo")
-
-

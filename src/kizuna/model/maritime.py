@@ -63,8 +63,8 @@ class VesselStatic:
 class PositionArrays:
     """Columnar AIS positions: the form every track and event analysis takes."""
 
-    mmsi: np.ndarray        # int64
-    time_utc: np.ndarray    # datetime64[ns]
+    mmsi: np.ndarray  # int64
+    time_utc: np.ndarray  # datetime64[ns]
     lat_deg: np.ndarray
     lon_deg: np.ndarray
     sog_kn: np.ndarray
@@ -85,9 +85,15 @@ class PositionArrays:
         return len(self.mmsi)
 
     def take(self, index: np.ndarray) -> PositionArrays:
-        return PositionArrays(self.mmsi[index], self.time_utc[index], self.lat_deg[index],
-                              self.lon_deg[index], self.sog_kn[index], self.cog_deg[index],
-                              self.heading_deg[index])
+        return PositionArrays(
+            self.mmsi[index],
+            self.time_utc[index],
+            self.lat_deg[index],
+            self.lon_deg[index],
+            self.sog_kn[index],
+            self.cog_deg[index],
+            self.heading_deg[index],
+        )
 
     @classmethod
     def empty(cls) -> PositionArrays:
@@ -101,17 +107,27 @@ class PositionArrays:
         if not recs:
             return cls.empty()
         t = np.array([np.datetime64(r.time_utc.replace(tzinfo=None), "ns") for r in recs])
-        return cls(np.array([r.mmsi for r in recs]), t, np.array([r.lat_deg for r in recs]),
-                   np.array([r.lon_deg for r in recs]), np.array([r.sog_kn for r in recs]),
-                   np.array([r.cog_deg for r in recs]), np.array([r.heading_deg for r in recs]))
+        return cls(
+            np.array([r.mmsi for r in recs]),
+            t,
+            np.array([r.lat_deg for r in recs]),
+            np.array([r.lon_deg for r in recs]),
+            np.array([r.sog_kn for r in recs]),
+            np.array([r.cog_deg for r in recs]),
+            np.array([r.heading_deg for r in recs]),
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[PositionArrays]) -> PositionArrays:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                     ("mmsi", "time_utc", "lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg")))
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("mmsi", "time_utc", "lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg")
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +139,7 @@ class SarDetection:
     lon_deg: float
     time_utc: datetime | None = None
     length_m: float | None = None
-    confidence: float | None = None   # 0..1
+    confidence: float | None = None  # 0..1
     peak_scr_db: float | None = None  # peak over local clutter mean
     row: float | None = None
     col: float | None = None
@@ -134,14 +150,14 @@ class SarDetection:
 class MaritimeEvent:
     """A gap, encounter, loitering or identity/spoofing event, with the definition that produced it."""
 
-    kind: str                       # "gap" | "encounter" | "loitering" | "spoofing"
+    kind: str  # "gap" | "encounter" | "loitering" | "spoofing"
     mmsi: int
     start_utc: np.datetime64
     end_utc: np.datetime64
     lat_deg: float
     lon_deg: float
-    other_mmsi: int | None = None   # encounter partner
-    subtype: str | None = None      # spoofing: "teleport", "on_land", "shared_mmsi", "impossible_speed"
+    other_mmsi: int | None = None  # encounter partner
+    subtype: str | None = None  # spoofing: "teleport", "on_land", "shared_mmsi", "impossible_speed"
     details: dict[str, float | int | str | None] = field(default_factory=dict)
     definition: str = ""
 
@@ -156,11 +172,59 @@ class DarkVesselResult:
 
     image_time_utc: np.datetime64
     gate_m: float
-    matches: list[tuple[int, int, float]]   # (detection index, AIS vessel index, distance_m)
-    dark_detections: list[int]               # detection indices with no AIS partner
-    unmatched_ais: list[int]                 # AIS vessels inside the footprint with no detection
+    matches: list[tuple[int, int, float]]  # (detection index, AIS vessel index, distance_m)
+    dark_detections: list[int]  # detection indices with no AIS partner
+    unmatched_ais: list[int]  # AIS vessels inside the footprint with no detection
     detections: list[SarDetection]
     ais_mmsi: np.ndarray
     ais_lat_deg: np.ndarray
     ais_lon_deg: np.ndarray
-    ais_method: np.ndarray                   # "interpolated" | "dead_reckoned"
+    ais_method: np.ndarray  # "interpolated" | "dead_reckoned"
+
+
+# ---------------------------------------------------------------- SAR scenes
+@dataclass(frozen=True)
+class ShipTruth:
+    lat_deg: float
+    lon_deg: float
+    length_m: float = 120.0
+    beam_m: float = 20.0
+    heading_deg: float = 0.0
+    scr_db: float = 15.0
+    mmsi: int | None = None  # None = dark (no AIS)
+
+
+@dataclass
+class SarScene:
+    intensity: np.ndarray  # float32 linear intensity, clutter mean = clutter_mean
+    land: np.ndarray  # bool
+    geotransform: tuple[float, float, float, float, float, float]  # GDAL order, EPSG:4326
+    pixel_size_m: tuple[float, float]
+    time_utc: datetime | None
+    ships: list[ShipTruth] = field(default_factory=list)
+    nu: float | None = None
+    clutter_mean: float = 1.0
+    crs: str = "EPSG:4326"
+    synthetic: bool = True
+
+    def pixel_to_lonlat(self, rows, cols):  # type: ignore[no-untyped-def]
+        return pixel_to_lonlat(self.geotransform, rows, cols)
+
+    def footprint(self) -> tuple[float, float, float, float]:
+        gt = self.geotransform
+        h, w = self.intensity.shape
+        lons = (gt[0], gt[0] + gt[1] * w)
+        lats = (gt[3] + gt[5] * h, gt[3])
+        return min(lons), min(lats), max(lons), max(lats)
+
+
+def pixel_to_lonlat(gt, rows, cols):  # type: ignore[no-untyped-def]
+    """GDAL geotransform applied to pixel-centre coordinates (row, col are 0-based indices)."""
+    r = np.asarray(rows, dtype=float) + 0.5
+    c = np.asarray(cols, dtype=float) + 0.5
+    return gt[0] + c * gt[1] + r * gt[2], gt[3] + c * gt[4] + r * gt[5]
+
+
+def lonlat_to_pixel(gt, lon, lat):  # type: ignore[no-untyped-def]
+    """Inverse of :func:`pixel_to_lonlat` for north-up transforms (no rotation terms)."""
+    return (np.asarray(lat) - gt[3]) / gt[5] - 0.5, (np.asarray(lon) - gt[0]) / gt[1] - 0.5

@@ -12,9 +12,10 @@ from rich.console import Console
 from kizuna.eo.access import compute_access
 from kizuna.eo.aoi import parse_geojson, sample_points
 from kizuna.eo.constellation import from_element_sets, walker
-from kizuna.eo.plots import plot_gap_timeline
 from kizuna.eo.revisit import GAP_DEFINITION, per_aoi
 from kizuna.eo.sensors import SarSensor
+from kizuna.plots.eo import plot_gap_timeline
+from kizuna.plots.tables import revisit_table
 from kizuna.store import CatalogStore
 from kizuna.store.eo_store import ConstellationStore
 
@@ -24,7 +25,6 @@ def demo_aoi_text() -> str:
 
 
 def run_demo(store: CatalogStore, out_dir: Path, console: Console, *, days: float = 2.0) -> None:
-    from kizuna.cli_eo import revisit_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]Earth observation: SAR revisit over four areas")
@@ -39,9 +39,18 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console, *, days: floa
     for const, tag in ((real, "qps_sar_real"), (design, "walker_36_4_1")):
         acc = compute_access(const, targets, start, stop, sensor)
         rows = per_aoi(acc, targets)
-        console.print(revisit_table(rows, f"{const.name}: {len(const)} sats, {sensor.describe()}, "
-                                          f"{days:g} d from {start:%Y-%m-%d} UTC, {len(targets)} points"))
-        png = plot_gap_timeline(acc, targets.aoi, out_dir / f"eo_gaps_{tag}.png",
-                                f"{const.name}: access (red) and gaps, {sensor.describe()}")
+        console.print(
+            revisit_table(
+                rows,
+                f"{const.name}: {len(const)} sats, {sensor.describe()}, "
+                f"{days:g} d from {start:%Y-%m-%d} UTC, {len(targets)} points",
+            )
+        )
+        png = plot_gap_timeline(
+            acc,
+            targets.aoi,
+            out_dir / f"eo_gaps_{tag}.png",
+            f"{const.name}: access (red) and gaps, {sensor.describe()}",
+        )
         console.print(f"  {len(acc)} access windows; gap timeline: {png}")
     console.print(f"[dim]{GAP_DEFINITION}[/]")

@@ -10,16 +10,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kizuna.ingest import load_files
 from kizuna.orbit import propagate, time_grid
 from kizuna.orbit.timescale import datetime64_of
 from kizuna.store import CatalogStore
+from kizuna.store.ingest import load_files
 
 
 def sample_files() -> list[Path]:
     root = resources.files("kizuna") / "data" / "sample"
-    return sorted(Path(str(p)) for p in root.iterdir()
-                  if p.name.endswith((".3le", ".tle", ".csv", ".json", ".kvn", ".xml")))
+    return sorted(
+        Path(str(p))
+        for p in root.iterdir()
+        if p.name.endswith((".3le", ".tle", ".csv", ".json", ".kvn", ".xml"))
+    )
 
 
 def run_demo(db: str, out_dir: Path, console: Console) -> None:
@@ -32,8 +35,10 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
     console.rule("[bold]Kizuna demo: catalog and propagation")
     files = sample_files()
     summary = load_files(store, files)
-    console.print(f"Loaded bundled sample into {store.safe_url}: {summary.loaded} records "
-                  f"({summary.duplicates} duplicates, {summary.rejected} rejected)")
+    console.print(
+        f"Loaded bundled sample into {store.safe_url}: {summary.loaded} records "
+        f"({summary.duplicates} duplicates, {summary.rejected} rejected)"
+    )
 
     counts = store.summary()
     table = Table(title="Objects by orbit regime")
@@ -54,28 +59,48 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
     start = max(es.epoch_utc for es in sets).replace(minute=0, second=0, microsecond=0)
     t0 = datetime64_of(start)
     times = time_grid(t0, t0 + np.timedelta64(24, "h"), 60.0)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task(f"SGP4 {len(sets)} Japanese payloads x {len(times)} steps (ITRF)",
-                                 total=len(sets))
-        eph = propagate(sets, times, "itrf", chunk_states=len(times) * 4,
-                        progress=lambda n: progress.advance(task, n))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(
+            f"SGP4 {len(sets)} Japanese payloads x {len(times)} steps (ITRF)", total=len(sets)
+        )
+        eph = propagate(
+            sets, times, "itrf", chunk_states=len(times) * 4, progress=lambda n: progress.advance(task, n)
+        )
     lat, lon, alt = eph.geodetic()
     # Japan's rough box: the time each satellite spends overhead is a useful first look.
     over_japan = (lat > 24) & (lat < 46) & (lon > 122) & (lon < 146)
     table = Table(title=f"Japanese payloads, 24 h from {start:%Y-%m-%d %H:%M} UTC (60 s steps)")
-    for col in ("NORAD", "name", "regime", "elements age d", "alt min km", "alt max km",
-                "min over Japan", "SGP4"):
+    for col in (
+        "NORAD",
+        "name",
+        "regime",
+        "elements age d",
+        "alt min km",
+        "alt max km",
+        "min over Japan",
+        "SGP4",
+    ):
         table.add_column(col, justify="right" if col not in ("name", "regime") else "left")
     errors = {e.norad_id: e for e in eph.errors()}
     for i, entry in enumerate(jpn):
         ok = eph.ok[i]
         age_d = (start - sets[i].epoch_utc).total_seconds() / 86400.0
-        table.add_row(str(entry.norad_id), sets[i].object_name or "", entry.regime or "", f"{age_d:.1f}",
-                      f"{np.nanmin(alt[i][ok]):.0f}" if ok.any() else "-",
-                      f"{np.nanmax(alt[i][ok]):.0f}" if ok.any() else "-",
-                      str(int(over_japan[i].sum())),
-                      "ok" if entry.norad_id not in errors else errors[entry.norad_id].message[:30])
+        table.add_row(
+            str(entry.norad_id),
+            sets[i].object_name or "",
+            entry.regime or "",
+            f"{age_d:.1f}",
+            f"{np.nanmin(alt[i][ok]):.0f}" if ok.any() else "-",
+            f"{np.nanmax(alt[i][ok]):.0f}" if ok.any() else "-",
+            str(int(over_japan[i].sum())),
+            "ok" if entry.norad_id not in errors else errors[entry.norad_id].message[:30],
+        )
     console.print(table)
     csv_path = out_dir / "jpn_payloads_24h_itrf.csv"
     with csv_path.open("w") as fh:
@@ -86,9 +111,14 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
                 fh.write(f"{norad},{iso[j]}Z,{lat[i, j]:.5f},{lon[i, j]:.5f},{alt[i, j]:.3f}\n")
     png = out_dir / "jpn_payloads_ground_tracks.png"
     regimes = [e.regime or "" for e in jpn]
-    plot_ground_tracks(lat, lon, [es.object_name or str(es.norad_id) for es in sets], regimes, png,
-                       f"Japanese payloads from {start:%Y-%m-%d %H:%M} UTC: LEO first 100 min, "
-                       "GEO/IGSO 24 h")
+    plot_ground_tracks(
+        lat,
+        lon,
+        [es.object_name or str(es.norad_id) for es in sets],
+        regimes,
+        png,
+        f"Japanese payloads from {start:%Y-%m-%d %H:%M} UTC: LEO first 100 min, GEO/IGSO 24 h",
+    )
     console.print(f"Wrote {csv_path} and {png}")
     run_domain_demos(store, out_dir, console)
 
@@ -96,18 +126,25 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
 def run_domain_demos(store: CatalogStore, out_dir: Path, console: Console) -> None:
     """Each capability's part of the demo, on the same store and sample (each prints its own
     heading)."""
-    from kizuna.eo.demo import run_demo as earth_observation
-    from kizuna.maritime.demo import run_demo as maritime
-    from kizuna.sda.demo import run_demo as conjunctions
-    from kizuna.sda.maneuver_demo import run_demo as maneuvers
-    from kizuna.share.demo import run_demo as sharing
+    from kizuna.demo.conjunctions import run_demo as conjunctions
+    from kizuna.demo.earth_observation import run_demo as earth_observation
+    from kizuna.demo.maneuvers import run_demo as maneuvers
+    from kizuna.demo.maritime import run_demo as maritime
+    from kizuna.demo.sharing import run_demo as sharing
 
     for part in (conjunctions, maneuvers, earth_observation, maritime, sharing):
         part(store, out_dir, console)
 
 
-def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], regimes: list[str],
-                       path: Path, title: str, leo_minutes: int = 100) -> None:
+def plot_ground_tracks(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    names: list[str],
+    regimes: list[str],
+    path: Path,
+    title: str,
+    leo_minutes: int = 100,
+) -> None:
     """Ground tracks: one orbit for LEO (24 h of LEO tracks is an unreadable mesh), the whole
     day for higher orbits (QZSS's figure-eight, GEO dots)."""
     import matplotlib
@@ -126,8 +163,16 @@ def plot_ground_tracks(lat: np.ndarray, lon: np.ndarray, names: list[str], regim
         lo = np.insert(lo, wrap, np.nan)
         la = np.insert(la, wrap, np.nan)
         high = regimes[i] != "LEO"
-        ax.plot(lo, la, lw=2.0 if high else 0.8, color=cmap(i % 20), label=name,
-                marker="o" if high else None, markersize=1.5, markevery=60)
+        ax.plot(
+            lo,
+            la,
+            lw=2.0 if high else 0.8,
+            color=cmap(i % 20),
+            label=name,
+            marker="o" if high else None,
+            markersize=1.5,
+            markevery=60,
+        )
     ax.set_xlim(-180, 180)
     ax.set_ylim(-90, 90)
     ax.set_xlabel("longitude [deg]")

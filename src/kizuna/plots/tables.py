@@ -1,0 +1,46 @@
+"""Rich tables shared by the commands and the demos (presentation only)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+
+
+def _fmt_s(v: float) -> str:
+    if not math.isfinite(v):
+        return "-"
+    return f"{v / 60:.1f} min" if v < 7200 else f"{v / 3600:.2f} h"
+
+
+def revisit_table(rows, title: str) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title=title)
+    for col in (
+        "area",
+        "pts",
+        "acc/day",
+        "mean revisit",
+        "median",
+        "p95 gap",
+        "max gap",
+        "mean wait",
+        "first access",
+        "cov time %",
+        "cov area %",
+    ):
+        table.add_column(col, justify="left" if col == "area" else "right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            str(r.points),
+            f"{r.accesses_per_day:.1f}",
+            _fmt_s(r.mean_revisit_s),
+            _fmt_s(r.median_revisit_s),
+            _fmt_s(r.p95_gap_s),
+            _fmt_s(r.max_gap_s),
+            _fmt_s(r.mean_wait_s),
+            _fmt_s(r.time_to_first_access_s),
+            f"{r.coverage_time_pct:.2f}",
+            f"{r.coverage_area_pct:.0f}",
+        )
+    return table
