@@ -73,7 +73,7 @@ def resolve_constellation(spec: str, db: str | None, epoch: datetime):  # type: 
 
 
 def _progress():  # type: ignore[no-untyped-def]
-    from kizuna.cli import _progress as root_progress
+    from kizuna.cli._common import progress as root_progress
 
     return root_progress(err)
 

@@ -106,7 +106,7 @@ def _histories(
 
 
 def _progress():  # type: ignore[no-untyped-def]
-    from kizuna.cli import _progress as root_progress
+    from kizuna.cli._common import progress as root_progress
 
     return root_progress(err)
 

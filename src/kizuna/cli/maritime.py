@@ -79,7 +79,7 @@ def _save(fig, path: Path) -> None:  # type: ignore[no-untyped-def]
 
 
 def _progress():  # type: ignore[no-untyped-def]
-    from kizuna.cli import _progress as progress
+    from kizuna.cli._common import progress
 
     return progress(err)
 
