@@ -34,19 +34,10 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from kizuna.errors import KizunaError
+from kizuna.plots.tables import make_console
 
-# Wide enough that no table of ours is ever cut; rich sizes tables to their content, not to this.
-PIPE_WIDTH = 10_000
-
-
-def _console(stderr: bool) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    is_tty = hasattr(stream, "isatty") and stream.isatty()
-    return Console(stderr=stderr, width=None if is_tty else PIPE_WIDTH, soft_wrap=not is_tty)
-
-
-out = _console(stderr=False)
-err = _console(stderr=True)
+out = make_console(stderr=False)
+err = make_console(stderr=True)
 
 
 @dataclass

@@ -3,8 +3,38 @@
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
+from rich.console import Console
 from rich.table import Table
+
+# Wide enough that no table of ours is ever cut when output goes to a pipe or a file; rich sizes
+# tables to their content, not to this.
+PIPE_WIDTH = 10_000
+RULE_WIDTH = 100
+
+
+class ReadableConsole(Console):
+    """A console whose tables are never cut when piped, while rules stay a readable length."""
+
+    def rule(self, *args: Any, **kwargs: Any) -> None:
+        if self.width <= RULE_WIDTH or self.is_terminal:
+            super().rule(*args, **kwargs)
+            return
+        saved = self.width
+        self.width = RULE_WIDTH
+        try:
+            super().rule(*args, **kwargs)
+        finally:
+            self.width = saved
+
+
+def make_console(stderr: bool = False) -> Console:
+    """Terminal width on a terminal; full width (nothing cut) on a pipe or a file."""
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = hasattr(stream, "isatty") and stream.isatty()
+    return ReadableConsole(stderr=stderr, width=None if is_tty else PIPE_WIDTH, soft_wrap=not is_tty)
 
 
 def _fmt_s(v: float) -> str:
