@@ -1,0 +1,7 @@
+"""One router per domain, in the order ``create_app`` mounts them."""
+
+from kizuna.service.routes import audit, feed, health, products, taxii
+
+ROUTERS = (health.router, taxii.router, products.router, audit.router, feed.router)
+
+__all__ = ["ROUTERS", "audit", "feed", "health", "products", "taxii"]

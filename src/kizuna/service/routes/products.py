@@ -1,0 +1,127 @@
+"""Products: publish, downgrade, and per product type a list of current versions and a get by id."""
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from kizuna.service import models
+from kizuna.service.cursors import envelope
+from kizuna.service.deps import CallerDep, CursorsDep, NodeDep, audit_access, require_role
+from kizuna.service.responses import AUTH_RESPONSES, BAD_CURSOR, INVALID, NOT_VISIBLE
+from kizuna.share.markings import MarkingError, parse_banner
+from kizuna.share.policy import PolicyError
+from kizuna.share.products import PRODUCT_TYPES, Product, ProductError
+
+
+def _type_router(ptype: str) -> APIRouter:
+    """Routes for one product type. A router per type (rather than a `{type}` path parameter) gives
+    each type its own OpenAPI tag and operation ids (`list_conjunction`, `get_conjunction`, ...)."""
+    slug = ptype.replace("_", "-") + "s"
+    typed = APIRouter(prefix=f"/products/{slug}", tags=[f"products: {ptype}"])
+
+    @typed.get(
+        "",
+        response_model=models.Envelope,
+        responses=AUTH_RESPONSES | BAD_CURSOR,
+        name=f"list_{ptype}",
+        operation_id=f"list_{ptype}",
+    )
+    def list_products(
+        c: CallerDep,
+        node: NodeDep,
+        box: CursorsDep,
+        since: Annotated[datetime | None, Query(description="created at or after")] = None,
+        until: Annotated[datetime | None, Query(description="created at or before")] = None,
+        norad_id: Annotated[int | None, Query(ge=0, le=999_999_999, description="about this object")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, object]:
+        after = box.open(next)
+        rows = node.share.page(
+            node.visibility(c.subject),
+            after=after,
+            limit=limit,
+            type=ptype,
+            since=since,
+            until=until,
+            norad_id=norad_id,
+            current_only=True,
+        )
+        audit_access(node, c, rows, f"list {ptype}")
+        return envelope(box, rows, after, limit)
+
+    @typed.get(
+        "/{product_id}",
+        response_model=models.SignedProduct,
+        responses=AUTH_RESPONSES,
+        name=f"get_{ptype}",
+        operation_id=f"get_{ptype}",
+    )
+    def get_product(
+        c: CallerDep,
+        node: NodeDep,
+        product_id: str,
+        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    ) -> dict[str, object]:
+        row = node.share.get(node.visibility(c.subject), product_id, version)
+        if row is None or row.type != ptype:
+            raise HTTPException(403, NOT_VISIBLE)
+        audit_access(node, c, [row], f"get {ptype}")
+        return json.loads(row.wire)  # type: ignore[no-any-return]
+
+    return typed
+
+
+router = APIRouter()
+for _ptype in PRODUCT_TYPES:
+    router.include_router(_type_router(_ptype))
+
+
+@router.post(
+    "/products",
+    response_model=models.SignedProduct,
+    status_code=201,
+    tags=["products"],
+    responses=AUTH_RESPONSES | INVALID,
+)
+def publish(c: CallerDep, node: NodeDep, body: models.PublishRequest) -> dict[str, object]:
+    """Publish a product of this node (role `publisher`); the node signs it."""
+    require_role(c, "publisher")
+    try:
+        marking = parse_banner(body.marking, node.config.markings)
+        product = Product.new(
+            body.type,
+            body.payload,
+            marking,
+            node.node_id,
+            objects=tuple(body.objects),
+            id=body.id,
+            version=body.version,
+        )
+        return node.publish(product, actor=c.subject.name)
+    except (MarkingError, ProductError, PolicyError) as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.post(
+    "/products/{product_id}/downgrade",
+    response_model=models.SignedProduct,
+    tags=["products"],
+    responses=AUTH_RESPONSES | INVALID,
+)
+def downgrade(
+    c: CallerDep, node: NodeDep, product_id: str, body: models.DowngradeRequest
+) -> dict[str, object]:
+    """Lower a product's marking (role `downgrader`, originating nation only); audited."""
+    require_role(c, "downgrader")
+    if node.share.get(node.visibility(c.subject), product_id) is None:
+        raise HTTPException(403, NOT_VISIBLE)
+    try:
+        marking = parse_banner(body.marking, node.config.markings)
+        return node.downgrade(product_id, marking, actor=c.subject, justification=body.justification)
+    except MarkingError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except PolicyError as exc:
+        raise HTTPException(403, str(exc)) from None
