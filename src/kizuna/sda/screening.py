@@ -508,6 +508,8 @@ def build_events(
                 hbr_source=f"{sa}+{sb}",
                 primary_name=cat.sets[i].object_name or "",
                 secondary_name=cat.sets[j].object_name or "",
+                primary_object_id=cat.sets[i].object_id or "",
+                secondary_object_id=cat.sets[j].object_id or "",
             )
         )
     return events
