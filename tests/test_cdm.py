@@ -118,3 +118,104 @@ def test_real_defects_are_warnings_not_failures():
     cdm = read_cdm(path.read_text(), path.name)
     assert any(w.field == "RELATIVE_VELOCITY_R" for w in cdm.warnings)
     assert Path(path).name in cdm.warnings[0].file
+
+
+# ------------------------------------------------------------ CDMs written from a screening
+@pytest.fixture(scope="module")
+def sample_events():
+    """Events of a real screening of the bundled sample catalog, with HBRs from a CARA-style
+    table (every other object a 'CARA Protected Primary', the rest CARA 'Default')."""
+    from datetime import timedelta
+
+    from kizuna.demo import sample_files
+    from kizuna.formats.detect import read_path
+    from kizuna.model.records import ElementSet
+    from kizuna.sda.hbr import hbr_table, parse_cara_hbr
+    from kizuna.sda.screening import screen
+
+    sets = [r for f in sample_files() for r in read_path(f).records if isinstance(r, ElementSet)]
+    ids = sorted({s.norad_id for s in sets})
+    rows = [
+        f"{n},{5 + n % 3},0,{'CARA Protected Primary' if k % 2 else 'Default'}" for k, n in enumerate(ids)
+    ]
+    cara = parse_cara_hbr("ObjectID,HBR,HBRSigma,HBRSource\n" + "\n".join(rows) + "\n", "hbr.csv")
+    t0 = sorted(s.epoch_utc for s in sets)[len(sets) // 2].replace(minute=0, second=0, microsecond=0)
+    result = screen(sets, t0, t0 + timedelta(hours=12), threshold_km=20.0, hbr_m=hbr_table([], cara.records))
+    assert len(result.events) >= 5
+    by_id = {s.norad_id: s for s in sets}
+    return sorted(result.events, key=lambda e: e.miss_km)[:6], by_id
+
+
+def _round_trips(cdm):
+    from kizuna.sda.assess import assess_cdm
+
+    for writer in (write_cdm_kvn, write_cdm_xml):
+        text = writer(cdm)
+        back = read_cdm(text, f"event.{writer.__name__}")
+        yield text, back, assess_cdm(back)
+
+
+def test_screening_cdm_states_a_maximum_pc_its_own_covariance_reproduces(sample_events):
+    """The TLE-only maximum Pc used to sit beside a fixed default covariance from which the
+    message's own Pc was ~1e-46: now the message says it is a maximum, carries the covariance
+    the maximum is attained at, and re-assessing it gives the Pc it states."""
+    from kizuna.sda.assess import CDM_MAX_PC_METHOD, event_to_cdm
+
+    events, by_id = sample_events
+    for event in events:
+        cdm = event_to_cdm(event)
+        for text, back, got in _round_trips(cdm):
+            stated = back.collision_probability
+            assert stated is not None and stated > 0
+            assert got.pc == pytest.approx(stated, rel=1e-6)
+            assert stated == pytest.approx(event.pc, rel=1e-6)  # the screening's own number
+            assert got.maximum_pc and "MAXIMUM" in got.note
+            assert got.pc_max_isotropic == pytest.approx(stated, rel=1e-6)
+            assert back.relative["COLLISION_PROBABILITY_METHOD"] == CDM_MAX_PC_METHOD
+            assert any("MAXIMUM Pc" in c for c in back.relative_comments)
+            for obj, norad in zip(back.objects, (event.primary, event.secondary), strict=True):
+                designator = by_id[norad].object_id
+                assert designator and re.fullmatch(r"\d{4}-\d{3}[A-Z]{1,3}", designator)
+                assert obj.fields["INTERNATIONAL_DESIGNATOR"] == designator
+            assert "CARA CARA" not in text and got.hbr_m == event.hbr_m
+
+
+def test_screening_cdm_with_covariance_pc_writes_that_covariance(sample_events):
+    """An anisotropic RTN covariance (in-track 4x radial): the message's Pc must be the event's
+    and what its own covariance gives, which needs the RTN frame of the ITRF states built on
+    the inertial velocity (the Earth-relative one tilts T and N by ~3.5 degrees)."""
+    from kizuna.sda.assess import event_to_cdm, with_covariance_pc
+
+    events, _ = sample_events
+    # sigmas of the order of each miss keep the Pc well above underflow
+    for event in events:
+        sig = event.miss_km
+        (cov_event,) = with_covariance_pc([event], {}, (sig / 2.0, 2.0 * sig, sig / 2.0))
+        assert cov_event.pc > 1e-12
+        cdm = event_to_cdm(cov_event)
+        for _text, back, got in _round_trips(cdm):
+            stated = back.collision_probability
+            assert back.relative["COLLISION_PROBABILITY_METHOD"] == "FOSTER-1992"
+            assert not got.maximum_pc and got.pc_max_isotropic is None
+            assert got.pc == pytest.approx(stated, rel=1e-6)
+            assert stated == pytest.approx(cov_event.pc, rel=1e-6)
+            c = back.objects[0].covariance_rtn_km2()
+            assert c[0, 0] == pytest.approx((sig / 2.0) ** 2) and c[1, 1] == pytest.approx(4.0 * sig**2)
+
+
+def test_designator_unknown_only_when_the_catalog_has_none(sample_events):
+    from dataclasses import replace
+
+    from kizuna.sda.assess import event_to_cdm
+
+    events, _ = sample_events
+    cdm = event_to_cdm(replace(events[0], secondary_object_id=""))
+    assert cdm.objects[0].fields["INTERNATIONAL_DESIGNATOR"] == events[0].primary_object_id != ""
+    assert cdm.objects[1].fields["INTERNATIONAL_DESIGNATOR"] == "UNKNOWN"
+
+
+def test_cara_hbr_source_is_not_prefixed_twice():
+    from kizuna.sda.hbr import parse_cara_hbr
+
+    text = "ObjectID,HBR,HBRSigma,HBRSource\n1,7.5,0,CARA Protected Primary\n2,1.1,0,Default\n"
+    assert [s for _n, _h, s in parse_cara_hbr(text).records] == ["CARA Protected Primary", "CARA Default"]

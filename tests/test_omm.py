@@ -3,13 +3,14 @@ CCSDS 502.0-B-2 (GOES 9), sgp4's own OMM parser (`sgp4.omm`) as a peer, and real
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 
 import pytest
 from sgp4 import omm as sgp4_omm
 from sgp4.api import Satrec
-from tests.conftest import SAMPLE, shared
+from tests.conftest import SAMPLE, SHARED_DATA, shared
 
 from kizuna.formats.detect import detect_format, read_text
 from kizuna.formats.omm import (
@@ -156,3 +157,29 @@ def test_json_bad_record_keeps_the_others():
     assert len(result.records) == 2
     (issue,) = result.issues
     assert issue.field == "ECCENTRICITY" and issue.line > 1
+
+
+ISS_HISTORY = "tle/history/iss_25544_gp_history_2020-2024.csv"
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not (SHARED_DATA / ISS_HISTORY).exists(), reason="shared data absent: ../shared/data")
+def test_real_iss_gp_history_with_offset_epochs_loads_whole():
+    """9,571 Space-Track GP rows whose EPOCH reads `2020-01-01 06:11:10.983264+00:00` (space,
+    offset): every row is read, each epoch agrees with the TLE line 1 epoch in the same row."""
+    from kizuna.formats.detect import read_path
+    from kizuna.formats.tle import read_tle
+
+    path = SHARED_DATA / ISS_HISTORY
+    result = read_path(path)
+    assert result.format == "omm-csv" and result.issues == []
+    assert len(result.records) == 9571
+    assert {r.norad_id for r in result.records} == {25544}
+    first, last = result.records[0], result.records[-1]
+    assert first.epoch_utc == datetime(2020, 1, 1, 6, 11, 10, 983264, tzinfo=UTC)
+    assert last.epoch_utc.year == 2024 and last.epoch_utc.tzinfo is not None
+    rows = list(csv.DictReader(path.open()))
+    for row, es in zip(rows[::500], result.records[::500], strict=True):
+        (tle,) = read_tle(row["TLE_LINE1"] + "\n" + row["TLE_LINE2"] + "\n").records
+        # the TLE epoch has 8 decimals of a day (0.864 ms): the CSV holds the exact one
+        assert abs((tle.epoch_utc - es.epoch_utc).total_seconds()) < 0.001

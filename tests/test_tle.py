@@ -180,7 +180,7 @@ def test_gpconf_corrupt_inputs_give_the_described_error(provenance):
     lines = data_file.read_text().splitlines()
     expected = {
         "corrupt-tle-checksum-digit": ("LINE1", "checksum"),
-        "corrupt-tle-line-short": ("LINE2", "68 characters"),
+        "corrupt-tle-line-short": ("LINE2", "68 characters, a TLE line has 69: cut short in checksum"),
         "corrupt-tle-letter-in-number": ("EPOCH", "7O990935"),
         "corrupt-tle-missing-line-2": ("LINE2", "expected line 2"),
     }
@@ -211,3 +211,59 @@ def test_errors_name_file_line_and_field():
     assert issue.field == "LINE2" and "checksum" in issue.message  # X counts 0, as 3 did
     unchecked = read_tle(text, "two.tle", verify_checksum=False)
     assert unchecked.issues[0].field == "INCLINATION" and unchecked.issues[0].line == 6
+
+
+def _damaged_sample_3le() -> tuple[str, dict[int, tuple[int, str, str]]]:
+    """The first 300 sets of the bundled 3LE sample with 5 sets damaged in 5 different ways;
+    returns the text and, per damaged set index, the (line, field, words) its issue must name."""
+    lines = (SAMPLE / "leo_2026-06_sample.3le").read_text().splitlines()
+    sets = [lines[i : i + 3] for i in range(0, len(lines), 3)][:300]
+    sets[10][2] = sets[10][2][:40]  # line 2 cut short
+    sets[50][1] = sets[50][1][:68] + str((int(sets[50][1][68]) + 1) % 10)  # checksum digit off
+    sets[100][1] = sets[100][1][:30]  # line 1 cut short
+    sets[150][2] = sets[150][2][:8] + "51.6X61 " + sets[150][2][16:]  # letter in INCLINATION
+    del sets[200][2]  # line 2 missing
+    expected = {
+        10: (10 * 3 + 3, "LINE2", "40 characters, a TLE line has 69: cut short in ARG_OF_PERICENTER"),
+        50: (50 * 3 + 2, "LINE1", "checksum"),
+        100: (100 * 3 + 2, "LINE1", "30 characters, a TLE line has 69: cut short in EPOCH"),
+        150: (150 * 3 + 3, "LINE2", "checksum"),
+        200: (200 * 3 + 2, "LINE2", "expected line 2 of the set that starts on line 602"),
+    }
+    return "\n".join(line for s in sets for line in s) + "\n", expected
+
+
+def test_each_damaged_set_is_one_issue_at_its_line_and_field():
+    """A cut line 1 or line 2 used to be reported twice (as the cut line, then as an orphan
+    line 2 or as a missing line 2), so 5 bad sets of 300 counted as 6 or 7 rejected."""
+    text, expected = _damaged_sample_3le()
+    result = read_tle(text, "damaged.3le")
+    assert len(result.records) == 295
+    assert len(result.issues) == 5
+    got = sorted((i.line, i.field, i.message) for i in result.issues)
+    for (line, field, message), (eline, efield, words) in zip(got, sorted(expected.values()), strict=True):
+        assert (line, field) == (eline, efield) and words in message, (line, field, message)
+
+
+def test_catalog_load_counts_rejected_sets_not_issues(tmp_path):
+    from kizuna.store import CatalogStore
+    from kizuna.store.ingest import load_file
+
+    text, _expected = _damaged_sample_3le()
+    path = tmp_path / "damaged.3le"
+    path.write_text(text)
+    store = CatalogStore(str(tmp_path / "k.db"))
+    try:
+        summary = load_file(store, path)
+    finally:
+        store.close()
+    assert (summary.loaded, summary.rejected) == (295, 5)
+
+
+def test_cut_line_2_after_a_name_is_one_issue_and_the_next_set_reads():
+    cut = ISS.splitlines()
+    text = "\n".join([cut[0], cut[1], cut[2][:50]]) + "\n" + ISS
+    result = read_tle(text, "cut.tle")
+    assert len(result.records) == 1 and result.records[0].source == "cut.tle:4"
+    (issue,) = result.issues
+    assert (issue.line, issue.field) == (3, "LINE2") and "MEAN_ANOMALY" in issue.message

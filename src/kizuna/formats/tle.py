@@ -144,15 +144,51 @@ def _designator_to_tle(object_id: str | None) -> str:
     return f"{year[2:]}{launch}{piece:<3}"
 
 
+# (keyword, first column, last column), 1-based as the TLE documentation counts them
+_COLUMNS = {
+    1: (
+        ("NORAD_CAT_ID", 3, 7),
+        ("CLASSIFICATION_TYPE", 8, 8),
+        ("OBJECT_ID", 10, 17),
+        ("EPOCH", 19, 32),
+        ("MEAN_MOTION_DOT", 34, 43),
+        ("MEAN_MOTION_DDOT", 45, 52),
+        ("BSTAR", 54, 61),
+        ("EPHEMERIS_TYPE", 63, 63),
+        ("ELEMENT_SET_NO", 65, 68),
+        ("checksum", 69, 69),
+    ),
+    2: (
+        ("NORAD_CAT_ID", 3, 7),
+        ("INCLINATION", 9, 16),
+        ("RA_OF_ASC_NODE", 18, 25),
+        ("ECCENTRICITY", 27, 33),
+        ("ARG_OF_PERICENTER", 35, 42),
+        ("MEAN_ANOMALY", 44, 51),
+        ("MEAN_MOTION", 53, 63),
+        ("REV_AT_EPOCH", 64, 68),
+        ("checksum", 69, 69),
+    ),
+}
+
+
+def _length_message(which: int, line: str) -> str:
+    """'line 2 is 40 characters, ...' plus, for a cut line, the first field it cuts."""
+    text = f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}"
+    if len(line) < _TLE_LINE_LENGTH:
+        name, first, last = next(c for c in _COLUMNS[which] if c[2] > len(line))
+        where = f"column {first}" if first == last else f"columns {first}-{last}"
+        text += f": cut short in {name} ({where})"
+    return text
+
+
 def _parse_pair(
     line1: str, line2: str, name: str | None, file: str, lineno1: int, verify_checksum: bool
 ) -> ElementSet:
     """Parse one set; raises _FieldError carrying the field (line numbers added by caller)."""
     for which, line in ((1, line1), (2, line2)):
         if len(line) != _TLE_LINE_LENGTH:
-            raise _FieldError(
-                f"LINE{which}", f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}"
-            )
+            raise _FieldError(f"LINE{which}", _length_message(which, line))
         if verify_checksum:
             digit = line[68]
             if not _digits(digit):
@@ -234,12 +270,17 @@ def _name_from_line(line: str) -> str:
 def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -> ParseResult[ElementSet]:
     """Read TLE or 3LE text (names optional, with or without the '0 ' prefix).
 
-    Returns every good set and one issue per bad set; never raises on content.
+    Returns every good set and exactly one issue per bad set (a set is an optional name line,
+    a line 1 and a line 2), so a count of issues is a count of rejected sets; never raises on
+    content.
     """
     result: ParseResult[ElementSet] = ParseResult(file=file, format="tle")
     lines = physical_lines(text)
     pending_name: tuple[str, int] | None = None
     pending_line1: tuple[str, int] | None = None
+    # A line 1 already reported bad (too short, too long): its line 2 belongs to the same
+    # rejected set and must not be reported again as "line 2 without a line 1".
+    rejected_line1 = False
 
     def bad(lineno: int, field: str, message: str) -> None:
         result.issue(lineno, field, message)
@@ -249,16 +290,21 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
         line = raw.rstrip()
         if not line.strip():
             continue
-        is_line1 = line.startswith("1 ") and len(line) >= 60
-        is_line2 = line.startswith("2 ") and len(line) >= 60
+        starts_line1 = line.startswith("1 ")
+        starts_line2 = line.startswith("2 ")
+        if rejected_line1:
+            rejected_line1 = False
+            if starts_line2:
+                continue
         if pending_line1 is not None:
             line1, lineno1 = pending_line1
             pending_line1 = None
-            if not is_line2:
+            if not starts_line2:
                 bad(
-                    lineno,
+                    lineno1,
                     "LINE2",
-                    f"expected line 2 of the set that starts on line {lineno1}, found {line[:24]!r}",
+                    f"expected line 2 of the set that starts on line {lineno1}, "
+                    f"found {line[:24]!r} on line {lineno}",
                 )
                 pending_name = None
                 # fall through: this line may start the next set
@@ -280,22 +326,17 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
                 else:
                     result.add(record, start)
                 continue
-        if is_line1:
+        if starts_line1:
+            if len(line) != _TLE_LINE_LENGTH:
+                bad(lineno, "LINE1", _length_message(1, line))
+                pending_name = None
+                rejected_line1 = True
+                continue
             pending_line1 = (line, lineno)
             continue
-        if is_line2:
+        if starts_line2:
             bad(lineno, "LINE1", "line 2 without a line 1 before it")
             pending_name = None
-            continue
-        if line.startswith(("1 ", "2 ")):
-            which = line[0]
-            bad(
-                lineno,
-                f"LINE{which}",
-                f"line {which} is {len(line)} characters, a TLE line has {_TLE_LINE_LENGTH}",
-            )
-            if which == "1":
-                pending_name = None
             continue
         if len(line.strip()) > 80 or not line.isprintable():
             bad(lineno, "OBJECT_NAME", "not a name line (too long or not printable text)")
@@ -306,9 +347,9 @@ def read_tle(text: str, file: str = "<text>", *, verify_checksum: bool = True) -
         pending_name = (_name_from_line(line), lineno)
     if pending_line1 is not None:
         bad(
-            pending_line1[1] + 1,
+            pending_line1[1],
             "LINE2",
-            f"file ends before line 2 of the set that starts on line {pending_line1[1]}",
+            f"expected line 2 of the set that starts on line {pending_line1[1]}, found the end of the file",
         )
     elif pending_name is not None:
         bad(pending_name[1], "LINE1", f"name line {pending_name[0]!r} is not followed by a TLE")

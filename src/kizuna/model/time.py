@@ -8,6 +8,7 @@ in April 2262; instants outside ``SUPPORTED_RANGE_UTC`` are refused by name inst
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -28,6 +29,8 @@ def parse_utc_datetime(text: str) -> datetime:
     Raises ValueError naming the text when it is not a time or lies outside
     :data:`SUPPORTED_RANGE_UTC`.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"not an ISO-8601 UTC time: {text!r} is a {type(text).__name__}, not text")
     s = text.strip()
     if not s:
         raise ValueError("empty time")
@@ -50,8 +53,14 @@ def parse_utc_datetime(text: str) -> datetime:
             raise ValueError(f"bad fractional seconds in {text!r}")
         frac_us = int(Decimal("0." + frac).scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         s = head
+    doy = re.match(r"^(\d{4})-(\d{3})(T|$)", s)  # CCSDS day-of-year form
+    if doy:
+        # strptime reads day 366 of a common year as 1 January of the next one
+        year, day = int(doy[1]), int(doy[2])
+        if not 1 <= day <= (366 if calendar.isleap(year) else 365):
+            raise ValueError(f"day of year {day} does not exist in {year}: {text!r}")
     try:
-        if re.match(r"^\d{4}-\d{3}(T|$)", s):  # CCSDS day-of-year form
+        if doy:
             base = datetime.strptime(s, "%Y-%jT%H:%M:%S" if "T" in s else "%Y-%j")
         elif "T" in s:
             fmt = "%Y-%m-%dT%H:%M:%S" if s.count(":") == 2 else "%Y-%m-%dT%H:%M"

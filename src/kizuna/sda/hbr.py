@@ -44,8 +44,16 @@ def parse_cara_hbr(text: str, file: str = "<cara-hbr>") -> ParseResult[tuple[int
         if not (value > 0 and math.isfinite(value)):
             result.issue(line, "HBR", f"not a positive radius: {hbr!r}")
             continue
-        result.add((norad, value, f"CARA {row.get('HBRSource', '').strip()}"), line)
+        result.add((norad, value, _cara_source(row.get("HBRSource") or "")), line)
     return result
+
+
+def _cara_source(hbr_source: str) -> str:
+    """'CARA <HBRSource>', once: CARA's own sources already read 'CARA Protected Primary'."""
+    text = hbr_source.strip()
+    if not text:
+        return "CARA"
+    return text if text.upper().startswith("CARA") else f"CARA {text}"
 
 
 def hbr_from_satcat(obj: SpaceObject | None) -> tuple[float, str] | None:

@@ -81,6 +81,14 @@ class ConjunctionEvent:
     hbr_source: str = ""
     primary_name: str = ""
     secondary_name: str = ""
+    #: international designators from the element sets (OBJECT_ID, e.g. "1998-067A"); "" if unknown
+    primary_object_id: str = ""
+    secondary_object_id: str = ""
+    #: 3x3 position covariance of each object in its own RTN frame at TCA [km^2], row-major, when
+    #: `pc` was computed from covariances (:func:`kizuna.sda.assess.with_covariance_pc`); () when
+    #: `pc` is the TLE-only maximum Pc, which assumes no covariance
+    primary_cov_rtn_km2: tuple[float, ...] = ()
+    secondary_cov_rtn_km2: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -88,6 +96,8 @@ class ConjunctionEvent:
             "secondary": self.secondary,
             "primary_name": self.primary_name,
             "secondary_name": self.secondary_name,
+            "primary_object_id": self.primary_object_id,
+            "secondary_object_id": self.secondary_object_id,
             "tca_utc": iso_utc(np.array([self.tca_utc]))[0],
             "miss_km": round(self.miss_km, 6),
             "rel_speed_kms": round(self.rel_speed_kms, 6),
@@ -102,6 +112,8 @@ class ConjunctionEvent:
             "secondary_teme": list(self.secondary_teme),
             "primary_itrf": list(self.primary_itrf),
             "secondary_itrf": list(self.secondary_itrf),
+            "primary_cov_rtn_km2": list(self.primary_cov_rtn_km2),
+            "secondary_cov_rtn_km2": list(self.secondary_cov_rtn_km2),
         }
 
 

@@ -34,7 +34,7 @@ from kizuna.model.records import ElementSet
 from kizuna.orbit.frames import teme_to_itrf
 from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.propagate import satrec_from_element_set
-from kizuna.orbit.timescale import as_datetime64, jd_pair
+from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
 from kizuna.sda.records import ConjunctionEvent, ObjectProblem, ScreeningResult, ScreeningVolume
 
@@ -161,10 +161,7 @@ def prepare(
 
 def grid_steps(start_utc: object, stop_utc: object, step_s: float) -> np.ndarray:
     """Grid times (ns since 1970) covering [start, stop]; step k owns [t_k - dt/2, t_k + dt/2]."""
-    t0 = int(as_datetime64(start_utc)[0].astype("int64"))
-    t1 = int(as_datetime64(stop_utc)[0].astype("int64"))
-    dt = int(round(step_s * NS))
-    n = (t1 - t0) // dt + 1
+    t0, t1, dt, n = grid_span_ns(start_utc, stop_utc, step_s)  # checked: step, range, size cap
     grid = t0 + dt * np.arange(n, dtype="int64")
     if grid[-1] + dt // 2 < t1:
         grid = np.append(grid, grid[-1] + dt)
@@ -511,6 +508,8 @@ def build_events(
                 hbr_source=f"{sa}+{sb}",
                 primary_name=cat.sets[i].object_name or "",
                 secondary_name=cat.sets[j].object_name or "",
+                primary_object_id=cat.sets[i].object_id or "",
+                secondary_object_id=cat.sets[j].object_id or "",
             )
         )
     return events
