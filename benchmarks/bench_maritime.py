@@ -108,7 +108,7 @@ def bench_ais(repeats: int) -> dict[str, object]:
         timed.write_text(
             "\n".join(tag(k) + ln if ln.startswith("!") else ln for k, ln in enumerate(lines)) + "\n"
         )
-        store = AisStore(CatalogStore(str(Path(tmp) / "b.db")).engine)
+        store = AisStore(CatalogStore(str(Path(tmp) / "b.db")))
         t_store, summ = _timed(lambda: store.load_file(timed))
     return {
         "file": str(path.relative_to(ROOT.parent)) if path.is_relative_to(ROOT.parent) else str(path),

@@ -49,7 +49,7 @@ def _meeting_nmea(stay_min: int) -> str:
 def test_store_roundtrip_dedup_and_static(store, tmp_path):
     path = tmp_path / "m.nmea"
     path.write_text(_meeting_nmea(180) + "!AIVDM,1,1,,B,15NBj>PP1gG>1PVKTDTUJOv00<0M,0*08\n")
-    ais = AisStore(store.engine)
+    ais = AisStore(store)
     s1 = ais.load_file(path, chunk_lines=13)
     assert s1.positions_loaded == 2 * len(range(-60, 241, 5)) and len(s1.issues) == 1
     assert s1.issues[0].line == s1.positions_loaded + 1 and s1.issues[0].field == "checksum"

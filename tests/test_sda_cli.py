@@ -85,7 +85,7 @@ def test_cdm_assess_reproduces_cara_and_stores(tmp_path):
     assert abs(doc["pc"] - 6.114793230828587e-04) / 6.1e-4 < 1e-7  # CARA Pc2D for this CDM
     from kizuna.store.cdm_store import CdmStore
 
-    stored = CdmStore(CatalogStore(db).engine).list()
+    stored = CdmStore(CatalogStore(db)).list()
     assert len(stored) == 1 and stored[0].cdm.message_id == doc["message_id"]
 
 

@@ -44,7 +44,7 @@ def test_satcat_rcs_and_priority():
 def test_cdm_store_round_trip(store):
     path = shared("cdm_pc/cara/PcTestCaseCDMs/000020580_conj_000022015_20210315_212955_20210313_065123.cdm")
     text = path.read_text()
-    cdms = CdmStore(store.engine)
+    cdms = CdmStore(store)
     first = cdms.add(read_cdm(text), text, str(path))
     assert cdms.add(read_cdm(text), text, str(path)) == first  # idempotent on the bytes
     stored = cdms.list()

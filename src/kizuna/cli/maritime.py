@@ -41,7 +41,7 @@ def _ais_store(db: str | None):  # type: ignore[no-untyped-def]
     from kizuna.store.ais_store import AisStore
 
     try:
-        return AisStore(CatalogStore(db).engine)
+        return AisStore(CatalogStore(db))
     except KizunaError as exc:
         raise _fail(str(exc)) from None
 

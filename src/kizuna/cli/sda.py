@@ -314,7 +314,7 @@ def cdm_assess(
         from kizuna.store import CatalogStore
         from kizuna.store.cdm_store import CdmStore
 
-        CdmStore(CatalogStore(db).engine).add(cdm, file.read_text(), str(file))
+        CdmStore(CatalogStore(db)).add(cdm, file.read_text(), str(file))
     if fmt == "json":
         print(json.dumps(a.as_dict(), indent=2))
         return

@@ -50,7 +50,7 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
 
     out_dir.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]Maritime: AIS, events, SAR dark vessels")
-    ais = AisStore(store.engine)
+    ais = AisStore(store)
     summary = AisLoadSummary()
     files = bundled_ais_files()
     for f in files:

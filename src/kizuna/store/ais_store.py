@@ -1,6 +1,6 @@
 """AIS storage: positions and per-MMSI static data in the catalog database (SQLite or PostgreSQL).
 
-Own tables on their own MetaData (created with ``create_all`` on the catalog store's engine).
+Tables in ``store/schema.py`` (created by the store's migrations when the database opens).
 Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing; inserts are
 bulk ``INSERT ... ON CONFLICT DO NOTHING`` in batches, one transaction per chunk of a file.
 """
@@ -13,58 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    func,
-    select,
-)
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from kizuna.errors import FormatIssue
 from kizuna.formats.ais import latest_static, split_records
 from kizuna.model.maritime import PositionArrays, VesselPosition, VesselStatic
-
-metadata = MetaData()
-
-ais_position = Table(
-    "ais_position",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mmsi", BigInteger, nullable=False, index=True),
-    Column("time_utc", DateTime, nullable=False, index=True),
-    Column("lat_deg", Float, nullable=False),
-    Column("lon_deg", Float, nullable=False),
-    Column("sog_kn", Float),
-    Column("cog_deg", Float),
-    Column("heading_deg", Float),
-    Column("msg_type", Integer),
-    Column("source", String(200)),
-    UniqueConstraint("mmsi", "time_utc", "lat_deg", "lon_deg", name="uq_ais_position"),
-)
-
-ais_static = Table(
-    "ais_static",
-    metadata,
-    Column("mmsi", BigInteger, primary_key=True),
-    Column("updated_utc", DateTime),
-    Column("name", String(40)),
-    Column("callsign", String(16)),
-    Column("imo", BigInteger),
-    Column("ship_type", Integer),
-    Column("length_m", Float),
-    Column("beam_m", Float),
-    Column("draught_m", Float),
-    Column("destination", String(40)),
-)
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.schema import ais_position, ais_static
 
 _BATCH = 5000
 
@@ -93,11 +50,11 @@ class AisLoadSummary:
 
 
 class AisStore:
-    """AIS positions and static data next to the catalog (pass ``CatalogStore.engine``)."""
+    """AIS positions and static data in the opened database, next to the catalog."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        metadata.create_all(engine)
+    def __init__(self, store: CatalogStore):
+        self.store = store
+        self.engine = store.engine
 
     def _insert(self, table):  # type: ignore[no-untyped-def]
         return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)

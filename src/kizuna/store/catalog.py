@@ -13,23 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, case, create_engine, event, func, select
+from sqlalchemy import Engine, case, create_engine, event, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from kizuna.errors import StoreError
 from kizuna.model.records import ElementSet, SpaceObject
-from kizuna.store.schema import (
-    SCHEMA_VERSION,
-    Base,
-    ElementSetRow,
-    IngestRow,
-    SchemaVersionRow,
-    SpaceObjectRow,
-)
+from kizuna.store import migrate
+from kizuna.store.schema import element_set, ingest_log, space_object
 
 DEFAULT_DB = "kizuna.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BATCH_ROWS = 2000
 _ELEMENT_COLUMNS = (
     "norad_id",
@@ -82,14 +77,32 @@ OBJECT_TYPES = {
 }
 
 
+# The dialects (and drivers) Kizuna runs on; anything else is refused before connecting.
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+
+
 def database_url(db: str | None = None) -> str:
     """Resolve --db / KIZUNA_DB: a SQLAlchemy URL, a postgresql:// URL, or a SQLite file path."""
     value = db or os.environ.get("KIZUNA_DB") or DEFAULT_DB
     if value.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + value.split("://", 1)[1]
     if "://" in value:
+        scheme = value.split("://", 1)[0]
+        if scheme.lower() not in SUPPORTED_SCHEMES:
+            raise StoreError(
+                f"unsupported database URL scheme {scheme!r}: use a SQLite file path, "
+                "sqlite:///PATH or postgresql://USER@HOST/DB"
+            )
         return value
     return f"sqlite:///{Path(value).expanduser()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for PostgreSQL and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def _naive_utc(dt: datetime) -> datetime:
@@ -115,26 +128,37 @@ class CatalogEntry:
 class CatalogStore:
     """Persistence of space objects and element-set history behind one interface."""
 
-    def __init__(self, db: str | None = None, *, echo: bool = False):
+    def __init__(self, db: str | None = None, *, echo: bool = False, must_exist: bool = False):
+        """Open (creating unless `must_exist`) the database and bring its schema to this release.
+
+        `must_exist=True` is for read-only commands: a database that is not there (a SQLite file
+        that does not exist, or a database without Kizuna tables) raises StoreError instead of
+        being created empty.
+        """
         self.url = database_url(db)
+        path = sqlite_path(self.url)
+        if path is not None:
+            if must_exist and not path.exists():
+                raise StoreError(f"no database at {path}")
+            if not path.parent.is_dir():
+                raise StoreError(f"cannot create database {path}: directory {path.parent} does not exist")
         try:
-            self.engine: Engine = create_engine(self.url, echo=echo, future=True)
+            self.engine: Engine = create_engine(self.url, echo=echo)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                found = conn.execute(select(func.max(SchemaVersionRow.version))).scalar()
-                if found is None:
-                    conn.execute(SchemaVersionRow.__table__.insert().values(version=SCHEMA_VERSION))
-                elif found > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.safe_url}: schema version {found} is newer than this "
-                        f"Kizuna ({SCHEMA_VERSION}); upgrade Kizuna"
-                    )
+            if must_exist:
+                with self.engine.connect() as conn:
+                    if not migrate.is_kizuna_database(conn):
+                        raise StoreError(f"no Kizuna database at {self.safe_url}")
+            migrate.upgrade(self.engine, self.safe_url)
         except SQLAlchemyError as exc:
+            self.close()
             raise StoreError(
                 f"cannot open store {self.safe_url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
             ) from exc
+        except StoreError:
+            self.close()
+            raise
 
     @property
     def safe_url(self) -> str:
@@ -145,7 +169,8 @@ class CatalogStore:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        self.engine.dispose()
+        if hasattr(self, "engine"):
+            self.engine.dispose()
 
     def __enter__(self) -> CatalogStore:
         return self
@@ -184,9 +209,9 @@ class CatalogStore:
         rows = list(unique.values())
         loaded = 0
         stmt = (
-            self._insert(ElementSetRow.__table__)
+            self._insert(element_set)
             .on_conflict_do_nothing(index_elements=["norad_id", "epoch_utc"])
-            .returning(ElementSetRow.__table__.c.id)
+            .returning(element_set.c.id)
         )
         for start in range(0, len(rows), _BATCH_ROWS):
             loaded += len(conn.execute(stmt, rows[start : start + _BATCH_ROWS]).all())
@@ -202,7 +227,7 @@ class CatalogStore:
                 newest[es.norad_id] = es
         if not newest:
             return
-        t = SpaceObjectRow.__table__
+        t = space_object
         rows = [
             {
                 "norad_id": n,
@@ -236,7 +261,7 @@ class CatalogStore:
         if conn is None:
             with self.transaction() as own:
                 return self.add_space_objects(objects, own)
-        t = SpaceObjectRow.__table__
+        t = space_object
         latest: dict[int, SpaceObject] = {o.norad_id: o for o in objects}
         existing = {}
         ids = list(latest)
@@ -275,7 +300,7 @@ class CatalogStore:
         started_utc: datetime,
     ) -> None:
         conn.execute(
-            IngestRow.__table__.insert().values(
+            ingest_log.insert().values(
                 file=file,
                 format=fmt,
                 sha256=sha256,
@@ -290,17 +315,17 @@ class CatalogStore:
     # ------------------------------------------------------------ reads
     def count_element_sets(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(ElementSetRow)).scalar() or 0)
+            return int(conn.execute(select(func.count()).select_from(element_set)).scalar() or 0)
 
     def count_objects(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(SpaceObjectRow)).scalar() or 0)
+            return int(conn.execute(select(func.count()).select_from(space_object)).scalar() or 0)
 
     def history(
         self, norad_id: int, start: datetime | None = None, stop: datetime | None = None
     ) -> list[ElementSet]:
         """Every stored element set of one object, oldest first."""
-        t = ElementSetRow.__table__
+        t = element_set
         q = select(t).where(t.c.norad_id == norad_id)
         if start is not None:
             q = q.where(t.c.epoch_utc >= _naive_utc(start))
@@ -313,7 +338,7 @@ class CatalogStore:
         self, norad_ids: Iterable[int] | None = None, *, as_of: datetime | None = None
     ) -> list[ElementSet]:
         """Newest element set per object (at or before `as_of` when given), by NORAD id."""
-        t = ElementSetRow.__table__
+        t = element_set
         inner = select(t.c.norad_id, func.max(t.c.epoch_utc).label("epoch_utc"))
         if as_of is not None:
             inner = inner.where(t.c.epoch_utc <= _naive_utc(as_of))
@@ -346,7 +371,7 @@ class CatalogStore:
         limit: int | None = None,
     ) -> list[CatalogEntry]:
         """Objects matching every given filter, with their newest element set."""
-        t = SpaceObjectRow.__table__
+        t = space_object
         q = select(t)
         if owner:
             q = q.where(func.upper(t.c.owner) == owner.upper())
@@ -377,7 +402,7 @@ class CatalogStore:
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Object counts by regime and by owner (unknown where no SATCAT entry)."""
-        t = SpaceObjectRow.__table__
+        t = space_object
         with self.engine.connect() as conn:
             by_regime = {
                 r or "UNKNOWN": n
@@ -400,6 +425,8 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
+    # First: processes that open one file together wait for each other's locks instead of failing.
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the loader
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -6,39 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    select,
-)
+from sqlalchemy import select
 
 from kizuna.formats.cdm import Cdm, read_cdm
-
-metadata = MetaData()
-cdm_messages = Table(
-    "cdm_messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("sha256", String(64), nullable=False),
-    Column("message_id", String(200), nullable=False),
-    Column("originator", String(100)),
-    Column("tca_utc", DateTime, nullable=False),
-    Column("object1", String(40)),
-    Column("object2", String(40)),
-    Column("miss_m", Float),
-    Column("originator_pc", Float),
-    Column("source", String(500)),
-    Column("received_utc", DateTime, nullable=False),
-    Column("text", Text, nullable=False),
-    UniqueConstraint("sha256", name="uq_cdm_sha256"),
-)
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.schema import cdm_messages
 
 
 @dataclass(frozen=True)
@@ -51,11 +23,11 @@ class StoredCdm:
 
 
 class CdmStore:
-    """CDM table next to the catalog (same engine: SQLite or PostgreSQL)."""
+    """Received CDMs in the opened database, next to the catalog (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine):  # type: ignore[no-untyped-def]
-        self.engine = engine
-        metadata.create_all(engine)
+    def __init__(self, store: CatalogStore):
+        self.store = store
+        self.engine = store.engine
 
     def add(self, cdm: Cdm, text: str, source: str | None = None) -> int:
         """Store one received CDM (idempotent on its bytes); returns its row id."""

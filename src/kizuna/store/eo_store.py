@@ -1,7 +1,7 @@
 """Named constellations (designs and catalog selections), stored beside the catalog.
 
-Own tables on their own MetaData, created with create_all on the catalog's engine (SQLite or
-PostgreSQL). Members are stored as their mean elements, so a stored design reproduces exactly.
+The table is in ``store/schema.py``, created by the store's migrations (SQLite or PostgreSQL).
+Members are stored as their mean elements, so a stored design reproduces exactly.
 """
 
 from __future__ import annotations
@@ -9,23 +9,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, delete, insert, select
+from sqlalchemy import delete, insert, select
 
 from kizuna.model.constellation import Constellation, ConstellationError
 from kizuna.model.records import ElementSet
 from kizuna.store.catalog import CatalogStore
-
-metadata = MetaData()
-constellation_table = Table(
-    "eo_constellation",
-    metadata,
-    Column("name", String(120), primary_key=True),
-    Column("source", String(16), nullable=False),
-    Column("design", String(120)),
-    Column("size", Integer, nullable=False),
-    Column("members_json", Text, nullable=False),
-    Column("saved_utc", DateTime, nullable=False),
-)
+from kizuna.store.schema import eo_constellation
 
 _FIELDS = (
     "norad_id",
@@ -44,9 +33,11 @@ _FIELDS = (
 
 
 class ConstellationStore:
+    """Named constellations in the opened database."""
+
     def __init__(self, store: CatalogStore):
+        self.store = store
         self.engine = store.engine
-        metadata.create_all(self.engine)
 
     def save(self, c: Constellation) -> None:
         members = [
@@ -54,9 +45,9 @@ class ConstellationStore:
             for es in c.element_sets
         ]
         with self.engine.begin() as conn:
-            conn.execute(delete(constellation_table).where(constellation_table.c.name == c.name))
+            conn.execute(delete(eo_constellation).where(eo_constellation.c.name == c.name))
             conn.execute(
-                insert(constellation_table).values(
+                insert(eo_constellation).values(
                     name=c.name,
                     source=c.source,
                     design=c.design,
@@ -68,7 +59,7 @@ class ConstellationStore:
 
     def load(self, name: str) -> Constellation | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(constellation_table).where(constellation_table.c.name == name)).first()
+            row = conn.execute(select(eo_constellation).where(eo_constellation.c.name == name)).first()
         if row is None:
             return None
         sets = tuple(
@@ -81,4 +72,4 @@ class ConstellationStore:
 
     def names(self) -> list[str]:
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(select(constellation_table.c.name).order_by("name"))]
+            return [r[0] for r in conn.execute(select(eo_constellation.c.name).order_by("name"))]

@@ -1,100 +1,245 @@
-"""Tables of the catalog store (SQLAlchemy 2 declarative). Same schema on SQLite and PostgreSQL."""
+"""Every table of a Kizuna database, on one MetaData (SQLAlchemy Core). Same schema on SQLite and PostgreSQL.
+
+The store modules (catalog, AIS, CDM, EO, sharing) query these tables; the Alembic migrations under
+``store/migrations`` create and change them, and a test checks that the migrated schema equals this
+metadata. A schema change therefore means: edit the table here and add a migration.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    Column,
     Date,
     DateTime,
     Float,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Written into `kizuna_schema` for releases before Alembic: they refuse a database whose version is
+# above theirs. Bump it (in a migration) only when a change would break those releases.
 SCHEMA_VERSION = 1
 
+metadata = MetaData()
 
-class Base(DeclarativeBase):
-    pass
+# 64-bit sequence numbers, but INTEGER on SQLite where only INTEGER PRIMARY KEY is the rowid.
+_Seq = BigInteger().with_variant(Integer, "sqlite")
 
+# ---------------------------------------------------------------- catalog
+kizuna_schema = Table(
+    "kizuna_schema",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
 
-class SchemaVersionRow(Base):
-    __tablename__ = "kizuna_schema"
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-
-class SpaceObjectRow(Base):
-    """One row per catalog object: SATCAT facts, and the name/designator last seen."""
-
-    __tablename__ = "space_object"
-    norad_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    object_name: Mapped[str | None] = mapped_column(String(80))
-    object_id: Mapped[str | None] = mapped_column(String(16), index=True)
-    object_type: Mapped[str | None] = mapped_column(String(16), index=True)
-    ops_status: Mapped[str | None] = mapped_column(String(4))
-    owner: Mapped[str | None] = mapped_column(String(8), index=True)
-    launch_date: Mapped[date | None] = mapped_column(Date)
-    launch_site: Mapped[str | None] = mapped_column(String(8))
-    decay_date: Mapped[date | None] = mapped_column(Date)
-    period_min: Mapped[float | None] = mapped_column(Float)
-    inclination_deg: Mapped[float | None] = mapped_column(Float)
-    apogee_km: Mapped[float | None] = mapped_column(Float)
-    perigee_km: Mapped[float | None] = mapped_column(Float)
-    rcs_m2: Mapped[float | None] = mapped_column(Float)
-    rcs_size: Mapped[str | None] = mapped_column(String(8))
-    data_status: Mapped[str | None] = mapped_column(String(8))
-    orbit_center: Mapped[str | None] = mapped_column(String(8))
-    orbit_type: Mapped[str | None] = mapped_column(String(8))
-    satcat_source: Mapped[str | None] = mapped_column(Text)
+# One row per catalog object: SATCAT facts, and the name/designator last seen.
+space_object = Table(
+    "space_object",
+    metadata,
+    Column("norad_id", Integer, primary_key=True, autoincrement=False),
+    Column("object_name", String(80)),
+    Column("object_id", String(16), index=True),
+    Column("object_type", String(16), index=True),
+    Column("ops_status", String(4)),
+    Column("owner", String(8), index=True),
+    Column("launch_date", Date),
+    Column("launch_site", String(8)),
+    Column("decay_date", Date),
+    Column("period_min", Float),
+    Column("inclination_deg", Float),
+    Column("apogee_km", Float),
+    Column("perigee_km", Float),
+    Column("rcs_m2", Float),
+    Column("rcs_size", String(8)),
+    Column("data_status", String(8)),
+    Column("orbit_center", String(8)),
+    Column("orbit_type", String(8)),
+    Column("satcat_source", Text),
     # Regime of the newest element set, kept current by the store for fast search.
-    regime: Mapped[str | None] = mapped_column(String(4), index=True)
-    latest_epoch_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    Column("regime", String(4), index=True),
+    Column("latest_epoch_utc", DateTime),
+)
 
+# Every element set ever ingested, one per (object, epoch): the history maneuver detection reads.
+element_set = Table(
+    "element_set",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),
+    Column("norad_id", Integer, nullable=False, index=True),
+    Column("epoch_utc", DateTime, nullable=False, index=True),  # naive UTC, microseconds
+    Column("mean_motion_revday", Float, nullable=False),
+    Column("eccentricity", Float, nullable=False),
+    Column("inclination_deg", Float, nullable=False),
+    Column("raan_deg", Float, nullable=False),
+    Column("arg_perigee_deg", Float, nullable=False),
+    Column("mean_anomaly_deg", Float, nullable=False),
+    Column("bstar_per_er", Float, nullable=False),
+    Column("mean_motion_dot_revday2", Float, nullable=False),
+    Column("mean_motion_ddot_revday3", Float, nullable=False),
+    Column("object_name", String(80)),
+    Column("object_id", String(16)),
+    Column("classification", String(1), nullable=False),
+    Column("ephemeris_type", Integer, nullable=False),
+    Column("element_set_no", Integer, nullable=False),
+    Column("rev_at_epoch", Integer, nullable=False),
+    Column("source", Text),
+    Column("ingested_utc", DateTime, nullable=False),
+    UniqueConstraint("norad_id", "epoch_utc", name="uq_element_set_object_epoch"),
+)
 
-class ElementSetRow(Base):
-    """Every element set ever ingested, one per (object, epoch): the history maneuver detection reads."""
+# One row per file load: what came in, what was kept, what was refused.
+ingest_log = Table(
+    "ingest_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("sha256", String(64)),
+    Column("loaded", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("started_utc", DateTime, nullable=False),
+    Column("finished_utc", DateTime, nullable=False),
+)
 
-    __tablename__ = "element_set"
-    __table_args__ = (UniqueConstraint("norad_id", "epoch_utc", name="uq_element_set_object_epoch"),)
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    norad_id: Mapped[int] = mapped_column(Integer, index=True)
-    epoch_utc: Mapped[datetime] = mapped_column(DateTime, index=True)  # naive UTC, microseconds
-    mean_motion_revday: Mapped[float] = mapped_column(Float)
-    eccentricity: Mapped[float] = mapped_column(Float)
-    inclination_deg: Mapped[float] = mapped_column(Float)
-    raan_deg: Mapped[float] = mapped_column(Float)
-    arg_perigee_deg: Mapped[float] = mapped_column(Float)
-    mean_anomaly_deg: Mapped[float] = mapped_column(Float)
-    bstar_per_er: Mapped[float] = mapped_column(Float)
-    mean_motion_dot_revday2: Mapped[float] = mapped_column(Float)
-    mean_motion_ddot_revday3: Mapped[float] = mapped_column(Float)
-    object_name: Mapped[str | None] = mapped_column(String(80))
-    object_id: Mapped[str | None] = mapped_column(String(16))
-    classification: Mapped[str] = mapped_column(String(1))
-    ephemeris_type: Mapped[int] = mapped_column(Integer)
-    element_set_no: Mapped[int] = mapped_column(Integer)
-    rev_at_epoch: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str | None] = mapped_column(Text)
-    ingested_utc: Mapped[datetime] = mapped_column(DateTime)
+# ---------------------------------------------------------------- AIS
+# Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing.
+ais_position = Table(
+    "ais_position",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mmsi", BigInteger, nullable=False, index=True),
+    Column("time_utc", DateTime, nullable=False, index=True),
+    Column("lat_deg", Float, nullable=False),
+    Column("lon_deg", Float, nullable=False),
+    Column("sog_kn", Float),
+    Column("cog_deg", Float),
+    Column("heading_deg", Float),
+    Column("msg_type", Integer),
+    Column("source", String(200)),
+    UniqueConstraint("mmsi", "time_utc", "lat_deg", "lon_deg", name="uq_ais_position"),
+)
 
+ais_static = Table(
+    "ais_static",
+    metadata,
+    Column("mmsi", BigInteger, primary_key=True),
+    Column("updated_utc", DateTime),
+    Column("name", String(40)),
+    Column("callsign", String(16)),
+    Column("imo", BigInteger),
+    Column("ship_type", Integer),
+    Column("length_m", Float),
+    Column("beam_m", Float),
+    Column("draught_m", Float),
+    Column("destination", String(40)),
+)
 
-class IngestRow(Base):
-    """One row per file load: what came in, what was kept, what was refused."""
+# ---------------------------------------------------------------- received CDMs (kept verbatim)
+cdm_messages = Table(
+    "cdm_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("originator", String(100)),
+    Column("tca_utc", DateTime, nullable=False),
+    Column("object1", String(40)),
+    Column("object2", String(40)),
+    Column("miss_m", Float),
+    Column("originator_pc", Float),
+    Column("source", String(500)),
+    Column("received_utc", DateTime, nullable=False),
+    Column("text", Text, nullable=False),
+    UniqueConstraint("sha256", name="uq_cdm_sha256"),
+)
 
-    __tablename__ = "ingest_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    file: Mapped[str] = mapped_column(Text)
-    format: Mapped[str] = mapped_column(String(16))
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    loaded: Mapped[int] = mapped_column(Integer)
-    duplicates: Mapped[int] = mapped_column(Integer)
-    rejected: Mapped[int] = mapped_column(Integer)
-    started_utc: Mapped[datetime] = mapped_column(DateTime)
-    finished_utc: Mapped[datetime] = mapped_column(DateTime)
+# ---------------------------------------------------------------- EO constellations
+# Members are stored as their mean elements, so a stored design reproduces exactly.
+eo_constellation = Table(
+    "eo_constellation",
+    metadata,
+    Column("name", String(120), primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("design", String(120)),
+    Column("size", Integer, nullable=False),
+    Column("members_json", Text, nullable=False),
+    Column("saved_utc", DateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------- sharing: products, cursors, audit
+share_product = Table(
+    "share_product",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("product_id", String(80), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("type", String(32), nullable=False, index=True),
+    Column("created_utc", DateTime, nullable=False, index=True),
+    Column("added_utc", DateTime, nullable=False),
+    Column("originator", String(16), nullable=False),
+    Column("classification", Integer, nullable=False),
+    Column("banner", Text, nullable=False),
+    # Delimited lists so policy filters run in SQL on both dialects: ",JPN,USA," ("*" = everyone).
+    Column("nations", Text, nullable=False),
+    Column("caveats", Text, nullable=False),
+    Column("objects", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("wire", Text, nullable=False),
+    UniqueConstraint("product_id", "version", name="uq_share_product_version"),
+)
+# Sequence counters ("product", "audit"), seeded by the baseline migration.
+share_counter = Table(
+    "share_counter",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", _Seq, nullable=False),
+)
+share_cursor = Table(
+    "share_cursor",
+    metadata,
+    Column("partner", String(32), primary_key=True),
+    Column("cursor", String(200), nullable=False),
+    Column("updated_utc", DateTime, nullable=False),
+)
+share_audit = Table(
+    "share_audit",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("ts_utc", String(32), nullable=False),
+    Column("event", String(16), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("product_id", String(80)),
+    Column("version", Integer),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+# One row (id 1): the newest audit entry, seeded at the genesis hash by the baseline migration.
+share_audit_head = Table(
+    "share_audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", _Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+# The latest audit checkpoint each partner signed and this node checked (federation.witness_partner).
+share_audit_witness = Table(
+    "share_audit_witness",
+    metadata,
+    Column("partner", String(32), primary_key=True),
+    Column("seq", _Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("checkpoint", Text, nullable=False),  # the signed document as received
+    Column("updated_utc", DateTime, nullable=False),
+)
+
+GENESIS_HASH = "0" * 64

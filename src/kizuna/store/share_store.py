@@ -14,98 +14,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    and_,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from kizuna.store.catalog import CatalogStore
-
-metadata = MetaData()
-_Seq = BigInteger().with_variant(Integer, "sqlite")
-
-products = Table(
-    "share_product",
-    metadata,
-    Column("seq", _Seq, primary_key=True, autoincrement=False),
-    Column("product_id", String(80), nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("type", String(32), nullable=False, index=True),
-    Column("created_utc", DateTime, nullable=False, index=True),
-    Column("added_utc", DateTime, nullable=False),
-    Column("originator", String(16), nullable=False),
-    Column("classification", Integer, nullable=False),
-    Column("banner", Text, nullable=False),
-    # Delimited lists so policy filters run in SQL on both dialects: ",JPN,USA," ("*" = everyone).
-    Column("nations", Text, nullable=False),
-    Column("caveats", Text, nullable=False),
-    Column("objects", Text, nullable=False),
-    Column("source", String(32), nullable=False),
-    Column("signature", Text, nullable=False),
-    Column("is_current", Boolean, nullable=False),
-    Column("wire", Text, nullable=False),
-    UniqueConstraint("product_id", "version", name="uq_share_product_version"),
-)
-counters = Table(
-    "share_counter",
-    metadata,
-    Column("name", String(32), primary_key=True),
-    Column("value", _Seq, nullable=False),
-)
-cursors = Table(
-    "share_cursor",
-    metadata,
-    Column("partner", String(32), primary_key=True),
-    Column("cursor", String(200), nullable=False),
-    Column("updated_utc", DateTime, nullable=False),
-)
-audit = Table(
-    "share_audit",
-    metadata,
-    Column("seq", _Seq, primary_key=True, autoincrement=False),
-    Column("ts_utc", String(32), nullable=False),
-    Column("event", String(16), nullable=False, index=True),
-    Column("actor", String(64), nullable=False),
-    Column("product_id", String(80)),
-    Column("version", Integer),
-    Column("detail", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-audit_head = Table(
-    "share_audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", _Seq, nullable=False),
-    Column("hash", String(64), nullable=False),
+from kizuna.store.schema import (
+    GENESIS_HASH,
+    share_audit,
+    share_audit_head,
+    share_audit_witness,
+    share_counter,
+    share_cursor,
+    share_product,
 )
 
-# The latest audit checkpoint each partner signed and this node checked (federation.witness_partner).
-audit_witness = Table(
-    "share_audit_witness",
-    metadata,
-    Column("partner", String(32), primary_key=True),
-    Column("seq", _Seq, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("checkpoint", Text, nullable=False),  # the signed document as received
-    Column("updated_utc", DateTime, nullable=False),
-)
+# Short names the sharing layer (and its tests) use for its tables.
+products = share_product
+counters = share_counter
+cursors = share_cursor
+audit = share_audit
+audit_head = share_audit_head
+audit_witness = share_audit_witness
 
-GENESIS = "0" * 64
+GENESIS = GENESIS_HASH
 
 
 def _naive(dt: datetime) -> datetime:
@@ -149,22 +80,17 @@ class ProductRow:
 
 
 class ShareStore:
-    """Sharing tables on the catalog store's engine (SQLite or PostgreSQL)."""
+    """Sharing tables in the opened database (SQLite or PostgreSQL).
 
-    def __init__(self, catalog: CatalogStore):
-        self.catalog = catalog
-        self.engine = catalog.engine
+    The tables, the sequence counters and the audit head at genesis come from the store's migrations.
+    """
+
+    def __init__(self, store: CatalogStore):
+        self.store = store
+        self.engine = store.engine
         # One writer at a time inside a node process: SQLite would otherwise fail with SQLITE_BUSY when
         # two deferred transactions upgrade to write; PostgreSQL is additionally serialised by row locks.
         self._write_lock = threading.RLock()
-        metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
-            have = {r[0] for r in conn.execute(select(counters.c.name))}
-            for name in ("product", "audit"):
-                if name not in have:
-                    conn.execute(counters.insert().values(name=name, value=0))
-            if conn.execute(select(audit_head.c.id)).first() is None:
-                conn.execute(audit_head.insert().values(id=1, seq=0, hash=GENESIS))
 
     @property
     def dialect(self) -> str:

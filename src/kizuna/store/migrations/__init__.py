@@ -1,0 +1,1 @@
+"""Alembic migrations of the Kizuna database, run by kizuna.store.migrate when a store opens."""
