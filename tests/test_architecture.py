@@ -360,3 +360,13 @@ def test_fresh_import_reports_a_circle(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "partially initialized module" in result.stdout
+
+
+def test_one_version_source() -> None:
+    """The version lives in pyproject.toml alone; the package reads it from there (installed or not)."""
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE_DIR.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert kizuna.__version__ == pyproject["project"]["version"]
+    for path, source in read_package_sources().items():
+        assert '__version__ = "' not in source and "__version__ = '" not in source, path
