@@ -133,7 +133,7 @@ class HermiteTrack:
         self,
         sat: np.ndarray,
         t_s: np.ndarray,
-        accel: bool = False,  # type: ignore[no-untyped-def]
+        accel: bool = False,
         pos_only: bool = False,
     ):
         h = self.h
@@ -220,6 +220,11 @@ def _secant_edge(
     step = np.abs(x1 - x0)
     done = (defined | (f1 == 0)) & (step < SECANT_TOL_S) & np.isfinite(x1) & (x1 > lo) & (x1 < hi)
     return x1, done
+
+
+def _minus(f: Callable[[np.ndarray], np.ndarray], level: float) -> Callable[[np.ndarray], np.ndarray]:
+    """f - level, bound now (not to a loop variable that changes later)."""
+    return lambda x: f(x) - level
 
 
 def _maximize(
@@ -431,7 +436,7 @@ def _passes(
     near = np.flatnonzero(near)
     if len(near):
         t[near], q_peak[near] = _maximize(
-            lambda tt, i=near: sensor.quantity(track.state(sat[i], tt, pos_only=True), rt[i], ut[i]),
+            lambda tt: sensor.quantity(track.state(sat[near], tt, pos_only=True), rt[near], ut[near]),
             t[near] - PEAK_SEARCH_S,
             t[near] + PEAK_SEARCH_S,
         )
@@ -451,7 +456,7 @@ def _passes(
         s_i, rt_i, ut_i = sat[idx], rt[idx], ut[idx]
         return lambda tt: sensor.quantity(track.state(s_i, tt, pos_only=True), rt_i, ut_i)
 
-    def edges(idx: np.ndarray, level: float, t_far_before: np.ndarray, t_far_after: np.ndarray):  # type: ignore[no-untyped-def]
+    def edges(idx: np.ndarray, level: float, t_far_before: np.ndarray, t_far_after: np.ndarray):
         lam_e = edge_central_angle_rad(sensor.kind, level, rs[idx], rtn[idx])
         along = np.arccos(np.clip(np.cos(lam_e) / np.cos(lam_ca[idx]), -1, 1))
         dt_e = along / omega[idx]
@@ -460,7 +465,7 @@ def _passes(
         for sign, far in ((-1, t_far_before), (1, t_far_after)):
             lo, hi = np.minimum(far, tp[idx]), np.maximum(far, tp[idx])
             guess = tp[idx] + sign * dt_e
-            root, done = _secant_edge(lambda x, q=q: q(x) - level, guess, lo, hi)
+            root, done = _secant_edge(_minus(q, level), guess, lo, hi)
             bad = np.flatnonzero(~done)
             if len(bad):
                 # Robust path for the few edges the secant does not settle (grazing passes, a window
@@ -476,9 +481,7 @@ def _passes(
                     a[wide], b[wide] = fb_[wide], tp[idx[bad]][wide]
                     qw = q_fn(idx[bad][wide])
                     fa[wide], fb[wide] = qw(a[wide]) - level, qw(b[wide]) - level
-                root[bad] = _solve_edge(
-                    lambda x, q=qb: q(x) - level, a, b, iters=EDGE_ITERS_FALLBACK, fa=fa, fb=fb
-                )
+                root[bad] = _solve_edge(_minus(qb, level), a, b, iters=EDGE_ITERS_FALLBACK, fa=fa, fb=fb)
             out.append(root)
         return out
 

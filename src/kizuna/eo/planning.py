@@ -305,8 +305,8 @@ def plan_collections(
         if reason is None:
             counts = {"busy": 0, "duty": 0, "short": short.get(i, 0), "open": 0}
             for o in opps[i]:  # why each opportunity is closed in the final plan
-                t, saw_busy, saw_duty = final.earliest(o)
-                counts["open" if t is not None else "busy" if saw_busy or not saw_duty else "duty"] += 1
+                t_open, saw_busy, saw_duty = final.earliest(o)
+                counts["open" if t_open is not None else "busy" if saw_busy or not saw_duty else "duty"] += 1
             labels = {
                 "busy": "blocked by other collections or slew time",
                 "duty": "blocked by the per-orbit duty cycle",
@@ -351,7 +351,7 @@ def _optimise(
     greedy: dict[int, tuple[_Opportunity, float]],
     new_schedule,
     grid_s: float,
-    time_limit_s: float,  # type: ignore[no-untyped-def]
+    time_limit_s: float,
 ) -> tuple[dict[int, tuple[_Opportunity, float]] | None, dict[str, object]]:
     """The 0-1 program of the module docstring; (choice per request or None, facts for the plan)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -407,8 +407,8 @@ def _optimise(
     reach = min(o.dwell_s for o, _ in cand) + sched.settle
     for members in by_sat.values():
         members.sort(key=lambda c: cand[c][1])
-        times = np.array([cand[c][1] for c in members])
-        ends = np.searchsorted(times, times + reach, side="left")
+        starts_s = np.array([cand[c][1] for c in members])
+        ends = np.searchsorted(starts_s, starts_s + reach, side="left")
         last_end = 0
         for a_pos, a in enumerate(members):
             if ends[a_pos] > last_end and ends[a_pos] - a_pos > 1:  # not inside the previous clique
@@ -432,7 +432,7 @@ def _optimise(
     res = milp(
         cost,
         constraints=LinearConstraint(a_mat, -np.inf, np.array(ub)),
-        integrality=np.ones(n),
+        integrality=np.ones(n, dtype=np.int64),  # every variable 0/1
         bounds=Bounds(0, 1),
         options={"time_limit": time_limit_s, "mip_rel_gap": 0.0},
     )
@@ -441,8 +441,8 @@ def _optimise(
         facts["method"] = "greedy (the optimiser found no solution in time)"
         return None, facts
     picked = {}
-    for c in np.flatnonzero(res.x > 0.5):
-        o, t = cand[c]
+    for c_picked in np.flatnonzero(res.x > 0.5):
+        o, t = cand[c_picked]
         picked[o.request] = (o, t)
     # Replay through the same rules in time order: the plan must be feasible by construction.
     check = new_schedule()

@@ -208,7 +208,7 @@ class SarSensor:
 
     kind = "elevation"
 
-    def quantity(self, r_sat, r_tgt, up_tgt):  # type: ignore[no-untyped-def]
+    def quantity(self, r_sat, r_tgt, up_tgt):
         return elevation_deg(r_sat, r_tgt, up_tgt)
 
     @property
@@ -240,7 +240,7 @@ class ConeSensor:
 
     kind = "off_nadir"
 
-    def quantity(self, r_sat, r_tgt, up_tgt):  # type: ignore[no-untyped-def]
+    def quantity(self, r_sat, r_tgt, up_tgt):
         return -off_nadir_deg(r_sat, r_tgt, self.nadir_reference)
 
     @property
@@ -269,7 +269,7 @@ class OpticalSensor:
 
     kind = "off_nadir"
 
-    def quantity(self, r_sat, r_tgt, up_tgt):  # type: ignore[no-untyped-def]
+    def quantity(self, r_sat, r_tgt, up_tgt):
         return -off_nadir_deg(r_sat, r_tgt, self.nadir_reference)
 
     @property

@@ -260,7 +260,7 @@ class NmeaDecoder:
         records: list[AisRecord],
         where: list[int],
         issue,
-    ) -> None:  # type: ignore[no-untyped-def]
+    ) -> None:
         try:
             msg = sentence.decode()
         except Exception as exc:  # noqa: BLE001
@@ -358,7 +358,7 @@ def _num(value: object, not_available: float | None = None) -> float:
     return v
 
 
-def _position(msg, mtype: int, time_utc: datetime | None, source: str | None) -> VesselPosition | str:  # type: ignore[no-untyped-def]
+def _position(msg, mtype: int, time_utc: datetime | None, source: str | None) -> VesselPosition | str:
     lat, lon = msg.lat, msg.lon
     if lat is None or lon is None:
         return f"type {mtype} payload truncated before the position"
@@ -397,7 +397,7 @@ def _text(value: object) -> str | None:
     return s or None
 
 
-def _static(msg, mtype: int, time_utc: datetime | None) -> VesselStatic | None:  # type: ignore[no-untyped-def]
+def _static(msg, mtype: int, time_utc: datetime | None) -> VesselStatic | None:
     name = _text(getattr(msg, "shipname", None))
     callsign = _text(getattr(msg, "callsign", None))
     ship_type = getattr(msg, "ship_type", None)
@@ -608,7 +608,10 @@ def split_records(records: Iterable[AisRecord]) -> tuple[list[VesselPosition], l
     pos: list[VesselPosition] = []
     st: list[VesselStatic] = []
     for r in records:
-        (pos if isinstance(r, VesselPosition) else st).append(r)
+        if isinstance(r, VesselPosition):
+            pos.append(r)
+        else:
+            st.append(r)
     return pos, st
 
 
@@ -686,7 +689,7 @@ def iter_ais_file(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterator[
             yield res
 
 
-def _take(fh, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+def _take(fh, n: int) -> list[str]:
     out = []
     for _ in range(n):
         line = fh.readline()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kizuna.formats.common import ParseResult
 from kizuna.formats.omm import read_omm_csv, read_omm_json, read_omm_kvn, read_omm_xml
 from kizuna.formats.satcat import read_satcat_csv, read_satcat_json
 from kizuna.formats.tle import read_tle
 
-_READERS = {
+# every reader takes (text, file name)
+_READERS: dict[str, Callable[[str, str], ParseResult[Any]]] = {
     "tle": read_tle,
     "omm-kvn": read_omm_kvn,
     "omm-xml": read_omm_xml,

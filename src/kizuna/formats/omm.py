@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import cast
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -427,6 +428,11 @@ def safe_xml_parser() -> etree.XMLParser:
     )
 
 
+def _sourceline(element: etree._Element) -> int:
+    # lxml-stubs types `sourceline` as `...`; lxml gives an int, or None for a built tree
+    return cast("int | None", element.sourceline) or 1
+
+
 def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[ElementSet]:
     """NDM/XML: `<ndm>` holding `<omm>` elements, or a single `<omm>`."""
     result: ParseResult[ElementSet] = ParseResult(file=file, format="omm-xml")
@@ -445,7 +451,7 @@ def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[Element
         else [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "omm"]
     )
     if not omms:
-        result.issue(root.sourceline or 1, "XML", f"no <omm> element under <{etree.QName(root).localname}>")
+        result.issue(_sourceline(root), "XML", f"no <omm> element under <{etree.QName(root).localname}>")
     for omm in omms:
         fields: dict[str, str] = {}
         lines: dict[str, int] = {}
@@ -455,8 +461,8 @@ def read_omm_xml(text: str | bytes, file: str = "<text>") -> ParseResult[Element
             key = etree.QName(el).localname
             if key.upper() == key and key not in fields:
                 fields[key] = (el.text or "").strip()
-                lines[key] = el.sourceline or 1
-        _add_record(result, fields, omm.sourceline or 1, lines)
+                lines[key] = _sourceline(el)
+        _add_record(result, fields, _sourceline(omm), lines)
     return result
 
 

@@ -99,7 +99,7 @@ def read_sar_geotiff(
     return scene
 
 
-def scene_lonlat(scene: SarScene, rows, cols):  # type: ignore[no-untyped-def]
+def scene_lonlat(scene: SarScene, rows, cols):
     """Pixel centres to (lon, lat) in degrees, reprojecting from a projected CRS when needed."""
     from kizuna.model.maritime import pixel_to_lonlat
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import ndimage, optimize, special
@@ -148,7 +149,7 @@ def cfar(
             thr = os_alpha(n_cells, k, config.pfa) * xk
         else:
             # K clutter: scale the k-th order statistic to a mean with the K quantile, then apply t/mu.
-            q = optimize.brentq(lambda v: 1 - k_survival(v, nu) - k / (n_cells + 1), 1e-9, 1e6)
+            q = optimize.brentq(lambda v: float(1 - k_survival(v, nu) - k / (n_cells + 1)), 1e-9, 1e6)
             thr = k_threshold_factor(config.pfa, nu) * xk / q
         mean = xk
     else:
@@ -160,7 +161,8 @@ def cfar(
         elif config.method == "os" and nu is None:
             loose = thr * (os_alpha(n_cells, k, config.grow_pfa) / os_alpha(n_cells, k, config.pfa))
         else:
-            loose = thr * (k_threshold_factor(config.grow_pfa, nu) / k_threshold_factor(config.pfa, nu))
+            k_nu = cast(float, nu)  # only K clutter reaches here: the branches above took nu is None
+            loose = thr * (k_threshold_factor(config.grow_pfa, k_nu) / k_threshold_factor(config.pfa, k_nu))
         weak = ndimage.binary_closing(sea & (img > loose), structure=np.ones((3, 3), bool)) & sea
         weak_labels, _ = ndimage.label(weak | mask, structure=np.ones((3, 3), bool))
         keep = np.unique(weak_labels[mask])
@@ -179,7 +181,7 @@ def detections_from(
     *,
     time_utc=None,
     id_prefix: str = "det",
-) -> list[SarDetection]:  # type: ignore[no-untyped-def]
+) -> list[SarDetection]:
     """Group detected pixels into ships with position, length and confidence.
 
     ``pixel_to_lonlat(rows, cols)`` maps fractional pixel centres to (lon, lat) (the image's

@@ -37,7 +37,8 @@ def ais_at(
     if len(p) == 0:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, e.astype("U13")
-    t_img = np.datetime64(time_utc, "ns").astype("int64")
+    # numpy's stubs lack datetime64(datetime64, unit), which converts the unit
+    t_img = np.datetime64(time_utc, "ns").astype("int64")  # type: ignore[call-overload]
     order = np.lexsort((p.time_utc.astype("int64"), p.mmsi))
     p = p.take(order)
     t = p.time_utc.astype("int64")
@@ -78,7 +79,7 @@ def ais_at(
     return p.mmsi[starts][ok], lat[ok], lon[ok], method[ok]
 
 
-def _enu(lat, lon, lat0: float, lon0: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _enu(lat, lon, lat0: float, lon0: float) -> np.ndarray:
     """Local tangent-plane metres (equirectangular about the scene centre; < 0.1 % over 100 km)."""
     dlon = (np.asarray(lon) - lon0 + 180.0) % 360.0 - 180.0
     return np.column_stack(
@@ -139,7 +140,7 @@ def find_dark_vessels(
     ``footprint`` (W, S, E, N degrees) limits which AIS vessels count as "should have been seen";
     without it the bounding box of the detections padded by the gate is used.
     """
-    t_img = np.datetime64(image_time_utc, "ns")
+    t_img = np.datetime64(image_time_utc, "ns")  # type: ignore[call-overload]  # as in ais_at
     mmsi, lat, lon, method = ais_at(
         positions, t_img, max_interp_gap_s=max_interp_gap_s, max_dead_reckon_s=max_dead_reckon_s
     )

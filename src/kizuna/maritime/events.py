@@ -51,17 +51,17 @@ class LandMask:
     lon0_deg: float
     step_deg: float
 
-    def _index(self, lat_deg, lon_deg):  # type: ignore[no-untyped-def]
+    def _index(self, lat_deg, lon_deg):
         r = np.rint((np.asarray(lat_deg) - self.lat0_deg) / self.step_deg).astype(np.int64)
         c = np.rint((np.asarray(lon_deg) - self.lon0_deg) / self.step_deg).astype(np.int64)
         inside = (r >= 0) & (r < self.land.shape[0]) & (c >= 0) & (c < self.land.shape[1])
         return np.clip(r, 0, self.land.shape[0] - 1), np.clip(c, 0, self.land.shape[1] - 1), inside
 
-    def is_land(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def is_land(self, lat_deg, lon_deg) -> np.ndarray:
         r, c, inside = self._index(lat_deg, lon_deg)
         return self.land[r, c] & inside
 
-    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:
         """Distance from a sea point to the nearest land cell (0 on land; inf outside the grid)."""
         mid = self.lat0_deg + self.step_deg * self.land.shape[0] / 2
         dy = self.step_deg * np.pi / 180 * EARTH_MEAN_RADIUS_M
@@ -78,9 +78,9 @@ class LandMask:
 class ShoreModel(Protocol):
     """What the detectors need from a land/shore model (arrays of degrees in, arrays out)."""
 
-    def is_land(self, lat_deg, lon_deg) -> np.ndarray: ...  # type: ignore[no-untyped-def]
+    def is_land(self, lat_deg, lon_deg) -> np.ndarray: ...
 
-    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray: ...  # type: ignore[no-untyped-def]
+    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray: ...
 
 
 ShoreArg = ShoreModel | Literal["default"] | None

@@ -32,7 +32,7 @@ def synthetic_scene(
     time_utc: datetime | None = None,
     seed: int = 0,
     dtype=np.float32,
-) -> SarScene:  # type: ignore[no-untyped-def]
+) -> SarScene:
     rng = np.random.default_rng(seed)
     rows, cols = shape
     speckle = (

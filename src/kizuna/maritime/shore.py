@@ -109,7 +109,7 @@ def _load() -> _MaskData:
     return _MaskData(bits, cKDTree(unit_vectors(lat, lon), balanced_tree=False, compact_nodes=False))
 
 
-def cell_index(lat_deg, lon_deg) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def cell_index(lat_deg, lon_deg) -> tuple[np.ndarray, np.ndarray]:
     """Mask row and column holding each point, as ``global_land_mask.globe`` indexes them (floor)."""
     lat = np.clip(np.asarray(lat_deg, float), -90.0, 90.0)
     lon = np.asarray(lon_deg, float)
@@ -141,7 +141,7 @@ class GlobalLandMask:
             f"capped at {max_distance_km:g} km"
         )
 
-    def is_land(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def is_land(self, lat_deg, lon_deg) -> np.ndarray:
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float))
         ok = np.isfinite(lat) & np.isfinite(lon)
         r, c = cell_index(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0))
@@ -158,24 +158,24 @@ class GlobalLandMask:
                 np.inf,
             )
 
-    def _split(self, lat_deg, lon_deg):  # type: ignore[no-untyped-def]
+    def _split(self, lat_deg, lon_deg):
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float))
         lat, lon = lat.ravel(), lon.ravel()
         ok = np.isfinite(lat) & np.isfinite(lon)
         land = self.is_land(lat, lon)
         return lat, lon, ok, land
 
-    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def distance_to_shore_m(self, lat_deg, lon_deg) -> np.ndarray:
         lat, lon, ok, land = self._split(lat_deg, lon_deg)
         out = np.where(ok, 0.0, np.nan)
         sea = ok & ~land
         out[sea] = self._nearest_coast_m(lat[sea], lon[sea])
         return out.reshape(np.shape(np.broadcast_arrays(np.asarray(lat_deg), np.asarray(lon_deg))[0]))
 
-    def distance_to_shore_km(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def distance_to_shore_km(self, lat_deg, lon_deg) -> np.ndarray:
         return self.distance_to_shore_m(lat_deg, lon_deg) / 1000.0
 
-    def distance_inland_m(self, lat_deg, lon_deg) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def distance_inland_m(self, lat_deg, lon_deg) -> np.ndarray:
         lat, lon, ok, land = self._split(lat_deg, lon_deg)
         out = np.where(ok, 0.0, np.nan)
         out[land] = self._nearest_coast_m(lat[land], lon[land])

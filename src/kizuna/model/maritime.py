@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class PositionArrays:
         recs = [r for r in records if r.time_utc is not None]
         if not recs:
             return cls.empty()
-        t = np.array([np.datetime64(r.time_utc.replace(tzinfo=None), "ns") for r in recs])
+        t = np.array([np.datetime64(cast(datetime, r.time_utc).replace(tzinfo=None), "ns") for r in recs])
         return cls(
             np.array([r.mmsi for r in recs]),
             t,
@@ -207,7 +208,7 @@ class SarScene:
     crs: str = "EPSG:4326"
     synthetic: bool = True
 
-    def pixel_to_lonlat(self, rows, cols):  # type: ignore[no-untyped-def]
+    def pixel_to_lonlat(self, rows, cols):
         return pixel_to_lonlat(self.geotransform, rows, cols)
 
     def footprint(self) -> tuple[float, float, float, float]:
@@ -218,13 +219,13 @@ class SarScene:
         return min(lons), min(lats), max(lons), max(lats)
 
 
-def pixel_to_lonlat(gt, rows, cols):  # type: ignore[no-untyped-def]
+def pixel_to_lonlat(gt, rows, cols):
     """GDAL geotransform applied to pixel-centre coordinates (row, col are 0-based indices)."""
     r = np.asarray(rows, dtype=float) + 0.5
     c = np.asarray(cols, dtype=float) + 0.5
     return gt[0] + c * gt[1] + r * gt[2], gt[3] + c * gt[4] + r * gt[5]
 
 
-def lonlat_to_pixel(gt, lon, lat):  # type: ignore[no-untyped-def]
+def lonlat_to_pixel(gt, lon, lat):
     """Inverse of :func:`pixel_to_lonlat` for north-up transforms (no rotation terms)."""
     return (np.asarray(lat) - gt[3]) / gt[5] - 0.5, (np.asarray(lon) - gt[0]) / gt[1] - 0.5

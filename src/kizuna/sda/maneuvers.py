@@ -574,7 +574,7 @@ def _maneuver(
         delta_a_km=step("a"),
         delta_inc_deg=dinc,
         delta_drift_deg_day=ddrift,
-        residual_rtn_km=tuple(float(c) for c in fwd[k]),
+        residual_rtn_km=(float(fwd[k][0]), float(fwd[k][1]), float(fwd[k][2])),
         regime=s.regime,
         features=feats,
     )

@@ -124,7 +124,7 @@ def pc_chan(miss_2d_km: np.ndarray, cov_2d_km2: np.ndarray, hbr_km: float) -> fl
     return float(np.sum(stats.poisson.pmf(m, v / 2) * stats.poisson.sf(m, u / 2)))
 
 
-def pc_isotropic(miss_km, hbr_km, sigma_km):  # type: ignore[no-untyped-def]
+def pc_isotropic(miss_km, hbr_km, sigma_km):
     """Exact 2-D Pc for a circular covariance sigma^2 I: a non-central chi-square CDF
     (2 degrees of freedom, noncentrality (d/sigma)^2) at (R/sigma)^2. Vectorized."""
     s = np.asarray(sigma_km, float)
@@ -132,7 +132,7 @@ def pc_isotropic(miss_km, hbr_km, sigma_km):  # type: ignore[no-untyped-def]
         return special.chndtr((np.asarray(hbr_km) / s) ** 2, 2.0, (np.asarray(miss_km) / s) ** 2)
 
 
-def pc_max_isotropic(miss_km, hbr_km):  # type: ignore[no-untyped-def]
+def pc_max_isotropic(miss_km, hbr_km):
     """Maximum Pc over an unknown isotropic covariance sigma^2 I (Alfano 2005, max-Pc).
 
     Maximised over sigma by a log grid then golden-section search, vectorized over events.

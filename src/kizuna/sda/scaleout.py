@@ -22,7 +22,7 @@ from kizuna.sda.screening import (
 )
 
 
-def _combine(cat, parts, start_ns, stop_ns, volume, step_s, n_steps, hbr_m) -> ScreeningResult:  # type: ignore[no-untyped-def]
+def _combine(cat, parts, start_ns, stop_ns, volume, step_s, n_steps, hbr_m) -> ScreeningResult:
     errors: dict[int, tuple[int, int]] = {}
     for _found, errs, _n in parts:
         for i, (code, nbad) in errs.items():
@@ -39,7 +39,7 @@ def screen_dask(
     element_sets: Sequence[ElementSet],
     start_utc: object,
     stop_utc: object,
-    *,  # type: ignore[no-untyped-def]
+    *,
     primaries: Iterable[int] | None = None,
     volume: ScreeningVolume | None = None,
     threshold_km: float | None = None,

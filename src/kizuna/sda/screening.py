@@ -342,7 +342,7 @@ def _hermite(r0, v0, r1, v1, u: float, h: float) -> tuple[np.ndarray, np.ndarray
     return pos, vel
 
 
-def _state(sat, t_ns: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _state(sat, t_ns: int) -> tuple[np.ndarray, np.ndarray]:
     days, rem = divmod(t_ns, 86_400 * NS)
     e, r, v = sat.sgp4(2440587.5 + days, rem / (86_400 * NS))
     if e != 0:
@@ -356,7 +356,7 @@ def refine_tca(
     t_est_ns: int,
     step_s: float,
     start_ns: int,
-    stop_ns: int,  # type: ignore[no-untyped-def]
+    stop_ns: int,
 ) -> int | None:
     """TCA [ns] as the root of d/dt |r2 - r1|^2 / 2 = dr . dv near the estimate (Brent), or
     None when the range has no local minimum there (the closest point is at the window edge)."""
@@ -426,10 +426,10 @@ def refine_events(
     miss = np.linalg.norm(rel, axis=1)
     rtn = to_rtn(r1, v1, rel)
     inside = volume.contains(rtn, miss)
-    return [tuple(x) for x in arr[inside].tolist()]  # type: ignore[misc]
+    return [tuple(x) for x in arr[inside].tolist()]
 
 
-def _states_at(cat, sats, arr):  # type: ignore[no-untyped-def]
+def _states_at(cat, sats, arr):
     """SGP4 TEME states of both objects of each (i, j, t_ns) row: one vectorized sgp4_array
     call per object over all its times, with the same (jd, fraction) split as :func:`_state`."""
     obj = np.concatenate([arr[:, 0], arr[:, 1]])
@@ -607,7 +607,7 @@ def finish(
     start_ns,
     stop_ns,
     volume,
-    step_s,  # type: ignore[no-untyped-def]
+    step_s,
     n_steps,
     hbr_m,
 ) -> ScreeningResult:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
@@ -171,14 +172,14 @@ class AuditReport:
         return {"ok": self.ok, "entries": self.entries, "problems": self.problems}
 
 
-def verify_chain(rows: Sequence[Mapping[str, object]], head: tuple[int, str]) -> AuditReport:
+def verify_chain(rows: Sequence[Mapping[str, Any]], head: tuple[int, str]) -> AuditReport:
     """Recompute the chain; report every edit (hash mismatch), deletion (gap or broken link),
     reordering (broken link) and truncation (head mismatch)."""
     problems: list[str] = []
     prev = GENESIS
     expected_seq = 1
     for r in rows:
-        seq = int(r["seq"])  # type: ignore[call-overload]
+        seq = int(r["seq"])
         if seq != expected_seq:
             problems.append(f"entry {seq}: expected sequence {expected_seq} (entry deleted or moved)")
         if r["prev_hash"] != prev:
@@ -192,13 +193,13 @@ def verify_chain(rows: Sequence[Mapping[str, object]], head: tuple[int, str]) ->
             r["product_id"],
             r["version"],
             str(r["detail"]),
-        )  # type: ignore[arg-type]
+        )
         if h != r["hash"]:
             problems.append(f"entry {seq}: content does not match its hash (edited)")
         prev = str(r["hash"])
         expected_seq = seq + 1
     head_seq, head_hash = head
-    last_seq = int(rows[-1]["seq"]) if rows else 0  # type: ignore[call-overload]
+    last_seq = int(rows[-1]["seq"]) if rows else 0
     if head_seq != last_seq or head_hash != prev:
         problems.append(
             f"head says entry {head_seq} is last but the log ends at {last_seq} "

@@ -18,11 +18,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kizuna.share.signing import generate_keys
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from kizuna.share.node import TlsFiles
 
 NODE_PROFILES = {
     # nation: (clearance granted, caveat accesses)
@@ -175,7 +181,7 @@ def write_coalition(
 class PeerCertH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, plus the verified client certificate's CN as ``scope["state"]["peer_node"]``."""
 
-    def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def,override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         cert = ssl_object.getpeercert() if ssl_object is not None else None
@@ -189,20 +195,20 @@ class PeerCertH11Protocol(H11Protocol):
 class ServerThread:
     """A uvicorn server for one node app, in a daemon thread on 127.0.0.1."""
 
-    app: object
+    app: FastAPI
     port: int
-    tls: object | None = None  # kizuna.share.node.TlsFiles
+    tls: TlsFiles | None = None
 
     def start(self, timeout_s: float = 15.0) -> ServerThread:
         import uvicorn
 
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if self.tls is not None:
             kwargs = {
                 "ssl_certfile": str(self.tls.cert),
-                "ssl_keyfile": str(self.tls.key),  # type: ignore[attr-defined]
+                "ssl_keyfile": str(self.tls.key),
                 "ssl_ca_certs": str(self.tls.ca),
-                "ssl_cert_reqs": ssl.CERT_REQUIRED,  # type: ignore[attr-defined]
+                "ssl_cert_reqs": ssl.CERT_REQUIRED,
                 "http": PeerCertH11Protocol,
             }
         else:
@@ -211,11 +217,11 @@ class ServerThread:
             self.app,
             host="127.0.0.1",
             port=self.port,
-            log_level="warning",  # type: ignore[arg-type]
+            log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,
             **kwargs,
-        )  # type: ignore[arg-type]
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
         self.thread.start()

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -86,13 +87,15 @@ class NodeConfig:
     tls: TlsFiles | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, object], base: Path = Path(".")) -> NodeConfig:
+    def from_mapping(
+        cls, data: Mapping[str, Any], base: Path = Path(".")
+    ) -> NodeConfig:  # YAML, checked here
         try:
-            markings = MarkingConfig.from_mapping(data.get("markings") or {})  # type: ignore[arg-type]
-            me = dict(data["node"])  # type: ignore[call-overload]
+            markings = MarkingConfig.from_mapping(data.get("markings") or {})
+            me = dict(data["node"])
             node_id = str(me["id"])
             partners, keys = {}, {}
-            for p in data.get("partners") or []:  # type: ignore[union-attr]
+            for p in data.get("partners") or []:
                 pid = str(p["id"])
                 partners[pid] = Partner(
                     pid,
@@ -102,10 +105,10 @@ class NodeConfig:
                     frozenset(p.get("accesses") or []),
                 )
                 keys[pid] = _pem(p["public_key"], base)
-            for t in data.get("trusted_keys") or []:  # type: ignore[union-attr]
+            for t in data.get("trusted_keys") or []:
                 keys[str(t["id"])] = _pem(t["public_key"], base)
             users = []
-            for u in data.get("users") or []:  # type: ignore[union-attr]
+            for u in data.get("users") or []:
                 digest = u.get("token_sha256") or hashlib.sha256(str(u["token"]).encode()).hexdigest()
                 users.append(
                     User(
@@ -122,7 +125,7 @@ class NodeConfig:
                 )
             tls = None
             if data.get("tls"):
-                t = dict(data["tls"])  # type: ignore[call-overload]
+                t = dict(data["tls"])
                 tls = TlsFiles(*(base / str(t[k]) for k in ("ca", "cert", "key")))
             return cls(
                 node_id=node_id,
