@@ -59,8 +59,8 @@ def _outputs(base: list[str], option: str, name: str) -> list:
     return [
         (base + [option, f"{{tmp}}/no/such/dir/{name}"], "does not exist"),
         (base + [option, f"{{existing}}/{name}"], "does not exist"),
-        (base + [option, "{adir}"], "is a directory"),
-        (base + [option, "{existing}"], "--force"),
+        (base + [option, "{adir}"], f"{option} {{adir}}: is a directory"),
+        (base + [option, "{existing}"], f"{option} {{existing}}: exists (use --force"),
         (base + [option, f"{{ro_dir}}/{name}"], "not writable"),
     ]
 
