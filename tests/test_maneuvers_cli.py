@@ -38,7 +38,7 @@ def test_detect_json_rows_and_plot(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.stdout)
+    rows = json.loads(res.stdout)["maneuvers"]
     assert rows and set(rows[0]) == {
         "norad",
         "t_utc",
@@ -71,9 +71,10 @@ def test_detect_from_the_store_matches_the_file(tmp_path):
     from_store = runner.invoke(app, ["maneuvers", "detect", "--norad", "25544", "--db", db, *common])
     from_file = runner.invoke(app, ["maneuvers", "detect", "--file", str(ISS_2023), *common])
     assert from_store.exit_code == 0 and from_file.exit_code == 0, from_store.output + from_file.output
-    rows = json.loads(from_store.stdout)
-    assert rows and rows == json.loads(from_file.stdout)
+    rows = json.loads(from_store.stdout)["maneuvers"]
+    assert rows and rows == json.loads(from_file.stdout)["maneuvers"]
     missing = runner.invoke(app, ["maneuvers", "detect", "--norad", "99999", "--db", db, *common])
+    assert missing.exit_code == 2 and missing.stdout == ""
     assert "no element sets stored for NORAD 99999" in " ".join(missing.output.split())
 
 
@@ -130,7 +131,7 @@ def test_proximity_watch_on_bundled_catalog(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    alerts = json.loads(res.stdout)
+    alerts = json.loads(res.stdout)["alerts"]
     hit = [a for a in alerts if a["object"] == 39490]
     assert len(hit) == 1 and hit[0]["min_range_km"] < 1.0 and hit[0]["patterns"] == ["close-approach"]
     assert hit[0]["evidence"]["closest_per_revolution"]

@@ -84,7 +84,7 @@ def test_keygen_publish_sync_and_audit_verify(tmp_path):
             ],
         )
         assert r.exit_code == 0, r.output
-        assert json.loads(r.stdout)[0]["ingested"] == 1
+        assert json.loads(r.stdout)["partners"][0]["ingested"] == 1
     finally:
         server.stop()
         node.catalog.close()

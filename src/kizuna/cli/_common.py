@@ -494,3 +494,64 @@ def key_value_table(title: str, items: Iterable[tuple[str, Any]]) -> Table:
     for k, v in items:
         table.add_row(escape(str(k)), escape(str(v)))
     return table
+
+
+# ---------------------------------------------------------------- added for maritime, maneuvers, share
+# (input sniffing, map boxes, identifiers; kept in one block so parallel additions do not interleave)
+SNIFF_BYTES = 65_536
+
+
+def text_file(path: Path, option: str) -> Path:
+    """An input file that looks like text: its first SNIFF_BYTES hold no NUL byte and decode as
+    UTF-8. For files streamed later (too large for read_text), so a binary file is refused by name
+    instead of being read as thousands of bad lines."""
+    import codecs
+
+    input_file(path, option)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        fail(f"{option} {path}: {exc.strerror}")
+    try:
+        # Incremental: a multi-byte character cut at the end of the sample is not an error.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        fail(f"{option} {path}: not a UTF-8 text file")
+    if b"\x00" in head:
+        fail(f"{option} {path}: not a text file (NUL bytes)")
+    return path
+
+
+def parse_bbox(text: str | None, option: str = "--bbox") -> tuple[float, float, float, float] | None:
+    """W,S,E,N in degrees: finite, latitudes in [-90, 90] with S < N, longitudes in [-180, 180]."""
+    if text is None:
+        return None
+    try:
+        w, s, e, n = (float(x) for x in text.split(","))
+    except ValueError:
+        fail(f"{option} {text!r}: wants W,S,E,N in degrees")
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        fail(f"{option} {text!r}: every value must be a finite number")
+    if not (-90 <= s < n <= 90 and -180 <= w <= 180 and -180 <= e <= 180):
+        fail(f"{option} {text!r}: not a W,S,E,N box (latitudes -90..90 with S < N, longitudes -180..180)")
+    return w, s, e, n
+
+
+def optional_window(
+    start: datetime | None, stop: datetime | None, option: str = "--stop"
+) -> tuple[datetime | None, datetime | None]:
+    """An open or closed time range: when both ends are given, checked and capped like window()."""
+    if start is not None and stop is not None:
+        window(start, stop=stop, option=option)
+    return start, stop
+
+
+def identifier(value: str, option: str) -> str:
+    """A node/partner id or similar name that also becomes part of file names: letters, digits,
+    '-', '_' and '.', at most 64 characters, not starting with '.' (no path tricks)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", value):
+        fail(f"{option} {value!r}: use 1-64 letters, digits, '-', '_' or '.' (not starting with '.')")
+    return value
