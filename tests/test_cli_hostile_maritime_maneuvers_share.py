@@ -257,7 +257,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["nmea"].write_text(_meeting_nmea(180))
     f["ais_db"] = tmp / "ais.db"
     store = CatalogStore(str(f["ais_db"]))
-    AisStore(store.engine).load_file(f["nmea"])
+    AisStore(store).load_file(f["nmea"])
     store.close()
     f["cat_db"] = tmp / "cat.db"
     store = CatalogStore(str(f["cat_db"]))
