@@ -17,7 +17,13 @@ runner = CliRunner()
 
 # Values every numeric option is tried with; each test adds the ones its option must refuse.
 NOT_A_NUMBER = ("nan", "inf", "-inf", "abc", "")
-MALFORMED_TIMES = ("yesterday", "2026-13-01T00:00:00Z", "2026-07-10T25:00:00", "2262-05-01T00:00:00Z", "1800-01-01")
+MALFORMED_TIMES = (
+    "yesterday",
+    "2026-13-01T00:00:00Z",
+    "2026-07-10T25:00:00",
+    "2262-05-01T00:00:00Z",
+    "1800-01-01",
+)
 
 
 def invoke(args: Sequence[str], input: str | None = None):  # noqa: ANN201 - click Result
@@ -30,7 +36,9 @@ def refused(args: Sequence[str], *, contains: str | None = None):  # noqa: ANN20
     stderr = result.stderr
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     where = f"kizuna {' '.join(args)}"
-    assert result.exit_code == 2, f"{where}: exit {result.exit_code}, stderr={stderr!r} stdout={result.stdout!r}"
+    assert result.exit_code == 2, (
+        f"{where}: exit {result.exit_code}, stderr={stderr!r} stdout={result.stdout!r}"
+    )
     assert "Traceback" not in result.output, f"{where}: traceback\n{result.output}"
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{where}: raised {result.exception!r}"

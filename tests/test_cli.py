@@ -92,7 +92,7 @@ def test_show_and_search(db):
             "json",
         ],
     )
-    rows = json.loads(found.stdout)
+    rows = json.loads(found.stdout)["objects"]
     assert {r["norad_id"] for r in rows} >= {40267, 41836, 42738, 42917, 42965, 49336, 62876}
     table = runner.invoke(app, ["catalog", "search", "--owner", "JPN", "--regime", "LEO", "--db", db])
     assert table.exit_code == 0 and "STRIX" in table.stdout

@@ -555,3 +555,39 @@ def identifier(value: str, option: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", value):
         fail(f"{option} {value!r}: use 1-64 letters, digits, '-', '_' or '.' (not starting with '.')")
     return value
+
+
+# ---------------------------------------------------------------- added for catalog/sda/eo (cli-a)
+# A time grid with more steps than this is refused before it is built: 10 million steps is a week
+# at 0.06 s or 19 years at 60 s, far beyond any analysis a node runs, and still ~80 MB of times.
+MAX_GRID_STEPS = 10_000_000
+
+
+def grid_steps(length_s: float, step_s: float, option: str = "--step-s") -> int:
+    """How many steps a window of length_s seconds makes at step_s, or a refusal when that exceeds
+    MAX_GRID_STEPS (200 years at 1 s would otherwise end in a MemoryError)."""
+    n = int(length_s // step_s) + 1
+    if n > MAX_GRID_STEPS:
+        fail(
+            f"{option} {step_s:g}: a window of {length_s / 86400:g} days at this step is {n:,} time "
+            f"steps (at most {MAX_GRID_STEPS:,}); use a longer step or a shorter window"
+        )
+    return n
+
+
+def supported_window(start: datetime, stop: datetime, option: str) -> tuple[datetime, datetime]:
+    """Both ends inside kizuna.model.time.SUPPORTED_RANGE_UTC (a start near its end plus a long
+    window would wrap numpy's nanoseconds), or a refusal naming the option."""
+    from kizuna.model.time import SUPPORTED_RANGE_UTC, supported_range_text
+
+    lo, hi = SUPPORTED_RANGE_UTC
+    if start < lo or stop > hi:
+        fail(
+            f"{option}: the window {iso(start)} to {iso(stop)} leaves the supported range {supported_range_text()}"
+        )
+    return start, stop
+
+
+def output_format(value: str, option: str, choices: Sequence[str]) -> str:
+    """A -f/--format value, case-insensitive, checked against `choices`."""
+    return check_choice(value.lower(), option, choices)

@@ -1,57 +1,123 @@
-"""`kizuna screen` and `kizuna cdm show|assess`: wiring only; the work is in kizuna.sda."""
+"""`kizuna screen` and `kizuna cdm show|assess`: parse, validate, print; the work is in kizuna.ops and kizuna.sda."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from kizuna.cli._common import (
+    MAX_WINDOW_DAYS,
+    TABLE_FORMATS,
+    Column,
+    DbOption,
+    ForceOption,
+    check_number,
+    count,
+    emit_rows,
+    fail,
+    grid_steps,
+    input_file,
+    key_value_table,
+    missing_ids,
+    note,
+    open_store,
+    out,
+    output_dir,
+    output_format,
+    parse_ids,
+    parse_time,
+    parse_triple,
+    positive,
+    print_json,
+    progress,
+    read_text,
+    supported_window,
+    warn,
+    window,
+)
 from kizuna.errors import KizunaError
 
-out = Console()
-err = Console(stderr=True)
 cdm_app = typer.Typer(help="CCSDS conjunction data messages: show, assess.", no_args_is_help=True)
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", envvar="KIZUNA_DB", help="SQLite file or postgresql:// URL (default kizuna.db)"),
-]
+SCREEN_FORMATS = (*TABLE_FORMATS, "cdm-kvn", "cdm-xml")
+#: the table shows the closest events first, this many unless --limit says otherwise
+TABLE_LIMIT = 50
+#: a screening volume beyond this is not a conjunction screening (and its cost grows with the volume)
+MAX_VOLUME_KM = 1000.0
+#: the coarse grid step: beyond an hour the sweep's padding makes every pair a candidate
+MAX_STEP_S = 3600.0
+#: a 1-sigma position error beyond this says nothing about a collision
+MAX_SIGMA_KM = 10_000.0
+
+EVENT_COLUMNS = (
+    Column("primary", "primary"),
+    Column("primary name", "primary_name"),
+    Column("secondary", "secondary"),
+    Column("secondary name", "secondary_name"),
+    Column("TCA (UTC)", "tca_utc"),
+    Column("miss km", "miss_km", lambda v: f"{v:.3f}", "right"),
+    Column("R km", "radial_km", lambda v: f"{v:.3f}", "right"),
+    Column("T km", "intrack_km", lambda v: f"{v:.3f}", "right"),
+    Column("N km", "crosstrack_km", lambda v: f"{v:.3f}", "right"),
+    Column("v km/s", "rel_speed_kms", lambda v: f"{v:.3f}", "right"),
+    Column("Pc", "pc", lambda v: f"{v:.2e}", "right"),
+    Column("pc_method", "pc_method"),
+    Column("HBR m", "hbr_m", lambda v: f"{v:g}", "right"),
+    Column("hbr_source", "hbr_source"),
+)
 
 
-def _fail(msg: str) -> None:
-    err.print(f"[red]error:[/] {msg}")
-    raise typer.Exit(2)
-
-
+# ---------------------------------------------------------------- screen
 def screen_cmd(
     assets: Annotated[
-        list[int] | None, typer.Option("--assets", help="NORAD ids of protected objects")
+        list[str] | None,
+        typer.Option("--assets", help="NORAD ids of protected objects (repeat or comma-separate)"),
     ] = None,
     owner: Annotated[str | None, typer.Option(help="protect every payload of this SATCAT owner")] = None,
     all_: Annotated[bool, typer.Option("--all", help="all-vs-all")] = False,
     start: Annotated[
-        str | None, typer.Option(help="ISO UTC start (default: the catalog's median epoch, hour)")
+        str | None,
+        typer.Option(help="ISO-8601 start, offsets accepted (default: the catalog's median epoch, hour)"),
     ] = None,
-    days: Annotated[float, typer.Option(help="window length [d]")] = 1.0,
+    days: Annotated[
+        float, typer.Option(help=f"window length [d], > 0 and at most {MAX_WINDOW_DAYS:g}")
+    ] = 1.0,
     threshold_km: Annotated[
-        float, typer.Option("--threshold-km", help="spherical miss threshold [km]")
+        float, typer.Option("--threshold-km", help=f"spherical miss threshold [km], (0, {MAX_VOLUME_KM:g}]")
     ] = 10.0,
     rtn_km: Annotated[
         str | None, typer.Option("--rtn-km", help="ellipsoid semi-axes R,T,N [km], e.g. 1,12.5,12.5")
     ] = None,
-    step_s: Annotated[float, typer.Option("--step-s", help="coarse grid step [s]")] = 60.0,
+    step_s: Annotated[
+        float, typer.Option("--step-s", help=f"coarse grid step [s], (0, {MAX_STEP_S:g}]")
+    ] = 60.0,
     stale_days: Annotated[
-        float, typer.Option(help="element sets older than this are listed, not screened")
+        float, typer.Option(help="element sets older than this [d] are listed, not screened")
     ] = 14.0,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, cdm-kvn or cdm-xml")] = "table",
-    out_dir: Annotated[Path | None, typer.Option("--out", help="directory for CDM files")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler tcp://host:port, or 'local'")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, csv, json, cdm-kvn or cdm-xml")
+    ] = "table",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help=f"show the N closest events (table default {TABLE_LIMIT}, csv/json default all; "
+            "0: all); CDM output always has every event"
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="directory for CDM files (with -f cdm-kvn or cdm-xml); table, csv and json go to stdout",
+        ),
+    ] = None,
+    force: ForceOption = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="'local' (worker processes on this machine) or a Dask scheduler tcp://host:port"),
+    ] = None,
     hbr_csv: Annotated[Path | None, typer.Option("--hbr-table", help="NASA CARA HBR estimates CSV")] = None,
     sigma_rtn_km: Annotated[
         str | None,
@@ -72,258 +138,230 @@ def screen_cmd(
     keys: Annotated[Path | None, typer.Option(help="this node's key directory, for --publish")] = None,
     db: DbOption = None,
 ) -> None:
-    """Screen protected objects (or everything) for close approaches; Pc and method per event."""
-    from kizuna.sda import ScreeningVolume, screen
-    from kizuna.store import CatalogStore
+    """Screen protected objects (or everything) for close approaches; Pc and method per event.
 
-    if sum([bool(assets), bool(owner), all_]) != 1:
-        _fail("give exactly one of --assets, --owner or --all")
-    if fmt not in ("table", "json", "cdm-kvn", "cdm-xml"):
-        _fail(f"unknown format {fmt!r}")
+    Exit 2 when an asked-for asset is not in the catalog (the others are still screened)."""
+    from kizuna.ops.screening import ScreeningRequest, run_screening
+    from kizuna.sda import ScreeningVolume
+
+    # every check before any work: a bad --out is refused before the screening, not after
+    asset_ids = parse_ids(assets, "--assets")
+    if sum([bool(asset_ids), bool(owner), all_]) != 1:
+        fail("give exactly one of --assets, --owner or --all")
+    fmt = output_format(fmt, "--format", SCREEN_FORMATS)
+    if out_dir is not None and not fmt.startswith("cdm"):
+        fail(f"--out is a directory for CDM files (-f cdm-kvn or cdm-xml); -f {fmt} prints to stdout")
+    output_dir(out_dir, "--out", force=force)
     if publish and (partners is None or keys is None):
-        _fail("--publish needs --partners and --keys")
-    sigma: tuple[float, float, float] | None = None
-    if sigma_rtn_km:
-        try:
-            sr, st, sn = (float(x) for x in sigma_rtn_km.split(","))
-        except ValueError:
-            _fail("--sigma-rtn-km wants three numbers R,T,N")
-        if min(sr, st, sn) <= 0:
-            _fail("--sigma-rtn-km values must be positive")
-        sigma = (sr, st, sn)
-    try:
-        store = CatalogStore(db)
-    except KizunaError as exc:
-        _fail(str(exc))
-    sets = store.latest_element_sets()
-    if not sets:
-        _fail("the catalog is empty; run `kizuna catalog load` first")
-    primaries = None
-    if owner:
-        primaries = [e.norad_id for e in store.search(owner=owner, object_type="PAYLOAD")]
-        if not primaries:
-            _fail(f"no payloads of owner {owner} in the catalog")
-    elif assets:
-        primaries = list(assets)
-    try:
-        t0 = (
-            datetime.fromisoformat(start.replace("Z", "+00:00"))
-            if start
-            else sorted(e.epoch_utc for e in sets)[len(sets) // 2].replace(minute=0, second=0, microsecond=0)
-        )
-    except ValueError:
-        _fail(f"--start is not an ISO time: {start!r}")
-    t0 = t0 if t0.tzinfo else t0.replace(tzinfo=UTC)
-    t1 = t0 + timedelta(days=days)
-    from kizuna.sda.hbr import hbr_table, parse_cara_hbr
-
-    cara = []
-    if hbr_csv:
-        try:
-            parsed = parse_cara_hbr(hbr_csv.read_text(), str(hbr_csv))
-        except OSError as exc:
-            _fail(str(exc))
-        cara = parsed.records
-    hbr = hbr_table([e.space_object for e in store.search() if e.space_object is not None], cara)
+        fail("--publish needs --partners and --keys")
+    if partners is not None:
+        input_file(partners, "--partners")
+    check_number(days, "--days", minimum=0.0, exclusive_minimum=True, maximum=MAX_WINDOW_DAYS, unit="days")
+    positive(threshold_km, "--threshold-km", maximum=MAX_VOLUME_KM, unit="km")
+    positive(step_s, "--step-s", maximum=MAX_STEP_S, unit="s")
+    positive(stale_days, "--stale-days", maximum=MAX_WINDOW_DAYS, unit="days")
     volume = ScreeningVolume.sphere(threshold_km)
     if rtn_km:
-        try:
-            r, t, n = (float(x) for x in rtn_km.split(","))
-        except ValueError:
-            _fail("--rtn-km wants three numbers R,T,N")
+        r, t, n = parse_triple(rtn_km, "--rtn-km")
+        if max(r, t, n) > MAX_VOLUME_KM:
+            fail(f"--rtn-km {rtn_km!r}: each semi-axis must be at most {MAX_VOLUME_KM:g} km")
         volume = ScreeningVolume.ellipsoid(r, t, n)
-    if scheduler:
-        from distributed import Client, LocalCluster
-
-        from kizuna.sda.scaleout import screen_dask
-
-        cluster = LocalCluster(processes=False, dashboard_address=None) if scheduler == "local" else None
-        with Client(cluster or scheduler) as client:
-            result = screen_dask(
-                client,
-                sets,
-                t0,
-                t1,
-                primaries=primaries,
-                volume=volume,
-                step_s=step_s,
-                stale_days=stale_days,
-                hbr_m=hbr,
+    sigma = parse_triple(sigma_rtn_km, "--sigma-rtn-km") if sigma_rtn_km else None
+    if sigma and max(sigma) > MAX_SIGMA_KM:
+        fail(f"--sigma-rtn-km {sigma_rtn_km!r}: each sigma must be at most {MAX_SIGMA_KM:g} km")
+    if limit is not None:
+        count(limit, "--limit", minimum=0)
+    if hbr_csv is not None:
+        input_file(hbr_csv, "--hbr-table")
+    if scheduler is not None and scheduler != "local" and "://" not in scheduler:
+        fail(f"--scheduler {scheduler!r}: use 'local' or a scheduler address such as tcp://host:8786")
+    t0 = None
+    if start is not None:
+        t0, _ = supported_window(*window(parse_time(start, "--start"), days=days), "--start/--days")
+    grid_steps(days * 86400.0, step_s)
+    store = open_store(db)
+    request = ScreeningRequest(
+        assets=tuple(asset_ids),
+        owner=owner,
+        all_vs_all=all_,
+        start_utc=t0,
+        days=days,
+        volume=volume,
+        step_s=step_s,
+        stale_days=stale_days,
+        hbr_table_path=hbr_csv,
+        sigma_rtn_km=sigma,
+        scheduler=scheduler,
+    )
+    try:
+        with progress() as bar:
+            task = bar.add_task("screening", total=None)
+            run = run_screening(
+                store, request, progress=lambda done, total: bar.update(task, completed=done, total=total)
             )
-    else:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        ) as progress:
-            task = progress.add_task(f"screening {len(sets)} objects", total=None)
-            result = screen(
-                sets,
-                t0,
-                t1,
-                primaries=primaries,
-                volume=volume,
-                step_s=step_s,
-                stale_days=stale_days,
-                hbr_m=hbr,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-    if sigma is not None:
-        from dataclasses import replace as _replace
-
-        from kizuna.sda.assess import with_covariance_pc
-
-        result = _replace(result, events=with_covariance_pc(result.events, {}, sigma))
-    _emit(result, fmt, out_dir)
+    except KizunaError as exc:
+        fail(exc)
+    missing_ids(asset_ids, set(asset_ids) - set(run.missing_assets))
+    _emit(run, fmt, out_dir, limit)
     if publish:
-        from kizuna.share.publishing import publish_payloads
-
-        items = [("conjunction", e.as_dict(), (e.primary, e.secondary)) for e in result.events]
-        try:
-            published = publish_payloads(
-                db or "kizuna.db",
-                partners,
-                keys,
-                publish,
-                items,  # type: ignore[arg-type]
-                actor="screen",
-            )
-        except (KizunaError, OSError, ValueError, PermissionError) as exc:
-            _fail(str(exc))
-        err.print(f"published {len(published)} conjunction products marked {publish}")
+        _publish(run.result.events, db, partners, keys, publish)
+    if run.missing_assets:
+        raise typer.Exit(2)
 
 
-def _emit(result, fmt: str, out_dir: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _emit(run: Any, fmt: str, out_dir: Path | None, limit: int | None) -> None:
+    result, params = run.result, run.parameters
+    if fmt.startswith("cdm"):
+        _write_cdms(result.events, fmt, out_dir)
+        return
+    events = sorted(result.events, key=lambda e: (e.miss_km, str(e.tca_utc), e.primary, e.secondary))
+    if limit is None:
+        limit = TABLE_LIMIT if fmt == "table" else 0
+    shown = events[:limit] if limit else events
+    rows = [e.as_dict() for e in shown]
+    if fmt == "json":
+        print_json(
+            {
+                "parameters": params,
+                "shown": len(rows),
+                "total": len(events),
+                "events": rows,
+                "problems": [p.as_dict() for p in result.problems],
+                "objects": result.n_objects,
+                "primaries": result.n_primaries,
+            }
+        )
+        return
+    emit_rows(rows, EVENT_COLUMNS, fmt, title=f"{len(events)} events", total=len(events))
+    if fmt == "table":
+        out.print(
+            f"{result.n_objects} objects screened ({result.n_primaries} primaries); "
+            f"window {params['start_utc']} to {params['stop_utc']}; "
+            f"volume {_volume_text(params['volume'])}; step {params['step_s']:g} s; "
+            f"catalog epochs {params['catalog_epoch_first_utc']} to {params['catalog_epoch_last_utc']}",
+            highlight=False,
+        )
+        if len(shown) < len(events):
+            note(f"{len(shown)} of {len(events)} events shown, closest first (--limit N, --limit 0 for all)")
+    if result.problems:
+        note(
+            f"{len(result.problems)} objects not fully screened: "
+            + ", ".join(f"{p.norad_id} ({p.reason})" for p in result.problems[:20])
+            + (" ..." if len(result.problems) > 20 else "")
+        )
+
+
+def _volume_text(v: dict[str, Any]) -> str:
+    if v["shape"] == "sphere":
+        return f"sphere {v['radial_km']:g} km"
+    return f"{v['shape']} R,T,N {v['radial_km']:g},{v['intrack_km']:g},{v['crosstrack_km']:g} km"
+
+
+def _write_cdms(events: list[Any], fmt: str, out_dir: Path | None) -> None:
     from kizuna.formats.cdm import write_cdm_kvn, write_cdm_xml
     from kizuna.sda.assess import event_to_cdm
 
-    if fmt == "json":
-        print(
-            json.dumps(
-                {
-                    "events": [e.as_dict() for e in result.events],
-                    "problems": [p.as_dict() for p in result.problems],
-                    "objects": result.n_objects,
-                    "primaries": result.n_primaries,
-                },
-                indent=2,
-            )
-        )
-    elif fmt == "table":
-        table = Table(title=f"{len(result.events)} events, {result.n_objects} objects screened")
-        for col in (
-            "primary",
-            "secondary",
-            "TCA (UTC)",
-            "miss km",
-            "R km",
-            "T km",
-            "N km",
-            "v km/s",
-            "Pc",
-            "pc_method",
-        ):
-            table.add_column(col)
-        for e in sorted(result.events, key=lambda e: e.miss_km)[:50]:
-            table.add_row(
-                f"{e.primary} {e.primary_name}",
-                f"{e.secondary} {e.secondary_name}",
-                str(e.tca_utc)[:23],
-                f"{e.miss_km:.3f}",
-                f"{e.radial_km:.3f}",
-                f"{e.intrack_km:.3f}",
-                f"{e.crosstrack_km:.3f}",
-                f"{e.rel_speed_kms:.3f}",
-                f"{e.pc:.2e}",
-                e.pc_method,
-            )
-        out.print(table)
-        if result.problems:
-            out.print(
-                f"{len(result.problems)} objects not fully screened: "
-                + ", ".join(f"{p.norad_id} ({p.reason})" for p in result.problems[:20])
-            )
-    else:
-        writer, ext = (write_cdm_kvn, "cdm") if fmt == "cdm-kvn" else (write_cdm_xml, "xml")
-        texts = [(e, writer(event_to_cdm(e))) for e in result.events]
-        if out_dir:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for e, text in texts:
-                (
-                    out_dir / f"{e.primary}_{e.secondary}_{str(e.tca_utc)[:19].replace(':', '')}.{ext}"
-                ).write_text(text)
-            err.print(f"wrote {len(texts)} CDMs to {out_dir}")
-        else:
-            for _e, text in texts:
-                print(text)
+    writer, ext = (write_cdm_kvn, "cdm") if fmt == "cdm-kvn" else (write_cdm_xml, "xml")
+    texts = [(e, writer(event_to_cdm(e))) for e in events]
+    if out_dir is None:
+        for _e, text in texts:
+            print(text)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for e, text in texts:
+        name = f"{e.primary}_{e.secondary}_{str(e.tca_utc)[:19].replace(':', '')}.{ext}"
+        (out_dir / name).write_text(text, encoding="utf-8")
+    note(f"wrote {len(texts)} CDMs to {out_dir}")
 
 
-def _read(path: Path):  # type: ignore[no-untyped-def]
+def _publish(events: list[Any], db: str | None, partners: Any, keys: Any, marking: str) -> None:
+    from kizuna.share.publishing import publish_payloads
+
+    items = [("conjunction", e.as_dict(), (e.primary, e.secondary)) for e in events]
+    try:
+        published = publish_payloads(db or "kizuna.db", partners, keys, marking, items, actor="screen")
+    except (KizunaError, OSError, ValueError) as exc:
+        fail(exc)
+    note(f"published {len(published)} conjunction products marked {marking}")
+
+
+# ---------------------------------------------------------------- cdm
+def _read(path: Path, option: str = "FILE"):  # noqa: ANN202 - kizuna.formats.cdm.Cdm
     from kizuna.formats.cdm import read_cdm
 
+    text = read_text(path, option)
     try:
-        return read_cdm(path.read_text(), str(path))
-    except (OSError, KizunaError) as exc:
-        _fail(str(exc))
+        return read_cdm(text, str(path)), text
+    except KizunaError as exc:
+        fail(exc)
+
+
+FieldFormat = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
+FIELD_COLUMNS = (Column("field", "field"), Column("value", "value"))
 
 
 @cdm_app.command("show")
-def cdm_show(file: Path, fmt: Annotated[str, typer.Option("--format", "-f")] = "table") -> None:
+def cdm_show(file: Path, fmt: FieldFormat = "table") -> None:
     """Print a CDM's fields (KVN or XML)."""
-    cdm = _read(file)
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    cdm, _ = _read(file)
     if fmt == "json":
-        print(
-            json.dumps(
-                {"header": cdm.header, "relative": cdm.relative, "objects": [o.fields for o in cdm.objects]},
-                indent=2,
-                default=str,
-            )
+        print_json(
+            {"header": cdm.header, "relative": cdm.relative, "objects": [o.fields for o in cdm.objects]}
         )
-        return
-    table = Table(title=f"CDM {cdm.message_id}", show_header=False)
-    for k, v in list(cdm.header.items()) + list(cdm.relative.items()):
-        table.add_row(k, str(v))
-    for o in cdm.objects:
-        for k in ("OBJECT", "OBJECT_DESIGNATOR", "OBJECT_NAME", "REF_FRAME", "COVARIANCE_METHOD"):
-            table.add_row(k, str(o.fields.get(k, "")))
-    out.print(table)
+    else:
+        items = list(cdm.header.items()) + list(cdm.relative.items())
+        for i, o in enumerate(cdm.objects, start=1):
+            keys = ("OBJECT", "OBJECT_DESIGNATOR", "OBJECT_NAME", "REF_FRAME", "COVARIANCE_METHOD")
+            items += [((k if fmt == "table" else f"OBJECT{i}.{k}"), o.fields.get(k, "")) for k in keys]
+        if fmt == "table":
+            out.print(key_value_table(f"CDM {cdm.message_id}", items))
+        else:
+            emit_rows([{"field": k, "value": v} for k, v in items], FIELD_COLUMNS, fmt, title="")
     for w in cdm.warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        warn(w)
 
 
 @cdm_app.command("assess")
 def cdm_assess(
     file: Path,
-    hbr_m: Annotated[float | None, typer.Option("--hbr-m")] = None,
+    hbr_m: Annotated[
+        float | None, typer.Option("--hbr-m", help="hard-body radius [m] instead of the CDM's")
+    ] = None,
     db: DbOption = None,
-    store_it: Annotated[bool, typer.Option("--store/--no-store")] = True,
-    fmt: Annotated[str, typer.Option("--format", "-f")] = "table",
+    store_it: Annotated[
+        bool, typer.Option("--store/--no-store", help="keep the CDM in the node's database")
+    ] = True,
+    fmt: FieldFormat = "table",
 ) -> None:
     """Recompute Pc (Foster, Chan cross-check) from a received CDM and store it."""
     from kizuna.sda.assess import assess_cdm
 
-    cdm = _read(file)
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    if hbr_m is not None:
+        positive(hbr_m, "--hbr-m", maximum=1000.0, unit="m")
+    cdm, text = _read(file)
+    # open the store before the work, so a bad --db is one line and nothing is half-done
+    store = open_store(db) if store_it else None
     try:
         a = assess_cdm(cdm, hbr_m)
-    except ValueError as exc:
-        _fail(f"{file}: {exc}")
-    if store_it:
-        from kizuna.store import CatalogStore
+    except (ValueError, KizunaError) as exc:
+        fail(f"{file}: {exc}")
+    if store is not None:
         from kizuna.store.cdm_store import CdmStore
 
-        CdmStore(CatalogStore(db)).add(cdm, file.read_text(), str(file))
+        CdmStore(store).add(cdm, text, str(file))
+    d = a.as_dict()
     if fmt == "json":
-        print(json.dumps(a.as_dict(), indent=2))
-        return
-    table = Table(title=f"assessment of {a.message_id}", show_header=False)
-    for k, v in a.as_dict().items():
-        table.add_row(
-            k, f"{v:.6e}" if isinstance(v, float) and k.startswith(("pc", "originator_pc")) else str(v)
-        )
-    out.print(table)
+        print_json(d)
+    elif fmt == "csv":
+        emit_rows([{"field": k, "value": v} for k, v in d.items()], FIELD_COLUMNS, fmt, title="")
+    else:
+        items = [
+            (k, f"{v:.6e}" if isinstance(v, float) and k.startswith(("pc", "originator_pc")) else v)
+            for k, v in d.items()
+        ]
+        out.print(key_value_table(f"assessment of {a.message_id}", items))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,396 @@
+"""Hostile values for every option of catalog, propagate, screen, cdm and eo commands.
+
+One table: each row is a command line and a fragment the one-line refusal must contain. Each runs
+through `cli_harness.refused`: exit 2, one `error:` line, no traceback, nothing on stdout. Path
+placeholders ({db}, {aoi}, ...) are filled from a small catalog built once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.cli_harness import MALFORMED_TIMES, NOT_A_NUMBER, complete_numbers, invoke, refused
+from tests.conftest import SAMPLE
+
+from kizuna.demo import sample_files
+
+SCREEN = ["screen", "--owner", "JPN", "--db", "{db}"]
+PROPAGATE = ["propagate", "--norad", "25544", "--db", "{db}"]
+PROPAGATE_WINDOW = ["--start", "2026-06-10T00:00:00", "--stop", "2026-06-10T01:00:00"]
+REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{aoi}", "--db", "{db}"]
+PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
+START = ["--start", "2026-06-11T00:00:00Z"]
+NO_DB = "/nonexistent/dir/k.db"
+
+
+# "abc" and "" are refused by typer's own conversion (already one line through the root group);
+# the rows here are the values typer lets through: NaN, infinities and the given out-of-range ones.
+FINITE_ONLY = tuple(v for v in NOT_A_NUMBER if v.lstrip("+-") in ("nan", "inf"))
+
+
+def _numbers(base: list[str], option: str, *extra: str) -> list[tuple[list[str], str]]:
+    """Rows trying `option` with NaN, +-inf and the given out-of-range values."""
+    return [([*base, f"{option}={v}"], option) for v in (*FINITE_ONLY, *extra)]
+
+
+def _times(base: list[str], option: str) -> list[tuple[list[str], str]]:
+    return [([*base, f"{option}={t}"], option) for t in MALFORMED_TIMES]
+
+
+HOSTILE: list[tuple[list[str], str]] = [
+    # ------------------------------------------------------------ catalog load
+    (["catalog", "load", "{file}", "--db", "{db}", "--max-errors", "-1"], "--max-errors"),
+    (["catalog", "load", "{file}", "--db", "{db}", "--max-errors", "1e9"], "--max-errors"),
+    (["catalog", "load", "{file}", "--db", "{db}", "--max-errors", "2000000"], "--max-errors"),
+    (["catalog", "load", "/nonexistent/x.tle", "--db", "{db}"], "no such file"),
+    (["catalog", "load", "{dir}", "--db", "{db}"], "directory"),
+    (["catalog", "load", "{file}", "--db", NO_DB], "store"),
+    # ------------------------------------------------------------ catalog show
+    (["catalog", "show", "99999", "--db", "{db}"], "not in the catalog"),
+    (["catalog", "show", "abc", "--db", "{db}"], "norad"),
+    (["catalog", "show", "25544", "--db", "{db}", "-f", "xml"], "--format"),
+    (["catalog", "show", "25544", "--db", "{missing_db}"], "--db"),
+    # ------------------------------------------------------------ catalog search
+    (["catalog", "search", "--db", "{db}", "--limit", "-1"], "--limit"),
+    (["catalog", "search", "--db", "{db}", "--limit", "1e9"], "--limit"),
+    (["catalog", "search", "--db", "{db}", "--regime", "XEO"], "--regime"),
+    (["catalog", "search", "--db", "{db}", "-f", "xml"], "--format"),
+    (["catalog", "search", "--db", "{tle_db}", "--owner", "JPN"], "no SATCAT rows loaded"),
+    (["catalog", "search", "--db", "{tle_db}", "--type", "PAYLOAD"], "no SATCAT rows loaded"),
+    (["catalog", "search", "--db", "{missing_db}"], "--db"),
+    # ------------------------------------------------------------ catalog export
+    (["catalog", "export", "--db", "{db}", "--norad", "99999"], "99999"),
+    (["catalog", "export", "--db", "{db}", "--norad", "99999", "-f", "satcat-csv"], "SATCAT"),
+    (["catalog", "export", "--db", "{db}", "--norad", "abc"], "--norad"),
+    (["catalog", "export", "--db", "{db}", "--norad", "-5"], "--norad"),
+    (["catalog", "export", "--db", "{db}", "-f", "pdf"], "--format"),
+    (["catalog", "export", "--db", "{missing_db}"], "--db"),
+    # ------------------------------------------------------------ catalog publish
+    (
+        ["catalog", "publish", "--norad", "99999", "--partners", "{file}", "--keys", "{dir}", "--db", "{db}"],
+        "99999",
+    ),
+    (
+        ["catalog", "publish", "--norad", "x", "--partners", "{file}", "--keys", "{dir}", "--db", "{db}"],
+        "--norad",
+    ),
+    (
+        [
+            "catalog",
+            "publish",
+            "--norad",
+            "25544",
+            "--partners",
+            "/no/p.yaml",
+            "--keys",
+            "{dir}",
+            "--db",
+            "{db}",
+        ],
+        "--partners",
+    ),
+    (
+        [
+            "catalog",
+            "publish",
+            "--norad",
+            "25544",
+            "--partners",
+            "{file}",
+            "--keys",
+            "{dir}",
+            "--db",
+            "{missing_db}",
+        ],
+        "--db",
+    ),
+    # ------------------------------------------------------------ propagate
+    *_numbers([*PROPAGATE, *PROPAGATE_WINDOW], "--step-s", "0", "-1", "1e12"),
+    *_times([*PROPAGATE, "--stop", "2026-06-10T01:00:00"], "--start"),
+    *_times([*PROPAGATE, "--start", "2026-06-10T00:00:00"], "--stop"),
+    ([*PROPAGATE, "--start", "2026-06-10T01:00:00", "--stop", "2026-06-10T00:00:00"], "not after"),
+    ([*PROPAGATE, "--start", "2026-06-10T01:00:00Z", "--stop", "2026-06-10T09:00:00+09:00"], "not after"),
+    ([*PROPAGATE, "--start", "2026-06-10", "--stop", "2126-06-10", "--step-s", "1"], "time steps"),
+    ([*PROPAGATE, "--start", "1950-01-01", "--stop", "2199-01-01"], "longer than"),
+    ([*PROPAGATE, *PROPAGATE_WINDOW, "-o", "/nonexistent/x.csv"], "--out"),
+    ([*PROPAGATE, *PROPAGATE_WINDOW, "-o", "{file}"], "exists"),
+    ([*PROPAGATE, *PROPAGATE_WINDOW, "-o", "{dir}"], "directory"),
+    ([*PROPAGATE, *PROPAGATE_WINDOW, "--frame", "ecef"], "--frame"),
+    ([*PROPAGATE, *PROPAGATE_WINDOW, "-f", "xml"], "--format"),
+    (["propagate", "--norad", "99999", "--db", "{db}", *PROPAGATE_WINDOW], "no element sets"),
+    (["propagate", "--norad", "abc", "--db", "{db}", *PROPAGATE_WINDOW], "--norad"),
+    (["propagate", "--file", "/nonexistent/x.tle", *PROPAGATE_WINDOW], "--file"),
+    (["propagate", "--file", "{dir}", *PROPAGATE_WINDOW], "--file"),
+    (["propagate", *PROPAGATE_WINDOW], "--norad"),
+    (["propagate", "--norad", "25544", "--db", "{missing_db}", *PROPAGATE_WINDOW], "--db"),
+    # ------------------------------------------------------------ screen
+    *_numbers(SCREEN, "--days", "-1", "0", "1e9"),
+    *_numbers(SCREEN, "--step-s", "0", "-1", "1e9"),
+    *_numbers(SCREEN, "--threshold-km", "-5", "0", "1e9"),
+    *_numbers(SCREEN, "--stale-days", "-1", "0", "1e9"),
+    *_times(SCREEN, "--start"),
+    ([*SCREEN, "--start", "2199-12-01", "--days", "100"], "supported range"),
+    ([*SCREEN, "--days", "365", "--step-s", "0.001"], "time steps"),
+    *[
+        ([*SCREEN, f"--rtn-km={v}"], "--rtn-km")
+        for v in ("1,-1,1", "0,1,1", "nan,1,1", "1,2", "x", "1e9,1,1")
+    ],
+    *[
+        ([*SCREEN, f"--sigma-rtn-km={v}"], "--sigma-rtn-km")
+        for v in ("0.2,-1,0.2", "inf,1,1", "a,b,c", "1e9,1,1")
+    ],
+    ([*SCREEN, "--limit", "-1"], "--limit"),
+    ([*SCREEN, "-f", "xml"], "--format"),
+    ([*SCREEN, "-f", "cdm-kvn", "--out", "{file}"], "--out"),
+    ([*SCREEN, "-f", "cdm-kvn", "--out", "/nonexistent/dir/cdms"], "--out"),
+    ([*SCREEN, "-f", "cdm-kvn", "--out", "{dir}"], "not empty"),
+    ([*SCREEN, "-f", "table", "--out", "{new_dir}"], "stdout"),
+    ([*SCREEN, "-f", "json", "--out", "{new_dir}"], "stdout"),
+    ([*SCREEN, "--hbr-table", "/nonexistent/hbr.csv"], "--hbr-table"),
+    ([*SCREEN, "--scheduler", "nowhere"], "--scheduler"),
+    ([*SCREEN, "--publish", "UNCLASSIFIED"], "--partners"),
+    ([*SCREEN, "--publish", "U", "--partners", "/no/p.yaml", "--keys", "{dir}"], "--partners"),
+    (["screen", "--assets", "99999", "--db", "{db}"], "99999"),
+    (["screen", "--assets", "abc", "--db", "{db}"], "--assets"),
+    (["screen", "--owner", "NOBODY", "--db", "{db}"], "NOBODY"),
+    (["screen", "--all", "--owner", "JPN", "--db", "{db}"], "exactly one"),
+    (["screen", "--db", "{db}"], "exactly one"),
+    (["screen", "--owner", "JPN", "--db", NO_DB], "store"),
+    (["screen", "--owner", "JPN", "--db", "{empty_db}"], "empty"),
+    # ------------------------------------------------------------ cdm show / assess
+    (["cdm", "show", "{bin}"], "UTF-8"),
+    (["cdm", "show", "/nonexistent/x.cdm"], "no such file"),
+    (["cdm", "show", "{dir}"], "directory"),
+    (["cdm", "show", "{bad_cdm}"], "ORIGINATOR"),
+    (["cdm", "show", "{cdm}", "-f", "xml"], "--format"),
+    (["cdm", "assess", "{cdm}", "--db", NO_DB], "store"),
+    (["cdm", "assess", "{bin}", "--no-store"], "UTF-8"),
+    (["cdm", "assess", "{bad_cdm}", "--no-store"], "ORIGINATOR"),
+    (["cdm", "assess", "{cdm}", "--no-store", "-f", "xml"], "--format"),
+    *_numbers(["cdm", "assess", "{cdm}", "--no-store"], "--hbr-m", "-1", "0", "1e9"),
+    # ------------------------------------------------------------ eo revisit
+    *_numbers([*REVISIT, *START], "--days", "-1", "0", "1e9"),
+    *_numbers([*REVISIT, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*REVISIT, *START], "--spacing-km", "0", "-1", "1e9"),
+    *_times(REVISIT, "--start"),
+    ([*REVISIT, *START, "--days", "10", "--step-s", "0.01"], "time steps"),
+    ([*REVISIT, *START, "--plot", "/nonexistent/p.png"], "--plot"),
+    ([*REVISIT, *START, "--plot", "{file}"], "exists"),
+    ([*REVISIT, *START, "-f", "xml"], "--format"),
+    ([*REVISIT, *START, "--sensor", "bogus"], "sensor"),
+    (["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "/no/aoi.json", *START], "--aoi"),
+    (["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{bin}", *START], "--aoi"),
+    (["eo", "revisit", "--constellation", "NO-SUCH-SAT", "--aoi", "{aoi}", "--db", "{db}", *START], "empty"),
+    # ------------------------------------------------------------ eo plan
+    *_numbers([*PLAN, *START], "--hours", "-1", "0", "1e9"),
+    *_numbers([*PLAN, *START], "--agility-deg-s", "-1", "0", "1e9"),
+    *_numbers([*PLAN, *START], "--settle-s", "-1", "1e9"),
+    *_numbers([*PLAN, *START], "--duty-cycle", "-0.1", "0", "1.5"),
+    *_numbers([*PLAN, *START], "--time-limit-s", "-1", "0", "1e9"),
+    *_times(PLAN, "--start"),
+    ([*PLAN, *START, "--method", "best"], "unknown planner"),
+    ([*PLAN, *START, "-f", "xml"], "--format"),
+    (
+        ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "/no/r.json", *START],
+        "--requests",
+    ),
+    # ------------------------------------------------------------ eo save
+    *_times(["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "--epoch"),
+    (["eo", "save", " ", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "NAME"),
+    (["eo", "save", "w", "--design", "NO-SUCH-SAT", "--db", "{db}"], "empty"),
+    (["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB], "store"),
+]
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory) -> dict[str, str]:
+    from kizuna.cli import app  # noqa: F401 - import once, before any row runs
+
+    root = tmp_path_factory.mktemp("hostile")
+    db = root / "k.db"
+    loaded = invoke(["-q", "catalog", "load", *map(str, sample_files()), "--db", str(db)])
+    assert loaded.exit_code == 0, loaded.output
+    tle_db = root / "tle.db"
+    assert (
+        invoke(
+            ["-q", "catalog", "load", str(SAMPLE / "leo_2026-06_sample.3le"), "--db", str(tle_db)]
+        ).exit_code
+        == 0
+    )
+    empty_db = root / "empty.db"
+    from kizuna.store import CatalogStore
+
+    CatalogStore(str(empty_db)).close()
+    full = root / "full"
+    full.mkdir()
+    (full / "x.txt").write_text("x\n")
+    existing = root / "existing.txt"
+    existing.write_text("already here\n")
+    binary = root / "binary.cdm"
+    binary.write_bytes(bytes(range(256)) * 4)
+    bad_cdm = root / "bad.cdm"
+    bad_cdm.write_text("CCSDS_CDM_VERS = 1.0\nCREATION_DATE = 2020-01-01T00:00:00\n")
+    # a CDM that screen itself writes: a valid input for the cdm rows
+    cdms = root / "cdms"
+    wrote = invoke(
+        ["-q", "screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60", "-f", "cdm-kvn"]
+        + ["--out", str(cdms), "--db", str(db)]
+    )
+    assert wrote.exit_code == 0, wrote.output
+    aoi = root / "aoi.geojson"
+    aoi.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "Tokyo"},
+                "geometry": {"type": "Point", "coordinates": [139.7, 35.7]},
+            }
+        )
+    )
+    req = root / "req.json"
+    req.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "a",
+                    "lat": 34.0,
+                    "lon": 129.9,
+                    "priority": 2,
+                    "start": "2026-06-11T00:00:00Z",
+                    "stop": "2026-06-11T06:00:00Z",
+                    "mode": "stripmap",
+                }
+            ]
+        )
+    )
+    return {
+        "db": str(db),
+        "tle_db": str(tle_db),
+        "empty_db": str(empty_db),
+        "missing_db": str(root / "typo.db"),
+        "dir": str(full),
+        "new_dir": str(root / "new"),
+        "file": str(existing),
+        "bin": str(binary),
+        "bad_cdm": str(bad_cdm),
+        "cdm": str(sorted(cdms.glob("*.cdm"))[0]),
+        "aoi": str(aoi),
+        "req": str(req),
+    }
+
+
+@pytest.mark.parametrize(("args", "fragment"), HOSTILE, ids=[" ".join(a) for a, _ in HOSTILE])
+def test_hostile_value_is_refused_in_one_line(paths, args, fragment):
+    filled = [a.format(**paths) for a in args]
+    refused(filled, contains=fragment)
+    assert not Path(paths["missing_db"]).exists(), "a read-only command created the database it was given"
+    assert not Path(paths["new_dir"]).exists(), "a refused command created its output directory"
+
+
+def test_every_command_of_this_file_is_in_the_table():
+    commands = {tuple(a[:2]) if a[0] in ("catalog", "cdm", "eo") else (a[0],) for a, _ in HOSTILE}
+    assert commands == {
+        ("catalog", "load"),
+        ("catalog", "show"),
+        ("catalog", "search"),
+        ("catalog", "export"),
+        ("catalog", "publish"),
+        ("propagate",),
+        ("screen",),
+        ("cdm", "show"),
+        ("cdm", "assess"),
+        ("eo", "revisit"),
+        ("eo", "plan"),
+        ("eo", "save"),
+    }
+
+
+# ---------------------------------------------------------------- what works, works in full
+def test_propagate_start_with_offset_is_the_same_instant_as_z(paths):
+    common = ["propagate", "--norad", "25544", "--step-s", "600", "--db", paths["db"]]
+    tokyo = invoke([*common, "--start", "2026-07-10T09:00:00+09:00", "--stop", "2026-07-10T10:00:00+09:00"])
+    utc = invoke([*common, "--start", "2026-07-10T00:00:00Z", "--stop", "2026-07-10T01:00:00Z"])
+    assert tokyo.exit_code == 0 and utc.exit_code == 0, (tokyo.output, utc.output)
+    assert tokyo.stdout == utc.stdout
+    assert "25544,2026-07-10T00:00:00.000Z," in utc.stdout
+
+
+def test_unknown_ids_among_known_ones_warn_and_exit_2(paths):
+    export = invoke(["catalog", "export", "--norad", "25544,99999", "--db", paths["db"]])
+    assert export.exit_code == 2 and "25544" in export.stdout and "99999" in export.stderr
+    screened = invoke(
+        [
+            "screen",
+            "--assets",
+            "25544",
+            "--assets",
+            "99999",
+            "--days",
+            "0.1",
+            "-f",
+            "json",
+            "--db",
+            paths["db"],
+        ]
+    )
+    assert screened.exit_code == 2 and "not in the catalog: 99999" in screened.stderr
+    assert json.loads(screened.stdout)["parameters"]["assets"] == [25544]
+
+
+def test_screen_says_how_many_it_shows_and_what_it_used(paths):
+    args = ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60", "--db", paths["db"]]
+    doc = json.loads(invoke([*args, "-f", "json"]).stdout)
+    total = doc["total"]
+    assert total == len(doc["events"]) > 50 and doc["shown"] == total
+    p = doc["parameters"]
+    assert (p["start_utc"], p["stop_utc"], p["threshold_km"], p["step_s"]) == (
+        "2026-06-10T12:00:00Z",
+        "2026-06-11T00:00:00Z",
+        60.0,
+        60.0,
+    )
+    assert p["catalog_epoch_first_utc"] < p["catalog_epoch_last_utc"]
+    table = invoke(args)
+    assert f"50 of {total} shown" in table.stdout and "--limit 0" in table.stderr
+    assert "2026-06-10T12:00:00Z to 2026-06-11T00:00:00Z" in table.stdout
+    assert p["catalog_epoch_first_utc"] in table.stdout
+    limited = json.loads(invoke([*args, "-f", "json", "--limit", "3"]).stdout)
+    assert (limited["shown"], limited["total"], len(limited["events"])) == (3, total, 3)
+    rows = invoke([*args, "-f", "csv", "--limit", "0"]).stdout.strip().splitlines()
+    assert len(rows) == 1 + total and rows[0].startswith("primary,primary_name,secondary")
+
+
+def _piped(args: list[str], path: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "COLUMNS": "80"}
+    with path.open("w") as fh:
+        done = subprocess.run(
+            [sys.executable, "-m", "kizuna", *args], stdout=fh, stderr=subprocess.PIPE, env=env, timeout=300
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    return path.read_text()
+
+
+def test_piped_tables_print_complete_numbers(paths, tmp_path):
+    found = json.loads(
+        invoke(["catalog", "search", "--owner", "JPN", "-f", "json", "--db", paths["db"]]).stdout
+    )
+    with_elements = [o["latest"] for o in found["objects"] if "latest" in o]
+    longest = max(with_elements, key=lambda es: len(es["OBJECT_NAME"] or ""))
+    text = _piped(["catalog", "search", "--owner", "JPN", "--db", paths["db"]], tmp_path / "search.txt")
+    complete_numbers(text)
+    epoch = longest["EPOCH"][:19]  # the table shows the epoch to the second, with a Z
+    assert f"{epoch}Z" in text and longest["OBJECT_NAME"] in text
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+
+    args = ["screen", "--owner", "JPN", "--days", "0.5", "--threshold-km", "60", "--db", paths["db"]]
+    closest = json.loads(invoke([*args, "-f", "json", "--limit", "1"]).stdout)["events"][0]
+    text = _piped([*args, "-f", "table"], tmp_path / "screen.txt")
+    complete_numbers(text)
+    assert closest["tca_utc"] in text  # e.g. 2026-06-10T14:19:00.907Z, whole
+    assert f"{closest['miss_km']:.3f}" in text and closest["secondary_name"] in text
