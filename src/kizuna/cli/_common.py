@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -35,6 +35,9 @@ from typer.core import TyperGroup
 
 from kizuna.errors import KizunaError
 from kizuna.plots.tables import make_console
+
+if TYPE_CHECKING:
+    from kizuna.store import CatalogStore
 
 out = make_console(stderr=False)
 err = make_console(stderr=True)
@@ -82,10 +85,24 @@ class KizunaGroup(TyperGroup):
     exit 1 and the traceback only under -v.
     """
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        standalone = kwargs.pop("standalone_mode", True)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             code = 0
@@ -118,7 +135,7 @@ class KizunaGroup(TyperGroup):
             code = 1
         else:
             code = result if isinstance(result, int) else 0
-        if standalone:
+        if standalone_mode:
             sys.exit(code)
         return code
 
@@ -342,29 +359,15 @@ def atomic_output(path: Path | None, newline: str | None = None) -> Iterator[Any
 
 
 # ---------------------------------------------------------------- store
-def open_store(db: str | None, *, must_exist: bool = False):  # noqa: ANN201 - CatalogStore, imported lazily
-    """The node's database, or a one-line refusal (bad URL, missing file for read-only commands)."""
+def open_store(db: str | None, *, must_exist: bool = False) -> CatalogStore:
+    """The node's database, or a one-line refusal naming --db (bad URL, missing directory, and for
+    read-only commands a database that does not exist: they never create one)."""
     from kizuna.store import CatalogStore
 
     try:
-        if must_exist:
-            try:
-                return CatalogStore(db, must_exist=True)  # type: ignore[call-arg]
-            except TypeError:  # store without the keyword: check the SQLite path here
-                _check_db_exists(db)
-        return CatalogStore(db)
+        return CatalogStore(db, must_exist=must_exist)
     except KizunaError as exc:
-        fail(exc)
-
-
-def _check_db_exists(db: str | None) -> None:
-    from kizuna.store import database_url
-
-    url = database_url(db)
-    if url.startswith("sqlite") and "///" in url:
-        path = url.split("///", 1)[1].split("?", 1)[0]
-        if path and path != ":memory:" and not Path(path).exists():
-            fail(f"--db {db or path}: no database there")
+        fail(f"--db {db or 'kizuna.db'}: {exc}")
 
 
 # ---------------------------------------------------------------- progress
@@ -388,9 +391,9 @@ def json_default(value: object) -> object:
     if isinstance(value, datetime):
         return iso(value) if value.tzinfo else value.isoformat()
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
+        return value.isoformat()
     if hasattr(value, "tolist"):
-        return value.tolist()  # type: ignore[no-any-return]
+        return value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return str(value)
@@ -496,7 +499,7 @@ def key_value_table(title: str, items: Iterable[tuple[str, Any]]) -> Table:
     return table
 
 
-# ---------------------------------------------------------------- added for maritime, maneuvers, share
+# ---------------------------------------------------------------- files, boxes, windows and ids (maritime, maneuvers, share)
 # (input sniffing, map boxes, identifiers; kept in one block so parallel additions do not interleave)
 SNIFF_BYTES = 65_536
 
@@ -557,7 +560,7 @@ def identifier(value: str, option: str) -> str:
     return value
 
 
-# ---------------------------------------------------------------- added for catalog/sda/eo (cli-a)
+# ---------------------------------------------------------------- grids, windows and formats (catalog, sda, eo)
 # A time grid with more steps than this is refused before it is built: 10 million steps is a week
 # at 0.06 s or 19 years at 60 s, far beyond any analysis a node runs, and still ~80 MB of times.
 MAX_GRID_STEPS = 10_000_000

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.progress import Progress, TaskID
 
 from kizuna.cli._common import (
     MAX_WINDOW_DAYS,
@@ -40,6 +42,7 @@ from kizuna.cli._common import (
     window,
 )
 from kizuna.errors import KizunaError
+from kizuna.model.records import ElementSet
 
 catalog_app = typer.Typer(help="The space-object catalog: load, show, search, export.", no_args_is_help=True)
 
@@ -74,14 +77,21 @@ def catalog_load(
     store = open_store(db)
     summary = LoadSummary()
     with progress() as bar:
-        task = bar.add_task("loading", total=len(files))
-        for path in files:
-            bar.update(task, description=f"loading {path.name}")
-            load_file(store, path, summary)
-            bar.advance(task)
+        # One bar per file, advanced as its records are written: a 30,000-object catalog in one
+        # file shows progress instead of a bar stuck at 0 of 1.
+        for i, path in enumerate(files, 1):
+            task = bar.add_task(f"loading {path.name} ({i}/{len(files)})", total=None)
+            load_file(store, path, summary, progress=_bar_updater(bar, task))
     print_json(summary.as_dict(max_errors))
     failed = summary.accepted == 0 or (strict and summary.rejected > 0)
     raise typer.Exit(2 if failed else 0)
+
+
+def _bar_updater(bar: Progress, task: TaskID) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update
 
 
 def _plain(value: object) -> object:
@@ -279,7 +289,7 @@ def catalog_export(
     if fmt == "satcat-csv":
         sys.stdout.write(satcat.write_satcat_csv(records))
     else:
-        writers = {
+        writers: dict[str, Callable[[Sequence[ElementSet]], str]] = {
             "tle": lambda s: tle.write_tle(s, names=False),
             "3le": tle.write_tle,
             "omm-json": lambda s: omm.write_omm_json(s, indent=1),
@@ -322,7 +332,7 @@ def catalog_publish(
         published = publish_payloads(db or "kizuna.db", partners, keys, marking, items, actor=actor)
     except (KizunaError, OSError, ValueError) as exc:
         fail(exc)
-    print_json([p | {"norad_id": p["objects"][0]} for p in published])
+    print_json([p | {"norad_id": p["objects"][0]} for p in published])  # type: ignore[index]
 
 
 # ---------------------------------------------------------------- propagate
