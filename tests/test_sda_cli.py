@@ -200,3 +200,50 @@ def test_screen_with_default_covariance_reports_foster(tmp_path):
     assert all(0.0 <= e["pc"] <= 1.0 for e in events)
     bad = runner.invoke(app, ["screen", "--owner", "JPN", "--db", db, "--sigma-rtn-km", "0.2,-1,0.2"])
     assert bad.exit_code == 2
+
+
+def _screen_cdms(tmp_path, db, extra):
+    out = tmp_path / ("cdm" + "_".join(extra).replace(",", "-"))
+    args = [
+        "screen",
+        "--owner",
+        "JPN",
+        "--days",
+        "0.5",
+        "--threshold-km",
+        "60",
+        "-f",
+        "cdm-kvn",
+        "--out",
+        str(out),
+    ]
+    res = runner.invoke(app, [*args, *extra, "--db", db])
+    assert res.exit_code == 0, res.output
+    return sorted(out.glob("*.cdm"))
+
+
+def test_cdms_written_by_screen_reassess_to_the_pc_they_state(tmp_path):
+    """`kizuna cdm assess` on a CDM written by `kizuna screen` gives the Pc the message states: the
+    covariance-based Pc from the message's own covariance, or, for a TLE-only maximum Pc, the
+    maximum again with the message saying so."""
+    from kizuna.formats.cdm import read_cdm
+
+    db, _ = _db(tmp_path)
+    for extra, maximum in (([], True), (["--sigma-rtn-km", "10,30,10"], False)):
+        files = _screen_cdms(tmp_path, db, extra)
+        assert files
+        checked = 0
+        for path in files[:5]:
+            cdm = read_cdm(path.read_text())
+            stated = float(cdm.relative["COLLISION_PROBABILITY"])
+            res = runner.invoke(app, ["cdm", "assess", str(path), "-f", "json", "--no-store", "--db", db])
+            assert res.exit_code == 0, res.output
+            doc = json.loads(res.stdout)
+            assert doc["maximum_pc"] is maximum
+            if stated < 1e-300:
+                continue  # below double-precision range as written: nothing to compare
+            assert abs(doc["pc"] - stated) <= 1e-6 * stated, (path.name, doc["pc"], stated)
+            checked += 1
+            for obj in cdm.objects:
+                assert obj.fields["INTERNATIONAL_DESIGNATOR"] != "UNKNOWN"
+        assert checked
