@@ -55,7 +55,7 @@ def run_demo(db: str, out_dir: Path, console: Console) -> None:
     console.print(table)
 
     jpn = [e for e in store.search(owner="JPN", object_type="PAYLOAD") if e.latest is not None]
-    sets = [e.latest for e in jpn]
+    sets = [e.latest for e in jpn if e.latest is not None]  # every one: jpn kept only those
     start = max(es.epoch_utc for es in sets).replace(minute=0, second=0, microsecond=0)
     t0 = datetime64_of(start)
     times = time_grid(t0, t0 + np.timedelta64(24, "h"), 60.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from kizuna.formats.cdm import write_cdm_kvn
 from kizuna.sda.assess import event_to_cdm
 from kizuna.sda.hbr import hbr_table
+from kizuna.sda.records import ConjunctionEvent
 from kizuna.sda.screening import screen
 from kizuna.store import CatalogStore
 
@@ -80,7 +82,7 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
         console.print(f"Wrote CDM for the closest approach: {path}")
 
 
-def _plot(events, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _plot(events: Sequence[ConjunctionEvent], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -57,7 +57,7 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
     for m in found[-12:]:
         hours = (m.window_end_utc - m.window_start_utc) / np.timedelta64(1, "h")
         table.add_row(
-            m.as_row()["t_utc"][:19],
+            str(m.as_row()["t_utc"])[:19],
             f"{hours:.1f}",
             f"{m.dv_mps:.2f}",
             m.direction,

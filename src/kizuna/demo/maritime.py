@@ -20,6 +20,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from kizuna.store import CatalogStore
+
 IMAGE_TIME = datetime(2026, 6, 1, 4, 10, tzinfo=UTC)
 BOX = (23.5, 37.9, 23.7, 38.1)  # W, S, E, N: densest 0.2 deg box of the bundled sample
 PIXEL_M = 20.0
@@ -35,7 +37,7 @@ def bundled_ais_files() -> list[Path]:
     )
 
 
-def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no-untyped-def]
+def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
     from kizuna.formats.ais import read_ais_file, split_records
     from kizuna.formats.sar import write_scene_geotiff
     from kizuna.maritime.cfar import CfarConfig, cfar, detections_from
@@ -44,7 +46,7 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     from kizuna.maritime.scene import ShipTruth, synthetic_scene
     from kizuna.maritime.tracks import clean_tracks
     from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
-    from kizuna.model.maritime import PositionArrays
+    from kizuna.model.maritime import PositionArrays, VesselPosition
     from kizuna.plots.maritime import maritime_map
     from kizuna.store.ais_store import AisLoadSummary, AisStore
 
@@ -62,7 +64,7 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
         f"{len(summary.issues)} bad lines reported (e.g. {summary.issues[0] if summary.issues else '-'})"
     )
 
-    untimed = []
+    untimed: list[VesselPosition] = []
     for f in files:
         untimed += split_records(read_ais_file(f).records)[0]
     stored = ais.positions()
@@ -76,13 +78,13 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     table = Table(title=f"AIS events on the stored sample ({len(stored)} timed positions)")
     for col in ("type", "mmsi", "start (UTC)", "end (UTC)", "details"):
         table.add_column(col)
-    for e in map(event_dict, events):
+    for ev in map(event_dict, events):
         table.add_row(
-            f"{e['type']}{'/' + e['subtype'] if e['subtype'] else ''}",
-            str(e["mmsi"]),
-            str(e["start_utc"]),
-            str(e["end_utc"]),
-            json.dumps(e["details"]),
+            f"{ev['type']}/{ev['subtype']}" if ev["subtype"] else f"{ev['type']}",
+            str(ev["mmsi"]),
+            str(ev["start_utc"]),
+            str(ev["end_utc"]),
+            json.dumps(ev["details"]),
         )
     console.print(table)
     if not events:
@@ -93,7 +95,7 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
 
     # ---- SYNTHETIC SAR scene built around the real positions in BOX
     w, s, e, n = BOX
-    last: dict[int, object] = {}
+    last: dict[int, VesselPosition] = {}
     for p in untimed:
         if s <= p.lat_deg <= n and w <= p.lon_deg <= e:
             last[p.mmsi] = p
@@ -106,19 +108,19 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
                 p.lat_deg,
                 p.lon_deg,
                 float(rng.uniform(60, 220)),
-                20.0,  # type: ignore[attr-defined]
+                20.0,
                 float(np.nan_to_num(p.cog_deg, nan=0.0)),
                 20.0,
                 mmsi,
             )
-        )  # type: ignore[attr-defined]
-        sog = 0.0 if np.isnan(p.sog_kn) else p.sog_kn  # type: ignore[attr-defined]
-        cog = np.radians(0.0 if np.isnan(p.cog_deg) else p.cog_deg)  # type: ignore[attr-defined]
+        )
+        sog = 0.0 if np.isnan(p.sog_kn) else p.sog_kn
+        cog = np.radians(0.0 if np.isnan(p.cog_deg) else p.cog_deg)
         back = -240.0 * sog * KN_TO_MS
-        lat = p.lat_deg + np.degrees(back * np.cos(cog) / EARTH_MEAN_RADIUS_M)  # type: ignore[attr-defined]
+        lat = p.lat_deg + np.degrees(back * np.cos(cog) / EARTH_MEAN_RADIUS_M)
         lon = p.lon_deg + np.degrees(
             back * np.sin(cog) / (EARTH_MEAN_RADIUS_M * np.cos(np.radians(p.lat_deg)))
-        )  # type: ignore[attr-defined]
+        )
         reports.append((mmsi, lat, lon, sog, np.degrees(cog)))
     for _ in range(6):
         ships.append(
@@ -186,6 +188,9 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     (out_dir / "maritime_dark_vessels.geojson").write_text(json.dumps(dark_geojson(result), indent=2))
     (out_dir / "maritime_dark_product.json").write_text(json.dumps(product, indent=2))
     c = product["counts"]
+    candidates = product["dark_candidates"]
+    # dark_product returns a JSON-ready dict[str, object]: these two entries are a dict and a list
+    assert isinstance(c, dict) and isinstance(candidates, list)
     console.print(
         f"Matched to AIS: {c['matched']}, dark-vessel candidates: {c['dark_candidates']}, "
         f"AIS in footprint not detected: {c['ais_not_detected']}"
@@ -196,7 +201,7 @@ def run_demo(store, out_dir: Path, console: Console) -> None:  # type: ignore[no
     dark_truth = [x for x in ships if x.mmsi is None]
     from kizuna.maritime.tracks import haversine_m
 
-    for d in product["dark_candidates"]:
+    for d in candidates:
         near = min(float(haversine_m(d["lat_deg"], d["lon_deg"], x.lat_deg, x.lon_deg)) for x in dark_truth)
         dt.add_row(
             d["detection_id"],

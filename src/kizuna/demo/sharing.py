@@ -41,8 +41,10 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
             servers[n] = ServerThread(create_app(nodes[n]), ports[n]).start()
             console.print(f"node {n} listening on http://127.0.0.1:{ports[n]}")
 
-        jpn_sats = [e for e in store.search(owner="JPN", object_type="PAYLOAD") if e.latest is not None]
-        es = jpn_sats[0].latest if jpn_sats else store.latest_element_sets()[0]
+        jpn_sats = [
+            e.latest for e in store.search(owner="JPN", object_type="PAYLOAD") if e.latest is not None
+        ]
+        es = jpn_sats[0] if jpn_sats else store.latest_element_sets()[0]
         element_set = Product.new(
             "element_set",
             {k: _plain(v) for k, v in omm_fields(es).items()},
@@ -79,7 +81,7 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
             table.add_column(f"{label}\n{p.marking.banner()}", justify="center")
         table.add_column("audit chain")
         table.add_column("chain as partners witnessed it")
-        summary: dict[str, object] = {}
+        summary: dict[str, dict[str, bool | int]] = {}
         for n in NODES:
             held = {pid for pid, _ in nodes[n].share.all_keys()}
             report = nodes[n].audit.verify()
@@ -103,10 +105,10 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
         console.print(table)
         ok = (
             summary["USA"]["conjunction"]
-            and summary["USA"]["element_set"]  # type: ignore[index]
+            and summary["USA"]["element_set"]
             and not summary["UKR"]["conjunction"]
             and summary["UKR"]["element_set"]
-        )  # type: ignore[index]
+        )
         console.print(
             "UKR received only the UNCLASSIFIED element set, USA both: "
             + ("[green]as required[/]" if ok else "[red]NOT as required[/]")

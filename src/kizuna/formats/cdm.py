@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 from lxml import etree
@@ -434,7 +435,8 @@ def write_cdm_kvn(cdm: Cdm) -> str:
 def _cov_unit(key: str) -> str:
     row, col = key.split("_", 1)
     rowv = row[1:]
-    dims = {
+    # (unit, metre power, second power[, "kg" when the term is per mass])
+    dims: dict[str, tuple[str, int, int] | tuple[str, int, int, str]] = {
         "R": ("m", 1, 0),
         "T": ("m", 1, 0),
         "N": ("m", 1, 0),
@@ -530,25 +532,30 @@ def read_cdm_xml(text: str | bytes, file: str = "<cdm>") -> Cdm:
         raise FormatError(file, exc.lineno or 0, "-", f"not well-formed XML: {exc.msg}") from None
     root = _strip_ns(root)
     if root.tag != "cdm":
-        raise FormatError(file, root.sourceline or 0, root.tag, "root element is not <cdm>")
+        raise FormatError(file, _sourceline(root), root.tag, "root element is not <cdm>")
     cdm = Cdm(file=file)
     cdm.header["CCSDS_CDM_VERS"] = root.get("version", "1.0")
     lines: dict[tuple[int, str], int] = {}
     header = root.find("header")
     if header is None:
-        raise FormatError(file, root.sourceline or 0, "header", "missing <header>")
+        raise FormatError(file, _sourceline(root), "header", "missing <header>")
     _read_xml_block(header, cdm.header, cdm.header_comments, HEADER_KEYS, file, lines, 0, cdm.warnings)
     rel = root.find("body/relativeMetadataData")
     if rel is None:
-        raise FormatError(file, root.sourceline or 0, "relativeMetadataData", "missing relative metadata")
+        raise FormatError(file, _sourceline(root), "relativeMetadataData", "missing relative metadata")
     _read_xml_block(rel, cdm.relative, cdm.relative_comments, RELATIVE_KEYS, file, lines, 0, cdm.warnings)
     for n, seg in enumerate(root.findall("body/segment"), start=1):
         obj = CdmObject()
         cdm.objects.append(obj)
-        lines[(n, "OBJECT")] = seg.sourceline or 0
+        lines[(n, "OBJECT")] = _sourceline(seg)
         _read_xml_block(seg, obj.fields, obj.comments, OBJECT_KEYS, file, lines, n, cdm.warnings)
-    _check_mandatory(cdm, file, root.sourceline or 0, lines)
+    _check_mandatory(cdm, file, _sourceline(root), lines)
     return cdm
+
+
+def _sourceline(element: etree._Element) -> int:
+    # lxml-stubs types `sourceline` as `...`; lxml gives an int, or None for a built tree
+    return cast("int | None", element.sourceline) or 0
 
 
 def _strip_ns(root: etree._Element) -> etree._Element:
@@ -558,7 +565,16 @@ def _strip_ns(root: etree._Element) -> etree._Element:
     return root
 
 
-def _read_xml_block(block, target, comments, keys, file, lines, n, warnings) -> None:  # type: ignore[no-untyped-def]
+def _read_xml_block(
+    block: etree._Element,
+    target: dict[str, str | float],
+    comments: list[str],
+    keys: tuple[str, ...],
+    file: str,
+    lines: dict[tuple[int, str], int],
+    n: int,
+    warnings: list[FormatIssue],
+) -> None:
     for el in block.iter():
         if not isinstance(el.tag, str) or el is block or len(el):
             continue
@@ -568,11 +584,11 @@ def _read_xml_block(block, target, comments, keys, file, lines, n, warnings) -> 
             comments.append(text)
             continue
         if key not in keys:
-            raise FormatError(file, el.sourceline or 0, key, "unknown element in a CDM")
+            raise FormatError(file, _sourceline(el), key, "unknown element in a CDM")
         if key in target:
-            raise FormatError(file, el.sourceline or 0, key, "element given twice in one section")
-        target[key] = _value(key, text, file, el.sourceline or 0, el.get("units"), warnings)
-        lines[(n, key)] = el.sourceline or 0
+            raise FormatError(file, _sourceline(el), key, "element given twice in one section")
+        target[key] = _value(key, text, file, _sourceline(el), el.get("units"), warnings)
+        lines[(n, key)] = _sourceline(el)
 
 
 def read_cdm(text: str, file: str = "<cdm>") -> Cdm:

@@ -46,7 +46,7 @@ def plot_detection(
     }
     seen: set[str] = set()
     for m in det.maneuvers:
-        tm = np.datetime64(m.t_utc, "ms").astype(object)
+        tm = m.t_utc.astype("datetime64[ms]").astype(object)
         c = colours.get(m.direction, "k")
         for ax in axes[:2]:
             ax.axvline(

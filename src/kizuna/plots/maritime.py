@@ -6,10 +6,14 @@ Returns a Figure; the caller saves it (analyses do no file I/O).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kizuna.model.maritime import DarkVesselResult, MaritimeEvent, PositionArrays
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _EVENT_STYLE = {
     "gap": ("o", "tab:orange"),
@@ -29,7 +33,7 @@ def maritime_map(
     image_extent: tuple[float, float, float, float] | None = None,
     title: str = "Kizuna maritime picture",
     synthetic_note: str | None = None,
-):  # type: ignore[no-untyped-def]
+) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from kizuna.eo.revisit import RevisitStats
 
 # Wide enough that no table of ours is ever cut when output goes to a pipe or a file; rich sizes
 # tables to their content, not to this.
@@ -43,7 +47,7 @@ def _fmt_s(v: float) -> str:
     return f"{v / 60:.1f} min" if v < 7200 else f"{v / 3600:.2f} h"
 
 
-def revisit_table(rows, title: str) -> Table:  # type: ignore[no-untyped-def]
+def revisit_table(rows: Iterable[RevisitStats], title: str) -> Table:
     table = Table(title=title)
     for col in (
         "area",

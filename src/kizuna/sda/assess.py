@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kizuna.formats.cdm import COVARIANCE_6X6_KEYS, STATE_KEYS, Cdm, CdmObject
 from kizuna.orbit.frames import EARTH_ROTATION_RAD_S
@@ -134,7 +135,7 @@ def assess_cdm(cdm: Cdm, hbr_m: float | None = None) -> CdmAssessment:
     )
 
 
-def _covariance_6x6_m2(pos_cov_km2: np.ndarray, vel_sigma_kms: np.ndarray | None = None) -> np.ndarray:
+def _covariance_6x6_m2(pos_cov_km2: np.ndarray, vel_sigma_kms: ArrayLike | None = None) -> np.ndarray:
     """A CDM 6x6 RTN covariance in m and m/s from a 3x3 position block in km^2."""
     cov = np.zeros((6, 6))
     cov[:3, :3] = np.asarray(pos_cov_km2, float) * 1e6
@@ -312,7 +313,9 @@ def with_covariance_pc(
         c1 = rtn_to_inertial_cov(np.diag(np.square(s1)), r1, v1)
         c2 = rtn_to_inertial_cov(np.diag(np.square(s2)), r2, v2)
         plane = encounter_plane(r1, v1, c1, r2, v2, c2)
-        pc = pc_foster(plane.miss_2d_km, plane.cov_2d_km2, e.hbr_m / 1000.0)
+        # An event without an HBR gets the same default event_to_cdm writes for it
+        hbr_m = e.hbr_m if e.hbr_m is not None else DEFAULT_COMBINED_HBR_M
+        pc = pc_foster(plane.miss_2d_km, plane.cov_2d_km2, hbr_m / 1000.0)
         source = "user" if e.primary in sigma_rtn_km or e.secondary in sigma_rtn_km else "default"
         out.append(
             replace(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -56,7 +56,7 @@ class AisStore:
         self.store = store
         self.engine = store.engine
 
-    def _insert(self, table):  # type: ignore[no-untyped-def]
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
 
     def add_positions(self, positions: Sequence[VesselPosition], conn: Connection) -> tuple[int, int, int]:

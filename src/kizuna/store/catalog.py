@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, case, create_engine, event, func, make_url, select
+from sqlalchemy import Engine, RowMapping, Table, case, create_engine, event, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from kizuna.errors import StoreError
 from kizuna.model.records import ElementSet, SpaceObject
@@ -179,10 +182,10 @@ class CatalogStore:
         self.close()
 
     # ------------------------------------------------------------ writes
-    def _insert(self, table):  # type: ignore[no-untyped-def]
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A connection in a transaction: commit on success, rollback on any error."""
         return self.engine.begin()
 
@@ -346,8 +349,8 @@ class CatalogStore:
         out: list[ElementSet] = []
         with self.engine.connect() as conn:
             for part in _chunks(ids, _BATCH_ROWS) if ids is not None else [None]:
-                sub = inner if part is None else inner.where(t.c.norad_id.in_(part))
-                sub = sub.group_by(t.c.norad_id).subquery()
+                grouped = inner if part is None else inner.where(t.c.norad_id.in_(part))
+                sub = grouped.group_by(t.c.norad_id).subquery()
                 q = (
                     select(t)
                     .join(sub, (t.c.norad_id == sub.c.norad_id) & (t.c.epoch_utc == sub.c.epoch_utc))
@@ -423,7 +426,7 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield items[i : i + size]
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     # First: processes that open one file together wait for each other's locks instead of failing.
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -433,13 +436,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def _element_set(row) -> ElementSet:  # type: ignore[no-untyped-def]
+def _element_set(row: RowMapping) -> ElementSet:
     values = {c: row[c] for c in _ELEMENT_COLUMNS}
     values["epoch_utc"] = row["epoch_utc"].replace(tzinfo=UTC)
     return ElementSet(**values, source=row["source"])
 
 
-def _space_object(row) -> SpaceObject | None:  # type: ignore[no-untyped-def]
+def _space_object(row: RowMapping) -> SpaceObject | None:
     if row["satcat_source"] is None and row["owner"] is None and row["object_type"] is None:
         return None
     values = {c: row[c] for c in _SATCAT_COLUMNS}

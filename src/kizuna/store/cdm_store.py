@@ -51,7 +51,9 @@ class CdmStore:
                     text=text,
                 )
             )
-            return int(res.inserted_primary_key[0])
+            key = res.inserted_primary_key
+            assert key is not None  # a single-row INSERT always reports its primary key
+            return int(key[0])
 
     def list(self, norad: str | None = None) -> list[StoredCdm]:
         q = select(cdm_messages).order_by(cdm_messages.c.tca_utc)

@@ -4,17 +4,22 @@ transaction per file, bad records reported and skipped, good ones kept."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
+from typing import TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from kizuna.errors import FormatIssue
 from kizuna.formats.detect import read_bytes, read_path
 from kizuna.model.records import ElementSet, SpaceObject
-from kizuna.store.catalog import CatalogStore
+from kizuna.store.catalog import CatalogStore, InsertCounts
+
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -81,14 +86,14 @@ def load_file(
                 progress(0, total)
             # Chunks share the file's transaction: a failure still rolls back the whole file, and
             # the (object, epoch) conflict rule sees rows of earlier chunks, so counts are exact.
-            for records, add in ((element_sets, store.add_element_sets), (objects, store.add_space_objects)):
-                for start in range(0, len(records), PROGRESS_CHUNK_RECORDS):
-                    chunk = records[start : start + PROGRESS_CHUNK_RECORDS]
-                    counts = add(chunk, conn)  # type: ignore[arg-type]
-                    loaded, duplicates = loaded + counts.loaded, duplicates + counts.duplicates
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
+            for n, counts in chain(
+                _add_in_chunks(element_sets, store.add_element_sets, conn),
+                _add_in_chunks(objects, store.add_space_objects, conn),
+            ):
+                loaded, duplicates = loaded + counts.loaded, duplicates + counts.duplicates
+                done += n
+                if progress:
+                    progress(done, total)
             store.log_ingest(
                 conn,
                 file=str(p),
@@ -129,6 +134,15 @@ def load_file(
         }
     )
     return summary
+
+
+def _add_in_chunks(
+    records: Sequence[_R], add: Callable[[Sequence[_R], Connection], InsertCounts], conn: Connection
+) -> Iterator[tuple[int, InsertCounts]]:
+    """(records written, their counts) per chunk, written as the caller asks for the next one."""
+    for start in range(0, len(records), PROGRESS_CHUNK_RECORDS):
+        chunk = records[start : start + PROGRESS_CHUNK_RECORDS]
+        yield len(chunk), add(chunk, conn)
 
 
 def load_files(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import (
@@ -55,7 +56,7 @@ class Visibility:
     clearance: int
     lacking_caveats: frozenset[str]
 
-    def clause(self):  # type: ignore[no-untyped-def]
+    def clause(self) -> ColumnElement[bool]:
         t = products.c
         conds = [
             or_(t.nations == "*", t.nations.like(f"%,{self.nationality},%")),
@@ -131,18 +132,26 @@ class ShareStore:
             return []
         first = self.allocate(conn, "product", len(rows))
         now = datetime.now(UTC).replace(tzinfo=None)
-        full = []
+        full: list[dict[str, object]] = []
+        # (product_id, version, seq) per row, typed, for the "which version is current" bookkeeping
+        keys: list[tuple[str, int, int]] = []
         for i, row in enumerate(rows):
+            pid, version, created = row["product_id"], row["version"], row["created_utc"]
+            if not (isinstance(pid, str) and isinstance(version, int) and isinstance(created, datetime)):
+                raise TypeError(
+                    f"product row needs a str product_id, an int version and a datetime created_utc: {row!r}"
+                )
             full.append(
                 {
                     **row,
                     "seq": first + i,
                     "added_utc": now,
                     "is_current": True,
-                    "created_utc": _naive(row["created_utc"]),
+                    "created_utc": _naive(created),
                 }
-            )  # type: ignore[arg-type]
-        ids = sorted({r["product_id"] for r in rows})  # type: ignore[type-var]
+            )
+            keys.append((pid, version, first + i))
+        ids = sorted({pid for pid, _, _ in keys})
         for start in range(0, len(ids), 500):
             conn.execute(
                 update(products)
@@ -152,11 +161,10 @@ class ShareStore:
         conn.execute(products.insert(), full)
         # Within the batch only the highest version of an id stays current.
         newest: dict[str, tuple[int, int]] = {}
-        for r in full:
-            pid, ver, seq = r["product_id"], r["version"], r["seq"]
-            if pid not in newest or ver > newest[pid][0]:  # type: ignore[operator]
-                newest[pid] = (ver, seq)  # type: ignore[index,assignment]
-        stale = [r["seq"] for r in full if newest[r["product_id"]][1] != r["seq"]]  # type: ignore[index]
+        for pid, ver, seq in keys:
+            if pid not in newest or ver > newest[pid][0]:
+                newest[pid] = (ver, seq)
+        stale = [seq for pid, _, seq in keys if newest[pid][1] != seq]
         if stale:
             conn.execute(update(products).where(products.c.seq.in_(stale)).values(is_current=False))
         return [first + i for i in range(len(rows))]
@@ -206,7 +214,7 @@ class ShareStore:
             q = q.where(t.originator != exclude_originator)
         q = q.order_by(t.seq).limit(limit)
         with self.engine.connect() as conn:
-            return [ProductRow(*r) for r in conn.execute(q)]
+            return [ProductRow(**r) for r in conn.execute(q).mappings()]
 
     def get(self, vis: Visibility | None, product_id: str, version: int | None = None) -> ProductRow | None:
         t = products.c
@@ -226,8 +234,8 @@ class ShareStore:
         if vis is not None:
             q = q.where(vis.clause())
         with self.engine.connect() as conn:
-            r = conn.execute(q).first()
-        return ProductRow(*r) if r else None
+            r = conn.execute(q).mappings().first()
+        return ProductRow(**r) if r else None
 
     def all_keys(self) -> list[tuple[str, int]]:
         with self.engine.connect() as conn:

@@ -69,7 +69,7 @@ def _type_router(ptype: str) -> APIRouter:
         if row is None or row.type != ptype:
             raise HTTPException(403, NOT_VISIBLE)
         audit_access(node, c, [row], f"get {ptype}")
-        return json.loads(row.wire)  # type: ignore[no-any-return]
+        return json.loads(row.wire)
 
     return typed
 

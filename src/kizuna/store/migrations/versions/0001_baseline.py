@@ -23,7 +23,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _create(name: str, elements: list[sa.SchemaItem], indexes: dict[str, list[str]] | None = None) -> None:
+def _create(
+    name: str, elements: list[sa.schema.SchemaItem], indexes: dict[str, list[str]] | None = None
+) -> None:
     if sa.inspect(op.get_bind()).has_table(name):
         return  # made by the release before migrations: keep it and its rows
     op.create_table(name, *elements)
