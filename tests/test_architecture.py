@@ -211,11 +211,17 @@ def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
 # --- the package as it stands -----------------------------------------------------------------------
 
 
+# Alembic's environment script runs inside a migration (it reads the connection Alembic hands it), so
+# it is loaded by Alembic from its path, never imported; the layer rules still read its imports.
+RUN_BY_ALEMBIC = frozenset({"kizuna.store.migrations.env"})
+
+
 def _walk_module_names() -> list[str]:
     def fail(name: str) -> None:
         raise ImportError(f"cannot import {name} while walking the package")
 
-    return sorted(m.name for m in pkgutil.walk_packages(kizuna.__path__, "kizuna.", onerror=fail))
+    walked = pkgutil.walk_packages(kizuna.__path__, "kizuna.", onerror=fail)
+    return sorted(m.name for m in walked if m.name not in RUN_BY_ALEMBIC)
 
 
 def test_every_module_imports() -> None:
@@ -223,7 +229,7 @@ def test_every_module_imports() -> None:
     for name in names:
         importlib.import_module(name)
     # the checker reads exactly the modules that exist, so none escapes the layer rules
-    assert set(names) | {"kizuna"} == {module_name(path) for path in read_package_sources()}
+    assert set(names) | {"kizuna"} | RUN_BY_ALEMBIC == {module_name(path) for path in read_package_sources()}
 
 
 _IMPORT_EACH_ALONE = textwrap.dedent(

@@ -87,7 +87,7 @@ ROWS: list[tuple[list[str], str]] = [
     (["ais", "load", "{binary}", "--db", "{tmp}/load.db"], "text file"),
     (["ais", "load", "{adir}", "--db", "{tmp}/load.db"], "FILES {adir}: is a directory"),
     (AIS_LOAD + ["--max-errors", "-1"], "--max-errors"),
-    (AIS_LOAD + ["--db", "{existing}/x.db"], "cannot open"),
+    (AIS_LOAD + ["--db", "{existing}/x.db"], "--db {existing}/x.db: cannot create database"),
     # ---------------------------------------------------------------- ais events
     (AIS_EVENTS + ["--type", "piracy"], "--type 'piracy': use one of"),
     (AIS_EVENTS + ["--bbox", "1,2,3"], "--bbox '1,2,3': wants W,S,E,N"),
