@@ -50,7 +50,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["catalog", "load", "{file}", "--db", "{db}", "--max-errors", "2000000"], "--max-errors"),
     (["catalog", "load", "/nonexistent/x.tle", "--db", "{db}"], "no such file"),
     (["catalog", "load", "{dir}", "--db", "{db}"], "directory"),
-    (["catalog", "load", "{file}", "--db", NO_DB], "store"),
+    (["catalog", "load", "{file}", "--db", NO_DB], f"--db {NO_DB}: cannot create database"),
     # ------------------------------------------------------------ catalog show
     (["catalog", "show", "99999", "--db", "{db}"], "not in the catalog"),
     (["catalog", "show", "abc", "--db", "{db}"], "norad"),
@@ -161,7 +161,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["screen", "--owner", "NOBODY", "--db", "{db}"], "NOBODY"),
     (["screen", "--all", "--owner", "JPN", "--db", "{db}"], "exactly one"),
     (["screen", "--db", "{db}"], "exactly one"),
-    (["screen", "--owner", "JPN", "--db", NO_DB], "store"),
+    (["screen", "--owner", "JPN", "--db", NO_DB], f"--db {NO_DB}: cannot create database"),
     (["screen", "--owner", "JPN", "--db", "{empty_db}"], "empty"),
     # ------------------------------------------------------------ cdm show / assess
     (["cdm", "show", "{bin}"], "UTF-8"),
@@ -169,7 +169,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["cdm", "show", "{dir}"], "directory"),
     (["cdm", "show", "{bad_cdm}"], "ORIGINATOR"),
     (["cdm", "show", "{cdm}", "-f", "xml"], "--format"),
-    (["cdm", "assess", "{cdm}", "--db", NO_DB], "store"),
+    (["cdm", "assess", "{cdm}", "--db", NO_DB], f"--db {NO_DB}: cannot create database"),
     (["cdm", "assess", "{bin}", "--no-store"], "UTF-8"),
     (["cdm", "assess", "{bad_cdm}", "--no-store"], "ORIGINATOR"),
     (["cdm", "assess", "{cdm}", "--no-store", "-f", "xml"], "--format"),
@@ -204,7 +204,10 @@ HOSTILE: list[tuple[list[str], str]] = [
     *_times(["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "--epoch"),
     (["eo", "save", " ", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "NAME"),
     (["eo", "save", "w", "--design", "NO-SUCH-SAT", "--db", "{db}"], "empty"),
-    (["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB], "store"),
+    (
+        ["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB],
+        f"--db {NO_DB}: cannot create database",
+    ),
 ]
 
 
