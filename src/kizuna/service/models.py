@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kizuna.share.products import PRODUCT_TYPES
 
@@ -20,6 +20,10 @@ class Label(BaseModel):
 
 
 class ProductDocument(BaseModel):
+    # Signed members this model does not name (e.g. `downgrade_of`) must reach the client unchanged,
+    # or the signature no longer verifies there.
+    model_config = ConfigDict(extra="allow")
+
     id: str
     version: int
     type: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,9 +69,15 @@ def entry_hash(
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
 
 
+# What is wrong with one stored product row (every column), or None; supplied by the node, which holds
+# the trust store the signatures are checked against.
+ProductCheck = Callable[[Mapping[str, object]], str | None]
+
+
 class AuditLog:
-    def __init__(self, store: ShareStore):
+    def __init__(self, store: ShareStore, product_check: ProductCheck | None = None):
         self.store = store
+        self.product_check = product_check
 
     def append(self, conn: Connection, events: Sequence[AuditEvent]) -> int:
         """Append events in the caller's transaction; returns the last sequence number."""
@@ -113,7 +119,21 @@ class AuditLog:
             return self.append(conn, events)
 
     def verify(self) -> AuditReport:
-        return verify_chain(self.store.audit_rows(), self.store.audit_head_now())
+        """The hash chain and, when the log knows how to check them, every stored product: its
+        signature and the policy columns recomputed from the signed label."""
+        report = verify_chain(self.store.audit_rows(), self.store.audit_head_now())
+        if self.product_check is None:
+            return report
+        problems = list(report.problems)
+        checked = 0
+        for row in self.store.stored_rows():
+            checked += 1
+            problem = self.product_check(row)
+            if problem is not None:
+                problems.append(
+                    f"product {row['product_id']} v{row['version']} (seq {row['seq']}): {problem}"
+                )
+        return AuditReport(ok=not problems, entries=report.entries, problems=problems, products=checked)
 
     def checkpoint(self, signer: Signer, at: int | None = None) -> dict[str, object] | None:
         """A signed checkpoint of the head, or of entry `at` (None when there is no such entry)."""
@@ -167,9 +187,13 @@ class AuditReport:
     ok: bool
     entries: int
     problems: list[str]
+    products: int | None = None  # stored products verified (None: not checked, no trust store)
 
     def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "entries": self.entries, "problems": self.problems}
+        out: dict[str, object] = {"ok": self.ok, "entries": self.entries, "problems": self.problems}
+        if self.products is not None:
+            out["products"] = self.products
+        return out
 
 
 def verify_chain(rows: Sequence[Mapping[str, Any]], head: tuple[int, str]) -> AuditReport:

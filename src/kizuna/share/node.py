@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,19 @@ from kizuna.share.signing import (
     verify_signed,
 )
 from kizuna.store.catalog import CatalogStore
-from kizuna.store.share_store import ShareStore, Visibility, delimited
+from kizuna.store.share_store import ProductRow, ShareStore, Visibility, delimited
+
+# Publishing with an id the caller may not see answers exactly as for an id that does not exist, so the
+# refusal reveals nothing (the same words the API uses for a product that is not releasable).
+NOT_AVAILABLE = "no such product is releasable to you"
+VERIFIED_CACHE_SIZE = 100_000  # verified wire documents kept by digest (~ a few hundred bytes each)
+
+
+class NotAvailableError(PolicyError):
+    """The product id is unknown or not visible to the caller; the message is the same either way."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_AVAILABLE)
 
 
 class ConfigError(KizunaError):
@@ -175,13 +189,18 @@ class Node:
         self.config = config
         self.signer = signer
         self.verify_signatures = verify_signatures
-        self.share = ShareStore(store)
-        self.audit = AuditLog(self.share)
         keys = {n: load_public_key(pem) for n, pem in config.public_keys.items()}
         keys[config.node_id] = signer.key.public_key()
         self.trust = TrustStore(keys)
         self.nations = {p.id: p.nation for p in config.partners.values()} | {config.node_id: config.nation}
         self._tokens = {u.token_sha256: u for u in config.users}
+        # The signed label is the source of truth: every row read for serving is verified against its
+        # signature (cached by the digest of the stored bytes) and re-decided from the signed marking.
+        self._verified: OrderedDict[bytes, Product | IntegrityError] = OrderedDict()
+        self._verified_lock = threading.Lock()
+        self._refusals_audited: set[tuple[int, str]] = set()
+        self.share = ShareStore(store, row_check=self._check_row)
+        self.audit = AuditLog(self.share, product_check=self.stored_product_problem)
 
     @classmethod
     def open(cls, db: str, config_path: Path, keys_dir: Path) -> Node:
@@ -213,6 +232,119 @@ class Node:
     def owner_nation(self, product: Product) -> str:
         return product.marking.owner or self.nations.get(product.originator, product.originator)
 
+    # ------------------------------------------------------------ stored products, verified
+    def verify_wire(self, wire: str) -> Product:
+        """The product a stored (or received) signed document carries, verified against the trust
+        store; raises IntegrityError. Results are cached by the SHA-256 of the exact bytes, so an edit
+        of the stored text is always verified afresh."""
+        digest = hashlib.sha256(wire.encode()).digest()
+        with self._verified_lock:
+            hit = self._verified.get(digest)
+            if hit is not None:
+                self._verified.move_to_end(digest)
+        if hit is None:
+            try:
+                doc = json.loads(wire)
+                if not isinstance(doc, Mapping):
+                    raise IntegrityError("stored document is not a JSON object")
+                hit = verify_signed(
+                    doc, self.trust, self.config.markings, check_signature=self.verify_signatures
+                )
+            except IntegrityError as exc:
+                hit = exc
+            except (ValueError, RecursionError) as exc:
+                hit = IntegrityError(f"stored document is not readable JSON ({type(exc).__name__})")
+            with self._verified_lock:
+                self._verified[digest] = hit
+                if len(self._verified) > VERIFIED_CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        if isinstance(hit, IntegrityError):
+            raise hit
+        return hit
+
+    def verified_row(self, row: ProductRow) -> Product:
+        """The verified product of a stored row whose identity columns agree with what was signed."""
+        p = self.verify_wire(row.wire)
+        if (p.id, p.version, p.type, p.originator, p.marking.banner()) != (
+            row.product_id,
+            row.version,
+            row.type,
+            row.originator,
+            row.banner,
+        ):
+            raise IntegrityError(
+                "stored columns disagree with the signed product", row.product_id, row.version
+            )
+        return p
+
+    def releasable_to(self, vis: Visibility, product: Product) -> bool:
+        """The policy decision for a reader, from the verified signed marking (never stored columns)."""
+        m = product.marking
+        nations = releasable_nations(m, self.owner_nation(product), self.config.markings)
+        return (
+            (nations is None or vis.nationality in nations)
+            and vis.clearance >= int(m.classification)
+            and not (m.access_caveats & vis.lacking_caveats)
+        )
+
+    def _check_row(self, row: ProductRow, vis: Visibility | None) -> bool:
+        """Installed as the store's row check: a row is returned only when it verifies and the signed
+        label releases it to the reader. Each refused stored row is audited once per process."""
+        try:
+            product = self.verified_row(row)
+        except IntegrityError as exc:
+            self._refuse_stored(row, f"stored product fails verification: {exc.reason}")
+            return False
+        if vis is None or self.releasable_to(vis, product):
+            return True
+        # The SQL filter let it through but the signed label does not: the policy columns were edited.
+        self._refuse_stored(row, "stored policy columns disagree with the signed label")
+        return False
+
+    def _refuse_stored(self, row: ProductRow, reason: str) -> None:
+        key = (row.seq, reason)
+        if key in self._refusals_audited:
+            return
+        self._refusals_audited.add(key)
+        self.audit.record(
+            AuditEvent(
+                "refusal",
+                f"node:{self.node_id}",
+                row.product_id,
+                row.version,
+                {"reason": reason, "seq": row.seq},
+            )
+        )
+
+    def stored_product_problem(self, stored: Mapping[str, object]) -> str | None:
+        """What is wrong with one stored product row (all columns), or None: its signature, and every
+        column that the policy filters or the API rely on, recomputed from the signed document."""
+        wire = str(stored["wire"])
+        try:
+            product = self.verify_wire(wire)
+        except IntegrityError as exc:
+            return exc.reason
+        expected = self._row(product, json.loads(wire), str(stored["source"]))
+        for column in (
+            "product_id",
+            "version",
+            "type",
+            "originator",
+            "classification",
+            "banner",
+            "nations",
+            "caveats",
+            "objects",
+            "signature",
+        ):
+            if expected[column] != stored[column]:
+                return f"stored {column} disagrees with the signed product"
+        return None
+
+    def _head(self, row: ProductRow | None) -> Product | None:
+        """The verified latest stored version of a product (None when there is none)."""
+        return None if row is None else self.verified_row(row)
+
     # ------------------------------------------------------------ writes
     def _row(self, product: Product, signed: Mapping[str, object], source: str) -> dict[str, object]:
         nations = releasable_nations(product.marking, self.owner_nation(product), self.config.markings)
@@ -232,56 +364,120 @@ class Node:
             "wire": json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
         }
 
-    def publish(self, product: Product, *, actor: str) -> dict[str, object]:
-        """Sign and store a product of this node. A new version may not lower the marking."""
+    def publish(self, product: Product, *, actor: str, publisher: Subject | None = None) -> dict[str, object]:
+        """Sign and store a product of this node; raises PolicyError, audited.
+
+        A version of an existing id is accepted only when this node originated that id (identity is
+        bound to the node that signed version 1: partners derive new products, they never version
+        another node's), it is newer than the stored one and it does not lower the marking (that is an
+        audited :meth:`downgrade`). When `publisher` is given (a user of the API) their clearance and
+        caveat accesses must cover the marking applied, and an existing id they may not see is answered
+        as :class:`NotAvailableError`, exactly as an id that does not exist.
+        """
         if product.originator != self.node_id:
             raise PolicyError(f"{self.node_id} can only publish its own products")
         product.marking.validate(self.config.markings)
+        if product.downgrade_of is not None:
+            raise PolicyError("a downgrade is made with the downgrade operation, not by publishing")
+        if publisher is not None:
+            m = product.marking
+            if publisher.clearance < m.classification or not m.access_caveats <= publisher.accesses:
+                self._refuse(
+                    actor, product, "publish", "the publisher's clearance does not cover the marking"
+                )
+        refusal: PolicyError | None = None
         with self.share.write() as conn:
-            have = self.share.versions(conn, [product.id]).get(product.id, {})
-            if have and product.version <= max(have):
-                raise PolicyError(f"{product.id} already has version {max(have)}")
-            if have:
-                old = self._stored_product(product.id, max(have))
-                if old is not None and not at_least_as_restrictive(
-                    product.marking, old.marking, owner_nation=self.config.nation, config=self.config.markings
-                ):
-                    raise PolicyError("a new version may not lower the marking; use an audited downgrade")
-            signed = self.signer.sign_product(product)
-            self.share.insert(conn, [self._row(product, signed, "local")])
-            self.audit.append(
-                conn,
-                [
-                    AuditEvent(
-                        "publish",
-                        actor,
-                        product.id,
-                        product.version,
-                        {"banner": product.marking.banner(), "type": product.type},
-                    )
-                ],
+            head_row = self.share.latest(conn, [product.id]).get(product.id)
+            try:
+                head = self._head(head_row)
+            except IntegrityError:
+                head = None  # a stored history that does not verify can never be extended
+                refusal = (
+                    NotAvailableError()
+                    if publisher is not None
+                    else PolicyError(f"{product.id}: stored version does not verify; refusing to version it")
+                )
+            if refusal is None:
+                refusal = self._publish_refusal(product, head, head_row is not None, publisher)
+            if refusal is None:
+                signed = self.signer.sign_product(product)
+                self.share.insert(conn, [self._row(product, signed, "local")])
+                self.audit.append(
+                    conn,
+                    [
+                        AuditEvent(
+                            "publish",
+                            actor,
+                            product.id,
+                            product.version,
+                            {"banner": product.marking.banner(), "type": product.type},
+                        )
+                    ],
+                )
+                return signed
+        self._refuse(actor, product, "publish", str(refusal), refusal)
+        raise AssertionError("unreachable")
+
+    def _publish_refusal(
+        self, product: Product, head: Product | None, exists: bool, publisher: Subject | None
+    ) -> PolicyError | None:
+        if head is None:
+            if product.version > 1:  # versions continue a product this node holds; nothing to continue
+                return (
+                    NotAvailableError()
+                    if publisher is not None
+                    else PolicyError(f"{product.id}: no stored version to continue")
+                )
+            return None
+        if publisher is not None and not may_access(
+            publisher, head.marking, owner_nation=self.owner_nation(head), config=self.config.markings
+        ):
+            return NotAvailableError()  # the caller may not see it: same answer as for no product at all
+        if head.originator != self.node_id:
+            return PolicyError(
+                f"{product.id} was originated by {head.originator}: only the originating node may version "
+                "it; publish a derived product with a new id instead"
             )
-        return signed
+        if product.version <= head.version:
+            return PolicyError(f"{product.id} already has version {head.version}")
+        if not at_least_as_restrictive(
+            product.marking, head.marking, owner_nation=self.config.nation, config=self.config.markings
+        ):
+            return PolicyError("a new version may not lower the marking; use an audited downgrade")
+        return None
+
+    def _refuse(
+        self, actor: str, product: Product, action: str, reason: str, exc: PolicyError | None = None
+    ) -> None:
+        """Audit a refused write and raise (the audit entry names the real reason, the caller may get
+        the neutral one)."""
+        self.audit.record(
+            AuditEvent("refusal", actor, product.id, product.version, {"action": action, "reason": reason})
+        )
+        raise exc or PolicyError(reason)
 
     def publish_many(self, products: Sequence[Product], *, actor: str) -> int:
-        """Bulk publish of new products (first versions) in one transaction."""
+        """Bulk publish of new products (first versions, fresh ids) in one transaction."""
         rows, events = [], []
         for p in products:
             if p.originator != self.node_id:
                 raise PolicyError(f"{self.node_id} can only publish its own products")
+            if p.version != 1 or p.downgrade_of is not None:
+                raise PolicyError(f"{p.id}: bulk publish takes first versions only")
             signed = self.signer.sign_product(p)
             rows.append(self._row(p, signed, "local"))
             events.append(AuditEvent("publish", actor, p.id, p.version, {"banner": p.marking.banner()}))
         with self.share.write() as conn:
+            taken = self.share.versions(conn, [p.id for p in products])
+            if taken or len({p.id for p in products}) != len(products):
+                raise PolicyError(f"bulk publish of ids already stored: {sorted(taken)[:5]}")
             self.share.insert(conn, rows)
             self.audit.append(conn, events)
         return len(rows)
 
     def _stored_product(self, product_id: str, version: int | None = None) -> Product | None:
-        row = self.share.get(None, product_id, version)
-        if row is None:
-            return None
-        return Product.from_document(json.loads(row.wire)["product"], self.config.markings)
+        row = self.share.get(None, product_id, version)  # verified by the store's row check
+        return None if row is None else self.verify_wire(row.wire)
 
     def downgrade(
         self, product_id: str, new_marking: Marking, *, actor: Subject, justification: str
@@ -289,9 +485,9 @@ class Node:
         """Lower a product's marking: a new version, signed, with an audit entry naming who and why."""
         old = self._stored_product(product_id)
         if old is None:
-            raise PolicyError(f"no product {product_id}")
+            raise NotAvailableError()
         if old.originator != self.node_id:
-            raise PolicyError("only the originating node may downgrade a product")
+            self._refuse(actor.name, old, "downgrade", "only the originating node may downgrade a product")
         new_marking.validate(self.config.markings)
         try:
             check_downgrade(
@@ -313,7 +509,7 @@ class Node:
                 )
             )
             raise
-        new = old.next_version(marking=new_marking)
+        new = old.next_version(marking=new_marking, downgrade=True)
         signed = self.signer.sign_product(new)
         with self.share.write() as conn:
             self.share.insert(conn, [self._row(new, signed, "local")])
@@ -376,20 +572,51 @@ class Node:
                 continue
             accepted.append((p, doc))
         with self.share.write() as conn:
-            have = self.share.versions(conn, [p.id for p, _ in accepted])
+            ids = [p.id for p, _ in accepted]
+            have = self.share.versions(conn, ids)
+            heads: dict[str, Product | IntegrityError] = {}
+            for pid, row in self.share.latest(conn, ids).items():
+                try:
+                    heads[pid] = self.verified_row(row)
+                except IntegrityError as exc:
+                    heads[pid] = exc
             rows = []
             for p, doc in accepted:
                 versions = have.setdefault(p.id, {})
+                head = heads.get(p.id)
                 sig = str(doc["signature"]["value"])  # type: ignore[index]
-                if p.version in versions:
+                if isinstance(head, IntegrityError):
+                    reason = "the stored version of this product fails verification; not extended"
+                elif head is not None and head.originator != p.originator:
+                    # Identity is bound to the originator: only the node that signed the versions held
+                    # here may add one (a partner derives a new product under a new id instead).
+                    reason = (
+                        f"identity: {p.id} belongs to {head.originator}; {p.originator} may not version it"
+                    )
+                elif p.version in versions:
                     if versions[p.version] == sig:
                         report.duplicates += 1
                         continue
                     reason = "conflict: same id and version with different content"
                 elif versions and p.version < max(versions):
                     reason = f"replay: version {p.version} is older than stored {max(versions)}"
+                elif (
+                    head is not None
+                    and p.downgrade_of is None
+                    and not at_least_as_restrictive(
+                        p.marking,
+                        head.marking,
+                        owner_nation=self.owner_nation(head),
+                        config=self.config.markings,
+                    )
+                ):
+                    reason = (
+                        f"version {p.version} lowers the marking of version {head.version} "
+                        "without an explicit downgrade by the originator"
+                    )
                 else:
                     versions[p.version] = sig
+                    heads[p.id] = p
                     rows.append(self._row(p, doc, source))
                     events.append(
                         AuditEvent(
@@ -399,7 +626,9 @@ class Node:
                     report.ingested += 1
                     continue
                 report.refused.append((p.id, p.version, reason))
-                events.append(AuditEvent("refusal", actor, p.id, p.version, {"reason": reason}))
+                events.append(
+                    AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
+                )
             self.share.insert(conn, rows)
             self.audit.append(conn, events)
             if cursor is not None:

@@ -120,6 +120,10 @@ class Product:
     payload: Mapping[str, object]
     marking: Marking
     objects: tuple[int, ...] = field(default=())
+    # Set only on a version made by an explicit downgrade of version `downgrade_of` by the originator:
+    # signed with the rest, so a receiving node can tell an audited downgrade from a version that
+    # silently lowers the marking (which it refuses).
+    downgrade_of: int | None = None
 
     @classmethod
     def new(
@@ -148,7 +152,11 @@ class Product:
         )
 
     def next_version(
-        self, *, payload: Mapping[str, object] | None = None, marking: Marking | None = None
+        self,
+        *,
+        payload: Mapping[str, object] | None = None,
+        marking: Marking | None = None,
+        downgrade: bool = False,
     ) -> Product:
         return replace(
             self,
@@ -156,11 +164,12 @@ class Product:
             created_utc=datetime.now(UTC),
             payload=dict(payload) if payload is not None else self.payload,
             marking=marking or self.marking,
+            downgrade_of=self.version if downgrade else None,
         )
 
     def document(self) -> dict[str, object]:
         """The signed content, in the form that is serialised on the wire."""
-        return {
+        doc: dict[str, object] = {
             "id": self.id,
             "version": self.version,
             "type": self.type,
@@ -170,6 +179,9 @@ class Product:
             "marking": self.marking.as_label(),
             "payload": self.payload,
         }
+        if self.downgrade_of is not None:  # absent otherwise, so earlier products keep their bytes
+            doc["downgrade_of"] = self.downgrade_of
+        return doc
 
     def canonical_bytes(self) -> bytes:
         return canonical_json({"kizuna_product": 1, **self.document()})
@@ -189,6 +201,13 @@ class Product:
                 raise ProductError("version must be a positive integer")
             if doc["type"] not in PRODUCT_TYPES:
                 raise ProductError(f"unknown product type {doc['type']!r}")
+            downgrade_of = doc.get("downgrade_of")
+            if downgrade_of is not None and (
+                not isinstance(downgrade_of, int)
+                or isinstance(downgrade_of, bool)
+                or not 1 <= downgrade_of < version
+            ):
+                raise ProductError("downgrade_of must be an earlier version number")
             marking = marking_from_label(doc["marking"], config)  # type: ignore[arg-type]
             return cls(
                 id=str(doc["id"]),
@@ -199,6 +218,7 @@ class Product:
                 payload=payload,
                 marking=marking,
                 objects=tuple(objects),
+                downgrade_of=downgrade_of,
             )
         except KeyError as exc:
             raise ProductError(f"product document lacks {exc.args[0]!r}") from None

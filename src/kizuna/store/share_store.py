@@ -9,7 +9,7 @@ sequence as its cursor without skipping or repeating items added while a partner
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,15 +80,37 @@ class ProductRow:
     added_utc: datetime
 
 
+# Decides whether a stored row may be returned to a reader with that visibility (None: an internal
+# read). The store does not know signatures or policy; the sharing layer installs the check
+# (`Node` verifies the row against its signature and re-decides from the signed label).
+RowCheck = Callable[["ProductRow", "Visibility | None"], bool]
+
+_ROW_COLUMNS = (
+    products.c.seq,
+    products.c.product_id,
+    products.c.version,
+    products.c.type,
+    products.c.originator,
+    products.c.banner,
+    products.c.source,
+    products.c.signature,
+    products.c.wire,
+    products.c.added_utc,
+)
+
+
 class ShareStore:
     """Sharing tables in the opened database (SQLite or PostgreSQL).
 
     The tables, the sequence counters and the audit head at genesis come from the store's migrations.
+    Reads through :meth:`page` and :meth:`get` pass every row through :attr:`row_check` when one is
+    installed, so nothing that fails it is ever returned, whatever the SQL columns say.
     """
 
-    def __init__(self, store: CatalogStore):
+    def __init__(self, store: CatalogStore, row_check: RowCheck | None = None):
         self.store = store
         self.engine = store.engine
+        self.row_check = row_check
         # One writer at a time inside a node process: SQLite would otherwise fail with SQLITE_BUSY when
         # two deferred transactions upgrade to write; PostgreSQL is additionally serialised by row locks.
         self._write_lock = threading.RLock()
@@ -124,6 +146,17 @@ class ShareStore:
             )
             for pid, ver, sig in conn.execute(q):
                 out.setdefault(pid, {})[ver] = sig
+        return out
+
+    def latest(self, conn: Connection, ids: Sequence[str]) -> dict[str, ProductRow]:
+        """The highest stored version of each id, unchecked (the caller verifies it), in `conn`."""
+        out: dict[str, ProductRow] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            for r in conn.execute(select(*_ROW_COLUMNS).where(products.c.product_id.in_(part))).mappings():
+                row = ProductRow(**r)
+                if row.product_id not in out or row.version > out[row.product_id].version:
+                    out[row.product_id] = row
         return out
 
     def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> list[int]:
@@ -183,19 +216,11 @@ class ShareStore:
         exclude_originator: str | None = None,
         added_after: datetime | None = None,
     ) -> list[ProductRow]:
+        """Up to `limit` rows after sequence `after` that pass the SQL filters and :attr:`row_check`.
+        Rows the check refuses are skipped and the page is filled from the rows after them, so a bad
+        row never shortens a page into looking like the end of the feed."""
         t = products.c
-        q = select(
-            t.seq,
-            t.product_id,
-            t.version,
-            t.type,
-            t.originator,
-            t.banner,
-            t.source,
-            t.signature,
-            t.wire,
-            t.added_utc,
-        ).where(t.seq > after)
+        q = select(*_ROW_COLUMNS)
         if vis is not None:
             q = q.where(vis.clause())
         if type:
@@ -212,30 +237,59 @@ class ShareStore:
             q = q.where(t.is_current.is_(True))
         if exclude_originator:
             q = q.where(t.originator != exclude_originator)
-        q = q.order_by(t.seq).limit(limit)
-        with self.engine.connect() as conn:
-            return [ProductRow(**r) for r in conn.execute(q).mappings()]
+        out: list[ProductRow] = []
+        scanned = after
+        while len(out) < limit:
+            want = limit - len(out)
+            with self.engine.connect() as conn:
+                page = q.where(t.seq > scanned).order_by(t.seq).limit(want)
+                batch = [ProductRow(**r) for r in conn.execute(page).mappings()]
+            if not batch:
+                break
+            scanned = batch[-1].seq
+            # Checked outside the read connection: a refusal writes an audit entry.
+            out.extend(r for r in batch if self.row_check is None or self.row_check(r, vis))
+            if len(batch) < want:
+                break
+        return out
 
     def get(self, vis: Visibility | None, product_id: str, version: int | None = None) -> ProductRow | None:
         t = products.c
-        q = select(
-            t.seq,
-            t.product_id,
-            t.version,
-            t.type,
-            t.originator,
-            t.banner,
-            t.source,
-            t.signature,
-            t.wire,
-            t.added_utc,
-        ).where(t.product_id == product_id)
+        q = select(*_ROW_COLUMNS).where(t.product_id == product_id)
         q = q.where(t.version == version) if version is not None else q.where(t.is_current.is_(True))
         if vis is not None:
             q = q.where(vis.clause())
         with self.engine.connect() as conn:
             r = conn.execute(q).mappings().first()
+        if r is None:
+            return None
+        row = ProductRow(**r)
+        return row if self.row_check is None or self.row_check(row, vis) else None
+
+    def get_unchecked(self, product_id: str, version: int | None = None) -> ProductRow | None:
+        """The stored row as it is, for verification tools (never to serve)."""
+        t = products.c
+        q = select(*_ROW_COLUMNS).where(t.product_id == product_id)
+        q = q.where(t.version == version) if version is not None else q.where(t.is_current.is_(True))
+        with self.engine.connect() as conn:
+            r = conn.execute(q).mappings().first()
         return ProductRow(**r) if r else None
+
+    def stored_rows(self, chunk: int = 1000) -> Iterator[dict[str, object]]:
+        """Every stored product row with all its columns, in sequence order, unchecked."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        select(products).where(products.c.seq > after).order_by(products.c.seq).limit(chunk)
+                    ).mappings()
+                ]
+            if not rows:
+                return
+            yield from rows
+            after = int(rows[-1]["seq"])  # type: ignore[call-overload]
 
     def all_keys(self) -> list[tuple[str, int]]:
         with self.engine.connect() as conn:

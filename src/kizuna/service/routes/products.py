@@ -8,11 +8,42 @@ from fastapi import APIRouter, HTTPException, Query
 
 from kizuna.service import models
 from kizuna.service.cursors import envelope
-from kizuna.service.deps import CallerDep, CursorsDep, NodeDep, audit_access, require_role
+from kizuna.service.deps import Caller, CallerDep, CursorsDep, NodeDep, audit_access, require_role
 from kizuna.service.responses import AUTH_RESPONSES, BAD_CURSOR, INVALID, NOT_VISIBLE
+from kizuna.share.audit import AuditEvent
 from kizuna.share.markings import MarkingError, parse_banner
+from kizuna.share.node import Node, NotAvailableError
 from kizuna.share.policy import PolicyError
 from kizuna.share.products import PRODUCT_TYPES, Product, ProductError
+
+
+def _refused(
+    node: Node,
+    c: Caller,
+    status: int,
+    detail: str,
+    action: str,
+    product_id: str | None = None,
+    version: int | None = None,
+) -> HTTPException:
+    """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more)."""
+    node.audit.record(
+        AuditEvent(
+            "refusal",
+            c.subject.name,
+            product_id,
+            version,
+            {"action": action, "status": status, "reason": detail},
+        )
+    )
+    return HTTPException(status, detail)
+
+
+def _role(node: Node, c: Caller, role: str, action: str) -> None:
+    try:
+        require_role(c, role)
+    except HTTPException as exc:
+        raise _refused(node, c, exc.status_code, str(exc.detail), action) from None
 
 
 def _type_router(ptype: str) -> APIRouter:
@@ -65,9 +96,10 @@ def _type_router(ptype: str) -> APIRouter:
         product_id: str,
         version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> dict[str, object]:
+        # The store returns only rows that verify and that the signed label releases to the caller.
         row = node.share.get(node.visibility(c.subject), product_id, version)
         if row is None or row.type != ptype:
-            raise HTTPException(403, NOT_VISIBLE)
+            raise _refused(node, c, 403, NOT_VISIBLE, f"get {ptype}", product_id, version)
         audit_access(node, c, [row], f"get {ptype}")
         return json.loads(row.wire)
 
@@ -87,8 +119,16 @@ for _ptype in PRODUCT_TYPES:
     responses=AUTH_RESPONSES | INVALID,
 )
 def publish(c: CallerDep, node: NodeDep, body: models.PublishRequest) -> dict[str, object]:
-    """Publish a product of this node (role `publisher`); the node signs it."""
-    require_role(c, "publisher")
+    """Publish a product of this node (role `publisher`); the node signs it. A new product gets its id
+    from the node (omit `id`); `id` with `version` >= 2 publishes a new version of a product this node
+    originated and the caller can see. The publisher's clearance must cover the marking."""
+    _role(node, c, "publisher", "publish")
+    if body.id is not None and body.version == 1:
+        # Ids of new products are the node's to choose: accepting a chosen one would tell the caller
+        # whether a product they may not see already holds it.
+        raise _refused(node, c, 400, "a new product gets its id from the node: omit `id`", "publish", body.id)
+    if body.id is None and body.version != 1:
+        raise _refused(node, c, 400, "a new version names the product: give `id`", "publish")
     try:
         marking = parse_banner(body.marking, node.config.markings)
         product = Product.new(
@@ -100,9 +140,13 @@ def publish(c: CallerDep, node: NodeDep, body: models.PublishRequest) -> dict[st
             id=body.id,
             version=body.version,
         )
-        return node.publish(product, actor=c.subject.name)
-    except (MarkingError, ProductError, PolicyError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        return node.publish(product, actor=c.subject.name, publisher=c.subject)
+    except NotAvailableError:
+        raise HTTPException(403, NOT_VISIBLE) from None  # audited by the node with the real reason
+    except PolicyError as exc:
+        raise HTTPException(403, str(exc)) from None  # audited by the node
+    except (MarkingError, ProductError) as exc:
+        raise _refused(node, c, 400, str(exc), "publish", body.id, body.version) from None
 
 
 @router.post(
@@ -115,13 +159,15 @@ def downgrade(
     c: CallerDep, node: NodeDep, product_id: str, body: models.DowngradeRequest
 ) -> dict[str, object]:
     """Lower a product's marking (role `downgrader`, originating nation only); audited."""
-    require_role(c, "downgrader")
+    _role(node, c, "downgrader", "downgrade")
     if node.share.get(node.visibility(c.subject), product_id) is None:
-        raise HTTPException(403, NOT_VISIBLE)
+        raise _refused(node, c, 403, NOT_VISIBLE, "downgrade", product_id)
     try:
         marking = parse_banner(body.marking, node.config.markings)
         return node.downgrade(product_id, marking, actor=c.subject, justification=body.justification)
     except MarkingError as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise _refused(node, c, 400, str(exc), "downgrade", product_id) from None
+    except NotAvailableError:
+        raise HTTPException(403, NOT_VISIBLE) from None
     except PolicyError as exc:
-        raise HTTPException(403, str(exc)) from None
+        raise HTTPException(403, str(exc)) from None  # audited by the node
