@@ -1,4 +1,4 @@
-"""`kizuna serve`, `kizuna node ...`, `kizuna audit ...`, `kizuna product publish`: wiring only.
+"""`kizuna serve`, `kizuna node ...`, `kizuna audit ...`, `kizuna product publish|verify`: wiring only.
 
 The node is opened here (config, TLS files, signing key, database) with every file checked by name,
 so a missing certificate or a typo in --db is one line, not a traceback or a fresh empty database.
@@ -43,6 +43,17 @@ PartnersOption = Annotated[
     typer.Option("--partners", envvar="KIZUNA_PARTNERS", help="node config: node, partners, users (YAML)"),
 ]
 KeysOption = Annotated[Path, typer.Option("--keys", envvar="KIZUNA_KEYS", help="directory of node keys")]
+TrustPartnersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--partners",
+        envvar="KIZUNA_PARTNERS",
+        help="node config whose keys verify the stored products (YAML)",
+    ),
+]
+TrustKeysOption = Annotated[
+    Path | None, typer.Option("--keys", envvar="KIZUNA_KEYS", help="directory of node keys")
+]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json")]
 
 MAX_SYNC_INTERVAL_S = 86_400.0  # a partner feed pulled less than daily is not a live federation
@@ -268,23 +279,37 @@ def audit_witnesses(
 
 @audit_app.command("verify")
 def audit_verify(
-    db: DbOption = None, fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table"
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    partners: TrustPartnersOption = None,
+    keys: TrustKeysOption = None,
 ) -> None:
-    """Recompute the hash chain; exit 2 when any entry was edited, deleted or reordered."""
+    """Recompute the hash chain and, with --partners and --keys, verify every stored product's signature
+    and policy columns; exit 2 when anything was edited, deleted or reordered."""
     from kizuna.share.audit import AuditLog
     from kizuna.store.share_store import ShareStore
 
     check_choice(fmt, "--format", ("table", "json"))
-    store = open_store(db, must_exist=True)
+    if (partners is None) != (keys is None):
+        fail("--partners and --keys go together: they name the keys that verify the stored products")
+    if partners is not None and keys is not None:
+        node = _node(db, partners, keys, must_exist=True)
+        store, log = node.catalog, node.audit
+    else:
+        store = open_store(db, must_exist=True)
+        log = AuditLog(ShareStore(store))
+        warn("stored products not verified: give --partners and --keys to check their signatures")
     try:
-        report = AuditLog(ShareStore(store)).verify()
+        report = log.verify()
     except KizunaError as exc:
         fail(exc)
     if fmt == "json":
         print_json({**report.as_dict(), "parameters": {"db": store.safe_url}})
     else:
+        products = "" if report.products is None else f", {report.products} stored products"
         out.print(
-            f"{report.entries} entries: " + ("[green]chain verifies[/]" if report.ok else "[red]TAMPERED[/]")
+            f"{report.entries} entries{products}: "
+            + ("[green]chain verifies[/]" if report.ok else "[red]TAMPERED[/]")
         )
         for p in report.problems:
             out.print(f"  {p}", markup=False, highlight=False)
@@ -332,3 +357,65 @@ def publish(
     except (KizunaError, ValueError) as exc:
         fail(exc)
     print(json.dumps(signed, indent=2, ensure_ascii=False))
+
+
+@product_app.command("verify")
+def verify(
+    product: Annotated[str, typer.Argument(help="a signed product JSON file, or a product id in --db")],
+    partners: PartnersOption,
+    keys: KeysOption,
+    db: DbOption = None,
+    version: Annotated[int | None, typer.Option(help="with an id: this version (default: current)")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """Verify a signed product against this node's trust store: the Ed25519 signature over the
+    canonical bytes (see `kizuna.share.signing`), the signer's key and the label; exit 2 when it fails.
+    A stored product is also checked against the policy columns the node filters on."""
+    from kizuna.share.signing import IntegrityError
+
+    check_choice(fmt, "--format", ("table", "json"))
+    if version is not None:
+        count(version, "--version", minimum=1, maximum=2**31 - 1)
+    path = Path(product)
+    if path.is_file():
+        text = read_text(path, "PRODUCT")
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            fail(f"{path}: not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
+        except RecursionError:
+            fail(f"{path}: nested too deeply to be a product")
+        node = _node(":memory:", partners, keys)  # only the trust store is needed
+        stored: dict[str, object] | None = None
+        where = str(path)
+    else:
+        if not product.strip() or len(product) > 200:
+            fail(f"PRODUCT {product!r}: not a file, and not a product id")
+        node = _node(db, partners, keys, must_exist=True)
+        stored = node.share.stored_row(product, version)
+        if stored is None:
+            fail(f"PRODUCT {product}: no such file, and no such product in {node.catalog.safe_url}")
+        text = str(stored["wire"])
+        where = f"{product} in {node.catalog.safe_url}"
+    problem: str | None
+    try:
+        p = node.verify_wire(text)
+        problem = node.stored_product_problem(stored) if stored is not None else None
+    except IntegrityError as exc:
+        p, problem = None, exc.reason
+    result: dict[str, object] = {"ok": problem is None, "source": where}
+    if p is not None:
+        result |= {"id": p.id, "version": p.version, "originator": p.originator, "banner": p.marking.banner()}
+    if problem is not None:
+        result["problem"] = problem
+    if fmt == "json":
+        print_json(result)
+    elif problem is None:
+        out.print(
+            f"verifies: {result['id']} v{result['version']} signed by {result['originator']}, {result['banner']}",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        out.print(f"FAILS: {where}: {problem}", markup=False, highlight=False)
+    raise typer.Exit(0 if problem is None else 2)

@@ -3,6 +3,29 @@
 A signed product on the wire is ``{"product": <document>, "banner": ..., "signature": {"alg": "Ed25519",
 "key_id": ..., "value": <base64url>}}``. The key id is the first 16 bytes (hex) of SHA-256 over the raw
 public key, so a partner cannot claim another node's key.
+
+The exact signed bytes
+----------------------
+``value`` is the unpadded base64url (RFC 4648 §5) of the 64-byte Ed25519 signature (RFC 8032, pure
+Ed25519, no prehash) over::
+
+    JCS({"kizuna_product": 1, "id", "version", "type", "created_utc", "originator", "objects",
+         "marking", "payload"[, "downgrade_of"]})
+
+where JCS is the RFC 8785 JSON Canonicalization Scheme (members sorted by UTF-16 code units, no
+whitespace, ECMAScript number form, UTF-8), the members are those of ``product`` as a Kizuna signer
+writes them on the wire (the verifier rebuilds them from the parsed product, so a member not listed
+here is not covered by the signature and is ignored), and ``"kizuna_product": 1`` is the context member: it makes the signature mean "version 1 of
+a Kizuna product" and nothing else (audit checkpoints carry their own context,
+``"kizuna audit checkpoint v1"``). ``marking`` is the STANAG 4774-style label object
+(``policy_identifier``, ``classification``, ``owner``, ``releasable_to``, ``caveats``); the ``banner``
+beside the document is not signed but must equal the banner of the signed label. ``downgrade_of`` is
+present only on a version made by an explicit downgrade. The signing key must be the originator's: a
+version of product *P* is accepted only when signed by the node that signed the versions already held.
+
+To check a product independently: decode ``value``, canonicalise ``{"kizuna_product": 1, **product}``
+with any RFC 8785 implementation, and verify with the originator's public key (the node's partners
+config names it); ``kizuna product verify FILE_OR_ID`` does exactly this against the node's trust store.
 """
 
 from __future__ import annotations

@@ -266,14 +266,15 @@ class ShareStore:
         row = ProductRow(**r)
         return row if self.row_check is None or self.row_check(row, vis) else None
 
-    def get_unchecked(self, product_id: str, version: int | None = None) -> ProductRow | None:
-        """The stored row as it is, for verification tools (never to serve)."""
+    def stored_row(self, product_id: str, version: int | None = None) -> dict[str, object] | None:
+        """One stored product row with all its columns (current version by default), unchecked: for
+        verification tools, never to serve."""
         t = products.c
-        q = select(*_ROW_COLUMNS).where(t.product_id == product_id)
+        q = select(products).where(t.product_id == product_id)
         q = q.where(t.version == version) if version is not None else q.where(t.is_current.is_(True))
         with self.engine.connect() as conn:
             r = conn.execute(q).mappings().first()
-        return ProductRow(**r) if r else None
+        return dict(r) if r else None
 
     def stored_rows(self, chunk: int = 1000) -> Iterator[dict[str, object]]:
         """Every stored product row with all its columns, in sequence order, unchecked."""
