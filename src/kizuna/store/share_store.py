@@ -290,7 +290,7 @@ class ShareStore:
             if not rows:
                 return
             yield from rows
-            after = int(rows[-1]["seq"])  # type: ignore[call-overload]
+            after = int(rows[-1]["seq"])
 
     def all_keys(self) -> list[tuple[str, int]]:
         with self.engine.connect() as conn:
