@@ -150,6 +150,8 @@ def test_events_on_real_samples_run_without_errors():
     for rel in ("ais/libais_test.aivdm", "ais/libais_typeexamples.nmea"):
         with contextlib.suppress(pytest.skip.Exception):
             texts.append(shared(rel).read_text())
+    if len(texts) == 1:  # the bundled file alone holds 3 positions of one vessel
+        pytest.skip("needs the shared libais AIS samples (../shared/data/ais)")
     pos, _ = split_records([r for t in texts for r in parse_nmea(t).records])
     tracks = clean_tracks(PositionArrays.from_records(pos))
     assert len(tracks) > 10
