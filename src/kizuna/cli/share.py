@@ -88,7 +88,7 @@ def _node(
     """Open the node from its config and key directory; every missing or bad file is named."""
     import yaml
 
-    from kizuna.share.node import Node, NodeConfig
+    from kizuna.share.node import ConfigError, Node, NodeConfig
     from kizuna.share.signing import Signer, load_private_key
 
     read_text(partners, "--partners")  # exists, is a file, is text
@@ -98,6 +98,8 @@ def _node(
         config = NodeConfig.load(partners)
     except yaml.YAMLError as exc:
         fail(f"--partners {partners}: not YAML: {exc}")
+    except ConfigError as exc:  # names the file and the key already
+        fail(f"--partners {exc}")
     except (KizunaError, ValueError) as exc:
         fail(f"--partners {partners}: {exc}")
     except OSError as exc:  # a public key file the config names

@@ -214,7 +214,8 @@ class _Where:
     source: str
 
     def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}")
+        where = f"{key}: " if key else ""
+        return ConfigError(f"{self.source}: invalid node configuration: {where}{problem}")
 
     def mapping(self, data: Mapping[str, Any], key: str, at: str) -> Mapping[str, Any]:
         value = data.get(key)
