@@ -307,7 +307,7 @@ def node_status(
     rows = partner_status(node)
     shown = rows if fmt != "table" else [{k: ("-" if v is None else v) for k, v in r.items()} for r in rows]
     emit_rows(
-        shown,  # type: ignore[arg-type]
+        shown,
         STATUS_COLUMNS,
         fmt,
         title=f"partner sync at {node.node_id}",

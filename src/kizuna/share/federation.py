@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kizuna.errors import KizunaError
 from kizuna.share import limits
@@ -141,9 +142,13 @@ def _bounded_get(client: httpx.Client, url: str, headers: dict[str, str]) -> htt
                 raise SyncError(f"{url}: answer took over {MAX_RESPONSE_S:g} s")
     finally:
         response.close()
-    return httpx.Response(
-        response.status_code, headers=response.headers, content=bytes(body), request=request
-    )
+    # The body is already decoded: drop the headers that describe its encoding on the wire.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
 
 
 def _get(client: httpx.Client, node: Node, url: str, path_qs: str, backoff: Backoff) -> httpx.Response:
@@ -225,6 +230,11 @@ def _quarantine(node: Node, partner: Partner, doc: object, reason: str, report: 
     )
 
 
+# Store failures that say nothing about the product (connection lost, database locked): a page that
+# meets one is retried later, never quarantined.
+_STORE_DOWN = (OperationalError, InterfaceError)
+
+
 def _ingest_page(node: Node, partner: Partner, objects: Sequence[object], cursor: str | None) -> IngestReport:
     """Ingest one page and move the cursor past it, whatever its products are.
 
@@ -249,11 +259,15 @@ def _ingest_page(node: Node, partner: Partner, objects: Sequence[object], cursor
     try:
         report.add(node.ingest(good, source=partner.id, cursor=cursor))
         return report
+    except _STORE_DOWN:
+        raise  # not the products' fault: fail the sync, keep the cursor, retry later
     except Exception:  # noqa: BLE001 - the page as a whole failed in the store: isolate the culprit
         pass
     for doc in good:
         try:
             report.add(node.ingest([doc], source=partner.id))
+        except _STORE_DOWN:
+            raise
         except Exception as exc:  # noqa: BLE001 - one product the store cannot hold
             _quarantine(node, partner, doc, f"the store refused it: {type(exc).__name__}", report)
     report.add(node.ingest([], source=partner.id, cursor=cursor))
