@@ -143,12 +143,9 @@ def _bounded_get(client: httpx.Client, url: str, headers: dict[str, str]) -> htt
     finally:
         response.close()
     # The body is already decoded: drop the headers that describe its encoding on the wire.
-    headers = [
-        (k, v)
-        for k, v in response.headers.multi_items()
-        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=request)
+    wire_only = ("content-encoding", "content-length", "transfer-encoding")
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in wire_only]
+    return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=request)
 
 
 def _get(client: httpx.Client, node: Node, url: str, path_qs: str, backoff: Backoff) -> httpx.Response:
