@@ -35,13 +35,14 @@ def test_ed25519_is_rfc8032_test_vector_1():
 def _node(store, node_id, partner_keys):
     cfg = NodeConfig.from_mapping(
         {
-            "node": {"id": node_id, "clearance": "TOP SECRET"},
+            "node": {"id": node_id, "clearance": "TOP SECRET", "accesses": ["ORCON", "PROPIN"]},
             "partners": [
                 {
                     "id": p,
                     "url": None,
                     "public_key": public_pem(k.public_key()).decode(),
                     "clearance": "SECRET",
+                    "accesses": [],
                 }
                 for p, k in partner_keys.items()
             ],

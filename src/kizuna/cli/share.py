@@ -67,13 +67,28 @@ def register(app: typer.Typer) -> None:
     app.add_typer(product_app, name="product")
 
 
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="allow plain-HTTP partners and serving without TLS (announced and audited; tests and labs only)",
+    ),
+]
+
+
 def _node(
-    db: str | None, partners: Path, keys: Path, node_id: str | None = None, *, must_exist: bool = False
+    db: str | None,
+    partners: Path,
+    keys: Path,
+    node_id: str | None = None,
+    *,
+    must_exist: bool = False,
+    insecure: bool = False,
 ):  # noqa: ANN202
     """Open the node from its config and key directory; every missing or bad file is named."""
     import yaml
 
-    from kizuna.share.node import Node, NodeConfig
+    from kizuna.share.node import ConfigError, Node, NodeConfig
     from kizuna.share.signing import Signer, load_private_key
 
     read_text(partners, "--partners")  # exists, is a file, is text
@@ -83,10 +98,13 @@ def _node(
         config = NodeConfig.load(partners)
     except yaml.YAMLError as exc:
         fail(f"--partners {partners}: not YAML: {exc}")
+    except ConfigError as exc:  # names the file and the key already
+        fail(f"--partners {exc}")
     except (KizunaError, ValueError) as exc:
         fail(f"--partners {partners}: {exc}")
     except OSError as exc:  # a public key file the config names
         fail(f"--partners {partners}: {exc.filename or ''}: {exc.strerror or exc}")
+    config.insecure = config.insecure or insecure
     if node_id and node_id != config.node_id:
         fail(f"--node-id {node_id} but {partners} configures {config.node_id}")
     if config.tls is not None:
@@ -106,6 +124,26 @@ def _node(
         return Node(store, config, Signer(config.node_id, key))
     except KizunaError as exc:
         fail(f"--partners {partners}: {exc}")
+
+
+def _announce_transport(node, partners: Path, *, serving: bool) -> None:  # noqa: ANN001
+    """TLS is required between nodes: plain HTTP (a partner url, or serving without `tls`) is refused
+    unless the node is `insecure`, and then announced on stderr and in the audit log."""
+    from kizuna.share.audit import AuditEvent
+
+    plain = [p.id for p in node.config.plain_http_partners()]
+    untls = serving and node.config.tls is None
+    if not plain and not untls:
+        return
+    what = ([f"plain-HTTP partner(s) {', '.join(plain)}"] if plain else []) + (
+        ["serving without TLS"] if untls else []
+    )
+    if not node.config.insecure:
+        fail(f"--partners {partners}: {' and '.join(what)}: TLS is required between nodes (pass --insecure)")
+    warn(f"INSECURE: {' and '.join(what)}; products cross the network unencrypted")
+    node.audit.record(
+        AuditEvent("config", f"node:{node.node_id}", None, None, {"insecure": what, "plain_http": plain})
+    )
 
 
 def _witness_text(w: dict[str, object] | None) -> str:
@@ -129,6 +167,7 @@ def serve(
         float,
         typer.Option(help=f"seconds between partner pulls, 0 disables (at most {MAX_SYNC_INTERVAL_S:g})"),
     ] = 10.0,
+    insecure: InsecureOption = False,
 ) -> None:
     """Run the node API (mutual TLS when the config has `tls`) with a background partner sync loop."""
     import ssl
@@ -145,7 +184,8 @@ def serve(
         fail("--host: empty address")
     count(port, "--port", minimum=1, maximum=65_535)
     check_number(sync_interval_s, "--sync-interval-s", minimum=0.0, maximum=MAX_SYNC_INTERVAL_S, unit="s")
-    node = _node(db, partners, keys, node_id)
+    node = _node(db, partners, keys, node_id, insecure=insecure)
+    _announce_transport(node, partners, serving=True)
     kwargs: dict[str, object] = {}
     if node.config.tls:
         t = node.config.tls
@@ -156,8 +196,6 @@ def serve(
             "ssl_cert_reqs": ssl.CERT_REQUIRED,
             "http": PeerCertH11Protocol,
         }
-    else:
-        warn("no `tls` in the config: partners authenticate by signed requests only, without mutual TLS")
     loop = SyncLoop(node, sync_interval_s, log=err.print).start() if sync_interval_s > 0 else None
     try:
         uvicorn.run(create_app(node), host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
@@ -202,6 +240,7 @@ def sync(
     db: DbOption = None,
     partner: Annotated[list[str] | None, typer.Option(help="only these partners")] = None,
     fmt: FormatOption = "table",
+    insecure: InsecureOption = False,
 ) -> None:
     """Pull every partner's feed from the stored cursors (verify, re-check policy, ingest)."""
     from kizuna.share.federation import SyncError, sync_partner
@@ -209,7 +248,8 @@ def sync(
     check_choice(fmt, "--format", TABLE_FORMATS)
     for p in partner or []:
         identifier(p, "--partner")
-    node = _node(db, partners, keys)
+    node = _node(db, partners, keys, insecure=insecure)
+    _announce_transport(node, partners, serving=False)
     known = {p.id for p in node.config.partners.values() if p.url}
     unknown = sorted(set(partner or []) - known)
     if unknown:
@@ -241,6 +281,40 @@ def sync(
         key="partners",
     )
     raise typer.Exit(2 if failed else 0)
+
+
+STATUS_COLUMNS = (
+    Column("partner", "partner"),
+    Column("transport", "transport"),
+    Column("last success (UTC)", "last_success_utc"),
+    Column("lag s", "lag_s", str, "right"),
+    Column("failures", "failures_since_success", str, "right"),
+    Column("last error (UTC)", "last_error_utc"),
+    Column("last error", "last_error"),
+)
+
+
+@node_app.command("status")
+def node_status(
+    partners: PartnersOption, keys: KeysOption, db: DbOption = None, fmt: FormatOption = "table"
+) -> None:
+    """Sync health per partner (last success, last error, failures since, lag), from the audit log the
+    node's sync loop writes; exit 2 when a partner's last attempt failed."""
+    from kizuna.share.federation import partner_status
+
+    check_choice(fmt, "--format", TABLE_FORMATS)
+    node = _node(db, partners, keys, must_exist=True)
+    rows = partner_status(node)
+    shown = rows if fmt != "table" else [{k: ("-" if v is None else v) for k, v in r.items()} for r in rows]
+    emit_rows(
+        shown,
+        STATUS_COLUMNS,
+        fmt,
+        title=f"partner sync at {node.node_id}",
+        parameters={"node": node.node_id},
+        key="partners",
+    )
+    raise typer.Exit(2 if any(r["failures_since_success"] for r in rows) else 0)
 
 
 WITNESS_COLUMNS = (Column("partner", "partner"), Column("entry", "seq"), Column("result", "result"))

@@ -4,25 +4,116 @@
 router per domain (:mod:`kizuna.service.routes`). Who the caller is and what they may see is decided in
 :mod:`kizuna.service.deps`. Requests for a single product answer 403 with the same body whether the
 product does not exist or is not releasable to the caller, so the answer leaks neither ids nor counts;
-list cursors are encrypted (:mod:`kizuna.service.cursors`).
+list cursors are encrypted (:mod:`kizuna.service.cursors`). Request bodies are bounded and writes
+authenticated before a byte of the body is read (:class:`BodyLimit`).
 """
 
+import json
 import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
+from kizuna.service.deps import authenticate
 from kizuna.service.routes import ROUTERS
 from kizuna.share.node import Node
+
+# The largest request body any route accepts. A product payload is at most 1 MiB as compact JSON
+# (kizuna.share.limits.MAX_PAYLOAD_BYTES); twice that leaves room for the envelope, whitespace and
+# escapes, and bounds what one request can make the server hold in memory.
+MAX_BODY_BYTES = 2 << 20
+# Methods that carry a body to a route; all of them need an authenticated caller.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 async def _kizuna_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
-def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 as FastAPI answers it, without echoing the offending input back: a refused 1 MiB payload
+    (or one nested too deep to serialise) would otherwise come back in the error body."""
+    errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]  # type: ignore[attr-defined]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    # The unread rest of the body makes the connection unusable for another request: close it.
+    raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """ASGI middleware run before routing: refuses a body over `max_body_bytes` by its Content-Length
+    or, when streamed, as soon as the count passes the limit (413), and refuses a write whose caller
+    does not authenticate (401) before reading any of its body. A body within the limit is buffered
+    here and replayed to the route, so no route ever receives more than the limit."""
+
+    def __init__(self, app: ASGIApp, node: Node, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.node, self.max_body_bytes = app, node, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                await _answer(send, 400, "invalid Content-Length")
+                return
+            if int(length) > self.max_body_bytes:
+                await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
+                return
+        has_body = length not in (None, "0") or "transfer-encoding" in request.headers
+        if scope["method"] in WRITE_METHODS:
+            if authenticate(self.node, request) is None:
+                await _answer(send, 401, "authentication required", {"WWW-Authenticate": "Bearer"})
+                return
+        elif not has_body:
+            await self.app(scope, receive, send)  # reads and SSE streams: receive stays live for disconnects
+            return
+        chunks, total, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body_bytes:
+                await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(
         title=f"Kizuna node {node.node_id}",
         version="1.0.0",
@@ -34,6 +125,8 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25) -> FastAPI:
     # Set by the server on shutdown (share.loopback) so open SSE streams end.
     app.state.stopping = threading.Event()
     app.add_exception_handler(KizunaError, _kizuna_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(BodyLimit, node=node, max_body_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     return app

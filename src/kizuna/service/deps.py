@@ -39,9 +39,10 @@ NodeDep = Annotated[Node, Depends(get_node)]
 CursorsDep = Annotated[CursorBox, Depends(get_cursors)]
 
 
-def current_caller(request: Request, node: NodeDep) -> Caller:
+def authenticate(node: Node, request: Request) -> Caller | None:
     """A user by bearer token, or a partner node by its request signature (which, over mutual TLS, must
-    name the same node as the client certificate); anything else is 401."""
+    name the same node as the client certificate); None otherwise. Reads headers only, never the body,
+    so the body-limit middleware can refuse an unauthenticated write before a byte of it is read."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         user = node.user_for_token(auth[7:].strip())
@@ -55,7 +56,15 @@ def current_caller(request: Request, node: NodeDep) -> Caller:
         node_id = None  # TLS identity and request signature must name the same node
     if node_id is not None and node_id in node.config.partners:
         return Caller(node.config.partners[node_id].subject, "node", node_id)
-    raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
+def current_caller(request: Request, node: NodeDep) -> Caller:
+    """The authenticated caller (:func:`authenticate`); anything else is 401."""
+    caller = authenticate(node, request)
+    if caller is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kizuna.share import limits
 from kizuna.share.products import PRODUCT_TYPES
 
 ProductType = Literal[PRODUCT_TYPES]  # type: ignore[valid-type]
@@ -55,12 +56,24 @@ class Envelope(BaseModel):
 
 
 class PublishRequest(BaseModel):
+    """Checked against :mod:`kizuna.share.limits` before anything is stored (422 otherwise)."""
+
     type: ProductType
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(
+        description=f"at most {limits.MAX_PAYLOAD_DEPTH} levels deep and {limits.MAX_PAYLOAD_BYTES} bytes as JSON"
+    )
     marking: str = Field(description="banner line, e.g. SECRET//REL TO USA, JPN", max_length=400)
-    objects: list[int] = Field(default_factory=list, max_length=10000)
-    id: str | None = Field(default=None, max_length=80, pattern=r"^[A-Za-z0-9._:-]+$")
-    version: int = Field(default=1, ge=1, le=2**31 - 1)
+    objects: list[Annotated[int, Field(ge=0, le=limits.MAX_OBJECT_ID)]] = Field(
+        default_factory=list, max_length=limits.MAX_OBJECTS
+    )
+    id: str | None = Field(default=None, max_length=limits.MAX_ID_CHARS, pattern=limits.ID_PATTERN)
+    version: int = Field(default=1, ge=1, le=limits.MAX_VERSION)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_within_limits(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        limits.check_payload(payload)  # LimitError is a ValueError: pydantic answers 422 with its text
+        return payload
 
 
 class DowngradeRequest(BaseModel):
@@ -109,3 +122,23 @@ class Collections(BaseModel):
 
 class Error(BaseModel):
     detail: str
+
+
+class PartnerSync(BaseModel):
+    """Sync health of one partner, as this node's audit log records it."""
+
+    partner: str
+    url: str | None
+    transport: str = Field(description="https, or `http (insecure)` when explicitly allowed")
+    last_success_utc: str | None
+    last_error_utc: str | None
+    last_error: str | None
+    failures_since_success: int
+    lag_s: float | None = Field(description="seconds since the last successful sync")
+    cursor_updated_utc: str | None
+
+
+class NodeStatus(BaseModel):
+    node_id: str
+    insecure: bool
+    partners: list[PartnerSync]

@@ -28,7 +28,7 @@ from kizuna.share.products import canonical_json, iso_z
 from kizuna.share.signing import Signer, TrustStore, unb64u
 from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head
 
-EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness")
+EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness", "config")
 CHECKPOINT_CONTEXT = "kizuna audit checkpoint v1"  # signed with the fields, so the signature means one thing
 
 

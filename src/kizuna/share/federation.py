@@ -7,25 +7,39 @@ only what that partner may hold.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kizuna.errors import KizunaError
+from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
 from kizuna.share.node import IngestReport, Node, Partner
 from kizuna.share.signing import Signer, TrustStore, unb64u
+from kizuna.store.share_store import audit as audit_table
+from kizuna.store.share_store import cursors as cursor_table
 
 FEED_PATH = "/taxii2/collections/products/objects/"
 CHECKPOINT_PATH = "/audit/checkpoint"
 WITNESSED_PATH = "/audit/witnessed"
 MAX_SKEW_S = 300.0
+# A partner's answer is read up to this many bytes: a page of 500 products is ~a few MiB in practice,
+# and a partner that streams without end must not exhaust this node's memory.
+MAX_RESPONSE_BYTES = 256 << 20
+# Wall-clock bound on one answer, on top of httpx's per-read timeout: a partner trickling one byte
+# every few seconds would otherwise hold a sync for ever.
+MAX_RESPONSE_S = 120.0
+# The stored cursor column is VARCHAR(200); a longer `next` could never be stored.
+MAX_CURSOR_CHARS = 200
 
 
 class SyncError(KizunaError):
@@ -113,19 +127,148 @@ class WitnessReport:
         return {"partner": self.partner, "ok": self.ok, "seq": self.seq, "problem": self.problem}
 
 
+def _bounded_get(client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
+    """GET, reading at most MAX_RESPONSE_BYTES within MAX_RESPONSE_S."""
+    started = time.monotonic()
+    request = client.build_request("GET", url, headers=headers)
+    response = client.send(request, stream=True)
+    try:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise SyncError(f"{url}: answer over {MAX_RESPONSE_BYTES} bytes")
+            if time.monotonic() - started > MAX_RESPONSE_S:
+                raise SyncError(f"{url}: answer took over {MAX_RESPONSE_S:g} s")
+    finally:
+        response.close()
+    # The body is already decoded: drop the headers that describe its encoding on the wire.
+    wire_only = ("content-encoding", "content-length", "transfer-encoding")
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in wire_only]
+    return httpx.Response(response.status_code, headers=kept, content=bytes(body), request=request)
+
+
 def _get(client: httpx.Client, node: Node, url: str, path_qs: str, backoff: Backoff) -> httpx.Response:
     last: Exception | str = "no attempt"
     for attempt in range(backoff.attempts):
         try:
-            r = client.get(url + path_qs, headers=node_auth_headers(node.signer, "GET", path_qs))
+            r = _bounded_get(client, url + path_qs, node_auth_headers(node.signer, "GET", path_qs))
             if r.status_code < 500 and r.status_code != 429:
                 return r
             last = f"HTTP {r.status_code}"
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             last = exc
         if attempt + 1 < backoff.attempts:
             time.sleep(backoff.delay(attempt))
     raise SyncError(f"{url}: giving up after {backoff.attempts} attempts: {last}")
+
+
+def check_transport(node: Node, partner: Partner) -> bool:
+    """Refuse a plain-HTTP partner unless the node is explicitly `insecure`; True when the transport is
+    insecure (and allowed), so the caller announces it."""
+    url = partner.url or ""
+    if url.startswith("https://"):
+        return False
+    if url.startswith("http://"):
+        if not node.config.insecure:
+            raise SyncError(
+                f"partner {partner.id}: {url} is plain HTTP; TLS is required between nodes "
+                "(use an https:// url, or --insecure / `insecure: true` to allow it)"
+            )
+        return True
+    raise SyncError(f"partner {partner.id}: {url!r} is not an https:// url")
+
+
+def _envelope(r: httpx.Response, partner: Partner) -> tuple[list[object], bool, str | None]:
+    """The feed page's objects, `more` and `next`, or SyncError: a partner answering HTML, a wrong
+    shape or an unstorable cursor is a failed sync, never an uncaught exception."""
+    try:
+        env = json.loads(r.content)
+    except (ValueError, RecursionError):
+        kind = r.headers.get("content-type", "unknown type")
+        raise SyncError(f"{partner.id}: the feed answered {kind}, not JSON") from None
+    if not isinstance(env, dict):
+        raise SyncError(f"{partner.id}: the feed answered a JSON {type(env).__name__}, not an envelope")
+    objects, more, nxt = env.get("objects") or [], env.get("more"), env.get("next")
+    if not isinstance(objects, list):
+        raise SyncError(f"{partner.id}: the envelope's objects is not a list")
+    if not isinstance(more, bool | None):
+        raise SyncError(f"{partner.id}: the envelope's more is not true or false")
+    if nxt is not None and (not isinstance(nxt, str) or not 0 < len(nxt) <= MAX_CURSOR_CHARS):
+        raise SyncError(
+            f"{partner.id}: the envelope's next is not a cursor of 1-{MAX_CURSOR_CHARS} characters"
+        )
+    return objects, bool(more), nxt
+
+
+def _quarantine(node: Node, partner: Partner, doc: object, reason: str, report: IngestReport) -> None:
+    """Refuse one product on its own: audited with a digest of what was received (enough to match it
+    with the partner's copy), never stored, never holding back the rest of its page."""
+    raw = doc.get("product") if isinstance(doc, Mapping) else None
+    pid = limits.safe_id(raw.get("id")) if isinstance(raw, Mapping) else None
+    ver = limits.safe_version(raw.get("version")) if isinstance(raw, Mapping) else None
+    try:
+        received = json.dumps(doc, sort_keys=True, default=str).encode()
+    except (ValueError, RecursionError):
+        received = repr(doc)[:100_000].encode()
+    report.refused.append((pid, ver, reason))
+    node.audit.record(
+        AuditEvent(
+            "refusal",
+            f"node:{partner.id}",
+            pid,
+            ver,
+            {
+                "reason": f"quarantined: {reason[:500]}",
+                "source": partner.id,
+                "sha256": hashlib.sha256(received).hexdigest(),
+            },
+        )
+    )
+
+
+# Store failures that say nothing about the product (connection lost, database locked): a page that
+# meets one is retried later, never quarantined.
+_STORE_DOWN = (OperationalError, InterfaceError)
+
+
+def _ingest_page(node: Node, partner: Partner, objects: Sequence[object], cursor: str | None) -> IngestReport:
+    """Ingest one page and move the cursor past it, whatever its products are.
+
+    Products over the limits are quarantined before the store sees them. If the store still refuses
+    the page (a product it cannot hold), each product is retried on its own and the ones that fail are
+    quarantined, so good products land and the cursor moves: one poison product never blocks a feed.
+    """
+    report = IngestReport()
+    good: list[Mapping[str, object]] = []
+    for doc in objects:
+        raw = doc.get("product") if isinstance(doc, Mapping) else None
+        if not isinstance(raw, Mapping):
+            _quarantine(node, partner, doc, "not a signed product document", report)
+            continue
+        try:
+            limits.check_id(raw.get("id"))
+            limits.check_version(raw.get("version"))
+        except limits.LimitError as exc:
+            _quarantine(node, partner, doc, str(exc), report)
+            continue
+        good.append(doc)  # type: ignore[arg-type]
+    try:
+        report.add(node.ingest(good, source=partner.id, cursor=cursor))
+        return report
+    except _STORE_DOWN:
+        raise  # not the products' fault: fail the sync, keep the cursor, retry later
+    except Exception:  # noqa: BLE001 - the page as a whole failed in the store: isolate the culprit
+        pass
+    for doc in good:
+        try:
+            report.add(node.ingest([doc], source=partner.id))
+        except _STORE_DOWN:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one product the store cannot hold
+            _quarantine(node, partner, doc, f"the store refused it: {type(exc).__name__}", report)
+    report.add(node.ingest([], source=partner.id, cursor=cursor))
+    return report
 
 
 def sync_partner(
@@ -145,31 +288,46 @@ def sync_partner(
     """
     if not partner.url:
         raise SyncError(f"partner {partner.id} has no url")
+    insecure = check_transport(node, partner)
     own = client is None
-    client = client or make_client(node)
     report = SyncReport(partner.id)
     try:
-        while max_pages is None or report.pages < max_pages:
-            cursor = node.share.cursor(partner.id)
-            qs = f"?limit={limit}" + (f"&next={cursor}" if cursor else "")
-            r = _get(client, node, partner.url.rstrip("/"), FEED_PATH + qs, backoff)
-            if r.status_code != 200:
-                raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
-            env = r.json()
-            objects = env.get("objects") or []
-            report.pages += 1
-            report.fetched += len(objects)
-            report.ingest.add(node.ingest(objects, source=partner.id, cursor=env.get("next") or cursor))
-            if on_page is not None:
-                on_page(report)
-            if not env.get("more"):
-                break
-        report.witness = witness_partner(node, partner, client=client, backoff=backoff)
-    finally:
-        if own:
-            client.close()
-    node.audit.record(AuditEvent("sync", f"node:{node.node_id}", None, None, report.as_dict()))
+        client = client or make_client(node)
+        try:
+            while max_pages is None or report.pages < max_pages:
+                cursor = node.share.cursor(partner.id)
+                qs = f"?limit={limit}" + (f"&next={cursor}" if cursor else "")
+                r = _get(client, node, partner.url.rstrip("/"), FEED_PATH + qs, backoff)
+                if r.status_code != 200:
+                    raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
+                objects, more, nxt = _envelope(r, partner)
+                report.pages += 1
+                report.fetched += len(objects)
+                report.ingest.add(_ingest_page(node, partner, objects, nxt or cursor))
+                if on_page is not None:
+                    on_page(report)
+                if not more:
+                    break
+            report.witness = witness_partner(node, partner, client=client, backoff=backoff)
+        finally:
+            if own:
+                client.close()
+    except Exception as exc:  # noqa: BLE001 - any partner behaviour ends as one SyncError, recorded
+        error = exc if isinstance(exc, SyncError) else SyncError(f"{partner.id}: {type(exc).__name__}: {exc}")
+        _record_sync(node, {**report.as_dict(), "error": str(error)[:500], "insecure": insecure})
+        raise error from None
+    _record_sync(node, {**report.as_dict(), **({"insecure": True} if insecure else {})})
     return report
+
+
+def _record_sync(node: Node, detail: dict[str, object]) -> None:
+    """The sync's audit entry: partner health (`node status`) is read back from these. An insecure
+    (plain-HTTP) pull says so in its entry."""
+    try:
+        node.audit.record(AuditEvent("sync", f"node:{node.node_id}", None, None, detail))
+    except Exception:  # noqa: BLE001 - a store that cannot write must not mask the sync's own error
+        if "error" not in detail:
+            raise
 
 
 def witness_partner(
@@ -189,7 +347,7 @@ def witness_partner(
             return f"{path_qs}: HTTP {r.status_code}"
         try:
             seq, h = verify_checkpoint(r.json(), node.trust, partner.id)
-        except (CheckpointError, ValueError) as exc:
+        except (CheckpointError, ValueError, RecursionError) as exc:
             return str(exc)
         return seq, h, r.text
 
@@ -252,7 +410,7 @@ def check_witnesses(
                 continue
             try:
                 seq, h = verify_checkpoint(r.json(), node.trust, node.node_id)
-            except (CheckpointError, ValueError) as exc:
+            except (CheckpointError, ValueError, RecursionError) as exc:
                 out.append(
                     WitnessReport(p.id, None, problem=f"{p.id} returned a checkpoint that is not ours: {exc}")
                 )
@@ -304,29 +462,118 @@ def sync_all(node: Node, **kwargs: object) -> list[SyncReport]:
 
 
 class SyncLoop:
-    """Background thread that syncs every partner each `interval_s` (errors are logged, not fatal)."""
+    """Background sync of every partner with a url, one thread per partner so a slow or hostile partner
+    never holds up the others. Whatever a partner does (non-JSON, wrong shape, timeouts, 5xx, poison
+    products) ends one attempt, is logged and audited (`partner_status` reads it back), and the next
+    attempt waits with exponential backoff and jitter; the loop itself never dies."""
 
-    def __init__(self, node: Node, interval_s: float = 5.0, log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        node: Node,
+        interval_s: float = 5.0,
+        log: Callable[[str], None] = print,
+        *,
+        max_backoff_s: float = 300.0,
+        attempts: int = 2,
+    ):
         self.node, self.interval_s, self.log = node, interval_s, log
+        self.max_backoff_s = max(max_backoff_s, interval_s)
+        self.attempts = attempts
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sync-{node.node_id}", daemon=True)
+        self.failures: dict[str, int] = {}
+        self._threads = [
+            threading.Thread(target=self._run, args=(p,), name=f"sync-{node.node_id}-{p.id}", daemon=True)
+            for p in node.config.partners.values()
+            if p.url
+        ]
 
     def start(self) -> SyncLoop:
-        self._thread.start()
+        for t in self._threads:
+            t.start()
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
-        self._thread.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            for p in self.node.config.partners.values():
-                if not p.url or self._stop.is_set():
-                    continue
-                try:
-                    rep = sync_partner(self.node, p, backoff=Backoff(attempts=2))
-                    if rep.fetched:
-                        self.log(f"sync {p.id}: {rep.as_dict()}")
-                except (SyncError, httpx.HTTPError) as exc:
-                    self.log(f"sync {p.id} failed: {exc}")
+    def delay_s(self, partner_id: str) -> float:
+        """Seconds before the next attempt: the interval, doubled per consecutive failure up to the cap,
+        with jitter so partners that fail together do not retry in lockstep."""
+        n = self.failures.get(partner_id, 0)
+        if n == 0:
+            return self.interval_s
+        return min(self.max_backoff_s, self.interval_s * 2**n) * random.uniform(0.5, 1.0)
+
+    def _run(self, partner: Partner) -> None:
+        while not self._stop.wait(self.delay_s(partner.id)):
+            try:
+                rep = sync_partner(self.node, partner, backoff=Backoff(attempts=self.attempts))
+            except Exception as exc:  # noqa: BLE001 - the loop outlives any partner behaviour
+                self.failures[partner.id] = self.failures.get(partner.id, 0) + 1
+                self.log(f"sync {partner.id} failed ({self.failures[partner.id]} in a row): {exc}")
+                continue
+            self.failures[partner.id] = 0
+            if rep.fetched:
+                self.log(f"sync {partner.id}: {rep.as_dict()}")
+
+
+# How far back `partner_status` reads the audit log for sync entries (newest first).
+STATUS_WINDOW = 5_000
+
+
+def partner_status(node: Node, now: datetime | None = None) -> list[dict[str, object]]:
+    """Sync health per partner, from this node's audit log (so it holds across processes: the loop in
+    `kizuna serve` writes it, `kizuna node status` and `GET /node/status` read it): last success, last
+    error, failures since the last success, lag (seconds since the last success) and the transport."""
+    now = now or datetime.now(UTC)
+    found: dict[str, dict[str, object]] = {
+        p.id: {
+            "partner": p.id,
+            "url": p.url,
+            "transport": "https" if (p.url or "").startswith("https://") else "http (insecure)",
+            "last_success_utc": None,
+            "last_error_utc": None,
+            "last_error": None,
+            "failures_since_success": 0,
+            "lag_s": None,
+            "cursor_updated_utc": None,
+        }
+        for p in node.config.partners.values()
+        if p.url
+    }
+    done: set[str] = set()
+    q = (
+        select(audit_table.c.ts_utc, audit_table.c.detail)
+        .where(audit_table.c.event == "sync")
+        .order_by(audit_table.c.seq.desc())
+        .limit(STATUS_WINDOW)
+    )
+    with node.share.engine.connect() as conn:
+        rows = conn.execute(q).all()
+        cursor_rows = conn.execute(select(cursor_table.c.partner, cursor_table.c.updated_utc)).all()
+    for ts, detail in rows:
+        try:
+            d = json.loads(detail)
+        except ValueError:
+            continue
+        pid = d.get("partner") if isinstance(d, dict) else None
+        if pid not in found or pid in done:
+            continue
+        st = found[pid]
+        if "error" in d:
+            st["failures_since_success"] = int(st["failures_since_success"]) + 1  # type: ignore[call-overload]
+            if st["last_error_utc"] is None:
+                st["last_error_utc"], st["last_error"] = ts, d["error"]
+        else:
+            st["last_success_utc"] = ts
+            done.add(pid)
+    for pid, updated in cursor_rows:
+        if pid in found and updated is not None:
+            found[pid]["cursor_updated_utc"] = updated.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for st in found.values():
+        if st["last_success_utc"] is not None:
+            last = datetime.fromisoformat(str(st["last_success_utc"]).replace("Z", "+00:00"))
+            st["lag_s"] = round((now - last).total_seconds(), 3)
+    return list(found.values())

@@ -172,6 +172,8 @@ def write_coalition(
         }
         if tls:
             cfg["tls"] = {k: str(v.relative_to(directory)) for k, v in certs[node].items()}
+        else:
+            cfg["insecure"] = True  # a loopback coalition without TLS says so (nodes refuse http otherwise)
         path = directory / f"{node}.yaml"
         path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
         paths[node] = path

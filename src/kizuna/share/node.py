@@ -99,65 +99,176 @@ class NodeConfig:
     public_keys: dict[str, bytes]
     markings: MarkingConfig = field(default_factory=default_config)
     tls: TlsFiles | None = None
+    # Plain-HTTP partners and serving without TLS are refused unless this is set (config `insecure:
+    # true` or `--insecure`); when set, every use is announced and audited.
+    insecure: bool = False
 
     @classmethod
     def from_mapping(
-        cls, data: Mapping[str, Any], base: Path = Path(".")
-    ) -> NodeConfig:  # YAML, checked here
+        cls, data: Mapping[str, Any], base: Path = Path("."), source: str = "node configuration"
+    ) -> NodeConfig:
+        """Build the configuration from its YAML form, failing closed: the node, every partner and every
+        user must state `clearance` and `accesses` (an empty list grants no caveat); nothing defaults to
+        more than was written. Errors are one line naming `source` and the key."""
+        where = _Where(source)
+        if not isinstance(data, Mapping):
+            raise where.error("", "the configuration must be a mapping")
         try:
             markings = MarkingConfig.from_mapping(data.get("markings") or {})
-            me = dict(data["node"])
-            node_id = str(me["id"])
-            partners, keys = {}, {}
-            for p in data.get("partners") or []:
-                pid = str(p["id"])
-                partners[pid] = Partner(
-                    pid,
-                    str(p.get("nation", pid)),
-                    p.get("url"),
-                    Classification.parse(str(p.get("clearance", "UNCLASSIFIED"))),
-                    frozenset(p.get("accesses") or []),
-                )
-                keys[pid] = _pem(p["public_key"], base)
-            for t in data.get("trusted_keys") or []:
-                keys[str(t["id"])] = _pem(t["public_key"], base)
-            users = []
-            for u in data.get("users") or []:
-                digest = u.get("token_sha256") or hashlib.sha256(str(u["token"]).encode()).hexdigest()
-                users.append(
-                    User(
-                        str(u["name"]),
-                        str(digest),
-                        Subject(
-                            str(u["name"]),
-                            str(u["nationality"]),
-                            Classification.parse(str(u["clearance"])),
-                            frozenset(u.get("accesses") or []),
-                            frozenset(u.get("roles") or []),
-                        ),
-                    )
-                )
-            tls = None
-            if data.get("tls"):
-                t = dict(data["tls"])
-                tls = TlsFiles(*(base / str(t[k]) for k in ("ca", "cert", "key")))
-            return cls(
-                node_id=node_id,
-                nation=str(me.get("nation", node_id)),
-                clearance=Classification.parse(str(me.get("clearance", "TOP SECRET"))),
-                accesses=frozenset(me.get("accesses") or markings.caveats),
-                partners=partners,
-                users=users,
-                public_keys=keys,
-                markings=markings,
-                tls=tls,
+        except (KizunaError, TypeError, ValueError) as exc:
+            raise where.error("markings", str(exc)) from None
+        me = where.mapping(data, "node", "node")
+        node_id = where.text(me, "id", "node")
+        partners: dict[str, Partner] = {}
+        keys: dict[str, bytes] = {}
+        for i, p in enumerate(where.sequence(data, "partners")):
+            at = f"partners[{i}]"
+            p = where.mapping({"p": p}, "p", at)
+            pid = where.text(p, "id", at)
+            at = f"partners[{i}] ({pid})"
+            if pid in partners or pid == node_id:
+                raise where.error(f"{at}.id", f"{pid!r} is configured twice")
+            url = p.get("url")
+            if url is not None:
+                url = where.text(p, "url", at)
+                if not url.startswith(("https://", "http://")):
+                    raise where.error(f"{at}.url", f"{url!r} is not an https:// (or http://) URL")
+            partners[pid] = Partner(
+                pid,
+                str(p.get("nation", pid)),
+                url,
+                where.clearance(p, at),
+                where.accesses(p, at, markings),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid node configuration: {exc.__class__.__name__}: {exc}") from None
+            keys[pid] = where.pem(p, at, base)
+        for i, t in enumerate(where.sequence(data, "trusted_keys")):
+            at = f"trusted_keys[{i}]"
+            t = where.mapping({"t": t}, "t", at)
+            keys[where.text(t, "id", at)] = where.pem(t, at, base)
+        users = []
+        for i, u in enumerate(where.sequence(data, "users")):
+            at = f"users[{i}]"
+            u = where.mapping({"u": u}, "u", at)
+            name = where.text(u, "name", at)
+            at = f"users[{i}] ({name})"
+            if u.get("token_sha256"):
+                digest = where.text(u, "token_sha256", at)
+            else:
+                digest = hashlib.sha256(where.text(u, "token", at).encode()).hexdigest()
+            roles = u.get("roles") or []
+            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+                raise where.error(f"{at}.roles", "must be a list of role names")
+            users.append(
+                User(
+                    name,
+                    digest,
+                    Subject(
+                        name,
+                        where.text(u, "nationality", at),
+                        where.clearance(u, at),
+                        where.accesses(u, at, markings),
+                        frozenset(roles),
+                    ),
+                )
+            )
+        tls = None
+        if data.get("tls"):
+            t = where.mapping(data, "tls", "tls")
+            tls = TlsFiles(*(base / where.text(t, k, "tls") for k in ("ca", "cert", "key")))
+        insecure = data.get("insecure", False)
+        if not isinstance(insecure, bool):
+            raise where.error("insecure", f"must be true or false, not {insecure!r}")
+        return cls(
+            node_id=node_id,
+            nation=str(me.get("nation", node_id)),
+            clearance=where.clearance(me, "node"),
+            accesses=where.accesses(me, "node", markings),
+            partners=partners,
+            users=users,
+            public_keys=keys,
+            markings=markings,
+            tls=tls,
+            insecure=insecure,
+        )
 
     @classmethod
     def load(cls, path: Path) -> NodeConfig:
-        return cls.from_mapping(yaml.safe_load(path.read_text()) or {}, path.parent)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}:{line} not YAML: {getattr(exc, 'problem', exc)}") from None
+        return cls.from_mapping(data or {}, path.parent, str(path))
+
+    def plain_http_partners(self) -> list[Partner]:
+        """Partners whose url is plain HTTP: refused unless `insecure` is set."""
+        return [p for p in self.partners.values() if p.url and p.url.startswith("http://")]
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Typed reads of one configuration file: each failure is a :class:`ConfigError` naming the file and
+    the key (``JPN.yaml: partners[1] (USA).accesses: missing ...``)."""
+
+    source: str
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        where = f"{key}: " if key else ""
+        return ConfigError(f"{self.source}: invalid node configuration: {where}{problem}")
+
+    def mapping(self, data: Mapping[str, Any], key: str, at: str) -> Mapping[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, Mapping):
+            raise self.error(at, "missing" if value is None else "must be a mapping")
+        return value
+
+    def sequence(self, data: Mapping[str, Any], key: str) -> list[Any]:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, "must be a list")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, at: str) -> str:
+        value = data.get(key)
+        if value is None or isinstance(value, Mapping | list) or not str(value).strip():
+            raise self.error(f"{at}.{key}", "missing" if value is None else "must be a non-empty string")
+        return str(value)
+
+    def clearance(self, data: Mapping[str, Any], at: str) -> Classification:
+        if "clearance" not in data:
+            raise self.error(f"{at}.clearance", "missing (state it: nothing defaults to a clearance)")
+        try:
+            return Classification.parse(str(data["clearance"]))
+        except ValueError:
+            raise self.error(f"{at}.clearance", f"unknown classification {data['clearance']!r}") from None
+
+    def accesses(self, data: Mapping[str, Any], at: str, markings: MarkingConfig) -> frozenset[str]:
+        if "accesses" not in data:
+            raise self.error(
+                f"{at}.accesses", "missing (list the caveats granted; an empty list grants none)"
+            )
+        value = data["accesses"]
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise self.error(f"{at}.accesses", "must be a list of caveat names (an empty list grants none)")
+        granted = frozenset(c.strip().upper() for c in value)
+        unknown = sorted(granted - markings.caveats)
+        if unknown:
+            raise self.error(
+                f"{at}.accesses", f"unknown caveat(s) {unknown}; known: {sorted(markings.caveats)}"
+            )
+        return granted
+
+    def pem(self, data: Mapping[str, Any], at: str, base: Path) -> bytes:
+        value = self.text(data, "public_key", at)
+        try:
+            return _pem(value, base)
+        except OSError as exc:
+            raise self.error(f"{at}.public_key", f"{exc.filename or value}: {exc.strerror or exc}") from None
 
 
 def _pem(value: object, base: Path) -> bytes:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from kizuna.errors import KizunaError
+from kizuna.share import limits
 from kizuna.share.markings import Marking, MarkingConfig, marking_from_label
 
 PRODUCT_TYPES = (
@@ -140,6 +141,15 @@ class Product:
     ) -> Product:
         if type not in PRODUCT_TYPES:
             raise ProductError(f"unknown product type {type!r}; known: {PRODUCT_TYPES}")
+        # Limits first: a product over one would fail in the store or break every later read.
+        try:
+            if id is not None:
+                limits.check_id(id)
+            limits.check_version(version)
+            limits.check_objects(list(objects))
+            limits.check_payload(payload)
+        except limits.LimitError as exc:
+            raise ProductError(str(exc)) from None
         return cls(
             id=id or f"product--{uuid.uuid4()}",
             version=version,
@@ -190,6 +200,10 @@ class Product:
     def from_document(cls, doc: Mapping[str, object], config: MarkingConfig | None = None) -> Product:
         """Rebuild a product from its wire form; raises ProductError or MarkingError."""
         try:
+            try:
+                limits.check_document(doc)  # a partner's product is held to the same limits as our own
+            except limits.LimitError as exc:
+                raise ProductError(str(exc)) from None
             objects = doc.get("objects", [])
             if not isinstance(objects, list) or not all(isinstance(o, int) for o in objects):
                 raise ProductError("objects must be a list of integers")

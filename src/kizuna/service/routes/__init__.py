@@ -1,7 +1,7 @@
 """One router per domain, in the order ``create_app`` mounts them."""
 
-from kizuna.service.routes import audit, feed, health, products, taxii
+from kizuna.service.routes import audit, feed, health, node_status, products, taxii
 
-ROUTERS = (health.router, taxii.router, products.router, audit.router, feed.router)
+ROUTERS = (health.router, node_status.router, taxii.router, products.router, audit.router, feed.router)
 
-__all__ = ["ROUTERS", "audit", "feed", "health", "products", "taxii"]
+__all__ = ["ROUTERS", "audit", "feed", "health", "node_status", "products", "taxii"]
