@@ -36,6 +36,8 @@ KEYGEN = ["node", "keygen", "--keys", "{tmp}/newkeys"]
 SYNC = ["node", "sync", *NODE, "--db", "{tmp}/sync.db"]
 WITNESSES = ["audit", "witnesses", *NODE, "--db", "{node_db}"]
 VERIFY = ["audit", "verify", "--db", "{node_db}"]
+PRODUCT_VERIFY = ["product", "verify", "no-such-product", *NODE, "--db", "{node_db}"]
+STATUS = ["node", "status", *NODE, "--db", "{node_db}"]
 PUBLISH = ["product", "publish", *NODE, "--db", "{tmp}/pub.db", "--type", "conjunction"]
 PUBLISH += ["--marking", "SECRET//REL TO USA, JPN", "--payload", "{payload}"]
 
@@ -235,6 +237,19 @@ ROWS: list[tuple[list[str], str]] = [
     (PUBLISH + ["--object", "10000000000"], "--object"),
     (PUBLISH + ["--actor", ""], "--actor"),
     *_inputs(_drop(PUBLISH, "--partners"), "--partners"),
+    # ---------------------------------------------------------------- product verify
+    (PRODUCT_VERIFY, "no-such-product"),
+    (["product", "verify", "{tmp}/missing.json", *NODE, "--db", "{node_db}"], "missing.json"),
+    (["product", "verify", "{bad_json}", *NODE, "--db", "{node_db}"], "bad"),
+    (PRODUCT_VERIFY + ["--version", "0"], "--version"),
+    (PRODUCT_VERIFY + ["--version", "-3"], "--version"),
+    (PRODUCT_VERIFY + ["-f", "xml"], "--format 'xml'"),
+    (_drop(PRODUCT_VERIFY, "--db") + ["--db", "{tmp}/typo.db"], "typo.db"),
+    *_inputs(_drop(PRODUCT_VERIFY, "--partners"), "--partners"),
+    # ---------------------------------------------------------------- node status
+    (STATUS + ["-f", "xml"], "--format 'xml'"),
+    (_drop(STATUS, "--db") + ["--db", "{tmp}/typo.db"], "typo.db"),
+    *_inputs(_drop(STATUS, "--partners"), "--partners"),
 ]
 
 
@@ -348,6 +363,8 @@ def test_every_command_has_rows():
         "audit witnesses",
         "audit verify",
         "product publish",
+        "product verify",
+        "node status",
     }
 
 
