@@ -34,6 +34,7 @@ from typer import _click as click
 from typer.core import TyperGroup
 
 from kizuna.errors import KizunaError
+from kizuna.orbit.timescale import MAX_GRID_POINTS as MAX_GRID_STEPS
 from kizuna.plots.tables import make_console
 
 if TYPE_CHECKING:
@@ -499,8 +500,7 @@ def key_value_table(title: str, items: Iterable[tuple[str, Any]]) -> Table:
     return table
 
 
-# ---------------------------------------------------------------- files, boxes, windows and ids (maritime, maneuvers, share)
-# (input sniffing, map boxes, identifiers; kept in one block so parallel additions do not interleave)
+# ---------------------------------------------------------------- input sniffing, map boxes, identifiers
 SNIFF_BYTES = 65_536
 
 
@@ -560,10 +560,9 @@ def identifier(value: str, option: str) -> str:
     return value
 
 
-# ---------------------------------------------------------------- grids, windows and formats (catalog, sda, eo)
-# A time grid with more steps than this is refused before it is built: 10 million steps is a week
-# at 0.06 s or 19 years at 60 s, far beyond any analysis a node runs, and still ~80 MB of times.
-MAX_GRID_STEPS = 10_000_000
+# ---------------------------------------------------------------- grids, windows and formats
+# A time grid with more steps than MAX_GRID_STEPS is refused before it is built: the same cap
+# time_grid enforces in the library, checked here so the refusal names the option before any work.
 
 
 def grid_steps(length_s: float, step_s: float, option: str = "--step-s") -> int:
