@@ -208,6 +208,12 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB],
         f"--db {NO_DB}: cannot create database",
     ),
+    # ------------------------------------------------------------ demo (it deletes and recreates its database)
+    (["demo", "--db", "{db}", "--out-dir", "{new_dir}"], "use --force"),
+    (["demo", "--db", "postgresql://kizuna@127.0.0.1/test", "--out-dir", "{new_dir}"], "not a URL"),
+    (["demo", "--db", "{dir}", "--force", "--out-dir", "{new_dir}"], "is a directory"),
+    (["demo", "--db", "{file}/demo.db", "--out-dir", "{new_dir}"], "is not a directory"),
+    (["demo", "--out-dir", "{file}/plots"], "--out-dir"),
 ]
 
 
@@ -296,6 +302,13 @@ def test_hostile_value_is_refused_in_one_line(paths, args, fragment):
     assert not Path(paths["new_dir"]).exists(), "a refused command created its output directory"
 
 
+def test_demo_never_deletes_a_database_it_was_not_made_for(paths):
+    """`kizuna demo --db kizuna.db` used to delete the user's catalog before loading the sample."""
+    before = Path(paths["db"]).read_bytes()
+    refused(["demo", "--db", paths["db"], "--out-dir", paths["new_dir"]], contains="--force")
+    assert Path(paths["db"]).read_bytes() == before
+
+
 def test_every_command_of_this_file_is_in_the_table():
     commands = {tuple(a[:2]) if a[0] in ("catalog", "cdm", "eo") else (a[0],) for a, _ in HOSTILE}
     assert commands == {
@@ -311,6 +324,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "revisit"),
         ("eo", "plan"),
         ("eo", "save"),
+        ("demo",),
     }
 
 

@@ -56,14 +56,34 @@ def root(
     _common.verbosity.level = -1 if quiet else (1 if verbose else 0)
 
 
+DEMO_DB = "out/demo/kizuna-demo.db"
+
+
 @app.command()
 def demo(
-    db: Annotated[str, typer.Option(help="database for the demo (recreated)")] = "out/demo/kizuna-demo.db",
+    db: Annotated[
+        str, typer.Option(help="SQLite file for the demo; it is deleted and recreated on every run")
+    ] = DEMO_DB,
     out_dir: Annotated[Path, typer.Option(help="where plots and CSVs go")] = Path("out/demo"),
+    force: Annotated[
+        bool, typer.Option("--force", help="replace an existing --db other than the default")
+    ] = False,
 ) -> None:
     """Load the bundled sample catalog, then run every capability once on it (about 15 s)."""
     from kizuna.demo import run_demo
 
+    # The demo deletes its database before loading the sample: never a user's database by accident.
+    if "://" in db:
+        _common.fail(f"--db {db}: the demo recreates its database, so it takes a SQLite file path, not a URL")
+    db_path = Path(db)
+    if db != DEMO_DB and db_path.exists() and not force:
+        _common.fail(
+            f"--db {db}: exists; the demo deletes and recreates its database (use --force to replace it)"
+        )
+    if db_path.is_dir():
+        _common.fail(f"--db {db}: is a directory")
+    _common.creatable_dir(out_dir, "--out-dir")
+    _common.creatable_dir(db_path.parent, "--db", named=db)
     run_demo(db=db, out_dir=out_dir, console=out)
 
 

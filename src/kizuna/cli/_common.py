@@ -342,6 +342,20 @@ def output_dir(path: Path | None, option: str, *, force: bool = False) -> Path |
     return path
 
 
+def creatable_dir(path: Path, option: str, *, named: object = None) -> Path:
+    """A directory that exists or can be made with its parents: the nearest existing ancestor is a
+    writable directory. `named` is what the refusal quotes (default: the directory itself)."""
+    shown = path if named is None else named
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        fail(f"{option} {shown}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK):
+        fail(f"{option} {shown}: {ancestor} is not writable")
+    return path
+
+
 @contextmanager
 def atomic_output(path: Path | None, newline: str | None = None) -> Iterator[Any]:
     """Write to `path` through a temporary file renamed into place on success (nothing half-written),
