@@ -35,3 +35,30 @@ def test_every_path_comes_from_one_router_module(tmp_path):
             owner[path] = info.name
     assert served == set(owner)
     assert {"/health", "/taxii2/", "/products", "/audit/checkpoint", "/feed/stream"} <= served
+
+
+def test_product_collections_are_spelled_as_english_plurals(tmp_path):
+    """Each product type's collection path is written out (`/products/dark-vessels`,
+    `/products/derived`); appending "s" to every type name served `/products/dark-vesselss` and
+    `/products/deriveds`."""
+    from kizuna.share.products import PRODUCT_TYPES
+
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    node = Node.open(str(tmp_path / "JPN.db"), cfgs["JPN"], tmp_path / "keys")
+    try:
+        served = set(create_app(node).openapi()["paths"])
+    finally:
+        node.catalog.close()
+    collections = {
+        p.split("/")[2] for p in served if p.startswith("/products/") and "{" not in p.split("/")[2]
+    }
+    assert collections == {
+        "element-sets",
+        "conjunctions",
+        "revisit-reports",
+        "maneuvers",
+        "proximity-alerts",
+        "dark-vessels",
+        "derived",
+    }
+    assert len(collections) == len(PRODUCT_TYPES)

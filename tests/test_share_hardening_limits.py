@@ -99,7 +99,7 @@ def test_deep_or_huge_payload_is_refused_before_storing_and_reads_keep_working(c
         headers=JPN_TOKEN,
     )
     assert ok.status_code == 201, ok.text[:300]
-    for path in (FEED, "/products/deriveds"):
+    for path in (FEED, "/products/derived"):
         r = client.get(path, headers=JPN_TOKEN)
         assert r.status_code == 200 and len(r.json()["objects"]) == 1, (path, r.status_code)
     node.catalog.close()

@@ -46,10 +46,23 @@ def _role(node: Node, c: Caller, role: str, action: str) -> None:
         raise _refused(node, c, exc.status_code, str(exc.detail), action) from None
 
 
+# The collection path of each product type, written out: adding an "s" to every type name gave
+# `/products/dark-vesselss` and `/products/deriveds`.
+COLLECTION_PATHS = {
+    "element_set": "element-sets",
+    "conjunction": "conjunctions",
+    "revisit_report": "revisit-reports",
+    "maneuver": "maneuvers",
+    "proximity_alert": "proximity-alerts",
+    "dark_vessels": "dark-vessels",
+    "derived": "derived",
+}
+
+
 def _type_router(ptype: str) -> APIRouter:
     """Routes for one product type. A router per type (rather than a `{type}` path parameter) gives
     each type its own OpenAPI tag and operation ids (`list_conjunction`, `get_conjunction`, ...)."""
-    slug = ptype.replace("_", "-") + "s"
+    slug = COLLECTION_PATHS[ptype]
     typed = APIRouter(prefix=f"/products/{slug}", tags=[f"products: {ptype}"])
 
     @typed.get(
