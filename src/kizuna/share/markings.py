@@ -43,6 +43,8 @@ Rules that make a marking malformed or contradictory (rejected with :class:`Mark
 * a community owner (``//QUAD``, ``//NATO``) with ``NOFORN``: NOFORN and national-only mean the owner
   nation only, which a community is not, so a community never widens them;
 * a caveat that needs a classified marking (ORCON, SCI) on UNCLASSIFIED;
+* a community named with a country code (it would widen that nation's markings): refused in the
+  configuration;
 * unknown country codes, communities or caveats, duplicated values, unknown classification words, and a
   national level word that is ambiguous (in several nations' tables and no owner written) or belongs to a
   nation other than the written owner.
@@ -186,7 +188,9 @@ class MarkingConfig:
     """What a node knows about markings: communities, caveats and national level names.
 
     ``national_levels`` maps a nation to its own level words (e.g. Japan's 秘 / 極秘 / 特定秘密) so a node
-    can accept and display them while policy works on the coalition :class:`Classification`.
+    can accept and display them while policy works on the coalition :class:`Classification`. The words
+    are normalised (NFC, upper case, single spaces) and checked when the configuration is built (see the
+    module rules); a word's table is the nation a banner written with it belongs to.
     ``classified_only`` caveats may not appear on UNCLASSIFIED products.
     """
 
@@ -197,6 +201,12 @@ class MarkingConfig:
     _national_pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
+        # A community spelled as a country code would widen that nation's national-only markings.
+        shadowing = sorted(name for name in self.communities if is_country(name))
+        if shadowing:
+            raise MarkingError(
+                ", ".join(shadowing), "a community may not be named with an ISO 3166 alpha-3 country code"
+            )
         # Banners are matched against the normalised words, so every table is normalised (and checked)
         # once here, whoever built the configuration.
         tables: dict[str, dict[str, Classification]] = {}
@@ -514,15 +524,17 @@ def _banner_text(raw: str, cfg: MarkingConfig) -> str:
     if cfg._national_pattern is not None:
         for match in cfg._national_pattern.finditer(text):
             in_words.update(range(match.start(), match.end()))
-    for i, c in enumerate(text):
-        if not c.isascii() and i not in in_words:
-            reads = c.upper() if c.upper().isascii() else unicodedata.normalize("NFKD", c)[:1]
-            hint = f" (it would read as {reads!r})" if reads.isascii() and reads.isalpha() else ""
-            raise MarkingError(
-                raw,
-                f"{describe_character(c)} is not ASCII and not part of a configured national level "
-                f"word{hint}",
-            )
+    stray = [c for i, c in enumerate(text) if not c.isascii() and i not in in_words]
+    if stray:
+        # Name the character no configured word contains (the look-alike in "ТАЄМНᲂ"), else the first.
+        letters = {x for w in cfg.national_words for x in w + w.lower()}
+        c = next((x for x in stray if x not in letters), stray[0])
+        reads = c.upper() if c.upper().isascii() else unicodedata.normalize("NFKD", c)[:1]
+        hint = f" (it would read as {reads!r})" if reads.isascii() and reads.isalpha() else ""
+        raise MarkingError(
+            raw,
+            f"{describe_character(c)} is not ASCII and not part of a configured national level word{hint}",
+        )
     return text.upper()
 
 
