@@ -13,7 +13,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from kizuna.share.policy import (
     check_downgrade,
     may_access,
     releasable_nations,
+    with_originator,
 )
 from kizuna.share.products import Product
 from kizuna.share.signing import (
@@ -483,11 +484,17 @@ class Node:
         another node's), it is newer than the stored one and it does not lower the marking (that is an
         audited :meth:`downgrade`). When `publisher` is given (a user of the API) their clearance and
         caveat accesses must cover the marking applied, and an existing id they may not see is answered
-        as :class:`NotAvailableError`, exactly as an id that does not exist.
+        as :class:`NotAvailableError`, exactly as an id that does not exist. The marking signed is the
+        one given with this node's nation implied (:func:`~kizuna.share.policy.with_originator`).
         """
         if product.originator != self.node_id:
             raise PolicyError(f"{self.node_id} can only publish its own products")
         product.marking.validate(self.config.markings)
+        try:
+            implied = with_originator(product.marking, self.config.nation, self.config.markings)
+        except PolicyError as exc:
+            self._refuse(actor, product, "publish", str(exc))
+        product = replace(product, marking=implied)
         if product.downgrade_of is not None:
             raise PolicyError("a downgrade is made with the downgrade operation, not by publishing")
         if publisher is not None:
@@ -575,6 +582,8 @@ class Node:
                 raise PolicyError(f"{self.node_id} can only publish its own products")
             if p.version != 1 or p.downgrade_of is not None:
                 raise PolicyError(f"{p.id}: bulk publish takes first versions only")
+            p.marking.validate(self.config.markings)
+            p = replace(p, marking=with_originator(p.marking, self.config.nation, self.config.markings))
             signed = self.signer.sign_product(p)
             rows.append(self._row(p, signed, "local"))
             events.append(AuditEvent("publish", actor, p.id, p.version, {"banner": p.marking.banner()}))
@@ -609,6 +618,7 @@ class Node:
                 justification=justification,
                 config=self.config.markings,
             )
+            new_marking = with_originator(new_marking, self.config.nation, self.config.markings)
         except PolicyError as exc:
             self.audit.record(
                 AuditEvent(

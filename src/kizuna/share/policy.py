@@ -8,10 +8,17 @@ clearance dominates the classification, and it holds every RESTRICTIVE caveat.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kizuna.errors import KizunaError
-from kizuna.share.markings import NOFORN, Classification, Marking, MarkingConfig, default_config
+from kizuna.share.markings import (
+    NOFORN,
+    Classification,
+    Marking,
+    MarkingConfig,
+    MarkingError,
+    default_config,
+)
 
 DOWNGRADE_ROLE = "downgrader"
 ALL_NATIONS = "*"
@@ -47,11 +54,14 @@ def releasable_nations(
     """Country codes the marking allows, or None for "everyone" (UNCLASSIFIED without REL TO).
 
     NOFORN means the owner nation only: the marking's owner when written, else the originator's nation.
+    That owner is never expanded as a community (a validated marking cannot have a community owner with
+    NOFORN; should one get here unvalidated, or an originator's nation be a community name, nobody is
+    allowed rather than every member).
     """
     cfg = config or default_config()
     if marking.noforn:
         owner = marking.owner or owner_nation
-        return cfg.expand([owner]) if owner else frozenset()
+        return frozenset({owner}) if owner and owner not in cfg.communities else frozenset()
     if not marking.releasable_to:
         return None
     return cfg.expand(marking.releasable_to)
@@ -102,6 +112,28 @@ def combine(
     rel = _compress(nations, cfg)
     owner = deriving_nation if deriving_nation in nations else None
     return Marking(level, rel, caveats, owner).validate(cfg)
+
+
+def with_originator(marking: Marking, nation: str, config: MarkingConfig | None = None) -> Marking:
+    """The marking a node of `nation` signs on its own product: the originator's nation is implied in
+    the releasability (``SECRET//REL TO USA`` published by a JPN node is ``SECRET//REL TO USA, JPN``), so
+    a nation is never refused its own product. NOFORN and national-only markings are not widened: one of
+    another nation is refused (:class:`PolicyError`), since a node may not publish a marking its own
+    nation cannot hold."""
+    cfg = config or default_config()
+    widen = marking.releasable_to and not marking.noforn and not marking.national_only
+    if widen and nation not in cfg.expand(marking.releasable_to):
+        try:
+            marking = replace(marking, releasable_to=marking.releasable_to | {nation}).validate(cfg)
+        except MarkingError as exc:
+            raise PolicyError(f"this node's nation {nation!r} cannot be added to REL TO: {exc}") from None
+    nations = releasable_nations(marking, nation, cfg)
+    if nations is not None and nation not in nations:
+        raise PolicyError(
+            f"{marking.banner()} is not releasable to {nation}: a node may not publish a marking its own "
+            "nation cannot hold"
+        )
+    return marking
 
 
 def _compress(nations: frozenset[str], cfg: MarkingConfig) -> frozenset[str]:
