@@ -5,7 +5,9 @@ router per domain (:mod:`kizuna.service.routes`). Who the caller is and what the
 :mod:`kizuna.service.deps`. Requests for a single product answer 403 with the same body whether the
 product does not exist or is not releasable to the caller, so the answer leaks neither ids nor counts;
 list cursors are encrypted (:mod:`kizuna.service.cursors`). Request bodies are bounded and writes
-authenticated before a byte of the body is read (:class:`BodyLimit`).
+authenticated before a byte of the body is read (:class:`BodyLimit`). Under ``/taxii2/`` every answer,
+errors and unknown paths included, is a TAXII 2.1 resource or error message in the TAXII media type
+(:mod:`kizuna.service.routes.taxii`).
 """
 
 import threading
