@@ -477,3 +477,41 @@ def test_status_documents_are_bounded_per_owner(tmp_path):
         assert statuses.get("t0", "user:a") is None  # another owner's status opens nothing
         with pytest.raises(ValueError, match="at least 1"):
             TaxiiStatusStore(store, keep_per_owner=0)
+
+
+def test_the_store_selects_versions_alike_on_sqlite_and_postgresql(tmp_path, store):
+    """ShareStore.select_page, as the TAXII endpoints call it, on the conftest store (both dialects)."""
+    from kizuna.share.markings import Classification
+    from kizuna.share.node import NodeConfig
+    from kizuna.share.policy import Subject
+    from kizuna.share.signing import Signer, load_private_key
+    from kizuna.store.share_store import VersionMatch
+
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    node = Node(
+        store,
+        NodeConfig.load(cfgs["JPN"]),
+        Signer("JPN", load_private_key(tmp_path / "keys" / "JPN.key.pem")),
+    )
+    shared = Product.new("conjunction", {"v": 1}, parse_banner("SECRET//REL TO USA, JPN, UKR"), "JPN")
+    node.publish(shared, actor="t")
+    v2 = shared.next_version(payload={"v": 2}, marking=parse_banner("SECRET//REL TO USA, JPN"))
+    node.publish(v2, actor="t")
+    other = publish(node, "UNCLASSIFIED", {"i": 0}, type="element_set")
+    jpn = node.visibility(node.self_subject)
+    ukr = node.visibility(Subject("liaison", "UKR", Classification.SECRET, frozenset()))
+
+    def keys(vis, **kw):  # noqa: ANN001, ANN003, ANN202
+        rows, more = node.share.select_page(vis, **kw)
+        return [(r.product_id, r.version) for r in rows], more
+
+    last, first = VersionMatch(last=True), VersionMatch(first=True)
+    assert keys(jpn, versions=last) == ([(shared.id, 2), (other.id, 1)], False)
+    assert keys(ukr, versions=last) == ([(shared.id, 1), (other.id, 1)], False)  # among what UKR may see
+    assert keys(jpn, versions=first, ids=[shared.id]) == ([(shared.id, 1)], False)
+    assert keys(jpn, versions=VersionMatch(numbers=frozenset({2}))) == ([(shared.id, 2)], False)
+    by_time = VersionMatch(created_utc=frozenset({shared.created_utc}))
+    assert keys(jpn, versions=by_time) == ([(shared.id, 1)], False)
+    assert keys(jpn, types=["element_set"]) == ([(other.id, 1)], False)
+    assert keys(jpn, limit=2) == ([(shared.id, 1), (shared.id, 2)], True)  # "more" is exact
+    assert keys(jpn, limit=3) == ([(shared.id, 1), (shared.id, 2), (other.id, 1)], False)
