@@ -421,6 +421,7 @@ def test_406_415_and_errors_are_taxii_error_messages(jpn):
     for params, says in (
         ({"match[version]": "newest"}, "match[version]"),
         ({"match[version]": "0"}, "match[version]"),
+        ({"match[version]": "9" * 5000}, "match[version]"),
         ({"added_after": "yesterday"}, "added_after"),
         ({"limit": "0"}, "limit"),
         ({"next": "not-a-cursor"}, "cursor"),

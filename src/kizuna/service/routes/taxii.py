@@ -151,7 +151,8 @@ def version_match(text: str | None) -> VersionMatch | None:
         if token in ("first", "last"):
             continue
         if token.isascii() and token.isdigit():
-            if not 1 <= int(token) <= limits.MAX_VERSION:
+            # Length first: int() refuses over 4300 digits (CPython's limit), with a ValueError.
+            if len(token) > len(str(limits.MAX_VERSION)) or not 1 <= int(token) <= limits.MAX_VERSION:
                 raise HTTPException(
                     400, f"match[version]: version {token[:20]} is not in 1..{limits.MAX_VERSION}"
                 )
