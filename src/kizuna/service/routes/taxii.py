@@ -265,8 +265,8 @@ def _collection_resource(node: Node, c: Caller, alias: str) -> dict[str, object]
     return {
         "id": addressing.collection_id(node.node_id, alias),
         "title": f"Products of node {node.node_id} releasable to the caller",
-        "description": "Every version of every signed product this node releases to the caller, in the "
-        "order the node added them. Objects are signed Kizuna product documents.",
+        "description": "Signed Kizuna product documents this node releases to the caller, in the order "
+        "the node added them: each product an object, each of its versions an object version.",
         "alias": alias,
         "can_read": True,
         "can_write": _may_publish(c),
@@ -277,7 +277,8 @@ def _collection_resource(node: Node, c: Caller, alias: str) -> dict[str, object]
 def _visible(node: Node, c: Caller, object_id: str, action: str) -> None:
     """404, audited, unless the caller may see some version of `object_id`: the same answer whether it
     does not exist or is not releasable to the caller."""
-    seen, _ = _page(node, c, Filters(0, 1, None, (), (), None), ids=(object_id,))
+    anything = Filters(after=0, limit=1, added_after=None, ids=(object_id,), types=(), versions=None)
+    seen, _ = _page(node, c, anything)
     if not seen:
         raise _refused(node, c, 404, NOT_VISIBLE, action, object_id)
 
