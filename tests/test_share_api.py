@@ -23,9 +23,11 @@ from kizuna.share.loopback import ServerThread, free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
 from kizuna.share.products import Product
+from kizuna.share.taxii import objects_path
 
 JPN_TOKEN = {"Authorization": "Bearer token-JPN"}
 UKR_VISITOR = {"Authorization": "Bearer token-ukr-liaison"}
+FEED = objects_path("JPN")
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +101,7 @@ def client(jpn):
     "path",
     [
         "/taxii2/",
-        "/taxii2/collections/products/objects/",
+        FEED,
         "/products/conjunctions",
         "/audit/verify",
         "/feed/stream",
@@ -112,7 +114,15 @@ def test_unauthenticated_requests_get_401(client, path):
         {"X-Kizuna-Node": "USA", "X-Kizuna-Date": "2026-11-25T00:00:00Z", "X-Kizuna-Signature": "AAAA"},
     ):
         r = client.get(path, headers=headers)
-        assert r.status_code == 401 and r.json() == {"detail": "authentication required"}
+        assert r.status_code == 401
+        if path.startswith("/taxii2/"):  # a TAXII 2.1 error message
+            assert r.json() == {
+                "title": "Unauthorized",
+                "description": "authentication required",
+                "http_status": "401",
+            }
+        else:
+            assert r.json() == {"detail": "authentication required"}
 
 
 def test_wrong_nation_gets_403_and_learns_nothing(client, jpn):
@@ -123,19 +133,19 @@ def test_wrong_nation_gets_403_and_learns_nothing(client, jpn):
     assert r_hidden.content == r_absent.content  # existence is not revealed
     listing = client.get("/products/conjunctions", headers=UKR_VISITOR)
     assert listing.status_code == 200 and listing.json()["objects"] == []
-    feed = client.get("/taxii2/collections/products/objects/", headers=UKR_VISITOR).json()
+    feed = client.get(FEED, headers=UKR_VISITOR).json()
     assert [o["product"]["id"] for o in feed["objects"]] == [public.id]
     assert secret.id not in json.dumps(feed) and "count" not in json.dumps(feed)
     # The cursor is opaque: it differs on every call and does not decode to a number.
-    again = client.get("/taxii2/collections/products/objects/", headers=UKR_VISITOR).json()
+    again = client.get(FEED, headers=UKR_VISITOR).json()
     assert feed["next"] != again["next"] and not feed["next"].isdigit()
-    assert client.get("/taxii2/collections/products/objects/?next=1", headers=UKR_VISITOR).status_code == 400
+    assert client.get(FEED + "?next=1", headers=UKR_VISITOR).status_code == 400
     # Roles: a reader may not publish, downgrade or read the audit verdict.
     assert client.get("/audit/verify", headers=UKR_VISITOR).status_code == 403
     body = {"type": "conjunction", "payload": {}, "marking": "UNCLASSIFIED"}
     assert client.post("/products", json=body, headers=UKR_VISITOR).status_code == 403
     # The cleared JPN analyst sees both; access is audited.
-    mine = client.get("/taxii2/collections/products/objects/", headers=JPN_TOKEN).json()
+    mine = client.get(FEED, headers=JPN_TOKEN).json()
     assert {o["product"]["id"] for o in mine["objects"]} == {secret.id, public.id}
     assert client.get("/audit/verify", headers=JPN_TOKEN).json()["ok"] is True
 
@@ -185,7 +195,7 @@ def test_sse_live_feed_and_mutual_tls_over_loopback(tmp_path):
         # A request signed as JPN but arriving with USA's certificate is refused: identities must agree.
         from kizuna.share.federation import node_auth_headers
 
-        path = "/taxii2/collections/products/objects/"
+        path = FEED
         forged = node_auth_headers(jpn.signer, "GET", path)
         assert httpx.get(url + path, headers=forged, verify=ctx, timeout=5).status_code == 401
         # The SSE stream delivers existing then newly published products, each with a cursor id.

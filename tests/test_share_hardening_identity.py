@@ -24,9 +24,10 @@ from kizuna.share.loopback import free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
 from kizuna.share.products import Product
+from kizuna.share.taxii import objects_path
 from kizuna.store.share_store import products as product_table
 
-FEED = "/taxii2/collections/products/objects/"
+FEED = objects_path("JPN")
 TOKEN = {n: {"Authorization": f"Bearer token-{n}"} for n in ("JPN", "USA", "UKR")}
 UKR_AT_JPN = {"Authorization": "Bearer token-ukr-liaison"}
 LOW_PUBLISHER = {"Authorization": "Bearer token-conf-publisher"}
@@ -68,7 +69,7 @@ def sync(nodes, clients, dst: str, src: str) -> None:
     """`dst` pulls `src`'s feed (everything `src` releases to it) and ingests it."""
     after: str | None = None
     while True:
-        path = FEED + (f"?next={after}" if after else "")
+        path = objects_path(src) + "?match[version]=all" + (f"&next={after}" if after else "")
         r = clients[src].get(path, headers=node_auth_headers(nodes[dst].signer, "GET", path))
         assert r.status_code == 200, r.text
         page = r.json()

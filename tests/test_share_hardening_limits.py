@@ -27,9 +27,10 @@ from kizuna.share.markings import parse_banner
 from kizuna.share.node import ConfigError, Node, NodeConfig
 from kizuna.share.products import Product
 from kizuna.share.signing import Signer, public_pem
+from kizuna.share.taxii import objects_path
 
 JPN_TOKEN = {"Authorization": "Bearer token-JPN"}
-FEED = "/taxii2/collections/products/objects/"
+FEED = objects_path("JPN")
 
 
 def nested(depth: int) -> dict[str, object]:
@@ -133,7 +134,7 @@ def test_partner_poison_products_are_quarantined_one_by_one_and_the_cursor_moves
     assert len(refusals) == 4
     assert usa.audit.verify().ok
     api = TestClient(create_app(usa), raise_server_exceptions=False)
-    r = api.get(FEED, headers={"Authorization": "Bearer token-USA"})
+    r = api.get(objects_path("USA"), headers={"Authorization": "Bearer token-USA"})
     assert r.status_code == 200 and {o["product"]["id"] for o in r.json()["objects"]} == {
         "good-0",
         "good-1",

@@ -1,4 +1,4 @@
-"""The node's HTTP service (FastAPI): products per type, TAXII 2.1-style feed, SSE live feed, audit."""
+"""The node's HTTP service (FastAPI): products per type, TAXII 2.1, SSE live feed, audit."""
 
 from kizuna.service.app import create_app
 

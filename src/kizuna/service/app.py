@@ -5,22 +5,26 @@ router per domain (:mod:`kizuna.service.routes`). Who the caller is and what the
 :mod:`kizuna.service.deps`. Requests for a single product answer 403 with the same body whether the
 product does not exist or is not releasable to the caller, so the answer leaks neither ids nor counts;
 list cursors are encrypted (:mod:`kizuna.service.cursors`). Request bodies are bounded and writes
-authenticated before a byte of the body is read (:class:`BodyLimit`).
+authenticated before a byte of the body is read (:class:`BodyLimit`). Under ``/taxii2/`` every answer,
+errors and unknown paths included, is a TAXII 2.1 resource or error message in the TAXII media type
+(:mod:`kizuna.service.routes.taxii`).
 """
 
-import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
 from kizuna.service.deps import authenticate
+from kizuna.service.responses import error_body, is_taxii_path, taxii_error
 from kizuna.service.routes import ROUTERS
 from kizuna.share.node import Node
 
@@ -38,20 +42,37 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def _kizuna_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _kizuna_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_taxii_path(request.url.path):
+        return taxii_error(400, str(exc))
     return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 as FastAPI answers it, without echoing the offending input back: a refused 1 MiB payload
-    (or one nested too deep to serialise) would otherwise come back in the error body."""
+    (or one nested too deep to serialise) would otherwise come back in the error body. Under /taxii2/
+    a TAXII error message, 400 (TAXII 2.1: the request or its filter parameters are not understood)."""
     errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]  # type: ignore[attr-defined]
+    if is_taxii_path(request.url.path):
+        where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors)
+        return taxii_error(400, where[:2000] or "invalid request")
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
-async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Refusals under /taxii2/ (including unknown paths and methods) as TAXII error messages in the
+    TAXII media type; FastAPI's own answer elsewhere."""
+    assert isinstance(exc, StarletteHTTPException)
+    if is_taxii_path(request.url.path):
+        return taxii_error(exc.status_code, str(exc.detail), exc.headers)
+    return await http_exception_handler(request, exc)
+
+
+async def _answer(
+    send: Send, path: str, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body, content_type = error_body(path, status, detail)
+    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     # The unread rest of the body makes the connection unusable for another request: close it.
     raw.append((b"connection", b"close"))
@@ -76,15 +97,17 @@ class BodyLimit:
         length = request.headers.get("content-length")
         if length is not None:
             if not length.isdigit():
-                await _answer(send, 400, "invalid Content-Length")
+                await _answer(send, scope["path"], 400, "invalid Content-Length")
                 return
             if int(length) > self.max_body_bytes:
-                await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
+                await _answer(send, scope["path"], 413, f"request body over {self.max_body_bytes} bytes")
                 return
         has_body = length not in (None, "0") or "transfer-encoding" in request.headers
         if scope["method"] in WRITE_METHODS:
             if authenticate(self.node, request) is None:
-                await _answer(send, 401, "authentication required", {"WWW-Authenticate": "Bearer"})
+                await _answer(
+                    send, scope["path"], 401, "authentication required", {"WWW-Authenticate": "Bearer"}
+                )
                 return
         elif not has_body:
             await self.app(scope, receive, send)  # reads and SSE streams: receive stays live for disconnects
@@ -97,7 +120,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_body_bytes:
-                await _answer(send, 413, f"request body over {self.max_body_bytes} bytes")
+                await _answer(send, scope["path"], 413, f"request body over {self.max_body_bytes} bytes")
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -122,10 +145,13 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MA
     app.state.node = node
     app.state.cursors = CursorBox(node)
     app.state.sse_poll_s = sse_poll_s
+    # The TAXII API root announces it as its max_content_length.
+    app.state.max_body_bytes = max_body_bytes
     # Set by the server on shutdown (share.loopback) so open SSE streams end.
     app.state.stopping = threading.Event()
     app.add_exception_handler(KizunaError, _kizuna_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(BodyLimit, node=node, max_body_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)

@@ -103,14 +103,32 @@ class Health(BaseModel):
     node_id: str
 
 
+# ---------------------------------------------------------------- TAXII 2.1 resources (OASIS TAXII 2.1)
 class Discovery(BaseModel):
+    """TAXII 2.1 discovery resource."""
+
     title: str
-    api_roots: list[str]
+    description: str | None = None
+    default: str | None = Field(default=None, description="URL of the default API root")
+    api_roots: list[str] = Field(description="URLs of the API roots")
+
+
+class ApiRoot(BaseModel):
+    """TAXII 2.1 API root resource."""
+
+    title: str
+    description: str | None = None
+    versions: list[str]
+    max_content_length: int = Field(description="largest request body accepted, in bytes")
 
 
 class Collection(BaseModel):
+    """TAXII 2.1 collection resource; can_read/can_write are the caller's own."""
+
     id: str
     title: str
+    description: str | None = None
+    alias: str | None = None
     can_read: bool
     can_write: bool
     media_types: list[str]
@@ -118,6 +136,69 @@ class Collection(BaseModel):
 
 class Collections(BaseModel):
     collections: list[Collection]
+
+
+class ManifestRecord(BaseModel):
+    """TAXII 2.1 manifest-record: `version` is the version's signed creation time."""
+
+    id: str
+    date_added: str
+    version: str
+    media_type: str
+
+
+class Manifest(BaseModel):
+    more: bool
+    next: str | None = None
+    objects: list[ManifestRecord]
+
+
+class Versions(BaseModel):
+    """TAXII 2.1 versions resource."""
+
+    more: bool
+    next: str | None = None
+    versions: list[str]
+
+
+class StatusDetails(BaseModel):
+    """TAXII 2.1 status-details."""
+
+    id: str
+    version: str
+    message: str | None = None
+
+
+class Status(BaseModel):
+    """TAXII 2.1 status resource."""
+
+    id: str
+    status: Literal["complete", "pending"]
+    request_timestamp: str | None = None
+    total_count: int
+    success_count: int
+    successes: list[StatusDetails] = Field(default_factory=list)
+    failure_count: int
+    failures: list[StatusDetails] = Field(default_factory=list)
+    pending_count: int
+    pendings: list[StatusDetails] = Field(default_factory=list)
+
+
+class AddEnvelope(BaseModel):
+    """TAXII 2.1 envelope sent to Add Objects: each object is a product to publish, in the form
+    of `PublishRequest` (checked one by one: a bad object fails alone, listed in the status)."""
+
+    more: bool | None = None
+    next: str | None = None
+    objects: list[Any]
+
+
+class TaxiiError(BaseModel):
+    """TAXII 2.1 error message."""
+
+    title: str
+    description: str | None = None
+    http_status: str | None = None
 
 
 class Error(BaseModel):

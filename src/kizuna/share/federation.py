@@ -25,10 +25,10 @@ from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
 from kizuna.share.node import IngestReport, Node, Partner
 from kizuna.share.signing import Signer, TrustStore, unb64u
+from kizuna.share.taxii import objects_path
 from kizuna.store.share_store import audit as audit_table
 from kizuna.store.share_store import cursors as cursor_table
 
-FEED_PATH = "/taxii2/collections/products/objects/"
 CHECKPOINT_PATH = "/audit/checkpoint"
 WITNESSED_PATH = "/audit/witnessed"
 MAX_SKEW_S = 300.0
@@ -296,8 +296,9 @@ def sync_partner(
         try:
             while max_pages is None or report.pages < max_pages:
                 cursor = node.share.cursor(partner.id)
-                qs = f"?limit={limit}" + (f"&next={cursor}" if cursor else "")
-                r = _get(client, node, partner.url.rstrip("/"), FEED_PATH + qs, backoff)
+                # Every version, not only the latest (the TAXII default): a partner keeps the history.
+                qs = f"?match[version]=all&limit={limit}" + (f"&next={cursor}" if cursor else "")
+                r = _get(client, node, partner.url.rstrip("/"), objects_path(partner.id) + qs, backoff)
                 if r.status_code != 200:
                     raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
                 objects, more, nxt = _envelope(r, partner)

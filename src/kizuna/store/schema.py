@@ -243,3 +243,17 @@ share_audit_witness = Table(
 )
 
 GENESIS_HASH = "0" * 64
+
+# ---------------------------------------------------------------- TAXII 2.1 status resources
+# One row per add-objects request (TAXII 2.1 §4.3): the status document as answered, readable again by
+# the caller who made the request. Bounded per caller by the store (TaxiiStatusStore.keep_per_owner).
+taxii_status = Table(
+    "taxii_status",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("status_id", String(36), nullable=False),
+    Column("owner", String(80), nullable=False, index=True),  # "user:<name>": the caller who asked
+    Column("request_utc", DateTime, nullable=False),
+    Column("document", Text, nullable=False),
+    UniqueConstraint("status_id", name="uq_taxii_status_id"),
+)

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause
 
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import (
@@ -56,8 +57,9 @@ class Visibility:
     clearance: int
     lacking_caveats: frozenset[str]
 
-    def clause(self) -> ColumnElement[bool]:
-        t = products.c
+    def clause(self, table: FromClause = products) -> ColumnElement[bool]:
+        """The filter on `table` (the products table, or an alias of it in a subquery)."""
+        t = table.c
         conds = [
             or_(t.nations == "*", t.nations.like(f"%,{self.nationality},%")),
             t.classification <= self.clearance,
@@ -78,6 +80,38 @@ class ProductRow:
     signature: str
     wire: str
     added_utc: datetime
+
+
+@dataclass(frozen=True)
+class VersionMatch:
+    """Which versions of each product a read selects (the TAXII 2.1 `match[version]` filter):
+    the first and the last version the reader may see, versions by number, and versions by the
+    creation time they were signed with. A read given no VersionMatch selects every version.
+
+    First and last are decided among the versions the reader may see, so a newer version the reader
+    may not see neither hides an older one nor shows that it exists.
+    """
+
+    first: bool = False
+    last: bool = False
+    numbers: frozenset[int] = frozenset()
+    created_utc: frozenset[datetime] = frozenset()
+
+    def clause(self, vis: Visibility | None) -> ColumnElement[bool]:
+        t = products.c
+        conds: list[ColumnElement[bool]] = []
+        if self.numbers:
+            conds.append(t.version.in_(sorted(self.numbers)))
+        if self.created_utc:
+            conds.append(t.created_utc.in_(sorted(_naive(c) for c in self.created_utc)))
+        for wanted, pick in ((self.first, func.min), (self.last, func.max)):
+            if wanted:
+                other = products.alias("other_version")
+                q = select(pick(other.c.version)).where(other.c.product_id == t.product_id)
+                if vis is not None:
+                    q = q.where(vis.clause(other))
+                conds.append(t.version == q.scalar_subquery())
+        return or_(*conds) if conds else false()
 
 
 # Decides whether a stored row may be returned to a reader with that visibility (None: an internal
@@ -265,6 +299,54 @@ class ShareStore:
             return None
         row = ProductRow(**r)
         return row if self.row_check is None or self.row_check(row, vis) else None
+
+    def select_page(
+        self,
+        vis: Visibility | None,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        ids: Sequence[str] = (),
+        types: Sequence[str] = (),
+        versions: VersionMatch | None = None,
+        added_after: datetime | None = None,
+        exclude_originator: str | None = None,
+    ) -> tuple[list[ProductRow], bool]:
+        """Up to `limit` rows after sequence `after`, in the order they were added, that pass the
+        filters (`ids`, `types`: any of; none given: all) and :attr:`row_check`, and whether more rows
+        pass after them. Like :meth:`page`, rows the check refuses are skipped and the page filled from
+        the rows after them; one row beyond the page is read so that "more" is exact."""
+        t = products.c
+        q = select(*_ROW_COLUMNS)
+        if vis is not None:
+            q = q.where(vis.clause())
+        if ids:
+            q = q.where(t.product_id.in_(sorted(set(ids))))
+        if types:
+            q = q.where(t.type.in_(sorted(set(types))))
+        if versions is not None:
+            q = q.where(versions.clause(vis))
+        if added_after is not None:
+            q = q.where(t.added_utc > _naive(added_after))
+        if exclude_originator:
+            q = q.where(t.originator != exclude_originator)
+        out: list[ProductRow] = []
+        scanned = after
+        while len(out) <= limit:
+            want = limit + 1 - len(out)
+            with self.engine.connect() as conn:
+                batch = [
+                    ProductRow(**r)
+                    for r in conn.execute(q.where(t.seq > scanned).order_by(t.seq).limit(want)).mappings()
+                ]
+            if not batch:
+                break
+            scanned = batch[-1].seq
+            # Checked outside the read connection: a refusal writes an audit entry.
+            out.extend(r for r in batch if self.row_check is None or self.row_check(r, vis))
+            if len(batch) < want:
+                break
+        return out[:limit], len(out) > limit
 
     def stored_row(self, product_id: str, version: int | None = None) -> dict[str, object] | None:
         """One stored product row with all its columns (current version by default), unchecked: for

@@ -136,6 +136,13 @@ def publish(c: CallerDep, node: NodeDep, body: models.PublishRequest) -> dict[st
     from the node (omit `id`); `id` with `version` >= 2 publishes a new version of a product this node
     originated and the caller can see. The publisher's clearance must cover the marking."""
     _role(node, c, "publisher", "publish")
+    return publish_request(node, c, body)
+
+
+def publish_request(node: Node, c: Caller, body: models.PublishRequest) -> dict[str, object]:
+    """Publish one product for a caller already checked for the `publisher` role: the id rules, the
+    marking, the limits and the node's policy (shared with the TAXII add-objects endpoint). Returns the
+    signed document; a refusal is an HTTPException, audited."""
     if body.id is not None and body.version == 1:
         # Ids of new products are the node's to choose: accepting a chosen one would tell the caller
         # whether a product they may not see already holds it.
