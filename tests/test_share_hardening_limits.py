@@ -449,3 +449,21 @@ def test_body_limit_over_a_real_socket(coalition):
     finally:
         server.stop()
         node.catalog.close()
+
+
+def test_a_refused_read_of_an_overlong_path_id_is_audited_not_a_500(coalition, store):
+    """The id in a read's path is unbounded; its refusal is audited under a digest, so the audit row
+    fits the 80-character column (PostgreSQL enforced it: the refusal failed with a 500)."""
+    tmp, cfgs = coalition
+    node = open_node(tmp, cfgs, "JPN", store)
+    client = TestClient(create_app(node), raise_server_exceptions=False)
+    long_id = "p" * 300
+    r = client.get(f"/products/element-sets/{long_id}", headers=JPN_TOKEN)
+    assert r.status_code in (403, 404), r.text
+    refusals = [row for row in node.share.audit_rows() if row["event"] == "refusal"]
+    assert refusals and refusals[-1]["product_id"] is None
+    assert (
+        json.loads(str(refusals[-1]["detail"]))["id_sha256"]
+        == __import__("hashlib").sha256(long_id.encode()).hexdigest()
+    )
+    assert node.audit.verify().ok

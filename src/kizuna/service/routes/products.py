@@ -1,5 +1,6 @@
 """Products: publish, downgrade, and per product type a list of current versions and a get by id."""
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Annotated
@@ -10,6 +11,7 @@ from kizuna.service import models
 from kizuna.service.cursors import envelope
 from kizuna.service.deps import Caller, CallerDep, CursorsDep, NodeDep, audit_access, require_role
 from kizuna.service.responses import AUTH_RESPONSES, BAD_CURSOR, INVALID, NOT_VISIBLE
+from kizuna.share import limits
 from kizuna.share.audit import AuditEvent
 from kizuna.share.markings import MarkingError, parse_banner
 from kizuna.share.node import Node, NotAvailableError
@@ -26,14 +28,18 @@ def _refused(
     product_id: str | None = None,
     version: int | None = None,
 ) -> HTTPException:
-    """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more)."""
+    """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more). The id
+    and version come from the request path: one over the limits is named by its digest instead, so the
+    audit row always fits its columns and the refusal is never lost to a store error."""
+    named = limits.safe_id(product_id)
+    extra = {} if named == product_id else {"id_sha256": hashlib.sha256(str(product_id).encode()).hexdigest()}
     node.audit.record(
         AuditEvent(
             "refusal",
             c.subject.name,
-            product_id,
-            version,
-            {"action": action, "status": status, "reason": detail},
+            named,
+            limits.safe_version(version),
+            {"action": action, "status": status, "reason": detail, **extra},
         )
     )
     return HTTPException(status, detail)
