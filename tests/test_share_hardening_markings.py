@@ -36,8 +36,8 @@ from kizuna.share.markings import (
 from kizuna.share.node import ConfigError, Node, NodeConfig
 from kizuna.share.policy import PolicyError, Subject, may_access, releasable_nations, with_originator
 from kizuna.share.products import Product
+from kizuna.share.taxii import objects_path
 
-FEED = "/taxii2/collections/products/objects/"
 TOKEN = {n: {"Authorization": f"Bearer token-{n}"} for n in ("JPN", "USA")}
 
 
@@ -283,7 +283,8 @@ def coalition(tmp_path):
 
 
 def _pull(nodes, clients, dst: str, src: str) -> None:
-    r = clients[src].get(FEED, headers=node_auth_headers(nodes[dst].signer, "GET", FEED))
+    feed = objects_path(src)
+    r = clients[src].get(feed, headers=node_auth_headers(nodes[dst].signer, "GET", feed))
     assert r.status_code == 200, r.text
     nodes[dst].ingest(r.json()["objects"], source=src)
 
