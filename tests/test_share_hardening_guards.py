@@ -1,4 +1,5 @@
-"""Guards of a running node: a CLI writing beside a live node never fails a request."""
+"""Guards of a running node: every refused request is audited (anonymous floods counted, not logged entry
+by entry), and a CLI writing beside a live node never fails a request."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 from tests.conftest import PG_URL, REPO, _postgres_reason
 
 from kizuna.service import create_app
+from kizuna.service.deps import Caller, identify
+from kizuna.share.federation import node_auth_headers
 from kizuna.share.loopback import write_coalition
 from kizuna.share.node import Node
+from kizuna.share.signing import Signer, load_private_key
 
 ANALYST = {"Authorization": "Bearer token-JPN"}  # publisher, auditor, downgrader
 READER = {"Authorization": "Bearer token-reader"}  # no roles
@@ -53,6 +58,126 @@ def node(tmp_path):
 def _refusals(node: Node, after: int) -> list[dict[str, object]]:
     rows = [r for r in node.share.audit_rows() if int(r["seq"]) > after and r["event"] == "refusal"]  # type: ignore[call-overload]
     return [{**r, "detail": json.loads(str(r["detail"]))} for r in rows]
+
+
+# ------------------------------------------------------------------------ refusals are audited
+def test_a_role_refusal_by_a_dependency_is_audited_with_who_what_and_why(node):
+    app = create_app(node)
+    head = node.share.audit_head_now()[0]
+    r = TestClient(app, client=("192.0.2.7", 4000)).get("/node/status", headers=READER)
+    assert r.status_code == 403 and r.json() == {"detail": "the 'auditor' role is required"}
+    (entry,) = _refusals(node, head)
+    assert entry["actor"] == "reader"
+    assert entry["detail"] == {
+        "action": "GET /node/status",
+        "status": 403,
+        "reason": "the 'auditor' role is required",
+        "client": "192.0.2.7",
+    }
+    assert node.audit.verify().ok
+
+
+def test_unauthenticated_requests_are_audited_with_client_address_and_reason(node):
+    app = create_app(node)
+    path = "/products/conjunctions"
+    usa_claim = {
+        "X-Kizuna-Node": "USA",
+        "X-Kizuna-Date": "2026-11-25T00:00:00Z",
+        "X-Kizuna-Signature": "AAAA",
+    }
+    cases = [
+        ("198.51.100.1", "GET", {}, "no credentials"),
+        ("198.51.100.2", "GET", {"Authorization": "Bearer wrong"}, "bearer token not recognised"),
+        ("198.51.100.3", "GET", usa_claim, "request signature of node 'USA' does not verify"),
+        # Signed with this node's own key: trusted, but the node is not its own partner.
+        (
+            "198.51.100.4",
+            "GET",
+            node_auth_headers(node.signer, "GET", path),
+            "node 'JPN' signs with a trusted key but is not a partner",
+        ),
+        # A write is refused by the body-limit middleware before routing: audited there too.
+        ("198.51.100.5", "POST", {}, "no credentials"),
+    ]
+    head = node.share.audit_head_now()[0]
+    for address, method, headers, _ in cases:
+        url = "/products" if method == "POST" else path
+        r = TestClient(app, client=(address, 5000)).request(method, url, headers=headers, json=PUBLISH_BODY)
+        assert r.status_code == 401 and r.json() == {"detail": "authentication required"}  # says no more
+    entries = _refusals(node, head)
+    assert [(e["actor"], e["detail"]["client"], e["detail"]["reason"]) for e in entries] == [
+        ("anonymous", address, reason) for address, _, _, reason in cases
+    ]
+    assert entries[-1]["detail"]["action"] == "POST /products" and entries[0]["detail"]["status"] == 401
+    assert node.audit.verify().ok
+
+
+def test_tls_identity_and_request_signature_must_agree(node, tmp_path):
+    """The refusal names both identities (the TLS peer comes from the server's protocol, see
+    share.loopback.PeerCertH11Protocol)."""
+    path = "/taxii2/"
+    usa = Signer("USA", load_private_key(tmp_path / "keys" / "USA.key.pem"))
+    raw = [(k.lower().encode(), v.encode()) for k, v in node_auth_headers(usa, "GET", path).items()]
+
+    def request(peer: str) -> Request:
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": raw}
+        return Request(scope | {"state": {"peer_node": peer}})
+
+    found = identify(node, request("USA"))
+    assert isinstance(found, Caller) and found.node_id == "USA"
+    assert (
+        identify(node, request("GBR")) == "TLS client certificate names 'GBR' but the request signature 'USA'"
+    )
+
+
+def test_a_refusal_a_route_audits_itself_is_written_once(node):
+    app = create_app(node)
+    head = node.share.audit_head_now()[0]
+    assert TestClient(app).post("/products", json=PUBLISH_BODY, headers=READER).status_code == 403
+    assert [e["detail"]["action"] for e in _refusals(node, head)] == ["publish"]
+
+
+def test_an_anonymous_flood_is_counted_per_address_and_window_not_logged_per_request(node):
+    app = create_app(node)
+    now = [1_800_000_000.0]  # a window boundary: 1_800_000_000 = 30_000_000 minutes
+    app.state.refusals.clock = lambda: now[0]
+    head = node.share.audit_head_now()[0]
+    flooder = TestClient(app, client=("203.0.113.9", 1))
+    for _ in range(300):
+        assert flooder.get("/products/conjunctions").status_code == 401
+    for i in range(100):  # more addresses than are tracked per window (64)
+        c = TestClient(app, client=(f"10.0.{i // 256}.{i % 256}", 2))
+        assert c.get("/products/conjunctions").status_code == 401
+        assert c.post("/products", json={}).status_code == 401
+    firsts = _refusals(node, head)
+    assert len(firsts) == 64  # the flooder's first refusal, then one per new address up to the cap
+    assert firsts[0]["detail"]["client"] == "203.0.113.9"
+    # The next window: the first request of any kind writes the summary of the last one.
+    now[0] += 60
+    assert TestClient(app).get("/health").status_code == 200
+    entries = _refusals(node, head)
+    assert len(entries) == 65
+    summary = entries[-1]["detail"]
+    assert summary["window_start_utc"] == "2027-01-15T08:00:00.000000Z" and summary["window_s"] == 60
+    assert summary["refused"] == 300 + 200
+    assert summary["by_client"]["203.0.113.9"] == 300 and len(summary["by_client"]) == 64
+    assert summary["untracked_clients_refused"] == 37 * 2
+    assert node.audit.verify().ok
+    # Nothing more to summarise: a quiet window writes nothing.
+    now[0] += 600
+    assert TestClient(app).get("/health").status_code == 200
+    assert len(_refusals(node, head)) == 65
+
+
+def test_the_count_of_the_last_window_is_written_when_the_app_shuts_down(node):
+    app = create_app(node)
+    head = node.share.audit_head_now()[0]
+    with TestClient(app, client=("192.0.2.50", 9)) as c:
+        for _ in range(3):
+            assert c.get("/audit/verify").status_code == 401
+        assert len(_refusals(node, head)) == 1
+    last = _refusals(node, head)[-1]["detail"]
+    assert last["refused"] == 3 and last["by_client"] == {"192.0.2.50": 3}
 
 
 # ------------------------------------------------------------------------ a CLI beside a live node

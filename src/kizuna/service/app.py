@@ -5,22 +5,26 @@ router per domain (:mod:`kizuna.service.routes`). Who the caller is and what the
 :mod:`kizuna.service.deps`. Requests for a single product answer 403 with the same body whether the
 product does not exist or is not releasable to the caller, so the answer leaks neither ids nor counts;
 list cursors are encrypted (:mod:`kizuna.service.cursors`). Request bodies are bounded and writes
-authenticated before a byte of the body is read (:class:`BodyLimit`).
+authenticated before a byte of the body is read (:class:`BodyLimit`). Every 401 and 403 is audited
+(:class:`kizuna.service.deps.RefusalAudit`, anonymous ones counted per client address and minute).
 """
 
 import json
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
-from kizuna.service.deps import authenticate
+from kizuna.service.deps import Caller, RefusalAudit, Refused, identify
 from kizuna.service.routes import ROUTERS
 from kizuna.share.node import Node
 
@@ -49,6 +53,14 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal a dependency decided: audited (off the event loop: a database write), then answered."""
+    assert isinstance(exc, Refused)
+    refusals: RefusalAudit = request.app.state.refusals
+    await run_in_threadpool(refusals.record, request, exc.caller, exc.status_code, exc.reason)
+    return await http_exception_handler(request, exc)
+
+
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -62,16 +74,21 @@ async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] 
 class BodyLimit:
     """ASGI middleware run before routing: refuses a body over `max_body_bytes` by its Content-Length
     or, when streamed, as soon as the count passes the limit (413), and refuses a write whose caller
-    does not authenticate (401) before reading any of its body. A body within the limit is buffered
-    here and replayed to the route, so no route ever receives more than the limit."""
+    does not authenticate (401, audited) before reading any of its body. A body within the limit is
+    buffered here and replayed to the route, so no route ever receives more than the limit. Every
+    request passing here also writes the anonymous-refusal count of a window that has ended."""
 
-    def __init__(self, app: ASGIApp, node: Node, max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.node, self.max_body_bytes = app, node, max_body_bytes
+    def __init__(
+        self, app: ASGIApp, node: Node, refusals: RefusalAudit, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
+        self.app, self.node, self.refusals, self.max_body_bytes = app, node, refusals, max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.refusals.due():
+            await run_in_threadpool(self.refusals.flush)
         request = Request(scope)
         length = request.headers.get("content-length")
         if length is not None:
@@ -83,7 +100,9 @@ class BodyLimit:
                 return
         has_body = length not in (None, "0") or "transfer-encoding" in request.headers
         if scope["method"] in WRITE_METHODS:
-            if authenticate(self.node, request) is None:
+            found = identify(self.node, request)
+            if not isinstance(found, Caller):
+                await run_in_threadpool(self.refusals.record, request, None, 401, found)
                 await _answer(send, 401, "authentication required", {"WWW-Authenticate": "Bearer"})
                 return
         elif not has_body:
@@ -114,19 +133,29 @@ class BodyLimit:
 
 
 def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    refusals = RefusalAudit(node)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(refusals.flush, everything=True)  # the counts of the last window
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"Kizuna node {node.node_id}",
         version="1.0.0",
         description="Marked, signed and audited space-intelligence products shared between coalition nodes.",
     )
     app.state.node = node
     app.state.cursors = CursorBox(node)
+    app.state.refusals = refusals
     app.state.sse_poll_s = sse_poll_s
     # Set by the server on shutdown (share.loopback) so open SSE streams end.
     app.state.stopping = threading.Event()
     app.add_exception_handler(KizunaError, _kizuna_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_middleware(BodyLimit, node=node, max_body_bytes=max_body_bytes)
+    app.add_exception_handler(Refused, _refused)
+    app.add_middleware(BodyLimit, node=node, refusals=refusals, max_body_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     return app
