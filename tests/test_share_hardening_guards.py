@@ -1,5 +1,6 @@
 """Guards of a running node: every refused request is audited (anonymous floods counted, not logged entry
-by entry), and a CLI writing beside a live node never fails a request."""
+by entry), a CLI writing beside a live node never fails a request, and SSE streams are limited per
+caller and in all."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -20,8 +24,8 @@ from tests.conftest import PG_URL, REPO, _postgres_reason
 from kizuna.service import create_app
 from kizuna.service.deps import Caller, identify
 from kizuna.share.federation import node_auth_headers
-from kizuna.share.loopback import write_coalition
-from kizuna.share.node import Node
+from kizuna.share.loopback import ServerThread, free_port, write_coalition
+from kizuna.share.node import ConfigError, FeedLimits, Node, NodeConfig
 from kizuna.share.signing import Signer, load_private_key
 
 ANALYST = {"Authorization": "Bearer token-JPN"}  # publisher, auditor, downgrader
@@ -256,3 +260,96 @@ def test_a_cli_writing_beside_a_live_node_fails_no_request(tmp_path, node_db):
     published = statuses.count(201)
     assert node.share.count() == writes + published
     node.catalog.close()
+
+
+# ------------------------------------------------------------------------ SSE stream limits
+def test_feed_limits_come_from_the_node_config_and_are_checked(tmp_path):
+    base = yaml.safe_load(_coalition(tmp_path).read_text())
+    assert NodeConfig.from_mapping(base, tmp_path).feed == FeedLimits(4, 64)
+    cfg = NodeConfig.from_mapping({**base, "feed": {"max_streams_per_caller": 2}}, tmp_path)
+    assert cfg.feed == FeedLimits(2, 64)
+    for feed, key in [
+        ({"max_streams_per_caller": 0}, "feed.max_streams_per_caller"),
+        ({"max_streams": -1}, "feed.max_streams"),
+        ({"max_streams": True}, "feed.max_streams"),
+        ({"max_streams": "4"}, "feed.max_streams"),
+        ({"max_streams": 10**6}, "feed.max_streams"),
+        ({"max_stream": 4}, "unknown key(s) ['max_stream']"),
+        ([4], "feed: must be a mapping"),
+    ]:
+        with pytest.raises(
+            ConfigError, match=key.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+        ):
+            NodeConfig.from_mapping({**base, "feed": feed}, tmp_path)
+
+
+# Open stream line iterators: an abandoned iterator closes its connection when collected.
+_READING: list[object] = []
+
+
+def _open_stream(stack: ExitStack, client: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
+    r = stack.enter_context(client.stream("GET", url + "/feed/stream?max_s=60", headers=headers))
+    if r.status_code == 200:
+        lines = r.iter_lines()
+        assert next(lines) == ": kizuna live feed"  # the stream is open (its slot taken)
+        _READING.append(lines)
+    else:
+        r.read()
+    return r
+
+
+def test_streams_are_limited_per_caller_and_in_all_and_a_closed_stream_frees_its_slot(tmp_path):
+    port = free_port()
+    cfg = _coalition(
+        tmp_path, {"JPN": port, "USA": free_port()}, {"max_streams_per_caller": 2, "max_streams": 3}
+    )
+    node = Node.open(str(tmp_path / "JPN.db"), cfg, tmp_path / "keys")
+    app = create_app(node, sse_poll_s=0.05)
+    slots = app.state.streams
+    server = ServerThread(app, port).start()
+    url = f"http://127.0.0.1:{port}"
+    head = node.share.audit_head_now()[0]
+    try:
+        with httpx.Client(timeout=10) as client, ExitStack() as analyst_streams, ExitStack() as others:
+            first = _open_stream(analyst_streams, client, url, ANALYST)
+            second = _open_stream(analyst_streams, client, url, ANALYST)
+            assert first.status_code == second.status_code == 200
+            third = _open_stream(others, client, url, ANALYST)
+            assert third.status_code == 429 and third.headers["retry-after"] == "30"
+            assert third.json() == {"detail": "too many open streams; close one or retry later"}
+            # Another caller still has a slot, until the node's total is reached.
+            assert _open_stream(others, client, url, READER).status_code == 200
+            assert _open_stream(others, client, url, READER).status_code == 429
+            assert slots.held() == 3 and slots.held(("user", "analyst-JPN")) == 2
+            refused = _refusals(node, head)
+            assert [(e["actor"], e["detail"]["status"], e["detail"]["action"]) for e in refused] == [
+                ("analyst-JPN", 429, "GET /feed/stream"),
+                ("reader", 429, "GET /feed/stream"),
+            ]
+            assert refused[0]["detail"]["reason"] == "caller holds 2 open streams (at most 2)"
+            assert refused[1]["detail"]["reason"] == "3 open streams on this node (at most 3)"
+            # The client goes away: its slot is free once the server notices the disconnect.
+            analyst_streams.close()
+            deadline = time.monotonic() + 10
+            while slots.held(("user", "analyst-JPN")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert slots.held(("user", "analyst-JPN")) == 0
+            assert _open_stream(others, client, url, ANALYST).status_code == 200
+        deadline = time.monotonic() + 10
+        while slots.held() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert slots.held() == 0
+        assert node.audit.verify().ok
+    finally:
+        _READING.clear()
+        server.stop()
+        node.catalog.close()
+
+
+def test_a_stream_that_ends_on_its_own_frees_its_slot(node):
+    app = create_app(node, sse_poll_s=0.01)
+    with TestClient(app) as client:
+        for _ in range(6):  # more than the default 4 per caller, one after another
+            r = client.get("/feed/stream?max_s=0.05", headers=ANALYST)
+            assert r.status_code == 200
+        assert app.state.streams.held() == 0

@@ -26,6 +26,7 @@ from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
 from kizuna.service.deps import Caller, RefusalAudit, Refused, identify
 from kizuna.service.routes import ROUTERS
+from kizuna.service.routes.feed import StreamSlots
 from kizuna.share.node import Node
 
 # The largest request body any route accepts. A product payload is at most 1 MiB as compact JSON
@@ -149,6 +150,7 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MA
     app.state.node = node
     app.state.cursors = CursorBox(node)
     app.state.refusals = refusals
+    app.state.streams = StreamSlots(node.config.feed)  # open SSE streams, per caller and in all
     app.state.sse_poll_s = sse_poll_s
     # Set by the server on shutdown (share.loopback) so open SSE streams end.
     app.state.stopping = threading.Event()

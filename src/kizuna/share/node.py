@@ -88,6 +88,19 @@ class TlsFiles:
     key: Path
 
 
+# The most SSE streams a config may allow: each holds a connection and polls the store.
+MAX_FEED_STREAMS = 10_000
+
+
+@dataclass(frozen=True)
+class FeedLimits:
+    """Concurrent live-feed (SSE) streams, config key `feed`: per caller (a user or a partner node), so
+    one client cannot hold every connection, and in all, so the store's polling stays bounded."""
+
+    max_streams_per_caller: int = 4
+    max_streams: int = 64
+
+
 @dataclass
 class NodeConfig:
     node_id: str
@@ -102,6 +115,7 @@ class NodeConfig:
     # Plain-HTTP partners and serving without TLS are refused unless this is set (config `insecure:
     # true` or `--insecure`); when set, every use is announced and audited.
     insecure: bool = False
+    feed: FeedLimits = field(default_factory=FeedLimits)
 
     @classmethod
     def from_mapping(
@@ -178,6 +192,7 @@ class NodeConfig:
         insecure = data.get("insecure", False)
         if not isinstance(insecure, bool):
             raise where.error("insecure", f"must be true or false, not {insecure!r}")
+        feed = where.feed_limits(data)
         return cls(
             node_id=node_id,
             nation=str(me.get("nation", node_id)),
@@ -189,6 +204,7 @@ class NodeConfig:
             markings=markings,
             tls=tls,
             insecure=insecure,
+            feed=feed,
         )
 
     @classmethod
@@ -262,6 +278,24 @@ class _Where:
                 f"{at}.accesses", f"unknown caveat(s) {unknown}; known: {sorted(markings.caveats)}"
             )
         return granted
+
+    def feed_limits(self, data: Mapping[str, Any]) -> FeedLimits:
+        if data.get("feed") is None:
+            return FeedLimits()
+        feed = self.mapping(data, "feed", "feed")
+        known = ("max_streams_per_caller", "max_streams")
+        unknown = sorted(str(k) for k in feed if k not in known)
+        if unknown:
+            raise self.error("feed", f"unknown key(s) {unknown}; known: {list(known)}")
+        for key in known:
+            value = feed.get(key)
+            if key in feed and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_FEED_STREAMS
+            ):
+                raise self.error(
+                    f"feed.{key}", f"must be a whole number from 1 to {MAX_FEED_STREAMS}, not {value!r}"
+                )
+        return FeedLimits(**{k: feed[k] for k in known if k in feed})
 
     def pem(self, data: Mapping[str, Any], at: str, base: Path) -> bytes:
         value = self.text(data, "public_key", at)
