@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -21,6 +21,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
@@ -55,11 +56,13 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
-    """A refusal a dependency decided: audited (off the event loop: a database write), then answered."""
+    """A refusal a dependency decided: audited (off the event loop: a database write), then answered
+    by the app's handler of every other HTTP error, so it looks like one."""
     assert isinstance(exc, Refused)
     refusals: RefusalAudit = request.app.state.refusals
     await run_in_threadpool(refusals.record, request, exc.caller, exc.status_code, exc.reason)
-    return await http_exception_handler(request, exc)
+    answer = request.app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+    return cast(Response, await answer(request, exc))
 
 
 async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
