@@ -353,3 +353,40 @@ def test_a_stream_that_ends_on_its_own_frees_its_slot(node):
             r = client.get("/feed/stream?max_s=0.05", headers=ANALYST)
             assert r.status_code == 200
         assert app.state.streams.held() == 0
+
+
+# ------------------------------------------------------------------------ found by tests/test_service_fuzz.py
+def test_a_downgrade_cannot_apply_a_marking_above_the_actors_own_access(node):
+    """A SECRET downgrader "downgrading" to TOP SECRET stored a version nobody at the node (SECRET)
+    could read again: its own product vanished from every list."""
+    client = TestClient(create_app(node))
+    body = {"type": "conjunction", "payload": {}, "marking": "SECRET//REL TO USA, JPN"}
+    pid = client.post("/products", json=body, headers=ANALYST).json()["product"]["id"]
+    head = node.share.audit_head_now()[0]
+    up = {"marking": "TOP SECRET//REL TO USA, JPN", "justification": "fuzz"}
+    r = client.post(f"/products/{pid}/downgrade", json=up, headers=ANALYST)
+    assert r.status_code == 403 and "could not access" in r.json()["detail"]
+    assert [e["detail"]["action"] for e in _refusals(node, head)] == ["downgrade"]
+    got = client.get(f"/products/conjunctions/{pid}", headers=ANALYST)
+    assert got.status_code == 200 and got.json()["product"]["version"] == 1
+
+
+def test_ids_no_product_can_have_are_refused_like_absent_ones(tmp_path, node_db):
+    """On PostgreSQL an id over the 80-character column failed the refusal's audit write, and one
+    with a NUL failed the lookup: both answered 500. Now 403, as for any product not releasable."""
+    node = Node.open(node_db, _coalition(tmp_path), tmp_path / "keys")
+    client = TestClient(create_app(node), raise_server_exceptions=False)
+    absent = client.get("/products/conjunctions/product--absent", headers=ANALYST)
+    head = node.share.audit_head_now()[0]
+    for product_id in ("p" * 81, "a%00b"):
+        got = client.get(f"/products/conjunctions/{product_id}", headers=ANALYST)
+        down = client.post(
+            f"/products/{product_id}/downgrade",
+            json={"marking": "UNCLASSIFIED", "justification": "x"},
+            headers=ANALYST,
+        )
+        assert got.status_code == down.status_code == 403 and got.content == absent.content
+    entries = _refusals(node, head)
+    assert len(entries) == 4 and all(e["product_id"] is None for e in entries)
+    assert [e["detail"]["requested_id"] for e in entries] == ["p" * 81, "p" * 81, "a\x00b", "a\x00b"]
+    node.catalog.close()

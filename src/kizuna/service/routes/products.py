@@ -10,6 +10,7 @@ from kizuna.service import models
 from kizuna.service.cursors import envelope
 from kizuna.service.deps import Caller, CallerDep, CursorsDep, NodeDep, audit_access, require_role
 from kizuna.service.responses import AUTH_RESPONSES, BAD_CURSOR, INVALID, NOT_VISIBLE
+from kizuna.share import limits
 from kizuna.share.audit import AuditEvent
 from kizuna.share.markings import MarkingError, parse_banner
 from kizuna.share.node import Node, NotAvailableError
@@ -26,14 +27,18 @@ def _refused(
     product_id: str | None = None,
     version: int | None = None,
 ) -> HTTPException:
-    """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more)."""
+    """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more). An id
+    from the URL that could be no product's (over the id column's 80 characters, which PostgreSQL
+    refuses) is kept in the detail, cut short, instead of failing the audit write and the request."""
+    audited_id = limits.safe_id(product_id)
+    named = {} if product_id is None or audited_id is not None else {"requested_id": product_id[:200]}
     node.audit.record(
         AuditEvent(
             "refusal",
             c.subject.name,
-            product_id,
+            audited_id,
             version,
-            {"action": action, "status": status, "reason": detail},
+            {"action": action, "status": status, "reason": detail, **named},
         )
     )
     return HTTPException(status, detail)
@@ -109,8 +114,13 @@ def _type_router(ptype: str) -> APIRouter:
         product_id: str,
         version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> dict[str, object]:
-        # The store returns only rows that verify and that the signed label releases to the caller.
-        row = node.share.get(node.visibility(c.subject), product_id, version)
+        # The store returns only rows that verify and that the signed label releases to the caller. An
+        # id no product can have (a NUL, which PostgreSQL refuses in a query) is not looked up at all.
+        row = (
+            node.share.get(node.visibility(c.subject), product_id, version)
+            if limits.safe_id(product_id)
+            else None
+        )
         if row is None or row.type != ptype:
             raise _refused(node, c, 403, NOT_VISIBLE, f"get {ptype}", product_id, version)
         audit_access(node, c, [row], f"get {ptype}")
@@ -173,7 +183,7 @@ def downgrade(
 ) -> dict[str, object]:
     """Lower a product's marking (role `downgrader`, originating nation only); audited."""
     _role(node, c, "downgrader", "downgrade")
-    if node.share.get(node.visibility(c.subject), product_id) is None:
+    if limits.safe_id(product_id) is None or node.share.get(node.visibility(c.subject), product_id) is None:
         raise _refused(node, c, 403, NOT_VISIBLE, "downgrade", product_id)
     try:
         marking = parse_banner(body.marking, node.config.markings)
