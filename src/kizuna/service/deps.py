@@ -7,8 +7,8 @@ Policy is enforced here, in one place: :func:`current_caller` turns credentials 
 Every refusal is audited. One decided here (401 without credentials that verify, 403 without the
 role) is raised as :class:`Refused`, which the app's handler writes through :class:`RefusalAudit`
 before answering; the routers audit the refusals they decide themselves, and the node those its
-policy decides. The answer to the caller never says more than before: the audit entry names the
-reason, the response only the status.
+policy decides. The caller is told no more than before ("authentication required"); the audit
+entry names the reason (no credentials, an unknown token, a signature that does not verify...).
 """
 
 import threading
