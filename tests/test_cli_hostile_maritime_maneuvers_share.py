@@ -42,6 +42,15 @@ PUBLISH = ["product", "publish", *NODE, "--db", "{tmp}/pub.db", "--type", "conju
 PUBLISH += ["--marking", "SECRET//REL TO USA, JPN", "--payload", "{payload}"]
 
 BAD_NUMBERS = ("nan", "inf", "-inf")
+# Node configs whose TLS files are there but unusable, and the refusal naming the file and the fault
+# (ssl alone says "[SSL] PEM lib", naming neither).
+BROKEN_TLS = [
+    ("{tls_garbage_cert_cfg}", "tls cert file {tmp}/tls/tls/garbage.pem: not a PEM certificate"),
+    ("{tls_garbage_key_cfg}", "tls key file {tmp}/tls/tls/garbage.pem: not an unencrypted PEM private key"),
+    ("{tls_garbage_ca_cfg}", "tls ca file {tmp}/tls/tls/garbage.pem: not a PEM certificate"),
+    ("{tls_wrong_key_cfg}", "JPN.tls.key.pem: not the key of cert file {tmp}/tls/tls/USA.crt.pem"),
+    ("{tls_dir_cert_cfg}", "tls cert file {tmp}/tls/tls/a_dir: is a directory"),
+]
 
 
 def _numbers(base: list[str], option: str, values: tuple[str, ...]) -> list:
@@ -188,6 +197,8 @@ ROWS: list[tuple[list[str], str]] = [
     # ---------------------------------------------------------------- serve
     *_inputs(_drop(SERVE, "--partners"), "--partners"),
     (_drop(SERVE, "--partners") + ["--partners", "{tls_missing_cfg}"], "JPN.crt.pem"),
+    *[(_drop(SERVE, "--partners") + ["--partners", cfg], fragment) for cfg, fragment in BROKEN_TLS],
+    (_drop(SERVE, "--partners") + ["--partners", "{feed_cfg}"], "feed.max_streams_per_caller: must be"),
     (_drop(SERVE, "--partners") + ["--partners", "{bad_yaml}"], "--partners"),
     (
         _drop(SERVE, "--partners") + ["--partners", "{payload}"],
@@ -216,6 +227,7 @@ ROWS: list[tuple[list[str], str]] = [
     (SYNC + ["-f", "xml"], "--format 'xml': use one of"),
     *_inputs(_drop(SYNC, "--partners"), "--partners"),
     (_drop(SYNC, "--partners") + ["--partners", "{tls_missing_cfg}"], "JPN.crt.pem"),
+    *[(_drop(SYNC, "--partners") + ["--partners", cfg], fragment) for cfg, fragment in BROKEN_TLS],
     (_drop(SYNC, "--keys") + ["--keys", "{tmp}/no/keys"], "no such directory"),
     # ---------------------------------------------------------------- audit witnesses
     (_drop(WITNESSES, "--db") + ["--db", "{tmp}/typo.db"], "no database"),
@@ -317,6 +329,23 @@ def files(tmp_path_factory) -> dict[str, str]:
     doc = yaml.safe_load(tls_cfgs["JPN"].read_text())
     (tmp / "tls" / doc["tls"]["cert"]).unlink()
     f["tls_missing_cfg"] = tls_cfgs["JPN"]
+    (tmp / "tls" / "tls" / "garbage.pem").write_text("not a certificate, not a key\n")
+    (tmp / "tls" / "tls" / "a_dir").mkdir()
+
+    def tls_variant(name: str, **files: str) -> Path:
+        path = tmp / "tls" / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**doc, "tls": {**doc["tls"], **files}}, sort_keys=False))
+        return path
+
+    usa_cert, usa_key = "tls/USA.crt.pem", "tls/USA.tls.key.pem"
+    f["tls_garbage_cert_cfg"] = tls_variant("garbage_cert", cert="tls/garbage.pem")
+    f["tls_garbage_key_cfg"] = tls_variant("garbage_key", cert=usa_cert, key="tls/garbage.pem")
+    f["tls_garbage_ca_cfg"] = tls_variant("garbage_ca", ca="tls/garbage.pem", cert=usa_cert, key=usa_key)
+    f["tls_wrong_key_cfg"] = tls_variant("wrong_key", cert=usa_cert)  # JPN's key with USA's certificate
+    f["tls_dir_cert_cfg"] = tls_variant("dir_cert", cert="tls/a_dir")
+    f["feed_cfg"] = tmp / "coalition" / "feed.yaml"
+    feed_doc = yaml.safe_load(cfgs["JPN"].read_text())
+    f["feed_cfg"].write_text(yaml.safe_dump({**feed_doc, "feed": {"max_streams_per_caller": 0}}))
     f["node_db"] = tmp / "JPN.db"
     node = Node.open(str(f["node_db"]), f["cfg"], f["keys"])
     node.catalog.close()

@@ -108,11 +108,7 @@ def _node(
     if node_id and node_id != config.node_id:
         fail(f"--node-id {node_id} but {partners} configures {config.node_id}")
     if config.tls is not None:
-        # Checked here: ssl reports a missing file as a bare "No such file or directory".
-        for name in ("ca", "cert", "key"):
-            path = getattr(config.tls, name)
-            if not path.is_file():
-                fail(f"--partners {partners}: tls {name} file {path}: no such file")
+        _check_tls(config.tls, partners)
     key_path = keys / f"{config.node_id}.key.pem"
     input_file(key_path, "--keys")
     try:
@@ -124,6 +120,41 @@ def _node(
         return Node(store, config, Signer(config.node_id, key))
     except KizunaError as exc:
         fail(f"--partners {partners}: {exc}")
+
+
+def _check_tls(tls, partners: Path) -> None:  # noqa: ANN001
+    """The TLS files the config names: each there, readable and PEM of its kind, and the key the
+    certificate's. Checked before serving or syncing: ssl reports a missing file as a bare "No such
+    file or directory" and a bad one as "[SSL] PEM lib", naming neither the file nor the option."""
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    where = f"--partners {partners}: tls"
+    pem: dict[str, bytes] = {}
+    for name in ("ca", "cert", "key"):
+        path = input_file(getattr(tls, name), f"{where} {name} file")
+        try:
+            pem[name] = path.read_bytes()
+        except OSError as exc:
+            fail(f"{where} {name} file {path}: {exc.strerror or exc}")
+    try:
+        x509.load_pem_x509_certificates(pem["ca"])
+    except ValueError:
+        fail(f"{where} ca file {tls.ca}: not a PEM certificate")
+    try:
+        x509.load_pem_x509_certificate(pem["cert"])
+    except ValueError:
+        fail(f"{where} cert file {tls.cert}: not a PEM certificate")
+    try:
+        serialization.load_pem_private_key(pem["key"], password=None)
+    except (ValueError, TypeError):  # TypeError: the key is encrypted, and there is no passphrase option
+        fail(f"{where} key file {tls.key}: not an unencrypted PEM private key")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(str(tls.cert), str(tls.key))
+    except ssl.SSLError:
+        fail(f"{where} key file {tls.key}: not the key of cert file {tls.cert}")
 
 
 def _announce_transport(node, partners: Path, *, serving: bool) -> None:  # noqa: ANN001

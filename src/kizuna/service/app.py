@@ -5,27 +5,31 @@ router per domain (:mod:`kizuna.service.routes`). Who the caller is and what the
 :mod:`kizuna.service.deps`. Requests for a single product answer 403 with the same body whether the
 product does not exist or is not releasable to the caller, so the answer leaks neither ids nor counts;
 list cursors are encrypted (:mod:`kizuna.service.cursors`). Request bodies are bounded and writes
-authenticated before a byte of the body is read (:class:`BodyLimit`). Under ``/taxii2/`` every answer,
-errors and unknown paths included, is a TAXII 2.1 resource or error message in the TAXII media type
-(:mod:`kizuna.service.routes.taxii`).
+authenticated before a byte of the body is read (:class:`BodyLimit`). Every 401 and 403 is audited
+(:class:`kizuna.service.deps.RefusalAudit`, anonymous ones counted per client address and minute). Under
+``/taxii2/`` every answer, errors and unknown paths included, is a TAXII 2.1 resource or error message
+in the TAXII media type (:mod:`kizuna.service.routes.taxii`).
 """
 
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kizuna.errors import KizunaError
 from kizuna.service.cursors import CursorBox
-from kizuna.service.deps import authenticate
+from kizuna.service.deps import Caller, RefusalAudit, Refused, identify
 from kizuna.service.responses import error_body, is_taxii_path, taxii_error
 from kizuna.service.routes import ROUTERS
+from kizuna.service.routes.feed import StreamSlots
 from kizuna.share.node import Node
 
 # The largest request body any route accepts. A product payload is at most 1 MiB as compact JSON
@@ -68,6 +72,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A refusal a dependency decided: audited (off the event loop: a database write), then answered
+    by the app's handler of every other HTTP error, so it looks like one."""
+    assert isinstance(exc, Refused)
+    refusals: RefusalAudit = request.app.state.refusals
+    await run_in_threadpool(refusals.record, request, exc.caller, exc.status_code, exc.reason)
+    answer = request.app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+    return cast(Response, await answer(request, exc))
+
+
 async def _answer(
     send: Send, path: str, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
@@ -83,16 +97,21 @@ async def _answer(
 class BodyLimit:
     """ASGI middleware run before routing: refuses a body over `max_body_bytes` by its Content-Length
     or, when streamed, as soon as the count passes the limit (413), and refuses a write whose caller
-    does not authenticate (401) before reading any of its body. A body within the limit is buffered
-    here and replayed to the route, so no route ever receives more than the limit."""
+    does not authenticate (401, audited) before reading any of its body. A body within the limit is
+    buffered here and replayed to the route, so no route ever receives more than the limit. Every
+    request passing here also writes the anonymous-refusal count of a window that has ended."""
 
-    def __init__(self, app: ASGIApp, node: Node, max_body_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.node, self.max_body_bytes = app, node, max_body_bytes
+    def __init__(
+        self, app: ASGIApp, node: Node, refusals: RefusalAudit, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
+        self.app, self.node, self.refusals, self.max_body_bytes = app, node, refusals, max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.refusals.due():
+            await run_in_threadpool(self.refusals.flush)
         request = Request(scope)
         length = request.headers.get("content-length")
         if length is not None:
@@ -104,7 +123,9 @@ class BodyLimit:
                 return
         has_body = length not in (None, "0") or "transfer-encoding" in request.headers
         if scope["method"] in WRITE_METHODS:
-            if authenticate(self.node, request) is None:
+            found = identify(self.node, request)
+            if not isinstance(found, Caller):
+                await run_in_threadpool(self.refusals.record, request, None, 401, found)
                 await _answer(
                     send, scope["path"], 401, "authentication required", {"WWW-Authenticate": "Bearer"}
                 )
@@ -137,13 +158,23 @@ class BodyLimit:
 
 
 def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    refusals = RefusalAudit(node)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(refusals.flush, everything=True)  # the counts of the last window
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"Kizuna node {node.node_id}",
         version="1.0.0",
         description="Marked, signed and audited space-intelligence products shared between coalition nodes.",
     )
     app.state.node = node
     app.state.cursors = CursorBox(node)
+    app.state.refusals = refusals
+    app.state.streams = StreamSlots(node.config.feed)  # open SSE streams, per caller and in all
     app.state.sse_poll_s = sse_poll_s
     # The TAXII API root announces it as its max_content_length.
     app.state.max_body_bytes = max_body_bytes
@@ -152,7 +183,8 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MA
     app.add_exception_handler(KizunaError, _kizuna_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(BodyLimit, node=node, max_body_bytes=max_body_bytes)
+    app.add_exception_handler(Refused, _refused)
+    app.add_middleware(BodyLimit, node=node, refusals=refusals, max_body_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     return app

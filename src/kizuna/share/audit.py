@@ -80,7 +80,11 @@ class AuditLog:
         self.product_check = product_check
 
     def append(self, conn: Connection, events: Sequence[AuditEvent]) -> int:
-        """Append events in the caller's transaction; returns the last sequence number."""
+        """Append events in the caller's transaction; returns the last sequence number.
+
+        `conn` comes from :meth:`ShareStore.write`: reading the head and allocating the next counter
+        are consistent only under its write lock (SQLite ``BEGIN IMMEDIATE``; on PostgreSQL the head
+        row is read ``FOR UPDATE``), or another process appending in between makes them disagree."""
         if not events:
             return self.store.audit_head(conn)[0]
         for e in events:

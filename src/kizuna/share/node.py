@@ -89,6 +89,19 @@ class TlsFiles:
     key: Path
 
 
+# The most SSE streams a config may allow: each holds a connection and polls the store.
+MAX_FEED_STREAMS = 10_000
+
+
+@dataclass(frozen=True)
+class FeedLimits:
+    """Concurrent live-feed (SSE) streams, config key `feed`: per caller (a user or a partner node), so
+    one client cannot hold every connection, and in all, so the store's polling stays bounded."""
+
+    max_streams_per_caller: int = 4
+    max_streams: int = 64
+
+
 @dataclass
 class NodeConfig:
     node_id: str
@@ -103,6 +116,7 @@ class NodeConfig:
     # Plain-HTTP partners and serving without TLS are refused unless this is set (config `insecure:
     # true` or `--insecure`); when set, every use is announced and audited.
     insecure: bool = False
+    feed: FeedLimits = field(default_factory=FeedLimits)
 
     @classmethod
     def from_mapping(
@@ -179,6 +193,7 @@ class NodeConfig:
         insecure = data.get("insecure", False)
         if not isinstance(insecure, bool):
             raise where.error("insecure", f"must be true or false, not {insecure!r}")
+        feed = where.feed_limits(data)
         return cls(
             node_id=node_id,
             nation=str(me.get("nation", node_id)),
@@ -190,6 +205,7 @@ class NodeConfig:
             markings=markings,
             tls=tls,
             insecure=insecure,
+            feed=feed,
         )
 
     @classmethod
@@ -263,6 +279,24 @@ class _Where:
                 f"{at}.accesses", f"unknown caveat(s) {unknown}; known: {sorted(markings.caveats)}"
             )
         return granted
+
+    def feed_limits(self, data: Mapping[str, Any]) -> FeedLimits:
+        if data.get("feed") is None:
+            return FeedLimits()
+        feed = self.mapping(data, "feed", "feed")
+        known = ("max_streams_per_caller", "max_streams")
+        unknown = sorted(str(k) for k in feed if k not in known)
+        if unknown:
+            raise self.error("feed", f"unknown key(s) {unknown}; known: {list(known)}")
+        for key in known:
+            value = feed.get(key)
+            if key in feed and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_FEED_STREAMS
+            ):
+                raise self.error(
+                    f"feed.{key}", f"must be a whole number from 1 to {MAX_FEED_STREAMS}, not {value!r}"
+                )
+        return FeedLimits(**{k: feed[k] for k in known if k in feed})
 
     def pem(self, data: Mapping[str, Any], at: str, base: Path) -> bytes:
         value = self.text(data, "public_key", at)
@@ -610,6 +644,8 @@ class Node:
             self._refuse(actor.name, old, "downgrade", "only the originating node may downgrade a product")
         new_marking.validate(self.config.markings)
         try:
+            # The marking as it will be signed (originator implied) is what the actor must be able to hold.
+            new_marking = with_originator(new_marking, self.config.nation, self.config.markings)
             check_downgrade(
                 actor,
                 old.marking,
@@ -618,7 +654,6 @@ class Node:
                 justification=justification,
                 config=self.config.markings,
             )
-            new_marking = with_originator(new_marking, self.config.nation, self.config.markings)
         except PolicyError as exc:
             self.audit.record(
                 AuditEvent(

@@ -168,6 +168,10 @@ def check_downgrade(
         raise PolicyError(f"{actor.name} lacks the {DOWNGRADE_ROLE!r} role")
     if not may_access(actor, old, owner_nation=owner_nation, config=config):
         raise PolicyError(f"{actor.name} may not access the marking being downgraded")
+    # Without this a "downgrade" to TOP SECRET by a SECRET user stored a version above the actor's
+    # clearance (and the node's), which no one here could read again.
+    if not may_access(actor, new, owner_nation=owner_nation, config=config):
+        raise PolicyError(f"{actor.name} may not apply a marking they could not access")
     if actor.nationality != owner_nation:
         raise PolicyError("only the originating nation may downgrade its product")
     if not justification.strip():

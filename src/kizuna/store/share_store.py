@@ -155,8 +155,32 @@ class ShareStore:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        """A write transaction that holds the database's write lock from its first statement.
+
+        Writers read before they write (the audit head before its counter, the stored versions before
+        an insert), so the read must already be under the lock another process (the CLI beside a live
+        node) takes to write. SQLite: the driver would run those reads outside any transaction and only
+        BEGIN (deferred) at the first UPDATE, so in autocommit mode we issue ``BEGIN IMMEDIATE``, which
+        takes the write lock up front and waits for it up to the connection's busy timeout, as
+        :mod:`kizuna.store.migrate` does for schema changes. PostgreSQL: each writer locks the rows it
+        reads (the audit head ``FOR UPDATE``, the counter rows by their UPDATE) until commit.
+        """
+        with self._write_lock:
+            if self.dialect != "sqlite":
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    # SQLite has already rolled back after some errors (a full disk, an interrupt).
+                    if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                        conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
 
     def allocate(self, conn: Connection, name: str, n: int) -> int:
         """Reserve `n` sequence numbers; returns the first. Locks the counter row until commit."""

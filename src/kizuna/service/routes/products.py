@@ -29,10 +29,18 @@ def _refused(
     version: int | None = None,
 ) -> HTTPException:
     """A refusal answered here, with its audit entry (the caller gets `detail`, nothing more). The id
-    and version come from the request path: one over the limits is named by its digest instead, so the
-    audit row always fits its columns and the refusal is never lost to a store error."""
+    and version come from the request path: an id no product can have (over 80 characters, a NUL) is
+    kept in the detail, cut short and with its digest, so the audit row always fits its columns and the
+    refusal is never lost to a store error."""
     named = limits.safe_id(product_id)
-    extra = {} if named == product_id else {"id_sha256": hashlib.sha256(str(product_id).encode()).hexdigest()}
+    extra = (
+        {}
+        if named == product_id
+        else {
+            "requested_id": str(product_id)[:200],
+            "id_sha256": hashlib.sha256(str(product_id).encode()).hexdigest(),
+        }
+    )
     node.audit.record(
         AuditEvent(
             "refusal",
@@ -115,8 +123,13 @@ def _type_router(ptype: str) -> APIRouter:
         product_id: str,
         version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> dict[str, object]:
-        # The store returns only rows that verify and that the signed label releases to the caller.
-        row = node.share.get(node.visibility(c.subject), product_id, version)
+        # The store returns only rows that verify and that the signed label releases to the caller. An
+        # id no product can have (a NUL, which PostgreSQL refuses in a query) is not looked up at all.
+        row = (
+            node.share.get(node.visibility(c.subject), product_id, version)
+            if limits.safe_id(product_id)
+            else None
+        )
         if row is None or row.type != ptype:
             raise _refused(node, c, 403, NOT_VISIBLE, f"get {ptype}", product_id, version)
         audit_access(node, c, [row], f"get {ptype}")
@@ -186,7 +199,7 @@ def downgrade(
 ) -> dict[str, object]:
     """Lower a product's marking (role `downgrader`, originating nation only); audited."""
     _role(node, c, "downgrader", "downgrade")
-    if node.share.get(node.visibility(c.subject), product_id) is None:
+    if limits.safe_id(product_id) is None or node.share.get(node.visibility(c.subject), product_id) is None:
         raise _refused(node, c, 403, NOT_VISIBLE, "downgrade", product_id)
     try:
         marking = parse_banner(body.marking, node.config.markings)
