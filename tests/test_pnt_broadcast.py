@@ -81,9 +81,9 @@ def test_the_wrong_record_or_a_wrong_clock_offset_shows_as_kilometres() -> None:
 
 
 def test_gps_time_conversion_agrees_with_gnss_lib_py() -> None:
-    from gnss_lib_py.utils.time_conversions import datetime_to_gps_millis
-
     from datetime import UTC, datetime
+
+    from gnss_lib_py.utils.time_conversions import datetime_to_gps_millis
 
     for when in (datetime(2017, 1, 1, 0, 0, 30, tzinfo=UTC), datetime(2021, 4, 28, 18, tzinfo=UTC)):
         t = np.array([np.datetime64(when.replace(tzinfo=None), "ns")])
