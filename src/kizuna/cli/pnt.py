@@ -50,6 +50,9 @@ pnt_app = typer.Typer(
 MAX_HOURS = 14 * 24.0
 MAX_STEP_S = 3600.0
 MIN_GRID_DEG, MAX_GRID_DEG = 0.1, 10.0
+#: receivers x times one command evaluates (with ~170 satellites in view or not, about half a
+#: minute on one core); more is a typo of --grid-deg or --step-s, not a map
+MAX_EVALUATIONS = 2_000_000
 #: element sets older (or newer) than this against the period get a warning
 STALE_DAYS = 14.0
 BUNDLED_ELEMENTS = "gnss_2026-07.csv"
@@ -173,13 +176,23 @@ def _satellites(
             fail(f"--nav {exc}")
         letters = [SYSTEMS[s].letter for s in systems]
         not_computed = [SYSTEMS[s].title for s in systems if SYSTEMS[s].letter not in COMPUTED_SYSTEMS]
+        if len(not_computed) == len(systems):
+            fail(
+                f"--nav: broadcast orbits of {', '.join(not_computed)} are not computed (GPS, QZSS and Galileo are)"
+            )
         if not_computed:
             warn(f"--nav: broadcast orbits of {', '.join(not_computed)} are not computed; left out")
         sats = broadcast_positions(eph, times, systems=letters)
-        if not np.isfinite(sats.position_km).any():
+        covered = np.isfinite(sats.position_km[..., 0]).any(axis=0)
+        if not covered.any():
             fail(
                 f"--nav {nav}: no record of {', '.join(systems)} within 2 h of the period "
                 f"starting {iso(start)} (the file has {', '.join(eph.satellites) or 'none'})"
+            )
+        if not covered.all():
+            warn(
+                f"--nav {nav}: {np.count_nonzero(~covered)} of {len(covered)} times are more than 2 h from "
+                "every record: no satellites then"
             )
         return sats
     source = elements
@@ -253,6 +266,11 @@ def _setup(
         lat, lon = _parse_point(point or "")
         receivers = Receivers.at(lat, lon)
     times = time_grid(t0, t1, step_s)
+    if len(times) * len(receivers) > MAX_EVALUATIONS:
+        fail(
+            f"--grid-deg/--step-s: {len(receivers):,} points x {len(times):,} times is more than "
+            f"{MAX_EVALUATIONS:,} evaluations; use a coarser --grid-deg, a longer --step-s or fewer --hours"
+        )
     satellites = _satellites(systems, elements, nav, times, t0)
     parameters = {
         "where": f"region {grid.region.key} ({grid.region.title}), {grid_deg:g} deg grid"
@@ -302,6 +320,21 @@ def _write_geojson(path: Path, doc: dict[str, Any]) -> None:
         json.dump(doc, fh, allow_nan=False)
         fh.write("\n")
     note(f"wrote {path} ({len(doc['features'])} cells)")
+
+
+def _short(params: dict[str, Any]) -> str:
+    """Systems and mask in a few words, for a table title that fits 80 columns (the parameters
+    line below the table has the rest)."""
+    systems = params["constellations"]
+    names = "all systems" if len(systems) == len(_all_systems()) else "+".join(systems)
+    mask = params["mask"] if not params["mask"].startswith("horizon") else "horizon file"
+    return f"{names}, mask {mask}"
+
+
+def _all_systems() -> tuple[str, ...]:
+    from kizuna.pnt import SYSTEMS
+
+    return tuple(SYSTEMS)
 
 
 def _f(digits: int) -> Any:
@@ -379,7 +412,8 @@ def dop(
             plot_dop_series(
                 series.times_utc, dops, series.n_visible[0], png, f"{params['where']}, mask {params['mask']}"
             )
-        title = f"DOP at {params['where']}, {', '.join(setup.parameters['constellations'])}, mask {params['mask']}"
+        lat, lon = setup.receivers.lat_deg[0], setup.receivers.lon_deg[0]
+        title = f"DOP at {lat:.4f},{lon:.4f}: {_short(params)}"
         emit_rows(rows, SERIES_COLUMNS, fmt, title=title, parameters=params, key="times")
         return
     _emit_map(setup, series, params, fmt, png, geojson, max_pdop, min_satellites, "mean_pdop", "mean PDOP")
@@ -402,7 +436,7 @@ def _emit_map(
     assert setup.grid is not None
     rows = [r.as_dict() for r in summarize(series, max_pdop, min_satellites)]
     values = {k: [r[k] for r in rows] for k in rows[0] if k not in ("lat_deg", "lon_deg")}
-    title = f"{mapped_label}, {setup.grid.region.title}, {', '.join(params['constellations'])}, mask {params['mask']}"
+    title = f"{mapped_label}, {setup.grid.region.key}: {_short(params)}"
     if png:
         from kizuna.plots.pnt import plot_grid_map
 
@@ -410,7 +444,8 @@ def _emit_map(
             setup.grid,
             values[mapped],
             png,
-            f"{title}\n{params['start_utc']} + {params['times']} steps",
+            f"{mapped_label}, {setup.grid.region.title}: {_short(params)}\n"
+            f"{params['start_utc']} to {params['stop_utc']} every {params['step_s']:g} s",
             mapped_label,
         )
         note(f"wrote {png}")
@@ -457,7 +492,8 @@ def availability(
         if png:
             fail("--png: an availability plot needs --region (use 'pnt dop --point --png' for a time series)")
         rows = [r.as_dict() for r in summarize(series, max_pdop, min_satellites)]
-        title = f"availability (PDOP <= {max_pdop:g}, >= {min_satellites} sats) at {params['where']}"
+        lat, lon = setup.receivers.lat_deg[0], setup.receivers.lon_deg[0]
+        title = f"PDOP <= {max_pdop:g}, >= {min_satellites} sats at {lat:.4f},{lon:.4f}: {_short(params)}"
         emit_rows(rows, SUMMARY_COLUMNS, fmt, title=title, parameters=params, key="points")
         return
     _emit_map(
@@ -537,7 +573,7 @@ def scenarios(
         rows,
         SCENARIO_COLUMNS,
         fmt,
-        title=f"GNSS scenarios at {params['where']}, mask {params['mask']}",
+        title=f"GNSS scenarios at {params['where']}, mask {_short(params).split('mask ')[1]}",
         parameters=params,
     )
 
