@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kizuna.pnt.geometry import ElevationMask, Receivers, elevation_azimuth_deg, line_of_sight
+from kizuna.pnt.geometry import ElevationMask, Receivers, line_of_sight_components
 from kizuna.pnt.systems import SYSTEM_BY_LETTER, GnssSatellites
 
-#: line-of-sight vectors per chunk (receivers x times x satellites): about 50 MB for each of the
-#: few float64 arrays a chunk holds
-DEFAULT_CHUNK_STATES = 2_000_000
+#: lines of sight per chunk (receivers x times x satellites): 4 MB for each of the dozen float64
+#: arrays a chunk holds; measured fastest between 0.1 and 1 million (bench_pnt.py's map), slower
+#: at 2 million as the arrays leave the caches
+DEFAULT_CHUNK_STATES = 500_000
 DOP_NAMES = ("gdop", "pdop", "hdop", "vdop", "tdop")
 
 
@@ -44,15 +45,36 @@ def dop_from_lines_of_sight(
     satellites in view cannot fix a position (fewer than 3 + systems in view, or a degenerate
     geometry) every DOP is NaN.
     """
+    los = np.asarray(los_enu, dtype="float64")
+    return dop_from_components(los[..., 0], los[..., 1], los[..., 2], visible, system_index, n_systems)
+
+
+def dop_from_components(
+    east: np.ndarray,
+    north: np.ndarray,
+    up: np.ndarray,
+    visible: np.ndarray,
+    system_index: np.ndarray,
+    n_systems: int,
+) -> dict[str, np.ndarray]:
+    """`dop_from_lines_of_sight` with the line-of-sight components as three (..., N) arrays.
+
+    The map's inner loop: each sum runs along the contiguous satellite axis, so the normal
+    matrix costs a few passes over memory instead of a batched product of 3-vectors."""
     weight = np.asarray(visible, dtype="float64")
-    g = np.where(weight[..., None] > 0, -np.nan_to_num(los_enu), 0.0)
+    # -u is the geometry row; invisible satellites get weight 0 (and NaN positions become 0 first)
+    g = [np.where(weight > 0, -c, 0.0) for c in (east, north, up)]
     one_hot = np.eye(n_systems)[np.asarray(system_index, dtype="int64")]  # (N, K)
-    normal = np.einsum("...ni,...nj->...ij", g, g, optimize=True)  # zero rows drop out
-    cross = np.einsum("...ni,nk->...ik", g, one_hot, optimize=True)  # (..., 3, K)
+    lead = weight.shape[:-1]
+    normal = np.empty((*lead, 3, 3))
+    for i in range(3):
+        for j in range(i, 3):
+            normal[..., i, j] = normal[..., j, i] = np.einsum("...n,...n->...", g[i], g[j])
+    cross = np.stack([gi @ one_hot for gi in g], axis=-2)  # (..., 3, K)
     clock_count = weight @ one_hot  # (..., K)
     active = clock_count > 0
     inv_count = np.divide(1.0, clock_count, out=np.zeros_like(clock_count), where=active)
-    reduced = normal - np.einsum("...ik,...k,...jk->...ij", cross, inv_count, cross, optimize=True)
+    reduced = normal - np.einsum("...ik,...k,...jk->...ij", cross, inv_count, cross)
     n_used = weight.sum(axis=-1)
     ok = active.any(axis=-1) & (n_used >= 3 + active.sum(axis=-1))
     # a geometry with enough satellites can still be (nearly) degenerate: all in one plane
@@ -137,10 +159,9 @@ def evaluate_dop(
     for start in range(0, n_times, step):
         stop = min(n_times, start + step)
         if n_sats:
-            los = line_of_sight(receivers, satellites.position_km[:, start:stop])
-            elevation, azimuth = elevation_azimuth_deg(los)
-            visible = mask.visible(elevation, azimuth)
-            dops = dop_from_lines_of_sight(los, visible, clock_index, len(clocks))
+            east, north, up = line_of_sight_components(receivers, satellites.position_km[:, start:stop])
+            visible = mask.visible_components(east, north, up)
+            dops = dop_from_components(east, north, up, visible, clock_index, len(clocks))
             for name in DOP_NAMES:
                 out[name][:, start:stop] = dops[name]
             n_visible[:, start:stop] = dops["n_used"]
@@ -246,6 +267,7 @@ __all__ = [
     "DopSeries",
     "PointSummary",
     "compare_scenarios",
+    "dop_from_components",
     "dop_from_lines_of_sight",
     "evaluate_dop",
     "summarize",

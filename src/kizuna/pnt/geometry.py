@@ -57,6 +57,22 @@ def line_of_sight(receivers: Receivers, sat_position_km: np.ndarray) -> np.ndarr
     return np.einsum("pij,ptnj->ptni", receivers.enu, rho, optimize=True)
 
 
+def line_of_sight_components(
+    receivers: Receivers, sat_position_km: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`line_of_sight` as three (P, T, N) arrays (east, north, up): the layout the DOP sums want
+    (contiguous along satellites), built without the (P, T, N, 3) intermediate."""
+    sat = np.ascontiguousarray(sat_position_km.transpose(2, 1, 0))  # (3, T, N)
+    rx = receivers.position_km[:, :, None, None]  # (P, 3, 1, 1)
+    dx, dy, dz = (sat[k][None] - rx[:, k] for k in range(3))
+    inv_range = 1.0 / np.sqrt(dx * dx + dy * dy + dz * dz)
+    axes = receivers.enu[:, :, :, None, None]  # (P, 3 axes, 3 components, 1, 1)
+    east, north, up = (
+        (axes[:, a, 0] * dx + axes[:, a, 1] * dy + axes[:, a, 2] * dz) * inv_range for a in range(3)
+    )
+    return east, north, up
+
+
 def elevation_azimuth_deg(los_enu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Elevation and azimuth (clockwise from north, 0..360) [deg] of ENU unit vectors."""
     elevation = np.degrees(np.arcsin(np.clip(los_enu[..., 2], -1.0, 1.0)))
@@ -89,6 +105,15 @@ class ElevationMask:
         with np.errstate(invalid="ignore"):
             return np.isfinite(elevation_deg) & (elevation_deg >= self.minimum_deg(azimuth_deg))
 
+    def visible_components(self, east: np.ndarray, north: np.ndarray, up: np.ndarray) -> np.ndarray:
+        """`visible` from line-of-sight components; a constant mask needs no angles at all."""
+        if self.horizon is None:
+            with np.errstate(invalid="ignore"):
+                return up >= np.sin(np.radians(self.min_elevation_deg))
+        elevation = np.degrees(np.arcsin(np.clip(up, -1.0, 1.0)))
+        azimuth = np.mod(np.degrees(np.arctan2(east, north)), 360.0)
+        return self.visible(elevation, azimuth)
+
     def describe(self) -> str:
         if self.horizon is None:
             return f"{self.min_elevation_deg:g} deg"
@@ -98,4 +123,4 @@ class ElevationMask:
         )
 
 
-__all__ = ["ElevationMask", "Receivers", "elevation_azimuth_deg", "line_of_sight"]
+__all__ = ["ElevationMask", "Receivers", "elevation_azimuth_deg", "line_of_sight", "line_of_sight_components"]
