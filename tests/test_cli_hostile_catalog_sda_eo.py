@@ -30,6 +30,7 @@ START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
 PNT_START = ["--start", "2026-07-10T00:00:00Z", "--hours", "1", "--step-s", "1800"]
 PNT_POINT = ["--point", "35.68,139.77", *PNT_START]
+PNT_COMPARE = ["pnt", "compare", "--nav", "{nav}", "--start", "2021-04-28T18:00:00Z"]
 PNT_REGION = ["--region", "taiwan", "--grid-deg", "2", *PNT_START]
 
 
@@ -281,6 +282,21 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["pnt", "dop", "--point", "24.8,121.0", "--start", "2026-07-10T00:00:00Z", "--nav", "{nav}"],
         "within 2 h",
     ),
+    # ------------------------------------------------------------ pnt compare
+    *_times(["pnt", "compare", "--nav", "{nav}"], "--start"),
+    *_numbers([*PNT_COMPARE], "--hours", "-1", "0", "1e9"),
+    *_numbers([*PNT_COMPARE], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*PNT_COMPARE], "--max-match-km", "0", "-1", "1e9"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "/no/brdc.21n"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "{bin}"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "{file}"], "--nav"),
+    ([*PNT_COMPARE, "--elements", "/no/elements.csv"], "--elements"),
+    ([*PNT_COMPARE, "--elements", "{leo}"], "no satellites"),
+    ([*PNT_COMPARE, "--constellations", "glonass"], "not computed"),
+    ([*PNT_COMPARE, "--constellations", "gps,xyz"], "--constellations"),
+    ([*PNT_COMPARE, "-f", "xml"], "--format"),
+    (PNT_COMPARE, "same days"),
     # ------------------------------------------------------------ demo (it deletes and recreates its database)
     (["demo", "--db", "{db}", "--out-dir", "{new_dir}"], "use --force"),
     (["demo", "--db", "postgresql://kizuna@127.0.0.1/test", "--out-dir", "{new_dir}"], "not a URL"),
@@ -405,6 +421,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("pnt", "dop"),
         ("pnt", "availability"),
         ("pnt", "scenarios"),
+        ("pnt", "compare"),
         ("demo",),
     }
 

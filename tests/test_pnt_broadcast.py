@@ -124,3 +124,44 @@ def test_reader_refuses_other_files_by_name(tmp_path: Path) -> None:
     junk.write_text("this is not RINEX\n")
     with pytest.raises(FormatError, match="junk.rnx"):
         read_rinex_nav(junk)
+
+
+def test_matching_by_orbit_pairs_each_satellite_with_itself_and_differences_are_metres() -> None:
+    """compare_positions names no satellite: it must find G01 <-> G01 from the orbits alone."""
+    from kizuna.pnt.compare import compare_positions
+    from kizuna.pnt.systems import GnssSatellites
+
+    names, utc, xyz_km = _sp3(DATA / PAIRS[1][1])
+    times = np.unique(utc)
+    order = sorted(set(names.tolist()))
+    position = np.full((len(order), len(times), 3), np.nan)
+    for k, name in enumerate(order):
+        rows = np.flatnonzero(names == name)
+        position[k, np.searchsorted(times, utc[rows])] = xyz_km[rows]
+    precise = GnssSatellites(np.array(order), np.full(len(order), "G"), times, position, "sp3")
+    broadcast = broadcast_positions(read_rinex_nav(DATA / PAIRS[1][0]), times)
+    # shuffle the precise set so that matching by index would fail
+    shuffled = np.random.default_rng(1).permutation(len(order))
+    precise = GnssSatellites(
+        precise.name[shuffled], precise.system[shuffled], times, precise.position_km[shuffled], "sp3"
+    )
+    diffs = compare_positions(broadcast, precise)
+    assert len(diffs) == 31  # the navigation file has 32 PRNs, the precise orbits 31 (no G11)
+    # The file's only G11 record (20:00) carries G10's orbit word for word, an artefact of merged
+    # broadcast files: both describe one satellite, so either may take G10's precise orbit.
+    g10, g11 = (list(broadcast.name).index(k) for k in ("G10", "G11"))
+    seen = np.isfinite(broadcast.position_km[g11, :, 0])
+    assert seen.any()
+    # (G10 may use its 18:00 or 22:00 record at some of these times: centimetres apart)
+    np.testing.assert_allclose(broadcast.position_km[g10, seen], broadcast.position_km[g11, seen], atol=1e-3)
+    assert {(d.name, d.matched) for d in diffs if d.name != d.matched} <= {("G11", "G10")}
+    rms_m = np.array([d.rms_km for d in diffs]) * 1000.0
+    assert np.all(rms_m < 5.0) and np.median(rms_m) > 0.5
+    radial_m = np.array([d.rms_radial_km for d in diffs]) * 1000.0
+    assert np.median(radial_m) < np.median(rms_m)  # broadcast orbits are best radially
+    # a set of other days matches nothing (kilometres to thousands of kilometres apart)
+    later = broadcast_positions(read_rinex_nav(DATA / PAIRS[1][0]), times + np.timedelta64(1, "h"))
+    assert (
+        compare_positions(GnssSatellites(later.name, later.system, times, later.position_km, "x"), precise)
+        == []
+    )

@@ -41,6 +41,15 @@ def test_point_series_is_the_library_result() -> None:
     assert doc["times"][0]["time_utc"] == "2026-07-10T00:00:00.000Z"
 
 
+def test_point_time_series_plot(tmp_path: Path) -> None:
+    png = tmp_path / "tokyo.png"
+    result = invoke(["pnt", "dop", *TOKYO, *DAY, "--png", str(png), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.stdout.splitlines()[0] == "time_utc,satellites,gdop,pdop,hdop,vdop,tdop"
+    assert len(result.stdout.splitlines()) == 1 + 145
+
+
 def test_tables_fit_80_columns_when_piped(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "COLUMNS": "80"}
     for args in (
@@ -122,3 +131,16 @@ def test_every_system_key_is_documented_in_the_option_help() -> None:
     result = invoke(["pnt", "dop", "--help"])
     for key in SYSTEMS:
         assert key in result.stdout
+
+
+def test_compare_output_when_a_generous_gate_matches_other_days() -> None:
+    """Real same-day accuracy is tested against SP3 (test_pnt_broadcast.py); here the command's
+    output: with a 10,000 km gate the 2026 catalog 'matches' 2021 broadcast orbits, one row each."""
+    args = ["pnt", "compare", "--nav", str(DATA / "brdc1180.21n"), "--start", "2021-04-28T18:00:00Z"]
+    doc = _json([*args, "--max-match-km", "10000", "--constellations", "gps", "-f", "json"])
+    assert doc["total"] == doc["parameters"]["matched"] == len(doc["satellites"]) > 0
+    row = doc["satellites"][0]
+    assert row["name"].startswith("NAVSTAR") and row["matched"].startswith("G")
+    assert row["rms_km"] > 100.0  # years apart: nothing like the same satellite
+    strict = invoke(args)
+    assert strict.exit_code == 2 and "same days" in strict.stderr

@@ -211,7 +211,8 @@ def _satellites(
     sats = catalog_positions(parsed.records, systems, times)
     if not len(sats):
         fail(f"--elements {source}: no satellites of {', '.join(systems)} (selected by name, see 'pnt' docs)")
-    epochs = [es.epoch_utc for es in parsed.records if es.object_name in set(sats.name.tolist())]
+    chosen = set(sats.name.tolist())
+    epochs = [es.epoch_utc for es in parsed.records if (es.object_name or str(es.norad_id)) in chosen]
     oldest, newest = min(epochs), max(epochs)
     if (start - newest) > timedelta(days=STALE_DAYS) or (oldest - start) > timedelta(days=STALE_DAYS):
         warn(
@@ -576,6 +577,76 @@ def scenarios(
         title=f"GNSS scenarios at {params['where']}, mask {_short(params).split('mask ')[1]}",
         parameters=params,
     )
+
+
+# km throughout (the title says so); the number of common times is in CSV and JSON
+COMPARE_COLUMNS = (
+    Column("catalog", "name"),
+    Column("nav", "matched"),
+    Column("rms", "rms_km", _f(3), "right"),
+    Column("max", "max_km", _f(3), "right"),
+    Column("radial", "rms_radial_km", _f(3), "right"),
+    Column("along", "rms_along_km", _f(3), "right"),
+    Column("cross", "rms_cross_km", _f(3), "right"),
+)
+
+
+@pnt_app.command("compare")
+def compare(
+    start: StartOption,
+    nav: Annotated[
+        Path, typer.Option("--nav", help="RINEX navigation file of the same days as the elements")
+    ],
+    elements: ElementsOption = None,
+    constellations: ConstellationsOption = "gps,qzss,galileo",
+    hours: HoursOption = 2.0,
+    step_s: StepOption = 300.0,
+    max_match_km: Annotated[
+        float,
+        typer.Option("--max-match-km", help="farthest apart two descriptions of one satellite may be [km]"),
+    ] = 100.0,
+    fmt: FormatOption = "table",
+) -> None:
+    """Catalog (SGP4 of GP elements) against broadcast positions, satellite by satellite.
+
+    Satellites are matched by their orbits, not by name (see kizuna.pnt.compare); R, T and N are
+    the RMS radial, along-track and cross-track parts in the catalog orbit's (Earth-fixed) frame."""
+    from kizuna.orbit.timescale import time_grid
+    from kizuna.pnt.compare import compare_positions
+
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    systems = _systems(constellations, "--constellations")
+    positive(hours, "--hours", maximum=MAX_HOURS, unit="h")
+    positive(step_s, "--step-s", maximum=MAX_STEP_S, unit="s")
+    positive(max_match_km, "--max-match-km", maximum=10_000.0, unit="km")
+    t0 = parse_time(start, "--start")
+    t0, t1 = window(t0, stop=t0 + timedelta(hours=hours), option="--start/--hours")
+    supported_window(t0, t1, "--start/--hours")
+    grid_steps((t1 - t0).total_seconds(), step_s)
+    times = time_grid(t0, t1, step_s)
+    broadcast = _satellites(systems, None, nav, times, t0)
+    catalog = _satellites(systems, elements, None, times, t0)
+    diffs = compare_positions(catalog, broadcast, max_match_km=max_match_km)
+    if not diffs:
+        fail(
+            f"--nav {nav}: no catalog satellite is within {max_match_km:g} km of one of its satellites "
+            f"over {iso(t0)} + {hours:g} h: are the element sets and the navigation file of the same days?"
+        )
+    rows = [d.as_dict() for d in diffs]
+    params = {
+        "constellations": list(systems),
+        "elements": str(elements or BUNDLED_ELEMENTS),
+        "nav": str(nav),
+        "start_utc": iso(t0),
+        "stop_utc": iso(t1),
+        "step_s": step_s,
+        "max_match_km": max_match_km,
+        "catalog_satellites": catalog.counts(),
+        "broadcast_satellites": broadcast.counts(),
+        "matched": len(diffs),
+    }
+    title = f"SGP4 vs broadcast [km], {len(diffs)} satellites matched"
+    emit_rows(rows, COMPARE_COLUMNS, fmt, title=title, parameters=params, key="satellites")
 
 
 def register(app: typer.Typer) -> None:
