@@ -3,10 +3,12 @@
 Pure, vectorised functions over receivers x times x satellites (no files, no printing):
 constellations from the catalog or from broadcast ephemerides (`systems`, `broadcast`), lines of
 sight and masks (`geometry`), DOP with one receiver clock per system (`dop`), named regions and
-their grids (`regions`).
+their grids (`regions`), and two descriptions of the same satellites set side by side
+(`compare`).
 """
 
 from kizuna.pnt.broadcast import broadcast_positions, gpst_seconds, utc_from_gpst
+from kizuna.pnt.compare import OrbitDifference, compare_positions
 from kizuna.pnt.dop import (
     DEFAULT_SCENARIOS,
     DopSeries,
@@ -26,6 +28,7 @@ __all__ = [
     "SYSTEMS",
     "DopSeries",
     "ElevationMask",
+    "OrbitDifference",
     "GnssSatellites",
     "Grid",
     "PointSummary",
@@ -33,6 +36,7 @@ __all__ = [
     "Region",
     "broadcast_positions",
     "catalog_positions",
+    "compare_positions",
     "compare_scenarios",
     "dop_from_lines_of_sight",
     "elevation_azimuth_deg",
