@@ -308,6 +308,11 @@ def _with(path: str, source: str) -> dict[str, str]:
             "kizuna/maritime/bad.py:1: kizuna.maritime.bad imports matplotlib.pyplot"
             " (maritime must not import matplotlib)",
         ),
+        (  # pnt is an analysis: pure functions, no presentation
+            "kizuna/pnt/bad.py",
+            "from kizuna.plots.pnt import plot_grid_map\n",
+            "kizuna/pnt/bad.py:1: kizuna.pnt.bad imports kizuna.plots.pnt (pnt must not import kizuna.plots)",
+        ),
         (
             "kizuna/model/bad.py",
             "from kizuna.orbit.timescale import iso_utc\n",

@@ -1,4 +1,4 @@
-"""Hostile values for every option of catalog, propagate, screen, cdm and eo commands.
+"""Hostile values for every option of catalog, propagate, screen, cdm, eo and pnt commands.
 
 One table: each row is a command line and a fragment the one-line refusal must contain. Each runs
 through `cli_harness.refused`: exit 2, one `error:` line, no traceback, nothing on stdout. Path
@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,10 @@ REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", 
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
+PNT_START = ["--start", "2026-07-10T00:00:00Z", "--hours", "1", "--step-s", "1800"]
+PNT_POINT = ["--point", "35.68,139.77", *PNT_START]
+PNT_COMPARE = ["pnt", "compare", "--nav", "{nav}", "--start", "2021-04-28T18:00:00Z"]
+PNT_REGION = ["--region", "taiwan", "--grid-deg", "2", *PNT_START]
 
 
 # "abc" and "" are refused by typer's own conversion (already one line through the root group);
@@ -41,6 +46,39 @@ def _numbers(base: list[str], option: str, *extra: str) -> list[tuple[list[str],
 
 def _times(base: list[str], option: str) -> list[tuple[list[str], str]]:
     return [([*base, f"{option}={t}"], option) for t in MALFORMED_TIMES]
+
+
+def _pnt_rows(command: str) -> list[tuple[list[str], str]]:
+    """The options every pnt command shares, each with its hostile values."""
+    base = ["pnt", command, "--point", "35.68,139.77"]
+    start = ["--start", "2026-07-10T00:00:00Z"]
+    return [
+        *_times(base, "--start"),
+        *_numbers([*base, *start], "--hours", "-1", "0", "1e9"),
+        *_numbers([*base, *start], "--step-s", "0", "-1", "1e9"),
+        *_numbers([*base, *start], "--max-pdop", "0", "-1", "1e9"),
+        *[([*base, *start, "--min-satellites", v], "--min-satellites") for v in ("3", "-1", "100000")],
+        *[
+            (["pnt", command, *start, f"--point={v}"], "--point")
+            for v in ("abc", "91,0", "0,181", "nan,0", "35,139,0", "")
+        ],
+        *[([*base, *start, f"--mask={v}"], "--mask") for v in ("-5", "90", "nan", "inf", "/no/mask.csv")],
+        ([*base, *start, "--mask", "{bad_mask}"], "bad_mask.csv:3: elevation_deg"),
+        ([*base, *start, "--mask", "{bin}"], "UTF-8"),
+        ([*base, *start, "--mask", "{dir}"], "directory"),
+        ([*base, *start, "--elements", "/no/elements.csv"], "--elements"),
+        ([*base, *start, "--elements", "{bin}"], "--elements"),
+        ([*base, *start, "--elements", "{dir}"], "--elements"),
+        ([*base, *start, "--elements", "{leo}"], "no satellites"),
+        ([*base, *start, "--nav", "/no/brdc.21n"], "--nav"),
+        ([*base, *start, "--nav", "{bin}"], "--nav"),
+        ([*base, *start, "--nav", "{file}"], "--nav"),
+        ([*base, *start, "--nav", "{nav}", "--elements", "{leo}"], "not both"),
+        ([*base, *start, "--shared-clock", "gps,qzs"], "--shared-clock"),
+        ([*base, *start, "--hours", "2", "--step-s", "0.0001"], "time steps"),
+        ([*base, "--start", "2262-04-11T00:00:00Z", "--hours", "100"], "supported range"),
+        ([*base, *start, "-f", "xml"], "--format"),
+    ]
 
 
 HOSTILE: list[tuple[list[str], str]] = [
@@ -208,6 +246,57 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB],
         f"--db {NO_DB}: cannot create database",
     ),
+    # ------------------------------------------------------------ pnt dop / availability / scenarios
+    *[row for command in ("dop", "availability", "scenarios") for row in _pnt_rows(command)],
+    (["pnt", "dop", *PNT_REGION, "--grid-deg", "0.01"], "--grid-deg"),
+    *_numbers(["pnt", "dop", *PNT_REGION], "--grid-deg", "0", "-1", "0.05", "11"),
+    (["pnt", "dop", *PNT_START, "--region", "mars"], "--region"),
+    (["pnt", "dop", *PNT_POINT, "--region", "taiwan"], "exactly one"),
+    (["pnt", "dop", *PNT_START], "exactly one"),
+    (["pnt", "dop", *PNT_POINT, "--constellations", "gps,galileo,glonas"], "glonas"),
+    (["pnt", "dop", *PNT_POINT, "--constellations", ","], "--constellations"),
+    (["pnt", "dop", *PNT_POINT, "--png", "/nonexistent/p.png"], "--png"),
+    (["pnt", "dop", *PNT_POINT, "--png", "{file}"], "exists"),
+    (["pnt", "dop", *PNT_REGION, "--geojson", "/nonexistent/m.geojson"], "--geojson"),
+    (["pnt", "dop", *PNT_REGION, "--geojson", "{dir}"], "directory"),
+    (["pnt", "dop", *PNT_POINT, "--geojson", "{new_dir}.geojson"], "needs --region"),
+    (["pnt", "availability", *PNT_POINT, "--png", "{new_dir}.png"], "needs --region"),
+    (
+        [
+            "pnt",
+            "availability",
+            "--start",
+            "2026-07-10",
+            "--step-s",
+            "60",
+            "--region",
+            "korea",
+            "--grid-deg",
+            "0.1",
+        ],
+        "--grid-deg/--step-s",
+    ),
+    (["pnt", "scenarios", *PNT_START], "--point"),
+    (["pnt", "dop", *PNT_POINT, "--nav", "{nav}", "--constellations", "glonass,beidou"], "not computed"),
+    (
+        ["pnt", "dop", "--point", "24.8,121.0", "--start", "2026-07-10T00:00:00Z", "--nav", "{nav}"],
+        "within 2 h",
+    ),
+    # ------------------------------------------------------------ pnt compare
+    *_times(["pnt", "compare", "--nav", "{nav}"], "--start"),
+    *_numbers([*PNT_COMPARE], "--hours", "-1", "0", "1e9"),
+    *_numbers([*PNT_COMPARE], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*PNT_COMPARE], "--max-match-km", "0", "-1", "1e9"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "/no/brdc.21n"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "{bin}"], "--nav"),
+    (["pnt", "compare", "--start", "2021-04-28T18:00:00Z", "--nav", "{file}"], "--nav"),
+    ([*PNT_COMPARE, "--elements", "/no/elements.csv"], "--elements"),
+    ([*PNT_COMPARE, "--elements", "{leo}"], "no satellites"),
+    ([*PNT_COMPARE, "--constellations", "glonass"], "not computed"),
+    ([*PNT_COMPARE, "--constellations", "gps,xyz"], "--constellations"),
+    ([*PNT_COMPARE, "-f", "xml"], "--format"),
+    (PNT_COMPARE, "same days"),
     # ------------------------------------------------------------ demo (it deletes and recreates its database)
     (["demo", "--db", "{db}", "--out-dir", "{new_dir}"], "use --force"),
     (["demo", "--db", "postgresql://kizuna@127.0.0.1/test", "--out-dir", "{new_dir}"], "not a URL"),
@@ -278,7 +367,12 @@ def paths(tmp_path_factory) -> dict[str, str]:
             ]
         )
     )
+    bad_mask = root / "bad_mask.csv"
+    bad_mask.write_text("azimuth_deg,elevation_deg\n0,10\n90,ninety\n")
     return {
+        "bad_mask": str(bad_mask),
+        "leo": str(SAMPLE / "leo_2026-06_sample.3le"),
+        "nav": str(Path(str(resources.files("kizuna") / "data" / "pnt" / "brdc1180.21n"))),
         "db": str(db),
         "tle_db": str(tle_db),
         "empty_db": str(empty_db),
@@ -310,7 +404,7 @@ def test_demo_never_deletes_a_database_it_was_not_made_for(paths):
 
 
 def test_every_command_of_this_file_is_in_the_table():
-    commands = {tuple(a[:2]) if a[0] in ("catalog", "cdm", "eo") else (a[0],) for a, _ in HOSTILE}
+    commands = {tuple(a[:2]) if a[0] in ("catalog", "cdm", "eo", "pnt") else (a[0],) for a, _ in HOSTILE}
     assert commands == {
         ("catalog", "load"),
         ("catalog", "show"),
@@ -324,6 +418,10 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "revisit"),
         ("eo", "plan"),
         ("eo", "save"),
+        ("pnt", "dop"),
+        ("pnt", "availability"),
+        ("pnt", "scenarios"),
+        ("pnt", "compare"),
         ("demo",),
     }
 
