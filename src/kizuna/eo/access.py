@@ -24,10 +24,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from kizuna.eo.constellation import Constellation, ConstellationError
-from kizuna.eo.sensors import Sensor, edge_central_angle_rad, geodetic_to_itrf, geometry
+from kizuna.eo.sensors import Sensor, edge_central_angle_rad, elevation_deg, geodetic_to_itrf, geometry
 from kizuna.errors import KizunaError
 from kizuna.orbit import propagate, time_grid
-from kizuna.orbit.timescale import as_datetime64
+from kizuna.orbit.timescale import as_datetime64, iso_utc
 
 EARTH_ROTATION_RAD_S = 7.292115e-5
 _BATCH_PAIRS = 400_000
@@ -73,9 +73,12 @@ class AccessWindows:
     stop_utc: np.ndarray
     mid_utc: np.ndarray
     incidence_deg: np.ndarray  # at mid-access
-    off_nadir_deg: np.ndarray
-    slant_range_km: np.ndarray
-    look_right: np.ndarray  # bool
+    off_nadir_deg: np.ndarray  # at mid-access
+    slant_range_km: np.ndarray  # at mid-access
+    look_right: np.ndarray  # bool, at mid-access
+    incidence_start_deg: np.ndarray  # at the window's start (its edge, or the period start)
+    incidence_stop_deg: np.ndarray
+    ascending: np.ndarray  # bool: the satellite moves north at mid-access (ITRF velocity z > 0)
     sat_names: list[str]
     sat_norad: np.ndarray
     period_start_utc: np.datetime64
@@ -101,6 +104,9 @@ class AccessWindows:
                 "off_nadir_deg",
                 "slant_range_km",
                 "look_right",
+                "incidence_start_deg",
+                "incidence_stop_deg",
+                "ascending",
             )
         }
         return AccessWindows(
@@ -110,6 +116,38 @@ class AccessWindows:
             period_start_utc=self.period_start_utc,
             period_stop_utc=self.period_stop_utc,
         )
+
+    def records(self, targets: Targets, revisit: np.ndarray | None = None) -> list[dict[str, object]]:
+        """One plain dict per window (JSON/CSV-ready), ordered by target, then start; `revisit` (one
+        number per window, see kizuna.eo.revisit.revisit_number) adds the revisit each belongs to."""
+        order = np.lexsort((self.start_utc, self.target_index))
+        start, stop = iso_utc(self.start_utc[order]), iso_utc(self.stop_utc[order])
+        duration = self.duration_s[order]
+        out: list[dict[str, object]] = []
+        for n, k in enumerate(order.tolist()):
+            i, j = int(self.sat_index[k]), int(self.target_index[k])
+            row: dict[str, object] = {
+                "satellite": self.sat_names[i],
+                "norad_id": int(self.sat_norad[i]),
+                "target": str(targets.name[j]),
+                "area": str(targets.aoi[j]),
+                "target_lat_deg": float(targets.lat_deg[j]),
+                "target_lon_deg": float(targets.lon_deg[j]),
+                "start_utc": start[n],
+                "stop_utc": stop[n],
+                "duration_s": round(float(duration[n]), 3),
+                "incidence_start_deg": round(float(self.incidence_start_deg[k]), 3),
+                "incidence_mid_deg": round(float(self.incidence_deg[k]), 3),
+                "incidence_end_deg": round(float(self.incidence_stop_deg[k]), 3),
+                "off_nadir_mid_deg": round(float(self.off_nadir_deg[k]), 3),
+                "look_side": "right" if self.look_right[k] else "left",
+                "slant_range_mid_km": round(float(self.slant_range_km[k]), 3),
+                "pass_direction": "ascending" if self.ascending[k] else "descending",
+            }
+            if revisit is not None:
+                row["revisit"] = int(revisit[k])
+            out.append(row)
+        return out
 
 
 class HermiteTrack:
@@ -361,16 +399,23 @@ def compute_access(
 
     mid_utc = to_utc(mid)
     keep = sensor.accept(geom, mid_utc, up_tgt[tgt]) if len(mid) else np.zeros(0, bool)
+    sat, tgt, st, sp = sat[keep], tgt[keep], st[keep], sp[keep]
+    inc_edges = [
+        90.0 - elevation_deg(track.state(sat, t, pos_only=True), r_tgt[tgt], up_tgt[tgt]) for t in (st, sp)
+    ]
     return AccessWindows(
-        sat_index=sat[keep],
-        target_index=tgt[keep],
-        start_utc=to_utc(st[keep]),
-        stop_utc=to_utc(sp[keep]),
+        sat_index=sat,
+        target_index=tgt,
+        start_utc=to_utc(st),
+        stop_utc=to_utc(sp),
         mid_utc=mid_utc[keep],
         incidence_deg=geom.incidence_deg[keep],
         off_nadir_deg=geom.off_nadir_deg[keep],
         slant_range_km=geom.slant_range_km[keep],
         look_right=geom.look_right[keep],
+        incidence_start_deg=inc_edges[0],
+        incidence_stop_deg=inc_edges[1],
+        ascending=v_s[keep, 2] > 0.0,
         sat_names=[es.object_name or str(es.norad_id) for es in sets],
         sat_norad=np.array([es.norad_id for es in sets]),
         period_start_utc=t0,
