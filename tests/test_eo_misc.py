@@ -173,7 +173,7 @@ def test_cli_revisit_and_plan(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert "end of one revisit" in doc["gap_definition"] and len(doc["areas"]) == 4
+    assert "end of one revisit" in doc["definition"] and len(doc["areas"]) == 4
     assert (tmp_path / "g.png").stat().st_size > 10_000
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "Feature", "properties": {"name": "Oops"}, "geometry": null}')
@@ -208,7 +208,7 @@ def test_cli_revisit_and_plan(tmp_path):
             db,
         ],
     )
-    assert res.exit_code == 2 and "empty" in res.output
+    assert res.exit_code == 2 and "no database" in res.output  # reading a catalog never creates one
     req = tmp_path / "req.json"
     req.write_text(
         json.dumps(
