@@ -450,11 +450,9 @@ def revisit(
             f"{run.constellation.name} ({len(run.constellation)} sats), {run.sensor.describe()}, "
             f"{iso(run.start)} + {days:g} d"
         )
-        out.print(
-            revisit_table(
-                rows + [total] + (points if per_point else []), title, caption=definition.describe()
-            )
-        )
+        listed = rows + [total] + (points if per_point else [])
+        breaks = (len(rows) - 1, len(rows)) if per_point else (len(rows) - 1,)
+        out.print(revisit_table(listed, title, caption=definition.describe(), breaks=breaks))
         if unseen:
             shown = ", ".join(unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
             warn(f"{len(unseen)} of {len(points)} targets never seen in the period: {shown}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -69,9 +69,12 @@ def _compact(title: str | None = None, caption: str | None = None) -> Table:
     )
 
 
-def revisit_table(rows: Iterable[RevisitStats], title: str, caption: str | None = None) -> Group:
+def revisit_table(
+    rows: Iterable[RevisitStats], title: str, caption: str | None = None, breaks: Collection[int] = ()
+) -> Group:
     """Two tables of the same rows, each narrow enough for 80 columns: revisit intervals, then
-    response, freshness and coverage. A row with no access reads "unseen" where figures would be."""
+    response, freshness and coverage. A row with no access reads "unseen" where figures would be.
+    A rule follows each row whose index is in `breaks` (areas | all targets | points)."""
     rows = list(rows)
     first = _compact(escape(title))
     second = _compact(caption=escape(caption) if caption else None)
@@ -79,8 +82,9 @@ def revisit_table(rows: Iterable[RevisitStats], title: str, caption: str | None 
         first.add_column(col, justify="left" if col == "area" else "right", no_wrap=col != "area")
     for col in ("area", "mean response", "first access", "cov time %", "fresh %", "cov area %"):
         second.add_column(col, justify="left" if col == "area" else "right", no_wrap=col != "area")
-    for r in rows:
+    for i, r in enumerate(rows):
         name = escape(r.name)
+        ends = i in breaks
         first.add_row(
             name,
             str(r.points),
@@ -90,6 +94,7 @@ def revisit_table(rows: Iterable[RevisitStats], title: str, caption: str | None 
             _if_seen(r, r.median_revisit_s),
             _if_seen(r, r.p95_gap_s),
             _fmt_s(r.max_gap_s),
+            end_section=ends,
         )
         second.add_row(
             name,
@@ -99,6 +104,7 @@ def revisit_table(rows: Iterable[RevisitStats], title: str, caption: str | None 
             f"{r.coverage_time_pct:.2f}",
             f"{r.fresh_time_pct:.1f}",
             f"{r.coverage_area_pct:.0f}",
+            end_section=ends,
         )
     return Group(first, second)
 
