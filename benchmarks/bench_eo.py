@@ -9,15 +9,25 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_eo.py [--tatc-s
    its time is extrapolated linearly to 24 (stated in the output); windows are compared on that subset
    (start/stop within 2 s, none missing or extra).
 2. 36 satellites (36/4/1), 7 days, the same box at ~10 km (H3 resolution 5): kizuna wall time.
-Prints a table and writes benchmarks/results/eo.json.
+3. The command a user runs: `kizuna eo access` (a fresh process: start-up, access, CSV of every
+   window written to a file) for 36 satellites (36/4/1), 7 days, --access-points points (default
+   1,000, spread evenly over the box's ~30 km H3 points, given as a GeoJSON file), nadir cone 30 deg,
+   against TAT-C collect_observations on all 36 satellites and the same points (no extrapolation);
+   the windows compared as in 1 (each TAT-C window found within 60 s, largest edge difference).
+Prints a table and writes benchmarks/results/eo.json (--only-access runs 3 alone and updates that
+entry of the file, keeping the others).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,7 +45,7 @@ START = datetime(2026, 6, 11, tzinfo=UTC)
 BOX = (129.0, 146.0, 30.0, 46.0)
 
 
-def run_tatc(const, targets, days: float, n_sats: int):  # type: ignore[no-untyped-def]
+def run_tatc(const, targets, days: float, n_sats: int, aggregate: bool = True):  # type: ignore[no-untyped-def]
     from tatc.analysis import aggregate_observations, collect_observations
     from tatc.schemas import Instrument, Point, Satellite, TwoLineElements
 
@@ -58,7 +68,7 @@ def run_tatc(const, targets, days: float, n_sats: int):  # type: ignore[no-untyp
     ]
     t = time.perf_counter()
     obs = collect_observations(points, sats, START, START + timedelta(days=days))
-    agg = aggregate_observations(obs)
+    agg = aggregate_observations(obs) if aggregate else None
     return time.perf_counter() - t, obs, agg
 
 
@@ -98,14 +108,121 @@ def compare(acc, obs, targets) -> dict[str, object]:
     }
 
 
+def access_cli_vs_tatc(n_points: int, days: float) -> dict[str, object]:
+    """Scenario 3: `kizuna eo access` in a fresh process against TAT-C on every satellite."""
+    from kizuna.eo.access import AccessWindows, Targets
+
+    w36 = walker(36, 4, 1, 575.0, 42.0, START)
+    grid = grid_points(*BOX, 30.0)
+    pick = np.linspace(0, len(grid) - 1, n_points).round().astype(int)
+    names = np.array([f"p{k}" for k in range(n_points)])
+    targets = Targets(names, grid.lat_deg[pick], grid.lon_deg[pick], names)
+    with tempfile.TemporaryDirectory() as tmp:
+        aoi = Path(tmp) / "points.geojson"
+        aoi.write_text(
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"name": str(names[k])},
+                            "geometry": {
+                                "type": "Point",
+                                "coordinates": [float(targets.lon_deg[k]), float(targets.lat_deg[k])],
+                            },
+                        }
+                        for k in range(n_points)
+                    ],
+                }
+            )
+        )
+        out_csv = Path(tmp) / "windows.csv"
+        src = Path(__file__).resolve().parents[1] / "src"
+        env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        cmd = [
+            sys.executable,
+            "-m",
+            "kizuna",
+            "-q",
+            "eo",
+            "access",
+            "--constellation",
+            "walker:36/4/1:575:42",
+        ]
+        cmd += ["--aoi", str(aoi), "--start", START.isoformat(), "--days", f"{days:g}", "--sensor", "cone:30"]
+        cmd += ["--merge-gap-s", "0", "-f", "csv"]
+        t = time.perf_counter()
+        with out_csv.open("w") as fh:
+            subprocess.run(cmd, stdout=fh, check=True, env=env)
+        t_cli = time.perf_counter() - t
+        with out_csv.open() as fh:
+            rows = list(csv.DictReader(fh))
+    by_norad = {es.norad_id: i for i, es in enumerate(w36.element_sets)}
+    index = {str(n): j for j, n in enumerate(names)}
+
+    def column(key: str) -> np.ndarray:
+        return np.array([float(r[key]) for r in rows])
+
+    def times(key: str) -> np.ndarray:
+        return np.array([np.datetime64(r[key].rstrip("Z"), "ns") for r in rows], dtype="datetime64[ns]")
+
+    # The windows the CLI wrote, read back into the library's record for compare().
+    acc = AccessWindows(
+        sat_index=np.array([by_norad[int(r["norad_id"])] for r in rows], dtype=np.int64),
+        target_index=np.array([index[r["target"]] for r in rows], dtype=np.int64),
+        start_utc=times("start_utc"),
+        stop_utc=times("stop_utc"),
+        mid_utc=times("start_utc") + (times("stop_utc") - times("start_utc")) // 2,
+        incidence_deg=column("incidence_mid_deg"),
+        off_nadir_deg=column("off_nadir_mid_deg"),
+        slant_range_km=column("slant_range_mid_km"),
+        look_right=np.array([r["look_side"] == "right" for r in rows]),
+        incidence_start_deg=column("incidence_start_deg"),
+        incidence_stop_deg=column("incidence_end_deg"),
+        ascending=np.array([r["pass_direction"] == "ascending" for r in rows]),
+        sat_names=w36.names,
+        sat_norad=np.array([es.norad_id for es in w36.element_sets]),
+        period_start_utc=np.datetime64(START.replace(tzinfo=None), "ns"),
+        period_stop_utc=np.datetime64((START + timedelta(days=days)).replace(tzinfo=None), "ns"),
+    )
+    entry: dict[str, object] = {
+        "points": n_points,
+        "satellites": 36,
+        "days": days,
+        "kizuna_cli_s": round(t_cli, 2),
+        "kizuna_windows": len(rows),
+        "load_avg_1min": os.getloadavg()[0],
+    }
+    try:
+        t_tatc, obs, _ = run_tatc(w36, targets, days, 36, aggregate=False)
+    except ImportError:
+        entry["tatc"] = "not installed"
+        return entry
+    entry |= {"tatc_s": round(t_tatc, 2), "ratio_tatc_over_kizuna_cli": round(t_tatc / t_cli, 1)}
+    entry |= compare(acc, obs, targets)
+    return entry
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "--tatc-sats", type=int, default=3, help="satellites TAT-C runs on (time extrapolated to 24)"
     )
     ap.add_argument("--days", type=float, default=7.0)
+    ap.add_argument("--access-points", type=int, default=1000, help="points of scenario 3 (eo access)")
+    ap.add_argument("--only-access", action="store_true", help="run scenario 3 alone")
     args = ap.parse_args()
     sensor = ConeSensor(30.0)
+    out = Path(__file__).parent / "results" / "eo.json"
+    if args.only_access:
+        results = json.loads(out.read_text()) if out.exists() else {}
+        entry = access_cli_vs_tatc(args.access_points, args.days)
+        results[f"eo_access_cli_36sats_{args.days:g}d_{args.access_points}pts"] = entry
+        out.write_text(json.dumps(results, indent=2))
+        print(json.dumps(entry, indent=2))
+        print(f"wrote {out}")
+        return
     rows, results = (
         [],
         {"machine": platform.processor() or platform.machine(), "python": platform.python_version()},
@@ -155,6 +272,8 @@ def main() -> None:
         "target_s": 60,
     }
     rows.append((f"36 sats, {args.days:g} d, ~10 km ({len(targets)} pts)", results["walker36_7d_10km"]))
+    e3 = access_cli_vs_tatc(args.access_points, args.days)
+    results[f"eo_access_cli_36sats_{args.days:g}d_{args.access_points}pts"] = e3
     print(
         f"{'scenario':44s} {'kizuna s':>9s} {'TAT-C s (extrap.)':>18s} {'ratio':>7s} {'windows':>9s} "
         f"{'max edge diff s':>15s} {'missing':>7s}"
@@ -165,12 +284,17 @@ def main() -> None:
             f"{e.get('ratio_tatc_over_kizuna', float('nan')):7.1f} {e['kizuna_windows']:9d} "
             f"{e.get('max_edge_diff_s', float('nan')):15.3f} {e.get('missing_in_kizuna', 0):7d}"
         )
-    out = Path(__file__).parent / "results" / "eo.json"
     out.write_text(json.dumps(results, indent=2))
     e36 = results["walker36_7d_10km"]
     print(
         f"36-satellite run: {e36['kizuna_s']} s wall, {e36['kizuna_cpu_s']} s CPU (2 threads), "
         f"load average {e36['load_avg_1min']:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"kizuna eo access (CLI, fresh process) 36 sats x {args.days:g} d x {e3['points']} points: "
+        f"{e3['kizuna_cli_s']} s; TAT-C all 36 sats: {e3.get('tatc_s')} s; ratio "
+        f"{e3.get('ratio_tatc_over_kizuna_cli')}; windows {e3['kizuna_windows']} vs TAT-C "
+        f"{e3.get('tatc_windows')}, max edge diff {e3.get('max_edge_diff_s')} s"
     )
     print(f"wrote {out}")
 

@@ -25,6 +25,8 @@ SCREEN = ["screen", "--owner", "JPN", "--db", "{db}"]
 PROPAGATE = ["propagate", "--norad", "25544", "--db", "{db}"]
 PROPAGATE_WINDOW = ["--start", "2026-06-10T00:00:00", "--stop", "2026-06-10T01:00:00"]
 REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{aoi}", "--db", "{db}"]
+ACCESS = ["eo", "access", "--constellation", "walker:12/3/1:575:42", "--point", "35.7,139.7", "--db", "{db}"]
+WALKER = ["--constellation", "walker:12/3/1:575:42"]
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
@@ -42,6 +44,11 @@ FINITE_ONLY = tuple(v for v in NOT_A_NUMBER if v.lstrip("+-") in ("nan", "inf"))
 def _numbers(base: list[str], option: str, *extra: str) -> list[tuple[list[str], str]]:
     """Rows trying `option` with NaN, +-inf and the given out-of-range values."""
     return [([*base, f"{option}={v}"], option) for v in (*FINITE_ONLY, *extra)]
+
+
+# --point LAT,LON[,NAME]: not numbers, not finite, out of range, wrong order, missing parts, empty name
+POINTS_HOSTILE = ("", "35", "abc,139", "35,east", "nan,139", "35,inf", "91,0", "-90.5,0", "0,180.5")
+POINTS_HOSTILE += ("139.7,35.7", "35,139,", "35,139, ", "1e999,0")
 
 
 def _times(base: list[str], option: str) -> list[tuple[list[str], str]]:
@@ -225,6 +232,38 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "/no/aoi.json", *START], "--aoi"),
     (["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{bin}", *START], "--aoi"),
     (["eo", "revisit", "--constellation", "NO-SUCH-SAT", "--aoi", "{aoi}", "--db", "{db}", *START], "empty"),
+    *_numbers([*REVISIT, *START], "--min-dwell-s", "-1", "1e9"),
+    *_numbers([*REVISIT, *START], "--merge-gap-s", "-1", "1e9"),
+    *_numbers([*REVISIT, *START], "--fresh-min", "-1", "0", "1e9"),
+    *[([*REVISIT, *START, f"--point={v}"], "--point") for v in POINTS_HOSTILE],
+    ([*REVISIT, *START, "--point", "35,139,Tokyo"], "already used"),
+    (["eo", "revisit", *WALKER, *START, "--db", "{db}"], "--aoi/--point"),
+    # ------------------------------------------------------------ eo access
+    *_numbers([*ACCESS, *START], "--days", "-1", "0", "1e9"),
+    *_numbers([*ACCESS, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*ACCESS, *START], "--spacing-km", "0", "-1", "1e9"),
+    *_numbers([*ACCESS, *START], "--min-dwell-s", "-1", "1e9"),
+    *_numbers([*ACCESS, *START], "--merge-gap-s", "-1", "1e9"),
+    *_times(ACCESS, "--start"),
+    ([*ACCESS, *START, "--days", "10", "--step-s", "0.01"], "time steps"),
+    ([*ACCESS, *START, "-f", "kml"], "--format"),
+    ([*ACCESS, *START, "--sensor", "sar:50-20"], "sensor"),
+    ([*ACCESS, *START, "--sensor", "cone:0"], "cone"),
+    *[(["eo", "access", *WALKER, *START, f"--point={v}", "--db", "{db}"], "--point") for v in POINTS_HOSTILE],
+    (
+        ["eo", "access", *WALKER, *START, "--point", "1,2,A", "--point", "3,4,A", "--db", "{db}"],
+        "already used",
+    ),
+    (["eo", "access", *WALKER, *START, "--db", "{db}"], "--aoi/--point"),
+    (["eo", "access", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
+    (["eo", "access", *WALKER, *START, "--aoi", "{bin}", "--db", "{db}"], "--aoi"),
+    (["eo", "access", *WALKER, *START, "--aoi", "{file}", "--db", "{db}"], "not JSON"),
+    (["eo", "access", "--constellation", "NO-SUCH-SAT", "--point", "1,2", "--db", "{db}", *START], "empty"),
+    (["eo", "access", "--constellation", "walker:36/5/1:575:42", "--point", "1,2", *START], "multiple"),
+    (
+        ["eo", "access", "--constellation", "QPS-SAR", "--point", "1,2", "--db", "{missing_db}", *START],
+        "--db",
+    ),
     # ------------------------------------------------------------ eo plan
     *_numbers([*PLAN, *START], "--hours", "-1", "0", "1e9"),
     *_numbers([*PLAN, *START], "--agility-deg-s", "-1", "0", "1e9"),
@@ -241,6 +280,8 @@ HOSTILE: list[tuple[list[str], str]] = [
     # ------------------------------------------------------------ eo save
     *_times(["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "--epoch"),
     (["eo", "save", " ", "--design", "walker:12/3/1:575:42", "--db", "{db}"], "NAME"),
+    (["eo", "save", "w", "--design", "walker:12/3/1:575:42:" + "9" * 120, "--db", "{db}"], "--design"),
+    (["eo", "save", "w", "--design", "walker:12/3/1:575", "--db", "{db}"], "design"),
     (["eo", "save", "w", "--design", "NO-SUCH-SAT", "--db", "{db}"], "empty"),
     (
         ["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB],
@@ -416,6 +457,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("cdm", "show"),
         ("cdm", "assess"),
         ("eo", "revisit"),
+        ("eo", "access"),
         ("eo", "plan"),
         ("eo", "save"),
         ("pnt", "dop"),

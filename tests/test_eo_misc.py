@@ -18,7 +18,6 @@ from kizuna.eo.constellation import (
     sun_synchronous,
     sun_synchronous_inclination_deg,
 )
-from kizuna.eo.revisit import interval_stats
 from kizuna.errors import FormatError
 from kizuna.orbit import propagate, time_grid
 
@@ -101,20 +100,6 @@ def test_bad_geojson_names_the_feature(text, match):
         parse_geojson(text, "bad.geojson")
 
 
-def test_revisit_statistics_hand_case_and_numeric_mean_wait():
-    st, sp = np.array([10.0, 15.0, 100.0]), np.array([20.0, 30.0, 110.0])
-    s = interval_stats("x", st, sp, 200.0)
-    assert s.accesses == 2 and s.mean_revisit_s == 70.0 and s.max_gap_s == 70.0
-    assert s.time_to_first_access_s == 10.0 and np.isclose(s.coverage_time_pct, 15.0)
-    assert np.isclose(s.mean_wait_s, (10**2 + 70**2 + 90**2) / 400)
-    # Reference: wait of a request at each of 2,000,001 instants, averaged numerically.
-    t = np.linspace(0, 200, 2_000_001)
-    nxt = np.where(
-        t <= 10, 10 - t, np.where(t <= 30, 0, np.where(t <= 100, 100 - t, np.where(t <= 110, 0, 200 - t)))
-    )
-    assert abs(nxt.mean() - s.mean_wait_s) < 1e-3
-
-
 def test_planning_respects_one_at_a_time_slew_and_reports_reasons():
     from kizuna.eo.planning import parse_requests, plan_collections
 
@@ -188,7 +173,7 @@ def test_cli_revisit_and_plan(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert "end of one access" in doc["gap_definition"] and len(doc["areas"]) == 4
+    assert "end of one revisit" in doc["definition"] and len(doc["areas"]) == 4
     assert (tmp_path / "g.png").stat().st_size > 10_000
     bad = tmp_path / "bad.geojson"
     bad.write_text('{"type": "Feature", "properties": {"name": "Oops"}, "geometry": null}')
@@ -223,7 +208,7 @@ def test_cli_revisit_and_plan(tmp_path):
             db,
         ],
     )
-    assert res.exit_code == 2 and "empty" in res.output
+    assert res.exit_code == 2 and "no database" in res.output  # reading a catalog never creates one
     req = tmp_path / "req.json"
     req.write_text(
         json.dumps(
@@ -365,37 +350,3 @@ def test_planning_duty_cycle_limits_looks_per_orbit():
     assert any(
         re.search(r"[1-9]\d* blocked by the per-orbit duty cycle", u["reason"]) for u in plan.unfulfilled
     )
-
-
-def test_grouped_revisit_equals_per_interval_definition():
-    """per_target (grouped numpy) reproduces interval_stats (the plain definition) on random windows."""
-    from kizuna.eo.access import AccessWindows, Targets
-    from kizuna.eo.revisit import per_target
-
-    rng = np.random.default_rng(3)
-    n, m, period = 400, 7, 86400.0
-    tgt = rng.integers(0, m - 1, n)  # the last target has no access
-    st = rng.uniform(-100, period, n)
-    sp = st + rng.uniform(1, 900, n)
-    t0 = np.datetime64("2026-06-11T00:00:00", "ns")
-    ns = lambda x: t0 + np.round(x * 1e9).astype(np.int64).astype("timedelta64[ns]")  # noqa: E731
-    acc = AccessWindows(
-        tgt * 0,
-        tgt,
-        ns(st),
-        ns(sp),
-        ns(st),
-        st,
-        st,
-        st,
-        st > 0,
-        ["s"],
-        np.array([1]),
-        t0,
-        t0 + np.timedelta64(86400, "s"),
-    )
-    names = np.array([f"p{j}" for j in range(m)])
-    got = per_target(acc, Targets(names, np.zeros(m), np.zeros(m), names))
-    for j in range(m):
-        ref = interval_stats(f"p{j}", st[tgt == j], sp[tgt == j], period).as_dict()
-        assert got[j].as_dict() == pytest.approx(ref, nan_ok=True, abs=1e-3)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime, timedelta
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from kizuna.cli._common import (
@@ -32,6 +34,7 @@ from kizuna.cli._common import (
     warn,
     window,
 )
+from kizuna.eo.revisit import DEFAULT_FRESH_S, DEFAULT_MERGE_GAP_S
 from kizuna.errors import KizunaError
 
 eo_app = typer.Typer(help="Earth observation: access, revisit and collection planning.", no_args_is_help=True)
@@ -51,96 +54,163 @@ MAX_ACCESS_STEP_S = 600.0
 #: element sets (and so plans) are good for days, not months
 MAX_PLAN_HOURS = 31 * 24.0
 PLAN_METHODS = ("optimal", "greedy")
+#: accesses and revisit merges are about passes (minutes); a day bounds any sensible setting
+MAX_DWELL_S = 86400.0
+#: the age-of-information horizon, up to a year
+MAX_FRESH_MIN = 525_600.0
+ACCESS_FORMATS = ("table", "csv", "json", "geojson")
+#: the stored design column's width (store.schema.eo_constellation.design)
+MAX_DESIGN_CHARS = 120
 
 
 def resolve_constellation(spec: str, db: str | None, epoch: datetime) -> Any:
-    """A design, a stored constellation, or catalog objects whose name starts with `spec`."""
-    from kizuna.eo.constellation import from_element_sets, is_design, parse_design
+    """A design, a stored constellation, or catalog objects whose name starts with `spec`. Designs
+    (inline, or stored without an epoch) take `epoch`, the analysis start."""
+    from kizuna.eo.constellation import at_analysis_start, from_element_sets, is_design, parse_design
     from kizuna.store.eo_store import ConstellationStore
 
     if is_design(spec):
         return parse_design(spec, epoch)
-    store = open_store(db)
+    store = open_store(db, must_exist=True)  # reading a catalog never creates a database
     stored = ConstellationStore(store).load(spec)
     if stored is not None:
-        return stored
+        return at_analysis_start(stored, epoch)
     sets = [e.latest for e in store.search(name=spec) if e.latest is not None]
     return from_element_sets(spec, sets, prefix=spec)
 
 
-REVISIT_COLUMNS = tuple(
-    Column(name, name)
-    for name in (
-        "name",
-        "points",
-        "accesses",
-        "accesses_per_day",
-        "mean_revisit_s",
-        "median_revisit_s",
-        "p95_gap_s",
-        "p99_gap_s",
-        "max_gap_s",
-        "time_average_gap_s",
-        "mean_wait_s",
-        "time_to_first_access_s",
-        "coverage_time_pct",
-        "coverage_area_pct",
-    )
-)
+AoiOption = Annotated[Path | None, typer.Option("--aoi", help="GeoJSON points / polygons")]
+PointOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--point",
+        help="a ground point LAT,LON[,NAME] in degrees (repeatable; with or instead of --aoi)",
+    ),
+]
+StartOption = Annotated[str, typer.Option(help="ISO-8601 start; offsets and Z accepted, naive is UTC")]
+DaysOption = Annotated[float, typer.Option(help="length of the period [days], > 0")]
+SensorOption = Annotated[
+    str,
+    typer.Option(
+        help="sar:INC_MIN-INC_MAX:left|right|both, sar:spotlight, cone:HALF_DEG, optical:MAX_OFF_NADIR[:SUN_DEG]"
+    ),
+]
+SpacingOption = Annotated[
+    float,
+    typer.Option(
+        "--spacing-km", help=f"polygon sampling (H3 grid) [km], {MIN_SPACING_KM:g} to {MAX_SPACING_KM:g}"
+    ),
+]
+StepOption = Annotated[
+    float, typer.Option("--step-s", help=f"coarse propagation step [s], (0, {MAX_ACCESS_STEP_S:g}]")
+]
+MinDwellOption = Annotated[
+    float,
+    typer.Option("--min-dwell-s", help=f"drop accesses shorter than this [s], 0 to {MAX_DWELL_S:g}"),
+]
+MergeGapOption = Annotated[
+    float,
+    typer.Option(
+        "--merge-gap-s",
+        help="accesses less than this apart count as one revisit (a split pass, back-to-back "
+        f"satellites) [s], 0 to {MAX_DWELL_S:g}",
+    ),
+]
 
 
-@eo_app.command("revisit")
-def revisit(
-    constellation: ConstOption,
-    aoi: Annotated[Path, typer.Option("--aoi", help="GeoJSON points / polygons")],
-    start: Annotated[str, typer.Option(help="ISO-8601 start; offsets and Z accepted, naive is UTC")],
-    days: Annotated[float, typer.Option(help="length of the period [days], > 0")] = 1.0,
-    sensor: Annotated[
-        str,
-        typer.Option(
-            help="sar:INC_MIN-INC_MAX:left|right|both, sar:spotlight, cone:HALF_DEG, "
-            "optical:MAX_OFF_NADIR[:SUN_DEG]"
-        ),
-    ] = "sar:15-45:both",
-    spacing_km: Annotated[
-        float,
-        typer.Option(
-            "--spacing-km", help=f"polygon sampling (H3 grid) [km], {MIN_SPACING_KM:g} to {MAX_SPACING_KM:g}"
-        ),
-    ] = 10.0,
-    step_s: Annotated[
-        float, typer.Option("--step-s", help=f"coarse propagation step [s], (0, {MAX_ACCESS_STEP_S:g}]")
-    ] = 60.0,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
-    plot: Annotated[Path | None, typer.Option(help="write the gap timeline PNG here")] = None,
-    force: ForceOption = False,
-    per_point: Annotated[bool, typer.Option(help="also list every sample point")] = False,
-    db: DbOption = None,
-) -> None:
-    """Access windows and revisit statistics of a constellation over areas of interest."""
+def parse_point(text: str, option: str = "--point") -> tuple[float, float, str]:
+    """LAT,LON[,NAME] in degrees: finite, latitude in [-90, 90], longitude in [-180, 180]."""
+    parts = text.split(",", 2)
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except (ValueError, IndexError):
+        fail(f"{option} {text!r}: wants LAT,LON[,NAME] in degrees (e.g. 35.68,139.77,Tokyo)")
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        fail(f"{option} {text!r}: latitude and longitude must be finite numbers")
+    if not -90.0 <= lat <= 90.0:
+        fail(f"{option} {text!r}: latitude {lat:g} outside -90..90 (the order is LAT,LON)")
+    if not -180.0 <= lon <= 180.0:
+        fail(f"{option} {text!r}: longitude {lon:g} outside -180..180")
+    if len(parts) == 3 and not parts[2].strip():
+        fail(f"{option} {text!r}: empty NAME (give LAT,LON or LAT,LON,NAME)")
+    name = parts[2].strip() if len(parts) == 3 else f"{lat:g},{lon:g}"
+    return lat, lon, name
+
+
+@dataclass
+class AccessRun:
+    """Everything `eo access` and `eo revisit` compute from the same inputs: one set of windows."""
+
+    constellation: Any
+    sensor: Any
+    targets: Any
+    access: Any  # AccessWindows, the minimum dwell applied
+    definition: Any  # RevisitDefinition
+    start: datetime
+    stop: datetime
+    parameters: dict[str, Any]
+
+
+def run_access(
+    *,
+    constellation: str,
+    aoi: Path | None,
+    points: list[str] | None,
+    start: str,
+    days: float,
+    sensor: str,
+    spacing_km: float,
+    step_s: float,
+    min_dwell_s: float,
+    merge_gap_s: float,
+    fresh_min: float | None,
+    db: str | None,
+    checks: Any = None,
+) -> AccessRun:
+    """Validate the shared inputs (before any work), then compute the access windows once.
+    `checks` runs the caller's own validation after the shared one and before the work."""
     from kizuna.eo import (
-        aggregate,
+        AreaOfInterest,
+        RevisitDefinition,
         compute_access,
         parse_geojson,
         parse_sensor,
-        per_aoi,
-        per_target,
         sample_points,
     )
-    from kizuna.eo.revisit import GAP_DEFINITION
 
-    fmt = output_format(fmt, "--format", TABLE_FORMATS)
     t0, t1 = window(parse_time(start, "--start"), days=days)
     supported_window(t0, t1, "--start/--days")
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
     positive(step_s, "--step-s", maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
-    output_file(plot, "--plot", force=force)
-    text = read_text(aoi, "--aoi")
+    check_number(min_dwell_s, "--min-dwell-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")
+    check_number(merge_gap_s, "--merge-gap-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")
+    if fresh_min is not None:
+        positive(fresh_min, "--fresh-min", maximum=MAX_FRESH_MIN, unit="min")
     try:
         sens = parse_sensor(sensor)
-        areas = parse_geojson(text, str(aoi))
+    except ValueError as exc:
+        fail(f"--sensor {sensor!r}: {exc}")
+    parsed = [parse_point(p) for p in points or []]
+    if aoi is None and not parsed:
+        fail("--aoi/--point: give a GeoJSON file with --aoi, or ground points with --point LAT,LON[,NAME]")
+    text = read_text(aoi, "--aoi") if aoi is not None else None
+    if checks is not None:
+        checks()
+    try:
+        areas = parse_geojson(text, str(aoi)) if text is not None else []
+        taken = {a.name for a in areas}
+        for lat, lon, name in parsed:
+            if name in taken:
+                fail(f"--point {name!r}: the name is already used by another --point or an --aoi feature")
+            taken.add(name)
+            areas.append(AreaOfInterest(name, "point", ((lon, lat),), {}))
         targets = sample_points(areas, spacing_km)
+        definition = RevisitDefinition(
+            merge_gap_s=merge_gap_s,
+            min_dwell_s=min_dwell_s,
+            fresh_s=60.0 * (fresh_min if fresh_min is not None else DEFAULT_FRESH_S / 60.0),
+        )
         const = resolve_constellation(constellation, db, t0)
         with progress() as bar:
             task = bar.add_task(f"access {len(const)} satellites x {len(targets)} points", total=None)
@@ -153,15 +223,9 @@ def revisit(
                 step_s=step_s,
                 progress=lambda d, n: bar.update(task, completed=d, total=n),
             )
-    except (KizunaError, ValueError) as exc:  # ValueError: a malformed --sensor
+    except (KizunaError, ValueError) as exc:
         fail(exc)
-    rows = per_aoi(acc, targets)
-    points = per_target(acc, targets)
-    total = aggregate(points)
-    if plot:
-        from kizuna.plots.eo import plot_gap_timeline
-
-        plot_gap_timeline(acc, targets.aoi, plot, f"{const.name}: {sens.describe()}, {days:g} d")
+    usable = definition.usable(acc)
     parameters = {
         "constellation": const.name,
         "satellites": len(const),
@@ -172,18 +236,205 @@ def revisit(
         "step_s": step_s,
         "spacing_km": spacing_km,
         "points": len(targets),
+        "min_dwell_s": min_dwell_s,
+        "merge_gap_s": merge_gap_s,
+        "windows_shorter_than_min_dwell": len(acc) - len(usable),
     }
+    if fresh_min is not None:
+        parameters["fresh_min"] = fresh_min
+    return AccessRun(const, sens, targets, usable, definition, t0, t1, parameters)
+
+
+ACCESS_COLUMNS = tuple(
+    Column(k, k)
+    for k in (
+        "satellite",
+        "norad_id",
+        "target",
+        "area",
+        "target_lat_deg",
+        "target_lon_deg",
+        "start_utc",
+        "stop_utc",
+        "duration_s",
+        "incidence_start_deg",
+        "incidence_mid_deg",
+        "incidence_end_deg",
+        "off_nadir_mid_deg",
+        "look_side",
+        "slant_range_mid_km",
+        "pass_direction",
+        "revisit",
+    )
+)
+
+
+@eo_app.command("access")
+def access(
+    constellation: ConstOption,
+    start: StartOption,
+    aoi: AoiOption = None,
+    point: PointOption = None,
+    days: DaysOption = 1.0,
+    sensor: SensorOption = "sar:15-45:both",
+    spacing_km: SpacingOption = 10.0,
+    step_s: StepOption = 60.0,
+    min_dwell_s: MinDwellOption = 0.0,
+    merge_gap_s: MergeGapOption = DEFAULT_MERGE_GAP_S,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or geojson")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Every access window of a constellation over ground points: the windows `eo revisit` counts."""
+    from kizuna.eo import revisit_number
+
+    fmt = output_format(fmt, "--format", ACCESS_FORMATS)
+    run = run_access(
+        constellation=constellation,
+        aoi=aoi,
+        points=point,
+        start=start,
+        days=days,
+        sensor=sensor,
+        spacing_km=spacing_km,
+        step_s=step_s,
+        min_dwell_s=min_dwell_s,
+        merge_gap_s=merge_gap_s,
+        fresh_min=None,
+        db=db,
+    )
+    acc, targets = run.access, run.targets
+    rows = acc.records(targets, revisit_number(acc, run.definition))
+    unseen = [str(n) for n in targets.name[np.bincount(acc.target_index, minlength=len(targets)) == 0]]
+    definition = run.definition.describe(with_freshness=False)
+    if fmt == "geojson":
+        print_json(
+            {
+                "type": "FeatureCollection",
+                "parameters": run.parameters,
+                "definition": definition,
+                "targets_without_access": unseen,
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {
+                            "type": "Point",
+                            "coordinates": [r["target_lon_deg"], r["target_lat_deg"]],
+                        },
+                        "properties": {
+                            k: v for k, v in r.items() if k not in ("target_lat_deg", "target_lon_deg")
+                        },
+                    }
+                    for r in rows
+                ],
+            }
+        )
+    elif fmt in ("json", "csv"):
+        emit_rows(
+            rows,
+            ACCESS_COLUMNS,
+            fmt,
+            title="",
+            parameters=run.parameters,
+            key="windows",
+            extra={"definition": definition, "targets_without_access": unseen},
+        )
+    else:
+        from kizuna.plots.tables import access_tables
+
+        title = (
+            f"{run.constellation.name} ({len(run.constellation)} sats), {run.sensor.describe()}, "
+            f"{iso(run.start)} + {days:g} d: {len(rows)} windows"
+        )
+        out.print(access_tables(rows, [str(n) for n in targets.name], title, caption=definition))
+
+
+REVISIT_COLUMNS = tuple(
+    Column(name, name)
+    for name in (
+        "name",
+        "points",
+        "unseen_points",
+        "accesses",
+        "revisits",
+        "revisits_per_day",
+        "mean_revisit_s",
+        "median_revisit_s",
+        "p95_gap_s",
+        "p99_gap_s",
+        "max_gap_s",
+        "time_average_gap_s",
+        "mean_response_time_s",
+        "time_to_first_access_s",
+        "coverage_time_pct",
+        "fresh_time_pct",
+        "coverage_area_pct",
+    )
+)
+
+
+@eo_app.command("revisit")
+def revisit(
+    constellation: ConstOption,
+    start: StartOption,
+    aoi: AoiOption = None,
+    point: PointOption = None,
+    days: DaysOption = 1.0,
+    sensor: SensorOption = "sar:15-45:both",
+    spacing_km: SpacingOption = 10.0,
+    step_s: StepOption = 60.0,
+    min_dwell_s: MinDwellOption = 0.0,
+    merge_gap_s: MergeGapOption = DEFAULT_MERGE_GAP_S,
+    fresh_min: Annotated[
+        float,
+        typer.Option(
+            "--fresh-min",
+            help=f"age of information: report the share of time with data younger than this [min], "
+            f"(0, {MAX_FRESH_MIN:g}]",
+        ),
+    ] = DEFAULT_FRESH_S / 60.0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    plot: Annotated[Path | None, typer.Option(help="write the gap timeline PNG here")] = None,
+    force: ForceOption = False,
+    per_point: Annotated[bool, typer.Option(help="also list every sample point")] = False,
+    db: DbOption = None,
+) -> None:
+    """Revisit statistics and figures of merit of a constellation over areas of interest."""
+    from kizuna.eo import aggregate, per_aoi, per_target
+
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    run = run_access(
+        constellation=constellation,
+        aoi=aoi,
+        points=point,
+        start=start,
+        days=days,
+        sensor=sensor,
+        spacing_km=spacing_km,
+        step_s=step_s,
+        min_dwell_s=min_dwell_s,
+        merge_gap_s=merge_gap_s,
+        fresh_min=fresh_min,
+        db=db,
+        checks=lambda: output_file(plot, "--plot", force=force),
+    )
+    acc, targets, definition = run.access, run.targets, run.definition
+    rows = per_aoi(acc, targets, definition)
+    points = per_target(acc, targets, definition)
+    total = aggregate(points)
+    unseen = [p.name for p in points if not p.seen]
+    if plot:
+        from kizuna.plots.eo import plot_gap_timeline
+
+        plot_gap_timeline(
+            acc, targets.aoi, plot, f"{run.constellation.name}: {run.sensor.describe()}, {days:g} d"
+        )
     if fmt == "json":
         doc: dict[str, Any] = {
-            "parameters": parameters,
-            "constellation": const.name,
-            "satellites": len(const),
-            "sensor": sens.describe(),
-            "start": t0.isoformat(),
-            "days": days,
-            "gap_definition": GAP_DEFINITION,
+            "parameters": run.parameters,
+            "definition": definition.describe(),
             "areas": [r.as_dict() for r in rows],
             "all_points": total.as_dict(),
+            "unseen_targets": unseen,
             "access_windows": len(acc),
         }
         if per_point:
@@ -195,9 +446,16 @@ def revisit(
     else:
         from kizuna.plots.tables import revisit_table
 
-        title = f"{const.name} ({len(const)} sats), {sens.describe()}, {iso(t0)} + {days:g} d"
-        out.print(revisit_table(rows + [total] + (points if per_point else []), title))
-        out.print(GAP_DEFINITION, style="dim", highlight=False)
+        title = (
+            f"{run.constellation.name} ({len(run.constellation)} sats), {run.sensor.describe()}, "
+            f"{iso(run.start)} + {days:g} d"
+        )
+        listed = rows + [total] + (points if per_point else [])
+        breaks = (len(rows) - 1, len(rows)) if per_point else (len(rows) - 1,)
+        out.print(revisit_table(listed, title, caption=definition.describe(), breaks=breaks))
+        if unseen:
+            shown = ", ".join(unseen[:10]) + (f" and {len(unseen) - 10} more" if len(unseen) > 10 else "")
+            warn(f"{len(unseen)} of {len(points)} targets never seen in the period: {shown}")
 
 
 PLAN_COLUMNS = (
@@ -281,25 +539,48 @@ def plan(
 @eo_app.command("save")
 def save(
     name: str,
-    design: Annotated[str, typer.Option(help="walker:T/P/F:ALT:INC or a catalog prefix")],
-    epoch: Annotated[str, typer.Option(help="epoch of a design (ISO-8601)")] = "2026-06-11T00:00:00Z",
+    design: Annotated[str, typer.Option(help="walker:T/P/F:ALT:INC, sso:COUNT:ALT:LTAN or a catalog prefix")],
+    epoch: Annotated[
+        str | None,
+        typer.Option(
+            help="epoch of a design's elements (ISO-8601); without it the design takes each analysis's "
+            "start, as an inline design does"
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Store a design or catalog selection under NAME for later --constellation NAME."""
     from dataclasses import replace
 
+    from kizuna.eo.constellation import DESIGN_AT_START, is_design
     from kizuna.store.eo_store import ConstellationStore
 
     if not name.strip():
         fail("NAME: give a name for the constellation")
-    t_epoch = parse_time(epoch, "--epoch")
+    t_epoch = parse_time(epoch, "--epoch") if epoch is not None else None
+    floating = t_epoch is None and is_design(design)
+    if floating and len(design.strip()) > MAX_DESIGN_CHARS:
+        fail(f"--design: at most {MAX_DESIGN_CHARS} characters")
     store = open_store(db)
     try:
-        c = replace(resolve_constellation(design, db, t_epoch), name=name)
+        # A design without an epoch is stored as its text (rebuilt at each analysis start); the
+        # members written beside it are that design at today's 00:00 UTC, for readers of the table.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        c = replace(resolve_constellation(design, db, t_epoch or today), name=name)
+        if floating:
+            c = replace(c, design=design.strip(), source=DESIGN_AT_START)
+        elif t_epoch is not None and c.source == DESIGN_AT_START:
+            c = replace(c, source="design")  # a copy of a stored design, now at a fixed epoch
         ConstellationStore(store).save(c)
     except (KizunaError, ValueError) as exc:
         fail(exc)
-    out.print(f"saved {name}: {len(c)} satellites ({c.design or 'catalog'})", highlight=False)
+    if c.design is None:
+        what = "catalog selection"
+    else:
+        what = f"{c.design}, epoch " + (
+            "the start of each analysis" if c.source == DESIGN_AT_START else iso(t_epoch or today)
+        )
+    out.print(f"saved {name}: {len(c)} satellites ({what})", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

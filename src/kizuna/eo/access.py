@@ -19,15 +19,16 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from kizuna.eo.constellation import Constellation, ConstellationError
-from kizuna.eo.sensors import Sensor, edge_central_angle_rad, geodetic_to_itrf, geometry
+from kizuna.eo.sensors import Sensor, edge_central_angle_rad, elevation_deg, geodetic_to_itrf, geometry
 from kizuna.errors import KizunaError
 from kizuna.orbit import propagate, time_grid
-from kizuna.orbit.timescale import as_datetime64
+from kizuna.orbit.timescale import as_datetime64, iso_utc
 
 EARTH_ROTATION_RAD_S = 7.292115e-5
 _BATCH_PAIRS = 400_000
@@ -73,9 +74,12 @@ class AccessWindows:
     stop_utc: np.ndarray
     mid_utc: np.ndarray
     incidence_deg: np.ndarray  # at mid-access
-    off_nadir_deg: np.ndarray
-    slant_range_km: np.ndarray
-    look_right: np.ndarray  # bool
+    off_nadir_deg: np.ndarray  # at mid-access
+    slant_range_km: np.ndarray  # at mid-access
+    look_right: np.ndarray  # bool, at mid-access
+    incidence_start_deg: np.ndarray  # at the window's start (its edge, or the period start)
+    incidence_stop_deg: np.ndarray
+    ascending: np.ndarray  # bool: the satellite moves north at mid-access (ITRF velocity z > 0)
     sat_names: list[str]
     sat_norad: np.ndarray
     period_start_utc: np.datetime64
@@ -101,6 +105,9 @@ class AccessWindows:
                 "off_nadir_deg",
                 "slant_range_km",
                 "look_right",
+                "incidence_start_deg",
+                "incidence_stop_deg",
+                "ascending",
             )
         }
         return AccessWindows(
@@ -110,6 +117,35 @@ class AccessWindows:
             period_start_utc=self.period_start_utc,
             period_stop_utc=self.period_stop_utc,
         )
+
+    def records(self, targets: Targets, revisit: np.ndarray | None = None) -> list[dict[str, object]]:
+        """One plain dict per window (JSON/CSV-ready), ordered by target, then start; `revisit` (one
+        number per window, see kizuna.eo.revisit.revisit_number) adds the revisit each belongs to."""
+        o = np.lexsort((self.start_utc, self.target_index))
+        sat, tgt = self.sat_index[o], self.target_index[o]
+        # Columns built whole, then zipped into rows: a per-row loop over numpy scalars is 5x slower.
+        columns: dict[str, list[Any]] = {
+            "satellite": np.asarray(self.sat_names, dtype=object)[sat].tolist() if len(o) else [],
+            "norad_id": self.sat_norad[sat].tolist(),
+            "target": targets.name[tgt].astype(str).tolist(),
+            "area": targets.aoi[tgt].astype(str).tolist(),
+            "target_lat_deg": targets.lat_deg[tgt].tolist(),
+            "target_lon_deg": targets.lon_deg[tgt].tolist(),
+            "start_utc": iso_utc(self.start_utc[o]) if len(o) else [],
+            "stop_utc": iso_utc(self.stop_utc[o]) if len(o) else [],
+            "duration_s": self.duration_s[o].round(3).tolist(),
+            "incidence_start_deg": self.incidence_start_deg[o].round(3).tolist(),
+            "incidence_mid_deg": self.incidence_deg[o].round(3).tolist(),
+            "incidence_end_deg": self.incidence_stop_deg[o].round(3).tolist(),
+            "off_nadir_mid_deg": self.off_nadir_deg[o].round(3).tolist(),
+            "look_side": np.where(self.look_right[o], "right", "left").tolist(),
+            "slant_range_mid_km": self.slant_range_km[o].round(3).tolist(),
+            "pass_direction": np.where(self.ascending[o], "ascending", "descending").tolist(),
+        }
+        if revisit is not None:
+            columns["revisit"] = np.asarray(revisit)[o].tolist()
+        keys = list(columns)
+        return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 class HermiteTrack:
@@ -361,16 +397,23 @@ def compute_access(
 
     mid_utc = to_utc(mid)
     keep = sensor.accept(geom, mid_utc, up_tgt[tgt]) if len(mid) else np.zeros(0, bool)
+    sat, tgt, st, sp = sat[keep], tgt[keep], st[keep], sp[keep]
+    inc_edges = [
+        90.0 - elevation_deg(track.state(sat, t, pos_only=True), r_tgt[tgt], up_tgt[tgt]) for t in (st, sp)
+    ]
     return AccessWindows(
-        sat_index=sat[keep],
-        target_index=tgt[keep],
-        start_utc=to_utc(st[keep]),
-        stop_utc=to_utc(sp[keep]),
+        sat_index=sat,
+        target_index=tgt,
+        start_utc=to_utc(st),
+        stop_utc=to_utc(sp),
         mid_utc=mid_utc[keep],
         incidence_deg=geom.incidence_deg[keep],
         off_nadir_deg=geom.off_nadir_deg[keep],
         slant_range_km=geom.slant_range_km[keep],
         look_right=geom.look_right[keep],
+        incidence_start_deg=inc_edges[0],
+        incidence_stop_deg=inc_edges[1],
+        ascending=v_s[keep, 2] > 0.0,
         sat_names=[es.object_name or str(es.norad_id) for es in sets],
         sat_norad=np.array([es.norad_id for es in sets]),
         period_start_utc=t0,

@@ -28,6 +28,9 @@ SUN_SYNCHRONOUS_RATE_DEG_DAY = 360.0 / 365.2421897
 # NORAD ids for designed satellites sit in the Alpha-5 analyst range so they never collide with
 # real catalog numbers below 270000.
 DESIGN_NORAD_BASE = 300000
+# The source of a stored design saved without an epoch: it is rebuilt at each analysis's start, as an
+# inline design is, so a design gives the same accesses whether it is named or written out.
+DESIGN_AT_START = "design@start"
 
 
 def mean_motion_revday(alt_km: float) -> float:
@@ -182,6 +185,21 @@ def parse_design(text: str, epoch_utc: datetime) -> Constellation:
     raise ConstellationError(
         f"cannot read design {text!r}: use walker:T/P/F:ALT_KM:INC_DEG"
         "[:delta|star] (e.g. walker:36/4/1:575:42) or sso:COUNT:ALT_KM:LTAN_H"
+    )
+
+
+def at_analysis_start(c: Constellation, start_utc: datetime) -> Constellation:
+    """`c` for an analysis starting at `start_utc`: a design stored with source DESIGN_AT_START is
+    rebuilt from its design text at that epoch (keeping its stored name); anything else as stored."""
+    if c.source != DESIGN_AT_START or c.design is None:
+        return c
+    built = parse_design(c.design, start_utc)
+    return Constellation(
+        name=c.name,
+        element_sets=built.element_sets,
+        design=c.design,
+        source=DESIGN_AT_START,
+        notes=built.notes,
     )
 
 
