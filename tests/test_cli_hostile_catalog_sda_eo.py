@@ -260,6 +260,9 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["eo", "access", *WALKER, *START, "--aoi", "{file}", "--db", "{db}"], "not JSON"),
     (["eo", "access", "--constellation", "NO-SUCH-SAT", "--point", "1,2", "--db", "{db}", *START], "empty"),
     (["eo", "access", "--constellation", "walker:36/5/1:575:42", "--point", "1,2", *START], "multiple"),
+    (["eo", "access", "--constellation", "walker:10000000/1/0:575:42", "--point", "1,2", *START], "50000"),
+    (["eo", "access", "--constellation", "sso:0:575:10.5", "--point", "1,2", *START], "sso"),
+    (["eo", "access", "--constellation", "sso:10000000:575:10.5", "--point", "1,2", *START], "sso"),
     (
         ["eo", "access", "--constellation", "QPS-SAR", "--point", "1,2", "--db", "{missing_db}", *START],
         "--db",

@@ -28,6 +28,9 @@ SUN_SYNCHRONOUS_RATE_DEG_DAY = 360.0 / 365.2421897
 # NORAD ids for designed satellites sit in the Alpha-5 analyst range so they never collide with
 # real catalog numbers below 270000.
 DESIGN_NORAD_BASE = 300000
+# The largest design built: above today's largest filed shells (tens of thousands of satellites), and
+# checked before any element set is made, so `walker:10000000/1/0:...` is an error, not 10 M objects.
+MAX_DESIGN_SATELLITES = 50_000
 # The source of a stored design saved without an epoch: it is rebuilt at each analysis's start, as an
 # inline design is, so a design gives the same accesses whether it is named or written out.
 DESIGN_AT_START = "design@start"
@@ -108,6 +111,10 @@ def walker(
         raise ConstellationError(
             f"walker {total}/{planes}/{phasing}: total must be a positive multiple of planes"
         )
+    if total > MAX_DESIGN_SATELLITES:
+        raise ConstellationError(
+            f"walker {total}/{planes}/{phasing}: more than {MAX_DESIGN_SATELLITES} satellites in one design"
+        )
     if not 0 <= phasing < planes:
         raise ConstellationError(f"walker {total}/{planes}/{phasing}: phasing F must be 0..P-1")
     if not 150.0 <= alt_km <= 40000.0:
@@ -152,6 +159,8 @@ def sun_synchronous(
 ) -> Constellation:
     """`count` satellites evenly phased in one sun-synchronous plane with the given local time of
     the ascending node (hours); RAAN = RA of the mean Sun + 15 deg/h * (LTAN - 12)."""
+    if not 1 <= count <= MAX_DESIGN_SATELLITES:
+        raise ConstellationError(f"sso: {count} satellites; a plane holds 1..{MAX_DESIGN_SATELLITES}")
     epoch = utc(epoch_utc)
     inc = sun_synchronous_inclination_deg(alt_km)
     raan = sun_right_ascension_deg(epoch) + 15.0 * (ltan_h - 12.0)
