@@ -301,7 +301,8 @@ def per_target(
     sq = np.bincount(gap_t, gaps**2, minlength=m) + lead**2 + trail**2
     tot = np.bincount(gap_t, gaps, minlength=m) + lead + trail
     tag = np.where(tot > 0, sq / np.where(tot > 0, tot, 1), 0.0)
-    covered = np.bincount(mt, me - ms, minlength=m)
+    # float even with no access at all: numpy's bincount of nothing is integer, whatever the weights
+    covered = np.bincount(mt, me - ms, minlength=m).astype(float)
     fresh = covered + np.bincount(gap_t, np.minimum(gaps, d.fresh_s), minlength=m)
     fresh += np.where(has, np.minimum(trail, d.fresh_s), 0.0)
     med = _grouped_percentile(g_sorted, g_first, n_gap, 50)
