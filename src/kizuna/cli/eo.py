@@ -73,6 +73,10 @@ def resolve_constellation(spec: str, db: str | None, epoch: datetime) -> Any:
         return parse_design(spec, epoch)
     store = open_store(db, must_exist=True)  # reading a catalog never creates a database
     stored = ConstellationStore(store).load(spec)
+    if stored is not None and stored.notes.get("parts") is not None:
+        from kizuna.cli.eo_design import build_stored
+
+        return build_stored(stored, store, epoch)
     if stored is not None:
         return at_analysis_start(stored, epoch)
     sets = [e.latest for e in store.search(name=spec) if e.latest is not None]
@@ -585,3 +589,8 @@ def save(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(eo_app, name="eo")
+
+
+from kizuna.cli.eo_design import design_app  # noqa: E402  (it reuses this module's options)
+
+eo_app.add_typer(design_app, name="design")
