@@ -26,8 +26,11 @@ from kizuna.orbit.timescale import jd_pair
 # Nodal regression rate that follows the mean Sun: 360 deg per tropical year.
 SUN_SYNCHRONOUS_RATE_DEG_DAY = 360.0 / 365.2421897
 # NORAD ids for designed satellites sit in the Alpha-5 analyst range so they never collide with
-# real catalog numbers below 270000.
+# real catalog numbers below 270000: upward from DESIGN_NORAD_BASE to the Alpha-5 maximum (Z9999),
+# then upward from DESIGN_NORAD_FLOOR, 70,000 ids in all (more than MAX_DESIGN_SATELLITES).
 DESIGN_NORAD_BASE = 300000
+DESIGN_NORAD_FLOOR = 270000
+ALPHA5_MAX_NORAD = 339999
 # The largest design built: above today's largest filed shells (tens of thousands of satellites), and
 # checked before any element set is made, so `walker:10000000/1/0:...` is an error, not 10 M objects.
 MAX_DESIGN_SATELLITES = 50_000
@@ -64,6 +67,13 @@ def sun_right_ascension_deg(epoch_utc: datetime) -> float:
     pvh, _ = erfa.epv00(jd[0], fr[0] + 69.184 / SECONDS_PER_DAY)
     sun = -np.asarray(pvh["p"])
     return math.degrees(math.atan2(sun[1], sun[0])) % 360.0
+
+
+def design_norad_id(first_norad: int, k: int) -> int:
+    """The NORAD id of the k-th satellite of a design numbered from `first_norad`: past the Alpha-5
+    maximum the numbering continues at DESIGN_NORAD_FLOOR."""
+    norad = first_norad + k
+    return norad if norad <= ALPHA5_MAX_NORAD else DESIGN_NORAD_FLOOR + norad - ALPHA5_MAX_NORAD - 1
 
 
 def _element_set(
@@ -130,7 +140,7 @@ def walker(
         for s in range(per_plane):
             sets.append(
                 _element_set(
-                    first_norad + p * per_plane + s,
+                    design_norad_id(first_norad, p * per_plane + s),
                     f"{name} P{p + 1}S{s + 1}",
                     epoch,
                     alt_km,
@@ -165,7 +175,7 @@ def sun_synchronous(
     inc = sun_synchronous_inclination_deg(alt_km)
     raan = sun_right_ascension_deg(epoch) + 15.0 * (ltan_h - 12.0)
     sets = tuple(
-        _element_set(first_norad + k, f"{name}-{k + 1}", epoch, alt_km, inc, raan, k * 360.0 / count)
+        _element_set(design_norad_id(first_norad, k), f"{name}-{k + 1}", epoch, alt_km, inc, raan, k * 360.0 / count)
         for k in range(count)
     )
     return Constellation(

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kizuna.eo.constellation import (
+    ALPHA5_MAX_NORAD,
     DESIGN_NORAD_BASE,
+    DESIGN_NORAD_FLOOR,
     MAX_DESIGN_SATELLITES,
     from_element_sets,
     is_design,
@@ -39,11 +41,6 @@ if TYPE_CHECKING:  # the access engine (scipy) loads only when a search runs
     from kizuna.eo.revisit import RevisitDefinition
     from kizuna.eo.sensors import Sensor
 
-#: The highest Alpha-5 catalog number (Z9999).
-ALPHA5_MAX_NORAD = 339999
-#: Designed satellites take ids from DESIGN_NORAD_BASE up to the Alpha-5 maximum, then from this
-#: floor up to DESIGN_NORAD_BASE: 70,000 ids, more than MAX_DESIGN_SATELLITES.
-DESIGN_NORAD_FLOOR = 270000
 #: The stored source of a composed design (store.schema.eo_constellation.source).
 COMPOSED = "composed"
 MAX_PARTS = 32
