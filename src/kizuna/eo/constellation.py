@@ -175,7 +175,9 @@ def sun_synchronous(
     inc = sun_synchronous_inclination_deg(alt_km)
     raan = sun_right_ascension_deg(epoch) + 15.0 * (ltan_h - 12.0)
     sets = tuple(
-        _element_set(design_norad_id(first_norad, k), f"{name}-{k + 1}", epoch, alt_km, inc, raan, k * 360.0 / count)
+        _element_set(
+            design_norad_id(first_norad, k), f"{name}-{k + 1}", epoch, alt_km, inc, raan, k * 360.0 / count
+        )
         for k in range(count)
     )
     return Constellation(
