@@ -27,6 +27,9 @@ PROPAGATE_WINDOW = ["--start", "2026-06-10T00:00:00", "--stop", "2026-06-10T01:0
 REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{aoi}", "--db", "{db}"]
 ACCESS = ["eo", "access", "--constellation", "walker:12/3/1:575:42", "--point", "35.7,139.7", "--db", "{db}"]
 WALKER = ["--constellation", "walker:12/3/1:575:42"]
+ADD = ["eo", "design", "add", "d", "--db", "{db}"]
+SEARCH = ["eo", "design", "search", "--point", "50.45,30.52", "--max-sats", "4", "--target-max-gap-min", "60"]
+SEARCH_START = [*SEARCH, "--start", "2026-06-11T00:00:00Z"]
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
@@ -263,6 +266,8 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["eo", "access", "--constellation", "walker:10000000/1/0:575:42", "--point", "1,2", *START], "50000"),
     (["eo", "access", "--constellation", "sso:0:575:10.5", "--point", "1,2", *START], "sso"),
     (["eo", "access", "--constellation", "sso:10000000:575:10.5", "--point", "1,2", *START], "sso"),
+    (["eo", "access", "--constellation", "sso:1:20:10.5", "--point", "1,2", *START], "sso altitude"),
+    (["eo", "access", "--constellation", "sso:1:575:24.5", "--point", "1,2", *START], "sso local time"),
     (
         ["eo", "access", "--constellation", "QPS-SAR", "--point", "1,2", "--db", "{missing_db}", *START],
         "--db",
@@ -290,6 +295,93 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["eo", "save", "w", "--design", "walker:12/3/1:575:42", "--db", NO_DB],
         f"--db {NO_DB}: cannot create database",
     ),
+    # ------------------------------------------------------------ eo design add / list / show / delete
+    (["eo", "design", "add", " ", "--part", "QPS-SAR", "--db", "{db}"], "NAME"),
+    (["eo", "design", "add", "d" * 121, "--part", "QPS-SAR", "--db", "{db}"], "NAME"),
+    *[
+        ([*ADD, "--part", v], "--part")
+        for v in ("", " ", "@2026-06-11", "walker:12/3/1:575", "walker:12/5/1:575:53")
+    ],
+    *[
+        ([*ADD, "--part", v], "--part")
+        for v in ("sso:0:575:10", "sso:1:20:10", "sso:1:575:25", "walker:100000/1/0:575:53")
+    ],
+    *[([*ADD, "--part", f"walker:12/3/1:575:53@{t}"], "--part") for t in MALFORMED_TIMES],
+    ([*ADD, "--part", "NO-SUCH-SAT"], "empty"),
+    ([*ADD, *[a for _ in range(33) for a in ("--part", "sso:1:575:10")]], "--part"),
+    ([*ADD, "--part", "walker:30000/1/0:575:53", "--part", "walker:30000/1/0:575:53"], "50000"),
+    (["eo", "design", "add", "d", "--part", "sso:1:575:10", "--db", NO_DB], f"--db {NO_DB}: cannot create"),
+    (["eo", "design", "list", "--db", "{db}", "-f", "xml"], "--format"),
+    (["eo", "design", "list", "--db", "{missing_db}"], "--db"),
+    (["eo", "design", "show", "nothing", "--db", "{db}"], "no stored constellation"),
+    (["eo", "design", "show", "nothing", "--db", "{missing_db}"], "--db"),
+    (["eo", "design", "show", "nothing", "--db", "{db}", "-f", "xml"], "--format"),
+    *_times(["eo", "design", "show", "nothing", "--db", "{db}"], "--start"),
+    (["eo", "design", "delete", "nothing", "--db", "{db}"], "no stored constellation"),
+    (["eo", "design", "delete", "nothing", "--db", "{missing_db}"], "--db"),
+    # ------------------------------------------------------------ eo design search
+    *_times(SEARCH, "--start"),
+    *[
+        (
+            [
+                "eo",
+                "design",
+                "search",
+                "--point",
+                "1,2",
+                "--max-sats",
+                v,
+                "--target-max-gap-min",
+                "60",
+                *START,
+            ],
+            "--max-sats",
+        )
+        for v in ("0", "-1", "2001")
+    ],
+    *_numbers(SEARCH_START, "--target-max-gap-min", "0", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--hours", "0", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--spacing-km", "0", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--step-s", "0", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--min-dwell-s", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--merge-gap-s", "-1", "1e9"),
+    *_numbers(SEARCH_START, "--sso-ltan-h", "-1", "25"),
+    ([*SEARCH_START, "--hours", "700", "--step-s", "0.01"], "time steps"),
+    ([*SEARCH, "--start", "2262-04-11T00:00:00Z", "--hours", "100"], "supported range"),
+    *[
+        ([*SEARCH_START, f"--altitudes-km={v}"], "--altitudes-km")
+        for v in ("", "abc", "100", "575,nan", "1e9")
+    ],
+    *[([*SEARCH_START, f"--inclinations={v}"], "--inclinations") for v in ("", "abc", "-1", "181", "53,inf")],
+    *[([*SEARCH_START, f"--planes={v}"], "--planes") for v in ("", "0", "1.5", "abc", "101")],
+    *[([*SEARCH_START, f"--sats-per-plane={v}"], "--sats-per-plane") for v in ("", "0", "2.5", "1001")],
+    *[([*SEARCH_START, "--max-evaluations", v], "--max-evaluations") for v in ("0", "-1", "100001", "1")],
+    ([*SEARCH_START, "--altitudes-km", "20000", "--inclinations", "sso"], "sun-synchronous"),
+    ([*SEARCH_START, "--planes", "8", "--sats-per-plane", "1"], "no design"),
+    ([*SEARCH_START, "--sensor", "bogus"], "sensor"),
+    ([*SEARCH_START, "-f", "xml"], "--format"),
+    *[
+        (
+            [
+                "eo",
+                "design",
+                "search",
+                f"--point={v}",
+                "--max-sats",
+                "4",
+                "--target-max-gap-min",
+                "60",
+                *START,
+            ],
+            "--point",
+        )
+        for v in POINTS_HOSTILE
+    ],
+    ([*SEARCH_START, "--point", "50.45,30.52"], "already used"),
+    (["eo", "design", "search", "--max-sats", "4", "--target-max-gap-min", "60", *START], "--aoi/--point"),
+    ([*SEARCH_START, "--aoi", "/no/aoi.json"], "--aoi"),
+    ([*SEARCH_START, "--aoi", "{bin}"], "--aoi"),
+    ([*SEARCH_START, "--aoi", "{file}"], "not JSON"),
     # ------------------------------------------------------------ pnt dop / availability / scenarios
     *[row for command in ("dop", "availability", "scenarios") for row in _pnt_rows(command)],
     (["pnt", "dop", *PNT_REGION, "--grid-deg", "0.01"], "--grid-deg"),
@@ -463,6 +555,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "access"),
         ("eo", "plan"),
         ("eo", "save"),
+        ("eo", "design"),
         ("pnt", "dop"),
         ("pnt", "availability"),
         ("pnt", "scenarios"),

@@ -171,6 +171,10 @@ def sun_synchronous(
     the ascending node (hours); RAAN = RA of the mean Sun + 15 deg/h * (LTAN - 12)."""
     if not 1 <= count <= MAX_DESIGN_SATELLITES:
         raise ConstellationError(f"sso: {count} satellites; a plane holds 1..{MAX_DESIGN_SATELLITES}")
+    if not 150.0 <= alt_km <= 40000.0:
+        raise ConstellationError(f"sso altitude {alt_km} km is not an Earth orbit (150-40000 km)")
+    if not 0.0 <= ltan_h <= 24.0:
+        raise ConstellationError(f"sso local time of ascending node {ltan_h} h outside 0..24")
     epoch = utc(epoch_utc)
     inc = sun_synchronous_inclination_deg(alt_km)
     raan = sun_right_ascension_deg(epoch) + 15.0 * (ltan_h - 12.0)
