@@ -14,8 +14,15 @@ Run from the repository root:  .venv/bin/python benchmarks/bench_eo.py [--tatc-s
    1,000, spread evenly over the box's ~30 km H3 points, given as a GeoJSON file), nadir cone 30 deg,
    against TAT-C collect_observations on all 36 satellites and the same points (no extrapolation);
    the windows compared as in 1 (each TAT-C window found within 60 s, largest edge difference).
-Prints a table and writes benchmarks/results/eo.json (--only-access runs 3 alone and updates that
-entry of the file, keeping the others).
+4. Design search: `kizuna eo design search` (a fresh process) over a polygon around Ukraine
+   (22-40 E, 44-52.5 N) at ~50 km, 3 days, SAR 15-45 deg both sides, up to 16 satellites (Walker
+   42/53 deg and sun-synchronous planes of 1, 2 or 4 planes x 1, 2 or 4 satellites, and mixes):
+   designs evaluated per second, against the same figures obtained design by design the way a user
+   would without the search: one `kizuna eo revisit` process per Pareto-front design (a composed
+   design saved first with `kizuna eo design add` where it has two parts). Every front design's
+   maximum gap and mean response time must be the same in both (to 1 ms).
+Prints a table and writes benchmarks/results/eo.json (--only-access runs 3 alone, --only-search 4
+alone, and each updates its entry of the file, keeping the others).
 """
 
 from __future__ import annotations
@@ -204,6 +211,78 @@ def access_cli_vs_tatc(n_points: int, days: float) -> dict[str, object]:
     return entry
 
 
+UKRAINE_BOX = (22.0, 40.0, 44.0, 52.5)
+
+
+def design_search_cli(days: float, spacing_km: float = 50.0) -> dict[str, object]:
+    """Scenario 4: `kizuna eo design search` against one `kizuna eo revisit` per front design."""
+    lon0, lon1, lat0, lat1 = UKRAINE_BOX
+    ring = [[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    kizuna = [sys.executable, "-m", "kizuna", "-q"]
+    common = ["--start", START.isoformat(), "--sensor", "sar:15-45:both", "--spacing-km", f"{spacing_km:g}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        aoi = Path(tmp) / "ukraine.geojson"
+        aoi.write_text(
+            json.dumps(
+                {
+                    "type": "Feature",
+                    "properties": {"name": "Ukraine box"},
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                }
+            )
+        )
+        db = str(Path(tmp) / "k.db")
+        cmd = [*kizuna, "eo", "design", "search", "--aoi", str(aoi), *common, "--hours", f"{24 * days:g}"]
+        cmd += ["--max-sats", "16", "--target-max-gap-min", "360", "--inclinations", "42,53,sso"]
+        cmd += ["--planes", "1,2,4", "--sats-per-plane", "1,2,4", "-f", "json"]
+        t = time.perf_counter()
+        doc = json.loads(subprocess.run(cmd, capture_output=True, check=True, env=env, text=True).stdout)
+        t_search = time.perf_counter() - t
+        front = doc["pareto_front"]
+        same, t_revisit = 0, 0.0
+        for k, row in enumerate(front):
+            name = row["parts"][0]
+            t = time.perf_counter()
+            if len(row["parts"]) > 1:
+                name = f"front{k}"
+                parts = [a for part in row["parts"] for a in ("--part", part)]
+                subprocess.run(
+                    [*kizuna, "eo", "design", "add", name, *parts, "--db", db],
+                    capture_output=True,
+                    check=True,
+                    env=env,
+                )
+            revisit = [*kizuna, "eo", "revisit", "--constellation", name, "--aoi", str(aoi), *common]
+            revisit += ["--days", f"{days:g}", "-f", "json", "--db", db]
+            res = json.loads(
+                subprocess.run(revisit, capture_output=True, check=True, env=env, text=True).stdout
+            )
+            t_revisit += time.perf_counter() - t
+            figures = res["all_points"]
+            same += int(
+                abs(figures["max_gap_s"] - row["max_gap_s"]) <= 1e-3
+                and abs(figures["mean_response_time_s"] - row["mean_response_time_s"]) <= 1e-3
+            )
+    evaluations = doc["parameters"]["evaluations"]
+    return {
+        "points": doc["parameters"]["points"],
+        "days": days,
+        "max_sats": 16,
+        "evaluations": evaluations,
+        "search_cli_s": round(t_search, 2),
+        "search_evaluations_per_s": round(evaluations / t_search, 2),
+        "pareto_front": len(front),
+        "meets_360_min_with_fewest_sats": doc["meets_target"],
+        "revisit_cli_s_front": round(t_revisit, 2),
+        "revisit_cli_evaluations_per_s": round(len(front) / t_revisit, 2),
+        "ratio_search_over_revisit_cli": round((evaluations / t_search) / (len(front) / t_revisit), 1),
+        "front_designs_same_in_revisit": same,
+        "load_avg_1min": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -212,9 +291,18 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--access-points", type=int, default=1000, help="points of scenario 3 (eo access)")
     ap.add_argument("--only-access", action="store_true", help="run scenario 3 alone")
+    ap.add_argument("--only-search", action="store_true", help="run scenario 4 alone")
     args = ap.parse_args()
     sensor = ConeSensor(30.0)
     out = Path(__file__).parent / "results" / "eo.json"
+    search_key = "eo_design_search_cli_3d_ukraine_50km"
+    if args.only_search:
+        results = json.loads(out.read_text()) if out.exists() else {}
+        results[search_key] = design_search_cli(3.0)
+        out.write_text(json.dumps(results, indent=2))
+        print(json.dumps(results[search_key], indent=2))
+        print(f"wrote {out}")
+        return
     if args.only_access:
         results = json.loads(out.read_text()) if out.exists() else {}
         entry = access_cli_vs_tatc(args.access_points, args.days)
@@ -274,6 +362,7 @@ def main() -> None:
     rows.append((f"36 sats, {args.days:g} d, ~10 km ({len(targets)} pts)", results["walker36_7d_10km"]))
     e3 = access_cli_vs_tatc(args.access_points, args.days)
     results[f"eo_access_cli_36sats_{args.days:g}d_{args.access_points}pts"] = e3
+    e4 = results[search_key] = design_search_cli(3.0)
     print(
         f"{'scenario':44s} {'kizuna s':>9s} {'TAT-C s (extrap.)':>18s} {'ratio':>7s} {'windows':>9s} "
         f"{'max edge diff s':>15s} {'missing':>7s}"
@@ -295,6 +384,12 @@ def main() -> None:
         f"{e3['kizuna_cli_s']} s; TAT-C all 36 sats: {e3.get('tatc_s')} s; ratio "
         f"{e3.get('ratio_tatc_over_kizuna_cli')}; windows {e3['kizuna_windows']} vs TAT-C "
         f"{e3.get('tatc_windows')}, max edge diff {e3.get('max_edge_diff_s')} s"
+    )
+    print(
+        f"kizuna eo design search (CLI) {e4['evaluations']} designs x {e4['points']} points x 3 d: "
+        f"{e4['search_evaluations_per_s']} designs/s; eo revisit per front design: "
+        f"{e4['revisit_cli_evaluations_per_s']} designs/s; {e4['front_designs_same_in_revisit']} of "
+        f"{e4['pareto_front']} front designs identical"
     )
     print(f"wrote {out}")
 
