@@ -274,7 +274,7 @@ def design_search_cli(days: float, spacing_km: float = 50.0) -> dict[str, object
         "search_cli_s": round(t_search, 2),
         "search_evaluations_per_s": round(evaluations / t_search, 2),
         "pareto_front": len(front),
-        "meets_360_min_with_fewest_sats": doc["meets_target"],
+        "meets_360_min_with_fewest_sats": doc["fewest_satellites_meeting_target"],
         "revisit_cli_s_front": round(t_revisit, 2),
         "revisit_cli_evaluations_per_s": round(len(front) / t_revisit, 2),
         "ratio_search_over_revisit_cli": round((evaluations / t_search) / (len(front) / t_revisit), 1),

@@ -213,7 +213,7 @@ def test_kyiv_search_prefers_53_deg_and_revisit_confirms_the_front(db: str) -> N
     assert all(":53" in row["design"] and ":42" not in row["design"] for row in front)
     assert all(row["unseen_points"] == 0 for row in front)
     assert [r["satellites"] for r in front] == sorted(r["satellites"] for r in front)
-    best = doc["meets_target"]
+    best = doc["fewest_satellites_meeting_target"]
     assert best is not None and next(r for r in front if r["design"] == best)["max_gap_min"] <= 120
     # The same 42 deg shells, searched alone, never see Kyiv: a period-long gap at any size.
     only42 = _json([*args[:-2], "--inclinations", "42", "--no-mixes", "-f", "json"])["pareto_front"]
@@ -254,3 +254,19 @@ def test_search_refuses_a_space_beyond_its_evaluation_cap() -> None:
         + ["--max-evaluations", "10"]
     )
     assert res.exit_code == 2 and "--max-evaluations 10" in res.stderr and "Traceback" not in res.output
+
+
+def test_show_lists_a_constellation_saved_by_eo_save_as_one_part(db: str) -> None:
+    assert invoke(["eo", "save", "w12", "--design", "walker:12/3/1:575:53", "--db", db]).exit_code == 0
+    assert invoke(["eo", "save", "qps", "--design", "QPS-SAR", "--db", db]).exit_code == 0
+    (walker_part,) = _json(["eo", "design", "show", "w12", *START_ARG, "-f", "json", "--db", db])["parts"]
+    assert (walker_part["spec"], walker_part["satellites"]) == ("walker:12/3/1:575:53", 12)
+    assert walker_part["epoch_utc"] == "analysis start (2026-06-11T00:00:00Z)"
+    (qps_part,) = _json(["eo", "design", "show", "qps", "-f", "json", "--db", db])["parts"]
+    assert (qps_part["spec"], qps_part["satellites"]) == ("catalog selection", 9)
+    assert {
+        r["name"] for r in _json(["eo", "design", "list", "-f", "json", "--db", db])["constellations"]
+    } >= {
+        "w12",
+        "qps",
+    }

@@ -205,7 +205,7 @@ def show(
     db: DbOption = None,
 ) -> None:
     """The parts of a stored design and the satellites and NORAD ids each contributes."""
-    from kizuna.eo.design import COMPOSED, DesignPart
+    from kizuna.eo.design import COMPOSED
     from kizuna.store.eo_store import ConstellationStore
 
     fmt = output_format(fmt, "--format", TABLE_FORMATS)
@@ -221,27 +221,43 @@ def show(
             from kizuna.cli.eo import resolve_constellation
 
             c = resolve_constellation(name, db, t0)
-            parts = [DesignPart(stored.design or name).as_dict()]
-            c.notes["parts"] = parts
     except (KizunaError, ValueError) as exc:
         fail(exc)
-    ranges = {r["part"]: r["norad_ids"] for r in c.notes.get("designed_norad_ids", [])}
-    rows = []
-    for k, p in enumerate(c.notes["parts"], 1):
-        members = [es for es in c.element_sets if (es.object_name or "").startswith(f"{k}:")]
-        if k not in ranges:  # catalog part: the real satellites it names
-            prefix = str(p["spec"]).upper()
-            members = [es for es in c.element_sets if (es.object_name or "").upper().startswith(prefix)]
-        ids = ranges.get(k) or _runs(sorted(es.norad_id for es in members))
-        rows.append(
-            {
-                "part": k,
-                "spec": p["spec"],
-                "epoch_utc": p["epoch_utc"] or f"analysis start ({iso(t0)})",
-                "satellites": len(members),
-                "norad_ids": ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in ids),
-            }
-        )
+    if stored.source != COMPOSED:  # a design or catalog selection saved by eo save: one part
+        from kizuna.eo.constellation import DESIGN_AT_START
+
+        spec = stored.design or "catalog selection"
+        epoch = None if stored.source == DESIGN_AT_START else iso(c.element_sets[0].epoch_utc)
+        if stored.design is None:
+            epoch = "stored catalog elements"
+        parts: list[dict[str, Any]] = [{"spec": spec, "epoch_utc": epoch, "members": list(c.element_sets)}]
+    else:
+        ranges = {r["part"]: r["norad_ids"] for r in c.notes["designed_norad_ids"]}
+        designed = {i for runs in ranges.values() for a, b in runs for i in range(a, b + 1)}
+        parts = []
+        for k, p in enumerate(c.notes["parts"], 1):
+            if k in ranges:
+                members = [es for es in c.element_sets if (es.object_name or "").startswith(f"{k}:")]
+            else:  # a catalog part: the real satellites its prefix names
+                prefix = str(p["spec"]).upper()
+                members = [
+                    es
+                    for es in c.element_sets
+                    if es.norad_id not in designed and (es.object_name or "").upper().startswith(prefix)
+                ]
+            parts.append({**p, "members": members})
+    rows = [
+        {
+            "part": k,
+            "spec": p["spec"],
+            "epoch_utc": p["epoch_utc"] or f"analysis start ({iso(t0)})",
+            "satellites": len(p["members"]),
+            "norad_ids": ", ".join(
+                f"{a}-{b}" if a != b else str(a) for a, b in _runs(sorted(es.norad_id for es in p["members"]))
+            ),
+        }
+        for k, p in enumerate(parts, 1)
+    ]
     if fmt == "table":
         out.print(
             key_value_table(
@@ -491,6 +507,9 @@ def search(
         title=title,
         parameters=parameters,
         key="pareto_front",
-        extra={"meets_target": best_text, "definition": definition.describe(with_freshness=False)},
+        extra={
+            "fewest_satellites_meeting_target": best_text,
+            "definition": definition.describe(with_freshness=False),
+        },
     )
     note(f"{len(points)} designs evaluated in {elapsed_s:.1f} s ({len(points) / max(elapsed_s, 1e-9):.1f}/s)")
