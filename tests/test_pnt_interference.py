@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from shapely.geometry import Point, shape
+from tests.cli_harness import invoke
 from tests.conftest import SHARED_DATA, shared
 from tests.pnt_interference_scenario import (
     JAM_CENTRE,
@@ -247,3 +248,79 @@ def test_a_port_snapshot_has_no_common_point() -> None:
     assert detect_interference(positions).areas == []
     loose = detect_interference(positions, InterferenceConfig(point_tolerance_m=40.0)).areas
     assert loose and {a.pattern for a in loose} == {"point"}
+
+
+# ---------------------------------------------------------------- command line
+def _write_csv(path: Path, positions: PositionArrays) -> Path:
+    times = np.datetime_as_string(positions.time_utc, unit="ms")
+    with path.open("w") as fh:
+        fh.write("mmsi,time_utc,lat,lon,sog,cog\n")
+        for i in range(len(positions)):
+            fh.write(
+                f"{positions.mmsi[i]},{times[i]}Z,{positions.lat_deg[i]:.6f},{positions.lon_deg[i]:.6f},"
+                f"{positions.sog_kn[i]:.1f},{positions.cog_deg[i]:.1f}\n"
+            )
+    return path
+
+
+@pytest.fixture(scope="module")
+def planted_csv(tmp_path_factory) -> tuple[Path, dict]:
+    positions, truth = planted(7)
+    return _write_csv(tmp_path_factory.mktemp("planted") / "planted.csv", positions), truth
+
+
+def test_cli_finds_both_planted_areas(planted_csv, tmp_path: Path) -> None:
+    csv, truth = planted_csv
+    png = tmp_path / "map.png"
+    result = invoke(["pnt", "interference", "--ais", str(csv), "-f", "json", "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    areas = {a["kind"]: a for a in doc["areas"]}
+    assert set(areas) == {"spoofing", "jamming"} and doc["shown"] == doc["total"] == 2
+    spoof = areas["spoofing"]
+    assert haversine_m(spoof["centre_lat_deg"], spoof["centre_lon_deg"], *SPOOF_CENTRE) < 50.0
+    assert spoof["vessels"] == truth["spoof_mmsi"] and spoof["polygon"]["type"] == "Polygon"
+    assert sorted(areas["jamming"]["vessels"]) == sorted(truth["jam_silent"] + truth["jam_frozen"])
+    assert areas["jamming"]["definition"].startswith("share of vessels")
+    p = doc["parameters"]
+    assert p["inputs"] == [str(csv)] and p["positions"] > 30_000 and p["vessels"] == 60
+
+
+def test_cli_point_radius_keeps_the_areas_inside(planted_csv) -> None:
+    csv, truth = planted_csv
+    result = invoke(
+        [
+            "pnt",
+            "interference",
+            "--ais",
+            str(csv),
+            "--point",
+            "44.55,38.05",
+            "--radius-km",
+            "30",
+            "-f",
+            "geojson",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [f["properties"]["kind"] for f in doc["features"]] == ["spoofing"]
+    assert doc["features"][0]["properties"]["vessels"] == truth["spoof_mmsi"]
+    assert doc["parameters"]["where"] == "within 30 km of 44.55,38.05"
+    # a window that ends before the jamming leaves only the spoofing
+    result = invoke(["pnt", "interference", "--ais", str(csv), "--stop", "2024-03-01T06:00:00Z", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("number,kind,pattern") and len(lines) == 2 and ",spoofing,circle," in lines[1]
+
+
+def test_cli_reads_the_store(planted_csv, tmp_path: Path) -> None:
+    csv, truth = planted_csv
+    db = tmp_path / "k.db"
+    assert invoke(["-q", "ais", "load", str(csv), "--db", str(db)]).exit_code == 0
+    result = invoke(["pnt", "interference", "--db", str(db), "--kind", "spoofing", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [a["vessels"] for a in doc["areas"]] == [truth["spoof_mmsi"]]
+    assert doc["parameters"]["inputs"] == [f"store {db}"]
