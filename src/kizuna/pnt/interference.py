@@ -55,7 +55,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -494,6 +493,7 @@ def _spoofing_area(tr: _Tracks, group: list[_Hit], cfg: InterferenceConfig) -> I
     if not shaped:
         return None
     centre = np.median(np.array([h.xyz_m for h in shaped]), axis=0)
+    centre = centre / np.linalg.norm(centre) * EARTH_MEAN_RADIUS_M
     radius = float(np.median([h.radius_m for h in shaped]))
     if pattern != "circle":
         radius = max(radius, cfg.point_tolerance_m)
@@ -654,6 +654,7 @@ def _runs(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _jamming_areas(tr: _Tracks, cfg: InterferenceConfig) -> tuple[list[InterferenceArea], _Affected]:
     import h3
+    from scipy import stats  # here, not at the top: it doubles the import time of kizuna.pnt
 
     hit = _affected(tr, cfg)
     p = tr.p
