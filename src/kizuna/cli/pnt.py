@@ -831,7 +831,8 @@ def interference(
         keep &= positions.time_utc <= np.datetime64(t1.replace(tzinfo=None), "ns")
     positions = positions.take(np.flatnonzero(keep))
     if not len(positions):
-        warn(f"no AIS positions {where}" + (f" between {iso(t0)} and {iso(t1)}" if t0 and t1 else ""))
+        scope = "" if box is None else f" {where}" if point is not None else f" in {where}"
+        warn(f"no AIS positions{scope}" + (f" between {iso(t0)} and {iso(t1)}" if t0 and t1 else ""))
     config = InterferenceConfig(min_vessels=min_vessels, min_circle_vessels=max(5, min_vessels), bin_s=bin_s)
     kinds = ("spoofing", "jamming") if kind == "all" else (kind,)
     with progress() as bar:

@@ -10,31 +10,35 @@ Spoofing (a false position fed to every receiver in range):
 - **Common point.** Receivers under one spoofer compute the same false fix, so several unrelated
   vessels (distinct MMSIs) report one point at the same time. Ships cannot share a point: in the
   North Sea snapshot of ../shared/data/ais/opentnsim (1,164 vessels around Dutch ports, moored and
-  rafted ships included) no three distinct vessels are within 30 m of each other, hence the 25 m
-  default. C4ADS, "Above Us Only Stars: Exposing GPS Spoofing in Russia and Syria" (2019), found
+  rafted ships included) no three distinct vessels are linked by steps of 25 m (the first such
+  group appears at 27 m), hence the 25 m default. C4ADS, "Above Us Only Stars: Exposing GPS Spoofing in Russia and Syria" (2019), found
   9,883 such events affecting 1,311 vessels, ships near Russian ports and the Black Sea coast shown
   at airports such as Gelendzhik and Vnukovo.
 - **Circle.** Spoofed fixes also appear as rings: several vessels on one circle around a point,
-  often moving around it (C4ADS 2019; the "circle spoofing" at Shanghai reported by SkyTruth and
-  MIT Technology Review, 2019-2020). The circle is fitted to the vessels' simultaneous positions
-  (algebraic fit of Kasa, 1976, refined geometrically), giving its centre and radius; only vessels
-  whose tracks jump (see next point) are used, since a circle through moored ships in a harbour is
-  a coincidence, and five vessels at least, since three points always lie on a circle.
+  often moving around it (C4ADS 2019; the "circle spoofing" off Shanghai that MIT Technology
+  Review reported from SkyTruth's AIS data in 2019). The circle is fitted to the vessels'
+  simultaneous positions (algebraic fit of Kasa, 1976, refined geometrically), giving its centre
+  and radius. Only vessels whose tracks jump (see next point) are used, since a circle through
+  moored ships in a harbour is a coincidence; five vessels at least, since three points always lie
+  on a circle; and the radius must hold over two windows, since ships closing in on one place line
+  up on shrinking circles.
 - **Converging jumps.** Several vessels "teleport" at once (steps needing more than 50 kn, the
   Global Fishing Watch teleport speed used by :mod:`kizuna.maritime.events`) from scattered true
-  positions to one common place (Windward, "GPS manipulation" reports, 2023; SkyTruth's analyses of
-  vessels jumping to a common point): their arrivals are close together and their departures are
+  positions to one common place (SkyTruth's and Windward's analyses of vessels jumping to a common
+  point, such as airports inland): their arrivals are close together and their departures are
   not, which tells the spoofed place from the true one.
 
 Jamming / denial (no usable GNSS): across many vessels at once, reports stop (AIS class A sends no
 position without a fix), freeze (the last position repeats while SOG is above 1 kn) or carry
 degraded quality bits (the position-accuracy flag drops from high, or the RAIM flag changes, against
-the vessel's own usual value; ITU-R M.1371-5). The Black Sea and Baltic denial areas seen in AIS
-since 2022 show this signature (Windward 2023; C4ADS 2019 for the jamming that accompanies
-spoofing). The test is made per space-time cell (H3 cells, default resolution 4, about 1,770 km²,
-times in bins of 30 min): the share of vessels present that are affected is compared with the same
-cell's own baseline (its other bins, with a prior pulled toward the rate of all cells), a one-sided
-binomial test. Adjacent flagged cells and bins become one area.
+the vessel's own usual value; ITU-R M.1371-5). Denial areas reported in AIS since 2022 around the
+Black Sea and the Baltic show this signature (Windward's maritime GNSS-interference reports; C4ADS
+2019 for the jamming that accompanies spoofing). The test is made per space-time cell: an H3 cell
+(default resolution 5, about 250 km²) together with its ring of neighbours (about 1,770 km², enough
+vessels for a statistic) and a time bin (default 30 min). The share of the vessels present that are
+affected is compared with the same cell's own baseline (its ordinary bins, with a prior pulled
+toward the rate of all cells) by a one-sided binomial test. Flagged cells touching in space and
+time become one area, drawn with the cells where affected vessels were.
 
 Confidence (0-1) is a product of terms each product lists in ``confidence_terms``:
 
@@ -67,11 +71,11 @@ SPOOFING, JAMMING = "spoofing", "jamming"
 REFERENCES = {
     SPOOFING: (
         "C4ADS 2019 'Above Us Only Stars' (vessels at a common point or on circles near Russian ports); "
-        "SkyTruth / Windward analyses of vessels jumping at once to a common location"
+        "SkyTruth and Windward analyses of vessels jumping at once to a common location"
     ),
     JAMMING: (
         "AIS reports that stop, freeze with SOG > 0 or lose their position-accuracy / RAIM quality across "
-        "many vessels at once (ITU-R M.1371-5 quality bits; Windward 2023 Black Sea and Baltic denial areas)"
+        "many vessels at once (ITU-R M.1371-5 quality bits; Black Sea and Baltic denial areas seen in AIS since 2022)"
     ),
 }
 
@@ -93,8 +97,8 @@ class InterferenceConfig:
     # Reports of different vessels in the same window count as simultaneous (AIS class A reports
     # every 2-10 s under way, but archives keep one report per minute or fewer).
     window_s: float = 600.0
-    # Distinct vessels within this of one point share it (see the module docstring: 25 m is below
-    # the closest triple of real ships in a port snapshot).
+    # Distinct vessels within this of one point share it (see the module docstring: real ships in a
+    # port snapshot first form a group of three at 27 m).
     point_tolerance_m: float = 25.0
     # Displaced positions of different vessels within this distance chain into one candidate pattern.
     cluster_m: float = 5000.0
@@ -313,12 +317,12 @@ class _Hit:
     misfit: float  # 0 = perfect, 1 = at the tolerance
 
 
-def _segments(tr: _Tracks) -> tuple[np.ndarray, np.ndarray]:
-    """Segment number of each report (a vessel's track cut at its jumps) and whether the report's
-    segment begins or ends with a jump (a displaced stretch, true or spoofed)."""
+def _displaced(tr: _Tracks) -> np.ndarray:
+    """Whether each report lies on a stretch of its vessel's track that begins or ends with a jump
+    (a displaced stretch, true or spoofed: the clustering tells which)."""
     n = len(tr.p)
     if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
+        return np.zeros(0, bool)
     new = np.r_[True, ~tr.same | tr.jump]
     seg = np.cumsum(new) - 1
     arrive = np.r_[False, tr.jump]  # first report after a jump
@@ -326,7 +330,7 @@ def _segments(tr: _Tracks) -> tuple[np.ndarray, np.ndarray]:
     touched = np.zeros(int(seg[-1]) + 1, bool)
     touched[seg[arrive]] = True
     touched[seg[leave]] = True
-    return seg, touched[seg]
+    return np.asarray(touched[seg])
 
 
 def _window_hits(tr: _Tracks, displaced: np.ndarray, cfg: InterferenceConfig) -> list[_Hit]:
@@ -451,8 +455,7 @@ def _on_pattern(
 
 
 def _spoofing_areas(tr: _Tracks, cfg: InterferenceConfig) -> list[InterferenceArea]:
-    _, displaced = _segments(tr)
-    hits = _window_hits(tr, displaced, cfg) + _jump_hits(tr, cfg)
+    hits = _window_hits(tr, _displaced(tr), cfg) + _jump_hits(tr, cfg)
     if not hits:
         return []
     # hits of one event: close in time and their centres within each other's reach
@@ -867,8 +870,7 @@ def interference_geojson(
     """A GeoJSON FeatureCollection (RFC 7946): one feature per area, its polygon and properties."""
     features = []
     for a in areas:
-        props = {k: v for k, v in a.as_dict().items()}
-        features.append({"type": "Feature", "geometry": a.polygon, "properties": props})
+        features.append({"type": "Feature", "geometry": a.polygon, "properties": a.as_dict()})
     doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if parameters is not None:
         doc["parameters"] = parameters
