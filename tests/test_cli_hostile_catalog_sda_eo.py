@@ -37,6 +37,7 @@ PNT_START = ["--start", "2026-07-10T00:00:00Z", "--hours", "1", "--step-s", "180
 PNT_POINT = ["--point", "35.68,139.77", *PNT_START]
 PNT_COMPARE = ["pnt", "compare", "--nav", "{nav}", "--start", "2021-04-28T18:00:00Z"]
 PNT_REGION = ["--region", "taiwan", "--grid-deg", "2", *PNT_START]
+PNT_INTERFERENCE = ["pnt", "interference", "--ais", "{ais_csv}"]
 
 
 # "abc" and "" are refused by typer's own conversion (already one line through the root group);
@@ -433,6 +434,31 @@ HOSTILE: list[tuple[list[str], str]] = [
     ([*PNT_COMPARE, "--constellations", "gps,xyz"], "--constellations"),
     ([*PNT_COMPARE, "-f", "xml"], "--format"),
     (PNT_COMPARE, "same days"),
+    # ------------------------------------------------------------ pnt interference
+    *_times(PNT_INTERFERENCE, "--start"),
+    *_times(PNT_INTERFERENCE, "--stop"),
+    ([*PNT_INTERFERENCE, "--start", "2024-03-02", "--stop", "2024-03-01"], "--stop"),
+    *_numbers([*PNT_INTERFERENCE, "--point", "44.5,38"], "--radius-km", "0", "-1", "2001"),
+    ([*PNT_INTERFERENCE, "--radius-km", "10"], "needs --point"),
+    *[([*PNT_INTERFERENCE, f"--point={v}"], "--point") for v in ("abc", "91,0", "0,181", "nan,0", "")],
+    ([*PNT_INTERFERENCE, "--region", "mars"], "--region"),
+    ([*PNT_INTERFERENCE, "--region", "ukraine", "--point", "44,38"], "not both"),
+    ([*PNT_INTERFERENCE, "--kind", "meaconing"], "--kind"),
+    *[([*PNT_INTERFERENCE, "--min-vessels", v], "--min-vessels") for v in ("1", "0", "-1", "1001")],
+    *_numbers(PNT_INTERFERENCE, "--min-confidence", "-0.1", "1.5"),
+    *_numbers(PNT_INTERFERENCE, "--bin-s", "0", "-1", "59", "1e9"),
+    ([*PNT_INTERFERENCE, "-f", "xml"], "--format"),
+    ([*PNT_INTERFERENCE, "--png", "/nonexistent/p.png"], "--png"),
+    ([*PNT_INTERFERENCE, "--png", "{file}"], "exists"),
+    ([*PNT_INTERFERENCE, "--png", "{dir}"], "directory"),
+    (["pnt", "interference", "--ais", "/no/ais.nmea"], "--ais"),
+    (["pnt", "interference", "--ais", "{bin}"], "--ais"),
+    (["pnt", "interference", "--ais", "{dir}"], "directory"),
+    (["pnt", "interference", "--ais", "{file}"], "no AIS position"),
+    (["pnt", "interference", "--ais", "{untimed_ais}"], "carries a time"),
+    (["pnt", "interference", "--db", "{missing_db}"], "--db"),
+    (["pnt", "interference", "--db", "{file}"], "not a database"),
+    ([*PNT_INTERFERENCE, "--db", "{dir}"], "--db"),
     # ------------------------------------------------------------ demo (it deletes and recreates its database)
     (["demo", "--db", "{db}", "--out-dir", "{new_dir}"], "use --force"),
     (["demo", "--db", "postgresql://kizuna@127.0.0.1/test", "--out-dir", "{new_dir}"], "not a URL"),
@@ -505,7 +531,16 @@ def paths(tmp_path_factory) -> dict[str, str]:
     )
     bad_mask = root / "bad_mask.csv"
     bad_mask.write_text("azimuth_deg,elevation_deg\n0,10\n90,ninety\n")
+    ais_csv = root / "ais.csv"
+    ais_csv.write_text(
+        "mmsi,time_utc,lat,lon,sog\n273000001,2024-03-01T00:00:00Z,44.5,38.0,10\n"
+        "273000001,2024-03-01T00:01:00Z,44.501,38.0,10\n"
+    )
+    untimed_ais = root / "untimed.nmea"  # a real sentence (gpsd's ais-18-27.log) with no time
+    untimed_ais.write_text("!AIVDM,1,1,,A,13RlIW?04F1beOVEFLB9bRvH0L0L,0*6C\n")
     return {
+        "ais_csv": str(ais_csv),
+        "untimed_ais": str(untimed_ais),
         "bad_mask": str(bad_mask),
         "leo": str(SAMPLE / "leo_2026-06_sample.3le"),
         "nav": str(Path(str(resources.files("kizuna") / "data" / "pnt" / "brdc1180.21n"))),
@@ -560,6 +595,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("pnt", "availability"),
         ("pnt", "scenarios"),
         ("pnt", "compare"),
+        ("pnt", "interference"),
         ("demo",),
     }
 

@@ -1,4 +1,5 @@
-"""`kizuna pnt ...`: GNSS satellites in view, dilution of precision and availability (wiring only)."""
+"""`kizuna pnt ...`: GNSS satellites in view, dilution of precision, availability and interference
+seen in AIS (wiring only)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import typer
 from kizuna.cli._common import (
     TABLE_FORMATS,
     Column,
+    DbOption,
     ForceOption,
     atomic_output,
+    check_choice,
     check_number,
     count,
     emit_rows,
@@ -24,6 +27,9 @@ from kizuna.cli._common import (
     grid_steps,
     iso,
     note,
+    open_store,
+    optional_time,
+    optional_window,
     output_file,
     output_format,
     parse_time,
@@ -42,7 +48,7 @@ if TYPE_CHECKING:
     from kizuna.pnt import DopSeries, ElevationMask, GnssSatellites, Grid, Receivers
 
 pnt_app = typer.Typer(
-    help="Positioning, navigation and timing: GNSS satellites in view, DOP and availability.",
+    help="Positioning, navigation and timing: GNSS satellites in view, DOP, availability, interference.",
     no_args_is_help=True,
 )
 
@@ -647,6 +653,245 @@ def compare(
     }
     title = f"SGP4 vs broadcast [km], {len(diffs)} satellites matched"
     emit_rows(rows, COMPARE_COLUMNS, fmt, title=title, parameters=params, key="satellites")
+
+
+# ---------------------------------------------------------------- interference
+INTERFERENCE_FORMATS = ("table", "csv", "json", "geojson")
+MAX_RADIUS_KM = 2000.0
+MIN_BIN_S, MAX_BIN_S = 60.0, 86_400.0
+#: positions this far outside the region or radius are read too: spoofed ships are shown tens of
+#: kilometres from where they sail, and the jump from their true track is the evidence
+MARGIN_KM = 150.0
+INTERFERENCE_KINDS = ("spoofing", "jamming", "all")
+
+INTERFERENCE_COLUMNS = (
+    Column("#", "number", justify="right"),
+    Column("kind", "kind"),
+    Column("pattern", "pattern"),
+    Column("start (UTC)", "start_utc", lambda v: str(v)[:16].replace("T", " ")),
+    Column("stop (UTC)", "stop_utc", lambda v: str(v)[:16].replace("T", " ")),
+    Column("lat", "centre_lat_deg", _f(3), "right"),
+    Column("lon", "centre_lon_deg", _f(3), "right"),
+    Column("r km", "radius_km", _f(2), "right"),
+    Column("ships", "vessels_affected", justify="right"),
+    Column("conf", "confidence", _f(2), "right"),
+)
+
+
+def _box_around(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
+    """W, S, E, N of a box holding the circle (W > E when it crosses the antimeridian)."""
+    from kizuna.model.constants import EARTH_MEAN_RADIUS_M
+
+    dlat = math.degrees(radius_km * 1000.0 / EARTH_MEAN_RADIUS_M)
+    south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
+    if south <= -90.0 or north >= 90.0 or math.cos(math.radians(max(abs(south), abs(north)))) < 1e-6:
+        return -180.0, south, 180.0, north
+    dlon = dlat / math.cos(math.radians(max(abs(south), abs(north))))
+    if dlon >= 180.0:
+        return -180.0, south, 180.0, north
+    return ((lon - dlon + 180.0) % 360.0) - 180.0, south, ((lon + dlon + 180.0) % 360.0) - 180.0, north
+
+
+def _in_box(lat: Any, lon: Any, box: tuple[float, float, float, float]) -> Any:
+    w, s, e, n = box
+    return (lat >= s) & (lat <= n) & (((lon - w) % 360.0) <= ((e - w) % 360.0))
+
+
+def _grow(box: tuple[float, float, float, float], km: float) -> tuple[float, float, float, float]:
+    w, s, e, n = box
+    dlat = km / 111.195
+    south, north = max(s - dlat, -90.0), min(n + dlat, 90.0)
+    dlon = dlat / max(math.cos(math.radians(max(abs(south), abs(north)))), 1e-6)
+    if (e - w) % 360.0 + 2 * dlon >= 360.0 or (w == -180.0 and e == 180.0):
+        return -180.0, south, 180.0, north
+    return ((w - dlon + 180.0) % 360.0) - 180.0, south, ((e + dlon + 180.0) % 360.0) - 180.0, north
+
+
+def _read_ais(paths: list[Path]) -> Any:
+    """Positions of the AIS files (the first problems of each named as warnings)."""
+    from kizuna.formats.ais import read_ais_file, split_records
+    from kizuna.model.maritime import PositionArrays
+
+    parts = []
+    for path in paths:
+        parsed = read_ais_file(path)
+        positions = split_records(parsed.records)[0]
+        for issue in parsed.issues[:5]:
+            warn(issue)
+        if len(parsed.issues) > 5:
+            warn(f"--ais {path}: {len(parsed.issues) - 5} more problems not shown")
+        if not positions:
+            fail(f"--ais {path}: no AIS position report could be read ({len(parsed.issues)} problems)")
+        timed = PositionArrays.from_records(positions)
+        if not len(timed):
+            fail(
+                f"--ais {path}: none of its {len(positions)} position reports carries a time "
+                "(tag block, $PGHP or a time column); interference needs times"
+            )
+        if len(timed) < len(positions):
+            warn(
+                f"--ais {path}: {len(positions) - len(timed)} of {len(positions)} reports carry no time; left out"
+            )
+        parts.append(timed)
+    return PositionArrays.concat(parts)
+
+
+@pnt_app.command("interference")
+def interference(
+    ais: Annotated[
+        list[Path] | None,
+        typer.Option("--ais", help="AIS NMEA or CSV file (repeat); without it, the store is read"),
+    ] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+    point: PointOption = None,
+    radius_km: Annotated[
+        float | None,
+        typer.Option(
+            "--radius-km", help=f"with --point: radius of the area [km], (0, {MAX_RADIUS_KM:g}], default 100"
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="ISO-8601 start (offsets and Z accepted)")
+    ] = None,
+    stop: Annotated[str | None, typer.Option("--stop", help="ISO-8601 stop (offsets and Z accepted)")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="spoofing, jamming or all")] = "all",
+    min_vessels: Annotated[
+        int, typer.Option("--min-vessels", help="fewest distinct vessels in a pattern, 2 to 1000")
+    ] = 3,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", help="list areas at least this confident, 0 to 1")
+    ] = 0.0,
+    bin_s: Annotated[
+        float, typer.Option("--bin-s", help=f"jamming time bin [s], {MIN_BIN_S:g} to {MAX_BIN_S:g}")
+    ] = 1800.0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or geojson")] = "table",
+    png: Annotated[Path | None, typer.Option("--png", help="write a PNG map of the areas here")] = None,
+    force: ForceOption = False,
+) -> None:
+    """GNSS spoofing and jamming areas seen in AIS, each with a confidence (see kizuna.pnt.interference).
+
+    Reads the --ais files, or the store (--db) when no file is given, or both when both are given."""
+    from kizuna.pnt import REGIONS
+    from kizuna.pnt.interference import InterferenceConfig, detect_interference, interference_geojson
+
+    fmt = output_format(fmt, "--format", INTERFERENCE_FORMATS)
+    check_choice(kind, "--kind", INTERFERENCE_KINDS)
+    count(min_vessels, "--min-vessels", minimum=2, maximum=1000)
+    check_number(min_confidence, "--min-confidence", minimum=0.0, maximum=1.0)
+    check_number(bin_s, "--bin-s", minimum=MIN_BIN_S, maximum=MAX_BIN_S, unit="s")
+    if region is not None and point is not None:
+        fail("--point/--region: give one of --point LAT,LON or --region NAME, not both")
+    if radius_km is not None and point is None:
+        fail("--radius-km: a radius needs --point LAT,LON")
+    box = None
+    where = "all positions read"
+    centre: tuple[float, float] | None = None
+    radius = (
+        100.0 if radius_km is None else positive(radius_km, "--radius-km", maximum=MAX_RADIUS_KM, unit="km")
+    )
+    if region is not None:
+        if region.lower() not in REGIONS:
+            fail(f"--region {region!r}: use one of {', '.join(REGIONS)}")
+        r = REGIONS[region.lower()]
+        box = (r.west_deg, r.south_deg, r.east_deg, r.north_deg)
+        where = f"region {r.key} ({r.title})"
+    elif point is not None:
+        centre = _parse_point(point)
+        box = _box_around(*centre, radius)
+        where = f"within {radius:g} km of {centre[0]:g},{centre[1]:g}"
+    t0, t1 = optional_window(optional_time(start, "--start"), optional_time(stop, "--stop"))
+    for path in ais or []:
+        text_file(path, "--ais")
+    output_file(png, "--png", force=force)
+    import numpy as np
+
+    from kizuna.model.maritime import PositionArrays
+
+    read_box = _grow(box, MARGIN_KM) if box is not None else None
+    parts = []
+    if ais:
+        parts.append(_read_ais(ais))
+    if not ais or db is not None:
+        from kizuna.store.ais_store import AisStore
+
+        try:
+            parts.append(
+                AisStore(open_store(db, must_exist=True)).positions(bbox=read_box, start=t0, stop=t1)
+            )
+        except KizunaError as exc:
+            fail(f"--db {db or 'kizuna.db'}: {exc}")
+    positions = PositionArrays.concat(parts)
+    keep = np.ones(len(positions), bool)
+    if read_box is not None:
+        keep &= _in_box(positions.lat_deg, positions.lon_deg, read_box)
+    if t0 is not None:
+        keep &= positions.time_utc >= np.datetime64(t0.replace(tzinfo=None), "ns")
+    if t1 is not None:
+        keep &= positions.time_utc <= np.datetime64(t1.replace(tzinfo=None), "ns")
+    positions = positions.take(np.flatnonzero(keep))
+    if not len(positions):
+        scope = "" if box is None else f" {where}" if point is not None else f" in {where}"
+        warn(f"no AIS positions{scope}" + (f" between {iso(t0)} and {iso(t1)}" if t0 and t1 else ""))
+    config = InterferenceConfig(min_vessels=min_vessels, min_circle_vessels=max(5, min_vessels), bin_s=bin_s)
+    kinds = ("spoofing", "jamming") if kind == "all" else (kind,)
+    with progress() as bar:
+        task = bar.add_task(f"interference in {len(positions):,} AIS positions", total=None)
+        result = detect_interference(positions, config, kinds)
+        bar.update(task, completed=1, total=1)
+    areas = [a for a in result.areas if a.confidence >= min_confidence]
+    if centre is not None:
+        from kizuna.maritime.tracks import haversine_m
+
+        areas = [
+            a
+            for a in areas
+            if haversine_m(centre[0], centre[1], a.centre_lat_deg, a.centre_lon_deg) <= radius * 1000
+        ]
+    elif box is not None:
+        areas = [a for a in areas if _in_box(a.centre_lat_deg, a.centre_lon_deg, box)]
+    params: dict[str, Any] = {
+        "inputs": [str(x) for x in ais or []]
+        + (["store " + (db or "kizuna.db")] if not ais or db is not None else []),
+        "where": where,
+        "start_utc": iso(t0) if t0 else None,
+        "stop_utc": iso(t1) if t1 else None,
+        "kinds": list(kinds),
+        "min_vessels": min_vessels,
+        "min_confidence": min_confidence,
+        "bin_s": bin_s,
+        "positions": result.positions,
+        "vessels": result.vessels,
+        "indicators": result.indicators,
+    }
+    if png:
+        from kizuna.plots.pnt import plot_interference_map
+
+        plot_interference_map(
+            areas,
+            positions.lat_deg,
+            positions.lon_deg,
+            png,
+            f"GNSS interference in AIS, {where}: {len(areas)} areas\n"
+            f"{result.positions:,} positions of {result.vessels:,} vessels",
+            extent=box if box is not None and box[0] < box[2] else None,
+        )
+        note(f"wrote {png}")
+    if fmt == "geojson":
+        print_json(interference_geojson(areas, params))
+        return
+    rows = []
+    for number, a in enumerate(areas, start=1):
+        row = {"number": number, **a.as_dict(), "radius_km": a.radius_m / 1000.0}
+        if fmt == "json":
+            row["polygon"] = a.polygon
+        else:
+            row["vessels"] = " ".join(str(m) for m in a.vessels)
+        rows.append(row)
+    title = f"GNSS interference in AIS, {where}: {len(areas)} areas"
+    emit_rows(rows, INTERFERENCE_COLUMNS, fmt, title=title, parameters=params, key="areas")
+    if fmt == "table" and areas:
+        note("how each area was found and its confidence computed: -f json (definition, confidence_terms)")
 
 
 def register(app: typer.Typer) -> None:

@@ -376,6 +376,7 @@ def _position(msg, mtype: int, time_utc: datetime | None, source: str | None) ->
         cog = _num(getattr(msg, "course", None), COG_NOT_AVAILABLE)
         heading = _num(getattr(msg, "heading", None), float(HEADING_NOT_AVAILABLE))
     status = getattr(msg, "status", None)
+    accuracy, raim = getattr(msg, "accuracy", None), getattr(msg, "raim", None)
     return VesselPosition(
         int(msg.mmsi),
         time_utc,
@@ -387,6 +388,8 @@ def _position(msg, mtype: int, time_utc: datetime | None, source: str | None) ->
         mtype,
         None if status is None else int(status),
         source,
+        None if accuracy is None else int(bool(accuracy)),
+        None if raim is None else bool(raim),
     )
 
 

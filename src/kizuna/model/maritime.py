@@ -29,6 +29,9 @@ class VesselPosition:
 
     ``time_utc`` is the receiver time (tag block ``c:``, Gatehouse ``$PGHP``, vendor suffix, CSV
     column); it is None when the source carries no time. Missing SOG/COG/heading are NaN.
+    ``position_accuracy`` (1 = high, better than 10 m; 0 = low) and ``raim`` (receiver autonomous
+    integrity monitoring in use) are the two GNSS quality bits of ITU-R M.1371-5 position reports;
+    None where the source does not carry them (CSV exports).
     """
 
     mmsi: int
@@ -41,6 +44,12 @@ class VesselPosition:
     msg_type: int = 0
     nav_status: int | None = None
     source: str | None = field(default=None, compare=False)  # tag block s: station or file name
+    position_accuracy: int | None = None
+    raim: bool | None = None
+
+
+#: the value of PositionArrays.position_accuracy / .raim for a report that does not carry the bit
+FLAG_NOT_REPORTED = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +69,26 @@ class VesselStatic:
     msg_type: int = 0
 
 
+_COLUMNS = (
+    "mmsi",
+    "time_utc",
+    "lat_deg",
+    "lon_deg",
+    "sog_kn",
+    "cog_deg",
+    "heading_deg",
+    "position_accuracy",
+    "raim",
+)
+
+
 @dataclass
 class PositionArrays:
-    """Columnar AIS positions: the form every track and event analysis takes."""
+    """Columnar AIS positions: the form every track and event analysis takes.
+
+    ``position_accuracy`` and ``raim`` are int8: 1 or 0 as reported, FLAG_NOT_REPORTED (-1) where
+    the source has no such bit (CSV, the store); left out, they are all FLAG_NOT_REPORTED.
+    """
 
     mmsi: np.ndarray  # int64
     time_utc: np.ndarray  # datetime64[ns]
@@ -71,6 +97,8 @@ class PositionArrays:
     sog_kn: np.ndarray
     cog_deg: np.ndarray
     heading_deg: np.ndarray
+    position_accuracy: np.ndarray | None = None
+    raim: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.mmsi = np.asarray(self.mmsi, dtype=np.int64)
@@ -78,7 +106,14 @@ class PositionArrays:
         for name in ("lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg"):
             setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
         n = len(self.mmsi)
-        for name in ("time_utc", "lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg"):
+        for name in ("position_accuracy", "raim"):
+            value = getattr(self, name)
+            setattr(
+                self,
+                name,
+                np.full(n, FLAG_NOT_REPORTED, np.int8) if value is None else np.asarray(value, dtype=np.int8),
+            )
+        for name in _COLUMNS[1:]:
             if len(getattr(self, name)) != n:
                 raise ValueError(f"PositionArrays.{name} has {len(getattr(self, name))} rows, mmsi has {n}")
 
@@ -86,15 +121,7 @@ class PositionArrays:
         return len(self.mmsi)
 
     def take(self, index: np.ndarray) -> PositionArrays:
-        return PositionArrays(
-            self.mmsi[index],
-            self.time_utc[index],
-            self.lat_deg[index],
-            self.lon_deg[index],
-            self.sog_kn[index],
-            self.cog_deg[index],
-            self.heading_deg[index],
-        )
+        return PositionArrays(*(getattr(self, name)[index] for name in _COLUMNS))
 
     @classmethod
     def empty(cls) -> PositionArrays:
@@ -116,6 +143,10 @@ class PositionArrays:
             np.array([r.sog_kn for r in recs]),
             np.array([r.cog_deg for r in recs]),
             np.array([r.heading_deg for r in recs]),
+            np.array(
+                [FLAG_NOT_REPORTED if r.position_accuracy is None else r.position_accuracy for r in recs]
+            ),
+            np.array([FLAG_NOT_REPORTED if r.raim is None else int(r.raim) for r in recs]),
         )
 
     @classmethod
@@ -123,12 +154,7 @@ class PositionArrays:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        return cls(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("mmsi", "time_utc", "lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg")
-            )
-        )
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)

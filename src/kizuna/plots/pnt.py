@@ -1,4 +1,5 @@
-"""GNSS maps and time series (PNG, matplotlib Agg): a value per grid cell, or DOPs over time."""
+"""GNSS maps and time series (PNG, matplotlib Agg): a value per grid cell, DOPs over time, and
+interference areas over AIS positions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kizuna.pnt.interference import InterferenceArea
 from kizuna.pnt.regions import Grid
 
 
@@ -69,6 +71,84 @@ def plot_dop_series(
     bottom.set_ylabel("satellites in view")
     bottom.set_xlabel(f"hours from {np.datetime_as_string(times_utc[0], unit='s')}Z")
     bottom.grid(True, linewidth=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_interference_map(
+    areas: Sequence[InterferenceArea],
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    path: Path,
+    title: str,
+    *,
+    extent: tuple[float, float, float, float] | None = None,
+) -> Path:
+    """AIS positions (grey dots) and the interference areas over them: spoofing in purple, jamming
+    in red, each labelled with its number in the listing, pattern and confidence. `extent` is
+    (west, south, east, north) [deg]; by default the positions and areas decide it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon as PolygonPatch
+
+    colour = {"spoofing": "tab:purple", "jamming": "tab:red"}
+    fig, ax = plt.subplots(figsize=(9, 8), dpi=110)
+    if len(lat_deg):
+        ax.plot(lon_deg, lat_deg, ".", ms=1.5, color="0.6", label=f"AIS positions ({len(lat_deg):,})")
+    xs: list[float] = list(np.asarray(lon_deg, dtype=float))
+    ys: list[float] = list(np.asarray(lat_deg, dtype=float))
+    for number, area in enumerate(areas, start=1):
+        geometry = area.polygon
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        for rings in polygons:
+            ring = np.asarray(rings[0], dtype=float)
+            ax.add_patch(
+                PolygonPatch(
+                    ring,
+                    closed=True,
+                    facecolor=colour[area.kind],
+                    edgecolor=colour[area.kind],
+                    alpha=0.35,
+                    lw=1.2,
+                )
+            )
+            xs += list(ring[:, 0])
+            ys += list(ring[:, 1])
+        # a ring marker keeps an area of a few hundred metres visible on a map of a sea
+        ax.plot(
+            area.centre_lon_deg, area.centre_lat_deg, "o", ms=12, mfc="none", mec=colour[area.kind], mew=1.5
+        )
+        ax.annotate(
+            f"{number}: {area.kind} ({area.pattern}), {len(area.vessels)} vessels, conf {area.confidence:.2f}",
+            (area.centre_lon_deg, area.centre_lat_deg),
+            fontsize=8,
+            xytext=(6, 6),
+            textcoords="offset points",
+        )
+    for kind, c in colour.items():
+        if any(a.kind == kind for a in areas):
+            ax.plot([], [], "s", color=c, alpha=0.5, label=kind)
+    if extent is not None:
+        w, s, e, n = extent
+    elif xs:
+        w, e, s, n = min(xs), max(xs), min(ys), max(ys)
+        pad = max(0.05, 0.05 * max(e - w, n - s))
+        w, e, s, n = w - pad, e + pad, s - pad, n + pad
+    else:
+        w, s, e, n = -180.0, -90.0, 180.0, 90.0
+    ax.set_xlim(w, e)
+    ax.set_ylim(s, n)
+    ax.set_aspect(1.0 / max(np.cos(np.radians(0.5 * (s + n))), 0.2))
+    ax.set_xlabel("longitude [deg]")
+    ax.set_ylabel("latitude [deg]")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, linewidth=0.3, alpha=0.5)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -3,8 +3,8 @@
 Pure, vectorised functions over receivers x times x satellites (no files, no printing):
 constellations from the catalog or from broadcast ephemerides (`systems`, `broadcast`), lines of
 sight and masks (`geometry`), DOP with one receiver clock per system (`dop`), named regions and
-their grids (`regions`), and two descriptions of the same satellites set side by side
-(`compare`).
+their grids (`regions`), two descriptions of the same satellites set side by side (`compare`), and
+GNSS spoofing and jamming areas seen in AIS (`interference`).
 """
 
 from kizuna.pnt.broadcast import broadcast_positions, gpst_seconds, utc_from_gpst
@@ -19,6 +19,13 @@ from kizuna.pnt.dop import (
     summarize,
 )
 from kizuna.pnt.geometry import ElevationMask, Receivers, elevation_azimuth_deg, line_of_sight
+from kizuna.pnt.interference import (
+    InterferenceArea,
+    InterferenceConfig,
+    InterferenceResult,
+    detect_interference,
+    interference_geojson,
+)
 from kizuna.pnt.regions import REGIONS, Grid, Region, grid_geojson, region_grid
 from kizuna.pnt.systems import SYSTEMS, GnssSatellites, catalog_positions, parse_systems, select_catalog
 
@@ -31,6 +38,9 @@ __all__ = [
     "OrbitDifference",
     "GnssSatellites",
     "Grid",
+    "InterferenceArea",
+    "InterferenceConfig",
+    "InterferenceResult",
     "PointSummary",
     "Receivers",
     "Region",
@@ -38,11 +48,13 @@ __all__ = [
     "catalog_positions",
     "compare_positions",
     "compare_scenarios",
+    "detect_interference",
     "dop_from_lines_of_sight",
     "elevation_azimuth_deg",
     "evaluate_dop",
     "gpst_seconds",
     "grid_geojson",
+    "interference_geojson",
     "line_of_sight",
     "parse_systems",
     "region_grid",
