@@ -454,6 +454,7 @@ def _emit_map(
             f"{mapped_label}, {setup.grid.region.title}: {_short(params)}\n"
             f"{params['start_utc']} to {params['stop_utc']} every {params['step_s']:g} s",
             mapped_label,
+            value_range=(0.0, 100.0) if mapped_label.rstrip().endswith("%") else None,
         )
         note(f"wrote {png}")
     if geojson:

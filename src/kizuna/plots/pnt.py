@@ -20,8 +20,11 @@ def plot_grid_map(
     label: str,
     *,
     cmap: str = "viridis",
+    value_range: tuple[float, float] | None = None,
 ) -> Path:
-    """One colour per grid cell; `values` is row-major like `Grid.receivers` (NaN cells blank)."""
+    """One colour per grid cell; `values` is row-major like `Grid.receivers` (NaN cells blank).
+    `value_range` fixes the colour scale (a percentage map reads 0-100 even when every cell is 100, so
+    two maps compare by colour)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,7 +40,10 @@ def plot_grid_map(
         3.0, min(10.0, width * (region.north_deg - region.south_deg) / (region.east_deg - region.west_deg))
     )
     fig, ax = plt.subplots(figsize=(width, height + 1.0), dpi=110)
-    mesh = ax.pcolormesh(lon_edges, lat_edges, np.ma.masked_invalid(image), cmap=cmap, shading="flat")
+    vmin, vmax = value_range if value_range is not None else (None, None)
+    mesh = ax.pcolormesh(
+        lon_edges, lat_edges, np.ma.masked_invalid(image), cmap=cmap, shading="flat", vmin=vmin, vmax=vmax
+    )
     fig.colorbar(mesh, ax=ax, label=label)
     ax.set_xlabel("longitude [deg]")
     ax.set_ylabel("latitude [deg]")
