@@ -386,7 +386,10 @@ def compute_access(
     span = 2.0 * track.t_max + 1.0
     order = np.argsort((cat["tgt"] * n_sat + cat["sat"]) * span + cat["start"], kind="stable")
     sat, tgt, st, sp = (cat[k][order] for k in keys)
-    dup = np.r_[False, (sat[1:] == sat[:-1]) & (tgt[1:] == tgt[:-1]) & (np.abs(st[1:] - st[:-1]) < 1.0)]
+    # Sliced to the rows: with no window at all the leading False alone would be one too many.
+    dup = np.r_[False, (sat[1:] == sat[:-1]) & (tgt[1:] == tgt[:-1]) & (np.abs(st[1:] - st[:-1]) < 1.0)][
+        : len(sat)
+    ]
     sat, tgt, st, sp = sat[~dup], tgt[~dup], st[~dup], sp[~dup]
     mid = 0.5 * (st + sp)
     r_s, v_s = track.state(sat, mid)
