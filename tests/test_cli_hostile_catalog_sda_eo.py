@@ -27,6 +27,7 @@ PROPAGATE_WINDOW = ["--start", "2026-06-10T00:00:00", "--stop", "2026-06-10T01:0
 REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{aoi}", "--db", "{db}"]
 ACCESS = ["eo", "access", "--constellation", "walker:12/3/1:575:42", "--point", "35.7,139.7", "--db", "{db}"]
 WALKER = ["--constellation", "walker:12/3/1:575:42"]
+DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
@@ -267,6 +268,38 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["eo", "access", "--constellation", "QPS-SAR", "--point", "1,2", "--db", "{missing_db}", *START],
         "--db",
     ),
+    # ------------------------------------------------------------ eo delivery
+    *_times(DELIVERY, "--start"),
+    *_numbers([*DELIVERY, *START], "--hours", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--horizon-hours", "-1", "1e9"),
+    *_numbers([*DELIVERY, *START], "--requests-every-min", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--image-gbit", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--imaging-s", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--storage-gbit", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*DELIVERY, *START], "--spacing-km", "0", "-1", "1e9"),
+    *[([*DELIVERY, *START, "--random-requests", v], "--random-requests") for v in ("0", "-3", "9000000")],
+    *[([*DELIVERY, *START, "--seed", v], "--seed") for v in ("-1", "abc")],
+    ([*DELIVERY, *START, "--random-requests", "5", "--requests-every-min", "10"], "not both"),
+    ([*DELIVERY, *START, "--image-gbit", "20", "--storage-gbit", "10"], "--storage-gbit"),
+    ([*DELIVERY, *START, "--hours", "2", "--step-s", "0.001"], "time steps"),
+    ([*DELIVERY, "--start", "2262-04-11T00:00:00Z"], "supported range"),
+    ([*DELIVERY, *START, "--stations", "/no/stations.yaml"], "--stations"),
+    ([*DELIVERY, *START, "--stations", "{bin}"], "--stations"),
+    ([*DELIVERY, *START, "--stations", "{dir}"], "directory"),
+    ([*DELIVERY, *START, "--stations", "{bad_stations}"], "bad_stations.csv:3: lat_deg"),
+    ([*DELIVERY, *START, "--stations", "{file}"], "--stations"),
+    ([*DELIVERY, *START, "--sensor", "sar:50-20"], "sensor"),
+    ([*DELIVERY, *START, "-f", "xml"], "--format"),
+    ([*DELIVERY, *START, "--png", "/nonexistent/h.png"], "--png"),
+    ([*DELIVERY, *START, "--png", "{file}"], "exists"),
+    *[
+        (["eo", "delivery", *WALKER, *START, f"--point={v}", "--db", "{db}"], "--point")
+        for v in POINTS_HOSTILE
+    ],
+    (["eo", "delivery", *WALKER, *START, "--db", "{db}"], "--aoi/--point"),
+    (["eo", "delivery", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
+    (["eo", "delivery", "--constellation", "NO-SUCH-SAT", "--point", "1,2", "--db", "{db}", *START], "empty"),
     # ------------------------------------------------------------ eo plan
     *_numbers([*PLAN, *START], "--hours", "-1", "0", "1e9"),
     *_numbers([*PLAN, *START], "--agility-deg-s", "-1", "0", "1e9"),
@@ -411,10 +444,13 @@ def paths(tmp_path_factory) -> dict[str, str]:
             ]
         )
     )
+    bad_stations = root / "bad_stations.csv"
+    bad_stations.write_text("name,lat_deg,lon_deg\nA,1,2\nB,95,2\n")
     bad_mask = root / "bad_mask.csv"
     bad_mask.write_text("azimuth_deg,elevation_deg\n0,10\n90,ninety\n")
     return {
         "bad_mask": str(bad_mask),
+        "bad_stations": str(bad_stations),
         "leo": str(SAMPLE / "leo_2026-06_sample.3le"),
         "nav": str(Path(str(resources.files("kizuna") / "data" / "pnt" / "brdc1180.21n"))),
         "db": str(db),
@@ -462,6 +498,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "revisit"),
         ("eo", "access"),
         ("eo", "plan"),
+        ("eo", "delivery"),
         ("eo", "save"),
         ("pnt", "dop"),
         ("pnt", "availability"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
@@ -132,3 +133,42 @@ def test_bad_station_files_name_file_row_and_field(text, fragment):
     with pytest.raises(DeliveryError, match=None) as info:
         parse_stations(text, "st.csv")
     assert fragment in str(info.value)
+
+
+CLI = ["eo", "delivery", "--constellation", "walker:12/3/1:575:97.7", "--start", "2026-06-11T00:00:00Z"]
+
+
+def test_cli_json_statistics_are_those_of_the_listed_requests(tmp_path):
+    from tests.cli_harness import invoke
+
+    png = tmp_path / "h.png"
+    args = [*CLI, "--point", "35.68,139.77,Tokyo", "--hours", "12", "--requests-every-min", "20"]
+    result = invoke([*args, "-f", "json", "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["parameters"]["stations"] >= 8
+    reqs = doc["requests"]
+    assert len(reqs) == 36
+    latency = np.array([r["delivery_latency_min"] for r in reqs if r["delivery_latency_min"] is not None])
+    row = doc["targets"][0]
+    assert row["delivered"] == len(latency) > 30
+    assert row["delivery_median_min"] == pytest.approx(np.median(latency), abs=0.01)
+    assert row["delivery_max_min"] == pytest.approx(latency.max(), abs=0.01)
+    for r in reqs:
+        if r["delivered_utc"] is not None:
+            assert r["requested_utc"] <= r["tasked_utc"] <= r["collected_utc"] < r["delivered_utc"]
+    assert png.stat().st_size > 10_000
+
+
+def test_cli_stations_without_uplink_deliver_nothing_and_say_so(tmp_path):
+    from tests.cli_harness import invoke
+
+    stations = tmp_path / "st.csv"
+    stations.write_text("name,lat_deg,lon_deg,uplink\nSvalbard,78.23,15.41,false\n")
+    result = invoke(
+        [*CLI, "--point", "35.68,139.77", "--hours", "3", "--stations", str(stations), "-f", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].startswith('"35.68,139.77",3,0,3,')
+    assert "3 requests not delivered" in result.stderr
