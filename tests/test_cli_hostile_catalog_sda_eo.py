@@ -28,6 +28,7 @@ REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", 
 ACCESS = ["eo", "access", "--constellation", "walker:12/3/1:575:42", "--point", "35.7,139.7", "--db", "{db}"]
 WALKER = ["--constellation", "walker:12/3/1:575:42"]
 DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
+COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
@@ -282,7 +283,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     *[([*DELIVERY, *START, "--seed", v], "--seed") for v in ("-1", "abc")],
     ([*DELIVERY, *START, "--random-requests", "5", "--requests-every-min", "10"], "not both"),
     ([*DELIVERY, *START, "--image-gbit", "20", "--storage-gbit", "10"], "--storage-gbit"),
-    ([*DELIVERY, *START, "--hours", "2", "--step-s", "0.001"], "time steps"),
+    ([*DELIVERY, *START, "--hours", "2", "--step-s", "0.001"], "--step-s 0.001: must be at least 1"),
     ([*DELIVERY, "--start", "2262-04-11T00:00:00Z"], "supported range"),
     ([*DELIVERY, *START, "--stations", "/no/stations.yaml"], "--stations"),
     ([*DELIVERY, *START, "--stations", "{bin}"], "--stations"),
@@ -300,6 +301,26 @@ HOSTILE: list[tuple[list[str], str]] = [
     (["eo", "delivery", *WALKER, *START, "--db", "{db}"], "--aoi/--point"),
     (["eo", "delivery", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
     (["eo", "delivery", "--constellation", "NO-SUCH-SAT", "--point", "1,2", "--db", "{db}", *START], "empty"),
+    # ------------------------------------------------------------ eo coverage
+    *_times(COVERAGE, "--start"),
+    *_numbers([*COVERAGE, *START], "--hours", "-1", "0", "1e9"),
+    *_numbers([*COVERAGE, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*COVERAGE, *START], "--spacing-km", "0", "-1", "0.5", "1e9"),
+    ([*COVERAGE, *START, "--mode", "wideband"], "--mode"),
+    ([*COVERAGE, *START, "--look-side", "up"], "--look-side"),
+    ([*COVERAGE, *START, "--hours", "2", "--step-s", "0.001"], "--step-s 0.001: must be at least 1"),
+    ([*COVERAGE, "--start", "2262-04-11T00:00:00Z"], "supported range"),
+    ([*COVERAGE, *START, "-f", "geojson"], "--format"),
+    ([*COVERAGE, *START, "--png", "/nonexistent/c.png"], "--png"),
+    ([*COVERAGE, *START, "--png", "{file}"], "exists"),
+    ([*COVERAGE, *START, "--geojson", "/nonexistent/c.geojson"], "--geojson"),
+    ([*COVERAGE, *START, "--geojson", "{dir}"], "directory"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{aoi}", "--db", "{db}"], "no Polygon"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{bin}", "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{file}", "--db", "{db}"], "not JSON"),
+    (["eo", "coverage", *WALKER, *START, "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", "--constellation", "NO-SUCH-SAT", "--aoi", "{box}", "--db", "{db}", *START], "empty"),
     # ------------------------------------------------------------ eo plan
     *_numbers([*PLAN, *START], "--hours", "-1", "0", "1e9"),
     *_numbers([*PLAN, *START], "--agility-deg-s", "-1", "0", "1e9"),
@@ -444,6 +465,19 @@ def paths(tmp_path_factory) -> dict[str, str]:
             ]
         )
     )
+    box = root / "box.geojson"
+    box.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "box"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[139, 35], [140, 35], [140, 36], [139, 36], [139, 35]]],
+                },
+            }
+        )
+    )
     bad_stations = root / "bad_stations.csv"
     bad_stations.write_text("name,lat_deg,lon_deg\nA,1,2\nB,95,2\n")
     bad_mask = root / "bad_mask.csv"
@@ -451,6 +485,7 @@ def paths(tmp_path_factory) -> dict[str, str]:
     return {
         "bad_mask": str(bad_mask),
         "bad_stations": str(bad_stations),
+        "box": str(box),
         "leo": str(SAMPLE / "leo_2026-06_sample.3le"),
         "nav": str(Path(str(resources.files("kizuna") / "data" / "pnt" / "brdc1180.21n"))),
         "db": str(db),
@@ -499,6 +534,7 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "access"),
         ("eo", "plan"),
         ("eo", "delivery"),
+        ("eo", "coverage"),
         ("eo", "save"),
         ("pnt", "dop"),
         ("pnt", "availability"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -99,3 +100,34 @@ def test_points_only_are_refused(sso):
         strip_coverage(sso, targets, START, START + timedelta(hours=6), "stripmap")
     with pytest.raises(CoverageError, match="mode"):
         strip_coverage(sso, _box(10.0), START, START + timedelta(hours=6), "wideband")
+
+
+def test_cli_coverage_writes_table_json_geojson_and_png(tmp_path):
+    from tests.cli_harness import invoke
+
+    aoi = tmp_path / "box.geojson"
+    ring = [[139.0, 35.0], [140.0, 35.0], [140.0, 36.0], [139.0, 36.0], [139.0, 35.0]]
+    aoi.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "box"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    )
+    png, gj = tmp_path / "c.png", tmp_path / "c.geojson"
+    args = ["eo", "coverage", "--constellation", "walker:12/3/1:575:42", "--aoi", str(aoi)]
+    args += ["--start", "2026-06-11T00:00:00Z", "--hours", "12", "--mode", "stripmap"]
+    result = invoke([*args, "-f", "json", "--png", str(png), "--geojson", str(gj)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    passes = doc["passes"]
+    assert len(passes) >= 2
+    assert doc["parameters"]["covered_pct"] == pytest.approx(passes[-1]["cumulative_pct"])
+    assert sum(p["new_pct"] for p in passes) == pytest.approx(passes[-1]["cumulative_pct"], abs=0.01)
+    strips = json.loads(gj.read_text())
+    assert [f["properties"]["start_utc"] for f in strips["features"]] == [p["start_utc"] for p in passes]
+    ring0 = strips["features"][0]["geometry"]["coordinates"][0]
+    assert ring0[0] == ring0[-1] and len(ring0) > 10
+    assert png.stat().st_size > 10_000

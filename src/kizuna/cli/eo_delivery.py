@@ -15,6 +15,7 @@ from kizuna.cli._common import (
     Column,
     DbOption,
     ForceOption,
+    atomic_output,
     check_number,
     count,
     emit_rows,
@@ -41,7 +42,6 @@ from kizuna.cli.eo import (
     PointOption,
     SensorOption,
     SpacingOption,
-    StepOption,
     eo_app,
     parse_point,
     resolve_constellation,
@@ -56,6 +56,11 @@ MAX_REQUESTS = 2_000_000
 MAX_TARGETS = 500
 MAX_IMAGE_GBIT = 10_000.0
 MAX_STORAGE_GBIT = 1_000_000.0
+MIN_STEP_S = 1.0
+AccessStepOption = Annotated[
+    float,
+    typer.Option("--step-s", help=f"coarse propagation step [s], {MIN_STEP_S:g} to {MAX_ACCESS_STEP_S:g}"),
+]
 
 DELIVERY_COLUMNS = (
     Column("target", "target"),
@@ -135,7 +140,7 @@ def delivery(
     ] = 1000.0,
     sensor: SensorOption = "sar:15-45:both",
     spacing_km: SpacingOption = 10.0,
-    step_s: StepOption = 60.0,
+    step_s: AccessStepOption = 60.0,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
     png: Annotated[Path | None, typer.Option(help="write a histogram of delivery latency (PNG) here")] = None,
     force: ForceOption = False,
@@ -159,7 +164,9 @@ def delivery(
     t_req_end = t0 + timedelta(hours=hours)
     t1 = t_req_end + timedelta(hours=horizon_hours)
     supported_window(t0, t1, "--start/--hours/--horizon-hours")
-    positive(step_s, "--step-s", maximum=MAX_ACCESS_STEP_S, unit="s")
+    # The coarse access step: edges are refined to well under 1 s whatever it is, so a finer step
+    # only multiplies memory (a day at 1 ms is 86 M states a satellite).
+    check_number(step_s, "--step-s", minimum=MIN_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
     if requests_every_min is not None and random_requests is not None:
@@ -305,3 +312,139 @@ def iso_or_none(contacts: Any, seconds: float) -> str | None:
     if not np.isfinite(seconds):
         return None
     return str(np.datetime_as_string(contacts.utc(np.array([seconds]))[0], unit="s")) + "Z"
+
+
+#: H3 cells of one area: a country at 1 km is about 400,000
+MAX_COVERAGE_CELLS = 1_000_000
+COVERAGE_FORMATS = ("table", "csv", "json")
+COVERAGE_COLUMNS = (
+    Column("satellite", "satellite"),
+    Column("start (UTC)", "start_utc"),
+    Column("stop (UTC)", "stop_utc"),
+    Column("side", "look_side"),
+    Column("inc near", "incidence_near_deg", lambda v: f"{v:.1f}", "right"),
+    Column("inc far", "incidence_far_deg", lambda v: f"{v:.1f}", "right"),
+    Column("km2", "covered_km2", lambda v: f"{v:,.0f}", "right"),
+    Column("% of area", "covered_pct", lambda v: f"{v:.2f}", "right"),
+    Column("% new", "new_pct", lambda v: f"{v:.2f}", "right"),
+    Column("% total", "cumulative_pct", lambda v: f"{v:.2f}", "right"),
+)
+
+
+@eo_app.command("coverage")
+def coverage(
+    constellation: ConstOption,
+    start: Annotated[str, typer.Option(help="ISO-8601 start; offsets and Z accepted, naive is UTC")],
+    aoi: Annotated[Path, typer.Option(help="GeoJSON polygons (areas to cover)")],
+    mode: Annotated[str, typer.Option(help="SAR mode: spotlight, stripmap or scansar")] = "stripmap",
+    look_side: Annotated[str, typer.Option("--look-side", help="left, right or both")] = "both",
+    hours: Annotated[float, typer.Option(help=f"period [h], (0, {MAX_PLAN_HOURS:g}]")] = 24.0,
+    spacing_km: Annotated[
+        float,
+        typer.Option(
+            "--spacing-km",
+            help=f"area sampling (H3 cells) [km], {MIN_SPACING_KM:g} to {MAX_SPACING_KM:g}; "
+            "a strip is resolved to about this at its edges",
+        ),
+    ] = 2.0,
+    step_s: AccessStepOption = 60.0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    png: Annotated[Path | None, typer.Option(help="write the coverage map (PNG) here")] = None,
+    geojson: Annotated[
+        Path | None, typer.Option(help="write the strips (GeoJSON polygons with their coverage) here")
+    ] = None,
+    force: ForceOption = False,
+    db: DbOption = None,
+) -> None:
+    """Area coverage by SAR strips: each pass's swath over the area, per pass and accumulated."""
+    from kizuna.eo import parse_geojson, sample_points
+    from kizuna.eo.coverage import strip_coverage
+    from kizuna.eo.sensors import SAR_MODES
+
+    fmt = output_format(fmt, "--format", COVERAGE_FORMATS)
+    if mode not in SAR_MODES:
+        fail(f"--mode {mode!r}: use one of {', '.join(SAR_MODES)}")
+    if look_side not in ("left", "right", "both"):
+        fail(f"--look-side {look_side!r}: use left, right or both")
+    t0 = parse_time(start, "--start")
+    positive(hours, "--hours", maximum=MAX_PLAN_HOURS, unit="h")
+    t1 = t0 + timedelta(hours=hours)
+    supported_window(t0, t1, "--start/--hours")
+    # The coarse access step: edges are refined to well under 1 s whatever it is, so a finer step
+    # only multiplies memory (a day at 1 ms is 86 M states a satellite).
+    check_number(step_s, "--step-s", minimum=MIN_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
+    grid_steps((t1 - t0).total_seconds(), step_s)
+    check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
+    text = read_text(aoi, "--aoi")
+    output_file(png, "--png", force=force)
+    output_file(geojson, "--geojson", force=force)
+    try:
+        areas = [a for a in parse_geojson(text, str(aoi)) if a.kind != "point"]
+        if not areas:
+            fail(f"--aoi {aoi}: no Polygon or MultiPolygon to cover")
+        targets = sample_points(areas, spacing_km)
+        if len(targets) > MAX_COVERAGE_CELLS:
+            fail(
+                f"--spacing-km {spacing_km:g}: {len(targets)} cells; at most {MAX_COVERAGE_CELLS} "
+                "(a larger --spacing-km samples the area coarser)"
+            )
+        const = resolve_constellation(constellation, db, t0)
+        with progress() as bar:
+            bar.add_task(f"strips {len(const)} satellites x {len(targets)} cells", total=None)
+            cov = strip_coverage(const, targets, t0, t1, mode, look_side=look_side, step_s=step_s)
+    except (KizunaError, ValueError) as exc:
+        fail(exc)
+    rows = [p.as_dict(cov.area_km2) for p in cov.passes]
+    spec = SAR_MODES[mode]
+    parameters = {
+        "constellation": const.name,
+        "satellites": len(const),
+        "mode": mode,
+        "swath_km": spec["swath_km"],
+        "incidence_deg": f"{spec['inc_min_deg']:g}-{spec['inc_max_deg']:g}",
+        "look_side": look_side,
+        "start_utc": iso(t0),
+        "stop_utc": iso(t1),
+        "area_km2": round(cov.area_km2, 3),
+        "cells": len(targets),
+        "spacing_km": spacing_km,
+        "covered_pct": round(cov.covered_pct, 3),
+    }
+    if png is not None:
+        from kizuna.plots.eo_delivery import plot_coverage_map
+
+        starts_h = np.array(
+            [(p.start_utc - np.datetime64(t0.replace(tzinfo=None), "ns")) for p in cov.passes]
+        )
+        first_h = np.full(len(targets), np.nan)
+        seen = cov.first_pass >= 0
+        if seen.any():
+            first_h[seen] = starts_h[cov.first_pass[seen]].astype("int64") / 3.6e12
+        plot_coverage_map(
+            targets.lon_deg,
+            targets.lat_deg,
+            first_h,
+            [p.outline_lonlat for p in cov.passes],
+            png,
+            f"{const.name}, {mode}: {cov.covered_pct:.1f} % of {cov.area_km2:,.0f} km2 in {hours:g} h",
+        )
+    if geojson is not None:
+        doc = {
+            "type": "FeatureCollection",
+            "parameters": parameters,
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [np.round(p.outline_lonlat, 6).tolist()]},
+                    "properties": row,
+                }
+                for p, row in zip(cov.passes, rows, strict=True)
+            ],
+        }
+        with atomic_output(geojson) as fh:
+            print_json(doc, fh)
+    title = (
+        f"{const.name} ({len(const)} sats), {mode}: {len(rows)} strips, {cov.covered_pct:.2f} % of "
+        f"{cov.area_km2:,.0f} km2 covered, {iso(t0)} + {hours:g} h"
+    )
+    emit_rows(rows, COVERAGE_COLUMNS, fmt, title=title, parameters=parameters, key="passes")

@@ -34,3 +34,47 @@ def plot_delivery_histogram(latency_s: np.ndarray, path: Path, title: str, not_d
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_coverage_map(
+    lon_deg: np.ndarray,
+    lat_deg: np.ndarray,
+    first_pass_h: np.ndarray,
+    outlines: list[np.ndarray],
+    path: Path,
+    title: str,
+) -> Path:
+    """The area's sample cells coloured by the hour they were first imaged (grey: never), with each
+    strip's outline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
+    seen = np.isfinite(first_pass_h)
+    size = min(30.0, max(1.0, 40000.0 / max(len(lon_deg), 1)))
+    ax.scatter(lon_deg[~seen], lat_deg[~seen], s=size, c="lightgrey", marker="s", linewidths=0)
+    if seen.any():
+        sc = ax.scatter(
+            lon_deg[seen],
+            lat_deg[seen],
+            s=size,
+            c=first_pass_h[seen],
+            cmap="viridis",
+            marker="s",
+            linewidths=0,
+        )
+        fig.colorbar(sc, ax=ax, label="first imaged [h from start]")
+    for ring in outlines:
+        ax.plot(ring[:, 0], ring[:, 1], color="crimson", linewidth=0.8)
+    pad = 0.05 * max(float(np.ptp(lon_deg)) if len(lon_deg) else 1.0, 0.1)
+    ax.set_xlim(float(lon_deg.min()) - pad, float(lon_deg.max()) + pad)
+    ax.set_ylim(float(lat_deg.min()) - pad, float(lat_deg.max()) + pad)
+    ax.set_xlabel("longitude [deg]")
+    ax.set_ylabel("latitude [deg]")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
