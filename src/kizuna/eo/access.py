@@ -386,10 +386,8 @@ def compute_access(
     span = 2.0 * track.t_max + 1.0
     order = np.argsort((cat["tgt"] * n_sat + cat["sat"]) * span + cat["start"], kind="stable")
     sat, tgt, st, sp = (cat[k][order] for k in keys)
-    # Sliced to the rows: with no window at all the leading False alone would be one too many.
-    dup = np.r_[False, (sat[1:] == sat[:-1]) & (tgt[1:] == tgt[:-1]) & (np.abs(st[1:] - st[:-1]) < 1.0)][
-        : len(sat)
-    ]
+    dup = np.zeros(len(sat), bool)  # no pass at all is an answer (a target the design never sees)
+    dup[1:] = (sat[1:] == sat[:-1]) & (tgt[1:] == tgt[:-1]) & (np.abs(st[1:] - st[:-1]) < 1.0)
     sat, tgt, st, sp = sat[~dup], tgt[~dup], st[~dup], sp[~dup]
     mid = 0.5 * (st + sp)
     r_s, v_s = track.state(sat, mid)
