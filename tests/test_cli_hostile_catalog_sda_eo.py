@@ -27,8 +27,6 @@ PROPAGATE_WINDOW = ["--start", "2026-06-10T00:00:00", "--stop", "2026-06-10T01:0
 REVISIT = ["eo", "revisit", "--constellation", "walker:12/3/1:575:42", "--aoi", "{aoi}", "--db", "{db}"]
 ACCESS = ["eo", "access", "--constellation", "walker:12/3/1:575:42", "--point", "35.7,139.7", "--db", "{db}"]
 WALKER = ["--constellation", "walker:12/3/1:575:42"]
-DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
-COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 PLAN = ["eo", "plan", "--constellation", "walker:12/3/1:575:42", "--requests", "{req}", "--db", "{db}"]
 START = ["--start", "2026-06-11T00:00:00Z"]
 NO_DB = "/nonexistent/dir/k.db"
@@ -36,6 +34,9 @@ PNT_START = ["--start", "2026-07-10T00:00:00Z", "--hours", "1", "--step-s", "180
 PNT_POINT = ["--point", "35.68,139.77", *PNT_START]
 PNT_COMPARE = ["pnt", "compare", "--nav", "{nav}", "--start", "2021-04-28T18:00:00Z"]
 PNT_REGION = ["--region", "taiwan", "--grid-deg", "2", *PNT_START]
+# eo delivery and eo coverage: the base command lines
+DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
+COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 
 
 # "abc" and "" are refused by typer's own conversion (already one line through the root group);
