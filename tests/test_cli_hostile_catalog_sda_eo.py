@@ -34,14 +34,14 @@ PNT_START = ["--start", "2026-07-10T00:00:00Z", "--hours", "1", "--step-s", "180
 PNT_POINT = ["--point", "35.68,139.77", *PNT_START]
 PNT_COMPARE = ["pnt", "compare", "--nav", "{nav}", "--start", "2021-04-28T18:00:00Z"]
 PNT_REGION = ["--region", "taiwan", "--grid-deg", "2", *PNT_START]
-# eo delivery and eo coverage: the base command lines
-DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
-COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 
 
 # "abc" and "" are refused by typer's own conversion (already one line through the root group);
 # the rows here are the values typer lets through: NaN, infinities and the given out-of-range ones.
 FINITE_ONLY = tuple(v for v in NOT_A_NUMBER if v.lstrip("+-") in ("nan", "inf"))
+# eo delivery and eo coverage: the base command lines
+DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
+COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 
 
 def _numbers(base: list[str], option: str, *extra: str) -> list[tuple[list[str], str]]:
