@@ -43,6 +43,9 @@ PNT_INTERFERENCE = ["pnt", "interference", "--ais", "{ais_csv}"]
 # "abc" and "" are refused by typer's own conversion (already one line through the root group);
 # the rows here are the values typer lets through: NaN, infinities and the given out-of-range ones.
 FINITE_ONLY = tuple(v for v in NOT_A_NUMBER if v.lstrip("+-") in ("nan", "inf"))
+# eo delivery and eo coverage: the base command lines
+DELIVERY = ["eo", "delivery", *WALKER, "--point", "35.7,139.7", "--db", "{db}"]
+COVERAGE = ["eo", "coverage", *WALKER, "--aoi", "{box}", "--db", "{db}"]
 
 
 def _numbers(base: list[str], option: str, *extra: str) -> list[tuple[list[str], str]]:
@@ -273,6 +276,58 @@ HOSTILE: list[tuple[list[str], str]] = [
         ["eo", "access", "--constellation", "QPS-SAR", "--point", "1,2", "--db", "{missing_db}", *START],
         "--db",
     ),
+    # ------------------------------------------------------------ eo delivery
+    *_times(DELIVERY, "--start"),
+    *_numbers([*DELIVERY, *START], "--hours", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--horizon-hours", "-1", "1e9"),
+    *_numbers([*DELIVERY, *START], "--requests-every-min", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--image-gbit", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--imaging-s", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--storage-gbit", "-1", "0", "1e9"),
+    *_numbers([*DELIVERY, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*DELIVERY, *START], "--spacing-km", "0", "-1", "1e9"),
+    *[([*DELIVERY, *START, "--random-requests", v], "--random-requests") for v in ("0", "-3", "9000000")],
+    *[([*DELIVERY, *START, "--seed", v], "--seed") for v in ("-1", "abc")],
+    ([*DELIVERY, *START, "--random-requests", "5", "--requests-every-min", "10"], "not both"),
+    ([*DELIVERY, *START, "--image-gbit", "20", "--storage-gbit", "10"], "--storage-gbit"),
+    ([*DELIVERY, *START, "--hours", "2", "--step-s", "0.001"], "--step-s 0.001: must be at least 1"),
+    ([*DELIVERY, "--start", "2262-04-11T00:00:00Z"], "supported range"),
+    ([*DELIVERY, *START, "--stations", "/no/stations.yaml"], "--stations"),
+    ([*DELIVERY, *START, "--stations", "{bin}"], "--stations"),
+    ([*DELIVERY, *START, "--stations", "{dir}"], "directory"),
+    ([*DELIVERY, *START, "--stations", "{bad_stations}"], "bad_stations.csv:3: lat_deg"),
+    ([*DELIVERY, *START, "--stations", "{file}"], "--stations"),
+    ([*DELIVERY, *START, "--sensor", "sar:50-20"], "sensor"),
+    ([*DELIVERY, *START, "-f", "xml"], "--format"),
+    ([*DELIVERY, *START, "--png", "/nonexistent/h.png"], "--png"),
+    ([*DELIVERY, *START, "--png", "{file}"], "exists"),
+    *[
+        (["eo", "delivery", *WALKER, *START, f"--point={v}", "--db", "{db}"], "--point")
+        for v in POINTS_HOSTILE
+    ],
+    (["eo", "delivery", *WALKER, *START, "--db", "{db}"], "--aoi/--point"),
+    (["eo", "delivery", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
+    (["eo", "delivery", "--constellation", "NO-SUCH-SAT", "--point", "1,2", "--db", "{db}", *START], "empty"),
+    # ------------------------------------------------------------ eo coverage
+    *_times(COVERAGE, "--start"),
+    *_numbers([*COVERAGE, *START], "--hours", "-1", "0", "1e9"),
+    *_numbers([*COVERAGE, *START], "--step-s", "0", "-1", "1e9"),
+    *_numbers([*COVERAGE, *START], "--spacing-km", "0", "-1", "0.5", "1e9"),
+    ([*COVERAGE, *START, "--mode", "wideband"], "--mode"),
+    ([*COVERAGE, *START, "--look-side", "up"], "--look-side"),
+    ([*COVERAGE, *START, "--hours", "2", "--step-s", "0.001"], "--step-s 0.001: must be at least 1"),
+    ([*COVERAGE, "--start", "2262-04-11T00:00:00Z"], "supported range"),
+    ([*COVERAGE, *START, "-f", "geojson"], "--format"),
+    ([*COVERAGE, *START, "--png", "/nonexistent/c.png"], "--png"),
+    ([*COVERAGE, *START, "--png", "{file}"], "exists"),
+    ([*COVERAGE, *START, "--geojson", "/nonexistent/c.geojson"], "--geojson"),
+    ([*COVERAGE, *START, "--geojson", "{dir}"], "directory"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{aoi}", "--db", "{db}"], "no Polygon"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "/no/aoi.json", "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{bin}", "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", *WALKER, *START, "--aoi", "{file}", "--db", "{db}"], "not JSON"),
+    (["eo", "coverage", *WALKER, *START, "--db", "{db}"], "--aoi"),
+    (["eo", "coverage", "--constellation", "NO-SUCH-SAT", "--aoi", "{box}", "--db", "{db}", *START], "empty"),
     # ------------------------------------------------------------ eo plan
     *_numbers([*PLAN, *START], "--hours", "-1", "0", "1e9"),
     *_numbers([*PLAN, *START], "--agility-deg-s", "-1", "0", "1e9"),
@@ -529,6 +584,21 @@ def paths(tmp_path_factory) -> dict[str, str]:
             ]
         )
     )
+    box = root / "box.geojson"
+    box.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "box"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[139, 35], [140, 35], [140, 36], [139, 36], [139, 35]]],
+                },
+            }
+        )
+    )
+    bad_stations = root / "bad_stations.csv"
+    bad_stations.write_text("name,lat_deg,lon_deg\nA,1,2\nB,95,2\n")
     bad_mask = root / "bad_mask.csv"
     bad_mask.write_text("azimuth_deg,elevation_deg\n0,10\n90,ninety\n")
     ais_csv = root / "ais.csv"
@@ -542,6 +612,8 @@ def paths(tmp_path_factory) -> dict[str, str]:
         "ais_csv": str(ais_csv),
         "untimed_ais": str(untimed_ais),
         "bad_mask": str(bad_mask),
+        "bad_stations": str(bad_stations),
+        "box": str(box),
         "leo": str(SAMPLE / "leo_2026-06_sample.3le"),
         "nav": str(Path(str(resources.files("kizuna") / "data" / "pnt" / "brdc1180.21n"))),
         "db": str(db),
@@ -589,6 +661,8 @@ def test_every_command_of_this_file_is_in_the_table():
         ("eo", "revisit"),
         ("eo", "access"),
         ("eo", "plan"),
+        ("eo", "delivery"),
+        ("eo", "coverage"),
         ("eo", "save"),
         ("eo", "design"),
         ("pnt", "dop"),

@@ -588,6 +588,8 @@ def save(
 
 
 def register(app: typer.Typer) -> None:
+    from kizuna.cli import eo_delivery  # noqa: F401  (registers `eo delivery` and `eo coverage` on eo_app)
+
     app.add_typer(eo_app, name="eo")
 
 

@@ -37,9 +37,19 @@ AU_KM = 149597870.7
 
 # Nominal mode limits for a small X-band SAR (iQPS-like; incidence in degrees, swath in km). These
 # are planning defaults, not vendor specifications: pass your own SarSensor for a real tasking.
+# ScanSAR is Sentinel-1's Interferometric Wide swath mode (ESA Sentinel-1 User Guide: 250 km swath,
+# incidence 29.1-46.0 deg); `scene_km` bounds a spotlight scene along track (a stripmap or ScanSAR
+# strip runs for the whole pass).
 SAR_MODES: dict[str, dict[str, float]] = {
-    "spotlight": {"inc_min_deg": 15.0, "inc_max_deg": 45.0, "swath_km": 7.0, "dwell_s": 10.0},
+    "spotlight": {
+        "inc_min_deg": 15.0,
+        "inc_max_deg": 45.0,
+        "swath_km": 7.0,
+        "dwell_s": 10.0,
+        "scene_km": 7.0,
+    },
     "stripmap": {"inc_min_deg": 15.0, "inc_max_deg": 50.0, "swath_km": 12.0, "dwell_s": 30.0},
+    "scansar": {"inc_min_deg": 29.1, "inc_max_deg": 46.0, "swath_km": 250.0, "dwell_s": 30.0},
 }
 
 
@@ -292,7 +302,7 @@ class OpticalSensor:
 
 Sensor = SarSensor | ConeSensor | OpticalSensor
 
-_SAR = re.compile(r"^sar:(?:(spotlight|stripmap)|([0-9.]+)-([0-9.]+))(?::(left|right|both))?$", re.I)
+_SAR = re.compile(r"^sar:(?:(spotlight|stripmap|scansar)|([0-9.]+)-([0-9.]+))(?::(left|right|both))?$", re.I)
 
 
 def parse_sensor(text: str) -> Sensor:
