@@ -231,7 +231,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     *_numbers([*REVISIT, *START], "--step-s", "0", "-1", "1e9"),
     *_numbers([*REVISIT, *START], "--spacing-km", "0", "-1", "1e9"),
     *_times(REVISIT, "--start"),
-    ([*REVISIT, *START, "--days", "10", "--step-s", "0.01"], "time steps"),
+    ([*REVISIT, *START, "--step-s", "0.01"], "--step-s 0.01: must be at least 1"),
     ([*REVISIT, *START, "--plot", "/nonexistent/p.png"], "--plot"),
     ([*REVISIT, *START, "--plot", "{file}"], "exists"),
     ([*REVISIT, *START, "-f", "xml"], "--format"),
@@ -252,7 +252,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     *_numbers([*ACCESS, *START], "--min-dwell-s", "-1", "1e9"),
     *_numbers([*ACCESS, *START], "--merge-gap-s", "-1", "1e9"),
     *_times(ACCESS, "--start"),
-    ([*ACCESS, *START, "--days", "10", "--step-s", "0.01"], "time steps"),
+    ([*ACCESS, *START, "--step-s", "0.5"], "--step-s 0.5: must be at least 1"),
     ([*ACCESS, *START, "-f", "kml"], "--format"),
     ([*ACCESS, *START, "--sensor", "sar:50-20"], "sensor"),
     ([*ACCESS, *START, "--sensor", "cone:0"], "cone"),
@@ -402,7 +402,7 @@ HOSTILE: list[tuple[list[str], str]] = [
     *_numbers(SEARCH_START, "--min-dwell-s", "-1", "1e9"),
     *_numbers(SEARCH_START, "--merge-gap-s", "-1", "1e9"),
     *_numbers(SEARCH_START, "--sso-ltan-h", "-1", "25"),
-    ([*SEARCH_START, "--hours", "700", "--step-s", "0.01"], "time steps"),
+    ([*SEARCH_START, "--step-s", "0.01"], "--step-s 0.01: must be at least 1"),
     ([*SEARCH, "--start", "2262-04-11T00:00:00Z", "--hours", "100"], "supported range"),
     *[
         ([*SEARCH_START, f"--altitudes-km={v}"], "--altitudes-km")

@@ -51,6 +51,9 @@ MIN_SPACING_KM = 1.0
 MAX_SPACING_KM = 1000.0
 #: the coarse access step: beyond this a LEO pass (about 10 min) falls between two steps
 MAX_ACCESS_STEP_S = 600.0
+#: windows are refined to milliseconds between coarse steps, so a finer step only costs memory (a 2 h
+#: window at 1 ms held every satellite x target x step in memory and was killed)
+MIN_ACCESS_STEP_S = 1.0
 #: element sets (and so plans) are good for days, not months
 MAX_PLAN_HOURS = 31 * 24.0
 PLAN_METHODS = ("optimal", "greedy")
@@ -106,7 +109,10 @@ SpacingOption = Annotated[
     ),
 ]
 StepOption = Annotated[
-    float, typer.Option("--step-s", help=f"coarse propagation step [s], (0, {MAX_ACCESS_STEP_S:g}]")
+    float,
+    typer.Option(
+        "--step-s", help=f"coarse propagation step [s], {MIN_ACCESS_STEP_S:g} to {MAX_ACCESS_STEP_S:g}"
+    ),
 ]
 MinDwellOption = Annotated[
     float,
@@ -185,7 +191,7 @@ def run_access(
     t0, t1 = window(parse_time(start, "--start"), days=days)
     supported_window(t0, t1, "--start/--days")
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
-    positive(step_s, "--step-s", maximum=MAX_ACCESS_STEP_S, unit="s")
+    check_number(step_s, "--step-s", minimum=MIN_ACCESS_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
     check_number(min_dwell_s, "--min-dwell-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")
     check_number(merge_gap_s, "--merge-gap-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")

@@ -36,6 +36,7 @@ from kizuna.cli.eo import (
     MAX_ACCESS_STEP_S,
     MAX_PLAN_HOURS,
     MAX_SPACING_KM,
+    MIN_ACCESS_STEP_S,
     MIN_SPACING_KM,
     AoiOption,
     ConstOption,
@@ -56,10 +57,11 @@ MAX_REQUESTS = 2_000_000
 MAX_TARGETS = 500
 MAX_IMAGE_GBIT = 10_000.0
 MAX_STORAGE_GBIT = 1_000_000.0
-MIN_STEP_S = 1.0
 AccessStepOption = Annotated[
     float,
-    typer.Option("--step-s", help=f"coarse propagation step [s], {MIN_STEP_S:g} to {MAX_ACCESS_STEP_S:g}"),
+    typer.Option(
+        "--step-s", help=f"coarse propagation step [s], {MIN_ACCESS_STEP_S:g} to {MAX_ACCESS_STEP_S:g}"
+    ),
 ]
 
 DELIVERY_COLUMNS = (
@@ -166,7 +168,7 @@ def delivery(
     supported_window(t0, t1, "--start/--hours/--horizon-hours")
     # The coarse access step: edges are refined to well under 1 s whatever it is, so a finer step
     # only multiplies memory (a day at 1 ms is 86 M states a satellite).
-    check_number(step_s, "--step-s", minimum=MIN_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
+    check_number(step_s, "--step-s", minimum=MIN_ACCESS_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
     if requests_every_min is not None and random_requests is not None:
@@ -372,7 +374,7 @@ def coverage(
     supported_window(t0, t1, "--start/--hours")
     # The coarse access step: edges are refined to well under 1 s whatever it is, so a finer step
     # only multiplies memory (a day at 1 ms is 86 M states a satellite).
-    check_number(step_s, "--step-s", minimum=MIN_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
+    check_number(step_s, "--step-s", minimum=MIN_ACCESS_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
     text = read_text(aoi, "--aoi")

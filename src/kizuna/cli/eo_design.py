@@ -37,6 +37,7 @@ from kizuna.cli.eo import (
     MAX_DWELL_S,
     MAX_PLAN_HOURS,
     MAX_SPACING_KM,
+    MIN_ACCESS_STEP_S,
     MIN_SPACING_KM,
     AoiOption,
     MergeGapOption,
@@ -389,7 +390,7 @@ def search(
     t0, t1 = window(parse_time(start, "--start"), stop=parse_time(start, "--start") + timedelta(hours=hours))
     supported_window(t0, t1, "--start/--hours")
     check_number(spacing_km, "--spacing-km", minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM, unit="km")
-    positive(step_s, "--step-s", maximum=MAX_ACCESS_STEP_S, unit="s")
+    check_number(step_s, "--step-s", minimum=MIN_ACCESS_STEP_S, maximum=MAX_ACCESS_STEP_S, unit="s")
     grid_steps((t1 - t0).total_seconds(), step_s)
     check_number(min_dwell_s, "--min-dwell-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")
     check_number(merge_gap_s, "--merge-gap-s", minimum=0.0, maximum=MAX_DWELL_S, unit="s")
