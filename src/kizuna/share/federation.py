@@ -280,6 +280,9 @@ def sync_partner(
                     more = more and (max_pages is None or fetched_pages < max_pages)
                     if more:
                         page = ahead.submit(fetch, cursor)
+                    else:  # the feed is read: its checkpoint travels while the last page is written
+                        before = node.share.witness(partner.id)
+                        seen = ahead.submit(_fetch_checkpoints, node, partner, client, backoff, before)
                     staged = _stage_page(node, objects)
                     if behind is not None:
                         write(*behind)
@@ -287,7 +290,7 @@ def sync_partner(
                     if not more:
                         break
                 write(*behind)
-            report.witness = witness_partner(node, partner, client=client, backoff=backoff)
+                report.witness, witness_event, good = _judge_checkpoints(node, partner, seen.result())
         finally:
             if own:
                 client.close()
@@ -295,7 +298,13 @@ def sync_partner(
         error = exc if isinstance(exc, SyncError) else SyncError(f"{partner.id}: {type(exc).__name__}: {exc}")
         _record_sync(node, {**report.as_dict(), "error": str(error)[:500], "insecure": insecure})
         raise error from None
-    _record_sync(node, {**report.as_dict(), **({"insecure": True} if insecure else {})})
+    # The witnessed checkpoint and the sync's audit entry (after a bad checkpoint's) in one transaction.
+    detail = {**report.as_dict(), **({"insecure": True} if insecure else {})}
+    with node.share.write() as conn:
+        if good is not None:
+            node.share.set_witness(conn, partner.id, *good)
+        events = [witness_event] if witness_event is not None else []
+        node.audit.append(conn, [*events, AuditEvent("sync", f"node:{node.node_id}", None, None, detail)])
     return report
 
 
@@ -309,12 +318,19 @@ def _record_sync(node: Node, detail: dict[str, object]) -> None:
             raise
 
 
-def witness_partner(
-    node: Node, partner: Partner, *, client: httpx.Client, backoff: Backoff = Backoff()
-) -> WitnessReport:
-    """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
-    entry witnessed then must still have the same hash, and the log must not have shrunk. A good
-    checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
+@dataclass(frozen=True)
+class _Checkpoints:
+    """What one witness check fetched: the partner's checkpoint now (or why not), the checkpoint this
+    node witnessed before (stored JSON), and the partner's checkpoint at that entry when it moved on."""
+
+    now: tuple[int, str, str] | str
+    before: str | None
+    then: tuple[int, str, str] | str | None = None
+
+
+def _fetch_checkpoints(
+    node: Node, partner: Partner, client: httpx.Client, backoff: Backoff, before: str | None
+) -> _Checkpoints:
     base = (partner.url or "").rstrip("/")
 
     def fetch(path_qs: str) -> tuple[int, str, str] | str:
@@ -331,36 +347,53 @@ def witness_partner(
         return seq, h, r.text
 
     now = fetch(CHECKPOINT_PATH)
-    if isinstance(now, str):
-        return WitnessReport(partner.id, None, problem=now)
-    seq, h, text = now
+    if isinstance(now, str) or before is None:
+        return _Checkpoints(now, before)
+    old_seq = int(json.loads(before)["seq"])  # verified when it was stored
+    then = fetch(f"{CHECKPOINT_PATH}?at={old_seq}") if now[0] > old_seq else None
+    return _Checkpoints(now, before, then)
+
+
+def _judge_checkpoints(
+    node: Node, partner: Partner, seen: _Checkpoints
+) -> tuple[WitnessReport, AuditEvent | None, tuple[int, str, str] | None]:
+    """The witness report, the audit entry of a bad checkpoint, and the checkpoint to store (good)."""
+    if isinstance(seen.now, str):
+        return WitnessReport(partner.id, None, problem=seen.now), None, None
+    seq, h, text = seen.now
     problem = None
-    before = node.share.witness(partner.id)
-    if before is not None:
-        stored = json.loads(before)  # verified when it was stored; the partner's key may since have rotated
+    if seen.before is not None:
+        stored = json.loads(seen.before)  # verified when stored; the partner's key may since have rotated
         old_seq, old_hash = int(stored["seq"]), str(stored["hash"])
         if seq < old_seq:
             problem = f"audit log shrank from entry {old_seq} (witnessed) to {seq}"
         else:
-            then = (seq, h, text) if seq == old_seq else fetch(f"{CHECKPOINT_PATH}?at={old_seq}")
-            if isinstance(then, str):
+            then = seen.now if seq == old_seq else seen.then
+            if then is None or isinstance(then, str):
                 problem = f"entry {old_seq} (witnessed) is gone: {then}"
             elif then[1] != old_hash:
                 problem = f"entry {old_seq} changed since it was witnessed (history rewritten)"
     if problem is not None:
-        node.audit.record(
-            AuditEvent(
-                "witness",
-                f"node:{node.node_id}",
-                None,
-                None,
-                {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)},
-            )
-        )
-        return WitnessReport(partner.id, False, seq, problem)
+        detail = {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)}
+        event = AuditEvent("witness", f"node:{node.node_id}", None, None, detail)
+        return WitnessReport(partner.id, False, seq, problem), event, None
+    return WitnessReport(partner.id, True, seq), None, (seq, h, text)
+
+
+def witness_partner(
+    node: Node, partner: Partner, *, client: httpx.Client, backoff: Backoff = Backoff()
+) -> WitnessReport:
+    """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
+    entry witnessed then must still have the same hash, and the log must not have shrunk. A good
+    checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
+    seen = _fetch_checkpoints(node, partner, client, backoff, node.share.witness(partner.id))
+    report, event, good = _judge_checkpoints(node, partner, seen)
     with node.share.write() as conn:
-        node.share.set_witness(conn, partner.id, seq, h, text)
-    return WitnessReport(partner.id, True, seq)
+        if good is not None:
+            node.share.set_witness(conn, partner.id, *good)
+        if event is not None:
+            node.audit.append(conn, [event])
+    return report
 
 
 def check_witnesses(

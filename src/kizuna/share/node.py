@@ -766,7 +766,8 @@ class Node:
         ids = list({p.id for p, _ in accepted})
         have = self.share.versions(conn, ids)
         heads: dict[str, Product | IntegrityError] = {}
-        for pid, row in self.share.latest(conn, ids).items():
+        # The head of each id that has a stored version (`have` holds only those): none for new ids.
+        for pid, row in self.share.latest(conn, list(have)).items():
             try:
                 heads[pid] = self.verified_row(row)
             except IntegrityError as exc:
