@@ -69,7 +69,7 @@ _float = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
     [1e-5, 1.5e-7, 5.0, -0.0, 1e16, 1e21, 1e22, 123.0, 5e-324, -2.5e-10]
 )
 _text = st.text(
-    st.sampled_from(list('ab"\\019e+-.') + ["\n", "\x01", "é", "\ue000", "\U0001f600"]), max_size=8
+    st.sampled_from(list('ab"\\019e+-.:,[]{}') + ["\n", "\x01", "é", "\ue000", "\U0001f600"]), max_size=8
 )
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | _float | _text,
@@ -207,13 +207,19 @@ def _mixed_batch(jpn: Signer) -> list[dict[str, object]]:
 
 
 def test_the_verifier_pool_gives_the_verdicts_given_here(tmp_path, pair):
-    from kizuna.share.signing import VerifierPool
+    from kizuna.share.signing import VerifierPool, check_signed
 
     usa, jpn = pair
-    pool = VerifierPool(workers=1, min_batch=4)
+    docs = _mixed_batch(jpn)
+    checked = [(i, check_signed(d, usa.trust, usa.config.markings)) for i, d in enumerate(docs)]
+    pool = VerifierPool(workers=1, min_batch=4, chunk=3)
     try:
+        # The worker's own answers, chunk by chunk ...
+        by_worker = [ok for _, future in pool.submit(checked) for ok in future.result()]
+        assert by_worker == [c.signature_ok() for _, c in checked] == [i not in (3, 7) for i in range(12)]
+        # ... and a batch shared between the worker and this process.
         usa.verifier_pool = pool
-        rep = usa.ingest(_mixed_batch(jpn), source="JPN")
+        rep = usa.ingest(docs, source="JPN")
     finally:
         pool.close()
     assert rep.ingested == 10 and sorted(r[0] for r in rep.refused) == ["p3", "p7"]

@@ -40,6 +40,7 @@ from kizuna.share.signing import (
     TrustStore,
     Verdicts,
     VerifierPool,
+    default_verifier_pool,
     load_private_key,
     load_public_key,
     start_verification,
@@ -320,7 +321,7 @@ class Node:
         self._verified_lock = threading.Lock()
         self._refusals_audited: set[tuple[int, str]] = set()
         # Ed25519 checks of large ingest batches shared with worker processes (None: all here).
-        self.verifier_pool: VerifierPool | None = None
+        self.verifier_pool: VerifierPool | None = default_verifier_pool()
         self.share = ShareStore(store, row_check=self._check_row)
         self.audit = AuditLog(self.share, product_check=self.stored_product_problem)
 
@@ -387,7 +388,7 @@ class Node:
     def verified_row(self, row: ProductRow) -> Product:
         """The verified product of a stored row whose identity columns agree with what was signed."""
         p = self.verify_wire(row.wire)
-        if (p.id, p.version, p.type, p.originator, p.marking.banner()) != (
+        if (p.id, p.version, p.type, p.originator, banner_of(p.marking)) != (
             row.product_id,
             row.version,
             row.type,
@@ -477,7 +478,7 @@ class Node:
             "created_utc": product.created_utc,
             "originator": product.originator,
             "classification": int(product.marking.classification),
-            "banner": product.marking.banner(),
+            "banner": banner_of(product.marking),
             "nations": delimited(nations),
             "caveats": delimited(product.marking.caveats),
             "objects": delimited(product.objects),

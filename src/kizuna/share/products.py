@@ -88,22 +88,27 @@ def canonical_json_parsed(value: object) -> bytes:
 
 def _ecmascript_numbers(text: str) -> str:
     """Rewrite the float tokens of compact JSON `text` that lie outside strings in ECMAScript form."""
-    # With escaped backslashes and escaped quotes blanked (same length), every '"' left delimits a
-    # string, so a position is outside every string when an even number of them precede it.
-    quotes = text.replace("\\\\", "__").replace('\\"', "__")
     out: list[str] = []
+    quotes = ""
     done = counted = inside = 0
     for m in _PY_FLOAT_MARK.finditer(text):
-        # Outside strings a number token follows one of ':,[' and runs to one of ',]}'.
+        # Outside strings a number token follows one of ':,[' (or starts the text) and runs to one of
+        # ',]}' (or its end); a mark without that frame is text inside a string.
         start, end = m.start(), m.end()
         while start > done and text[start - 1] in "0123456789.-":
             start -= 1
         while end < len(text) and text[end] in "0123456789":
             end += 1
+        if (start and text[start - 1] not in ":,[") or (end < len(text) and text[end] not in ",]}"):
+            continue
+        if not quotes:
+            # Escaped backslashes and quotes blanked (same length): every '"' left delimits a string,
+            # so a position is outside every string when an even number of them precede it.
+            quotes = text.replace("\\\\", "__").replace('\\"', "__")
         inside = (inside + quotes.count('"', counted, start)) % 2
         counted = start
         if inside:
-            continue  # inside a string: text, not a number
+            continue
         out.append(text[done:start])
         out.append(_es_number(float(text[start:end])))
         done = end
@@ -176,6 +181,7 @@ ID_PREFIX = "product--"
 _TAGGED_ID = re.compile(r"product--([0-9a-f]{8})-([0-9a-f]{4})-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
+@lru_cache(maxsize=1024)
 def originator_tag(originator: str) -> str:
     """The 48-bit tag (12 hex digits) that ids minted by `originator` start with."""
     return hashlib.sha256(b"kizuna product originator\n" + originator.encode("utf-8")).hexdigest()[:12]

@@ -274,7 +274,14 @@ class Verdicts:
         self._pool = pool
 
     def result(self) -> list[Product | IntegrityError]:
+        """Every verdict. This process takes back the chunks no worker has started, from the end of
+        the batch while the workers go on from its start, so neither side waits while checks remain."""
+        for chunk, future in reversed(self._waiting):
+            if future.cancel():
+                _refuse_failed(self._verdicts, chunk, [c.signature_ok() for _, c in chunk])
         for chunk, future in self._waiting:
+            if future.cancelled():
+                continue
             try:
                 oks = future.result()
             except Exception:  # noqa: BLE001 - a broken worker costs speed, never a verdict
@@ -364,15 +371,17 @@ class VerifierPool:
 
     `cryptography` holds the GIL while it verifies, so threads do not help; processes do, when a
     batch is large enough to pay for shipping (key, signature, bytes) to them: `min_batch` documents.
-    The caller goes on (writing the previous page, checking the next) while they verify. Workers are
-    started on first use with "spawn" (a node runs threads, which a fork would copy mid-operation).
+    The caller goes on (writing the previous page, checking the next) while they verify, then verifies
+    with them what they have not started. Workers are started on first use with "spawn" (a node runs
+    threads, which a fork would copy mid-operation).
     """
 
-    def __init__(self, workers: int = 1, min_batch: int = 64):
-        if workers < 1:
-            raise ValueError("a verifier pool needs at least one worker")
+    def __init__(self, workers: int = 1, min_batch: int = 64, chunk: int = 32):
+        if workers < 1 or min_batch < 1 or chunk < 1:
+            raise ValueError("a verifier pool needs at least one worker, batch and chunk")
         self.workers = workers
         self.min_batch = min_batch
+        self.chunk = chunk
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -385,11 +394,11 @@ class VerifierPool:
     def submit(
         self, checked: Sequence[tuple[int, CheckedDocument]]
     ) -> list[tuple[list[tuple[int, CheckedDocument]], Future[list[bool]]]]:
-        """Hand the Ed25519 checks of `checked` to the workers, one chunk each."""
-        size = -(-len(checked) // self.workers)
+        """Hand the Ed25519 checks of `checked` to the workers in chunks of `chunk` documents (the
+        ones still queued when the verdicts are wanted are taken back by :meth:`Verdicts.result`)."""
         out = []
-        for start in range(0, len(checked), size):
-            chunk = list(checked[start : start + size])
+        for start in range(0, len(checked), self.chunk):
+            chunk = list(checked[start : start + self.chunk])
             items = [(_raw_public(c.public_key), c.signature, c.message) for _, c in chunk]
             out.append((chunk, self._pool().submit(_verify_chunk, items)))
         return out
@@ -406,3 +415,21 @@ class VerifierPool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+_default_pool: VerifierPool | None = None
+_default_pool_lock = threading.Lock()
+
+
+def default_verifier_pool() -> VerifierPool | None:
+    """The pool a node uses unless told otherwise, shared by every node of this process: one worker
+    per core beyond this one (at most 4), None on a single core. Its workers start with the first
+    batch large enough to use them; `benchmarks/bench_share.py` measures what they buy."""
+    global _default_pool
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return None
+    with _default_pool_lock:
+        if _default_pool is None:
+            _default_pool = VerifierPool(workers=min(cores - 1, 4))
+        return _default_pool
