@@ -239,3 +239,17 @@ def test_a_broken_verifier_worker_costs_speed_never_a_verdict(pair):
     usa.verifier_pool = Broken(workers=1, min_batch=1)
     rep = usa.ingest(_mixed_batch(jpn), source="JPN")
     assert rep.ingested == 10 and sorted(r[0] for r in rep.refused) == ["p3", "p7"]
+
+
+def test_a_pool_that_cannot_start_workers_verifies_here(pair):
+    """A node in a process that may not have children (a daemon) still ingests: the checks run here."""
+    from kizuna.share.signing import VerifierPool
+
+    class NoChildren(VerifierPool):
+        def submit(self, checked):  # noqa: ANN001, ANN202
+            raise AssertionError("daemonic processes are not allowed to have children")
+
+    usa, jpn = pair
+    usa.verifier_pool = NoChildren(workers=1, min_batch=1)
+    rep = usa.ingest(_mixed_batch(jpn), source="JPN")
+    assert rep.ingested == 10 and sorted(r[0] for r in rep.refused) == ["p3", "p7"]

@@ -327,7 +327,10 @@ def start_verification(
     if not check_signature or not checked:
         return Verdicts(verdicts, [])
     if pool is not None and len(checked) >= pool.min_batch:
-        return Verdicts(verdicts, pool.submit(checked), pool)
+        try:
+            return Verdicts(verdicts, pool.submit(checked), pool)
+        except Exception:  # noqa: BLE001 - no workers here (e.g. a daemon process): verify in this one
+            pool.reset()
     _refuse_failed(verdicts, checked, [c.signature_ok() for _, c in checked])
     return Verdicts(verdicts, [])
 
