@@ -171,6 +171,25 @@ def test_a_product_the_database_refuses_is_quarantined_in_a_savepoint(pair, monk
     assert usa.audit.verify().ok
 
 
+def test_a_product_that_breaks_the_decision_is_quarantined_alone(pair, monkeypatch):
+    usa, jpn = pair
+    docs = [received(jpn.sign_product(product(pid, {}))) for pid in ("a", "odd", "b")]
+    real_row = usa._row
+
+    def row(p, signed, source):  # noqa: ANN001, ANN202
+        if p.id == "odd":
+            raise TypeError("a value the row cannot hold")
+        return real_row(p, signed, source)
+
+    monkeypatch.setattr(usa, "_row", row)
+    count = commits(usa)
+    with feed({None: {"more": False, "next": "after", "objects": docs}}) as client:
+        rep = sync_partner(usa, usa.config.partners["JPN"], client=client)
+    assert rep.ingest.ingested == 2 and [r[0] for r in rep.ingest.refused] == ["odd"]
+    assert "undecidable: TypeError" in rep.ingest.refused[0][2] and count[0] == 2
+    assert usa.share.cursor("JPN") == "after" and usa.audit.verify().ok
+
+
 def test_a_failed_page_leaves_the_cursor_before_it_and_nothing_after(pair, monkeypatch):
     """Pages are fetched and verified ahead of the one being written; the store failing on page 2
     ends the sync with page 1 committed and nothing of pages 2 and 3."""

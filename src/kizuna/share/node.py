@@ -739,7 +739,8 @@ class Node:
                 if cursor is not None:
                     self.share.set_cursor(conn, source, cursor)
         report.add(outcome.report)
-        self._remember_verified(outcome.stored)
+        if self.verify_signatures:
+            self._remember_verified(outcome.stored)
         return report
 
     def _remember_verified(self, stored: Sequence[tuple[str, Product]]) -> None:
@@ -775,45 +776,20 @@ class Node:
                 heads[pid] = exc
         rows: list[tuple[Product, Mapping[str, object], dict[str, object]]] = []
         for p, doc in accepted:
-            versions = have.setdefault(p.id, {})
-            head = heads.get(p.id)
-            sig = str(doc["signature"]["value"])  # type: ignore[index]
-            if isinstance(head, IntegrityError):
-                reason = "the stored version of this product fails verification; not extended"
-            elif head is not None and head.originator != p.originator:
-                # Identity is bound to the originator: an id without its originator's tag belongs to
-                # the originator already stored for it (a partner derives a new product under a new id).
-                reason = f"identity: {p.id} belongs to {head.originator}; {p.originator} may not version it"
-            elif p.version in versions:
-                if versions[p.version] == sig:
-                    out.report.duplicates += 1
-                    continue
-                reason = "conflict: same id and version with different content"
-            elif versions and p.version < max(versions):
-                reason = f"replay: version {p.version} is older than stored {max(versions)}"
-            elif (
-                head is not None
-                and p.downgrade_of is None
-                and not at_least_as_restrictive(
-                    p.marking,
-                    head.marking,
-                    owner_nation=self.owner_nation(head),
-                    config=self.config.markings,
+            try:
+                reason = self._decide(p, doc, source, have, heads, rows)
+            except Exception as exc:  # noqa: BLE001 - a product nothing here can decide on, on its own
+                out.events.append(
+                    self._quarantine(source, doc, f"undecidable: {type(exc).__name__}", out.report)
                 )
-            ):
-                reason = (
-                    f"version {p.version} lowers the marking of version {head.version} "
-                    "without an explicit downgrade by the originator"
-                )
-            else:
-                versions[p.version] = sig
-                heads[p.id] = p
-                rows.append((p, doc, self._row(p, doc, source)))
                 continue
-            out.report.refused.append((p.id, p.version, reason))
-            out.events.append(
-                AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
-            )
+            if reason is _DUPLICATE:
+                out.report.duplicates += 1
+            elif reason is not None:
+                out.report.refused.append((p.id, p.version, reason))
+                out.events.append(
+                    AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
+                )
         stored: list[tuple[Product, AuditEvent | None]] = []
         if not isolate:
             self.share.insert(conn, [values for _, _, values in rows])
@@ -842,6 +818,48 @@ class Node:
             out.report.ingested += 1
         return out
 
+    def _decide(
+        self,
+        p: Product,
+        doc: Mapping[str, object],
+        source: str,
+        have: dict[str, dict[int, str]],
+        heads: dict[str, Product | IntegrityError],
+        rows: list[tuple[Product, Mapping[str, object], dict[str, object]]],
+    ) -> str | None:
+        """One verified product against what is stored and what this batch stored before it: None when
+        it is to be stored (its row appended to `rows`), `_DUPLICATE`, or the reason it is refused."""
+        versions = have.setdefault(p.id, {})
+        head = heads.get(p.id)
+        sig = str(doc["signature"]["value"])  # type: ignore[index]
+        if isinstance(head, IntegrityError):
+            return "the stored version of this product fails verification; not extended"
+        if head is not None and head.originator != p.originator:
+            # Identity is bound to the originator: an id without its originator's tag belongs to the
+            # originator already stored for it (a partner derives a new product under a new id).
+            return f"identity: {p.id} belongs to {head.originator}; {p.originator} may not version it"
+        if p.version in versions:
+            if versions[p.version] == sig:
+                return _DUPLICATE
+            return "conflict: same id and version with different content"
+        if versions and p.version < max(versions):
+            return f"replay: version {p.version} is older than stored {max(versions)}"
+        if (
+            head is not None
+            and p.downgrade_of is None
+            and not at_least_as_restrictive(
+                p.marking, head.marking, owner_nation=self.owner_nation(head), config=self.config.markings
+            )
+        ):
+            return (
+                f"version {p.version} lowers the marking of version {head.version} "
+                "without an explicit downgrade by the originator"
+            )
+        rows.append((p, doc, self._row(p, doc, source)))
+        versions[p.version] = sig
+        heads[p.id] = p
+        return None
+
     def _quarantine(self, source: str, doc: object, reason: str, report: IngestReport) -> AuditEvent:
         """The refusal of one received document on its own: audited with a digest of what was received
         (enough to match it with the partner's copy), never stored, never holding back the rest."""
@@ -857,6 +875,9 @@ class Node:
         return AuditEvent(
             "refusal", f"node:{source}", pid, ver, {**detail, "sha256": hashlib.sha256(received).hexdigest()}
         )
+
+
+_DUPLICATE = "duplicate"  # `Node._decide`: the same version is already stored (a no-op)
 
 
 @dataclass
