@@ -191,10 +191,15 @@ def signed_bytes(product_document: Mapping[str, object]) -> bytes:
 
 
 def check_signed(
-    doc: Mapping[str, object], trust: TrustStore, config: MarkingConfig | None = None
+    doc: Mapping[str, object],
+    trust: TrustStore,
+    config: MarkingConfig | None = None,
+    *,
+    with_message: bool = True,
 ) -> CheckedDocument:
     """Every check of a signed product document but the Ed25519 verification itself, which the caller
     makes (or hands to other processes) with the returned bytes; raises :class:`IntegrityError`.
+    Without `with_message` (signatures not checked) the signed bytes are not computed (empty).
 
     Checks, in order: shape, signature present, key known, product well formed and within limits, key
     belongs to the originator, id not minted by another originator, document in its one canonical
@@ -236,7 +241,7 @@ def check_signed(
         )
     try:
         signature = unb64u(str(sig["value"]))
-        message = signed_bytes(raw)
+        message = signed_bytes(raw) if with_message else b""
     except (ValueError, ProductError):
         raise IntegrityError("bad signature", pid, ver) from None
     return CheckedDocument(product, public, signature, message)
@@ -251,7 +256,7 @@ def verify_signed(
 ) -> Product:
     """Verify a signed product document and return the product, or raise :class:`IntegrityError`:
     :func:`check_signed`, then the Ed25519 signature over :func:`signed_bytes`."""
-    checked = check_signed(doc, trust, config)
+    checked = check_signed(doc, trust, config, with_message=check_signature)
     if check_signature and not checked.signature_ok():
         product = checked.product
         raise IntegrityError("bad signature", product.id, product.version)
@@ -318,7 +323,7 @@ def start_verification(
     checked: list[tuple[int, CheckedDocument]] = []
     for doc in docs:
         try:
-            c = check_signed(doc, trust, config)
+            c = check_signed(doc, trust, config, with_message=check_signature)
         except IntegrityError as exc:
             verdicts.append(exc)
             continue
