@@ -227,18 +227,21 @@ def floor_verify_per_s(checked: list[CheckedDocument]) -> float:
 
 def sync_rate(
     databases: Databases, cfgs: dict[str, Path], keys: Path, *, verify: bool, pool: VerifierPool | None
-) -> tuple[float, int]:
+) -> tuple[float, int, float]:
+    """Products/s of one whole sync into a fresh database, how many, and this process's CPU time per
+    product in microseconds (every thread; a pool worker's time is not in it)."""
     usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
     usa.verify_signatures = verify
     usa.verifier_pool = pool
     try:
         with httpx.Client(timeout=60) as client:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             rep = sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         usa.catalog.close()
-    return rep.ingest.ingested / dt, rep.ingest.ingested
+    n = rep.ingest.ingested
+    return n / dt, n, cpu / max(n, 1) * 1e6
 
 
 def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> tuple[float, float]:
@@ -286,8 +289,11 @@ def rates(
     floor: Callable[[], float],
 ) -> tuple[dict[str, object], list[float]]:
     """Unverified, verified here and verified with the pool, interleaved `repeats` times (median
-    reported), each as a ratio to the Ed25519 floor measured between the rounds."""
+    reported), each as a ratio to the Ed25519 floor measured between the rounds. CPU time per product
+    (this process) is reported beside the rates: it depends far less than they do on what else the
+    machine runs, and the floor's share of it is 1e6 / floor microseconds."""
     runs: dict[str, list[float]] = {"unverified": [], "verified": [], "verified_pool": []}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
     floors = [floor()]
     for _ in range(repeats):
         for name, verify, use_pool in (
@@ -295,10 +301,11 @@ def rates(
             ("verified", True, None),
             ("verified_pool", True, pool),
         ):
-            rate, synced = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
+            rate, synced, cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
             if synced != n:
                 raise RuntimeError(f"{name}: synced {synced} of {n}")
             runs[name].append(rate)
+            cpus[name].append(cpu_us)
         floors.append(floor())
     out: dict[str, object] = {}
     median_floor = statistics.median(floors)
@@ -306,6 +313,12 @@ def rates(
         out[f"{name}_per_s"] = round(statistics.median(got))
         out[f"{name}_runs_per_s"] = [round(r) for r in got]
         out[f"{name}_over_floor"] = round(statistics.median(got) / median_floor, 3)
+        out[f"{name}_cpu_us_per_product"] = round(statistics.median(cpus[name]), 1)
+    out["floor_us_per_verify"] = round(1e6 / median_floor, 1)
+    # What verifying costs this process beyond the unverified sync, in Ed25519 verifications.
+    out["verify_cost_over_floor"] = round(
+        (statistics.median(cpus["verified"]) - statistics.median(cpus["unverified"])) * median_floor / 1e6, 3
+    )
     out["verified_over_unverified"] = round(
         statistics.median(runs["verified"]) / statistics.median(runs["unverified"]), 3
     )
