@@ -171,6 +171,29 @@ def test_a_product_the_database_refuses_is_quarantined_in_a_savepoint(pair, monk
     assert usa.audit.verify().ok
 
 
+def test_the_savepoint_batch_is_still_one_transaction(pair, monkeypatch):
+    """When the products are written one savepoint each, a failure before the commit still leaves
+    nothing of the page (on SQLite the transaction must have begun before the first savepoint, or its
+    RELEASE commits on its own)."""
+    usa, jpn = pair
+    docs = [received(jpn.sign_product(product(pid, {}))) for pid in ("a", "unstorable", "b")]
+    real_insert = usa.share.insert
+
+    def insert(conn, rows):  # noqa: ANN001, ANN202
+        if any(r["product_id"] == "unstorable" for r in rows):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return real_insert(conn, rows)
+
+    def append(conn, events):  # noqa: ANN001, ANN202
+        raise OperationalError("INSERT INTO share_audit", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(usa.share, "insert", insert)
+    monkeypatch.setattr(usa.audit, "append", append)
+    with pytest.raises(OperationalError):
+        usa.ingest(docs, source="JPN", cursor="after")
+    assert usa.share.all_keys() == [] and usa.share.cursor("JPN") is None
+
+
 def test_a_product_that_breaks_the_decision_is_quarantined_alone(pair, monkeypatch):
     usa, jpn = pair
     docs = [received(jpn.sign_product(product(pid, {}))) for pid in ("a", "odd", "b")]
