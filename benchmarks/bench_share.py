@@ -18,6 +18,10 @@ Two partners:
 * the receiving node alone: JPN's recorded answers (the same bytes) replayed by a minimal HTTP server in
   another process, so the numbers are those of the node that verifies and stores.
 
+Beside each rate, the receiving process's CPU time per product (all its threads, not a pool worker's):
+it moves far less than the rates with what else the machine runs, and `verify_cost_over_floor` says
+what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications.
+
 Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99.
 Per-product costs: canonical bytes by the reference RFC 8785 serialiser, by the fast exact one and by
 plain `json.dumps`; every check of a received product but the signature; and with the signature.
