@@ -1,20 +1,53 @@
-"""Sharing benchmark: two nodes (JPN -> USA) on loopback sockets.
+"""Sharing benchmark: a partner node (JPN) feeding this node (USA) over loopback HTTP, on SQLite and on
+PostgreSQL (127.0.0.1:5432/test, skipped when absent).
 
-* sync throughput (products/s) with Ed25519 verification on, and the same sync with verification off
-  (the reference), reported as a ratio;
-* end-to-end latency, publish at JPN to visible at USA (USA pulls as soon as JPN publishes), p50/p99;
-* sign + verify cost per product (canonical bytes included), next to the canonicalisation alone.
+Measured side by side, in one run, against two references:
 
-Writes benchmarks/results/share.json and prints a table. Usage: python benchmarks/bench_share.py [N]
+* the floor: Ed25519 verifications per second on this machine with `cryptography`, over the very bytes
+  the products are signed over (one core: the library holds the GIL while it verifies);
+* the same sync with signature verification off (every other check, the writes and the audit on).
+
+Sync throughput (products/s), each configuration into a fresh database, interleaved and repeated
+(median reported), as ratios to the floor and to the unverified sync: verified with every Ed25519
+check in this process, verified with the checks shared with a `VerifierPool` worker, and unverified.
+Two partners:
+
+* end to end: JPN's real node serving its feed from its own process (its stored rows verified once
+  before timing, as a running node has them: it verifies each stored row once, then serves it from its
+  cache). Both nodes share this machine's cores, so the serving node's work is in the numbers;
+* the receiving node alone: JPN's recorded answers (the same bytes) replayed by a minimal HTTP server in
+  another process, so the numbers are those of the node that verifies and stores.
+
+Beside each rate, the receiving process's CPU time per product (all its threads, not a pool worker's):
+it moves far less than the rates with what else the machine runs, and `verify_cost_over_floor` says
+what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications.
+
+Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99.
+Per-product costs: canonical bytes by the reference RFC 8785 serialiser, by the fast exact one and by
+plain `json.dumps`; every check of a received product but the signature; and with the signature.
+
+Writes benchmarks/results/share.json and prints a table.
+Usage: python benchmarks/bench_share.py [N] [--repeats R] [--profile]
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
 import json
+import multiprocessing as mp
+import os
+import pstats
 import random
+import statistics
 import sys
 import tempfile
+import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import httpx
@@ -23,12 +56,13 @@ from rich.console import Console
 from rich.table import Table
 
 from kizuna.service import create_app
-from kizuna.share.federation import sync_partner
+from kizuna.share.federation import CHECKPOINT_PATH, node_auth_headers, sync_partner
 from kizuna.share.loopback import ServerThread, free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
-from kizuna.share.products import Product
-from kizuna.share.signing import verify_signed
+from kizuna.share.products import Product, canonical_json, canonical_json_parsed
+from kizuna.share.signing import CheckedDocument, VerifierPool, check_signed, verify_signed
+from kizuna.share.taxii import objects_path
 
 BANNERS = [
     "UNCLASSIFIED",
@@ -37,6 +71,8 @@ BANNERS = [
     "SECRET//ORCON/REL TO USA, JPN",
     "TOP SECRET//REL TO USA, JPN",
 ]
+PG_URL = os.environ.get("KIZUNA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PAGE = 500
 
 
 def products(n: int, rng: random.Random) -> list[Product]:
@@ -58,83 +94,366 @@ def products(n: int, rng: random.Random) -> list[Product]:
     ]
 
 
-def main(n: int = 3000, latency_samples: int = 200) -> dict[str, object]:
-    rng = random.Random(7)
-    tmp = Path(tempfile.mkdtemp(prefix="bench_share_"))
-    ports = {"JPN": free_port(), "USA": free_port()}
-    cfgs = write_coalition(tmp, ports)
-    jpn = Node.open(str(tmp / "JPN.db"), cfgs["JPN"], tmp / "keys")
-    server = ServerThread(create_app(jpn), ports["JPN"]).start()
-    result: dict[str, object] = {"products": n}
+# ---------------------------------------------------------------- stores
+def postgres_problem() -> str | None:
     try:
-        jpn.publish_many(products(n, rng), actor="bench")
-        for verify in (True, False):
-            db = tmp / f"USA-{verify}.db"
-            usa = Node.open(str(db), cfgs["USA"], tmp / "keys")
-            usa.verify_signatures = verify
-            with httpx.Client(timeout=60) as client:
-                t0 = time.perf_counter()
-                rep = sync_partner(usa, usa.config.partners["JPN"], client=client, limit=500)
-                dt = time.perf_counter() - t0
-            result[f"sync_products_per_s_verify_{'on' if verify else 'off'}"] = rep.ingest.ingested / dt
-            result[f"synced_{'on' if verify else 'off'}"] = rep.ingest.ingested
-            if verify:
-                usa_live = usa
-            else:
-                usa.catalog.close()
-        result["sync_ratio_on_over_off"] = (
-            result["sync_products_per_s_verify_on"]  # type: ignore[operator]
-            / result["sync_products_per_s_verify_off"]
-        )
-        lat = []
-        with httpx.Client(timeout=30) as client:
-            for p in products(latency_samples, rng):
-                t0 = time.perf_counter()
-                jpn.publish(p, actor="bench")
-                while usa_live.share.get(None, p.id) is None:
-                    sync_partner(usa_live, usa_live.config.partners["JPN"], client=client)
-                lat.append(time.perf_counter() - t0)
-        result["e2e_latency_ms_p50"] = float(np.percentile(lat, 50) * 1e3)
-        result["e2e_latency_ms_p99"] = float(np.percentile(lat, 99) * 1e3)
+        import psycopg
 
-        sample = products(2000, rng)
-        t0 = time.perf_counter()
-        for p in sample:
-            p.canonical_bytes()
-        canon = (time.perf_counter() - t0) / len(sample)
-        t0 = time.perf_counter()
-        signed = [jpn.signer.sign_product(p) for p in sample]
-        sign = (time.perf_counter() - t0) / len(sample)
-        t0 = time.perf_counter()
-        for d in signed:
-            verify_signed(d, jpn.trust, jpn.config.markings)
-        verify = (time.perf_counter() - t0) / len(sample)
-        t0 = time.perf_counter()
-        for d in signed:
-            verify_signed(d, jpn.trust, jpn.config.markings, check_signature=False)
-        parse_only = (time.perf_counter() - t0) / len(sample)
-        result |= {
-            "canonical_us": canon * 1e6,
-            "sign_us": sign * 1e6,
-            "verify_us": verify * 1e6,
-            "parse_without_signature_check_us": parse_only * 1e6,
-            "verify_over_parse_ratio": verify / parse_only,
-        }
-        usa_live.catalog.close()
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+class Databases:
+    """Fresh databases of one kind: SQLite files in a directory, or PostgreSQL schemas (dropped after)."""
+
+    def __init__(self, kind: str, directory: Path):
+        self.kind, self.directory = kind, directory
+        self.schemas: list[str] = []
+
+    def new(self, name: str) -> str:
+        if self.kind == "sqlite":
+            return str(self.directory / f"{name}-{uuid.uuid4().hex[:8]}.db")
+        import psycopg
+
+        schema = f"bench_share_{name.lower()}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.schemas.append(schema)
+        return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+    def drop(self) -> None:
+        if not self.schemas:
+            return
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            for schema in self.schemas:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# ---------------------------------------------------------------- the serving node, in its own process
+def _serve(db: str, config: str, keys: str, port: int, ready: Event, stop: Event) -> None:
+    node = Node.open(db, Path(config), Path(keys))
+    server = ServerThread(create_app(node), port).start()
+    ready.set()
+    stop.wait()
+    server.stop()
+    node.catalog.close()
+
+
+@contextmanager
+def serving(db: str, config: Path, keys: Path, port: int) -> Iterator[None]:
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_serve, args=(db, str(config), str(keys), port, ready, stop), daemon=True)
+    proc.start()
+    try:
+        if not ready.wait(60):
+            raise RuntimeError("the serving node did not start")
+        yield
     finally:
-        server.stop()
+        stop.set()
+        proc.join(20)
+
+
+# ---------------------------------------------------------------- the same partner, replayed
+def capture(port: int, asker: Node) -> dict[str, bytes]:
+    """The exact answers the serving node gives `asker` for a whole sync: every feed page (keyed by
+    the path and query the sync asks for) and the audit checkpoint."""
+    base, answers, cursor = f"http://127.0.0.1:{port}", {}, None
+    with httpx.Client(timeout=60) as client:
+        while True:
+            # exactly the path and query sync_partner asks for, so the replay answers it
+            path = (
+                objects_path("JPN")
+                + f"?match[version]=all&limit={PAGE}"
+                + (f"&next={cursor}" if cursor else "")
+            )
+            r = client.get(base + path, headers=node_auth_headers(asker.signer, "GET", path))
+            answers[path] = r.content
+            env = r.json()
+            cursor = env["next"] or cursor
+            if not env["more"]:
+                break
+        r = client.get(
+            base + CHECKPOINT_PATH, headers=node_auth_headers(asker.signer, "GET", CHECKPOINT_PATH)
+        )
+        answers[CHECKPOINT_PATH] = r.content
+    return answers
+
+
+def _replay(answers: dict[str, bytes], port: int, ready: Event, stop: Event) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as between nodes
+
+        def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+            body = answers.get(self.path)
+            self.send_response(404 if body is None else 200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    ready.set()
+    stop.wait()
+    server.shutdown()
+
+
+@contextmanager
+def replaying(answers: dict[str, bytes], port: int) -> Iterator[None]:
+    """The partner's recorded answers served from their bytes, in another process: a sync against it
+    costs this machine the receiving node's work only."""
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_replay, args=(answers, port, ready, stop), daemon=True)
+    proc.start()
+    try:
+        if not ready.wait(60):
+            raise RuntimeError("the replaying partner did not start")
+        yield
+    finally:
+        stop.set()
+        proc.join(20)
+
+
+# ---------------------------------------------------------------- measurements
+def floor_verify_per_s(checked: list[CheckedDocument]) -> float:
+    """Ed25519 verifications per second over the exact signed bytes (no other work)."""
+    t0 = time.perf_counter()
+    for c in checked:
+        c.public_key.verify(c.signature, c.message)
+    return len(checked) / (time.perf_counter() - t0)
+
+
+def sync_rate(
+    databases: Databases, cfgs: dict[str, Path], keys: Path, *, verify: bool, pool: VerifierPool | None
+) -> tuple[float, int, float]:
+    """Products/s of one whole sync into a fresh database, how many, and this process's CPU time per
+    product in microseconds (every thread; a pool worker's time is not in it)."""
+    usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
+    usa.verify_signatures = verify
+    usa.verifier_pool = pool
+    try:
+        with httpx.Client(timeout=60) as client:
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            rep = sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
+            dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    finally:
+        usa.catalog.close()
+    n = rep.ingest.ingested
+    return n / dt, n, cpu / max(n, 1) * 1e6
+
+
+def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> tuple[float, float]:
+    lat = []
+    with httpx.Client(timeout=30) as client:
+        for p in products(samples, rng):
+            t0 = time.perf_counter()
+            jpn.publish(p, actor="bench")
+            while usa.share.get(None, p.id) is None:
+                sync_partner(usa, usa.config.partners["JPN"], client=client)
+            lat.append(time.perf_counter() - t0)
+    return float(np.percentile(lat, 50) * 1e3), float(np.percentile(lat, 99) * 1e3)
+
+
+def per_product_us(jpn: Node, signed: list[dict[str, object]]) -> dict[str, float]:
+    received = [json.loads(json.dumps(d)) for d in signed]
+    docs = [{**d["product"], "kizuna_product": 1} for d in received]  # type: ignore[dict-item]
+
+    def each(f: Callable[[object], object], items: list[object]) -> float:
+        t0 = time.perf_counter()
+        for x in items:
+            f(x)
+        return (time.perf_counter() - t0) / len(items) * 1e6
+
+    trust, cfg = jpn.trust, jpn.config.markings
+    return {
+        "canonical_reference_us": each(canonical_json, docs),  # type: ignore[arg-type]
+        "canonical_fast_us": each(canonical_json_parsed, docs),  # type: ignore[arg-type]
+        "json_dumps_sorted_us": each(
+            lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+            docs,  # type: ignore[arg-type]
+        ),
+        "checks_without_signature_us": each(lambda d: check_signed(d, trust, cfg), received),  # type: ignore[arg-type]
+        "verify_with_signature_us": each(lambda d: verify_signed(d, trust, cfg), received),  # type: ignore[arg-type]
+    }
+
+
+def rates(
+    databases: Databases,
+    cfgs: dict[str, Path],
+    keys: Path,
+    n: int,
+    repeats: int,
+    pool: VerifierPool,
+    floor: Callable[[], float],
+) -> tuple[dict[str, object], list[float]]:
+    """Unverified, verified here and verified with the pool, interleaved `repeats` times (median
+    reported), each as a ratio to the Ed25519 floor measured between the rounds. CPU time per product
+    (this process) is reported beside the rates: it depends far less than they do on what else the
+    machine runs, and the floor's share of it is 1e6 / floor microseconds."""
+    runs: dict[str, list[float]] = {"unverified": [], "verified": [], "verified_pool": []}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
+    floors = [floor()]
+    for _ in range(repeats):
+        for name, verify, use_pool in (
+            ("unverified", False, None),
+            ("verified", True, None),
+            ("verified_pool", True, pool),
+        ):
+            rate, synced, cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
+            if synced != n:
+                raise RuntimeError(f"{name}: synced {synced} of {n}")
+            runs[name].append(rate)
+            cpus[name].append(cpu_us)
+        floors.append(floor())
+    out: dict[str, object] = {}
+    median_floor = statistics.median(floors)
+    for name, got in runs.items():
+        out[f"{name}_per_s"] = round(statistics.median(got))
+        out[f"{name}_runs_per_s"] = [round(r) for r in got]
+        out[f"{name}_over_floor"] = round(statistics.median(got) / median_floor, 3)
+        out[f"{name}_cpu_us_per_product"] = round(statistics.median(cpus[name]), 1)
+    out["floor_us_per_verify"] = round(1e6 / median_floor, 1)
+    # What verifying costs this process beyond the unverified sync, in Ed25519 verifications.
+    out["verify_cost_over_floor"] = round(
+        (statistics.median(cpus["verified"]) - statistics.median(cpus["unverified"])) * median_floor / 1e6, 3
+    )
+    out["verified_over_unverified"] = round(
+        statistics.median(runs["verified"]) / statistics.median(runs["unverified"]), 3
+    )
+    out["verified_pool_over_unverified"] = round(
+        statistics.median(runs["verified_pool"]) / statistics.median(runs["unverified"]), 3
+    )
+    out["pool_over_verified_here"] = round(
+        statistics.median(runs["verified_pool"]) / statistics.median(runs["verified"]), 3
+    )
+    return out, floors
+
+
+def run_store(
+    kind: str, tmp: Path, n: int, repeats: int, latency_samples: int, profile: bool
+) -> tuple[dict[str, object], list[float], dict[str, float]]:
+    rng = random.Random(7)
+    databases = Databases(kind, tmp)
+    port = free_port()
+    cfgs = write_coalition(tmp / kind, {"JPN": port, "USA": free_port()})
+    keys = tmp / kind / "keys"
+    pool = VerifierPool(workers=1)
+    out: dict[str, object] = {}
+    try:
+        jpn_db = databases.new("JPN")
+        jpn = Node.open(jpn_db, cfgs["JPN"], keys)
+        jpn.publish_many(products(n, rng), actor="bench")
+        signed_docs = [json.loads(str(r["wire"])) for r in jpn.share.stored_rows()]
+        checked = [check_signed(d, jpn.trust, jpn.config.markings) for d in signed_docs]
+        for _, future in pool.submit(list(enumerate(checked[:1]))):
+            future.result()  # the worker is started once per node, not per sync
+
+        def floor() -> float:
+            return floor_verify_per_s(checked)
+
+        with serving(jpn_db, cfgs["JPN"], keys, port):
+            asker = Node.open(databases.new("USA"), cfgs["USA"], keys)
+            answers = capture(port, asker)  # the serving node verifies its rows once, as a running node has
+            asker.catalog.close()
+            out["end_to_end"], floors = rates(databases, cfgs, keys, n, repeats, pool, floor)
+            usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
+            usa.verifier_pool = pool
+            with httpx.Client(timeout=60) as client:
+                sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
+            p50, p99 = latency_ms(jpn, usa, latency_samples, rng)
+            usa.catalog.close()
+            out["publish_to_visible_ms"] = {
+                "p50": round(p50, 1),
+                "p99": round(p99, 1),
+                "samples": latency_samples,
+            }
+        with replaying(answers, port):
+            out["receiving_node"], more_floors = rates(databases, cfgs, keys, n, repeats, pool, floor)
+            floors += more_floors
+            if profile:
+                usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
+                usa.verifier_pool = None  # every check in this process, where the profiler sees it
+                prof = cProfile.Profile()
+                with httpx.Client(timeout=60) as client:
+                    prof.enable()
+                    sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
+                    prof.disable()
+                usa.catalog.close()
+                print(f"--- profile of one verified sync from the replayed partner ({kind}), by own time")
+                pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+        micro = per_product_us(jpn, signed_docs[:2000])
         jpn.catalog.close()
+    finally:
+        pool.close()
+        databases.drop()
+    return out, floors, micro
+
+
+def main(
+    n: int = 3000, repeats: int = 3, latency_samples: int = 200, profile: bool = False
+) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_share_"))
+    result: dict[str, object] = {
+        "products": n,
+        "page_size": PAGE,
+        "repeats": repeats,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+    all_floors: list[float] = []
+    for kind in ("sqlite", "postgresql"):
+        problem = postgres_problem() if kind == "postgresql" else None
+        if problem is not None:
+            result[kind] = {"skipped": problem}
+            continue
+        out, floors, micro = run_store(kind, tmp, n, repeats, latency_samples, profile)
+        all_floors += floors
+        result[kind] = out
+        result.setdefault("per_product_us", micro)
+    result["floor_ed25519_verify_per_s"] = round(statistics.median(all_floors))
+    result["floor_runs_per_s"] = [round(f) for f in all_floors]
+    result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     return result
 
 
+def table(res: dict[str, object]) -> Table:
+    t = Table(title=f"Sharing, two nodes on loopback ({res['products']} products)")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+
+    def rows(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                rows(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            t.add_row(prefix, f"{value:.3g}" if isinstance(value, float) else str(value))
+
+    rows("", res)
+    return t
+
+
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    res = main(n)
-    out = Path(__file__).parent / "results" / "share.json"
-    out.write_text(json.dumps(res, indent=2))
-    table = Table(title=f"Sharing, two nodes on loopback ({n} products)")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for k, v in res.items():
-        table.add_row(k, f"{v:.3g}" if isinstance(v, float) else str(v))
-    Console().print(table)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("n", nargs="?", type=int, default=3000, help="products in the partner's feed")
+    ap.add_argument("--repeats", type=int, default=3, help="syncs per configuration (median reported)")
+    ap.add_argument("--latency-samples", type=int, default=200)
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of one verified sync")
+    ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/share.json")
+    args = ap.parse_args()
+    res = main(args.n, args.repeats, args.latency_samples, args.profile)
+    if not args.no_write:
+        out = Path(__file__).parent / "results" / "share.json"
+        out.write_text(json.dumps(res, indent=2) + "\n")
+    Console(width=110).print(table(res))

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from kizuna.errors import KizunaError
-from kizuna.share.products import canonical_json, iso_z
+from kizuna.share.products import canonical_json, canonical_json_parsed, iso_z
 from kizuna.share.signing import Signer, TrustStore, unb64u
 from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head
 
@@ -55,7 +55,8 @@ def entry_hash(
     version: int | None,
     detail: str,
 ) -> str:
-    body = canonical_json(
+    # Every member is a string, an integer or null: the fast serialiser's bytes are RFC 8785's.
+    body = canonical_json_parsed(
         {
             "seq": seq,
             "ts_utc": ts_utc,

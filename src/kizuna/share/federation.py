@@ -7,23 +7,22 @@ only what that partner may hold.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kizuna.errors import KizunaError
 from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
-from kizuna.share.node import IngestReport, Node, Partner
+from kizuna.share.node import IngestReport, Node, Partner, StagedIngest
 from kizuna.share.signing import Signer, TrustStore, unb64u
 from kizuna.share.taxii import objects_path
 from kizuna.store.share_store import audit as audit_table
@@ -201,74 +200,30 @@ def _envelope(r: httpx.Response, partner: Partner) -> tuple[list[object], bool, 
     return objects, bool(more), nxt
 
 
-def _quarantine(node: Node, partner: Partner, doc: object, reason: str, report: IngestReport) -> None:
-    """Refuse one product on its own: audited with a digest of what was received (enough to match it
-    with the partner's copy), never stored, never holding back the rest of its page."""
-    raw = doc.get("product") if isinstance(doc, Mapping) else None
-    pid = limits.safe_id(raw.get("id")) if isinstance(raw, Mapping) else None
-    ver = limits.safe_version(raw.get("version")) if isinstance(raw, Mapping) else None
-    try:
-        received = json.dumps(doc, sort_keys=True, default=str).encode()
-    except (ValueError, RecursionError):
-        received = repr(doc)[:100_000].encode()
-    report.refused.append((pid, ver, reason))
-    node.audit.record(
-        AuditEvent(
-            "refusal",
-            f"node:{partner.id}",
-            pid,
-            ver,
-            {
-                "reason": f"quarantined: {reason[:500]}",
-                "source": partner.id,
-                "sha256": hashlib.sha256(received).hexdigest(),
-            },
-        )
-    )
+def _stage_page(node: Node, objects: Sequence[object]) -> StagedIngest:
+    """Start ingesting one page, whatever its products are (:meth:`Node.commit_ingest` writes it, its
+    cursor and its audit entries in one transaction).
 
-
-# Store failures that say nothing about the product (connection lost, database locked): a page that
-# meets one is retried later, never quarantined.
-_STORE_DOWN = (OperationalError, InterfaceError)
-
-
-def _ingest_page(node: Node, partner: Partner, objects: Sequence[object], cursor: str | None) -> IngestReport:
-    """Ingest one page and move the cursor past it, whatever its products are.
-
-    Products over the limits are quarantined before the store sees them. If the store still refuses
-    the page (a product it cannot hold), each product is retried on its own and the ones that fail are
-    quarantined, so good products land and the cursor moves: one poison product never blocks a feed.
+    Documents that are not signed products, or whose id or version the store could not hold, are
+    quarantined before anything else; the rest is checked, and its signatures verified (in the
+    verifier pool for a large page) while the previous page is written. The store quarantines on its
+    own any product it still refuses. One poison product never blocks a feed.
     """
-    report = IngestReport()
+    quarantined: list[tuple[object, str]] = []
     good: list[Mapping[str, object]] = []
     for doc in objects:
         raw = doc.get("product") if isinstance(doc, Mapping) else None
         if not isinstance(raw, Mapping):
-            _quarantine(node, partner, doc, "not a signed product document", report)
+            quarantined.append((doc, "not a signed product document"))
             continue
         try:
             limits.check_id(raw.get("id"))
             limits.check_version(raw.get("version"))
         except limits.LimitError as exc:
-            _quarantine(node, partner, doc, str(exc), report)
+            quarantined.append((doc, str(exc)))
             continue
         good.append(doc)  # type: ignore[arg-type]
-    try:
-        report.add(node.ingest(good, source=partner.id, cursor=cursor))
-        return report
-    except _STORE_DOWN:
-        raise  # not the products' fault: fail the sync, keep the cursor, retry later
-    except Exception:  # noqa: BLE001 - the page as a whole failed in the store: isolate the culprit
-        pass
-    for doc in good:
-        try:
-            report.add(node.ingest([doc], source=partner.id))
-        except _STORE_DOWN:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one product the store cannot hold
-            _quarantine(node, partner, doc, f"the store refused it: {type(exc).__name__}", report)
-    report.add(node.ingest([], source=partner.id, cursor=cursor))
-    return report
+    return node.stage_ingest(good, quarantined=quarantined)
 
 
 def sync_partner(
@@ -284,7 +239,9 @@ def sync_partner(
     """Pull `partner`'s feed from this node's persisted cursor until it reports no more items.
 
     Each page is ingested and its cursor stored in one transaction, so a crash at any point resumes at
-    the first page not yet committed: nothing lost, nothing twice.
+    the first page not yet committed: nothing lost, nothing twice. Pages flow through three stages at
+    once: page k+1 is fetched while page k is checked (its signatures verified in the node's verifier
+    pool) and page k-1 is written; a page that fails drops the ones behind it.
     """
     if not partner.url:
         raise SyncError(f"partner {partner.id} has no url")
@@ -293,23 +250,48 @@ def sync_partner(
     report = SyncReport(partner.id)
     try:
         client = client or make_client(node)
+        base = partner.url.rstrip("/")
+
+        def fetch(cursor: str | None) -> tuple[list[object], bool, str | None]:
+            # Every version, not only the latest (the TAXII default): a partner keeps the history.
+            qs = f"?match[version]=all&limit={limit}" + (f"&next={cursor}" if cursor else "")
+            r = _get(client, node, base, objects_path(partner.id) + qs, backoff)
+            if r.status_code != 200:
+                raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
+            return _envelope(r, partner)
+
         try:
-            while max_pages is None or report.pages < max_pages:
-                cursor = node.share.cursor(partner.id)
-                # Every version, not only the latest (the TAXII default): a partner keeps the history.
-                qs = f"?match[version]=all&limit={limit}" + (f"&next={cursor}" if cursor else "")
-                r = _get(client, node, partner.url.rstrip("/"), objects_path(partner.id) + qs, backoff)
-                if r.status_code != 200:
-                    raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
-                objects, more, nxt = _envelope(r, partner)
+            cursor = node.share.cursor(partner.id)
+
+            def write(staged: StagedIngest, cursor: str | None) -> None:
+                report.ingest.add(node.commit_ingest(staged, source=partner.id, cursor=cursor))
                 report.pages += 1
-                report.fetched += len(objects)
-                report.ingest.add(_ingest_page(node, partner, objects, nxt or cursor))
                 if on_page is not None:
                     on_page(report)
-                if not more:
-                    break
-            report.witness = witness_partner(node, partner, client=client, backoff=backoff)
+
+            with ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{partner.id}") as ahead:
+                page = ahead.submit(fetch, cursor)
+                fetched_pages = 0
+                behind: tuple[StagedIngest, str | None] | None = None
+                while True:
+                    objects, more, nxt = page.result()
+                    fetched_pages += 1
+                    report.fetched += len(objects)
+                    cursor = nxt or cursor
+                    more = more and (max_pages is None or fetched_pages < max_pages)
+                    if more:
+                        page = ahead.submit(fetch, cursor)
+                    else:  # the feed is read: its checkpoint travels while the last page is written
+                        before = node.share.witness(partner.id)
+                        seen = ahead.submit(_fetch_checkpoints, node, partner, client, backoff, before)
+                    staged = _stage_page(node, objects)
+                    if behind is not None:
+                        write(*behind)
+                    behind = (staged, cursor)
+                    if not more:
+                        break
+                write(*behind)
+                report.witness, witness_event, good = _judge_checkpoints(node, partner, seen.result())
         finally:
             if own:
                 client.close()
@@ -317,7 +299,13 @@ def sync_partner(
         error = exc if isinstance(exc, SyncError) else SyncError(f"{partner.id}: {type(exc).__name__}: {exc}")
         _record_sync(node, {**report.as_dict(), "error": str(error)[:500], "insecure": insecure})
         raise error from None
-    _record_sync(node, {**report.as_dict(), **({"insecure": True} if insecure else {})})
+    # The witnessed checkpoint and the sync's audit entry (after a bad checkpoint's) in one transaction.
+    detail = {**report.as_dict(), **({"insecure": True} if insecure else {})}
+    with node.share.write() as conn:
+        if good is not None:
+            node.share.set_witness(conn, partner.id, *good)
+        events = [witness_event] if witness_event is not None else []
+        node.audit.append(conn, [*events, AuditEvent("sync", f"node:{node.node_id}", None, None, detail)])
     return report
 
 
@@ -331,12 +319,19 @@ def _record_sync(node: Node, detail: dict[str, object]) -> None:
             raise
 
 
-def witness_partner(
-    node: Node, partner: Partner, *, client: httpx.Client, backoff: Backoff = Backoff()
-) -> WitnessReport:
-    """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
-    entry witnessed then must still have the same hash, and the log must not have shrunk. A good
-    checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
+@dataclass(frozen=True)
+class _Checkpoints:
+    """What one witness check fetched: the partner's checkpoint now (or why not), the checkpoint this
+    node witnessed before (stored JSON), and the partner's checkpoint at that entry when it moved on."""
+
+    now: tuple[int, str, str] | str
+    before: str | None
+    then: tuple[int, str, str] | str | None = None
+
+
+def _fetch_checkpoints(
+    node: Node, partner: Partner, client: httpx.Client, backoff: Backoff, before: str | None
+) -> _Checkpoints:
     base = (partner.url or "").rstrip("/")
 
     def fetch(path_qs: str) -> tuple[int, str, str] | str:
@@ -352,37 +347,59 @@ def witness_partner(
             return str(exc)
         return seq, h, r.text
 
-    now = fetch(CHECKPOINT_PATH)
-    if isinstance(now, str):
-        return WitnessReport(partner.id, None, problem=now)
-    seq, h, text = now
+    if before is None:
+        return _Checkpoints(fetch(CHECKPOINT_PATH), before)
+    # The partner's log has almost always moved on since (it audits every feed request), so the entry
+    # witnessed before is asked for at the same time as the head, not after it.
+    old_seq = int(json.loads(before)["seq"])  # verified when it was stored
+    with ThreadPoolExecutor(1, thread_name_prefix=f"witness-{partner.id}") as beside:
+        at_old = beside.submit(fetch, f"{CHECKPOINT_PATH}?at={old_seq}")
+        now = fetch(CHECKPOINT_PATH)
+        then = at_old.result()
+    moved = not isinstance(now, str) and now[0] > old_seq
+    return _Checkpoints(now, before, then if moved else None)
+
+
+def _judge_checkpoints(
+    node: Node, partner: Partner, seen: _Checkpoints
+) -> tuple[WitnessReport, AuditEvent | None, tuple[int, str, str] | None]:
+    """The witness report, the audit entry of a bad checkpoint, and the checkpoint to store (good)."""
+    if isinstance(seen.now, str):
+        return WitnessReport(partner.id, None, problem=seen.now), None, None
+    seq, h, text = seen.now
     problem = None
-    before = node.share.witness(partner.id)
-    if before is not None:
-        stored = json.loads(before)  # verified when it was stored; the partner's key may since have rotated
+    if seen.before is not None:
+        stored = json.loads(seen.before)  # verified when stored; the partner's key may since have rotated
         old_seq, old_hash = int(stored["seq"]), str(stored["hash"])
         if seq < old_seq:
             problem = f"audit log shrank from entry {old_seq} (witnessed) to {seq}"
         else:
-            then = (seq, h, text) if seq == old_seq else fetch(f"{CHECKPOINT_PATH}?at={old_seq}")
-            if isinstance(then, str):
+            then = seen.now if seq == old_seq else seen.then
+            if then is None or isinstance(then, str):
                 problem = f"entry {old_seq} (witnessed) is gone: {then}"
             elif then[1] != old_hash:
                 problem = f"entry {old_seq} changed since it was witnessed (history rewritten)"
     if problem is not None:
-        node.audit.record(
-            AuditEvent(
-                "witness",
-                f"node:{node.node_id}",
-                None,
-                None,
-                {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)},
-            )
-        )
-        return WitnessReport(partner.id, False, seq, problem)
+        detail = {"partner": partner.id, "problem": problem, "checkpoint": json.loads(text)}
+        event = AuditEvent("witness", f"node:{node.node_id}", None, None, detail)
+        return WitnessReport(partner.id, False, seq, problem), event, None
+    return WitnessReport(partner.id, True, seq), None, (seq, h, text)
+
+
+def witness_partner(
+    node: Node, partner: Partner, *, client: httpx.Client, backoff: Backoff = Backoff()
+) -> WitnessReport:
+    """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
+    entry witnessed then must still have the same hash, and the log must not have shrunk. A good
+    checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
+    seen = _fetch_checkpoints(node, partner, client, backoff, node.share.witness(partner.id))
+    report, event, good = _judge_checkpoints(node, partner, seen)
     with node.share.write() as conn:
-        node.share.set_witness(conn, partner.id, seq, h, text)
-    return WitnessReport(partner.id, True, seq)
+        if good is not None:
+            node.share.set_witness(conn, partner.id, *good)
+        if event is not None:
+            node.audit.append(conn, [event])
+    return report
 
 
 def check_witnesses(

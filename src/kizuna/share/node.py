@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from kizuna.errors import KizunaError
+from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, AuditLog
 from kizuna.share.markings import Classification, Marking, MarkingConfig, default_config
 from kizuna.share.policy import (
@@ -31,13 +34,17 @@ from kizuna.share.policy import (
     releasable_nations,
     with_originator,
 )
-from kizuna.share.products import Product
+from kizuna.share.products import Product, banner_of
 from kizuna.share.signing import (
     IntegrityError,
     Signer,
     TrustStore,
+    Verdicts,
+    VerifierPool,
+    default_verifier_pool,
     load_private_key,
     load_public_key,
+    start_verification,
     verify_signed,
 )
 from kizuna.store.catalog import CatalogStore
@@ -47,6 +54,9 @@ from kizuna.store.share_store import ProductRow, ShareStore, Visibility, delimit
 # refusal reveals nothing (the same words the API uses for a product that is not releasable).
 NOT_AVAILABLE = "no such product is releasable to you"
 VERIFIED_CACHE_SIZE = 100_000  # verified wire documents kept by digest (~ a few hundred bytes each)
+# Store failures that say nothing about the products (connection lost, database locked): a batch that
+# meets one is retried later, never quarantined.
+STORE_DOWN = (OperationalError, InterfaceError)
 
 
 class NotAvailableError(PolicyError):
@@ -345,6 +355,8 @@ class Node:
         self._verified: OrderedDict[bytes, Product | IntegrityError] = OrderedDict()
         self._verified_lock = threading.Lock()
         self._refusals_audited: set[tuple[int, str]] = set()
+        # Ed25519 checks of large ingest batches shared with worker processes (None: all here).
+        self.verifier_pool: VerifierPool | None = default_verifier_pool()
         self.share = ShareStore(store, row_check=self._check_row)
         self.audit = AuditLog(self.share, product_check=self.stored_product_problem)
 
@@ -411,7 +423,7 @@ class Node:
     def verified_row(self, row: ProductRow) -> Product:
         """The verified product of a stored row whose identity columns agree with what was signed."""
         p = self.verify_wire(row.wire)
-        if (p.id, p.version, p.type, p.originator, p.marking.banner()) != (
+        if (p.id, p.version, p.type, p.originator, banner_of(p.marking)) != (
             row.product_id,
             row.version,
             row.type,
@@ -501,7 +513,7 @@ class Node:
             "created_utc": product.created_utc,
             "originator": product.originator,
             "classification": int(product.marking.classification),
-            "banner": product.marking.banner(),
+            "banner": banner_of(product.marking),
             "nations": delimited(nations),
             "caveats": delimited(product.marking.caveats),
             "objects": delimited(product.objects),
@@ -688,105 +700,245 @@ class Node:
         return signed
 
     def ingest(
-        self, docs: Sequence[Mapping[str, object]], *, source: str, cursor: str | None = None
+        self,
+        docs: Sequence[Mapping[str, object]],
+        *,
+        source: str,
+        cursor: str | None = None,
+        quarantined: Sequence[tuple[object, str]] = (),
     ) -> IngestReport:
-        """Verify and store partners' products idempotently, in one transaction with the cursor.
+        """Verify and store partners' products idempotently: one transaction for the whole batch, with
+        its audit entries (appended together) and the cursor.
 
         Same id+version again is a no-op; an older version than stored is refused as a replay; the
-        same id+version with different content is refused as a conflict.
+        same id+version with different content is refused as a conflict; a version of an id that
+        another originator holds here is refused as an identity violation (ids minted with their
+        originator's tag are checked before that, with the signature). `quarantined` are documents the
+        caller refused before (with the reason): audited in the same transaction.
         """
+        staged = self.stage_ingest(docs, quarantined=quarantined)
+        return self.commit_ingest(staged, source=source, cursor=cursor)
+
+    def stage_ingest(
+        self, docs: Sequence[Mapping[str, object]], *, quarantined: Sequence[tuple[object, str]] = ()
+    ) -> StagedIngest:
+        """The first half of :meth:`ingest`: every check of each document now, outside any
+        transaction; the Ed25519 checks in the verifier pool when the batch is large enough to pay,
+        running while the caller goes on (a sync writes the previous page meanwhile)."""
+        verdicts = start_verification(
+            docs,
+            self.trust,
+            self.config.markings,
+            check_signature=self.verify_signatures,
+            pool=self.verifier_pool,
+        )
+        return StagedIngest(list(docs), verdicts, list(quarantined))
+
+    def commit_ingest(self, staged: StagedIngest, *, source: str, cursor: str | None = None) -> IngestReport:
+        """The second half of :meth:`ingest`: policy, then one write transaction (decisions against
+        the store, products, audit entries, cursor). If the store refuses the batch, it is written again
+        with each product in its own savepoint: the products it refuses are quarantined on their own
+        and the rest commit with the cursor. Store failures that are not the products' (connection
+        lost, database locked) propagate: nothing is written and the caller retries later."""
+        docs, quarantined = staged.docs, staged.quarantined
         report = IngestReport()
-        accepted: list[tuple[Product, Mapping[str, object]]] = []
-        events: list[AuditEvent] = []
         actor = f"node:{source}"
-        for doc in docs:
-            try:
-                p = verify_signed(
-                    doc, self.trust, self.config.markings, check_signature=self.verify_signatures
-                )
-            except IntegrityError as exc:
-                report.refused.append((exc.product_id, exc.version, exc.reason))
-                events.append(
-                    AuditEvent(
-                        "refusal",
-                        actor,
-                        exc.product_id,
-                        exc.version,
-                        {"reason": exc.reason, "source": source},
-                    )
+        refusals: list[AuditEvent] = []
+        for doc, reason in quarantined:
+            refusals.append(self._quarantine(source, doc, reason, report))
+        verdicts = staged.verdicts.result()
+        accepted: list[tuple[Product, Mapping[str, object]]] = []
+        for doc, verdict in zip(docs, verdicts, strict=True):
+            if isinstance(verdict, IntegrityError):
+                pid, ver = limits.safe_id(verdict.product_id), limits.safe_version(verdict.version)
+                report.refused.append((pid, ver, verdict.reason))
+                refusals.append(
+                    AuditEvent("refusal", actor, pid, ver, {"reason": verdict.reason, "source": source})
                 )
                 continue
+            p = verdict
             decision = may_access(
                 self.self_subject, p.marking, owner_nation=self.owner_nation(p), config=self.config.markings
             )
             if not decision and p.originator != self.node_id:
                 reason = f"not releasable to this node: {decision.reason}"
                 report.refused.append((p.id, p.version, reason))
-                events.append(
+                refusals.append(
                     AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
                 )
                 continue
             accepted.append((p, doc))
-        with self.share.write() as conn:
-            ids = [p.id for p, _ in accepted]
-            have = self.share.versions(conn, ids)
-            heads: dict[str, Product | IntegrityError] = {}
-            for pid, row in self.share.latest(conn, ids).items():
-                try:
-                    heads[pid] = self.verified_row(row)
-                except IntegrityError as exc:
-                    heads[pid] = exc
-            rows = []
-            for p, doc in accepted:
-                versions = have.setdefault(p.id, {})
-                head = heads.get(p.id)
-                sig = str(doc["signature"]["value"])  # type: ignore[index]
-                if isinstance(head, IntegrityError):
-                    reason = "the stored version of this product fails verification; not extended"
-                elif head is not None and head.originator != p.originator:
-                    # Identity is bound to the originator: only the node that signed the versions held
-                    # here may add one (a partner derives a new product under a new id instead).
-                    reason = (
-                        f"identity: {p.id} belongs to {head.originator}; {p.originator} may not version it"
-                    )
-                elif p.version in versions:
-                    if versions[p.version] == sig:
-                        report.duplicates += 1
-                        continue
-                    reason = "conflict: same id and version with different content"
-                elif versions and p.version < max(versions):
-                    reason = f"replay: version {p.version} is older than stored {max(versions)}"
-                elif (
-                    head is not None
-                    and p.downgrade_of is None
-                    and not at_least_as_restrictive(
-                        p.marking,
-                        head.marking,
-                        owner_nation=self.owner_nation(head),
-                        config=self.config.markings,
-                    )
-                ):
-                    reason = (
-                        f"version {p.version} lowers the marking of version {head.version} "
-                        "without an explicit downgrade by the originator"
-                    )
-                else:
-                    versions[p.version] = sig
-                    heads[p.id] = p
-                    rows.append(self._row(p, doc, source))
-                    events.append(
-                        AuditEvent(
-                            "ingest", actor, p.id, p.version, {"banner": p.marking.banner(), "source": source}
-                        )
-                    )
-                    report.ingested += 1
-                    continue
-                report.refused.append((p.id, p.version, reason))
-                events.append(
+        try:
+            with self.share.write() as conn:
+                outcome = self._store_batch(conn, accepted, source, isolate=False)
+                self.audit.append(conn, [*refusals, *outcome.events])
+                if cursor is not None:
+                    self.share.set_cursor(conn, source, cursor)
+        except STORE_DOWN:
+            raise  # not the products' fault: nothing is written, the caller retries later
+        except Exception:  # noqa: BLE001 - the store refused the batch: find the products it refuses
+            with self.share.write() as conn:
+                self.share.lock_products(conn)  # the transaction's first write, before any savepoint
+                outcome = self._store_batch(conn, accepted, source, isolate=True)
+                self.audit.append(conn, [*refusals, *outcome.events])
+                if cursor is not None:
+                    self.share.set_cursor(conn, source, cursor)
+        report.add(outcome.report)
+        if self.verify_signatures:
+            self._remember_verified(outcome.stored)
+        return report
+
+    def _remember_verified(self, stored: Sequence[tuple[str, Product]]) -> None:
+        """Products just verified and stored, by the digest of their stored bytes: serving them later
+        finds them verified (the cache answers for exactly these bytes)."""
+        with self._verified_lock:
+            for wire, product in stored:
+                self._verified[hashlib.sha256(wire.encode()).digest()] = product
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+
+    def _store_batch(
+        self,
+        conn: Connection,
+        accepted: Sequence[tuple[Product, Mapping[str, object]]],
+        source: str,
+        *,
+        isolate: bool,
+    ) -> _Batch:
+        """Decide each verified product against what is stored (in `conn`, under the write lock) and
+        insert the ones that pass: all in one statement batch, or with `isolate` each in its own
+        savepoint, quarantining the ones the store refuses."""
+        out = _Batch()
+        actor = f"node:{source}"
+        ids = list({p.id for p, _ in accepted})
+        have = self.share.versions(conn, ids)
+        heads: dict[str, Product | IntegrityError] = {}
+        # The head of each id that has a stored version (`have` holds only those): none for new ids.
+        for pid, row in self.share.latest(conn, list(have)).items():
+            try:
+                heads[pid] = self.verified_row(row)
+            except IntegrityError as exc:
+                heads[pid] = exc
+        rows: list[tuple[Product, Mapping[str, object], dict[str, object]]] = []
+        for p, doc in accepted:
+            try:
+                reason = self._decide(p, doc, source, have, heads, rows)
+            except Exception as exc:  # noqa: BLE001 - a product nothing here can decide on, on its own
+                out.events.append(
+                    self._quarantine(source, doc, f"undecidable: {type(exc).__name__}", out.report)
+                )
+                continue
+            if reason is _DUPLICATE:
+                out.report.duplicates += 1
+            elif reason is not None:
+                out.report.refused.append((p.id, p.version, reason))
+                out.events.append(
                     AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
                 )
-            self.share.insert(conn, rows)
-            self.audit.append(conn, events)
-            if cursor is not None:
-                self.share.set_cursor(conn, source, cursor)
-        return report
+        stored: list[tuple[Product, AuditEvent | None]] = []
+        if not isolate:
+            self.share.insert(conn, [values for _, _, values in rows])
+            stored = [(p, None) for p, _, _ in rows]
+        for p, doc, values in rows if isolate else ():
+            try:
+                with conn.begin_nested():
+                    self.share.insert(conn, [values])
+                stored.append((p, None))
+            except STORE_DOWN:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one product the store cannot hold
+                reason = f"the store refused it: {type(exc).__name__}"
+                stored.append((p, self._quarantine(source, doc, reason, out.report)))
+        wires = {(p.id, p.version): str(values["wire"]) for p, _, values in rows}
+        for p, refusal in stored:
+            if refusal is not None:
+                out.events.append(refusal)
+                continue
+            out.stored.append((wires[(p.id, p.version)], p))
+            out.events.append(
+                AuditEvent(
+                    "ingest", actor, p.id, p.version, {"banner": banner_of(p.marking), "source": source}
+                )
+            )
+            out.report.ingested += 1
+        return out
+
+    def _decide(
+        self,
+        p: Product,
+        doc: Mapping[str, object],
+        source: str,
+        have: dict[str, dict[int, str]],
+        heads: dict[str, Product | IntegrityError],
+        rows: list[tuple[Product, Mapping[str, object], dict[str, object]]],
+    ) -> str | None:
+        """One verified product against what is stored and what this batch stored before it: None when
+        it is to be stored (its row appended to `rows`), `_DUPLICATE`, or the reason it is refused."""
+        versions = have.setdefault(p.id, {})
+        head = heads.get(p.id)
+        sig = str(doc["signature"]["value"])  # type: ignore[index]
+        if isinstance(head, IntegrityError):
+            return "the stored version of this product fails verification; not extended"
+        if head is not None and head.originator != p.originator:
+            # Identity is bound to the originator: an id without its originator's tag belongs to the
+            # originator already stored for it (a partner derives a new product under a new id).
+            return f"identity: {p.id} belongs to {head.originator}; {p.originator} may not version it"
+        if p.version in versions:
+            if versions[p.version] == sig:
+                return _DUPLICATE
+            return "conflict: same id and version with different content"
+        if versions and p.version < max(versions):
+            return f"replay: version {p.version} is older than stored {max(versions)}"
+        if (
+            head is not None
+            and p.downgrade_of is None
+            and not at_least_as_restrictive(
+                p.marking, head.marking, owner_nation=self.owner_nation(head), config=self.config.markings
+            )
+        ):
+            return (
+                f"version {p.version} lowers the marking of version {head.version} "
+                "without an explicit downgrade by the originator"
+            )
+        rows.append((p, doc, self._row(p, doc, source)))
+        versions[p.version] = sig
+        heads[p.id] = p
+        return None
+
+    def _quarantine(self, source: str, doc: object, reason: str, report: IngestReport) -> AuditEvent:
+        """The refusal of one received document on its own: audited with a digest of what was received
+        (enough to match it with the partner's copy), never stored, never holding back the rest."""
+        raw = doc.get("product") if isinstance(doc, Mapping) else None
+        pid = limits.safe_id(raw.get("id")) if isinstance(raw, Mapping) else None
+        ver = limits.safe_version(raw.get("version")) if isinstance(raw, Mapping) else None
+        try:
+            received = json.dumps(doc, sort_keys=True, default=str).encode()
+        except (ValueError, TypeError, RecursionError):
+            received = repr(doc)[:100_000].encode()
+        report.refused.append((pid, ver, reason))
+        detail = {"reason": f"quarantined: {reason[:500]}", "source": source}
+        return AuditEvent(
+            "refusal", f"node:{source}", pid, ver, {**detail, "sha256": hashlib.sha256(received).hexdigest()}
+        )
+
+
+_DUPLICATE = "duplicate"  # `Node._decide`: the same version is already stored (a no-op)
+
+
+@dataclass
+class _Batch:
+    """What writing one batch of verified products did: the report and the audit entries to append."""
+
+    report: IngestReport = field(default_factory=IngestReport)
+    events: list[AuditEvent] = field(default_factory=list)
+    stored: list[tuple[str, Product]] = field(default_factory=list)  # (stored wire, product)
+
+
+@dataclass
+class StagedIngest:
+    """A batch of received documents whose checks have started (:meth:`Node.stage_ingest`), with the
+    documents refused before them; :meth:`Node.commit_ingest` writes it."""
+
+    docs: list[Mapping[str, object]]
+    verdicts: Verdicts
+    quarantined: list[tuple[object, str]]

@@ -9,19 +9,30 @@ The exact signed bytes
 ``value`` is the unpadded base64url (RFC 4648 §5) of the 64-byte Ed25519 signature (RFC 8032, pure
 Ed25519, no prehash) over::
 
-    JCS({"kizuna_product": 1, "id", "version", "type", "created_utc", "originator", "objects",
-         "marking", "payload"[, "downgrade_of"]})
+    JCS({"kizuna_product": 1, **product})
 
-where JCS is the RFC 8785 JSON Canonicalization Scheme (members sorted by UTF-16 code units, no
-whitespace, ECMAScript number form, UTF-8), the members are those of ``product`` as a Kizuna signer
-writes them on the wire (the verifier rebuilds them from the parsed product, so a member not listed
-here is not covered by the signature and is ignored), and ``"kizuna_product": 1`` is the context member: it makes the signature mean "version 1 of
-a Kizuna product" and nothing else (audit checkpoints carry their own context,
-``"kizuna audit checkpoint v1"``). ``marking`` is the STANAG 4774-style label object
-(``policy_identifier``, ``classification``, ``owner``, ``releasable_to``, ``caveats``); the ``banner``
-beside the document is not signed but must equal the banner of the signed label. ``downgrade_of`` is
-present only on a version made by an explicit downgrade. The signing key must be the originator's: a
-version of product *P* is accepted only when signed by the node that signed the versions already held.
+where ``product`` is the ``product`` member exactly as received (every member it has: ``id``,
+``version``, ``type``, ``created_utc``, ``originator``, ``objects``, ``marking``, ``payload`` and, only on
+a version made by an explicit downgrade, ``downgrade_of``), JCS is the RFC 8785 JSON Canonicalization
+Scheme (members sorted by UTF-16 code units, no whitespace, ECMAScript number form, UTF-8), and
+``"kizuna_product": 1`` is the context member: it makes the signature mean "version 1 of a Kizuna
+product" and nothing else (audit checkpoints carry their own context, ``"kizuna audit checkpoint v1"``).
+``marking`` is the STANAG 4774-style label object (``policy_identifier``, ``classification``, ``owner``,
+``releasable_to``, ``caveats``); the ``banner`` beside the document is not signed but must equal the
+banner of the signed label. The signing key must be the originator's, and an id minted with an
+originator's tag (see :mod:`kizuna.share.products`) may only be signed by that originator.
+
+How the verifier gets those bytes: it canonicalises the received ``product`` member itself, never a
+document rebuilt from what it parsed, so the bytes verified are the bytes stored and served (the stored
+wire form is the received document). The standard library's C encoder with sorted keys already writes
+RFC 8785 for integers, strings and most floats; the few number tokens where Python and ECMAScript differ
+(``1e-05``, ``5.0``) are rewritten, and a document with a key outside the BMP goes to the reference
+serialiser (`canonical_json_parsed`, property-tested byte for byte against `canonical_json`).
+
+One form per product: the received ``product`` must be exactly what a Kizuna signer writes for the
+product the node parsed from it (no extra or missing member, the label in its normal form, the time as
+``YYYY-MM-DDTHH:MM:SS.ffffffZ``). A document that is not is refused ("not in canonical form"), even
+when its signature verifies: every node then derives its policy columns from one byte form.
 
 To check a product independently: decode ``value``, canonicalise ``{"kizuna_product": 1, **product}``
 with any RFC 8785 implementation, and verify with the originator's public key (the node's partners
@@ -33,8 +44,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -43,7 +57,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from kizuna.errors import KizunaError
 from kizuna.share.markings import MarkingConfig
-from kizuna.share.products import Product, ProductError
+from kizuna.share.products import (
+    Product,
+    ProductError,
+    banner_of,
+    canonical_json_parsed,
+    id_identity_problem,
+)
 
 ALG = "Ed25519"
 
@@ -146,17 +166,44 @@ class Signer:
         return b64u(self.key.sign(data))
 
 
-def verify_signed(
+@dataclass(frozen=True)
+class CheckedDocument:
+    """A signed product document that passed every check but the Ed25519 one: the product, the key of
+    its originator, the signature and the exact bytes it must be a signature of."""
+
+    product: Product
+    public_key: Ed25519PublicKey
+    signature: bytes
+    message: bytes
+
+    def signature_ok(self) -> bool:
+        try:
+            self.public_key.verify(self.signature, self.message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+def signed_bytes(product_document: Mapping[str, object]) -> bytes:
+    """The bytes a product's signature covers: JCS of the received ``product`` member (as parsed, all
+    its members) with the context member ``"kizuna_product": 1``."""
+    return canonical_json_parsed({**product_document, "kizuna_product": 1})
+
+
+def check_signed(
     doc: Mapping[str, object],
     trust: TrustStore,
     config: MarkingConfig | None = None,
     *,
-    check_signature: bool = True,
-) -> Product:
-    """Verify a signed product document and return the product, or raise :class:`IntegrityError`.
+    with_message: bool = True,
+) -> CheckedDocument:
+    """Every check of a signed product document but the Ed25519 verification itself, which the caller
+    makes (or hands to other processes) with the returned bytes; raises :class:`IntegrityError`.
+    Without `with_message` (signatures not checked) the signed bytes are not computed (empty).
 
-    Checks, in order: shape, signature present, key known, key belongs to the originator, marking valid
-    and banner equal to the label, Ed25519 signature over the canonical bytes.
+    Checks, in order: shape, signature present, key known, product well formed and within limits, key
+    belongs to the originator, id not minted by another originator, document in its one canonical
+    form, banner equal to the label.
     """
     raw = doc.get("product") if isinstance(doc, Mapping) else None
     pid = str(raw.get("id")) if isinstance(raw, Mapping) else None
@@ -181,15 +228,216 @@ def verify_signed(
         raise IntegrityError(
             f"signed by {signer_node}'s key but claims originator {product.originator}", pid, ver
         )
-    if doc.get("banner") != product.marking.banner():
+    identity = id_identity_problem(product.id, product.originator)
+    if identity is not None:
+        raise IntegrityError(identity, pid, ver)
+    member = product.noncanonical_member(raw)
+    if member is not None:
+        raise IntegrityError(f"not in canonical form: {member}", pid, ver)
+    banner = banner_of(product.marking)
+    if doc.get("banner") != banner:
         raise IntegrityError(
-            f"banner {doc.get('banner')!r} does not match the signed label {product.marking.banner()!r}",
-            pid,
-            ver,
+            f"banner {doc.get('banner')!r} does not match the signed label {banner!r}", pid, ver
         )
-    if check_signature:
+    try:
+        signature = unb64u(str(sig["value"]))
+        message = signed_bytes(raw) if with_message else b""
+    except (ValueError, ProductError):
+        raise IntegrityError("bad signature", pid, ver) from None
+    return CheckedDocument(product, public, signature, message)
+
+
+def verify_signed(
+    doc: Mapping[str, object],
+    trust: TrustStore,
+    config: MarkingConfig | None = None,
+    *,
+    check_signature: bool = True,
+) -> Product:
+    """Verify a signed product document and return the product, or raise :class:`IntegrityError`:
+    :func:`check_signed`, then the Ed25519 signature over :func:`signed_bytes`."""
+    checked = check_signed(doc, trust, config, with_message=check_signature)
+    if check_signature and not checked.signature_ok():
+        product = checked.product
+        raise IntegrityError("bad signature", product.id, product.version)
+    return checked.product
+
+
+class Verdicts:
+    """The verdicts on a batch of signed documents, in order: a :class:`Product` or the
+    :class:`IntegrityError` refusing it. Ed25519 checks handed to a :class:`VerifierPool` may still be
+    running until :meth:`result` (a worker that fails has its share verified here instead)."""
+
+    def __init__(
+        self,
+        verdicts: list[Product | IntegrityError],
+        waiting: list[tuple[list[tuple[int, CheckedDocument]], Future[list[bool]]]],
+        pool: VerifierPool | None = None,
+    ):
+        self._verdicts = verdicts
+        self._waiting = waiting
+        self._pool = pool
+
+    def result(self) -> list[Product | IntegrityError]:
+        """Every verdict. This process takes back the chunks no worker has started, from the end of
+        the batch while the workers go on from its start, so neither side waits while checks remain."""
+        for chunk, future in reversed(self._waiting):
+            if future.cancel():
+                _refuse_failed(self._verdicts, chunk, [c.signature_ok() for _, c in chunk])
+        for chunk, future in self._waiting:
+            if future.cancelled():
+                continue
+            try:
+                oks = future.result()
+            except Exception:  # noqa: BLE001 - a broken worker costs speed, never a verdict
+                if self._pool is not None:
+                    self._pool.reset()
+                oks = [c.signature_ok() for _, c in chunk]
+            _refuse_failed(self._verdicts, chunk, oks)
+        self._waiting = []
+        return self._verdicts
+
+
+def _refuse_failed(
+    verdicts: list[Product | IntegrityError],
+    chunk: Sequence[tuple[int, CheckedDocument]],
+    oks: Sequence[bool],
+) -> None:
+    for (i, c), ok in zip(chunk, oks, strict=True):
+        if not ok:
+            verdicts[i] = IntegrityError("bad signature", c.product.id, c.product.version)
+
+
+def start_verification(
+    docs: Sequence[Mapping[str, object]],
+    trust: TrustStore,
+    config: MarkingConfig | None = None,
+    *,
+    check_signature: bool = True,
+    pool: VerifierPool | None = None,
+) -> Verdicts:
+    """:func:`verify_signed` of each document, each verdict on its own (a refusal is returned, never
+    raised). Every check but Ed25519 runs now; the Ed25519 checks too, unless a `pool` takes them
+    (`pool.min_batch` documents or more), in which case they run while the caller goes on."""
+    verdicts: list[Product | IntegrityError] = []
+    checked: list[tuple[int, CheckedDocument]] = []
+    for doc in docs:
         try:
-            public.verify(unb64u(str(sig["value"])), product.canonical_bytes())
-        except (InvalidSignature, ValueError):
-            raise IntegrityError("bad signature", pid, ver) from None
-    return product
+            c = check_signed(doc, trust, config, with_message=check_signature)
+        except IntegrityError as exc:
+            verdicts.append(exc)
+            continue
+        checked.append((len(verdicts), c))
+        verdicts.append(c.product)
+    if not check_signature or not checked:
+        return Verdicts(verdicts, [])
+    if pool is not None and len(checked) >= pool.min_batch:
+        try:
+            return Verdicts(verdicts, pool.submit(checked), pool)
+        except Exception:  # noqa: BLE001 - no workers here (e.g. a daemon process): verify in this one
+            pool.reset()
+    _refuse_failed(verdicts, checked, [c.signature_ok() for _, c in checked])
+    return Verdicts(verdicts, [])
+
+
+def verify_signed_many(
+    docs: Sequence[Mapping[str, object]],
+    trust: TrustStore,
+    config: MarkingConfig | None = None,
+    *,
+    check_signature: bool = True,
+    pool: VerifierPool | None = None,
+) -> list[Product | IntegrityError]:
+    """The verdicts of :func:`start_verification`, once every check has run."""
+    return start_verification(docs, trust, config, check_signature=check_signature, pool=pool).result()
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+_worker_keys: dict[bytes, Ed25519PublicKey] = {}
+
+
+def _verify_chunk(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """Worker side of :class:`VerifierPool`: (raw public key, signature, message) -> verifies."""
+    out = []
+    for raw, signature, message in items:
+        key = _worker_keys.get(raw)
+        if key is None:
+            key = _worker_keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
+        try:
+            key.verify(signature, message)
+            out.append(True)
+        except InvalidSignature:
+            out.append(False)
+    return out
+
+
+class VerifierPool:
+    """Ed25519 checks of large batches in `workers` worker processes.
+
+    `cryptography` holds the GIL while it verifies, so threads do not help; processes do, when a
+    batch is large enough to pay for shipping (key, signature, bytes) to them: `min_batch` documents.
+    The caller goes on (writing the previous page, checking the next) while they verify, then verifies
+    with them what they have not started. Workers are started on first use with "spawn" (a node runs
+    threads, which a fork would copy mid-operation).
+    """
+
+    def __init__(self, workers: int = 1, min_batch: int = 64, chunk: int = 32):
+        if workers < 1 or min_batch < 1 or chunk < 1:
+            raise ValueError("a verifier pool needs at least one worker, batch and chunk")
+        self.workers = workers
+        self.min_batch = min_batch
+        self.chunk = chunk
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            return self._executor
+
+    def submit(
+        self, checked: Sequence[tuple[int, CheckedDocument]]
+    ) -> list[tuple[list[tuple[int, CheckedDocument]], Future[list[bool]]]]:
+        """Hand the Ed25519 checks of `checked` to the workers in chunks of `chunk` documents (the
+        ones still queued when the verdicts are wanted are taken back by :meth:`Verdicts.result`)."""
+        out = []
+        for start in range(0, len(checked), self.chunk):
+            chunk = list(checked[start : start + self.chunk])
+            items = [(_raw_public(c.public_key), c.signature, c.message) for _, c in chunk]
+            out.append((chunk, self._pool().submit(_verify_chunk, items)))
+        return out
+
+    def reset(self) -> None:
+        """Drop a broken pool; the next batch starts fresh workers."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+_default_pool: VerifierPool | None = None
+_default_pool_lock = threading.Lock()
+
+
+def default_verifier_pool() -> VerifierPool | None:
+    """The pool a node uses unless told otherwise, shared by every node of this process: one worker
+    per core beyond this one (at most 4), None on a single core. Its workers start with the first
+    batch large enough to use them; `benchmarks/bench_share.py` measures what they buy."""
+    global _default_pool
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return None
+    with _default_pool_lock:
+        if _default_pool is None:
+            _default_pool = VerifierPool(workers=min(cores - 1, 4))
+        return _default_pool

@@ -193,6 +193,13 @@ class ShareStore:
         last = int(conn.execute(stmt).scalar_one())
         return last - n + 1
 
+    def lock_products(self, conn: Connection) -> None:
+        """Take the product counter's row lock now, as the transaction's first write. A batch that
+        isolates products in savepoints calls it first: on SQLite the transaction has then begun
+        before the first SAVEPOINT (pysqlite defers BEGIN to the first write, and a SAVEPOINT that
+        opens the transaction commits it on RELEASE)."""
+        conn.execute(update(counters).where(counters.c.name == "product").values(value=counters.c.value))
+
     # ------------------------------------------------------------ products
     def versions(self, conn: Connection, ids: Sequence[str]) -> dict[str, dict[int, str]]:
         """Stored versions per product id -> {version: signature}."""

@@ -33,6 +33,7 @@ Accept header excludes it is refused (406), an add-objects request in another Co
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -343,6 +344,18 @@ def collection(c: CallerDep, node: NodeDep, collection_id: str) -> dict[str, obj
     return _collection_resource(node, c, _collection(node, collection_id))
 
 
+def _objects_envelope(
+    response: Response, more: bool, nxt: str | None, rows: Sequence[ProductRow]
+) -> Response:
+    """The envelope with each object as the exact bytes that were signed and stored: a product is
+    never re-serialised on its way out (a serialiser that drops a null member, such as an absent
+    owner, would hand partners a document that is no longer the signed one)."""
+    head = {"more": more, **({"next": nxt} if nxt is not None else {})}
+    body = json.dumps(head)[:-1] + ',"objects":[' + ",".join(r.wire for r in rows) + "]}"
+    headers = {k: v for k, v in response.headers.items() if k.lower().startswith("x-taxii")}
+    return Response(body.encode(), media_type=TAXII_MEDIA_TYPE, headers=headers)
+
+
 @router.get(
     COLLECTION + "objects/",
     response_model=models.Envelope,
@@ -361,7 +374,7 @@ def get_objects(
     match_id: MatchIdQ = None,
     match_type: MatchTypeQ = None,
     match_version: MatchVersionQ = None,
-) -> dict[str, object]:
+) -> Response:
     """Product versions the caller may hold, in the order this node added them (the latest version of
     each unless `match[version]` says otherwise). Partners are not served their own products."""
     _collection(node, collection_id)
@@ -369,7 +382,7 @@ def get_objects(
     rows, more = _page(node, c, f)
     audit_access(node, c, rows, "taxii objects")
     _date_headers(response, rows)
-    return {"more": more, "next": _next(box, rows, f), "objects": [json.loads(r.wire) for r in rows]}
+    return _objects_envelope(response, more, _next(box, rows, f), rows)
 
 
 @router.get(
@@ -389,7 +402,7 @@ def get_object(
     limit: LimitQ = None,
     added_after: AddedAfterQ = None,
     match_version: MatchVersionQ = None,
-) -> dict[str, object]:
+) -> Response:
     """One product: its latest version the caller may see, or the versions `match[version]` names."""
     _collection(node, collection_id)
     f = _filters(box, next, limit, added_after, match_version=match_version)
@@ -397,7 +410,7 @@ def get_object(
     rows, more = _page(node, c, f, ids=(object_id,))
     audit_access(node, c, rows, "taxii object")
     _date_headers(response, rows)
-    return {"more": more, "next": _next(box, rows, f), "objects": [json.loads(r.wire) for r in rows]}
+    return _objects_envelope(response, more, _next(box, rows, f), rows)
 
 
 @router.get(
