@@ -154,3 +154,29 @@ def test_optimal_plan_on_real_geometry_is_feasible_and_not_worse_than_greedy():
     for p in plans.values():
         assert len(p.collections) + len(p.unfulfilled) == len(reqs)
         assert_looks_respect_slew(p.collections)
+
+
+def test_a_request_narrows_its_incidence_window_within_the_mode():
+    """`incidence_deg` in a request is honoured: the same target asked for steep looks only is
+    collected at 20-30 deg, where the mode's own 15-45 deg window had chosen other looks too; a window
+    outside the mode's is refused naming the request and field."""
+    import json
+
+    from kizuna.eo.planning import parse_requests
+    from kizuna.errors import FormatError
+
+    const = parse_design("walker:12/4/1:575:42", datetime(2026, 6, 11, tzinfo=UTC))
+    base = {"lat": 34.5, "lon": 129.5, "start": "2026-06-11T00:00:00Z", "stop": "2026-06-12T00:00:00Z"}
+    wide = [{**base, "id": f"w{k}", "mode": "stripmap"} for k in range(6)]
+    steep = [{**w, "id": f"s{k}", "incidence_deg": [20, 30]} for k, w in enumerate(wide)]
+    t1 = T0 + np.timedelta64(1, "D")
+    plans = {
+        name: plan_collections(const, parse_requests(json.dumps(reqs)), T0, t1, method="greedy")
+        for name, reqs in (("wide", wide), ("steep", steep))
+    }
+    assert plans["steep"].collections, "some steep looks exist in a day"
+    assert all(20 - 0.01 <= c.incidence_deg <= 30 + 0.01 for c in plans["steep"].collections)
+    assert any(not 20 <= c.incidence_deg <= 30 for c in plans["wide"].collections)
+    for bad in ([10, 30], [30, 20], [20], ["a", 30], [20, 60]):
+        with pytest.raises(FormatError, match=r"incidence_deg"):
+            parse_requests(json.dumps([{**wide[0], "incidence_deg": bad}]), "req.json")

@@ -26,7 +26,7 @@ Planners:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -47,6 +47,15 @@ class Request:
     window_stop_utc: np.datetime64
     mode: str = "spotlight"
     look_side: str = "both"
+    # The incidence window asked for: the mode's own unless the request narrows it (a customer who
+    # needs steep looks over a city, or shallow ones for layover-free terrain).
+    incidence_deg: tuple[float, float] | None = None
+
+    def sensor(self) -> SarSensor:
+        mode = SarSensor.for_mode(self.mode, self.look_side)
+        if self.incidence_deg is None:
+            return mode
+        return replace(mode, inc_min_deg=self.incidence_deg[0], inc_max_deg=self.incidence_deg[1])
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,8 @@ class Plan:
 
 
 def parse_requests(text: str, file: str = "<requests>") -> list[Request]:
-    """JSON list (or {"requests": [...]}) of {id, lat, lon, priority, start, stop, mode[, look_side]}."""
+    """JSON list (or {"requests": [...]}) of {id, lat, lon, priority, start, stop, mode[, look_side]
+    [, incidence_deg: [MIN, MAX]]}; an incidence window must lie within the mode's."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -117,7 +127,26 @@ def parse_requests(text: str, file: str = "<requests>") -> list[Request]:
         side = str(r.get("look_side", "both")).lower()
         if side not in ("left", "right", "both"):
             raise FormatError(file, 0, f"{where}.look_side", f"{side!r}: use left, right or both")
-        out.append(Request(rid, lat, lon, int(r.get("priority", 1)), start, stop, mode, side))
+        incidence = None
+        if r.get("incidence_deg") is not None:
+            lo_hi = r["incidence_deg"]
+            m = SAR_MODES[mode]
+            ok = (
+                isinstance(lo_hi, list)
+                and len(lo_hi) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)
+                and m["inc_min_deg"] <= lo_hi[0] < lo_hi[1] <= m["inc_max_deg"]
+            )
+            if not ok:
+                raise FormatError(
+                    file,
+                    0,
+                    f"{where}.incidence_deg",
+                    f"{lo_hi!r}: need [MIN, MAX] with {m['inc_min_deg']:g} <= MIN < MAX <= "
+                    f"{m['inc_max_deg']:g} (the {mode} mode's window)",
+                )
+            incidence = (float(lo_hi[0]), float(lo_hi[1]))
+        out.append(Request(rid, lat, lon, int(r.get("priority", 1)), start, stop, mode, side, incidence))
     return out
 
 
@@ -210,9 +239,9 @@ def plan_collections(
         np.array([r.lon_deg for r in requests]),
         np.array([r.request_id for r in requests]),
     )
-    access: dict[tuple[str, str], AccessWindows] = {}
-    for key in {(r.mode, r.look_side) for r in requests}:
-        access[key] = compute_access(constellation, targets, t0, t1, SarSensor.for_mode(*key), step_s=step_s)
+    access: dict[SarSensor, AccessWindows] = {}
+    for sensor in {r.sensor() for r in requests}:
+        access[sensor] = compute_access(constellation, targets, t0, t1, sensor, step_s=step_s)
     periods_s = np.array([es.period_min * 60.0 for es in constellation.element_sets])
 
     def sec(t: np.ndarray | np.datetime64) -> float:
@@ -224,7 +253,7 @@ def plan_collections(
     short: dict[int, int] = {}
     for i, req in enumerate(requests):
         dwell = float(SAR_MODES[req.mode]["dwell_s"])
-        acc = access[(req.mode, req.look_side)]
+        acc = access[req.sensor()]
         m = np.flatnonzero(
             (acc.target_index == i)
             & (acc.stop_utc > req.window_start_utc)
@@ -254,7 +283,7 @@ def plan_collections(
         elif not len(m):
             no_access[i] = (
                 f"no access in the request window ({req.mode}: incidence "
-                f"{SAR_MODES[req.mode]['inc_min_deg']:g}-{SAR_MODES[req.mode]['inc_max_deg']:g} deg, "
+                f"{req.sensor().inc_min_deg:g}-{req.sensor().inc_max_deg:g} deg, "
                 f"look {req.look_side})"
             )
 
@@ -284,7 +313,7 @@ def plan_collections(
     for i, req in enumerate(requests):
         if i in chosen:
             o, t = chosen[i]
-            acc = access[(req.mode, req.look_side)]
+            acc = access[req.sensor()]
             st = t0 + np.timedelta64(int(round(t * 1e9)), "ns")
             done.append(
                 Collection(
