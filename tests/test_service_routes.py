@@ -59,6 +59,10 @@ def test_product_collections_are_spelled_as_english_plurals(tmp_path):
         "maneuvers",
         "proximity-alerts",
         "dark-vessels",
+        "maritime-alerts",
+        "launch-events",
+        "track-updates",
+        "impact-predictions",
         "derived",
     }
     assert len(collections) == len(PRODUCT_TYPES)

@@ -39,6 +39,10 @@ PRODUCT_TYPES = (
     "maneuver",
     "proximity_alert",
     "dark_vessels",
+    "maritime_alert",
+    "launch_event",
+    "track_update",
+    "impact_prediction",
     "derived",
 )
 

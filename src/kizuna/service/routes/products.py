@@ -69,6 +69,10 @@ COLLECTION_PATHS = {
     "maneuver": "maneuvers",
     "proximity_alert": "proximity-alerts",
     "dark_vessels": "dark-vessels",
+    "maritime_alert": "maritime-alerts",
+    "launch_event": "launch-events",
+    "track_update": "track-updates",
+    "impact_prediction": "impact-predictions",
     "derived": "derived",
 }
 
