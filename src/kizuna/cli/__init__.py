@@ -16,6 +16,7 @@ from kizuna.cli import catalog as _catalog
 from kizuna.cli import eo as _eo
 from kizuna.cli import maneuvers as _maneuvers
 from kizuna.cli import maritime as _maritime
+from kizuna.cli import mw as _mw
 from kizuna.cli import pnt as _pnt
 from kizuna.cli import sda as _sda
 from kizuna.cli import share as _share
@@ -88,7 +89,7 @@ def demo(
     run_demo(db=db, out_dir=out_dir, console=out)
 
 
-for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt):
+for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw):
     _domain.register(app)
 
 
