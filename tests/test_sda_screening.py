@@ -279,3 +279,37 @@ def test_local_processes_equal_single_process():
     key = [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in single.events]
     assert key == [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in par.events]
     assert [p.norad_id for p in single.problems] == [p.norad_id for p in par.problems]
+
+
+# NORAD 52438 (COSMOS 1408 debris) as published on 2022-07-10 (2022 full catalog): it re-entered
+# days later; SGP4 then returns error 0 again with the object at ~117,000 km by 2022-07-21.
+DEBRIS_52438 = (
+    "1 52438U 82092BXU 22191.58229552  .04436628  39531-1  50695-2 0  9998",
+    "2 52438  82.5536 243.0008 0020375 258.5766 101.3231 16.12444062 12886",
+)
+
+
+def test_physically_impossible_states_are_object_problems(shell):
+    """The re-entered debris is listed as an object problem (impossible state) and takes part in
+    no filter: before, its error-0 state 117,000 km out passed into the pair search, and its
+    speed set the search radius of every fast object."""
+    from dataclasses import replace
+
+    from kizuna.formats.tle import read_tle
+    from kizuna.sda import screening
+
+    debris = read_tle("\n".join(DEBRIS_52438)).records[0]
+    sets, _ = shell
+    epoch = debris.epoch_utc
+    others = [replace(e, epoch_utc=epoch) for e in sets[:30]]
+    start = epoch + timedelta(days=10, hours=20)
+    res = screen([debris, *others], start, start + timedelta(hours=2), threshold_km=THRESHOLD_KM)
+    problem = next(p for p in res.problems if p.norad_id == 52438)
+    assert problem.reason == "sgp4" and "physically impossible" in problem.detail
+    assert all(52438 not in (e.primary, e.secondary) for e in res.events)
+    # the flag on SGP4 states: beyond escape speed, or far above the apogee; never on a good state
+    err = np.zeros((2, 3), int)
+    r = np.array([[[7000.0, 0, 0]] * 3, [[117_000.0, 0, 0], [7000.0, 0, 0], [7000.0, 0, 0]]])
+    v = np.array([[[0, 7.5, 0]] * 3, [[0, 1.8, 0], [0, 12.0, 0], [0, 7.5, 0]]])
+    flagged = screening.flag_impossible_states(err, r, v, np.array([700.0, 700.0]))
+    assert flagged.tolist() == [[0, 0, 0], [screening.IMPOSSIBLE_STATE, screening.IMPOSSIBLE_STATE, 0]]

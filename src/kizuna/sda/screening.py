@@ -29,7 +29,7 @@ from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 from sgp4.api import SGP4_ERRORS, SatrecArray
 
-from kizuna.model.constants import MU_WGS72_KM3_S2
+from kizuna.model.constants import EARTH_RADIUS_WGS72_KM, MU_WGS72_KM3_S2
 from kizuna.model.records import ElementSet
 from kizuna.orbit.frames import teme_to_itrf
 from kizuna.orbit.geometry import to_rtn
@@ -58,6 +58,17 @@ KNOT_S = 120.0
 RADIAL_ACC_PAD_KMS2 = 5e-5
 #: slack on the radius band of each object for the Hermite state it is computed from [km]
 RADIAL_PAD_KM = 0.5
+#: error code (outside SGP4's own 1-6) for a state SGP4 returns without error that no orbit of
+#: the element set can have: a decayed object's elements propagated past re-entry come back
+#: far beyond their apogee (NORAD 52438 at 116,000 km a week after its epoch)
+IMPOSSIBLE_STATE = 100
+#: how far an osculating radius may exceed the element set's mean apogee radius (short-period
+#: terms are tens of km; drag only lowers it) before the state is called impossible
+APOGEE_SLACK_FRACTION = 0.1
+APOGEE_SLACK_KM = 200.0
+#: a bound orbit's speed stays below escape speed at its radius; 5 % covers SGP4's
+#: osculating terms
+ESCAPE_SLACK = 1.05
 #: fallback hard-body radius per object when nothing better is known [m]
 DEFAULT_HBR_M = 5.0
 
@@ -206,6 +217,7 @@ def find_candidates(
         knots = start_ns + knot_ns * np.arange(k0, max(k1, k0 + 1) + 1, dtype="int64")
         jd, fr = jd_pair(knots.astype("datetime64[ns]"))
         err, r, v = sat_array.sgp4(jd, fr)
+        err = flag_impossible_states(err, r, v, cat.apogee_km)
         bad = err != 0
         if bad.any():
             r[bad] = np.nan
@@ -234,42 +246,58 @@ def find_candidates(
             rho = None
             if speed.size < 2:
                 continue
-            # A pair can close by (|v_i| + |v_j|) dt/2 at most within the step's interval. The few
-            # fast objects (eccentric orbits near perigee) get their own, wider query so that
-            # the common reach stays set by ordinary LEO speeds.
+            # A pair can close by (|v_i| + |v_j|) dt/2 at most within the step's interval. Every
+            # radius is per object: the common reach is set by ordinary LEO speeds (capped at
+            # FAST_KMS); the few fast objects (eccentric orbits near perigee) get their own wider
+            # query against the slow ones, and fast-fast pairs are taken exactly. No single
+            # object's speed widens anyone else's search.
             idx = np.flatnonzero(ok)
             slow_cap = min(float(speed.max()), FAST_KMS)
             reach = threshold_km + margin_km + 1.05 * slow_cap * step_s
+            is_fast = speed > FAST_KMS
+            fast_l = np.flatnonzero(is_fast)
             # unbalanced, uncompacted nodes: same pairs, about half the build + query time here
             tree = cKDTree(pos[idx], balanced_tree=False, compact_nodes=False)
             if all_vs_all:
                 pairs = tree.query_pairs(reach, output_type="ndarray")
                 pi, pj = idx[pairs[:, 0]], idx[pairs[:, 1]]
-                fast_l = np.flatnonzero(speed > FAST_KMS)
                 if fast_l.size:
-                    wide = threshold_km + margin_km + 1.05 * (speed[fast_l] + float(speed.max())) * step_s / 2
-                    hits = tree.query_ball_point(pos[idx[fast_l]], wide, return_sorted=False)
-                    counts = np.fromiter((len(h) for h in hits), int, len(hits))
-                    fl = np.repeat(fast_l, counts)
-                    hl = np.concatenate(hits).astype(int) if counts.sum() else np.empty(0, int)
-                    # Only pairs query_pairs did not give already (a sliver of overlap at the
-                    # reach is kept twice, never lost), and a fast-fast pair from one side only:
-                    # both sides' wide radii cover the reach that pair needs.
+                    wide = threshold_km + margin_km + 1.05 * (speed[fast_l] + slow_cap) * step_s / 2
+                    fl, hl = _ball_hits(tree, pos[idx[fast_l]], wide)
+                    fl = fast_l[fl]
+                    # Only fast-slow pairs query_pairs did not give already (a sliver of
+                    # overlap at the reach is kept twice, never lost).
                     d2 = np.sum((pos[idx[fl]] - pos[idx[hl]]) ** 2, axis=1)
-                    is_fast = speed > FAST_KMS
-                    keep_f = (d2 > (reach * (1 - 1e-9)) ** 2) & (~is_fast[hl] | (fl < hl))
-                    fi, fj = idx[fl[keep_f]], idx[hl[keep_f]]
+                    keep_f = (d2 > (reach * (1 - 1e-9)) ** 2) & ~is_fast[hl]
+                    fa, fb = _fast_fast_pairs(
+                        pos[idx[fast_l]], speed[fast_l], threshold_km + margin_km, step_s
+                    )
+                    fi = np.concatenate([idx[fl[keep_f]], idx[fast_l[fa]]])
+                    fj = np.concatenate([idx[hl[keep_f]], idx[fast_l[fb]]])
                     pi = np.concatenate([pi, np.minimum(fi, fj)])
                     pj = np.concatenate([pj, np.maximum(fi, fj)])
             else:
                 p_ok = prim_idx[ok[prim_idx]]
                 speed_all = np.zeros(n)
                 speed_all[idx] = speed
-                own = threshold_km + margin_km + 1.05 * (speed_all[p_ok] + float(speed.max())) * step_s / 2
-                hits = tree.query_ball_point(pos[p_ok], own, return_sorted=False)
-                counts = np.fromiter((len(h) for h in hits), int, len(hits))
-                pi = np.repeat(p_ok, counts)
-                pj = idx[np.concatenate(hits).astype(int)] if counts.sum() else np.empty(0, int)
+                own = threshold_km + margin_km + 1.05 * (speed_all[p_ok] + slow_cap) * step_s / 2
+                ph, hl = _ball_hits(tree, pos[p_ok], own)
+                pi = p_ok[ph]
+                pj = idx[hl]
+                # fast partners come from the exact block below, with both speeds
+                keep = ~is_fast[hl]
+                pi, pj = pi[keep], pj[keep]
+                if fast_l.size and p_ok.size:
+                    fast_all = idx[fast_l]
+                    dist = np.linalg.norm(pos[p_ok][:, None, :] - pos[fast_all][None, :, :], axis=2)
+                    lim = (
+                        threshold_km
+                        + margin_km
+                        + 1.05 * (speed_all[p_ok][:, None] + speed_all[fast_all][None, :]) * step_s / 2
+                    )
+                    near_p, near_f = np.nonzero(dist <= lim)
+                    pi = np.concatenate([pi, p_ok[near_p]])
+                    pj = np.concatenate([pj, fast_all[near_f]])
                 # each pair once: primary-primary pairs only from the lower index
                 keep = (pj != pi) & (~cat.is_primary[pj] | (pi < pj))
                 pi, pj = pi[keep], pj[keep]
@@ -312,6 +340,39 @@ def find_candidates(
     if not out_i:
         return np.empty(0, int), np.empty(0, int), np.empty(0, "int64"), errors
     return np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_t), errors
+
+
+def flag_impossible_states(
+    err: np.ndarray, r_km: np.ndarray, v_kms: np.ndarray, apogee_alt_km: np.ndarray
+) -> np.ndarray:
+    """SGP4 error codes (objects x times) with IMPOSSIBLE_STATE where SGP4 said 0 but the state
+    is beyond escape speed or far above the element set's apogee."""
+    rn = np.sqrt(np.einsum("ijk,ijk->ij", r_km, r_km))
+    vn2 = np.einsum("ijk,ijk->ij", v_kms, v_kms)
+    r_max = (apogee_alt_km + EARTH_RADIUS_WGS72_KM) * (1 + APOGEE_SLACK_FRACTION) + APOGEE_SLACK_KM
+    with np.errstate(invalid="ignore", divide="ignore"):
+        impossible = (rn > r_max[:, None]) | (vn2 > ESCAPE_SLACK**2 * 2 * MU_WGS72_KM3_S2 / rn)
+    return np.where((err == 0) & impossible, IMPOSSIBLE_STATE, err)
+
+
+def _ball_hits(tree: cKDTree, points: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query row, tree row) of every tree point within each query point's own radius."""
+    hits = tree.query_ball_point(points, radii, return_sorted=False)
+    counts = np.fromiter((len(h) for h in hits), int, len(hits))
+    rows = np.repeat(np.arange(len(hits)), counts)
+    cols = np.concatenate(hits).astype(int) if counts.sum() else np.empty(0, int)
+    return rows, cols
+
+
+def _fast_fast_pairs(
+    pos_km: np.ndarray, speed_kms: np.ndarray, base_km: float, step_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b), a < b, of fast objects close enough to meet within the step, each pair with its
+    own two speeds (few objects: an exact all-pairs test)."""
+    a, b = np.triu_indices(len(speed_kms), k=1)
+    d = np.linalg.norm(pos_km[a] - pos_km[b], axis=1)
+    near = d <= base_km + 1.05 * (speed_kms[a] + speed_kms[b]) * step_s / 2
+    return a[near], b[near]
 
 
 def radial_reach_km(pos_km: np.ndarray, vel_kms: np.ndarray, half_s: float) -> np.ndarray:
@@ -599,6 +660,12 @@ def screen(
     )
 
 
+def _error_text(code: int) -> str:
+    if code == IMPOSSIBLE_STATE:
+        return "SGP4 state physically impossible (beyond escape speed or far above the element set's apogee)"
+    return SGP4_ERRORS.get(code, f"SGP4 error {code}")
+
+
 def finish(
     cat: PreparedCatalog,
     found,
@@ -617,8 +684,7 @@ def finish(
             ObjectProblem(
                 int(cat.norad_ids[i]),
                 "sgp4",
-                f"{SGP4_ERRORS.get(code, f'SGP4 error {code}')} at {nbad} of "
-                f"{n_steps} grid steps (not screened there)",
+                f"{_error_text(code)} at {nbad} of {n_steps} grid steps (not screened there)",
             )
         )
     return ScreeningResult(
