@@ -20,3 +20,4 @@ def register(app: typer.Typer) -> None:
 
 
 # Command modules register on mw_app when imported (one line each).
+from kizuna.cli import mw_assess  # noqa: E402, F401  (kizuna mw sensors, kizuna mw assess)

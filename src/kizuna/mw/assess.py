@@ -271,4 +271,3 @@ def summary_row(threat: str, a: Assessment) -> dict[str, object]:
     row["warning_time_s"] = _pct(a.warning_time_s, 50)
     row["flight_time_s"] = _pct(a.flight_time_s, 50)
     return row
-
