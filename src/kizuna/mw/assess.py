@@ -208,7 +208,9 @@ def assess(
     table = SensorTable.from_sensors(sensors)
     rng = np.random.default_rng(seed)
     n, j = len(trajectories), len(sensors)
-    phase_all = rng.uniform(0.0, 1.0, size=(n, j)) * table.revisit_s[None, :]
+    # Drawn sensor-major, so that a sensor keeps its phases in every architecture it belongs to
+    # (architectures list their common layers first): adding sensors never changes the others.
+    phase_all = rng.uniform(0.0, 1.0, size=(j, n)).T * table.revisit_s[None, :]
     steps = int(max(t.time_s[-1] for t in trajectories) // config.step_s) + 2
     per_chunk = max(1, config.chunk_elements // max(1, j * steps))
     parts: list[dict[str, np.ndarray]] = []

@@ -1,0 +1,157 @@
+"""The architecture assessment: track covariance against a Monte Carlo of noisy lines of sight,
+the velocity-fit factors against numpy's least squares, first detection and stereo times on the
+hand-checked geometry, and architecture comparisons on flown trajectories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from tests.test_mw_sensors import LAUNCH, geo_sensor, vertical_rise
+
+from kizuna.model.missile import PHASE_NAMES
+from kizuna.mw.assess import AssessConfig, _fit_factors, assess, summary_row, track_information
+from kizuna.mw.detection import Detections, SensorTable
+from kizuna.mw.sensors import Architecture, load_architectures
+
+
+def test_fit_factors_against_numpy_least_squares():
+    """Endpoint-position and slope variances of a straight-line fit: (X^T X)^-1 from numpy."""
+    dt = 2.0
+    for n in (2, 3, 7, 11):
+        x = -dt * np.arange(n)[::-1]
+        design = np.stack([np.ones(n), x], axis=1)
+        cov = np.linalg.inv(design.T @ design)
+        pos, vel = _fit_factors(np.array([n]), 50, dt)
+        assert pos[0] == pytest.approx(cov[0, 0], rel=1e-12)
+        assert vel[0] == pytest.approx(cov[1, 1], rel=1e-12)
+    pos, vel = _fit_factors(np.array([1, 0]), 50, dt)
+    assert pos[0] == 1.0 and np.isinf(vel).all()
+
+
+def test_triangulation_covariance_contains_a_monte_carlo_of_noisy_lines_of_sight():
+    """Two sensors, 30 and 100 urad noise, crossing lines of sight: the information-form P from
+    track_information matches the scatter of least-squares intersections of noisy lines of sight
+    (weighted by 1 / (range sigma)^2, numpy lstsq, 4,000 draws) within 10% per axis, and ~95% of draws fall inside the 95% ellipsoid
+    (chi-square 3 dof: 7.815)."""
+    target = np.array([-3.5e6, 4.5e6, 3.8e6])
+    sensors = np.array([[-2.4e7, 3.5e7, 0.0], [-4.0e6, 5.0e6, 4.6e6]])
+    sigma = np.array([30e-6, 100e-6])
+    rel = target - sensors
+    rng_m = np.linalg.norm(rel, axis=1)
+    u = rel / rng_m[:, None]
+    det = Detections(
+        looked=np.ones((1, 2, 1), bool),
+        held=np.ones((1, 2, 1), bool),
+        range_m=rng_m.reshape(1, 2, 1),
+        los_unit=u.reshape(1, 2, 1, 3),
+    )
+    table = SensorTable.from_sensors([geo_sensor(), geo_sensor()])
+    table = SensorTable(**{**table.__dict__, "sigma_rad": sigma})
+    info, _, tracked = track_information(det, table, 1.0)
+    assert tracked[0, 0]
+    p = np.linalg.inv(info[0, 0])
+    rng = np.random.default_rng(7)
+    draws = 4000
+    est = np.empty((draws, 3))
+    for k in range(draws):
+        a, b = np.zeros((3, 3)), np.zeros(3)
+        for j in range(2):
+            noisy = u[j] + sigma[j] * rng.standard_normal(3)
+            noisy /= np.linalg.norm(noisy)
+            proj = np.eye(3) - np.outer(noisy, noisy)
+            w = 1.0 / (rng_m[j] * sigma[j]) ** 2  # a miss of angle e is rho e metres off the line
+            a += proj * w
+            b += proj @ sensors[j] * w
+        est[k] = np.linalg.lstsq(a, b, rcond=None)[0]
+    err = est - target
+    emp = np.cov(err.T)
+    assert np.allclose(np.sqrt(np.diag(emp)), np.sqrt(np.diag(p)), rtol=0.1)
+    d2 = np.einsum("ki,ij,kj->k", err, np.linalg.inv(p), err)
+    assert 0.93 < np.mean(d2 <= 7.815) < 0.97
+
+
+def _two_geo() -> Architecture:
+    return Architecture("two-geo", "", (geo_sensor(125.0), geo_sensor(150.0)))
+
+
+def test_assess_first_detection_stereo_and_warning_on_the_hand_geometry():
+    """The hand-checked launch (see test_mw_sensors): one GEO sensor right above sees it at the
+    first look after 25.8 s; a second GEO sensor 25 deg east shares the 10 s frames (revisit
+    phases drawn per launch and sensor), so the stereo time is the later of the two first looks."""
+    traj = vertical_rise(lambda t: np.full(len(t), 1e5))
+    one = Architecture("one-geo", "", (geo_sensor(125.0),))
+    config = AssessConfig(step_s=1.0)
+    r1 = assess([traj], one, config=config, seed=3)
+    rng = np.random.default_rng(3)
+    phase = rng.uniform(0.0, 1.0, size=(1, 1)).T[0, 0] * 10.0
+    # Frames open at m * 10 - phase; the first look at or after 25.82 s, on the 1 s grid.
+    starts = np.arange(0, 20) * 10.0 - phase
+    expected = float(np.ceil(starts[starts >= 25.82 - 1e-9][0]))
+    assert r1.first_detection_s[0] == expected
+    assert np.isnan(r1.stereo_s[0])  # one sensor alone never makes a stereo track
+    assert r1.tracked_fraction[0, PHASE_NAMES.index("boost")] == 0.0
+    r2 = assess([traj], _two_geo(), config=config, seed=3)
+    assert r2.first_detection_s[0] <= r1.first_detection_s[0] + 1e-9
+    assert r2.stereo_s[0] >= r2.first_detection_s[0]
+    assert r2.warning_time_s[0] == pytest.approx(traj.flight_time_s - r2.stereo_s[0])
+    assert 0.0 < r2.tracked_fraction[0, 0] < 1.0
+    # Position accuracy of a GEO stereo pair 25 deg apart: tens of urad at 36,000 km, about 1-5 km.
+    assert 0.5 < r2.track_position_sigma_km[0] < 5.0
+
+
+@pytest.fixture(scope="module")
+def flights():
+    """Ten launches from Wonsan towards Tokyo (the steering the shooting finds for that pair)
+    with launch times over a day and +-5 deg of azimuth."""
+    from dataclasses import replace
+
+    from kizuna.mw.trajectory import Launch, fly_batch
+
+    aim = Launch(39.17, 127.52, 35.68, 139.77, 15.5625, -3.6914, 122.94)
+    rng = np.random.default_rng(11)
+    launches = []
+    for d in np.radians(rng.uniform(-5, 5, 10)):
+        c, s = np.cos(d), np.sin(d)
+        e, n = aim.kick_east_deg, aim.kick_north_deg
+        launches.append(replace(aim, kick_east_deg=c * e + s * n, kick_north_deg=-s * e + c * n))
+    times = LAUNCH + (rng.uniform(0, 86400, 10) * 1e9).astype("timedelta64[ns]")
+    return fly_batch(launches, "IRBM", "minimum_energy", list(times))
+
+
+def test_more_layers_never_see_later(flights):
+    """Same launches, same seed: a superset of sensors detects no later, tracks no less."""
+    archs = {
+        a.name: a for a in load_architectures(["geo", "geo-leo", "all"], datetime(2026, 11, 30, tzinfo=UTC))
+    }
+    res = {n: assess(flights, a, seed=5) for n, a in archs.items()}
+    assert np.all(res["geo-leo"].first_detection_s <= res["geo"].first_detection_s)
+    assert np.all(res["all"].first_detection_s <= res["geo-leo"].first_detection_s)
+    mid = PHASE_NAMES.index("midcourse")
+    assert np.all(res["geo-leo"].tracked_fraction[:, mid] >= res["geo"].tracked_fraction[:, mid])
+    # GEO's short-wave sensors lose the missile at burnout; the LEO layer's long-wave band keeps it.
+    assert np.nanmedian(res["geo"].tracked_fraction[:, mid]) < 0.1
+    assert np.nanmedian(res["geo-leo"].tracked_fraction[:, mid]) > 0.9
+    # Every launch is detected in boost by GEO: within the first minute and a half.
+    assert np.all(res["geo"].first_detection_s < 90.0)
+    row = summary_row("irbm", res["all"])
+    assert row["detected_pct"] == 100.0 and row["launches"] == 10
+
+
+def test_never_detected_counts_as_such():
+    """A sensor on the far side of the Earth: no detection, no stereo, NaN times, 0% detected."""
+    traj = vertical_rise(lambda t: np.full(len(t), 1e5))
+    blind = Architecture("blind", "", (geo_sensor(-55.0), geo_sensor(-40.0)))
+    r = assess([traj], blind, config=AssessConfig(step_s=1.0))
+    assert np.isnan(r.first_detection_s[0]) and np.isnan(r.stereo_s[0]) and r.first_sensor == [""]
+    row = summary_row("rise", r)
+    assert row["detected_pct"] == 0.0 and np.isnan(row["first_detection_s"])  # type: ignore[arg-type]
+
+
+def test_chunking_does_not_change_results(flights):
+    arch = load_architectures(["geo-heo"], datetime(2026, 11, 30, tzinfo=UTC))[0]
+    whole = assess(flights, arch, seed=2)
+    parts = assess(flights, arch, seed=2, config=AssessConfig(chunk_elements=1))
+    assert np.array_equal(whole.first_detection_s, parts.first_detection_s, equal_nan=True)
+    assert np.allclose(whole.track_position_sigma_km, parts.track_position_sigma_km, equal_nan=True)
