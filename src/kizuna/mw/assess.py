@@ -43,6 +43,9 @@ class AssessConfig:
 
     step_s: float = 2.0
     fit_window_s: float = 20.0
+    #: orbiting sensors are propagated every this many seconds and interpolated between (None:
+    #: SGP4 at every step); see kizuna.mw.sensors.sensor_positions_ecef_m
+    sensor_knot_s: float | None = 30.0
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS
 
     def __post_init__(self) -> None:
@@ -220,7 +223,12 @@ def assess(
         grid = ThreatGrid.resample(batch, config.step_s)
         times = grid.times_utc()  # (n, K)
         nb, k = times.shape
-        pos = sensor_positions_ecef_m(sensors, times.reshape(-1)).reshape(j, nb, k, 3).transpose(1, 0, 2, 3)
+        flat = times.reshape(-1)
+        order = np.argsort(flat, kind="stable")
+        sorted_pos = sensor_positions_ecef_m(sensors, flat[order], interpolate_s=config.sensor_knot_s)
+        pos_flat = np.empty_like(sorted_pos)
+        pos_flat[:, order] = sorted_pos
+        pos = pos_flat.reshape(j, nb, k, 3).transpose(1, 0, 2, 3)
         parts.append(assess_grid(grid, table, pos, phase_all[start : start + nb], config))
         elements += nb * j * k
         if progress:
