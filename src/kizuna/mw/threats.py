@@ -22,8 +22,8 @@ intelligence estimate. Sources, per model:
 - ``hwasong-17-like`` (ICBM): two liquid stages, launch mass ~80-110 t, 2.5-2.9 m body, four
   first-stage chambers; range over 13,000 km with a heavy payload. CSIS Missile Threat,
   "Hwasong-17"; IISS Military Balance 2023; Japan MoD press release of 18 Nov 2022.
-- ``df-17-like`` (HGV): DF-16-class solid booster carrying a hypersonic glide vehicle (DF-ZF),
-  range ~1,800-2,500 km. CSIS Missile Threat, "DF-17"; US DoD, *Military and Security
+- ``df-17-like`` (HGV): two-stage solid booster of ~16 t carrying a ~1.5 t hypersonic glide
+  vehicle (DF-ZF) of ~3 m^2 planform and L/D ~2.6, range ~1,800-2,500 km. CSIS Missile Threat, "DF-17"; US DoD, *Military and Security
   Developments Involving the PRC* (2020-2023).
 
 Specific impulse is one effective value per stage (between sea-level and vacuum for a first
@@ -201,13 +201,13 @@ MODELS: dict[str, MissileModel] = {
             name="df-17-like",
             threat_class="HGV",
             stages=(
-                Stage(burn_s=55.0, propellant_kg=9_000.0, dry_kg=1_200.0, isp_s=255.0),
-                Stage(burn_s=40.0, propellant_kg=3_000.0, dry_kg=500.0, isp_s=270.0),
+                Stage(burn_s=60.0, propellant_kg=9_600.0, dry_kg=1_100.0, isp_s=260.0),
+                Stage(burn_s=45.0, propellant_kg=3_300.0, dry_kg=500.0, isp_s=270.0),
             ),
-            payload_kg=2_000.0,
+            payload_kg=1_500.0,
             diameter_m=1.4,
             rv_cd=0.08,  # drag at zero lift; in glide drag follows lift through L/D
-            rv_area_m2=2.0,
+            rv_area_m2=3.0,  # glide vehicle planform (lift reference area)
             plume_w_sr=4.0e5,
             booster_rcs_m2=3.0,
             rv_rcs_m2=0.1,

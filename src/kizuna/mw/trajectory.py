@@ -37,8 +37,9 @@ below. The impact instant is found on the cubic Hermite interpolant of the last 
 
 Glide vehicles (class HGV). Boost on a depressed shot to a stated apogee, ballistic descent,
 pull-up, then an equilibrium glide: the lift's vertical share balances gravity less the
-centrifugal relief (``L cos(bank) = m (g - V^2 / r) - m k hdot``, capped by the lift the
-vehicle can make at ``CL_MAX``), drag ``D = L / (L/D)`` with the model's stated L/D, and a
+centrifugal relief, plus a damped pull towards the altitude where the glide lift coefficient
+``CL_GLIDE`` gives that balance (``L cos(bank) / m = g - V^2 / r - c hdot + k (h_eq - h)``,
+capped by the lift the vehicle can make at ``CL_MAX``), drag ``D = L / (L/D)`` with the model's stated L/D, and a
 lateral manoeuvre by bank reversals: the bank is ``glide_bank_deg`` to one side until the
 heading error to the target exceeds ``glide_corridor_deg``, then to the other. Within a dive
 range of the target (or when the glide runs out of speed) the vehicle steers its velocity onto
@@ -66,7 +67,7 @@ from kizuna.model.missile import (
 from kizuna.mw import atmosphere
 from kizuna.mw.threats import BOOST_CD_MACH, MissileModel, model_for
 
-PROFILES = ("minimum_energy", "lofted", "depressed")
+PROFILES = ("minimum_energy", "lofted", "depressed", "glide")
 
 # WGS-84 (NIMA TR8350.2): semi-major axis, flattening, GM, rotation rate; J2 = -sqrt(5) C20 of
 # EGM96 (C20 = -4.84165371736e-4).
@@ -78,11 +79,14 @@ WGS84_J2 = 1.082626683e-3
 
 G0_M_S2 = 9.80665
 ATMOSPHERE_TOP_M = 120_000.0  # above this the coast step applies and drag is negligible
+LOW_ATMOSPHERE_M = 60_000.0  # below this a re-entry vehicle's drag changes within seconds
 
 # Glide vehicle guidance and aerodynamics (stated, generic; order of HTV-2 / DF-ZF figures
 # discussed in the open literature, e.g. Acton, Science & Global Security 23 (2015) 191).
-CL_MAX = 0.6
-GLIDE_DAMPING_1_S = 0.05
+CL_MAX = 0.8
+CL_GLIDE = 0.4  # lift coefficient of the glide (near maximum L/D): sets the glide altitude
+GLIDE_DAMPING_1_S = 0.044  # vertical channel: natural period 200 s, damping ratio 0.7
+GLIDE_STIFFNESS_1_S2 = 1.0e-3
 GLIDE_PULL_UP_ALT_M = 70_000.0
 GLIDE_MIN_SPEED_M_S = 1_500.0
 DIVE_RANGE_FACTOR = 1.5  # dive when range to go < factor x altitude
@@ -110,10 +114,11 @@ VACUUM_SPHERE = EarthModel(name="vacuum-sphere", flattening=0.0, j2=0.0, omega_r
 @dataclass(frozen=True)
 class Steps:
     """Integrator steps [s]: boost (upper bound; segments are split evenly), coast above
-    120 km, and within the atmosphere after burnout."""
+    120 km, 60-120 km, and below 60 km after burnout."""
 
-    boost_s: float = 1.0
-    coast_s: float = 5.0
+    boost_s: float = 2.0
+    coast_s: float = 10.0
+    upper_atmosphere_s: float = 2.0
     atmosphere_s: float = 0.5
     max_flight_s: float = 3.0 * 3600.0
 
@@ -148,7 +153,7 @@ def surface_radius_m(r_m: np.ndarray, earth: EarthModel) -> np.ndarray:
     surface, so ``|r| - surface_radius`` crosses zero exactly where the geodetic height does)."""
     a = earth.radius_m
     b = a * (1.0 - earth.flattening)
-    rr = np.linalg.norm(r_m, axis=-1)
+    rr = _norm(r_m)
     s2 = (r_m[..., 2] / rr) ** 2
     return a * b / np.sqrt(b * b * (1.0 - s2) + a * a * s2)
 
@@ -156,7 +161,7 @@ def surface_radius_m(r_m: np.ndarray, earth: EarthModel) -> np.ndarray:
 def height_m(r_m: np.ndarray, earth: EarthModel) -> np.ndarray:
     """Height above the ellipsoid along the radius (within metres of geodetic height at the
     altitudes where drag matters, and exactly zero on the surface)."""
-    return np.linalg.norm(r_m, axis=-1) - surface_radius_m(r_m, earth)
+    return _norm(r_m) - surface_radius_m(r_m, earth)
 
 
 def enu_basis(lat_deg: np.ndarray, lon_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -215,8 +220,11 @@ def gravity_m_s2(r_m: np.ndarray, earth: EarthModel) -> np.ndarray:
     c = 1.5 * earth.j2 * earth.radius_m**2 / r2
     zz = 5.0 * z * z / r2
     fxy = k * (1.0 + c * (1.0 - zz))
-    fz = k * (1.0 + c * (3.0 - zz))
-    return np.stack([fxy * x, fxy * y, fz * z], axis=-1)
+    out = np.empty_like(r_m)
+    out[..., 0] = fxy * x
+    out[..., 1] = fxy * y
+    out[..., 2] = k * (1.0 + c * (3.0 - zz)) * z
+    return out
 
 
 def frame_m_s2(r_m: np.ndarray, v_m_s: np.ndarray, earth: EarthModel) -> np.ndarray:
@@ -239,8 +247,12 @@ def inertial_velocity_m_s(r_m: np.ndarray, v_m_s: np.ndarray, earth: EarthModel)
     return out
 
 
+def _norm(v: np.ndarray) -> np.ndarray:
+    return np.sqrt(v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1] + v[..., 2] * v[..., 2])
+
+
 def _unit_rows(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = _norm(v)[..., None]
     return v / np.where(n > 0.0, n, 1.0)
 
 
@@ -314,15 +326,35 @@ class _Batch:
         return int(self.launch_ecef_m.shape[0])
 
 
-def _drag_boost(r, v, h, model: MissileModel, earth: EarthModel, mass):
-    if not earth.drag:
-        return 0.0
-    speed = np.linalg.norm(v, axis=-1)
-    rho = atmosphere.density(h)
-    mach = speed / atmosphere.speed_of_sound(h)
-    cd = np.interp(mach, *BOOST_CD_MACH)
-    k = 0.5 * rho * cd * model.frontal_area_m2 * speed / mass
-    return -k[:, None] * v
+def _accel_free(r: np.ndarray, v: np.ndarray, earth: EarthModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gravity (J2) plus frame terms ``(N, 3)``, height above the ellipsoid and speed, in one
+    pass over components (the integrator's inner loop: numpy call count is its cost)."""
+    x, y, z = r[:, 0], r[:, 1], r[:, 2]
+    r2 = x * x + y * y + z * z
+    rn = np.sqrt(r2)
+    s2 = z * z / r2
+    a_eq = earth.radius_m
+    b_pol = a_eq * (1.0 - earth.flattening)
+    h = rn - a_eq * b_pol / np.sqrt(b_pol * b_pol + (a_eq * a_eq - b_pol * b_pol) * s2)
+    k = -earth.gm_m3_s2 / (r2 * rn)
+    out = np.empty_like(r)
+    if earth.j2 != 0.0:
+        c = (1.5 * earth.j2 * a_eq * a_eq) * (1.0 / r2)
+        zz = 5.0 * s2
+        kxy = k * (1.0 + c * (1.0 - zz))
+        out[:, 2] = k * (1.0 + c * (3.0 - zz)) * z
+    else:
+        kxy = k
+        out[:, 2] = k * z
+    w = earth.omega_rad_s
+    if w != 0.0:
+        out[:, 0] = kxy * x + (2.0 * w) * v[:, 1] + (w * w) * x
+        out[:, 1] = kxy * y - (2.0 * w) * v[:, 0] + (w * w) * y
+    else:
+        out[:, 0] = kxy * x
+        out[:, 1] = kxy * y
+    speed = np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2])
+    return out, h, speed
 
 
 def _accel_boost(
@@ -332,43 +364,35 @@ def _accel_boost(
     seg: _Segment,
     veh: _Vehicle,
     b: _Batch,
-    idx: np.ndarray,
+    kick_dir: np.ndarray,
+    kick_tilt: np.ndarray,
 ) -> np.ndarray:
     earth = b.earth
     k = seg.stage
     mass = veh.start_mass_kg[k] - veh.mdot_kg_s[k] * (t - veh.stage_start_s[k])
-    up = b.up[idx]
+    a, h, speed = _accel_free(r, v, earth)
     if seg.mode == 0:
-        u = up
+        u = b.up
+    elif seg.mode == 1:
+        ang = (kick_tilt * ((t - seg.start_s) / (seg.end_s - seg.start_s)))[:, None]
+        u = np.cos(ang) * b.up + np.sin(ang) * kick_dir
     else:
-        tilt_e = np.radians(b.kick_east_deg[idx])
-        tilt_n = np.radians(b.kick_north_deg[idx])
-        if seg.mode == 1:
-            frac = ((t - seg.start_s) / (seg.end_s - seg.start_s))[:, None]
-        else:
-            frac = np.ones((t.shape[0], 1))
-        hor = tilt_e[:, None] * b.east[idx] + tilt_n[:, None] * b.north[idx]
-        tilt = np.linalg.norm(hor, axis=-1, keepdims=True)
-        hor_u = hor / np.where(tilt > 0.0, tilt, 1.0)
-        ang = frac * tilt
-        u = np.cos(ang) * up + np.sin(ang) * hor_u
-        if seg.mode == 2:
-            u = _unit_rows(v)
-    h = height_m(r, earth)
-    a = gravity_m_s2(r, earth) + frame_m_s2(r, v, earth)
-    a = a + (veh.thrust_n[k] / mass)[:, None] * u
-    return a + _drag_boost(r, v, h, b.model, earth, mass)
+        u = v / np.where(speed > 0.0, speed, 1.0)[:, None]
+    acc = veh.thrust_n[k] / mass
+    if earth.drag:
+        rho = atmosphere.density_fast(h)
+        mach = speed / atmosphere.speed_of_sound_fast(h)
+        cd = np.interp(mach, *BOOST_CD_MACH)
+        kd = (0.5 * b.model.frontal_area_m2) * rho * cd * speed / mass
+        return a + acc[:, None] * u - kd[:, None] * v
+    return a + acc[:, None] * u
 
 
 def _accel_coast(r: np.ndarray, v: np.ndarray, b: _Batch) -> np.ndarray:
-    earth = b.earth
-    a = gravity_m_s2(r, earth) + frame_m_s2(r, v, earth)
-    if earth.drag:
-        h = height_m(r, earth)
-        rho = atmosphere.density(h)
-        speed = np.linalg.norm(v, axis=-1)
-        k = 0.5 * rho * speed / b.model.rv_ballistic_coefficient_kg_m2
-        a = a - k[:, None] * v
+    a, h, speed = _accel_free(r, v, b.earth)
+    if b.earth.drag and float(h.min()) < atmosphere.TOP_ALT_M:
+        kd = atmosphere.density_fast(h) * speed * (0.5 / b.model.rv_ballistic_coefficient_kg_m2)
+        a -= kd[:, None] * v
     return a
 
 
@@ -408,7 +432,6 @@ def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _F
     model, earth = b.model, b.earth
     veh = _Vehicle.of(model)
     n = b.n
-    all_idx = np.arange(n)
     r = b.launch_ecef_m.copy()
     v = np.zeros_like(r)
     t = np.zeros(n)
@@ -418,6 +441,9 @@ def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _F
     rec_stage: list[np.ndarray] = [np.zeros(n, dtype=np.int16)]
     rec_alive: list[np.ndarray] = [np.ones(n, dtype=bool)]
     apogee = height_m(r, earth)
+    hor = np.radians(b.kick_east_deg)[:, None] * b.east + np.radians(b.kick_north_deg)[:, None] * b.north
+    kick_tilt = _norm(hor)
+    kick_dir = hor / np.where(kick_tilt > 0.0, kick_tilt, 1.0)[:, None]
     # Boost: every segment in the same number of steps for every launch, ending on its cutoff.
     for seg in _segments(model):
         start = np.minimum(seg.start_s, b.cutoff_s)
@@ -428,7 +454,7 @@ def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _F
             continue
 
         def f(tt, rr, vv, idx=None, gs=None, seg=seg):
-            return _accel_boost(tt, rr, vv, seg, veh, b, all_idx)
+            return _accel_boost(tt, rr, vv, seg, veh, b, kick_dir, kick_tilt)
 
         for _ in range(nstep):
             r, v = _rk4(f, t, r, v, h)
@@ -453,7 +479,11 @@ def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _F
         idx = np.flatnonzero(alive)
         ri, vi, ti = r[idx], v[idx], t[idx]
         hi = height_m(ri, earth)
-        h = np.where(hi > ATMOSPHERE_TOP_M, steps.coast_s, steps.atmosphere_s)
+        h = np.where(
+            hi > ATMOSPHERE_TOP_M,
+            steps.coast_s,
+            np.where(hi > LOW_ATMOSPHERE_M, steps.upper_atmosphere_s, steps.atmosphere_s),
+        )
         if glide:
             gs = glide_state[idx]
             vup = np.sum(vi * _unit_rows(ri), axis=-1)
@@ -582,8 +612,8 @@ def _accel_glide(r, v, b: _Batch, idx, gs, bank_sign):
     model = b.model
     a = gravity_m_s2(r, earth) + frame_m_s2(r, v, earth)
     h = height_m(r, earth)
-    rho = atmosphere.density(h)
-    speed = np.linalg.norm(v, axis=-1)
+    rho = atmosphere.density_fast(h)
+    speed = _norm(v)
     q = 0.5 * rho * speed**2
     mass = model.payload_kg
     s_ref = model.rv_area_m2
@@ -596,8 +626,12 @@ def _accel_glide(r, v, b: _Batch, idx, gs, bank_sign):
     g_r = -np.sum(gravity_m_s2(r, earth) * up, axis=-1)
     rr = np.linalg.norm(r, axis=-1)
     vup = np.sum(v * up, axis=-1)
-    need_v = g_r - (speed**2 - vup**2) / rr - GLIDE_DAMPING_1_S * vup
+    g_eff = g_r - (speed**2 - vup**2) / rr
     bank = math.radians(b.glide_bank_deg)
+    # The altitude where CL_GLIDE at this bank balances g_eff: the glide's reference.
+    rho_eq = 2.0 * mass * np.maximum(g_eff, 0.1) / (CL_GLIDE * s_ref * speed**2 * math.cos(bank))
+    h_eq = atmosphere.altitude_of_density(rho_eq)
+    need_v = g_eff - GLIDE_DAMPING_1_S * vup + GLIDE_STIFFNESS_1_S2 * (h_eq - h)
     lift_total = np.clip(need_v / math.cos(bank), 0.0, lift_max)
     lift_vec = lift_total[:, None] * (math.cos(bank) * vert + (bank_sign * math.sin(bank))[:, None] * lat)
     # Dive: steer the velocity onto the target.
@@ -952,7 +986,19 @@ def fly(
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r} not one of {PROFILES}")
     model = model or model_for(threat_class)
-    if True:
+    if profile == "glide":
+        launch = solve_glide(
+            threat_class,
+            launch_lat_deg,
+            launch_lon_deg,
+            target_lat_deg,
+            target_lon_deg,
+            apogee_km,
+            model,
+            earth,
+            steps,
+        )
+    else:
         launch = solve_launch(
             threat_class,
             launch_lat_deg,
@@ -967,3 +1013,69 @@ def fly(
         )
     tid = threat_id or f"{model.name}-{profile}"
     return fly_batch([launch], threat_class, profile, launch_utc, model, earth, steps, [tid])[0]
+
+
+GLIDE_APOGEE_KM = 80.0  # default boost apogee of a glide vehicle (stated, DF-17-like reports)
+GLIDE_MISS_KM = 10.0  # a glide that ends farther than this from the target is refused
+
+
+def solve_glide(
+    threat_class: str,
+    launch_lat_deg: float,
+    launch_lon_deg: float,
+    target_lat_deg: float,
+    target_lon_deg: float,
+    apogee_km: float | None = None,
+    model: MissileModel | None = None,
+    earth: EarthModel = WGS84_EARTH,
+    steps: Steps = DEFAULT_STEPS,
+    glide_bank_deg: float = 30.0,
+    glide_corridor_deg: float = 10.0,
+) -> Launch:
+    """Boost steering for a glide vehicle: a full burn along the great-circle azimuth with the
+    kick that gives the requested boost apogee (default :data:`GLIDE_APOGEE_KM`); the glide
+    guidance then steers onto the target. Refuses a target the glide cannot reach (or one too
+    near to dive onto) within :data:`GLIDE_MISS_KM`."""
+    model = model or model_for(threat_class)
+    if model.glide_l_over_d <= 0.0:
+        raise ShootingError(f"{model.name} carries no glide vehicle")
+    goal_km = GLIDE_APOGEE_KM if apogee_km is None else apogee_km
+    lat, lon, tlat, tlon = launch_lat_deg, launch_lon_deg, target_lat_deg, target_lon_deg
+    _ang, az = great_circle(lat, lon, tlat, tlon)
+    s, c = math.sin(math.radians(float(az))), math.cos(math.radians(float(az)))
+    kicks = np.linspace(5.0, 80.0, 31)
+    b = _batch(model, earth, lat, lon, tlat, tlon, kicks * s, kicks * c, model.burn_s)
+    sweep = _integrate(b, steps, record=False)
+    apo_km = sweep.apogee_m / 1000.0
+    order = np.argsort(apo_km)
+    if not apo_km.min() <= goal_km <= apo_km.max():
+        raise ShootingError(
+            f"boost apogee {goal_km:.0f} km is outside what {model.name} can fly "
+            f"({apo_km.min():.0f}-{apo_km.max():.0f} km)"
+        )
+    kick = float(np.interp(goal_km, apo_km[order], kicks[order]))
+    launch = Launch(lat, lon, tlat, tlon, kick * s, kick * c, model.burn_s)
+    b1 = _batch(
+        model,
+        earth,
+        lat,
+        lon,
+        tlat,
+        tlon,
+        kick * s,
+        kick * c,
+        model.burn_s,
+        glide_bank_deg,
+        glide_corridor_deg,
+    )
+    fl = _integrate(b1, steps, record=False, glide=True)
+    if not fl.impacted[0]:
+        raise ShootingError("the glide did not come down")
+    along, cross = _miss_km(lat, lon, tlat, tlon, fl.impact_ecef_m, earth)
+    miss = float(np.hypot(along[0], cross[0]))
+    if miss > GLIDE_MISS_KM:
+        where = "short of" if along[0] < 0 else "past"
+        raise ShootingError(
+            f"{model.name} glide ends {miss:.0f} km {where} the target (reach or dive geometry)"
+        )
+    return launch
