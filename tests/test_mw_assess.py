@@ -23,10 +23,11 @@ def test_fit_factors_against_numpy_least_squares():
         x = -dt * np.arange(n)[::-1]
         design = np.stack([np.ones(n), x], axis=1)
         cov = np.linalg.inv(design.T @ design)
-        pos, vel = _fit_factors(np.array([n]), 50, dt)
+        pos, cross, vel = _fit_factors(np.array([n]), 50, dt)
         assert pos[0] == pytest.approx(cov[0, 0], rel=1e-12)
         assert vel[0] == pytest.approx(cov[1, 1], rel=1e-12)
-    pos, vel = _fit_factors(np.array([1, 0]), 50, dt)
+        assert cross[0] == pytest.approx(cov[0, 1], rel=1e-12)
+    pos, _, vel = _fit_factors(np.array([1, 0]), 50, dt)
     assert pos[0] == 1.0 and np.isinf(vel).all()
 
 
@@ -178,3 +179,44 @@ def test_interpolated_sensor_positions_within_a_metre_of_sgp4():
     # 12 h HEO orbit), so there Hermite misses by metres: 0.3 urad seen from 30,000 km, against 40
     # urad of noise.
     assert np.max(miss_m[heo]) < 10.0
+
+
+def test_stereo_covariance_equals_the_tracking_triangulation():
+    """The assessment's information-form fix covariance and kizuna.mw.tracking.triangulate (the
+    track products' triangulation) agree for the same two lines of sight."""
+    from kizuna.mw.tracking import triangulate
+
+    target = np.array([-3.5e6, 4.5e6, 3.8e6])
+    sensors = np.array([[-2.4e7, 3.5e7, 0.0], [-4.0e6, 5.0e6, 4.6e6]])
+    sigma = np.array([30e-6, 100e-6])
+    rel = target - sensors
+    rng_m = np.linalg.norm(rel, axis=1)
+    u = rel / rng_m[:, None]
+    det = Detections(
+        looked=np.ones((1, 2, 1), bool),
+        held=np.ones((1, 2, 1), bool),
+        range_m=rng_m.reshape(1, 2, 1),
+        los_unit=u.reshape(1, 2, 1, 3),
+    )
+    table = SensorTable(
+        **{**SensorTable.from_sensors([geo_sensor(), geo_sensor()]).__dict__, "sigma_rad": sigma}
+    )
+    info, _, _ = track_information(det, table, 1.0)
+    position, covariance = triangulate(sensors, u, sigma)
+    assert np.allclose(position, target, atol=1e-3)
+    assert np.allclose(np.linalg.inv(info[0, 0]), covariance, rtol=1e-6)
+
+
+def test_impact_predictions_close_in_on_the_true_impact(flights):
+    """Along a tracked coast the 95% ellipse shrinks as the track lengthens (median over launches,
+    first vs last epoch) and holds the true impact point for most predictions."""
+    arch = load_architectures(["geo-leo"], datetime(2026, 11, 30, tzinfo=UTC))[0]
+    a = assess(flights, arch, seed=9)
+    have = np.isfinite(a.impact_semi_major_km)
+    assert have.sum() > 50
+    assert np.all(np.isfinite(a.impact_call_s))
+    inside = a.impact_miss_km[have] <= a.impact_semi_major_km[have]
+    assert inside.mean() > 0.85
+    # The impact call comes after burnout and leaves most of the flight as warning.
+    assert np.all(a.impact_call_s > 122.0)
+    assert np.all(a.impact_warning_s > 0.5 * (a.flight_time_s - a.impact_call_s))

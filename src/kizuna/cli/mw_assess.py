@@ -111,12 +111,16 @@ ASSESS_COLUMNS = (
     Column("pos 1s km", "position_sigma_km", lambda v: f"{v:.2f}", "right"),
     Column("vel 1s m/s", "velocity_sigma_m_s", lambda v: f"{v:.1f}", "right"),
     Column("warning s", "warning_time_s", _fmt, "right"),
+    Column("impact call s", "impact_call_s", _fmt, "right"),
+    Column("impact warning s", "impact_warning_s", _fmt, "right"),
+    Column("impact miss km", "impact_miss_km", lambda v: f"{v:.1f}", "right"),
     Column("flight s", "flight_time_s", _fmt, "right"),
 )
 ALL_ASSESS_KEYS = (
     *ASSESS_COLUMNS,
     Column("sensors", "sensors"),
     Column("stereo_p90_s", "stereo_p90_s"),
+    Column("impact_call_pct", "impact_call_pct"),
 )
 
 
@@ -148,7 +152,8 @@ def assess_cmd(
     force: ForceOption = False,
 ) -> None:
     """Monte Carlo of launches of each threat against each architecture: time to first detection
-    and to a stereo track, track continuity per phase, track accuracy and warning time left."""
+    and to a stereo track, track continuity per phase, track accuracy, the predicted impact point
+    and its 95% ellipse (JSON: its evolution), and the warning time left at the target."""
     from kizuna.mw.sensors import architecture_names
     from kizuna.mw.threat_scenarios import scenario_names
 
@@ -169,7 +174,7 @@ def assess_cmd(
         fail(f"--start {iso(t0)}: the launch window leaves the supported time range")
     output_file(plot, "--plot", force=force)
 
-    from kizuna.mw.assess import AssessConfig, assess, summary_row
+    from kizuna.mw.assess import AssessConfig, assess, impact_evolution, summary_row
     from kizuna.mw.sensors import load_architectures
     from kizuna.mw.threat_scenarios import monte_carlo
 
@@ -179,6 +184,7 @@ def assess_cmd(
         fail(f"--architecture: {exc}")
     config = AssessConfig(step_s=step_s)
     rows: list[dict[str, Any]] = []
+    evolution: list[dict[str, Any]] = []
     with progress() as bar:
         task = bar.add_task("assessing", total=len(threat_names) * (1 + len(archs)) * launches)
         for k, name in enumerate(threat_names):
@@ -199,6 +205,7 @@ def assess_cmd(
                     flights, a, config=config, seed=seed + k, progress=lambda n: bar.advance(task, n)
                 )
                 rows.append(summary_row(name, result))
+                evolution.append(impact_evolution(name, result))
     emit_rows(
         rows,
         ASSESS_COLUMNS if fmt == "table" else ALL_ASSESS_KEYS,
@@ -215,9 +222,10 @@ def assess_cmd(
             "step_s": step_s,
         },
         key="assessments",
+        extra={"impact_evolution": evolution},
     )
     if plot is not None:
         from kizuna.plots.mw import plot_assessment
 
-        plot_assessment(rows, plot)
+        plot_assessment(rows, plot, evolution)
         note(f"wrote {plot}")

@@ -18,16 +18,21 @@ def _value(row: Mapping[str, Any], key: str) -> float:
     return float(v) if isinstance(v, int | float) and math.isfinite(v) else np.nan
 
 
-def plot_assessment(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """Two panels per threat: grouped bars of first detection, stereo track and warning time left
-    (seconds) for each architecture, and the tracked fraction of each flight phase."""
+def plot_assessment(
+    rows: Sequence[Mapping[str, Any]],
+    path: Path,
+    evolution: Sequence[Mapping[str, Any]] = (),
+) -> Path:
+    """Three panels per threat: grouped bars of first detection, stereo track and warning time left
+    (seconds) for each architecture, the tracked fraction of each flight phase, and the median
+    impact-ellipse semi-major axis against time since launch."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     threats = list(dict.fromkeys(str(r["threat"]) for r in rows))
-    fig, axes = plt.subplots(len(threats), 2, figsize=(13, 3.6 * len(threats)), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(len(threats), 3, figsize=(18, 3.8 * len(threats)), dpi=110, squeeze=False)
     for i, threat in enumerate(threats):
         sub = [r for r in rows if r["threat"] == threat]
         names = [str(r["architecture"]) for r in sub]
@@ -53,6 +58,15 @@ def plot_assessment(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         ax.set_ylabel("phase tracked in 3-D [%]")
         ax.set_title(f"{threat}: track continuity")
         ax.legend(fontsize=8)
+        ax = axes[i][2]
+        for e in evolution:
+            if e["threat"] == threat and e["epochs_s"]:
+                ax.semilogy(e["epochs_s"], e["semi_major_km"], marker=".", label=str(e["architecture"]))
+        ax.set_xlabel("seconds after launch")
+        ax.set_ylabel("impact ellipse semi-major [km, 95%]")
+        ax.set_title(f"{threat}: impact prediction")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
