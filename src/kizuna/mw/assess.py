@@ -56,7 +56,7 @@ class AssessConfig:
     #: SGP4 at every step); see kizuna.mw.sensors.sensor_positions_ecef_m
     sensor_knot_s: float | None = 30.0
     #: how often the impact point is predicted along a coasting track
-    impact_every_s: float = 30.0
+    impact_every_s: float = 60.0
     #: an impact prediction is a warning a target can act on once its ellipse's semi-major axis
     #: (at kizuna.mw.impact's confidence, 95%) is this small: a city and its surroundings
     warning_ellipse_km: float = 50.0

@@ -249,22 +249,27 @@ class Geometry:
     beyond_clearance_m: np.ndarray  # height of the line of sight past the target above the limb
 
 
+def _norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm over the last axis (einsum: a third of np.linalg.norm's time on big stacks)."""
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
+
+
 def line_of_sight(target_ecef_m: np.ndarray, sensor_ecef_m: np.ndarray) -> Geometry:
     """target (N, K, 3), sensor (N, J, K, 3) or (J, K, 3)."""
     s = sensor_ecef_m if sensor_ecef_m.ndim == 4 else sensor_ecef_m[None]
     rel = target_ecef_m[:, None, :, :] - s
-    rng = np.linalg.norm(rel, axis=-1)
+    rng = _norm(rel)
     with np.errstate(invalid="ignore", divide="ignore"):
         u = rel / rng[..., None]
         # Blocking and limb in the stretched frame (ellipsoid -> sphere of radius a).
         ss, rs = stretched(s), stretched(rel)
-        rn = np.linalg.norm(rs, axis=-1)
+        rn = _norm(rs)
         us = rs / rn[..., None]
         tc = -np.einsum("...i,...i->...", ss, us)  # closest approach of the line to the centre
         t_seg = np.clip(tc, 0.0, rn)
-        d_seg = np.linalg.norm(ss + t_seg[..., None] * us, axis=-1)
+        d_seg = _norm(ss + t_seg[..., None] * us)
         t_past = np.maximum(tc, rn)
-        d_past = np.linalg.norm(ss + t_past[..., None] * us, axis=-1)
+        d_past = _norm(ss + t_past[..., None] * us)
     return Geometry(
         range_m=rng,
         los_unit=u,
