@@ -123,7 +123,7 @@ def test_assess_runs_and_writes_csv_and_plot(tmp_path: Path):
     """One small Monte Carlo end to end (two launches, two architectures)."""
     png = tmp_path / "mw.png"
     args = ["mw", "assess", "--threats", "nk-irbm-tokyo", "--architecture", "geo,japan-radars"]
-    result = invoke([*args, "--launches", "2", "-f", "csv", "--plot", str(png), "-q"])
+    result = invoke(["-q", *args, "--launches", "2", "-f", "csv", "--plot", str(png)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("threat,architecture,launches")
