@@ -220,3 +220,21 @@ def test_impact_predictions_close_in_on_the_true_impact(flights):
     # The impact call comes after burnout and leaves most of the flight as warning.
     assert np.all(a.impact_call_s > 122.0)
     assert np.all(a.impact_warning_s > 0.5 * (a.flight_time_s - a.impact_call_s))
+
+
+def test_no_ballistic_impact_prediction_for_a_glide_vehicle():
+    """The same tracked coast gets impact predictions as a ballistic flight, none once the flight
+    has a glide phase (a ballistic predictor cannot say where a glide vehicle comes down)."""
+    from dataclasses import replace
+
+    from kizuna.model.missile import PHASE_GLIDE, PHASE_MIDCOURSE
+
+    rise = vertical_rise(lambda t: np.full(len(t), 1e5), seconds=200)
+    phase = np.where(rise.time_s < 60.0, 0, PHASE_MIDCOURSE).astype(np.int8)
+    coast = replace(rise, phase=phase, burnout_time_s=60.0)
+    glide = replace(rise, phase=np.where(rise.time_s > 180.0, PHASE_GLIDE, phase).astype(np.int8))
+    config = AssessConfig(step_s=1.0, warning_ellipse_km=1e6)
+    ballistic = assess([coast], _two_geo(), config=config)
+    assert np.isfinite(ballistic.impact_semi_major_km).any() and np.isfinite(ballistic.impact_call_s[0])
+    gliding = assess([glide], _two_geo(), config=config)
+    assert not np.isfinite(gliding.impact_semi_major_km).any() and np.isnan(gliding.impact_call_s[0])

@@ -31,6 +31,7 @@ import numpy as np
 
 from kizuna.model.missile import (
     PHASE_BOOST,
+    PHASE_GLIDE,
     PHASE_MIDCOURSE,
     PHASE_NAMES,
     PHASE_REENTRY,
@@ -233,7 +234,9 @@ def _impact_predictions(
     The estimated state is the true one plus a draw from the track covariance
     [[a P, b P], [b P, c P]] (a, b, c from the straight-line fit, P the per-step fix covariance),
     so a prediction misses the true impact point as an estimate from that track would; the
-    ellipse is :func:`kizuna.mw.impact.predict_impact_batch`'s at its stated confidence."""
+    ellipse is :func:`kizuna.mw.impact.predict_impact_batch`'s at its stated confidence. A flight
+    with a glide phase gets none: a ballistic prediction says nothing of where a glide vehicle,
+    which pulls up and manoeuvres, comes down (its warning is the stereo track's alone)."""
     from kizuna.mw.impact import predict_impact_batch
 
     n = grid.position_ecef_m.shape[0]
@@ -245,8 +248,10 @@ def _impact_predictions(
     ki = k_of[None, :].repeat(n, axis=0)
     ni = np.arange(n)[:, None].repeat(len(epochs), axis=1)
     ph = grid.phase[ni, ki]
+    gliding = (grid.phase == PHASE_GLIDE).any(axis=1)
     usable = (
-        tracked[ni, ki]
+        ~gliding[:, None]
+        & tracked[ni, ki]
         & ((ph == PHASE_MIDCOURSE) | (ph == PHASE_REENTRY))
         & np.isfinite(vel_factor[ni, ki])
         & np.all(np.isfinite(p_step[ni, ki]), axis=(-2, -1))

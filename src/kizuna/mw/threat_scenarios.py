@@ -75,9 +75,13 @@ def scenario_names() -> list[str]:
 
 @lru_cache(maxsize=32)
 def _nominal(s: Scenario) -> Any:
-    from kizuna.mw.trajectory import ShootingError, solve_launch
+    from kizuna.mw.trajectory import ShootingError, solve_glide, solve_launch
 
     try:
+        if s.profile == "glide":  # boost steering; the glide guidance then steers to the target
+            return solve_glide(
+                s.threat_class, s.site_lat_deg, s.site_lon_deg, s.target_lat_deg, s.target_lon_deg
+            )
         return solve_launch(
             s.threat_class,
             s.site_lat_deg,
