@@ -186,10 +186,16 @@ def main() -> None:
             "assess_wall_s": round(wall, 2),
             "elements_per_s": round(result.elements / wall),
             "monte_carlo_wall_s": round(wall + fly_s, 2),
-            "first_detection_s_median": row["first_detection_s"],
-            "stereo_s_median": row["stereo_s"],
-            "tracked_midcourse_pct": row["tracked_midcourse_pct"],
-            "impact_warning_s_median": row["impact_warning_s"],
+            # JSON has no NaN: a median over no launches (GEO makes no impact call) is null
+            **{
+                key: (None if isinstance(value, float) and math.isnan(value) else value)
+                for key, value in (
+                    ("first_detection_s_median", row["first_detection_s"]),
+                    ("stereo_s_median", row["stereo_s"]),
+                    ("tracked_midcourse_pct", row["tracked_midcourse_pct"]),
+                    ("impact_warning_s_median", row["impact_warning_s"]),
+                )
+            },
         }
         doc["monte_carlo"][name] = m  # type: ignore[index]
         doc["machine"]["load_after"] = os.getloadavg()  # type: ignore[index]
@@ -198,7 +204,7 @@ def main() -> None:
             f"({m['elements_per_s']:,} launch-sensor-steps/s), Monte Carlo {m['monte_carlo_wall_s']} s",
             flush=True,
         )
-        RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
+        RESULTS.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     print(f"wrote {RESULTS}")
 
 
