@@ -117,9 +117,17 @@ def track_update_payload(
 
 
 def impact_prediction_payload(
-    track_id: str, seq: int, t_utc: np.datetime64, prediction: ImpactPrediction, *, synthetic: bool = False
+    track_id: str,
+    seq: int,
+    t_utc: np.datetime64,
+    prediction: ImpactPrediction,
+    *,
+    thrusting: bool = False,
+    synthetic: bool = False,
 ) -> dict[str, object]:
-    """An impact prediction: point, time, warning time left and the containment ellipse."""
+    """An impact prediction: point, time, warning time left and the containment ellipse.
+    ``thrusting`` marks an instantaneous impact point (where it would land if thrust stopped now),
+    which moves downrange until burnout."""
     if not prediction.impacts:
         raise ValueError("an impact prediction product needs a state that impacts")
     return {
@@ -139,6 +147,7 @@ def impact_prediction_payload(
         },
         "impact_time_sigma_s": _r(prediction.impact_time_sigma_s, 2),
         "method": "ballistic coast (WGS-84, J2, rotating frame, no drag); ellipse by linearisation",
+        "thrusting": bool(thrusting),
         "synthetic": synthetic,
     }
 
@@ -354,7 +363,7 @@ def replay_products(
                 ts,
                 utc(ts),
                 "impact_prediction",
-                impact_prediction_payload(tid, n_impact, utc(ts), ip, synthetic=True),
+                impact_prediction_payload(tid, n_impact, utc(ts), ip, thrusting=boosting[j], synthetic=True),
             )
         )
         last_major, last_point = major, point
