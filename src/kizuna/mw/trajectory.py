@@ -1079,3 +1079,72 @@ def solve_glide(
             f"{model.name} glide ends {miss:.0f} km {where} the target (reach or dive geometry)"
         )
     return launch
+
+
+# ---------------------------------------------------------------- using a record
+def sample(traj: ThreatTrajectory, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position and velocity ``(K, 3)`` at times within the flight, on the cubic Hermite
+    interpolant of the stored samples (positions and velocities both known: fourth-order
+    accurate, within metres at the integrator's steps)."""
+    t = np.asarray(time_s, dtype=float)
+    if np.any(t < 0.0) or np.any(t > traj.time_s[-1]):
+        raise ValueError("times outside the flight")
+    i = np.clip(np.searchsorted(traj.time_s, t, side="right") - 1, 0, len(traj.time_s) - 2)
+    t0 = traj.time_s[i]
+    h = traj.time_s[i + 1] - t0
+    r0, v0 = traj.position_ecef_m[i], traj.velocity_ecef_m_s[i]
+    r1, v1 = traj.position_ecef_m[i + 1], traj.velocity_ecef_m_s[i + 1]
+    return _hermite(r0, v0, r1, v1, h, t - t0)
+
+
+def uniform_times(traj: ThreatTrajectory, step_s: float) -> np.ndarray:
+    """``0, step, 2 step, ...`` plus burnout and impact, sorted and unique."""
+    grid = np.arange(0.0, traj.flight_time_s, step_s)
+    return np.unique(np.concatenate([grid, [traj.burnout_time_s, traj.flight_time_s]]))
+
+
+def phase_at(traj: ThreatTrajectory, time_s: np.ndarray) -> np.ndarray:
+    """The phase code in force at each time (that of the sample at or before it; burnout itself
+    is already after boost)."""
+    i = np.clip(np.searchsorted(traj.time_s, time_s, side="right") - 1, 0, len(traj.time_s) - 1)
+    return traj.phase[i]
+
+
+def burnout_speed_m_s(traj: ThreatTrajectory) -> float:
+    """Earth-fixed speed at burnout."""
+    _r, v = sample(traj, np.array([traj.burnout_time_s]))
+    return float(np.linalg.norm(v[0]))
+
+
+def max_range_km(
+    model: MissileModel,
+    launch_lat_deg: float = 0.0,
+    launch_lon_deg: float = 0.0,
+    azimuth_deg: float = 90.0,
+    earth: EarthModel = WGS84_EARTH,
+    steps: Steps = DEFAULT_STEPS,
+) -> float:
+    """The farthest ground range [km] of a full burn over a sweep of kicks (a parabola through
+    the best three), towards an azimuth (rotation makes eastward shots reach farther)."""
+    kicks = np.concatenate([np.linspace(2.0, 20.0, 10), np.linspace(22.0, 60.0, 20)])
+    s, c = math.sin(math.radians(azimuth_deg)), math.cos(math.radians(azimuth_deg))
+    far_lat, far_lon = destination(launch_lat_deg, launch_lon_deg, azimuth_deg, 100.0)
+    b = _batch(
+        model,
+        earth,
+        launch_lat_deg,
+        launch_lon_deg,
+        far_lat,
+        far_lon,
+        kicks * s,
+        kicks * c,
+        model.burn_s,
+    )
+    fl = _integrate(b, steps, record=False)
+    lat, lon, _ = ecef_to_geodetic(fl.impact_ecef_m, earth)
+    ang, _ = great_circle(launch_lat_deg, launch_lon_deg, lat, lon)
+    rng = np.where(fl.impacted, ang * 6371.0088, 0.0)
+    i = int(np.clip(np.argmax(rng), 1, len(kicks) - 2))
+    x, y = kicks[i - 1 : i + 2], rng[i - 1 : i + 2]
+    a, bb, cc = np.polyfit(x, y, 2)
+    return float(cc - bb * bb / (4.0 * a)) if a < 0 else float(rng.max())
