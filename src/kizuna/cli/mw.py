@@ -21,3 +21,4 @@ def register(app: typer.Typer) -> None:
 
 # Command modules register on mw_app when imported (one line each).
 from kizuna.cli import mw_replay as _mw_replay  # noqa: E402,F401
+from kizuna.cli import mw_trajectory as _mw_trajectory  # noqa: E402,F401
