@@ -5,7 +5,9 @@ Two nodes on loopback HTTP, SQLite: JPN publishes in this process and serves its
 process (the same database, as `kizuna serve` would); USA pulls as soon as JPN has published and
 the clock stops when the product is in USA's store (verified, policy-checked, audited). Per product
 type, p50 and p99 over the samples, side by side with the floor measured in the same run: the bare
-local publish at JPN (sign, store, audit) of the same products, and the ratio of the two.
+local publish at JPN (sign, store, audit) of the same products, and the ratio of the two. A control
+row, a small generic product (``conjunction``) sent through the same path interleaved with the
+others, tells whether the warning products cost more than any product does.
 
 Writes benchmarks/results/mw_products.json and prints a table.
 Usage: python benchmarks/bench_mw_products.py [--samples N] [--no-write]
@@ -39,6 +41,13 @@ from kizuna.share.node import Node
 from kizuna.share.products import Product
 
 BANNER = "SECRET//REL TO USA, JPN"
+CONTROL = "conjunction"
+CONTROL_PAYLOAD: dict[str, object] = {
+    "miss_km": 0.2,
+    "tca_utc": "2026-11-30T12:00:00.000Z",
+    "objects": [25544, 48274],
+}
+KINDS = (*MW_PRODUCT_TYPES, CONTROL)
 
 
 def _serve(db: str, config: str, keys: str, port: int, ready: Event, stop: Event) -> None:
@@ -76,6 +85,7 @@ def main(samples: int = 60) -> dict[str, object]:
     traj = fly("SRBM", 39.0, 125.7, 37.5, 127.0, launch_utc=np.datetime64("2026-11-30T12:00:00"))
     replay = replay_products(traj, replay_sensor_pair(125.7), seed=1)
     by_type = {t: [p.payload for p in replay if p.type == t] for t in MW_PRODUCT_TYPES}
+    by_type[CONTROL] = [CONTROL_PAYLOAD]
     tmp = Path(tempfile.mkdtemp(prefix="bench_mw_"))
     port = free_port()
     cfgs = write_coalition(tmp, {"JPN": port, "USA": free_port()})
@@ -84,10 +94,10 @@ def main(samples: int = 60) -> dict[str, object]:
     jpn = Node.open(jpn_db, cfgs["JPN"], keys)
     usa = Node.open(str(tmp / "USA.db"), cfgs["USA"], keys)
     marking = parse_banner(BANNER, jpn.config.markings)
-    publish_s: dict[str, list[float]] = {t: [] for t in MW_PRODUCT_TYPES}
-    visible_s: dict[str, list[float]] = {t: [] for t in MW_PRODUCT_TYPES}
-    syncs: dict[str, int] = dict.fromkeys(MW_PRODUCT_TYPES, 0)
-    payload_bytes = {t: len(json.dumps(by_type[t][0])) for t in MW_PRODUCT_TYPES}
+    publish_s: dict[str, list[float]] = {t: [] for t in KINDS}
+    visible_s: dict[str, list[float]] = {t: [] for t in KINDS}
+    syncs: dict[str, int] = dict.fromkeys(KINDS, 0)
+    payload_bytes = {t: len(json.dumps(by_type[t][0])) for t in KINDS}
     result: dict[str, object] = {
         "samples_per_type": samples,
         "marking": BANNER,
@@ -99,7 +109,7 @@ def main(samples: int = 60) -> dict[str, object]:
         with serving(jpn_db, cfgs["JPN"], keys, port), httpx.Client(timeout=30) as client:
             sync_partner(usa, usa.config.partners["JPN"], client=client)  # connection and cursor warm
             for i in range(samples):
-                for kind in MW_PRODUCT_TYPES:  # interleaved, so load drifts hit every type alike
+                for kind in KINDS:  # interleaved, so load drifts hit every type alike
                     payloads = by_type[kind]
                     product = Product.new(kind, payloads[i % len(payloads)], marking, jpn.node_id)
                     t0 = time.perf_counter()
@@ -114,7 +124,7 @@ def main(samples: int = 60) -> dict[str, object]:
     finally:
         jpn.catalog.close()
         usa.catalog.close()
-    for kind in MW_PRODUCT_TYPES:
+    for kind in KINDS:
         floor, e2e = _pct(publish_s[kind]), _pct(visible_s[kind])
         result[kind] = {
             "payload_bytes": payload_bytes[kind],
@@ -124,6 +134,10 @@ def main(samples: int = 60) -> dict[str, object]:
             "ratio_p99": round(e2e["p99"] / floor["p99"], 2),
             "syncs_per_product": round(syncs[kind] / samples, 2),
         }
+    control = np.percentile(visible_s[CONTROL], 50)
+    result["visible_p50_over_control"] = {
+        kind: round(float(np.percentile(visible_s[kind], 50) / control), 2) for kind in MW_PRODUCT_TYPES
+    }
     result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     return result
 
@@ -140,12 +154,12 @@ def table(res: dict[str, object]) -> Table:
         "x p50",
     ):
         t.add_column(col, justify="left" if col == "type" else "right")
-    for kind in MW_PRODUCT_TYPES:
+    for kind in KINDS:
         r = res[kind]
         assert isinstance(r, dict)
         e2e, floor = r["publish_to_partner_visible_ms"], r["floor_local_publish_ms"]
         t.add_row(
-            kind,
+            kind if kind != CONTROL else f"{kind} (control)",
             str(r["payload_bytes"]),
             f"{e2e['p50']:.1f}",
             f"{e2e['p99']:.1f}",
