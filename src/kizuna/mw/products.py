@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kizuna.model.missile import ThreatTrajectory
+from kizuna.model.missile import PHASE_BOOST, ThreatTrajectory
 from kizuna.mw.impact import DEFAULT_CONFIDENCE, ImpactPrediction, predict_impact_batch
 from kizuna.mw.tracking import (
     ACCEL_PSD_BOOST_M2_S3,
@@ -238,7 +238,7 @@ def replay_products(
     pos, _ = _sample(traj, t)
     idx = np.clip(np.searchsorted(traj.time_s, t, side="right") - 1, 0, len(traj.time_s) - 1)
     plume = traj.ir_intensity_w_sr[idx] > 0.0
-    boost = traj.phase[idx] == 0
+    boost = traj.phase[idx] == PHASE_BOOST
     _, _, alt = ecef_to_geodetic(pos)
     s = sensors.position_ecef_m
     clear = line_of_sight_clear(s[None, :, :], pos[:, None, :])  # (T, K)
