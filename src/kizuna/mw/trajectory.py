@@ -319,7 +319,7 @@ class _Batch:
     cutoff_s: np.ndarray
     target_ecef_m: np.ndarray | None = None  # glide guidance only
     glide_bank_deg: float = 30.0
-    glide_corridor_deg: float = 10.0
+    glide_corridor_deg: float = 5.0
 
     @property
     def n(self) -> int:
@@ -684,7 +684,7 @@ def _batch(
     kn,
     cut,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> _Batch:
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -932,7 +932,7 @@ def fly_batch(
     steps: Steps = DEFAULT_STEPS,
     threat_ids: Sequence[str] | None = None,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> list[ThreatTrajectory]:
     """Integrate N launches of one missile at once (vectorized RK4) and return their records.
 
@@ -1039,7 +1039,7 @@ def solve_glide(
     earth: EarthModel = WGS84_EARTH,
     steps: Steps = DEFAULT_STEPS,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> Launch:
     """Boost steering for a glide vehicle: a full burn along the great-circle azimuth with the
     kick that gives the requested boost apogee (default :data:`GLIDE_APOGEE_KM`); the glide
