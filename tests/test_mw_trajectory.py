@@ -353,3 +353,28 @@ def test_sites_carry_sources_and_bad_rows_are_named():
         parse_sites(header + "a,launch,1,2,X,d,s\nb,target,north,2,X,d,s\n", "x.csv")
     with pytest.raises(ValueError, match=r"line 2: source is empty"):
         parse_sites(header + "a,launch,1,2,X,d,\n", "x.csv")
+
+
+def test_with_azimuth_turns_the_shot_and_keeps_its_distance():
+    s0 = SITES["sunan"]
+    lat, lon = tj.destination(s0.lat_deg, s0.lon_deg, 100.0, 1_000.0)
+    base = tj.Launch(
+        s0.lat_deg,
+        s0.lon_deg,
+        lat,
+        lon,
+        20.0 * math.sin(math.radians(100.0)),
+        20.0 * math.cos(math.radians(100.0)),
+        110.0,
+    )
+    same = base.with_azimuth(100.0)
+    assert same.kick_east_deg == pytest.approx(base.kick_east_deg)
+    assert same.kick_north_deg == pytest.approx(base.kick_north_deg)
+    assert (same.target_lat_deg, same.target_lon_deg) == pytest.approx((lat, lon), abs=1e-6)
+    south = base.with_azimuth(180.0)
+    assert south.kick_east_deg == pytest.approx(0.0, abs=1e-12) and south.kick_north_deg == pytest.approx(
+        -20.0
+    )
+    ang, az = tj.great_circle(s0.lat_deg, s0.lon_deg, south.target_lat_deg, south.target_lon_deg)
+    assert float(ang) * 6371.0088 == pytest.approx(1_000.0, abs=0.01)
+    assert float(az) == pytest.approx(180.0, abs=1e-6)
