@@ -319,7 +319,7 @@ class _Batch:
     cutoff_s: np.ndarray
     target_ecef_m: np.ndarray | None = None  # glide guidance only
     glide_bank_deg: float = 30.0
-    glide_corridor_deg: float = 10.0
+    glide_corridor_deg: float = 5.0
 
     @property
     def n(self) -> int:
@@ -672,6 +672,26 @@ class Launch:
     kick_north_deg: float
     cutoff_s: float
 
+    def with_azimuth(self, azimuth_deg: float) -> Launch:
+        """The same shot turned to another azimuth (same tilt and cutoff; the target moved to
+        the same distance along it, which only glide guidance reads): a Monte Carlo over launch
+        azimuth."""
+        tilt = math.hypot(self.kick_east_deg, self.kick_north_deg)
+        ang, _ = great_circle(
+            self.launch_lat_deg, self.launch_lon_deg, self.target_lat_deg, self.target_lon_deg
+        )
+        lat, lon = destination(self.launch_lat_deg, self.launch_lon_deg, azimuth_deg, float(ang) * 6371.0088)
+        a = math.radians(azimuth_deg)
+        return Launch(
+            self.launch_lat_deg,
+            self.launch_lon_deg,
+            lat,
+            lon,
+            tilt * math.sin(a),
+            tilt * math.cos(a),
+            self.cutoff_s,
+        )
+
 
 def _batch(
     model: MissileModel,
@@ -684,7 +704,7 @@ def _batch(
     kn,
     cut,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> _Batch:
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -787,7 +807,12 @@ def solve_launch(
             return _burnout_gamma_deg(fl, earth) - optimal_gamma_deg(bo_ang)
 
         x0 = np.array([kicks[best] * s, kicks[best] * c, full])
-        x = _newton(run, lat, lon, tlat, tlon, earth, x0, third, 1.0, (min_cut, full), tol_km)
+        try:
+            x = _newton(run, lat, lon, tlat, tlon, earth, x0, third, 1.0, (min_cut, full), tol_km)
+        except ShootingError:
+            # Near the edge of reach drag moves the best angle off the vacuum one and the
+            # condition would need more than a full burn: fly the full burn that reaches.
+            x = _newton(run, lat, lon, tlat, tlon, earth, x0, None, 1.0, (full, full), tol_km)
     else:
         if apogee_km is None and profile == "lofted":
             # Full burn, the high branch: the smallest kick that reaches the target.
@@ -880,7 +905,6 @@ def _to_record(
     t, r, v, st = t[keep], r[keep], v[keep], st[keep]
     h = height_m(r, earth)
     boosting = st >= 0
-    boosting[-1] = boosting[-1] and len(t) == 1
     # The last boost sample is burnout itself: the plume is out from that instant on.
     boosting &= t < fl.burnout_time_s[i] - 1e-9
     apo_i = int(np.argmax(h))
@@ -932,13 +956,14 @@ def fly_batch(
     steps: Steps = DEFAULT_STEPS,
     threat_ids: Sequence[str] | None = None,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> list[ThreatTrajectory]:
     """Integrate N launches of one missile at once (vectorized RK4) and return their records.
 
     Each :class:`Launch` carries its own site, target and steering, so a Monte Carlo over launch
-    azimuth or steering dispersions is one call; launch time only stamps ``launch_utc`` (the
-    flight is Earth-fixed). Launches that do not come down within ``steps.max_flight_s`` raise.
+    azimuth (:meth:`Launch.with_azimuth`) or steering dispersions is one call; launch time only
+    stamps ``launch_utc`` (the flight is Earth-fixed; default 2026-01-01T00:00Z). Launches that
+    do not come down within ``steps.max_flight_s`` raise :class:`ShootingError`.
     """
     model = model or model_for(threat_class)
     n = len(launches)
@@ -1039,7 +1064,7 @@ def solve_glide(
     earth: EarthModel = WGS84_EARTH,
     steps: Steps = DEFAULT_STEPS,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> Launch:
     """Boost steering for a glide vehicle: a full burn along the great-circle azimuth with the
     kick that gives the requested boost apogee (default :data:`GLIDE_APOGEE_KM`); the glide
