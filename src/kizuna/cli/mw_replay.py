@@ -78,6 +78,7 @@ def _summary(kind: str, p: dict[str, object]) -> str:
     return (
         f"impact {p['impact_lat_deg']:.3f}, {p['impact_lon_deg']:.3f} in {p['warning_time_s']:.0f} s, "
         f"{e['semi_major_km']:.1f} x {e['semi_minor_km']:.1f} km"
+        + (" (instantaneous, thrusting)" if p.get("thrusting") else "")
     )
 
 
@@ -192,6 +193,8 @@ def replay(
                 signed = node.publish(product, actor=actor)
             except (KizunaError, ValueError) as exc:
                 fail(f"--marking {marking!r}: {exc}")
+            if speed > 0:  # live: say each product as it goes out
+                note(f"t+{wp.time_s:.0f} s published {wp.type} {product.id}")
             rows.append(
                 {
                     "time_s": round(wp.time_s, 1),

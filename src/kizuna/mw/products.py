@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kizuna.model.missile import ThreatTrajectory
+from kizuna.model.missile import PHASE_BOOST, ThreatTrajectory
 from kizuna.mw.impact import DEFAULT_CONFIDENCE, ImpactPrediction, predict_impact_batch
 from kizuna.mw.tracking import (
     ACCEL_PSD_BOOST_M2_S3,
@@ -117,9 +117,17 @@ def track_update_payload(
 
 
 def impact_prediction_payload(
-    track_id: str, seq: int, t_utc: np.datetime64, prediction: ImpactPrediction, *, synthetic: bool = False
+    track_id: str,
+    seq: int,
+    t_utc: np.datetime64,
+    prediction: ImpactPrediction,
+    *,
+    thrusting: bool = False,
+    synthetic: bool = False,
 ) -> dict[str, object]:
-    """An impact prediction: point, time, warning time left and the containment ellipse."""
+    """An impact prediction: point, time, warning time left and the containment ellipse.
+    ``thrusting`` marks an instantaneous impact point (where it would land if thrust stopped now),
+    which moves downrange until burnout."""
     if not prediction.impacts:
         raise ValueError("an impact prediction product needs a state that impacts")
     return {
@@ -139,6 +147,7 @@ def impact_prediction_payload(
         },
         "impact_time_sigma_s": _r(prediction.impact_time_sigma_s, 2),
         "method": "ballistic coast (WGS-84, J2, rotating frame, no drag); ellipse by linearisation",
+        "thrusting": bool(thrusting),
         "synthetic": synthetic,
     }
 
@@ -229,7 +238,7 @@ def replay_products(
     pos, _ = _sample(traj, t)
     idx = np.clip(np.searchsorted(traj.time_s, t, side="right") - 1, 0, len(traj.time_s) - 1)
     plume = traj.ir_intensity_w_sr[idx] > 0.0
-    boost = traj.phase[idx] == 0
+    boost = traj.phase[idx] == PHASE_BOOST
     _, _, alt = ecef_to_geodetic(pos)
     s = sensors.position_ecef_m
     clear = line_of_sight_clear(s[None, :, :], pos[:, None, :])  # (T, K)
@@ -354,7 +363,7 @@ def replay_products(
                 ts,
                 utc(ts),
                 "impact_prediction",
-                impact_prediction_payload(tid, n_impact, utc(ts), ip, synthetic=True),
+                impact_prediction_payload(tid, n_impact, utc(ts), ip, thrusting=boosting[j], synthetic=True),
             )
         )
         last_major, last_point = major, point

@@ -134,7 +134,7 @@ MODELS: dict[str, MissileModel] = {
         MissileModel(
             name="nodong-like",
             threat_class="MRBM",
-            stages=(Stage(burn_s=110.0, propellant_kg=12_900.0, dry_kg=2_100.0, isp_s=240.0),),
+            stages=(Stage(burn_s=110.0, propellant_kg=13_000.0, dry_kg=1_900.0, isp_s=250.0),),
             payload_kg=1_000.0,
             diameter_m=1.36,
             rv_cd=0.15,
@@ -149,7 +149,7 @@ MODELS: dict[str, MissileModel] = {
         MissileModel(
             name="hwasong-12-like",
             threat_class="IRBM",
-            stages=(Stage(burn_s=140.0, propellant_kg=20_000.0, dry_kg=2_700.0, isp_s=300.0),),
+            stages=(Stage(burn_s=115.0, propellant_kg=20_500.0, dry_kg=2_200.0, isp_s=315.0),),
             payload_kg=650.0,
             diameter_m=1.5,
             rv_cd=0.12,
@@ -165,10 +165,10 @@ MODELS: dict[str, MissileModel] = {
             name="hwasong-15-like",
             threat_class="ICBM",
             stages=(
-                Stage(burn_s=150.0, propellant_kg=50_000.0, dry_kg=5_000.0, isp_s=290.0),
-                Stage(burn_s=250.0, propellant_kg=10_000.0, dry_kg=1_500.0, isp_s=320.0),
+                Stage(burn_s=120.0, propellant_kg=52_000.0, dry_kg=5_000.0, isp_s=290.0),
+                Stage(burn_s=130.0, propellant_kg=9_500.0, dry_kg=1_500.0, isp_s=315.0),
             ),
-            payload_kg=1_000.0,
+            payload_kg=700.0,
             diameter_m=2.4,
             rv_cd=0.10,
             rv_area_m2=0.8,
@@ -183,10 +183,10 @@ MODELS: dict[str, MissileModel] = {
             name="hwasong-17-like",
             threat_class="ICBM",
             stages=(
-                Stage(burn_s=160.0, propellant_kg=80_000.0, dry_kg=8_000.0, isp_s=290.0),
-                Stage(burn_s=230.0, propellant_kg=16_000.0, dry_kg=2_000.0, isp_s=320.0),
+                Stage(burn_s=140.0, propellant_kg=80_000.0, dry_kg=8_000.0, isp_s=290.0),
+                Stage(burn_s=130.0, propellant_kg=17_000.0, dry_kg=2_000.0, isp_s=320.0),
             ),
-            payload_kg=1_500.0,
+            payload_kg=1_000.0,
             diameter_m=2.9,
             rv_cd=0.10,
             rv_area_m2=1.0,
@@ -241,3 +241,72 @@ def model_for(threat_class: str, name: str | None = None) -> MissileModel:
     if model.threat_class != threat_class:
         raise ValueError(f"missile model {name!r} is class {model.threat_class}, not {threat_class}")
     return model
+
+
+# ---------------------------------------------------------------- launch regions and targets
+@dataclass(frozen=True)
+class Site:
+    """A public launch region reference point or target (``kind`` ``launch`` or ``target``)."""
+
+    name: str
+    kind: str
+    lat_deg: float
+    lon_deg: float
+    country: str
+    description: str
+    source: str
+
+
+SITE_COLUMNS = ("name", "kind", "lat_deg", "lon_deg", "country", "description", "source")
+
+
+def parse_sites(text: str, where: str) -> dict[str, Site]:
+    """Sites from CSV text (``SITE_COLUMNS``); a bad row raises ``ValueError`` naming ``where``,
+    the line and the field."""
+    import csv
+    import io
+    import math
+
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in SITE_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{where}: line 1: missing columns {', '.join(missing)}")
+    out: dict[str, Site] = {}
+    for row in reader:
+        line = reader.line_num
+        name = (row["name"] or "").strip().lower()
+        if not name:
+            raise ValueError(f"{where}: line {line}: name is empty")
+        if row["kind"] not in ("launch", "target"):
+            raise ValueError(f"{where}: line {line}: kind {row['kind']!r} is not launch or target")
+        vals = {}
+        for field_name, limit in (("lat_deg", 90.0), ("lon_deg", 180.0)):
+            try:
+                value = float(row[field_name])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where}: line {line}: {field_name} {row[field_name]!r} is not a number"
+                ) from None
+            if not math.isfinite(value) or abs(value) > limit:
+                raise ValueError(f"{where}: line {line}: {field_name} {value} is out of range")
+            vals[field_name] = value
+        if not (row["source"] or "").strip():
+            raise ValueError(f"{where}: line {line}: source is empty")
+        out[name] = Site(
+            name,
+            row["kind"],
+            vals["lat_deg"],
+            vals["lon_deg"],
+            row["country"],
+            row["description"],
+            row["source"].strip(),
+        )
+    return out
+
+
+def bundled_sites() -> dict[str, Site]:
+    """The package's public launch regions and targets (``kizuna/data/mw/sites.csv``)."""
+    from importlib import resources
+
+    path = resources.files("kizuna") / "data" / "mw" / "sites.csv"
+    return parse_sites(path.read_text(encoding="utf-8"), "sites.csv")

@@ -319,7 +319,7 @@ class _Batch:
     cutoff_s: np.ndarray
     target_ecef_m: np.ndarray | None = None  # glide guidance only
     glide_bank_deg: float = 30.0
-    glide_corridor_deg: float = 10.0
+    glide_corridor_deg: float = 5.0
 
     @property
     def n(self) -> int:
@@ -428,12 +428,18 @@ class _Flight:
     samples: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
-def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _Flight:
+def _integrate(
+    b: _Batch,
+    steps: Steps,
+    record: bool,
+    glide: bool = False,
+    initial: tuple[np.ndarray, np.ndarray] | None = None,
+) -> _Flight:
     model, earth = b.model, b.earth
     veh = _Vehicle.of(model)
     n = b.n
-    r = b.launch_ecef_m.copy()
-    v = np.zeros_like(r)
+    r = b.launch_ecef_m.copy() if initial is None else np.array(initial[0], dtype=float)
+    v = np.zeros_like(r) if initial is None else np.array(initial[1], dtype=float)
     t = np.zeros(n)
     rec_t: list[np.ndarray] = [t.copy()]
     rec_r: list[np.ndarray] = [r.copy()]
@@ -445,7 +451,7 @@ def _integrate(b: _Batch, steps: Steps, record: bool, glide: bool = False) -> _F
     kick_tilt = _norm(hor)
     kick_dir = hor / np.where(kick_tilt > 0.0, kick_tilt, 1.0)[:, None]
     # Boost: every segment in the same number of steps for every launch, ending on its cutoff.
-    for seg in _segments(model):
+    for seg in _segments(model) if initial is None else []:
         start = np.minimum(seg.start_s, b.cutoff_s)
         end = np.minimum(seg.end_s, b.cutoff_s)
         nstep = max(1, math.ceil((seg.end_s - seg.start_s) / steps.boost_s))
@@ -666,6 +672,26 @@ class Launch:
     kick_north_deg: float
     cutoff_s: float
 
+    def with_azimuth(self, azimuth_deg: float) -> Launch:
+        """The same shot turned to another azimuth (same tilt and cutoff; the target moved to
+        the same distance along it, which only glide guidance reads): a Monte Carlo over launch
+        azimuth."""
+        tilt = math.hypot(self.kick_east_deg, self.kick_north_deg)
+        ang, _ = great_circle(
+            self.launch_lat_deg, self.launch_lon_deg, self.target_lat_deg, self.target_lon_deg
+        )
+        lat, lon = destination(self.launch_lat_deg, self.launch_lon_deg, azimuth_deg, float(ang) * 6371.0088)
+        a = math.radians(azimuth_deg)
+        return Launch(
+            self.launch_lat_deg,
+            self.launch_lon_deg,
+            lat,
+            lon,
+            tilt * math.sin(a),
+            tilt * math.cos(a),
+            self.cutoff_s,
+        )
+
 
 def _batch(
     model: MissileModel,
@@ -678,7 +704,7 @@ def _batch(
     kn,
     cut,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> _Batch:
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -781,7 +807,12 @@ def solve_launch(
             return _burnout_gamma_deg(fl, earth) - optimal_gamma_deg(bo_ang)
 
         x0 = np.array([kicks[best] * s, kicks[best] * c, full])
-        x = _newton(run, lat, lon, tlat, tlon, earth, x0, third, 1.0, (min_cut, full), tol_km)
+        try:
+            x = _newton(run, lat, lon, tlat, tlon, earth, x0, third, 1.0, (min_cut, full), tol_km)
+        except ShootingError:
+            # Near the edge of reach drag moves the best angle off the vacuum one and the
+            # condition would need more than a full burn: fly the full burn that reaches.
+            x = _newton(run, lat, lon, tlat, tlon, earth, x0, None, 1.0, (full, full), tol_km)
     else:
         if apogee_km is None and profile == "lofted":
             # Full burn, the high branch: the smallest kick that reaches the target.
@@ -816,7 +847,7 @@ def _newton(run, lat, lon, tlat, tlon, earth, x0, third, third_tol, cut_bounds, 
     """Damped Newton on (kick east, kick north[, cutoff]) with a finite-difference Jacobian
     from one batch of 3-4 flights per iteration."""
     dim = 2 if third is None else 3
-    x = x0.astype(float).copy()
+    x = x0[:dim].astype(float).copy()
     deltas = np.array([1e-3, 1e-3, -0.05])[:dim]  # cutoff probes downwards: full burn is a bound
 
     def resid(fl):
@@ -825,6 +856,7 @@ def _newton(run, lat, lon, tlat, tlon, earth, x0, third, third_tol, cut_bounds, 
         out = np.stack(cols, axis=-1)
         return np.where(fl.impacted[:, None], out, np.nan)
 
+    at_full = 0
     for _ in range(40):
         xs = np.repeat(x[None, :], dim + 1, axis=0)
         for j in range(dim):
@@ -848,8 +880,10 @@ def _newton(run, lat, lon, tlat, tlon, earth, x0, third, third_tol, cut_bounds, 
             scale = min(scale, 20.0 / max(1e-12, abs(float(dx[2]))))
         x = x + scale * dx
         if dim == 3:
-            if x[2] > cut_bounds[1] + 1e-9 and np.all(np.abs(f0[:2]) < tol_km):
-                raise ShootingError("the requested profile needs more energy than a full burn")
+            # Asked for more than a full burn three times running: out of reach.
+            at_full = at_full + 1 if x[2] > cut_bounds[1] + 1e-6 else 0
+            if at_full >= 3:
+                raise ShootingError("the requested apogee needs more energy than a full burn")
             x[2] = float(np.clip(x[2], cut_bounds[0], cut_bounds[1]))
     raise ShootingError(f"shooting did not converge (miss {float(np.max(np.abs(f0))):.3f})")
 
@@ -871,7 +905,6 @@ def _to_record(
     t, r, v, st = t[keep], r[keep], v[keep], st[keep]
     h = height_m(r, earth)
     boosting = st >= 0
-    boosting[-1] = boosting[-1] and len(t) == 1
     # The last boost sample is burnout itself: the plume is out from that instant on.
     boosting &= t < fl.burnout_time_s[i] - 1e-9
     apo_i = int(np.argmax(h))
@@ -923,13 +956,14 @@ def fly_batch(
     steps: Steps = DEFAULT_STEPS,
     threat_ids: Sequence[str] | None = None,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> list[ThreatTrajectory]:
     """Integrate N launches of one missile at once (vectorized RK4) and return their records.
 
     Each :class:`Launch` carries its own site, target and steering, so a Monte Carlo over launch
-    azimuth or steering dispersions is one call; launch time only stamps ``launch_utc`` (the
-    flight is Earth-fixed). Launches that do not come down within ``steps.max_flight_s`` raise.
+    azimuth (:meth:`Launch.with_azimuth`) or steering dispersions is one call; launch time only
+    stamps ``launch_utc`` (the flight is Earth-fixed; default 2026-01-01T00:00Z). Launches that
+    do not come down within ``steps.max_flight_s`` raise :class:`ShootingError`.
     """
     model = model or model_for(threat_class)
     n = len(launches)
@@ -1030,7 +1064,7 @@ def solve_glide(
     earth: EarthModel = WGS84_EARTH,
     steps: Steps = DEFAULT_STEPS,
     glide_bank_deg: float = 30.0,
-    glide_corridor_deg: float = 10.0,
+    glide_corridor_deg: float = 5.0,
 ) -> Launch:
     """Boost steering for a glide vehicle: a full burn along the great-circle azimuth with the
     kick that gives the requested boost apogee (default :data:`GLIDE_APOGEE_KM`); the glide
@@ -1079,3 +1113,93 @@ def solve_glide(
             f"{model.name} glide ends {miss:.0f} km {where} the target (reach or dive geometry)"
         )
     return launch
+
+
+# ---------------------------------------------------------------- using a record
+def sample(traj: ThreatTrajectory, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position and velocity ``(K, 3)`` at times within the flight, on the cubic Hermite
+    interpolant of the stored samples (positions and velocities both known: fourth-order
+    accurate, within metres at the integrator's steps)."""
+    t = np.asarray(time_s, dtype=float)
+    if np.any(t < 0.0) or np.any(t > traj.time_s[-1]):
+        raise ValueError("times outside the flight")
+    i = np.clip(np.searchsorted(traj.time_s, t, side="right") - 1, 0, len(traj.time_s) - 2)
+    t0 = traj.time_s[i]
+    h = traj.time_s[i + 1] - t0
+    r0, v0 = traj.position_ecef_m[i], traj.velocity_ecef_m_s[i]
+    r1, v1 = traj.position_ecef_m[i + 1], traj.velocity_ecef_m_s[i + 1]
+    return _hermite(r0, v0, r1, v1, h, t - t0)
+
+
+def uniform_times(traj: ThreatTrajectory, step_s: float) -> np.ndarray:
+    """``0, step, 2 step, ...`` plus burnout and impact, sorted and unique."""
+    grid = np.arange(0.0, traj.flight_time_s, step_s)
+    return np.unique(np.concatenate([grid, [traj.burnout_time_s, traj.flight_time_s]]))
+
+
+def phase_at(traj: ThreatTrajectory, time_s: np.ndarray) -> np.ndarray:
+    """The phase code in force at each time (that of the sample at or before it; burnout itself
+    is already after boost)."""
+    i = np.clip(np.searchsorted(traj.time_s, time_s, side="right") - 1, 0, len(traj.time_s) - 1)
+    return traj.phase[i]
+
+
+def burnout_speed_m_s(traj: ThreatTrajectory) -> float:
+    """Earth-fixed speed at burnout."""
+    _r, v = sample(traj, np.array([traj.burnout_time_s]))
+    return float(np.linalg.norm(v[0]))
+
+
+def max_range_km(
+    model: MissileModel,
+    launch_lat_deg: float = 0.0,
+    launch_lon_deg: float = 0.0,
+    azimuth_deg: float = 90.0,
+    earth: EarthModel = WGS84_EARTH,
+    steps: Steps = DEFAULT_STEPS,
+) -> float:
+    """The farthest ground range [km] of a full burn over a sweep of kicks (a parabola through
+    the best three), towards an azimuth (rotation makes eastward shots reach farther)."""
+    kicks = np.concatenate([np.linspace(2.0, 20.0, 10), np.linspace(22.0, 60.0, 20)])
+    s, c = math.sin(math.radians(azimuth_deg)), math.cos(math.radians(azimuth_deg))
+    far_lat, far_lon = destination(launch_lat_deg, launch_lon_deg, azimuth_deg, 100.0)
+    b = _batch(
+        model,
+        earth,
+        launch_lat_deg,
+        launch_lon_deg,
+        far_lat,
+        far_lon,
+        kicks * s,
+        kicks * c,
+        model.burn_s,
+    )
+    fl = _integrate(b, steps, record=False)
+    lat, lon, _ = ecef_to_geodetic(fl.impact_ecef_m, earth)
+    ang, _ = great_circle(launch_lat_deg, launch_lon_deg, lat, lon)
+    rng = np.where(fl.impacted, ang * 6371.0088, 0.0)
+    i = int(np.clip(np.argmax(rng), 1, len(kicks) - 2))
+    x, y = kicks[i - 1 : i + 2], rng[i - 1 : i + 2]
+    a, bb, cc = np.polyfit(x, y, 2)
+    return float(cc - bb * bb / (4.0 * a)) if a < 0 else float(rng.max())
+
+
+def coast(
+    r_m: np.ndarray,
+    v_m_s: np.ndarray,
+    model: MissileModel,
+    earth: EarthModel = WGS84_EARTH,
+    steps: Steps = DEFAULT_STEPS,
+) -> list[dict[str, np.ndarray]]:
+    """Unpowered flights of the model's re-entry vehicle from Earth-fixed states ``(N, 3)`` to
+    impact: per flight ``time_s``, ``r``, ``v`` samples (the last one is the impact). For checks
+    against closed forms and for dispersing a state after burnout."""
+    r = np.atleast_2d(np.asarray(r_m, dtype=float))
+    v = np.atleast_2d(np.asarray(v_m_s, dtype=float))
+    n = r.shape[0]
+    lat, lon, _ = ecef_to_geodetic(r, earth)
+    b = _batch(model, earth, lat, lon, lat, lon, np.zeros(n), np.zeros(n), 0.0)
+    fl = _integrate(b, steps, record=True, initial=(r, v))
+    if not np.all(fl.impacted):
+        raise ShootingError(f"a coast did not come down within {steps.max_flight_s:.0f} s")
+    return [{k: smp[k] for k in ("time_s", "r", "v")} for smp in fl.samples]
