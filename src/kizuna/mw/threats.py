@@ -1,9 +1,9 @@
 """Boost models per threat class: stages, masses, burn times, specific impulse, body drag.
 
 Every model is "-like": figures of the order published in the open literature for the named
-missile, rounded, with the payload chosen so that the model's maximum (minimum-energy) range at
-full burn falls in the published band (``tests/test_mw_trajectory.py`` checks it). None is an
-intelligence estimate. Sources, per model:
+missile, rounded, with payload and burn times chosen so that the model's maximum range at full
+burn falls in the published band and the lofted test flights' reported apogees are within reach
+(``tests/test_mw_trajectory.py`` checks both). None is an intelligence estimate. Sources, per model:
 
 - ``scud-b-like`` (SRBM): R-17 / Scud-B, launch mass ~5.9 t, ~3.7 t of propellant burnt in ~62 s,
   ~1 t warhead, body 0.88 m, range ~300 km. S. J. Zaloga, *Scud Ballistic Missile and Launch
@@ -16,7 +16,10 @@ intelligence estimate. Sources, per model:
   CSIS Missile Threat, "Hwasong-12"; Japan MoD reports of the 14 May 2017 and 29 Aug / 15 Sep
   2017 flights.
 - ``hwasong-15-like`` (ICBM): two liquid stages, launch mass ~65-72 t, 2.0-2.4 m body, the first
-  stage a twin-chamber engine of ~80 tf; range over 12,000 km with a ~1 t payload. M. Elleman,
+  stage a twin-chamber engine (published estimates ~80-110 tf); range over 13,000 km with a light
+  payload. The model's first stage is stronger (~125 tf, a 120 s burn): with public masses it is
+  what flies the reported 4,475 km lofted apogee, since a near-vertical shot loses about g x burn
+  time to gravity. M. Elleman,
   "The New Hwasong-15 ICBM: A Significant Improvement That May be Ready as Early as 2018",
   38 North (30 Nov 2017); CSIS Missile Threat, "Hwasong-15".
 - ``hwasong-17-like`` (ICBM): two liquid stages, launch mass ~80-110 t, 2.5-2.9 m body, four
