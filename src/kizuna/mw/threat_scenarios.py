@@ -6,7 +6,7 @@ the aim, flown together by :func:`kizuna.mw.trajectory.fly_batch`."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -115,15 +115,11 @@ def monte_carlo(
     s = scenarios[name]
     aim = _nominal(s)
     rng = np.random.default_rng(seed)
-    turns = np.radians(rng.uniform(-azimuth_spread_deg, azimuth_spread_deg, launches))
+    turns = rng.uniform(-azimuth_spread_deg, azimuth_spread_deg, launches)
     offsets_ns = (rng.uniform(0.0, window_hours * 3600.0, launches) * 1e9).astype("int64")
     t0 = np.datetime64(start_utc.replace(tzinfo=None), "ns")
-    batch = []
-    for d in turns:
-        # Azimuth is measured from north towards east: turning by d rotates (east, north) clockwise.
-        c, sn = math.cos(d), math.sin(d)
-        e, n = aim.kick_east_deg, aim.kick_north_deg
-        batch.append(replace(aim, kick_east_deg=c * e + sn * n, kick_north_deg=-sn * e + c * n))
+    aim_az = math.degrees(math.atan2(aim.kick_east_deg, aim.kick_north_deg))
+    batch = [aim.with_azimuth(aim_az + float(d)) for d in turns]
     stamps = list(t0 + offsets_ns.astype("timedelta64[ns]"))
     ids = [f"{name}#{k + 1}" for k in range(launches)]
     try:
