@@ -20,3 +20,6 @@ def register(app: typer.Typer) -> None:
 
 
 # Command modules register on mw_app when imported (one line each).
+from kizuna.cli import mw_assess  # noqa: E402, F401  (kizuna mw sensors, kizuna mw assess)
+from kizuna.cli import mw_replay as _mw_replay  # noqa: E402,F401
+from kizuna.cli import mw_trajectory as _mw_trajectory  # noqa: E402,F401
