@@ -10,9 +10,9 @@ Definitions (each event carries its own in ``MaritimeEvent.definition``):
 - **Loitering**: one vessel at an average speed < 2 kn for >= 1 h while on average >= 20 nm from
   shore (GFW carrier loitering events; GFW technical documentation, "Loitering":
   ``avg_distance_from_shore_nm >= 20``).
-- **Spoofing / identity**: positions on land (at least 2 km behind the coast, to allow for the 1-km
-  mask in ports), teleports (a step needing more than 50 kn), reported SOG above a physical limit,
-  and an MMSI broadcast by two ships.
+- **Spoofing / identity**: :mod:`kizuna.maritime.spoofing` (positions on land, teleports,
+  impossible SOG, shared MMSIs, circle spoofing, many vessels jumping to one point; (0, 0) runs as
+  bad positions), each with the affected area as a polygon.
 
 Shore conditions use, by default, the bundled-by-dependency GLOBE 30" land mask
 (:class:`kizuna.maritime.shore.GlobalLandMask`, package ``global-land-mask``; nothing is
@@ -337,109 +337,14 @@ def detect_loitering(
     return out
 
 
-def detect_spoofing(
-    tracks: Tracks,
-    *,
-    max_speed_kn: float = 50.0,
-    max_reported_sog_kn: float = 60.0,
-    shore: ShoreArg = "default",
-    min_inland_km: float = 2.0,
-) -> list[MaritimeEvent]:
-    """Identity and position anomalies on cleaned tracks (isolated spikes were already dropped).
+def __getattr__(name: str) -> object:
+    # detect_spoofing lives in kizuna.maritime.spoofing (which builds on this module's shore helpers);
+    # resolved lazily so that `from kizuna.maritime.events import detect_spoofing` keeps working
+    if name == "detect_spoofing":
+        from kizuna.maritime.spoofing import detect_spoofing
 
-    ``teleport``: a step whose implied speed exceeds ``max_speed_kn``; ``impossible_speed``: a
-    reported SOG above ``max_reported_sog_kn`` (102.3 = not available is excluded by the reader);
-    ``on_land``: runs of positions on land and, when the model gives ``distance_inland_m``, at
-    least ``min_inland_km`` behind the coast (a 1-km mask puts quays and narrow harbours on land);
-    the GLOBE mask has no inland waters, so vessels on rivers, canals and lakes (Mississippi,
-    Columbia, Great Lakes, Caspian) are flagged too and need ``shore=None`` or a finer mask there.
-    ``shared_mmsi``: one event per MMSI split in cleaning.
-    """
-    shore = resolve_shore(shore)
-    inland = shore is not None and hasattr(shore, "distance_inland_m")
-    land_rule = f"on land >= {min_inland_km:g} km behind the coast" if inland else "on the land mask"
-    definition = (
-        f"identity/spoofing: teleport = step implying > {max_speed_kn:g} kn; impossible_speed = SOG > "
-        f"{max_reported_sog_kn:g} kn; on_land = position {land_rule}; shared_mmsi = one "
-        "MMSI broadcast by two ships (alternating far-apart positions)" + _shore_note(shore)
-    )
-    p = tracks.positions
-    out: list[MaritimeEvent] = []
-    if len(p) >= 2:
-        same = tracks.vessel[1:] == tracks.vessel[:-1]
-        d = haversine_m(p.lat_deg[:-1], p.lon_deg[:-1], p.lat_deg[1:], p.lon_deg[1:])
-        dt = np.diff(p.time_utc).astype("int64") / 1e9
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.where(dt > 0, d / dt / (METERS_PER_NM / 3600), np.where(d > 1, np.inf, 0))
-        for k in np.flatnonzero(same & (v > max_speed_kn)):
-            out.append(
-                MaritimeEvent(
-                    "spoofing",
-                    int(p.mmsi[k]),
-                    p.time_utc[k],
-                    p.time_utc[k + 1],
-                    float(p.lat_deg[k + 1]),
-                    float(p.lon_deg[k + 1]),
-                    subtype="teleport",
-                    details={
-                        "jump_km": round(float(d[k]) / 1000, 3),
-                        "implied_speed_kn": float(min(v[k], 1e9)),
-                        "dt_s": float(dt[k]),
-                    },
-                    definition=definition,
-                )
-            )
-    fast = np.flatnonzero(p.sog_kn > max_reported_sog_kn)
-    for k in fast:
-        out.append(
-            MaritimeEvent(
-                "spoofing",
-                int(p.mmsi[k]),
-                p.time_utc[k],
-                p.time_utc[k],
-                float(p.lat_deg[k]),
-                float(p.lon_deg[k]),
-                subtype="impossible_speed",
-                details={"sog_kn": float(p.sog_kn[k])},
-                definition=definition,
-            )
-        )
-    if shore is not None and len(p):
-        on_land = shore.is_land(p.lat_deg, p.lon_deg)
-        if inland and on_land.any():
-            deep = shore.distance_inland_m(p.lat_deg[on_land], p.lon_deg[on_land])  # type: ignore[attr-defined]
-            on_land[np.flatnonzero(on_land)] = deep >= min_inland_km * 1000.0
-        s, e = _runs(on_land, tracks.vessel)
-        for a, b in zip(s, e, strict=True):
-            out.append(
-                MaritimeEvent(
-                    "spoofing",
-                    int(p.mmsi[a]),
-                    p.time_utc[a],
-                    p.time_utc[b],
-                    float(p.lat_deg[a]),
-                    float(p.lon_deg[a]),
-                    subtype="on_land",
-                    details={"positions": int(b - a + 1)},
-                    definition=definition,
-                )
-            )
-    for m in tracks.report.shared_mmsi:
-        rows = np.flatnonzero(p.mmsi == m)
-        out.append(
-            MaritimeEvent(
-                "spoofing",
-                int(m),
-                p.time_utc[rows[0]],
-                p.time_utc[rows[-1]],
-                float(p.lat_deg[rows[0]]),
-                float(p.lon_deg[rows[0]]),
-                subtype="shared_mmsi",
-                details={"positions": len(rows)},
-                definition=definition,
-            )
-        )
-    return out
+        return detect_spoofing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 EVENT_TYPES = ("gap", "encounter", "loitering", "spoofing")
@@ -471,6 +376,8 @@ def detect_events(
     if "loitering" in types:
         out += detect_loitering(tracks, shore=shore, step_s=step_s, resampled=r)
     if "spoofing" in types:
+        from kizuna.maritime.spoofing import detect_spoofing
+
         out += detect_spoofing(tracks, shore=shore)
     out.sort(key=lambda e: (e.start_utc, e.kind, e.mmsi))
     return out
