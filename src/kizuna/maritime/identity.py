@@ -211,7 +211,7 @@ def versions_from_statics(statics: Iterable[object]) -> list[IdentityVersion]:
             for f in IDENTITY_FIELDS + ("length_m", "beam_m"):
                 v = getattr(r, f, None)
                 if f in ("name", "callsign"):
-                    v = _clean_text(v)  # type: ignore[arg-type]
+                    v = _clean_text(v)
                 if v is not None:
                     state[f] = v
             key = tuple(state.get(f) for f in IDENTITY_FIELDS)
@@ -224,7 +224,10 @@ def versions_from_statics(statics: Iterable[object]) -> list[IdentityVersion]:
                     mmsi,
                     t,
                     t,
-                    *key,  # type: ignore[arg-type]
+                    name=key[0],  # type: ignore[arg-type]
+                    callsign=key[1],  # type: ignore[arg-type]
+                    imo=key[2],  # type: ignore[arg-type]
+                    ship_type=key[3],  # type: ignore[arg-type]
                     messages=1,
                     length_m=state.get("length_m"),  # type: ignore[arg-type]
                     beam_m=state.get("beam_m"),  # type: ignore[arg-type]
@@ -245,7 +248,7 @@ def _t(t: object) -> np.datetime64 | None:
         return None
     if isinstance(t, np.datetime64):
         return t.astype("datetime64[ns]")
-    return np.datetime64(t.replace(tzinfo=None), "ns")  # type: ignore[attr-defined]
+    return np.datetime64(t.replace(tzinfo=None)).astype("datetime64[ns]")  # type: ignore[attr-defined]
 
 
 def _min_t(a: np.datetime64 | None, b: np.datetime64 | None) -> np.datetime64 | None:
@@ -284,7 +287,7 @@ class IdentityHistory:
             return None
         if time_utc is None or np.isnat(time_utc):
             return lst[-1]
-        t = np.datetime64(time_utc, "ns")
+        t = np.asarray(time_utc).astype("datetime64[ns]")
         best = None
         for v in lst:
             if v.first_utc is not None and v.first_utc <= t:
@@ -346,6 +349,13 @@ def _where(
     return float(positions.lat_deg[k]), float(positions.lon_deg[k]), positions.time_utc[k]
 
 
+def _change_start(a: IdentityVersion, b: IdentityVersion) -> np.datetime64:
+    # from the last report of the old identity (when it precedes the new one) to the first of the new
+    first = b.first_utc
+    assert first is not None
+    return a.last_utc if a.last_utc is not None and a.last_utc <= first else first
+
+
 def detect_identity_changes(
     history: IdentityHistory, positions: PositionArrays | None = None
 ) -> list[MaritimeEvent]:
@@ -380,7 +390,7 @@ def detect_identity_changes(
                 MaritimeEvent(
                     "identity_change",
                     mmsi,
-                    a.last_utc if a.last_utc is not None and a.last_utc <= b.first_utc else b.first_utc,  # type: ignore[arg-type]
+                    _change_start(a, b),
                     b.first_utc,  # type: ignore[arg-type]
                     lat,
                     lon,
@@ -405,7 +415,7 @@ def detect_identity_changes(
                 MaritimeEvent(
                     "identity_change",
                     b.mmsi,
-                    a.last_utc if a.last_utc is not None and a.last_utc <= b.first_utc else b.first_utc,  # type: ignore[arg-type]
+                    _change_start(a, b),
                     b.first_utc,  # type: ignore[arg-type]
                     lat,
                     lon,
