@@ -609,6 +609,7 @@ def ais_identity_changes(
 
 STS_PAIR_CHOICES = ("tanker-tanker", "cargo-fishing", "tanker-cargo", "cargo-cargo", "fishing-fishing")
 MAX_SANCTIONED_RADIUS_KM = 500.0
+MAX_SHORE_KM = 200.0
 
 
 @ais_app.command("sts")
@@ -662,7 +663,8 @@ def ais_sts(
         maximum=MAX_SANCTIONED_RADIUS_KM,
         unit="km",
     )
-    check_number(min_shore_km, "--min-shore-km", minimum=0.0, maximum=1000.0, unit="km")
+    # the GLOBE shore model measures distances up to 200 km: a larger threshold could never be met
+    check_number(min_shore_km, "--min-shore-km", minimum=0.0, maximum=MAX_SHORE_KM, unit="km")
     box = parse_bbox(bbox)
     t0, t1 = optional_window(optional_time(start, "--start"), optional_time(stop, "--stop"))
     ports = None
