@@ -320,7 +320,7 @@ def test_imo_check_digit_and_ship_classes():
     assert imo_valid(9074729) and imo_valid(9383663)  # IMO's own example; RUTH THERESA (libais)
     assert not imo_valid(9074728) and not imo_valid(123) and not imo_valid(None)
     assert [ship_class(t) for t in (30, 70, 79, 80, 84, 89, 60, 52, None)] == [
-        "fishing", "cargo", "cargo", "tanker", "tanker", "tanker", "passenger", "tug", None,
+        "fishing", "carrier", "carrier", "tanker", "tanker", "tanker", "passenger", "tug", None,
     ]  # fmt: skip
 
 

@@ -122,7 +122,7 @@ def test_pairs_classes_and_what_is_not_an_sts_transfer():
     assert len(tanker_ferry) == 1 and detect_sts(tanker_ferry, history) == []
     transship = detect_encounters(clean_tracks(_meeting(REEFER, FISHER, 36.0, 124.0, 3.0)))
     (ev,) = detect_sts(transship, history)
-    assert ev.subtype == "cargo-fishing" and "no port visits given" in ev.definition
+    assert ev.subtype == "carrier-fishing" and "no port visits given" in ev.definition
     # a registry's class overrides the AIS type; pairs are configurable
     assert detect_sts(transship, history, vessel_class={REEFER: "tanker"}) == []
     assert detect_sts(tanker_ferry, history, pairs=[("tanker", "passenger")])[0].subtype == "passenger-tanker"
@@ -174,6 +174,10 @@ def test_cli_sts_off_shandong_on_the_real_coastline(tmp_path):
         lines.append(
             f"{p.mmsi[k]},{t},{p.lat_deg[k]:.6f},{p.lon_deg[k]:.6f},{p.sog_kn[k]},,,{n},X{k % 3},{st}"
         )
+    # three days before, tanker B lay a day at Nampo (World Port Index point 38.7167 N 125.40 E)
+    for k in range(0, 24 * 60 + 1, 10):
+        t = str(np.datetime64("2026-02-26T00:00", "s") + np.timedelta64(k, "m")) + "Z"
+        lines.append(f"{TANKER_B},{t},38.7150,125.4010,0.0,,,CHON MA SAN,X1,84")
     f = tmp_path / "sts.csv"
     f.write_text("\n".join(lines) + "\n")
     db = str(tmp_path / "s.db")
@@ -185,8 +189,12 @@ def test_cli_sts_off_shandong_on_the_real_coastline(tmp_path):
     assert ev["type"] == "sts_transfer" and ev["subtype"] == "tanker-tanker"
     assert {ev["details"]["a_name"], ev["details"]["b_name"]} == {"SEA STAR", "CHON MA SAN"}
     assert ev["details"]["shore_distance_km"] == pytest.approx(80, abs=5)
-    assert doc["parameters"]["pairs"] == ["tanker-tanker", "cargo-fishing"]
-    r = runner.invoke(app, ["ais", "sts", "--db", db, "-f", "json", "--pair", "cargo-fishing"])
+    assert doc["parameters"]["pairs"] == ["tanker-tanker", "carrier-fishing"]
+    d = ev["details"]
+    b = "a_" if d["a_mmsi"] == TANKER_B else "b_"
+    assert d[f"{b}prev_port"].lower().startswith("nampo") and d[f"{b}prev_sanctioned"] is True
+    assert d["sanctioned_port_link"] is True and doc["port_visits_of_parties"] == 1
+    r = runner.invoke(app, ["ais", "sts", "--db", db, "-f", "json", "--pair", "carrier-fishing"])
     assert r.exit_code == 0 and json.loads(r.stdout)["events"] == []
     r = runner.invoke(app, ["ais", "sts", "--db", db, "-f", "json", "--min-shore-km", "100"])
     assert r.exit_code == 0 and json.loads(r.stdout)["events"] == []

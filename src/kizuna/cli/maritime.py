@@ -607,7 +607,13 @@ def ais_identity_changes(
     )
 
 
-STS_PAIR_CHOICES = ("tanker-tanker", "cargo-fishing", "tanker-cargo", "cargo-cargo", "fishing-fishing")
+STS_PAIR_CHOICES = (
+    "tanker-tanker",
+    "carrier-fishing",
+    "tanker-carrier",
+    "carrier-carrier",
+    "fishing-fishing",
+)
 MAX_SANCTIONED_RADIUS_KM = 500.0
 MAX_SHORE_KM = 200.0
 
@@ -623,7 +629,7 @@ def ais_sts(
         list[str] | None,
         typer.Option(
             "--pair",
-            help=f"vessel-class pair (repeat; default tanker-tanker, cargo-fishing): {', '.join(STS_PAIR_CHOICES)}",
+            help=f"vessel-class pair (repeat; default tanker-tanker, carrier-fishing): {', '.join(STS_PAIR_CHOICES)}",
         ),
     ] = None,
     sanctioned_ports: Annotated[
@@ -684,11 +690,21 @@ def ais_sts(
         shore = default_shore()
         note("loading the GLOBE land mask (once per run)")
         preload()
-    encounters = detect_encounters(tracks)
+    from kizuna.maritime.events import resolve_ports
+    from kizuna.maritime.ports import port_visits
+
+    index = resolve_ports("default")
+    encounters = detect_encounters(tracks, ports=index)
+    history = _identity_history(store)
+    candidates = detect_sts(encounters, history, pairs=pair_list, sanctioned=[])  # type: ignore[arg-type]
+    # previous and next port calls lie outside the query window: the parties' whole stored tracks
+    parties = sorted({m for e in candidates for m in (e.mmsi, e.other_mmsi) if m is not None})
+    visits = port_visits(clean_tracks(store.positions(mmsi=parties)), index) if parties else []
     events = detect_sts(
-        encounters,
-        _identity_history(store),
+        encounters if candidates else [],
+        history,
         pairs=pair_list,  # type: ignore[arg-type]
+        port_visits=visits,
         sanctioned=ports,
         sanctioned_radius_km=sanctioned_radius_km,
         shore=shore,
@@ -710,5 +726,9 @@ def ais_sts(
             "min_shore_km": min_shore_km,
         },
         key="events",
-        extra={"encounters": len(encounters), "definitions": sorted({e.definition for e in events})},
+        extra={
+            "encounters": len(encounters),
+            "port_visits_of_parties": len(visits),
+            "definitions": sorted({e.definition for e in events}),
+        },
     )

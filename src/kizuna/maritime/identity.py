@@ -144,7 +144,7 @@ def ship_class(ship_type: int | None) -> str | None:
     if t == 30:
         return "fishing"
     if 70 <= t <= 79:
-        return "cargo"
+        return "carrier"  # every cargo type: AIS has no reefer code (as events.vessel_class)
     if 80 <= t <= 89:
         return "tanker"
     if 60 <= t <= 69:

@@ -6,7 +6,7 @@ form one of the ``pairs`` of vessel classes: by default tanker-tanker (oil and r
 pattern of the illicit deliveries to the Democratic People's Republic of Korea in the UN Panel of
 Experts reports, e.g. S/2019/171 paragraphs 8-29) and carrier-fishing (transshipment of catch,
 Miller et al. 2018). Classes come from the AIS ship type broadcast as of the encounter
-(:func:`kizuna.maritime.identity.ship_class`: 80-89 tanker, 70-79 cargo, 30 fishing). AIS has no
+(:func:`kizuna.maritime.identity.ship_class`: 80-89 tanker, 70-79 carrier, 30 fishing). AIS has no
 refrigerated-carrier (reefer) type, so "carrier" is every cargo type unless ``vessel_class`` gives
 a registry's classes per MMSI (which take precedence).
 
@@ -32,7 +32,7 @@ from kizuna.maritime.identity import IdentityHistory, identity_fields, ship_clas
 from kizuna.maritime.tracks import haversine_m
 from kizuna.model.maritime import MaritimeEvent
 
-DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (("tanker", "tanker"), ("cargo", "fishing"))
+DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (("tanker", "tanker"), ("carrier", "fishing"))
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def detect_sts(
     pair_text = ", ".join(f"{a}-{b}" for a, b in pairs)
     definition = (
         f"STS transfer: a GFW encounter between vessel classes {pair_text} (AIS ship type as of the "
-        "encounter: 80-89 tanker, 70-79 cargo/carrier, 30 fishing; caller-supplied classes first)"
+        "encounter: 80-89 tanker, 70-79 carrier (any cargo type), 30 fishing; caller-supplied classes first)"
         + (
             f", >= {min_shore_distance_km:g} km from shore"
             if shore is not None and min_shore_distance_km
