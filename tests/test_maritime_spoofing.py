@@ -133,12 +133,34 @@ def test_circle_spoofing_off_a_port_is_found_with_its_circle():
             (413000003, T0 + np.timedelta64(20 + k * 2, "m"), 30.6 + k * 0.003, 122.1 + 0.0046, 10.0)
             for k in range(1, 80)
         ],
-        _circle(413000004, 30.6, 122.1, 1500.0, 1.0),  # an hour of circles: too short
+        _circle(413000004, 30.6, 122.1, 1500.0, 1.0),  # an hour at 10 kn: two turns, not three
+        _circle(413000006, 30.6, 122.1, 300.0, 0.75),  # many turns, but 45 minutes
     ],
-    ids=["straight", "one-set-then-away", "one-hour"],
+    ids=["straight", "one-set-then-away", "two-turns", "short"],
 )
 def test_what_is_not_circle_spoofing(rows):
     assert [e for e in _spoof(_arrays(rows)) if e.subtype == "circle"] == []
+
+
+def test_the_planted_interference_scenario_circle_and_mass_jump():
+    """The pnt interference scenario (built for the GNSS-interference detectors): 8 vessels put on a
+    1.5-km circle off Gelendzhik for 2 h while really 20-120 km away; 52 others sailing or jammed."""
+    import tests.pnt_interference_scenario as sc
+
+    positions, _ = sc.planted()
+    events = detect_spoofing(clean_tracks(positions), shore=None)
+    circles = [e for e in events if e.subtype == "circle"]
+    (mass,) = [e for e in events if e.subtype == "mass_jump"]
+    assert len(circles) == sc.SPOOF_VESSELS and mass.details["vessels"] == sc.SPOOF_VESSELS
+    assert {e.mmsi for e in circles} == {int(m) for m in str(mass.details["mmsis"]).split(",")}
+    for e in circles:
+        assert haversine_m(e.lat_deg, e.lon_deg, *sc.SPOOF_CENTRE) < 50
+        assert e.details["radius_km"] == pytest.approx(sc.SPOOF_RADIUS_M / 1000, rel=0.02)
+        assert abs(e.start_utc - sc.SPOOF_START) < np.timedelta64(3, "m")
+        assert abs(e.end_utc - sc.SPOOF_STOP) < np.timedelta64(3, "m")
+        assert wkt.loads(e.details["area_wkt"]).contains(Point(sc.SPOOF_CENTRE[1], sc.SPOOF_CENTRE[0]))
+    assert haversine_m(mass.lat_deg, mass.lon_deg, *sc.SPOOF_CENTRE) < sc.SPOOF_RADIUS_M
+    assert abs(mass.start_utc - sc.SPOOF_START) < np.timedelta64(3, "m")
 
 
 def test_a_ship_wandering_at_anchor_is_not_a_circle():

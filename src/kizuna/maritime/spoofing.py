@@ -10,7 +10,7 @@ with shapely in a local tangent plane around the positions so it is right across
 - ``shared_mmsi``: one MMSI broadcast by two ships (split in cleaning);
 - ``circle``: a vessel tracing the same circle for hours: positions fitting a circle (algebraic
   least-squares fit) within ``circle_max_residual`` of its radius while sweeping at least
-  ``circle_min_turns`` full turns over ``circle_min_duration_s``. This is the pattern of the
+  ``circle_min_turns`` full turns over at least ``circle_min_duration_s``. This is the pattern of the
   "circle spoofing" documented in and near Chinese ports from 2019 (SkyTruth, "Mysterious Crop
   Circles in Chinese Waters", 2020; MIT Technology Review, "Ghost ships, crop circles, and soft
   gold: A GPS mystery in Shanghai", 2019), where positions trace circles of a few hundred metres to
@@ -128,37 +128,57 @@ def _circle_windows(
     min_radius_m: float,
     max_radius_m: float,
     max_residual: float,
-    min_turns_per_window: float,
     min_points: int,
 ) -> list[tuple[int, int]]:
-    """Index ranges (inclusive) of windows in one segment that trace a circle."""
+    """Index ranges (inclusive) of windows in one segment whose positions lie on a circle over at
+    least half a turn (a shorter arc does not pin the circle down)."""
     hits: list[tuple[int, int]] = []
     if t_s[-1] - t_s[0] < window_s or len(t_s) < min_points:
         return hits
+    windows: list[tuple[int, int]] = []
     start = 0
     while start < len(t_s):
         end = int(np.searchsorted(t_s, t_s[start] + window_s, side="right")) - 1
         if t_s[end] - t_s[start] < window_s * 0.9:
             break
         if end - start + 1 >= min_points:
-            lat0, lon0 = _centre(lat[start : end + 1], lon[start : end + 1])
-            x, y = _enu(lat[start : end + 1], lon[start : end + 1], lat0, lon0)
-            cx, cy, r, rms = fit_circle(x, y)
-            if (
-                min_radius_m <= r <= max_radius_m
-                and rms <= max_residual * r
-                and _turns(x, y, cx, cy) >= min_turns_per_window
-            ):
-                hits.append((start, end))
+            windows.append((start, end))
         nxt = int(np.searchsorted(t_s, t_s[start] + window_s / 2, side="left"))
         start = max(nxt, start + 1)
+    if not windows:
+        return hits
+    # Cheap screen first: over half a turn or more the straight-line distance from the first to the
+    # last position is at most 2/pi of the path length (2r against pi r); a ship on passage is near 1.
+    ws, we = np.array(windows).T
+    path = np.r_[0.0, np.cumsum(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]))]
+    length = path[we] - path[ws]
+    chord = haversine_m(lat[ws], lon[ws], lat[we], lon[we])
+    maybe = (chord <= 0.7 * length) & (length >= np.pi * min_radius_m)
+    for a, b in zip(ws[maybe], we[maybe], strict=True):
+        lat0, lon0 = _centre(lat[a : b + 1], lon[a : b + 1])
+        x, y = _enu(lat[a : b + 1], lon[a : b + 1], lat0, lon0)
+        cx, cy, r, rms = fit_circle(x, y)
+        if min_radius_m <= r <= max_radius_m and rms <= max_residual * r and _turns(x, y, cx, cy) >= 0.5:
+            hits.append((int(a), int(b)))
     return hits
+
+
+def _extend(
+    x: np.ndarray, y: np.ndarray, s: int, e: int, cx: float, cy: float, r: float, tol: float
+) -> tuple[int, int]:
+    """Grow [s, e] over neighbouring positions that lie on the fitted circle (exact start and end)."""
+    off = np.abs(np.hypot(x - cx, y - cy) - r) <= tol
+    while s > 0 and off[s - 1]:
+        s -= 1
+    while e < len(x) - 1 and off[e + 1]:
+        e += 1
+    return s, e
 
 
 def detect_circles(
     tracks: Tracks,
     *,
-    min_duration_s: float = 2 * 3600.0,
+    min_duration_s: float = 3600.0,
     min_turns: float = 3.0,
     min_radius_m: float = 50.0,
     max_radius_m: float = 20_000.0,
@@ -167,14 +187,16 @@ def detect_circles(
     keep: np.ndarray | None = None,
     definition: str = "",
 ) -> list[MaritimeEvent]:
-    """Circle spoofing: per track segment, windows of half ``min_duration_s`` (stepped by half a
-    window) are each fitted with a circle; windows with ``min_turns / 2`` turns, a radius in range
-    and an RMS residual within ``max_residual`` of the radius are merged, and a merged run lasting
-    ``min_duration_s`` whose single fit still meets the bounds with ``min_turns`` turns is an event."""
+    """Circle spoofing: per track segment, windows of ``min(min_duration_s / 2, 30 min)`` (stepped
+    by half a window) whose positions fit a circle (radius in range, RMS residual within
+    ``max_residual`` of it, at least half a turn) are merged; a merged run is grown over the
+    neighbouring positions on its circle, fitted again, and is an event when it still meets the
+    bounds, lasts ``min_duration_s`` and sweeps ``min_turns`` turns."""
     p = tracks.positions
     out: list[MaritimeEvent] = []
     if len(p) < min_points:
         return out
+    window_s = min(min_duration_s / 2, 1800.0)
     rows_all = np.arange(len(p)) if keep is None else np.flatnonzero(keep)
     seg = tracks.segment[rows_all]
     bounds = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1], True])
@@ -188,11 +210,10 @@ def detect_circles(
             t_s,
             lat,
             lon,
-            window_s=min_duration_s / 2,
+            window_s=window_s,
             min_radius_m=min_radius_m,
             max_radius_m=max_radius_m,
             max_residual=max_residual,
-            min_turns_per_window=min_turns / 2,
             min_points=max(min_points // 2, 6),
         )
         runs: list[list[int]] = []
@@ -202,13 +223,18 @@ def detect_circles(
             else:
                 runs.append([s, e])
         for s, e in runs:
-            if t_s[e] - t_s[s] < min_duration_s:
-                continue
             lat0, lon0 = _centre(lat[s : e + 1], lon[s : e + 1])
-            x, y = _enu(lat[s : e + 1], lon[s : e + 1], lat0, lon0)
-            cx, cy, r, rms = fit_circle(x, y)
-            turns = _turns(x, y, cx, cy)
-            if not (min_radius_m <= r <= max_radius_m and rms <= max_residual * r and turns >= min_turns):
+            x, y = _enu(lat, lon, lat0, lon0)
+            cx, cy, r, rms = fit_circle(x[s : e + 1], y[s : e + 1])
+            s, e = _extend(x, y, s, e, cx, cy, r, max(3 * rms, 0.05 * r))
+            cx, cy, r, rms = fit_circle(x[s : e + 1], y[s : e + 1])
+            turns = _turns(x[s : e + 1], y[s : e + 1], cx, cy)
+            if not (
+                min_radius_m <= r <= max_radius_m
+                and rms <= max_residual * r
+                and turns >= min_turns
+                and t_s[e] - t_s[s] >= min_duration_s
+            ):
                 continue
             clat, clon = _enu_inverse(np.array([cx]), np.array([cy]), lat0, lon0)
             steps = haversine_m(lat[s:e], lon[s:e], lat[s + 1 : e + 1], lon[s + 1 : e + 1])
@@ -331,7 +357,7 @@ def detect_spoofing(
     shore: ShoreArg = "default",
     min_inland_km: float = 2.0,
     circles: bool = True,
-    circle_min_duration_s: float = 2 * 3600.0,
+    circle_min_duration_s: float = 3600.0,
     circle_min_turns: float = 3.0,
     mass_jump_min_vessels: int = 3,
     mass_jump_radius_m: float = 2000.0,
