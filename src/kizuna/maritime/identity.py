@@ -320,13 +320,15 @@ def identity_fields(
 def attach_identity(events: Sequence[MaritimeEvent], history: IdentityHistory | None) -> list[MaritimeEvent]:
     """Events with the identity of each party as of the event's start added to ``details``
     (``name``, ``callsign``, ``imo``, ``ship_type``, ``ship_class``, ``flag``, ``mmsi_kind``,
-    ``mmsi_issues``; the same with ``other_`` for an encounter's partner). Keys an event already
-    has are left as they are."""
+    ``mmsi_issues``; the same with ``other_`` for an encounter's partner). What is not known (no
+    static data, no MID) is left out rather than written as null; ``mmsi_kind`` is always there.
+    Keys an event already has are left as they are."""
     out = []
     for e in events:
         extra: dict[str, str | int | float | None] = dict(identity_fields(e.mmsi, e.start_utc, history))
         if e.other_mmsi is not None:
             extra.update(identity_fields(e.other_mmsi, e.start_utc, history, "other_"))
+        extra = {k: v for k, v in extra.items() if v is not None}
         details = {**extra, **e.details}
         out.append(dataclasses.replace(e, details=details))
     return out
