@@ -66,13 +66,17 @@ def test_fast_pair_is_no_encounter_and_anchorage_excludes():
 
 
 def test_gap_of_13_h_found_11_h_not():
-    m = np.r_[np.arange(0, 60, 10), 50 + 13 * 60, 60 + 13 * 60].astype(float)
+    # 14 reports in the 12 h before the gap: GFW's positions-before rule is met
+    m = np.r_[np.arange(-80, 60, 10), 50 + 13 * 60, 60 + 13 * 60].astype(float)
     t13 = _track(333, m, np.zeros_like(m), np.zeros_like(m), 0.0)
     g = detect_gaps(clean_tracks(t13))
     assert len(g) == 1 and g[0].details["gap_s"] == 13 * 3600
     assert g[0].start_utc == T0 + np.timedelta64(50, "m")
     m11 = np.r_[0.0, 11 * 60.0]
-    assert detect_gaps(clean_tracks(_track(333, m11, np.zeros(2), np.zeros(2), 0.0))) == []
+    assert (
+        detect_gaps(clean_tracks(_track(333, m11, np.zeros(2), np.zeros(2), 0.0)), min_positions_before=0)
+        == []
+    )
 
 
 def test_gap_respects_caller_land_mask_distance():
@@ -82,16 +86,17 @@ def test_gap_respects_caller_land_mask_distance():
     land = np.zeros((400, 200), bool)  # lat 28.00..31.99, lon 149.00..150.99
     land[:10, :] = True  # rows 0..9 = lat 28.0..28.09
     mask = LandMask(land, 28.0, 149.0, 0.01)
-    assert len(detect_gaps(tr, shore=mask)) == 1  # ~ 1.9 deg = 110 nm from shore
-    assert len(detect_gaps(tr, shore=mask, min_shore_distance_nm=150)) == 0
-    assert "NOT applied" in detect_gaps(tr, shore=None)[0].definition
-    assert "caller-supplied land mask" in detect_gaps(tr, shore=mask)[0].definition
+    assert len(detect_gaps(tr, shore=mask, min_positions_before=0)) == 1  # ~ 1.9 deg = 110 nm from shore
+    assert len(detect_gaps(tr, shore=mask, min_shore_distance_nm=150, min_positions_before=0)) == 0
+    assert "NOT applied" in detect_gaps(tr, shore=None, min_positions_before=0)[0].definition
+    assert "caller-supplied land mask" in detect_gaps(tr, shore=mask, min_positions_before=0)[0].definition
 
 
 def test_loitering_two_hours_slow():
     m = np.arange(0, 181, 10, dtype=float)
     sog = np.where((m >= 30) & (m <= 150), 0.5, 8.0)
-    ev = detect_loitering(clean_tracks(_track(444, m, np.zeros_like(m), m * 10.0, sog)))
+    # every 10-min point tested (hourly averages, GFW's default, are tested in test_maritime_gfw.py)
+    ev = detect_loitering(clean_tracks(_track(444, m, np.zeros_like(m), m * 10.0, sog)), hourly=False)
     assert len(ev) == 1
     assert ev[0].start_utc == T0 + np.timedelta64(30, "m") and ev[0].end_utc == T0 + np.timedelta64(150, "m")
 

@@ -180,6 +180,9 @@ def ais_events(
         note("loading the GLOBE land mask (once per run)")
         preload()
     events = detect_events(tracks, wanted, shore=shore)
+    from kizuna.maritime.identity import attach_identity
+
+    events = attach_identity(events, _identity_history(store))  # name, flag, type as of each event
     if map_png:
         from kizuna.plots.maritime import maritime_map
 
@@ -505,3 +508,227 @@ def _detections_geojson(dets: Any, synthetic: bool) -> dict[str, Any]:
             for d in dets
         ],
     }
+
+
+# ---------------------------------------------------------------- vessel identity, STS transfers
+IDENTITY_FORMATS = ("table", "csv", "json")
+
+
+def _identity_history(store: Any) -> Any:  # noqa: ANN401 - AisStore in, IdentityHistory out (lazy imports)
+    """Every stored identity (name, callsign, IMO, ship type over time) as an IdentityHistory."""
+    from kizuna.maritime.identity import IdentityHistory, IdentityVersion
+
+    def t(v: Any) -> Any:  # noqa: ANN401
+        return None if v is None else np.datetime64(v, "ns")
+
+    return IdentityHistory(
+        IdentityVersion(**{**r, "first_utc": t(r["first_utc"]), "last_utc": t(r["last_utc"])})
+        for r in store.static_history()
+    )
+
+
+VESSEL_COLUMNS = (
+    Column("mmsi", "mmsi"),
+    Column("kind", "mmsi_kind"),
+    Column("flag", "flag"),
+    Column("MMSI issues", "mmsi_issues"),
+    Column("name", "name"),
+    Column("callsign", "callsign"),
+    Column("IMO", "imo"),
+    Column("type", "ship_type"),
+    Column("class", "ship_class"),
+    Column("identities", "identities", str, "right"),
+    Column("positions", "positions", str, "right"),
+)
+
+
+@ais_app.command("vessels")
+def ais_vessels(
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    mmsi: Annotated[list[int] | None, typer.Option("--mmsi", help="only these MMSIs (repeat)")] = None,
+    suspicious: Annotated[
+        bool,
+        typer.Option("--suspicious", help="only MMSIs that are invalid, placeholders or changed identity"),
+    ] = False,
+) -> None:
+    """Every stored vessel: latest name, callsign, IMO and type, flag from the MMSI's MID (ITU table),
+    station kind, MMSI issues (wrong digit count, unknown MID, placeholder) and identities seen."""
+    from kizuna.maritime.identity import MID_SOURCE, vessel_rows
+
+    check_choice(fmt, "--format", IDENTITY_FORMATS)
+    wanted = {int(m) for m in mmsi or ()}
+    for m in wanted:
+        if not 0 <= m <= 999_999_999:
+            fail(f"--mmsi {m}: must be 0..999999999 (at most 9 digits)")
+    store = _ais_store(db, must_exist=True)
+    counts = store.position_counts()
+    rows = vessel_rows(_identity_history(store), counts, counts)
+    total = len(rows)
+    if wanted:
+        rows = [r for r in rows if r["mmsi"] in wanted]
+    if suspicious:
+        rows = [r for r in rows if r["mmsi_issues"] or int(r["identities"]) > 1]  # type: ignore[call-overload]
+    emit_rows(
+        rows,
+        VESSEL_COLUMNS,
+        fmt,
+        title=f"{len(rows)} of {total} vessels",
+        parameters={"mmsi": sorted(wanted) or None, "suspicious": suspicious, "mid_table": MID_SOURCE},
+        total=total,
+        key="vessels",
+    )
+
+
+@ais_app.command("identity-changes")
+def ais_identity_changes(
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Identity changes as events: an MMSI changing name, callsign, IMO or ship type, and an IMO
+    number moving to an MMSI of another flag (flag hopping) or the same flag."""
+    from kizuna.maritime.events import event_dict
+    from kizuna.maritime.identity import detect_identity_changes
+
+    check_choice(fmt, "--format", IDENTITY_FORMATS)
+    store = _ais_store(db, must_exist=True)
+    history = _identity_history(store)
+    pos = store.positions(mmsi=history.mmsis()) if len(history) else None
+    events = detect_identity_changes(history, pos)
+    dicts = [event_dict(e) for e in events]
+    emit_rows(
+        dicts if fmt == "json" else [_event_row(d) for d in dicts],
+        EVENT_COLUMNS,
+        fmt,
+        title=f"{len(events)} identity changes among {len(history)} MMSIs with static data",
+        parameters={"vessels_with_static_data": len(history)},
+        key="events",
+        extra={"definitions": sorted({e.definition for e in events})},
+    )
+
+
+STS_PAIR_CHOICES = (
+    "tanker-tanker",
+    "carrier-fishing",
+    "tanker-carrier",
+    "carrier-carrier",
+    "fishing-fishing",
+)
+MAX_SANCTIONED_RADIUS_KM = 500.0
+MAX_SHORE_KM = 200.0
+
+
+@ais_app.command("sts")
+def ais_sts(
+    bbox: Annotated[str | None, typer.Option(help="W,S,E,N degrees")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO-8601 (offsets accepted; naive is UTC)")] = None,
+    stop: Annotated[str | None, typer.Option(help="ISO-8601 (offsets accepted; naive is UTC)")] = None,
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    pairs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pair",
+            help=f"vessel-class pair (repeat; default tanker-tanker, carrier-fishing): {', '.join(STS_PAIR_CHOICES)}",
+        ),
+    ] = None,
+    sanctioned_ports: Annotated[
+        Path | None,
+        typer.Option(
+            "--sanctioned-ports",
+            help="CSV name,country,lat_deg,lon_deg[,source] (default: bundled DPRK list)",
+        ),
+    ] = None,
+    sanctioned_radius_km: Annotated[
+        float,
+        typer.Option("--sanctioned-radius-km", help="a port visit this close to a listed port is flagged"),
+    ] = 30.0,
+    min_shore_km: Annotated[
+        float,
+        typer.Option(
+            "--min-shore-km",
+            help="require (and state) this distance from shore; > 0 loads the GLOBE land mask",
+        ),
+    ] = 0.0,
+) -> None:
+    """Ship-to-ship transfers: GFW encounters between tankers, or carriers and fishing vessels, with
+    both identities, duration, location and each party's previous/next port visit near a sanctioned
+    port."""
+    from kizuna.maritime.events import detect_encounters, event_dict
+    from kizuna.maritime.sts import DEFAULT_PAIRS, detect_sts, load_sanctioned_ports
+    from kizuna.maritime.tracks import clean_tracks
+
+    check_choice(fmt, "--format", IDENTITY_FORMATS)
+    for p in pairs or ():
+        check_choice(p, "--pair", STS_PAIR_CHOICES)
+    pair_list = [tuple(p.split("-")) for p in pairs] if pairs else list(DEFAULT_PAIRS)
+    check_number(
+        sanctioned_radius_km,
+        "--sanctioned-radius-km",
+        minimum=0.0,
+        maximum=MAX_SANCTIONED_RADIUS_KM,
+        unit="km",
+    )
+    # the GLOBE shore model measures distances up to 200 km: a larger threshold could never be met
+    check_number(min_shore_km, "--min-shore-km", minimum=0.0, maximum=MAX_SHORE_KM, unit="km")
+    box = parse_bbox(bbox)
+    t0, t1 = optional_window(optional_time(start, "--start"), optional_time(stop, "--stop"))
+    ports = None
+    if sanctioned_ports is not None:
+        text_file(sanctioned_ports, "--sanctioned-ports")
+        try:
+            ports = load_sanctioned_ports(sanctioned_ports)
+        except (ValueError, UnicodeDecodeError) as exc:
+            fail(f"--sanctioned-ports {exc}")
+    store = _ais_store(db, must_exist=True)
+    pos = store.positions(bbox=box, start=t0, stop=t1)
+    tracks = clean_tracks(pos)
+    shore = None
+    if min_shore_km > 0:
+        from kizuna.maritime.shore import default_shore, preload
+
+        shore = default_shore()
+        note("loading the GLOBE land mask (once per run)")
+        preload()
+    from kizuna.maritime.events import resolve_ports
+    from kizuna.maritime.ports import port_visits
+
+    index = resolve_ports("default")
+    encounters = detect_encounters(tracks, ports=index)
+    history = _identity_history(store)
+    candidates = detect_sts(encounters, history, pairs=pair_list, sanctioned=[])  # type: ignore[arg-type]
+    # previous and next port calls lie outside the query window: the parties' whole stored tracks
+    parties = sorted({m for e in candidates for m in (e.mmsi, e.other_mmsi) if m is not None})
+    visits = port_visits(clean_tracks(store.positions(mmsi=parties)), index) if parties else []
+    events = detect_sts(
+        encounters if candidates else [],
+        history,
+        pairs=pair_list,  # type: ignore[arg-type]
+        port_visits=visits,
+        sanctioned=ports,
+        sanctioned_radius_km=sanctioned_radius_km,
+        shore=shore,
+        min_shore_distance_km=min_shore_km,
+    )
+    dicts = [event_dict(e) for e in events]
+    emit_rows(
+        dicts if fmt == "json" else [_event_row(d) for d in dicts],
+        EVENT_COLUMNS,
+        fmt,
+        title=f"{len(events)} STS transfers among {len(encounters)} encounters",
+        parameters={
+            "pairs": ["-".join(p) for p in pair_list],
+            "bbox": list(box) if box else None,
+            "start_utc": iso(t0) if t0 else None,
+            "stop_utc": iso(t1) if t1 else None,
+            "sanctioned_ports": str(sanctioned_ports) if sanctioned_ports else "bundled",
+            "sanctioned_radius_km": sanctioned_radius_km,
+            "min_shore_km": min_shore_km,
+        },
+        key="events",
+        extra={
+            "encounters": len(encounters),
+            "port_visits_of_parties": len(visits),
+            "definitions": sorted({e.definition for e in events}),
+        },
+    )

@@ -21,13 +21,25 @@ from kizuna.errors import FormatIssue
 from kizuna.formats.ais import latest_static, split_records
 from kizuna.model.maritime import PositionArrays, VesselPosition, VesselStatic
 from kizuna.store.catalog import CatalogStore
-from kizuna.store.schema import ais_position, ais_static
+from kizuna.store.schema import ais_position, ais_static, ais_static_history
 
 _BATCH = 5000
 
 
 def _none_if_nan(x: float) -> float | None:
     return None if x != x else float(x)
+
+
+_IDENTITY_FIELDS = ("name", "callsign", "imo", "ship_type")
+_HISTORY_FIELDS = (*_IDENTITY_FIELDS, "length_m", "beam_m")
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 @dataclass
@@ -113,6 +125,95 @@ class AisStore:
             n += 1
         return n
 
+    def record_static_history(self, statics: Iterable[VesselStatic], conn: Connection) -> int:
+        """Keep every distinct (name, callsign, IMO, ship type) an MMSI broadcasts, with the first and
+        last time heard and a message count (``ais_static`` keeps only the latest). Reports are taken
+        in time order per MMSI; a field a report leaves out (type 24 A carries the name, B the callsign
+        and type) is carried from the MMSI's previous report, in this batch or in ``ais_static``.
+        Returns the number of identities inserted or updated."""
+        by_mmsi: dict[int, list[VesselStatic]] = {}
+        for s in statics:
+            by_mmsi.setdefault(s.mmsi, []).append(s)
+        if not by_mmsi:
+            return 0
+        prior = {
+            r.mmsi: r for r in conn.execute(select(ais_static).where(ais_static.c.mmsi.in_(list(by_mmsi))))
+        }
+        merged: dict[tuple[int, str], dict[str, object]] = {}
+        for mmsi, reps in by_mmsi.items():
+            reps.sort(key=lambda r: (r.time_utc is None, r.time_utc.timestamp() if r.time_utc else 0.0))
+            old = prior.get(mmsi)
+            state: dict[str, object] = (
+                {f: getattr(old, f) for f in _HISTORY_FIELDS if getattr(old, f) is not None} if old else {}
+            )
+            for r in reps:
+                for f in _HISTORY_FIELDS:
+                    v = getattr(r, f)
+                    if isinstance(v, str):
+                        v = v.replace("@", " ").strip() or None
+                    if v is not None:
+                        state[f] = v
+                ident = [state.get(f) for f in _IDENTITY_FIELDS]
+                if all(v is None for v in ident):
+                    continue
+                key = "|".join("" if v is None else str(v) for v in ident)[:200]
+                t = r.time_utc.astimezone(UTC).replace(tzinfo=None) if r.time_utc else None
+                row = merged.get((mmsi, key))
+                if row is None:
+                    merged[(mmsi, key)] = {
+                        "mmsi": mmsi,
+                        "identity_key": key,
+                        **{f: state.get(f) for f in _HISTORY_FIELDS},
+                        "first_utc": t,
+                        "last_utc": t,
+                        "messages": 1,
+                    }
+                else:
+                    row["first_utc"] = _earliest(row["first_utc"], t)  # type: ignore[arg-type]
+                    row["last_utc"] = _latest(row["last_utc"], t)  # type: ignore[arg-type]
+                    row["messages"] = int(row["messages"]) + 1  # type: ignore[call-overload]
+        h = ais_static_history.c
+        pg = self.engine.dialect.name == "postgresql"
+        least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+        stmt = self._insert(ais_static_history)
+        ex = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[h.mmsi, h.identity_key],
+            set_={
+                # NULL (an untimed report) never wins over a time
+                "first_utc": least(
+                    func.coalesce(h.first_utc, ex.first_utc), func.coalesce(ex.first_utc, h.first_utc)
+                ),
+                "last_utc": greatest(
+                    func.coalesce(h.last_utc, ex.last_utc), func.coalesce(ex.last_utc, h.last_utc)
+                ),
+                "messages": h.messages + ex.messages,
+                "length_m": func.coalesce(ex.length_m, h.length_m),
+                "beam_m": func.coalesce(ex.beam_m, h.beam_m),
+            },
+        )
+        rows = list(merged.values())
+        for k in range(0, len(rows), _BATCH):
+            conn.execute(stmt, rows[k : k + _BATCH])
+        return len(rows)
+
+    def static_history(self, mmsi: Sequence[int] | None = None) -> list[dict[str, object]]:
+        """Every stored identity (times as naive UTC datetimes), by MMSI then first time heard."""
+        h = ais_static_history.c
+        q = select(ais_static_history)
+        if mmsi:
+            q = q.where(h.mmsi.in_([int(m) for m in mmsi]))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(h.mmsi, h.first_utc, h.id)).mappings().all()
+        return [{k: v for k, v in r.items() if k not in ("id", "identity_key")} for r in rows]
+
+    def position_counts(self) -> dict[int, int]:
+        """Stored positions per MMSI."""
+        c = ais_position.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.mmsi, func.count()).group_by(c.mmsi)).all()
+        return {int(m): int(n) for m, n in rows}
+
     def load_file(
         self,
         path: Path | str,
@@ -130,6 +231,7 @@ class AisStore:
             with self.engine.begin() as conn:
                 loaded, dup, untimed = self.add_positions(pos, conn)
                 summary.statics += self.upsert_static(st, conn)
+                self.record_static_history(st, conn)
             summary.positions_loaded += loaded
             summary.positions_duplicate += dup
             summary.positions_untimed += untimed

@@ -141,6 +141,27 @@ ais_static = Table(
     Column("destination", String(40)),
 )
 
+# Every distinct identity (name, callsign, IMO, ship type) an MMSI has broadcast, with when it was
+# first and last heard: ais_static keeps the latest, this keeps them all (re-used or shared MMSIs,
+# name and flag hopping). identity_key is those four fields joined, unique per MMSI.
+ais_static_history = Table(
+    "ais_static_history",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),
+    Column("mmsi", BigInteger, nullable=False, index=True),
+    Column("identity_key", String(200), nullable=False),
+    Column("name", String(40)),
+    Column("callsign", String(16)),
+    Column("imo", BigInteger),
+    Column("ship_type", Integer),
+    Column("length_m", Float),
+    Column("beam_m", Float),
+    Column("first_utc", DateTime),
+    Column("last_utc", DateTime),
+    Column("messages", Integer, nullable=False),
+    UniqueConstraint("mmsi", "identity_key", name="uq_ais_static_history"),
+)
+
 # ---------------------------------------------------------------- received CDMs (kept verbatim)
 cdm_messages = Table(
     "cdm_messages",
