@@ -335,6 +335,8 @@ def learn_anchorages(
         raise ValueError("cell size, stationary distance and time must be > 0, min_vessels >= 1")
     tracks = _as_tracks(positions)
     p = tracks.positions
+    if len(p) == 0:
+        return []
     t_ns = p.time_utc.astype("int64")
     bounds = np.flatnonzero(np.r_[True, tracks.vessel[1:] != tracks.vessel[:-1], True])
     cells: dict[tuple[int, int], dict[str, list]] = {}
