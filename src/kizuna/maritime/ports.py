@@ -302,7 +302,7 @@ def _stationary_periods(
     cand[has_k] = haversine_m(lat[has_k], lon[has_k], lat[kk], lon[kk]) < move_m
     out = []
     after = -1  # runs do not overlap: the next one starts after the last one ends
-    for i in np.flatnonzero(cand):
+    for i in map(int, np.flatnonzero(cand)):
         if i <= after:
             continue
         j, width, end = i + 1, 64, n
@@ -314,7 +314,7 @@ def _stationary_periods(
                 break
             j, width = hi, width * 2
         if (t_ns[end - 1] - t_ns[i]) / 1e9 >= min_s:
-            out.append((int(i), end - 1))
+            out.append((i, end - 1))
             after = end - 1
     return out
 
