@@ -225,3 +225,30 @@ def test_ports_cli_lists_the_world_port_index():
     assert "wpi:60390,Busan,South Korea,port" in r.stdout
     r = invoke(["ais", "ports", "--bbox", "179,-20,-179,-15", "-f", "json"])  # across the antimeridian
     assert all(abs(p["lon_deg"]) >= 179 for p in json.loads(r.stdout)["ports"])
+
+
+def _load_csv(pos, tmp_path, name: str) -> str:
+    db = tmp_path / f"{name}.db"
+    path = tmp_path / f"{name}.csv"
+    rows = [
+        f"{m},{str(t)[:19]}Z,{la:.6f},{lo:.6f},{s:g}"
+        for m, t, la, lo, s in zip(pos.mmsi, pos.time_utc, pos.lat_deg, pos.lon_deg, pos.sog_kn, strict=True)
+    ]
+    path.write_text("mmsi,time_utc,lat_deg,lon_deg,sog_kn\n" + "\n".join(rows) + "\n")
+    r = invoke(["ais", "load", str(path), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    return str(db)
+
+
+def test_busan_anchored_pair_is_not_an_encounter_from_the_cli(tmp_path):
+    from tests.test_maritime_gfw import BUSAN_ANCHOR_LAT, BUSAN_ANCHOR_LON, _anchored_pair
+
+    db = _load_csv(_anchored_pair(BUSAN_ANCHOR_LAT, BUSAN_ANCHOR_LON), tmp_path, "pair")
+    args = ["ais", "events", "--db", db, "--no-shore", "--type", "encounter", "-f", "json"]
+    r = invoke(args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["events"] == []
+    # turning the port rule off (a stated departure) brings the 24-h "encounter" back
+    doc = json.loads(invoke([*args, "--port-exclusion-km", "0"]).stdout)
+    assert [e["type"] for e in doc["events"]] == ["encounter"]
+    assert "port/anchorage exclusion disabled" in doc["definitions"][0]
