@@ -315,6 +315,19 @@ def ais_events(
         note(f"{len(learned)} anchorages learned (>= {anchorage_min_vessels} vessels stationary 12 h)")
         points = points + learned
     classes_by_mmsi = vessel_classes(store.statics())
+    if (
+        "loitering" in wanted
+        and "any" not in loiter_classes
+        and not any(classes_by_mmsi.get(int(m), "unknown") in loiter_classes for m in tracks.vessel_mmsi)
+    ):
+        note(
+            f"no vessel here is of class {'/'.join(loiter_classes)} by its AIS static data, so none can "
+            "loiter; --loitering-class any lifts the class rule"
+        )
+    if not points and {"port_visit", "encounter", "loitering"} & set(wanted):
+        note(
+            "no port or anchorage points (--no-ports without --anchorages): no port visits or port exclusions"
+        )
     shore = None
     if not no_shore and {"gap", "loitering", "spoofing"} & set(wanted):
         from kizuna.maritime.shore import default_shore, preload
