@@ -252,3 +252,36 @@ def test_busan_anchored_pair_is_not_an_encounter_from_the_cli(tmp_path):
     doc = json.loads(invoke([*args, "--port-exclusion-km", "0"]).stdout)
     assert [e["type"] for e in doc["events"]] == ["encounter"]
     assert "port/anchorage exclusion disabled" in doc["definitions"][0]
+
+
+def test_loitering_class_comes_from_stored_static_data(tmp_path):
+    """A slow vessel far offshore (30 N 150 E) loiters when its AIS ship type makes it a carrier."""
+    import numpy as np
+
+    m = np.arange(0, 181, 10)
+    t0 = np.datetime64("2026-03-01T00:00:00")
+
+    def db_with(ship_type: int) -> str:
+        path = tmp_path / f"slow{ship_type}.csv"
+        rows = [
+            f"444000001,{t0 + np.timedelta64(int(k), 'm')}Z,30.0,{150 + k * 1e-4:.6f},"
+            f"{0.5 if 30 <= k <= 150 else 8.0},{ship_type}"
+            for k in m
+        ]
+        path.write_text("mmsi,time_utc,lat_deg,lon_deg,sog_kn,ship_type\n" + "\n".join(rows) + "\n")
+        db = str(tmp_path / f"slow{ship_type}.db")
+        assert invoke(["ais", "load", str(path), "--db", db]).exit_code == 0
+        return db
+
+    args = ["ais", "events", "--no-shore", "--type", "loitering", "-f", "json"]
+    carrier = json.loads(invoke([*args, "--db", db_with(70)]).stdout)
+    assert [(e["type"], e["details"]["vessel_class"]) for e in carrier["events"]] == [
+        ("loitering", "carrier")
+    ]
+    assert carrier["events"][0]["start_utc"] == "2026-03-01T01:00:00.000Z"  # the one slow clock hour
+    fishing_db = db_with(30)
+    assert json.loads(invoke([*args, "--db", fishing_db]).stdout)["events"] == []
+    r = invoke([*args, "--db", fishing_db, "--loitering-class", "fishing", "--loitering-per-point"])
+    ev = json.loads(r.stdout)["events"]
+    assert len(ev) == 1 and ev[0]["start_utc"] == "2026-03-01T00:30:00.000Z"
+    assert json.loads(r.stdout)["parameters"]["loitering_speed"] == "per point"
