@@ -202,3 +202,28 @@ def test_compact_csv_round_trips():
     assert [(p.port_id, p.name, p.lat_deg, p.lon_deg, p.country) for p in back.records] == [
         (p.port_id, p.name, p.lat_deg, p.lon_deg, p.country) for p in ports
     ]
+
+
+def test_stationary_periods_match_a_brute_force_scan():
+    from kizuna.maritime.ports import _stationary_periods
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        n = 300
+        t_ns = np.cumsum(rng.integers(60, 1800, n)).astype(np.int64) * 1_000_000_000
+        # alternate drifting and anchored stretches
+        step = np.where((np.arange(n) // 60) % 2 == 0, 5.0, 400.0) * rng.random(n)
+        north = np.cumsum(step * rng.choice([-1, 1], n))
+        lat, lon = _offset(35.0, 129.5, north, np.zeros(n))
+        got = _stationary_periods(lat, lon, t_ns, 500.0, 6 * 3600.0)
+        want, i = [], 0
+        while i < n - 1:
+            end = i + 1
+            while end < n and haversine_m(lat[i], lon[i], lat[end], lon[end]) < 500.0:
+                end += 1
+            if (t_ns[end - 1] - t_ns[i]) / 1e9 >= 6 * 3600.0:
+                want.append((i, end - 1))
+                i = end
+            else:
+                i += 1
+        assert got == want, trial

@@ -109,11 +109,38 @@ def ais_load(
     raise typer.Exit(0 if accepted and not (strict and summary.issues) else 2)
 
 
+_PARAMETER_KEYS = frozenset(
+    (
+        "min_gap_h",
+        "min_shore_distance_nm",
+        "min_positions_before",
+        "positions_window_h",
+        "end_offshore_required",
+        "reception_filter",
+        "max_distance_m",
+        "min_duration_h",
+        "max_median_speed_kn",
+        "min_port_distance_km",
+        "max_speed_kn",
+        "speed_average",
+        "entry_km",
+        "exit_km",
+        "stop_begin_kn",
+        "stop_end_kn",
+        "port_gap_h",
+    )
+)
+
+
 def _event_row(d: dict[str, Any]) -> dict[str, Any]:
-    """An event flattened for a table or CSV (details as one k=v cell)."""
-    details = d.get("details") or {}
+    """An event flattened for a table or CSV (details as one k=v cell; a port visit names its port)."""
+    # the rule parameters are in every event's JSON and in the definitions printed under the table
+    details = {k: v for k, v in (d.get("details") or {}).items() if k not in _PARAMETER_KEYS}
+    kind = f"{d['type']}{'/' + d['subtype'] if d['subtype'] else ''}"
+    if d["type"] == "port_visit" and details.get("port_name"):
+        details = {"port": details.pop("port_name"), **details}
     return {
-        "type": f"{d['type']}{'/' + d['subtype'] if d['subtype'] else ''}",
+        "type": kind,
         "mmsi": d["mmsi"],
         "other_mmsi": d["other_mmsi"],
         "start_utc": d["start_utc"],
@@ -137,11 +164,58 @@ EVENT_COLUMNS = (
     Column("details", "details"),
 )
 
+# Bounds for the port/anchorage and GFW-rule options (beyond them a rule means nothing useful).
+MAX_PORT_KM = 1000.0  # a 1000 km "port" radius already covers whole seas
+MAX_HOURS = 8760.0  # one year
+MAX_MIN_POSITIONS = 100_000
+MAX_MIN_VESSELS = 1_000_000
+MAX_CELL_M = 100_000.0
+AnchoragesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--anchorages",
+        help="your own ports/anchorages: CSV with lat_deg,lon_deg[,port_id,name,country,kind] or a "
+        "World Port Index CSV (repeat)",
+    ),
+]
+NoPortsOption = Annotated[
+    bool, typer.Option("--no-ports", help="leave out the bundled NGA World Port Index (3,766 ports)")
+]
+
+
+def _port_points(no_ports: bool, files: list[Path] | None) -> list[Any]:
+    """The bundled World Port Index (unless --no-ports) plus the user's port/anchorage files."""
+    from kizuna.formats.ports import read_ports_file
+    from kizuna.maritime.ports import load_ports
+
+    points = [] if no_ports else load_ports()
+    for path in files or []:
+        try:
+            res = read_ports_file(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--anchorages {path}: {exc}")
+        for issue in res.issues[:20]:
+            warn(issue)
+        if not res.records:
+            fail(f"--anchorages {path}: no port or anchorage could be read ({len(res.issues)} problems)")
+        points += res.records
+    return points
+
+
+def _pair(text: str) -> tuple[str, str]:
+    from kizuna.maritime.events import CLASSES
+
+    parts = text.split("-")
+    if len(parts) != 2 or not all(p in CLASSES for p in parts):
+        fail(f"--encounter-pair {text!r}: wants CLASS-CLASS with classes from {', '.join(CLASSES)}")
+    return parts[0], parts[1]
+
 
 @ais_app.command("events")
 def ais_events(
     types: Annotated[
-        list[str] | None, typer.Option("--type", help="gap|encounter|loitering|spoofing (repeat)")
+        list[str] | None,
+        typer.Option("--type", help="gap|encounter|loitering|spoofing|port_visit (repeat)"),
     ] = None,
     bbox: Annotated[str | None, typer.Option(help="W,S,E,N degrees")] = None,
     start: Annotated[str | None, typer.Option(help="ISO-8601 (offsets accepted; naive is UTC)")] = None,
@@ -157,9 +231,57 @@ def ais_events(
             help="skip the distance-from-shore and on-land conditions (default: GLOBE 1-km land mask)",
         ),
     ] = False,
+    no_ports: NoPortsOption = False,
+    anchorages: AnchoragesOption = None,
+    learn_anchorages: Annotated[
+        bool,
+        typer.Option(
+            "--learn-anchorages",
+            help="add anchorages learned from the queried positions (GFW: vessels stationary 12 h in a 500 m cell)",
+        ),
+    ] = False,
+    anchorage_min_vessels: Annotated[
+        int, typer.Option(help="distinct vessels a learned anchorage needs (GFW: 20)")
+    ] = 20,
+    port_exclusion_km: Annotated[
+        float,
+        typer.Option(help="no encounter/loitering this close to a port or anchorage (GFW: 10; 0 = off)"),
+    ] = 10.0,
+    port_entry_km: Annotated[float, typer.Option(help="port visit entry distance (GFW: 3)")] = 3.0,
+    port_exit_km: Annotated[float, typer.Option(help="port visit exit distance, >= entry (GFW: 4)")] = 4.0,
+    port_min_hours: Annotated[float, typer.Option(help="shortest port visit kept (GFW: 3)")] = 3.0,
+    gap_min_positions: Annotated[
+        int, typer.Option(help="positions a gap needs in the 12 h before it (GFW: 14; 0 = off)")
+    ] = 14,
+    gap_both_ends: Annotated[
+        bool, typer.Option("--gap-both-ends", help="gaps offshore at both ends (GFW: the start only)")
+    ] = False,
+    loitering_class: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--loitering-class",
+            help="vessel classes that can loiter (GFW: carrier; 'any' = all; repeat)",
+        ),
+    ] = None,
+    loitering_per_point: Annotated[
+        bool,
+        typer.Option("--loitering-per-point", help="test speed at every 10-min point (GFW: hourly averages)"),
+    ] = False,
+    encounter_pair: Annotated[
+        list[str] | None,
+        typer.Option("--encounter-pair", help="keep only these class pairs, e.g. carrier-fishing (repeat)"),
+    ] = None,
 ) -> None:
-    """Events with Global Fishing Watch definitions (stated in the output) on stored AIS."""
-    from kizuna.maritime.events import EVENT_TYPES, detect_events, event_dict
+    """Events with Global Fishing Watch definitions (stated in the output) on stored AIS.
+
+    Ports and anchorages (the bundled World Port Index, your --anchorages files, and with
+    --learn-anchorages those learned from the data) give port visits and exclude encounters and
+    loitering near them. Vessel classes come from the stored AIS static data.
+    """
+    from rich.markup import escape
+
+    from kizuna.maritime.events import CLASSES, EVENT_TYPES, detect_events, event_dict, vessel_classes
+    from kizuna.maritime.ports import learn_anchorages as learn
     from kizuna.maritime.tracks import clean_tracks
 
     check_choice(fmt, "--format", MAP_FORMATS)
@@ -168,10 +290,44 @@ def ais_events(
         check_choice(t, "--type", EVENT_TYPES)
     box = parse_bbox(bbox)
     t0, t1 = optional_window(optional_time(start, "--start"), optional_time(stop, "--stop"))
+    count(anchorage_min_vessels, "--anchorage-min-vessels", minimum=1, maximum=MAX_MIN_VESSELS)
+    check_number(port_exclusion_km, "--port-exclusion-km", minimum=0.0, maximum=MAX_PORT_KM, unit="km")
+    positive(port_entry_km, "--port-entry-km", maximum=MAX_PORT_KM, unit="km")
+    positive(port_exit_km, "--port-exit-km", maximum=MAX_PORT_KM, unit="km")
+    if port_exit_km < port_entry_km:
+        fail(f"--port-exit-km {port_exit_km:g}: must be at least --port-entry-km {port_entry_km:g}")
+    check_number(port_min_hours, "--port-min-hours", minimum=0.0, maximum=MAX_HOURS, unit="h")
+    count(gap_min_positions, "--gap-min-positions", minimum=0, maximum=MAX_MIN_POSITIONS)
+    loiter_classes = loitering_class or ["carrier"]
+    for c in loiter_classes:
+        check_choice(c, "--loitering-class", (*CLASSES, "any"))
+    pairs = [_pair(p) for p in encounter_pair or []]
+    for path in anchorages or []:
+        text_file(path, "--anchorages")
     output_file(map_png, "--map", force=force)
+    points = _port_points(no_ports, anchorages)
     store = _ais_store(db, must_exist=True)
     pos = store.positions(bbox=box, start=t0, stop=t1)
     tracks = clean_tracks(pos)
+    learned = []
+    if learn_anchorages:
+        learned = learn(tracks, min_vessels=anchorage_min_vessels, ports=points)
+        note(f"{len(learned)} anchorages learned (>= {anchorage_min_vessels} vessels stationary 12 h)")
+        points = points + learned
+    classes_by_mmsi = vessel_classes(store.statics())
+    if (
+        "loitering" in wanted
+        and "any" not in loiter_classes
+        and not any(classes_by_mmsi.get(int(m), "unknown") in loiter_classes for m in tracks.vessel_mmsi)
+    ):
+        note(
+            f"no vessel here is of class {'/'.join(loiter_classes)} by its AIS static data, so none can "
+            "loiter; --loitering-class any lifts the class rule"
+        )
+    if not points and {"port_visit", "encounter", "loitering"} & set(wanted):
+        note(
+            "no port or anchorage points (--no-ports without --anchorages): no port visits or port exclusions"
+        )
     shore = None
     if not no_shore and {"gap", "loitering", "spoofing"} & set(wanted):
         from kizuna.maritime.shore import default_shore, preload
@@ -179,7 +335,26 @@ def ais_events(
         shore = default_shore()
         note("loading the GLOBE land mask (once per run)")
         preload()
-    events = detect_events(tracks, wanted, shore=shore)
+    exclusion_m = port_exclusion_km * 1000
+    events = detect_events(
+        tracks,
+        wanted,
+        shore=shore,
+        ports=points,
+        classes_by_mmsi=classes_by_mmsi,
+        gap_options={"min_positions_before": gap_min_positions, "require_end_offshore": gap_both_ends},
+        encounter_options={"min_anchorage_distance_m": exclusion_m, "pairs": pairs or None},
+        loitering_options={
+            "min_port_distance_m": exclusion_m,
+            "hourly": not loitering_per_point,
+            "classes": None if "any" in loiter_classes else loiter_classes,
+        },
+        port_visit_options={
+            "entry_m": port_entry_km * 1000,
+            "exit_m": port_exit_km * 1000,
+            "min_duration_s": port_min_hours * 3600,
+        },
+    )
     from kizuna.maritime.identity import attach_identity
 
     events = attach_identity(events, _identity_history(store))  # name, flag, type as of each event
@@ -211,6 +386,20 @@ def ais_events(
         "stop_utc": iso(t1) if t1 else None,
         "shore_conditions": shore is not None,
         "positions": len(pos),
+        "port_points": len(points),
+        "world_port_index": not no_ports,
+        "anchorage_files": [str(p) for p in anchorages or []],
+        "learned_anchorages": len(learned),
+        "port_exclusion_km": port_exclusion_km,
+        "port_entry_km": port_entry_km,
+        "port_exit_km": port_exit_km,
+        "port_min_hours": port_min_hours,
+        "gap_min_positions": gap_min_positions,
+        "gap_both_ends": gap_both_ends,
+        "loitering_classes": loiter_classes,
+        "loitering_speed": "per point" if loitering_per_point else "hourly average",
+        "encounter_pairs": ["-".join(p) for p in pairs] or None,
+        "vessels_with_class": sum(1 for c in classes_by_mmsi.values() if c != "unknown"),
     }
     emit_rows(
         dicts if fmt == "json" else [_event_row(d) for d in dicts],
@@ -223,7 +412,7 @@ def ais_events(
     )
     for definition in definitions:
         if fmt == "table":
-            out.print(f"[dim]{definition}[/]")
+            out.print(f"[dim]{escape(definition)}[/]")
         elif fmt == "csv":
             note(definition)
 
@@ -731,4 +920,131 @@ def ais_sts(
             "port_visits_of_parties": len(visits),
             "definitions": sorted({e.definition for e in events}),
         },
+    )
+
+
+# ---------------------------------------------------------------- ais ports / ais anchorages
+PORT_LIST_COLUMNS = (
+    Column("id", "port_id"),
+    Column("name", "name"),
+    Column("country", "country"),
+    Column("kind", "kind"),
+    Column("lat", "lat_deg", lambda v: f"{v:.5f}", "right"),
+    Column("lon", "lon_deg", lambda v: f"{v:.5f}", "right"),
+    Column("source", "source"),
+)
+PORT_FORMATS = ("table", "csv", "json")
+
+
+def _in_box(lat: float, lon: float, box: tuple[float, float, float, float] | None) -> bool:
+    if box is None:
+        return True
+    w, s, e, n = box
+    in_lon = w <= lon <= e if w <= e else (lon >= w or lon <= e)  # a box may cross the antimeridian
+    return s <= lat <= n and in_lon
+
+
+@ais_app.command("ports")
+def ais_ports(
+    bbox: Annotated[str | None, typer.Option(help="W,S,E,N degrees")] = None,
+    country: Annotated[
+        str | None, typer.Option(help="country name as the World Port Index spells it")
+    ] = None,
+    no_ports: NoPortsOption = False,
+    anchorages: AnchoragesOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """List the port and anchorage points events use (bundled World Port Index plus your files)."""
+    check_choice(fmt, "--format", PORT_FORMATS)
+    box = parse_bbox(bbox)
+    if country is not None and not country.strip():
+        fail("--country '': give a country name")
+    for path in anchorages or []:
+        text_file(path, "--anchorages")
+    points = _port_points(no_ports, anchorages)
+    want = country.strip().lower() if country else None
+    rows = [
+        dataclasses.asdict(p)
+        for p in points
+        if _in_box(p.lat_deg, p.lon_deg, box) and (want is None or (p.country or "").lower() == want)
+    ]
+    emit_rows(
+        rows,
+        PORT_LIST_COLUMNS,
+        fmt,
+        title=f"{len(rows)} ports and anchorages",
+        parameters={
+            "bbox": list(box) if box else None,
+            "country": country,
+            "world_port_index": not no_ports,
+            "anchorage_files": [str(p) for p in anchorages or []],
+        },
+        key="ports",
+    )
+
+
+@ais_app.command("anchorages")
+def ais_anchorages(
+    db: DbOption = None,
+    bbox: Annotated[str | None, typer.Option(help="W,S,E,N degrees")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO-8601 (offsets accepted; naive is UTC)")] = None,
+    stop: Annotated[str | None, typer.Option(help="ISO-8601 (offsets accepted; naive is UTC)")] = None,
+    min_vessels: Annotated[int, typer.Option(help="distinct vessels stationary in a cell (GFW: 20)")] = 20,
+    min_hours: Annotated[
+        float, typer.Option(help="how long a vessel stays to be stationary (GFW: 12)")
+    ] = 12.0,
+    move_m: Annotated[float, typer.Option(help="how far a stationary vessel may move (GFW: 500)")] = 500.0,
+    cell_m: Annotated[float, typer.Option(help="grid cell size (GFW: ~500, S2 level 14)")] = 500.0,
+    output: Annotated[
+        Path | None, typer.Option(help="write the anchorages here as CSV (usable as --anchorages)")
+    ] = None,
+    force: ForceOption = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Learn anchorages from stored AIS the way Global Fishing Watch builds theirs.
+
+    A cell is an anchorage when at least --min-vessels distinct vessels stayed within --move-m for
+    --min-hours there; it is named after a World Port Index port within 4 km, if any.
+    """
+    from kizuna.formats.ports import write_ports_csv
+    from kizuna.maritime.ports import learn_anchorages, load_ports
+    from kizuna.maritime.tracks import clean_tracks
+
+    check_choice(fmt, "--format", PORT_FORMATS)
+    box = parse_bbox(bbox)
+    t0, t1 = optional_window(optional_time(start, "--start"), optional_time(stop, "--stop"))
+    count(min_vessels, "--min-vessels", minimum=1, maximum=MAX_MIN_VESSELS)
+    positive(min_hours, "--min-hours", maximum=MAX_HOURS, unit="h")
+    positive(move_m, "--move-m", maximum=MAX_CELL_M, unit="m")
+    check_number(cell_m, "--cell-m", minimum=10.0, maximum=MAX_CELL_M, unit="m")
+    output_file(output, "--output", force=force)
+    store = _ais_store(db, must_exist=True)
+    pos = store.positions(bbox=box, start=t0, stop=t1)
+    found = learn_anchorages(
+        clean_tracks(pos),
+        cell_m=cell_m,
+        stationary_move_m=move_m,
+        min_stationary_s=min_hours * 3600,
+        min_vessels=min_vessels,
+        ports=load_ports(),
+    )
+    if output is not None:
+        output.write_text(write_ports_csv(found), encoding="utf-8")
+        note(f"{len(found)} anchorages written to {output}")
+    emit_rows(
+        [dataclasses.asdict(p) for p in found],
+        PORT_LIST_COLUMNS,
+        fmt,
+        title=f"{len(found)} anchorages learned from {len(pos)} positions",
+        parameters={
+            "bbox": list(box) if box else None,
+            "start_utc": iso(t0) if t0 else None,
+            "stop_utc": iso(t1) if t1 else None,
+            "min_vessels": min_vessels,
+            "min_hours": min_hours,
+            "move_m": move_m,
+            "cell_m": cell_m,
+            "positions": len(pos),
+        },
+        key="anchorages",
     )

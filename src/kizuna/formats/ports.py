@@ -16,7 +16,7 @@ A bad row is named by file, line and field and skipped; the good rows around it 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -181,7 +181,9 @@ def read_ports_file(path: Path | str) -> ParseResult[Port]:
 def read_bundled_ports() -> ParseResult[Port]:
     """The compact World Port Index table shipped in ``kizuna/data/maritime``."""
     ref = resources.files("kizuna") / "data" / "maritime" / BUNDLED_PORTS
-    return parse_ports(ref.read_text(encoding="utf-8"), BUNDLED_PORTS)
+    res = parse_ports(ref.read_text(encoding="utf-8"), BUNDLED_PORTS)
+    res.records = [replace(p, source="NGA World Port Index (Pub. 150)") for p in res.records]
+    return res
 
 
 def write_ports_csv(ports: list[Port]) -> str:

@@ -13,7 +13,7 @@ Definitions (each event carries its own, with every parameter, in ``MaritimeEven
   Frontiers in Marine Science 5:240; GFW encounters data set): two vessels within 500 m for >= 2 h
   at a median speed < 2 kn, >= 10 km from every port or anchorage point (the bundled World Port
   Index by default, see :mod:`kizuna.maritime.ports`). Option ``pairs``: keep only given vessel-class
-  pairs (GFW's published sets are, e.g., carrier-fishing; tanker-tanker for ship-to-ship transfers).
+  pairs (e.g. carrier-fishing, the transshipment GFW studies; tanker-tanker for ship-to-ship transfers).
 - **Loitering** (GFW technical documentation, "Loitering"): a *carrier* vessel whose speed,
   averaged over each clock hour, stays < 2 kn for >= 1 h, on average >= 20 nm from shore. Options:
   ``classes`` (other vessel classes, or ``None`` for all), ``hourly=False`` (every 10-min point,

@@ -289,29 +289,33 @@ def anchorage_cell(
 def _stationary_periods(
     lat: np.ndarray, lon: np.ndarray, t_ns: np.ndarray, move_m: float, min_s: float
 ) -> list[tuple[int, int]]:
-    """Maximal runs (i, j inclusive) staying within ``move_m`` of their first position for >= ``min_s``."""
-    out = []
+    """Maximal runs (i, j inclusive) staying within ``move_m`` of their first position for >= ``min_s``.
+
+    A run from i must still be within ``move_m`` at the first report ``min_s`` or more after i, so
+    only the i passing that vectorized test are followed report by report (moving vessels: none).
+    """
     n = len(lat)
-    i = 0
-    while i < n - 1:
-        j = i + 1
-        width = 64
-        end = n
+    k = np.searchsorted(t_ns, t_ns + int(round(min_s * 1e9)), "left")
+    has_k = k < n
+    cand = np.zeros(n, bool)
+    kk = k[has_k]
+    cand[has_k] = haversine_m(lat[has_k], lon[has_k], lat[kk], lon[kk]) < move_m
+    out = []
+    after = -1  # runs do not overlap: the next one starts after the last one ends
+    for i in map(int, np.flatnonzero(cand)):
+        if i <= after:
+            continue
+        j, width, end = i + 1, 64, n
         while j < n:
             hi = min(n, j + width)
-            d = haversine_m(lat[i], lon[i], lat[j:hi], lon[j:hi])
-            far = np.flatnonzero(d >= move_m)
+            far = np.flatnonzero(haversine_m(lat[i], lon[i], lat[j:hi], lon[j:hi]) >= move_m)
             if len(far):
                 end = j + int(far[0])
                 break
-            j = hi
-            width *= 2
-        last = end - 1
-        if (t_ns[last] - t_ns[i]) / 1e9 >= min_s:
-            out.append((i, last))
-            i = end
-        else:
-            i += 1
+            j, width = hi, width * 2
+        if (t_ns[end - 1] - t_ns[i]) / 1e9 >= min_s:
+            out.append((i, end - 1))
+            after = end - 1
     return out
 
 
@@ -335,6 +339,8 @@ def learn_anchorages(
         raise ValueError("cell size, stationary distance and time must be > 0, min_vessels >= 1")
     tracks = _as_tracks(positions)
     p = tracks.positions
+    if len(p) == 0:
+        return []
     t_ns = p.time_utc.astype("int64")
     bounds = np.flatnonzero(np.r_[True, tracks.vessel[1:] != tracks.vessel[:-1], True])
     cells: dict[tuple[int, int], dict[str, list]] = {}
