@@ -8,7 +8,13 @@ sentences):
   receiver time (seconds, or milliseconds when it has 13 digits), ``s:`` the source station;
 - Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...`` wrappers: the time applies to the next sentence;
 - vendor suffixes after the checksum (``...,0*28,d-109,S2105,...,1325394060``, the USCG/libais
-  "N-AIS" form): the last all-digit field of 9-10 digits is the receiver unix time.
+  "N-AIS" form): the last all-digit field of 9-10 digits is the receiver unix time;
+- time carried by the stream itself, for sentences with none of the above: the UTC of an AIS
+  type 4 base-station report or type 11 UTC/date response (when no field is "not available"),
+  and ``$--ZDA`` or valid (status ``A``) ``$--RMC`` sentences. Every message after such a time
+  takes it until the next one; messages before the first stay untimed. The time is the
+  receiver's or base station's clock when that report arrived, so positions between two time
+  reports share one time (typically seconds apart in a recorded feed).
 
 Bad input never stops a batch. Each of these is an issue with file, line and field: a line that
 is not NMEA, a bad sentence or tag-block checksum, a truncated or undecodable payload, a
@@ -86,6 +92,7 @@ class NmeaDecoder:
     counts: DecodeCounts = field(default_factory=DecodeCounts)
     _pending: dict[tuple[object, ...], _Pending] = field(default_factory=dict)
     _gatehouse_time: datetime | None = None
+    _stream_time: datetime | None = None  # last type 4/11, ZDA or RMC time (see the module doc)
 
     def feed(
         self, lines: Iterable[str], first_line: int = 1
@@ -124,6 +131,48 @@ class NmeaDecoder:
         return issues
 
     # ------------------------------------------------------------------ internals
+    def _time_sentence(self, body: bytes, issue) -> None:
+        """``$--ZDA,hhmmss.ss,dd,mm,yyyy,...`` or ``$--RMC,hhmmss.ss,A,...,ddmmyy,...``: the stream time."""
+        m = _SUFFIX.match(body)
+        if m is None or not _checksum_ok(m.group(1)):
+            issue("checksum", f"{body[1:6].decode()}: bad or missing NMEA checksum")
+            return
+        f = m.group(1).rsplit(b"*", 1)[0].decode().split(",")
+        kind = f[0][3:]
+        try:
+            if kind == "ZDA":
+                hms, day, month, year = f[1], int(f[2]), int(f[3]), int(f[4])
+            else:
+                if len(f) < 10 or f[2] != "A":
+                    return  # no fix: the receiver's clock is not trusted
+                hms, dmy = f[1], f[9]
+                day, month, year = int(dmy[0:2]), int(dmy[2:4]), 2000 + int(dmy[4:6])
+            if len(hms) < 6:
+                raise ValueError("time field shorter than hhmmss")
+            sec = float(hms[4:])
+            t = datetime(year, month, day, int(hms[0:2]), int(hms[2:4]), tzinfo=UTC) + timedelta(seconds=sec)
+        except (ValueError, IndexError) as exc:
+            issue(kind, f"unreadable date/time: {exc}")
+            return
+        if not (EARLIEST_UTC <= t < LATEST_UTC):
+            issue(kind, f"impossible time {t.isoformat()}")
+            return
+        self._stream_time = t
+
+    def _base_station_time(self, msg) -> None:
+        """Type 4/11 UTC (ITU-R M.1371-5 table 16: year 0, month 0, day 0, hour 24, minute 60 or
+        second 60+ mean "not available"; such a report sets no time)."""
+        try:
+            y, mo, d = int(msg.year), int(msg.month), int(msg.day)
+            h, mi, sec = int(msg.hour), int(msg.minute), int(msg.second)
+            if not (y and mo and d) or h > 23 or mi > 59 or sec > 59:
+                return
+            t = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
+        except (TypeError, ValueError):
+            return
+        if EARLIEST_UTC <= t < LATEST_UTC:
+            self._stream_time = t
+
     def _expire(self, line_no: int, issues: list[FormatIssue]) -> None:
         if not self._pending:
             return
@@ -174,8 +223,10 @@ class NmeaDecoder:
             issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
             return
         if body[3:6] not in (b"VDM", b"VDO") and not body.startswith(b"$PGHP"):
-            # other NMEA ($GPRMC, ...): skipped unchecked, it carries nothing AIS needs
+            # other NMEA: only ZDA and RMC are read (for their time); the rest carries nothing AIS needs
             self.counts.other_nmea += 1
+            if body[3:6] in (b"ZDA", b"RMC"):
+                self._time_sentence(body, issue)
             return
         m = _SUFFIX.match(body)
         if m is None:
@@ -209,6 +260,8 @@ class NmeaDecoder:
         if tag_time is None and self._gatehouse_time is not None:
             tag_time = self._gatehouse_time
         self._gatehouse_time = None
+        if tag_time is None:
+            tag_time = self._stream_time
         if sentence.frag_cnt == 1:
             self._decode(sentence, tag_time, source, line_no, records, where, issue)
             return
@@ -273,6 +326,8 @@ class NmeaDecoder:
             issue("payload", f"type {mtype} payload truncated before the MMSI")
             return
         produced = False
+        if mtype in (4, 11):
+            self._base_station_time(msg)
         if mtype in POSITION_TYPES:
             pos = _position(msg, mtype, time_utc, source)
             if isinstance(pos, str):
@@ -472,10 +527,28 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# A trailing zone: "Z", "+hh", "+hhmm", "+hh:mm" (optionally after a space) or the words UTC/GMT.
+_ZONE = re.compile(r"^(?P<body>.*?\d)\s*(?P<zone>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)(?:\[UTC\])?$")
+
+
 def _time_of(value: str) -> datetime:
+    """A CSV time as UTC: ISO-8601 with or without an offset (other offsets converted to UTC),
+    the DMA ``dd/mm/yyyy HH:MM:SS`` form, unix seconds; a zone may follow after a space."""
     v = value.strip()
+    offset = timedelta(0)
+    m = _ZONE.match(v)
+    if m and len(m["body"]) >= 13:  # a zone after a date and time, not the "-05" of a bare date
+        zone = m["zone"]
+        if zone[0] in "+-":
+            hh, mm = int(zone[1:3]), int(zone[-2:]) if len(zone) > 3 else 0
+            if hh > 23 or mm > 59:
+                raise ValueError(f"bad UTC offset in {value!r}")
+            offset = (1 if zone[0] == "+" else -1) * timedelta(hours=hh, minutes=mm)
+        v = m["body"]
     if re.match(r"^\d{2}/\d{2}/\d{4} ", v):  # DMA: dd/mm/yyyy HH:MM:SS
-        return datetime.strptime(v, "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC)
+        return datetime.strptime(v, "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC) - offset
+    if offset:
+        return parse_utc_datetime(v) - offset
     if v.isdigit() and len(v) in (9, 10):
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(v))
     return parse_utc_datetime(v)
