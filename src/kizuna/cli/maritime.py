@@ -92,7 +92,7 @@ def _ais_inputs(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in AIS_FILE_SUFFIXES)
             if not found:
-                fail(f"FILES {path}: directory holds no AIS file (*{', *'.join(AIS_FILE_SUFFIXES)})")
+                fail(f"FILES {path}: is a directory with no AIS file (*{', *'.join(AIS_FILE_SUFFIXES)})")
             files += found
         else:
             files.append(path)
