@@ -299,3 +299,35 @@ def test_banded_coast_tree_matches_brute_force_nearest_coastal_cell():
     for i in np.flatnonzero(sea):
         d = haversine_m(lat[i], lon[i], clat, clon).min()
         assert got[i] == pytest.approx(d if d <= 200_000 else np.inf, rel=1e-6)
+
+
+# ------------------------------------------------------------------ fast position decoding
+def test_fast_position_path_agrees_with_pyais_on_shared_files():
+    """Single-sentence type 1/2/3/18 reports skip pyais; every one must decode as pyais does."""
+    from pyais import NMEAMessage
+
+    from kizuna.formats.ais import NmeaDecoder
+
+    checked = 0
+    for name in ("ais/gpsd/ais-nmea.log", "ais/gpsd/ais-18-27.log", "ais/pyais_nmea_data_sample.txt"):
+        path = shared(name)
+        lines = path.read_text(errors="replace").splitlines()
+        dec = NmeaDecoder(str(path))
+        records, where, _ = dec.feed(lines)
+        for rec, line_no in zip(records, where, strict=True):
+            text = lines[line_no - 1]
+            if (
+                type(rec).__name__ != "VesselPosition"
+                or ",1,1," not in text
+                or rec.msg_type not in (1, 2, 3, 18)
+            ):
+                continue
+            msg = NMEAMessage(text[text.index("!") :].encode()).decode()
+            assert (rec.mmsi, rec.msg_type) == (msg.mmsi, msg.msg_type)
+            assert (rec.lat_deg, rec.lon_deg) == (msg.lat, msg.lon)
+            assert rec.sog_kn == msg.speed or (np.isnan(rec.sog_kn) and msg.speed == 102.3)
+            assert rec.cog_deg == msg.course or (np.isnan(rec.cog_deg) and msg.course == 360.0)
+            assert rec.heading_deg == msg.heading or (np.isnan(rec.heading_deg) and msg.heading == 511)
+            assert rec.raim == bool(msg.raim) and rec.position_accuracy == int(msg.accuracy)
+            checked += 1
+    assert checked > 300

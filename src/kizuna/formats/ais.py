@@ -32,8 +32,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
 from pyais.messages import AISSentence, GatehouseSentence, NMEASentenceFactory
 
 from kizuna.errors import FormatIssue
@@ -93,6 +95,10 @@ class NmeaDecoder:
     _pending: dict[tuple[object, ...], _Pending] = field(default_factory=dict)
     _gatehouse_time: datetime | None = None
     _stream_time: datetime | None = None  # last type 4/11, ZDA or RMC time (see the module doc)
+    _fast_issues: list[FormatIssue] = field(default_factory=list)
+    _px: bytes = b""  # cumulative XOR of the chunk's bytes (see feed)
+    _tags: dict[bytes, tuple[datetime | None, str | None] | str] = field(default_factory=dict)
+    _off: int = 0  # where the current line starts in it
 
     def feed(
         self, lines: Iterable[str], first_line: int = 1
@@ -100,7 +106,15 @@ class NmeaDecoder:
         records: list[AisRecord] = []
         where: list[int] = []
         issues: list[FormatIssue] = []
-        for line_no, text in enumerate(lines, start=first_line):
+        lines = lines if isinstance(lines, list) else list(lines)
+        # NMEA checksums are XORs of byte ranges: one cumulative XOR over the chunk answers each
+        # range with two lookups instead of a Python loop per sentence.
+        joined = "\n".join(lines).encode("ascii", errors="replace")  # one byte per character
+        self._px = np.bitwise_xor.accumulate(np.frombuffer(joined, np.uint8)).tobytes() if joined else b""
+        offsets = [0, *accumulate(len(t) + 1 for t in lines)]
+        for k, text in enumerate(lines):
+            line_no = first_line + k
+            self._off = offsets[k]
             self.counts.lines += 1
             try:
                 self._line(text, line_no, records, where, issues)
@@ -110,6 +124,9 @@ class NmeaDecoder:
                         self.file, line_no, "sentence", f"undecodable ({exc.__class__.__name__}: {exc})"[:200]
                     )
                 )
+            if self._fast_issues:
+                issues += self._fast_issues
+                self._fast_issues.clear()
             self._expire(line_no, issues)
         self.counts.issues += len(issues)
         return records, where, issues
@@ -131,6 +148,107 @@ class NmeaDecoder:
         return issues
 
     # ------------------------------------------------------------------ internals
+    def _xor(self, a: int, b: int) -> int:
+        """XOR of characters [a, b) of the current (stripped) line."""
+        px, off = self._px, self._off
+        return px[off + b - 1] ^ (px[off + a - 1] if off + a > 0 else 0)
+
+    def _fast_position(
+        self,
+        body: bytes,
+        check: int,
+        time_utc: datetime | None,
+        source: str | None,
+        line_no: int,
+        records: list[AisRecord],
+        where: list[int],
+    ) -> bool:
+        """Single-sentence type 1/2/3/18 reports (most of any feed) decoded without pyais.
+
+        Field layout and scaling as pyais 3.3 decodes them (ITU-R M.1371-5 tables 45 and 60,
+        latitude/longitude rounded to 1e-6 deg as pyais does); the equality is tested on every
+        shared AIS file. Anything unusual (other types, fill bits, another length, a bad checksum)
+        returns False and goes through the general path, which reports it.
+        """
+        parts = body[1:-3].split(b",")
+        if len(parts) != 7 or parts[6] != b"0":
+            return False
+        payload = parts[5]
+        if len(payload) != 28 or payload[0] not in _FAST_FIRST:
+            return False
+        try:
+            if check != int(body[-2:], 16):
+                return False
+        except ValueError:
+            return False
+        bits = payload.decode("ascii").translate(_SIXBIT)
+        if len(bits) != 168:  # a character outside the AIS 6-bit alphabet
+            return False
+        v = int(bits, 2)
+        if time_utc is None and self._gatehouse_time is not None:
+            time_utc = self._gatehouse_time
+        self._gatehouse_time = None
+        if time_utc is None:
+            time_utc = self._stream_time
+        counts = self.counts
+        counts.sentences += 1
+        counts.messages += 1
+        mtype = v >> 162
+        mmsi = (v >> 130) & 0x3FFFFFFF
+        if mtype == 18:
+            status = None
+            sog_raw = (v >> 112) & 0x3FF
+            accuracy = (v >> 111) & 1
+            lon_raw = (v >> 83) & 0xFFFFFFF
+            lat_raw = (v >> 56) & 0x7FFFFFF
+            cog_raw = (v >> 44) & 0xFFF
+            heading = (v >> 35) & 0x1FF
+            raim = (v >> 20) & 1
+        else:
+            status = (v >> 126) & 0xF
+            sog_raw = (v >> 108) & 0x3FF
+            accuracy = (v >> 107) & 1
+            lon_raw = (v >> 79) & 0xFFFFFFF
+            lat_raw = (v >> 52) & 0x7FFFFFF
+            cog_raw = (v >> 40) & 0xFFF
+            heading = (v >> 31) & 0x1FF
+            raim = (v >> 19) & 1
+        if lon_raw & 0x8000000:
+            lon_raw -= 0x10000000
+        if lat_raw & 0x4000000:
+            lat_raw -= 0x8000000
+        lon = ((10 * lon_raw + 3) // 6) / 1e6
+        lat = ((10 * lat_raw + 3) // 6) / 1e6
+        if abs(lat - LAT_NOT_AVAILABLE) < 1e-6 or abs(lon - LON_NOT_AVAILABLE) < 1e-6:
+            counts.position_not_available += 1
+            return True
+        if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
+            self._fast_issues.append(
+                FormatIssue(
+                    self.file, line_no, "position", f"impossible position lat={lat:.5f} lon={lon:.5f}"
+                )
+            )
+            return True
+        records.append(
+            VesselPosition(
+                mmsi,
+                time_utc,
+                lat,
+                lon,
+                math.nan if sog_raw == 1023 else sog_raw / 10.0,
+                math.nan if cog_raw == 3600 else cog_raw / 10.0,
+                math.nan if heading == HEADING_NOT_AVAILABLE else float(heading),
+                mtype,
+                status,
+                source,
+                accuracy,
+                bool(raim),
+            )
+        )
+        where.append(line_no)
+        counts.positions += 1
+        return True
+
     def _time_sentence(self, body: bytes, issue) -> None:
         """``$--ZDA,hhmmss.ss,dd,mm,yyyy,...`` or ``$--RMC,hhmmss.ss,A,...,ddmmyy,...``: the stream time."""
         m = _SUFFIX.match(body)
@@ -194,6 +312,8 @@ class NmeaDecoder:
         s = text.strip()
         if not s or s.startswith("#"):
             return
+        if s[0] != text[0]:
+            self._off += len(text) - len(text.lstrip())
 
         def issue(field_name: str, message: str) -> None:
             issues.append(FormatIssue(self.file, line_no, field_name, message))
@@ -211,7 +331,13 @@ class NmeaDecoder:
                 issue("tag_block", "tag block not closed by '\\'")
                 return
             tag_raw, body = raw[1:end], raw[end + 1 :]
-            tag = _parse_tag_block(tag_raw)
+            tag = self._tags.get(tag_raw)  # a feed repeats its tag blocks (one per second and station)
+            if tag is None:
+                star = tag_raw.rfind(b"*")
+                tag = _parse_tag_block(tag_raw, self._xor(1, star + 1) if star > 0 else None)
+                if len(self._tags) > 4096:
+                    self._tags.clear()
+                self._tags[tag_raw] = tag
             if isinstance(tag, str):
                 issue("tag_block", tag)
                 return
@@ -222,6 +348,11 @@ class NmeaDecoder:
         if not body.startswith((b"!", b"$")):
             issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
             return
+        if body[6:11] == b",1,1," and body[-3:-2] == b"*" and body[3:6] in (b"VDM", b"VDO"):
+            start = len(raw) - len(body)
+            check = self._xor(start + 1, len(raw) - 3)
+            if self._fast_position(body, check, tag_time, source, line_no, records, where):
+                return
         if body[3:6] not in (b"VDM", b"VDO") and not body.startswith(b"$PGHP"):
             # other NMEA: only ZDA and RMC are read (for their time); the rest carries nothing AIS needs
             self.counts.other_nmea += 1
@@ -352,6 +483,24 @@ class NmeaDecoder:
             self.counts.other_messages += 1
 
 
+# AIS 6-bit armouring (ITU-R M.1371-5 annex 8 table 44): '0'..'W' are 0..39, '`'..'w' are 40..63.
+_SIXBIT = str.maketrans(
+    {chr(c): format(c - 48 if c < 88 else c - 56, "06b") for c in (*range(48, 88), *range(96, 120))}
+)
+_FAST_FIRST = frozenset(b"123B")  # first payload character of types 1, 2, 3 and 18
+
+
+def _xor_fold(data: bytes) -> int:
+    """XOR of all bytes (the NMEA checksum), by folding the bytes as one integer in halves."""
+    x = int.from_bytes(data, "big")
+    n = len(data)
+    while n > 1:
+        half = (n + 1) // 2
+        x = (x >> (8 * half)) ^ (x & ((1 << (8 * half)) - 1))
+        n = half
+    return x
+
+
 def _checksum_ok(body: bytes) -> bool:
     star = body.rfind(b"*")
     if star < 1:
@@ -365,14 +514,13 @@ def _checksum_ok(body: bytes) -> bool:
         return False
 
 
-def _parse_tag_block(raw: bytes) -> tuple[datetime | None, str | None] | str:
-    """(receiver time, source station) from an NMEA 4.0 tag block, or an error message."""
+def _parse_tag_block(raw: bytes, xor: int | None = None) -> tuple[datetime | None, str | None] | str:
+    """(receiver time, source station) from an NMEA 4.0 tag block, or an error message.
+    ``xor``: the XOR of the bytes before '*' when the caller has it already."""
     if b"*" not in raw:
         return "tag block without checksum"
     payload, _, check = raw.rpartition(b"*")
-    c = 0
-    for b in payload:
-        c ^= b
+    c = _xor_fold(payload) if xor is None else xor
     try:
         if c != int(check[:2], 16):
             return "bad tag block checksum"

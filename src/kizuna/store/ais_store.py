@@ -111,16 +111,20 @@ class AisStore:
         on a track and are not stored. Bulk: see the module doc."""
         sqlite_db = self.engine.dialect.name == "sqlite"
         rows: list[tuple[Any, ...]] = []
+        stamp: dict[datetime, Any] = {}  # reports share times: convert each time once
         for p in positions:
             t = p.time_utc
             if t is None:
                 continue
-            naive = _naive_utc(t)
+            value = stamp.get(t)
+            if value is None:
+                naive = _naive_utc(t)
+                value = stamp[t] = naive.isoformat(" ", "microseconds") if sqlite_db else naive
             sog, cog, hdg = p.sog_kn, p.cog_deg, p.heading_deg
             rows.append(
                 (
                     p.mmsi,
-                    naive.isoformat(" ", "microseconds") if sqlite_db else naive,
+                    value,
                     p.lat_deg,
                     p.lon_deg,
                     None if sog != sog else sog,
