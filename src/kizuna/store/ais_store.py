@@ -136,6 +136,10 @@ class AisStore:
             )
         loaded = 0
         driver = conn.connection.driver_connection
+        if sqlite_db and rows:
+            # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
+            # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
+            driver.execute("PRAGMA cache_size=-65536")  # type: ignore[union-attr]
         for k in range(0, len(rows), _BATCH):
             batch = rows[k : k + _BATCH]
             if sqlite_db:
