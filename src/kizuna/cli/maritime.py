@@ -81,9 +81,35 @@ def _save(fig: Any, path: Path) -> None:
 
 
 # ---------------------------------------------------------------- ais
+# What a directory argument loads: its regular files with these suffixes, by name, not recursing.
+AIS_FILE_SUFFIXES = (".nmea", ".aivdm", ".ais", ".log", ".txt", ".csv")
+
+
+def _ais_inputs(paths: list[Path]) -> list[Path]:
+    """Files as given; a directory gives its AIS_FILE_SUFFIXES files sorted by name."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in AIS_FILE_SUFFIXES)
+            if not found:
+                fail(f"FILES {path}: is a directory with no AIS file (*{', *'.join(AIS_FILE_SUFFIXES)})")
+            files += found
+        else:
+            files.append(path)
+    for path in files:
+        text_file(path, "FILES")
+    return files
+
+
 @ais_app.command("load")
 def ais_load(
-    files: Annotated[list[Path], typer.Argument(help="AIS NMEA (AIVDM, tag blocks, $PGHP) or CSV")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="AIS NMEA (AIVDM, tag blocks, $PGHP, ZDA/RMC/type 4 times) or CSV files; a directory"
+            " loads its *.nmea *.aivdm *.ais *.log *.txt *.csv files sorted by name (not recursing)"
+        ),
+    ],
     db: DbOption = None,
     max_errors: Annotated[int, typer.Option(help="errors listed (all are counted)")] = 200,
     strict: Annotated[bool, typer.Option(help="exit 2 when any line was rejected")] = False,
@@ -91,21 +117,31 @@ def ais_load(
     """Stream files into the store in chunks. Prints a JSON summary with every issue's file and line.
 
     Exit 0 when anything was stored (or already was), 2 when nothing could be (or, with --strict,
-    when any line was rejected).
+    when any line was rejected), and 2 when a file's positions all lack a time (no tag block,
+    vendor or $PGHP time, and no type 4/11 base-station, ZDA or RMC time before them).
     """
     from kizuna.store.ais_store import AisLoadSummary
 
     count(max_errors, "--max-errors", minimum=0)
-    for path in files:
-        text_file(path, "FILES")
+    paths = _ais_inputs(files)
     store = _ais_store(db, must_exist=False)
     summary = AisLoadSummary()
     with progress() as bar:
-        for path in files:
+        for path in paths:
             task = bar.add_task(f"loading {path.name}", total=path.stat().st_size)
             store.load_file(path, summary, progress=lambda done, total, t=task: bar.update(t, completed=done))
+    stored = summary.positions_loaded + summary.positions_duplicate
+    untimed = (
+        f"{', '.join(summary.untimed_files)}: no usable time: {summary.positions_untimed} positions"
+        " untimed (no tag-block, vendor or $PGHP time, no type 4/11 base-station, ZDA or RMC time"
+        " before them), none stored"
+    )
+    if summary.untimed_files and not stored:
+        fail(untimed)
     print_json(summary.as_dict(max_errors))
-    accepted = summary.positions_loaded + summary.positions_duplicate + summary.statics > 0
+    if summary.untimed_files:
+        fail(untimed)
+    accepted = stored + summary.statics > 0
     raise typer.Exit(0 if accepted and not (strict and summary.issues) else 2)
 
 

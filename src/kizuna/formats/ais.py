@@ -8,7 +8,13 @@ sentences):
   receiver time (seconds, or milliseconds when it has 13 digits), ``s:`` the source station;
 - Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...`` wrappers: the time applies to the next sentence;
 - vendor suffixes after the checksum (``...,0*28,d-109,S2105,...,1325394060``, the USCG/libais
-  "N-AIS" form): the last all-digit field of 9-10 digits is the receiver unix time.
+  "N-AIS" form): the last all-digit field of 9-10 digits is the receiver unix time;
+- time carried by the stream itself, for sentences with none of the above: the UTC of an AIS
+  type 4 base-station report or type 11 UTC/date response (when no field is "not available"),
+  and ``$--ZDA`` or valid (status ``A``) ``$--RMC`` sentences. Every message after such a time
+  takes it until the next one; messages before the first stay untimed. The time is the
+  receiver's or base station's clock when that report arrived, so positions between two time
+  reports share one time (typically seconds apart in a recorded feed).
 
 Bad input never stops a batch. Each of these is an issue with file, line and field: a line that
 is not NMEA, a bad sentence or tag-block checksum, a truncated or undecodable payload, a
@@ -26,8 +32,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
 from pyais.messages import AISSentence, GatehouseSentence, NMEASentenceFactory
 
 from kizuna.errors import FormatIssue
@@ -86,6 +94,11 @@ class NmeaDecoder:
     counts: DecodeCounts = field(default_factory=DecodeCounts)
     _pending: dict[tuple[object, ...], _Pending] = field(default_factory=dict)
     _gatehouse_time: datetime | None = None
+    _stream_time: datetime | None = None  # last type 4/11, ZDA or RMC time (see the module doc)
+    _fast_issues: list[FormatIssue] = field(default_factory=list)
+    _px: bytes = b""  # cumulative XOR of the chunk's bytes (see feed)
+    _tags: dict[bytes, tuple[datetime | None, str | None] | str] = field(default_factory=dict)
+    _off: int = 0  # where the current line starts in it
 
     def feed(
         self, lines: Iterable[str], first_line: int = 1
@@ -93,7 +106,15 @@ class NmeaDecoder:
         records: list[AisRecord] = []
         where: list[int] = []
         issues: list[FormatIssue] = []
-        for line_no, text in enumerate(lines, start=first_line):
+        lines = lines if isinstance(lines, list) else list(lines)
+        # NMEA checksums are XORs of byte ranges: one cumulative XOR over the chunk answers each
+        # range with two lookups instead of a Python loop per sentence.
+        joined = "\n".join(lines).encode("ascii", errors="replace")  # one byte per character
+        self._px = np.bitwise_xor.accumulate(np.frombuffer(joined, np.uint8)).tobytes() if joined else b""
+        offsets = [0, *accumulate(len(t) + 1 for t in lines)]
+        for k, text in enumerate(lines):
+            line_no = first_line + k
+            self._off = offsets[k]
             self.counts.lines += 1
             try:
                 self._line(text, line_no, records, where, issues)
@@ -103,6 +124,9 @@ class NmeaDecoder:
                         self.file, line_no, "sentence", f"undecodable ({exc.__class__.__name__}: {exc})"[:200]
                     )
                 )
+            if self._fast_issues:
+                issues += self._fast_issues
+                self._fast_issues.clear()
             self._expire(line_no, issues)
         self.counts.issues += len(issues)
         return records, where, issues
@@ -124,6 +148,149 @@ class NmeaDecoder:
         return issues
 
     # ------------------------------------------------------------------ internals
+    def _xor(self, a: int, b: int) -> int:
+        """XOR of characters [a, b) of the current (stripped) line."""
+        px, off = self._px, self._off
+        return px[off + b - 1] ^ (px[off + a - 1] if off + a > 0 else 0)
+
+    def _fast_position(
+        self,
+        body: bytes,
+        check: int,
+        time_utc: datetime | None,
+        source: str | None,
+        line_no: int,
+        records: list[AisRecord],
+        where: list[int],
+    ) -> bool:
+        """Single-sentence type 1/2/3/18 reports (most of any feed) decoded without pyais.
+
+        Field layout and scaling as pyais 3.3 decodes them (ITU-R M.1371-5 tables 45 and 60,
+        latitude/longitude rounded to 1e-6 deg as pyais does); the equality is tested on every
+        shared AIS file. Anything unusual (other types, fill bits, another length, a bad checksum)
+        returns False and goes through the general path, which reports it.
+        """
+        parts = body[1:-3].split(b",")
+        if len(parts) != 7 or parts[6] != b"0":
+            return False
+        payload = parts[5]
+        if len(payload) != 28 or payload[0] not in _FAST_FIRST:
+            return False
+        try:
+            if check != int(body[-2:], 16):
+                return False
+        except ValueError:
+            return False
+        bits = payload.decode("ascii").translate(_SIXBIT)
+        if len(bits) != 168:  # a character outside the AIS 6-bit alphabet
+            return False
+        v = int(bits, 2)
+        if time_utc is None and self._gatehouse_time is not None:
+            time_utc = self._gatehouse_time
+        self._gatehouse_time = None
+        if time_utc is None:
+            time_utc = self._stream_time
+        counts = self.counts
+        counts.sentences += 1
+        counts.messages += 1
+        mtype = v >> 162
+        mmsi = (v >> 130) & 0x3FFFFFFF
+        if mtype == 18:
+            status = None
+            sog_raw = (v >> 112) & 0x3FF
+            accuracy = (v >> 111) & 1
+            lon_raw = (v >> 83) & 0xFFFFFFF
+            lat_raw = (v >> 56) & 0x7FFFFFF
+            cog_raw = (v >> 44) & 0xFFF
+            heading = (v >> 35) & 0x1FF
+            raim = (v >> 20) & 1
+        else:
+            status = (v >> 126) & 0xF
+            sog_raw = (v >> 108) & 0x3FF
+            accuracy = (v >> 107) & 1
+            lon_raw = (v >> 79) & 0xFFFFFFF
+            lat_raw = (v >> 52) & 0x7FFFFFF
+            cog_raw = (v >> 40) & 0xFFF
+            heading = (v >> 31) & 0x1FF
+            raim = (v >> 19) & 1
+        if lon_raw & 0x8000000:
+            lon_raw -= 0x10000000
+        if lat_raw & 0x4000000:
+            lat_raw -= 0x8000000
+        lon = ((10 * lon_raw + 3) // 6) / 1e6
+        lat = ((10 * lat_raw + 3) // 6) / 1e6
+        if abs(lat - LAT_NOT_AVAILABLE) < 1e-6 or abs(lon - LON_NOT_AVAILABLE) < 1e-6:
+            counts.position_not_available += 1
+            return True
+        if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
+            self._fast_issues.append(
+                FormatIssue(
+                    self.file, line_no, "position", f"impossible position lat={lat:.5f} lon={lon:.5f}"
+                )
+            )
+            return True
+        records.append(
+            VesselPosition(
+                mmsi,
+                time_utc,
+                lat,
+                lon,
+                math.nan if sog_raw == 1023 else sog_raw / 10.0,
+                math.nan if cog_raw == 3600 else cog_raw / 10.0,
+                math.nan if heading == HEADING_NOT_AVAILABLE else float(heading),
+                mtype,
+                status,
+                source,
+                accuracy,
+                bool(raim),
+            )
+        )
+        where.append(line_no)
+        counts.positions += 1
+        return True
+
+    def _time_sentence(self, body: bytes, issue) -> None:
+        """``$--ZDA,hhmmss.ss,dd,mm,yyyy,...`` or ``$--RMC,hhmmss.ss,A,...,ddmmyy,...``: the stream time."""
+        m = _SUFFIX.match(body)
+        if m is None or not _checksum_ok(m.group(1)):
+            issue("checksum", f"{body[1:6].decode()}: bad or missing NMEA checksum")
+            return
+        f = m.group(1).rsplit(b"*", 1)[0].decode().split(",")
+        kind = f[0][3:]
+        try:
+            if kind == "ZDA":
+                hms, day, month, year = f[1], int(f[2]), int(f[3]), int(f[4])
+            else:
+                if len(f) < 10 or f[2] != "A":
+                    return  # no fix: the receiver's clock is not trusted
+                hms, dmy = f[1], f[9]
+                day, month, year = int(dmy[0:2]), int(dmy[2:4]), 2000 + int(dmy[4:6])
+            if len(hms) < 6:
+                raise ValueError("time field shorter than hhmmss")
+            sec = float(hms[4:])
+            t = datetime(year, month, day, int(hms[0:2]), int(hms[2:4]), tzinfo=UTC) + timedelta(seconds=sec)
+        except (ValueError, IndexError) as exc:
+            issue(kind, f"unreadable date/time: {exc}")
+            return
+        if not (EARLIEST_UTC <= t < LATEST_UTC):
+            issue(kind, f"impossible time {t.isoformat()}")
+            return
+        self._stream_time = t
+
+    def _base_station_time(self, msg) -> None:
+        """Type 4/11 UTC (ITU-R M.1371-5 table 16: year 0, month 0, day 0, hour 24, minute 60 or
+        second 60+ mean "not available"; such a report sets no time)."""
+        try:
+            y, mo, d = int(msg.year), int(msg.month), int(msg.day)
+            h, mi, sec = int(msg.hour), int(msg.minute), int(msg.second)
+            if not (y and mo and d) or h > 23 or mi > 59 or sec > 59:
+                return
+            t = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
+        except (TypeError, ValueError):
+            return
+        if EARLIEST_UTC <= t < LATEST_UTC:
+            self._stream_time = t
+
     def _expire(self, line_no: int, issues: list[FormatIssue]) -> None:
         if not self._pending:
             return
@@ -145,6 +312,8 @@ class NmeaDecoder:
         s = text.strip()
         if not s or s.startswith("#"):
             return
+        if s[0] != text[0]:
+            self._off += len(text) - len(text.lstrip())
 
         def issue(field_name: str, message: str) -> None:
             issues.append(FormatIssue(self.file, line_no, field_name, message))
@@ -162,7 +331,13 @@ class NmeaDecoder:
                 issue("tag_block", "tag block not closed by '\\'")
                 return
             tag_raw, body = raw[1:end], raw[end + 1 :]
-            tag = _parse_tag_block(tag_raw)
+            tag = self._tags.get(tag_raw)  # a feed repeats its tag blocks (one per second and station)
+            if tag is None:
+                star = tag_raw.rfind(b"*")
+                tag = _parse_tag_block(tag_raw, self._xor(1, star + 1) if star > 0 else None)
+                if len(self._tags) > 4096:
+                    self._tags.clear()
+                self._tags[tag_raw] = tag
             if isinstance(tag, str):
                 issue("tag_block", tag)
                 return
@@ -173,9 +348,16 @@ class NmeaDecoder:
         if not body.startswith((b"!", b"$")):
             issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
             return
+        if body[6:11] == b",1,1," and body[-3:-2] == b"*" and body[3:6] in (b"VDM", b"VDO"):
+            start = len(raw) - len(body)
+            check = self._xor(start + 1, len(raw) - 3)
+            if self._fast_position(body, check, tag_time, source, line_no, records, where):
+                return
         if body[3:6] not in (b"VDM", b"VDO") and not body.startswith(b"$PGHP"):
-            # other NMEA ($GPRMC, ...): skipped unchecked, it carries nothing AIS needs
+            # other NMEA: only ZDA and RMC are read (for their time); the rest carries nothing AIS needs
             self.counts.other_nmea += 1
+            if body[3:6] in (b"ZDA", b"RMC"):
+                self._time_sentence(body, issue)
             return
         m = _SUFFIX.match(body)
         if m is None:
@@ -209,6 +391,8 @@ class NmeaDecoder:
         if tag_time is None and self._gatehouse_time is not None:
             tag_time = self._gatehouse_time
         self._gatehouse_time = None
+        if tag_time is None:
+            tag_time = self._stream_time
         if sentence.frag_cnt == 1:
             self._decode(sentence, tag_time, source, line_no, records, where, issue)
             return
@@ -273,6 +457,8 @@ class NmeaDecoder:
             issue("payload", f"type {mtype} payload truncated before the MMSI")
             return
         produced = False
+        if mtype in (4, 11):
+            self._base_station_time(msg)
         if mtype in POSITION_TYPES:
             pos = _position(msg, mtype, time_utc, source)
             if isinstance(pos, str):
@@ -297,6 +483,24 @@ class NmeaDecoder:
             self.counts.other_messages += 1
 
 
+# AIS 6-bit armouring (ITU-R M.1371-5 annex 8 table 44): '0'..'W' are 0..39, '`'..'w' are 40..63.
+_SIXBIT = str.maketrans(
+    {chr(c): format(c - 48 if c < 88 else c - 56, "06b") for c in (*range(48, 88), *range(96, 120))}
+)
+_FAST_FIRST = frozenset(b"123B")  # first payload character of types 1, 2, 3 and 18
+
+
+def _xor_fold(data: bytes) -> int:
+    """XOR of all bytes (the NMEA checksum), by folding the bytes as one integer in halves."""
+    x = int.from_bytes(data, "big")
+    n = len(data)
+    while n > 1:
+        half = (n + 1) // 2
+        x = (x >> (8 * half)) ^ (x & ((1 << (8 * half)) - 1))
+        n = half
+    return x
+
+
 def _checksum_ok(body: bytes) -> bool:
     star = body.rfind(b"*")
     if star < 1:
@@ -310,14 +514,13 @@ def _checksum_ok(body: bytes) -> bool:
         return False
 
 
-def _parse_tag_block(raw: bytes) -> tuple[datetime | None, str | None] | str:
-    """(receiver time, source station) from an NMEA 4.0 tag block, or an error message."""
+def _parse_tag_block(raw: bytes, xor: int | None = None) -> tuple[datetime | None, str | None] | str:
+    """(receiver time, source station) from an NMEA 4.0 tag block, or an error message.
+    ``xor``: the XOR of the bytes before '*' when the caller has it already."""
     if b"*" not in raw:
         return "tag block without checksum"
     payload, _, check = raw.rpartition(b"*")
-    c = 0
-    for b in payload:
-        c ^= b
+    c = _xor_fold(payload) if xor is None else xor
     try:
         if c != int(check[:2], 16):
             return "bad tag block checksum"
@@ -472,10 +675,28 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# A trailing zone: "Z", "+hh", "+hhmm", "+hh:mm" (optionally after a space) or the words UTC/GMT.
+_ZONE = re.compile(r"^(?P<body>.*?\d)\s*(?P<zone>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)(?:\[UTC\])?$")
+
+
 def _time_of(value: str) -> datetime:
+    """A CSV time as UTC: ISO-8601 with or without an offset (other offsets converted to UTC),
+    the DMA ``dd/mm/yyyy HH:MM:SS`` form, unix seconds; a zone may follow after a space."""
     v = value.strip()
+    offset = timedelta(0)
+    m = _ZONE.match(v)
+    if m and len(m["body"]) >= 13:  # a zone after a date and time, not the "-05" of a bare date
+        zone = m["zone"]
+        if zone[0] in "+-":
+            hh, mm = int(zone[1:3]), int(zone[-2:]) if len(zone) > 3 else 0
+            if hh > 23 or mm > 59:
+                raise ValueError(f"bad UTC offset in {value!r}")
+            offset = (1 if zone[0] == "+" else -1) * timedelta(hours=hh, minutes=mm)
+        v = m["body"]
     if re.match(r"^\d{2}/\d{2}/\d{4} ", v):  # DMA: dd/mm/yyyy HH:MM:SS
-        return datetime.strptime(v, "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC)
+        return datetime.strptime(v, "%d/%m/%Y %H:%M:%S").replace(tzinfo=UTC) - offset
+    if offset:
+        return parse_utc_datetime(v) - offset
     if v.isdigit() and len(v) in (9, 10):
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(v))
     return parse_utc_datetime(v)

@@ -13,16 +13,23 @@ the distance to a cell centre, so it overstates the distance to the true coastli
 half a cell diagonal (0.65 km). Beyond ``max_distance_km`` the answer is ``inf`` ("at least the
 cap"); callers comparing against a larger threshold get an error from the event detectors.
 
-Loading inflates the package's 933 MB boolean array once per process (several seconds: the
-package stores it zlib-compressed) and keeps it bit-packed (117 MB) with a tree of ~1.5 million
-coastal cells. Nothing is downloaded.
+The package stores the 933 MB boolean array zlib-compressed; inflating it takes several seconds.
+It is inflated once per machine into a cache directory (``$XDG_CACHE_HOME/kizuna``, default
+``~/.cache/kizuna``) as uncompressed arrays: the bit-packed land flags (117 MB) and the rows and
+columns of the ~1.5 million coastal cells, memory-mapped by every later run. The cache is keyed
+on the source file's path, size and modification time and rebuilt when any changes; when the
+directory cannot be written the arrays stay in memory for the process. The KD-tree is built per
+run only on the coastal cells of the latitude band the queries need (the query latitudes
+widened by the distance cap), which gives the same nearest cell as a global tree. Nothing is
+downloaded.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import zipfile
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,10 +45,32 @@ ROWS, COLS = 21600, 43200
 MASK_VERSION = 'global-land-mask 1.0.0 (GLOBE 30" land/sea mask)'
 
 
-@dataclass(frozen=True)
+CACHE_FORMAT = 1  # bump when the cached arrays change meaning
+
+
 class _MaskData:
-    land_bits: np.ndarray  # (ROWS, COLS // 8) uint8, np.packbits of the land flag, MSB = westmost column
-    coast_tree: cKDTree  # unit vectors of coastal land-cell centres
+    """Packed land flags plus coastal cells (sorted by row), with KD-trees over latitude bands."""
+
+    def __init__(self, land_bits: np.ndarray, coast_rows: np.ndarray, coast_cols: np.ndarray) -> None:
+        self.land_bits = land_bits  # (ROWS, COLS // 8) uint8, np.packbits of land, MSB = westmost column
+        self.coast_rows = coast_rows  # int32, ascending
+        self.coast_cols = coast_cols
+        self._band: tuple[int, int] | None = None  # row range [a, b) the tree covers
+        self._tree: cKDTree | None = None
+
+    def coast_tree(self, row_lo: int, row_hi: int) -> cKDTree:
+        """A tree over the coastal cells of rows [row_lo, row_hi), or of a band holding them,
+        (an empty band gives an empty tree)."""
+        if self._band is None or not (self._band[0] <= row_lo and row_hi <= self._band[1]):
+            if self._band is not None:  # grow the band rather than rebuild for each new region
+                row_lo, row_hi = min(row_lo, self._band[0]), max(row_hi, self._band[1])
+            a, b = np.searchsorted(self.coast_rows, [row_lo, row_hi])
+            lat, lon = cell_centres(self.coast_rows[a:b], self.coast_cols[a:b])
+            pts = unit_vectors(lat, lon) if b > a else np.zeros((0, 3))
+            self._tree = cKDTree(pts.reshape(-1, 3), balanced_tree=False, compact_nodes=False)
+            self._band = (row_lo, row_hi)
+        assert self._tree is not None
+        return self._tree
 
 
 def _mask_path() -> Path:
@@ -101,12 +130,59 @@ def cell_centres(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.nda
     return 90.0 - (np.asarray(rows) + 0.5) * STEP_DEG, -180.0 + (np.asarray(cols) + 0.5) * STEP_DEG
 
 
+def cache_dir() -> Path:
+    """Where the inflated mask is kept: ``$XDG_CACHE_HOME/kizuna`` or ``~/.cache/kizuna``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kizuna"
+
+
+def _source_key(source: Path) -> dict[str, object]:
+    st = source.stat()
+    return {
+        "format": CACHE_FORMAT,
+        "source": str(source.resolve()),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+    }
+
+
+def _build_arrays(source: Path) -> dict[str, np.ndarray]:
+    bits = _read_land_bits(source)
+    r, c = _coastal_cells(bits)
+    return {"land_bits": bits, "coast_rows": r, "coast_cols": c}
+
+
+def _cached_arrays(source: Path, directory: Path | None = None) -> dict[str, np.ndarray]:
+    """The mask arrays, memory-mapped from the cache; built (and written) when missing or stale."""
+    directory = directory or cache_dir()
+    key = _source_key(source)
+    names = ("land_bits", "coast_rows", "coast_cols")
+    meta = directory / "globe_land_mask.json"
+    try:
+        if json.loads(meta.read_text()) == key:
+            return {n: np.load(directory / f"globe_{n}.npy", mmap_mode="r") for n in names}
+    except (OSError, ValueError):
+        pass  # missing, unreadable or stale: rebuild
+    arrays = _build_arrays(source)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        meta.unlink(missing_ok=True)  # never a fresh key next to half-written arrays
+        for n in names:
+            tmp = directory / f".globe_{n}.{os.getpid()}.npy"
+            np.save(tmp, arrays[n])
+            os.replace(tmp, directory / f"globe_{n}.npy")
+        tmp_meta = directory / f".globe_land_mask.{os.getpid()}.json"
+        tmp_meta.write_text(json.dumps(key))
+        os.replace(tmp_meta, meta)
+    except OSError:
+        pass  # read-only home: this process keeps the arrays in memory
+    return arrays
+
+
 @lru_cache(maxsize=1)
 def _load() -> _MaskData:
-    bits = _read_land_bits(_mask_path())
-    r, c = _coastal_cells(bits)
-    lat, lon = cell_centres(r, c)
-    return _MaskData(bits, cKDTree(unit_vectors(lat, lon), balanced_tree=False, compact_nodes=False))
+    a = _cached_arrays(_mask_path())
+    return _MaskData(a["land_bits"], a["coast_rows"], a["coast_cols"])
 
 
 def cell_index(lat_deg, lon_deg) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +226,14 @@ class GlobalLandMask:
 
     def _nearest_coast_m(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         chord = 2.0 * np.sin(self.max_distance_m / (2.0 * EARTH_MEAN_RADIUS_M))
-        d_chord, _ = _load().coast_tree.query(unit_vectors(lat, lon), distance_upper_bound=chord)
+        if not len(lat):
+            return np.zeros(0)
+        # Only coastal cells within the cap can answer: those lie within the query latitudes
+        # widened by the cap's angle (plus a row for the cell-centre offset).
+        margin_rows = int(np.ceil(np.degrees(self.max_distance_m / EARTH_MEAN_RADIUS_M) / STEP_DEG)) + 1
+        rows, _ = cell_index(lat, lon)
+        tree = _load().coast_tree(int(rows.min()) - margin_rows, int(rows.max()) + margin_rows + 1)
+        d_chord, _ = tree.query(unit_vectors(lat, lon), distance_upper_bound=chord)
         with np.errstate(invalid="ignore"):
             return np.where(
                 np.isfinite(d_chord),

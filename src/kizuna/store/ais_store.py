@@ -1,8 +1,11 @@
 """AIS storage: positions and per-MMSI static data in the catalog database (SQLite or PostgreSQL).
 
 Tables in ``store/schema.py`` (created by the store's migrations when the database opens).
-Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing; inserts are
-bulk ``INSERT ... ON CONFLICT DO NOTHING`` in batches, one transaction per chunk of a file.
+Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing. Inserts go
+through the driver in one transaction per batch: on SQLite a prepared ``INSERT OR IGNORE`` run by
+``executemany`` (rows inserted counted by ``total_changes``), on PostgreSQL ``COPY`` into a
+temporary table then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (its row count).
+Rows keep the file's order, so the ``id`` column is the arrival order.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, func, select
+from sqlalchemy import String, Table, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -24,6 +28,32 @@ from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import ais_position, ais_static, ais_static_history
 
 _BATCH = 5000
+_COLUMNS = (
+    "mmsi",
+    "time_utc",
+    "lat_deg",
+    "lon_deg",
+    "sog_kn",
+    "cog_deg",
+    "heading_deg",
+    "msg_type",
+    "source",
+)
+# SQLAlchemy's SQLite DateTime text form (microseconds always written): rows inserted through the
+# driver must match it exactly or the unique constraint would not see a re-load as duplicates.
+_SQLITE_INSERT = (
+    f"INSERT OR IGNORE INTO ais_position ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS kizuna_ais_stage (n bigint, mmsi bigint, time_utc timestamp,"
+    " lat_deg double precision, lon_deg double precision, sog_kn double precision,"
+    " cog_deg double precision, heading_deg double precision, msg_type integer,"
+    " source varchar(200)) ON COMMIT DELETE ROWS"
+)
+_PG_MOVE = (
+    f"INSERT INTO ais_position ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)}"
+    " FROM kizuna_ais_stage ORDER BY n ON CONFLICT DO NOTHING"
+)
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -42,13 +72,27 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
+def _naive_utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=None) if t.tzinfo is UTC else t.astimezone(UTC).replace(tzinfo=None)
+
+
 @dataclass
 class AisLoadSummary:
+    """What a load did. ``statics`` counts distinct vessels (MMSIs) with static data in the loaded
+    files; ``static_vessels_in_store`` the store's total after the load. ``out_of_order`` counts
+    positions older than the previous report of the same vessel in arrival order (across chunks
+    and files of one load); ``untimed_files`` the files whose positions all lacked a time."""
+
     positions_loaded: int = 0
     positions_duplicate: int = 0
     positions_untimed: int = 0
     statics: int = 0
+    static_vessels_in_store: int = 0
+    out_of_order: int = 0
     issues: list[FormatIssue] = field(default_factory=list)
+    untimed_files: list[str] = field(default_factory=list)
+    static_mmsi: set[int] = field(default_factory=set, repr=False)
+    last_time: dict[int, datetime] = field(default_factory=dict, repr=False)
 
     def as_dict(self, max_issues: int = 200) -> dict[str, object]:
         return {
@@ -56,6 +100,9 @@ class AisLoadSummary:
             "positions_duplicate": self.positions_duplicate,
             "positions_untimed": self.positions_untimed,
             "statics": self.statics,
+            "static_vessels_in_store": self.static_vessels_in_store,
+            "cleaning": {"duplicates": self.positions_duplicate, "out_of_order": self.out_of_order},
+            "untimed_files": self.untimed_files,
             "issues": len(self.issues),
             "errors": [i.as_dict() for i in self.issues[:max_issues]],
         }
@@ -72,28 +119,67 @@ class AisStore:
         return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
 
     def add_positions(self, positions: Sequence[VesselPosition], conn: Connection) -> tuple[int, int, int]:
-        """(loaded, duplicates, untimed). Untimed reports cannot go on a track and are not stored."""
-        rows = [
-            {
-                "mmsi": p.mmsi,
-                "time_utc": p.time_utc.astimezone(UTC).replace(tzinfo=None),
-                "lat_deg": p.lat_deg,
-                "lon_deg": p.lon_deg,
-                "sog_kn": _none_if_nan(p.sog_kn),
-                "cog_deg": _none_if_nan(p.cog_deg),
-                "heading_deg": _none_if_nan(p.heading_deg),
-                "msg_type": p.msg_type,
-                "source": (p.source or "")[:200],
-            }
-            for p in positions
-            if p.time_utc is not None
-        ]
+        """(loaded, duplicates, untimed) inside the caller's transaction. Untimed reports cannot go
+        on a track and are not stored. Bulk: see the module doc."""
+        sqlite_db = self.engine.dialect.name == "sqlite"
+        rows: list[tuple[Any, ...]] = []
+        stamp: dict[datetime, Any] = {}  # reports share times: convert each time once
+        for p in positions:
+            t = p.time_utc
+            if t is None:
+                continue
+            value = stamp.get(t)
+            if value is None:
+                naive = _naive_utc(t)
+                value = stamp[t] = naive.isoformat(" ", "microseconds") if sqlite_db else naive
+            sog, cog, hdg = p.sog_kn, p.cog_deg, p.heading_deg
+            rows.append(
+                (
+                    p.mmsi,
+                    value,
+                    p.lat_deg,
+                    p.lon_deg,
+                    None if sog != sog else sog,
+                    None if cog != cog else cog,
+                    None if hdg != hdg else hdg,
+                    p.msg_type,
+                    (p.source or "")[:200],
+                )
+            )
         loaded = 0
-        # RETURNING counts what was really inserted (executemany rowcount is unreliable across drivers)
-        stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
+        driver = conn.connection.driver_connection
+        if sqlite_db and rows:
+            # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
+            # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
+            driver.execute("PRAGMA cache_size=-65536")  # type: ignore[union-attr]
         for k in range(0, len(rows), _BATCH):
-            loaded += len(conn.execute(stmt, rows[k : k + _BATCH]).all())
+            batch = rows[k : k + _BATCH]
+            if sqlite_db:
+                before = driver.total_changes  # type: ignore[union-attr]
+                driver.executemany(_SQLITE_INSERT, batch)  # type: ignore[union-attr]
+                loaded += driver.total_changes - before  # type: ignore[union-attr]
+            elif self.engine.dialect.name == "postgresql":
+                with driver.cursor() as cur:  # type: ignore[union-attr]
+                    cur.execute(_PG_STAGE)
+                    with cur.copy(f"COPY kizuna_ais_stage (n, {', '.join(_COLUMNS)}) FROM STDIN") as cp:
+                        for i, r in enumerate(batch):
+                            cp.write_row((i, *r))
+                    cur.execute(_PG_MOVE)
+                    loaded += cur.rowcount
+                    cur.execute("TRUNCATE kizuna_ais_stage")
+            else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
+                stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
+                loaded += len(conn.execute(stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in batch]).all())
         return loaded, len(rows) - loaded, len(positions) - len(rows)
+
+    def insert_positions(self, positions: Sequence[VesselPosition]) -> tuple[int, int, int]:
+        """Store a batch of positions in one transaction: (loaded, duplicates, untimed).
+
+        The entry point for callers that decode on their own (a live feed): positions already
+        stored are skipped, untimed ones are not stored.
+        """
+        with self.engine.begin() as conn:
+            return self.add_positions(positions, conn)
 
     def upsert_static(self, statics: Iterable[VesselStatic], conn: Connection) -> int:
         merged = latest_static(statics)
@@ -226,19 +312,34 @@ class AisStore:
 
         summary = summary or AisLoadSummary()
         total = Path(path).stat().st_size
+        timed = untimed_here = 0
         for part in iter_ais_file(path, chunk_lines):
             pos, st = split_records(part.records)
             with self.engine.begin() as conn:
                 loaded, dup, untimed = self.add_positions(pos, conn)
-                summary.statics += self.upsert_static(st, conn)
+                self.upsert_static(st, conn)
                 self.record_static_history(st, conn)
+            summary.static_mmsi.update(s.mmsi for s in st)
+            summary.out_of_order += _out_of_order(pos, summary.last_time)
             summary.positions_loaded += loaded
             summary.positions_duplicate += dup
             summary.positions_untimed += untimed
+            timed += loaded + dup
+            untimed_here += untimed
             summary.issues += part.issues
             if progress is not None:
                 progress(getattr(part, "consumed_bytes", total), total)
+        if untimed_here and not timed:
+            summary.untimed_files.append(str(path))
+        # vessels, not per-chunk upserts: a vessel whose static data spans chunks counts once
+        summary.statics = len(summary.static_mmsi)
+        summary.static_vessels_in_store = self.static_count()
         return summary
+
+    def static_count(self) -> int:
+        """Vessels (MMSIs) with static data in the store."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ais_static)).scalar_one())
 
     def positions(
         self,
@@ -248,6 +349,8 @@ class AisStore:
         stop: datetime | None = None,
         mmsi: Sequence[int] | None = None,
     ) -> PositionArrays:
+        """Stored positions in arrival order (the order they were loaded), so that track cleaning
+        can count reports that arrived after a newer one of the same vessel."""
         c = ais_position.c
         q = select(c.mmsi, c.time_utc, c.lat_deg, c.lon_deg, c.sog_kn, c.cog_deg, c.heading_deg)
         if bbox is not None:
@@ -264,12 +367,23 @@ class AisStore:
             q = q.where(c.time_utc <= stop.astimezone(UTC).replace(tzinfo=None))
         if mmsi:
             q = q.where(c.mmsi.in_(list(mmsi)))
+        if self.engine.dialect.name == "sqlite":
+            # the stored text as is: parsing it into datetimes row by row costs more than the query
+            q = q.with_only_columns(
+                c.mmsi,
+                type_coerce(c.time_utc, String),
+                c.lat_deg,
+                c.lon_deg,
+                c.sog_kn,
+                c.cog_deg,
+                c.heading_deg,
+            )
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(c.mmsi, c.time_utc)).all()
+            rows = conn.execute(q.order_by(c.id)).all()
         if not rows:
             return PositionArrays.empty()
         cols = list(zip(*rows, strict=True))
-        f = lambda v: np.array([np.nan if x is None else x for x in v], dtype=float)  # noqa: E731
+        f = lambda v: np.array(v, dtype=float)  # noqa: E731 - numpy turns None (NULL) into nan
         return PositionArrays(
             np.array(cols[0], np.int64),
             np.array(cols[1], dtype="datetime64[ns]"),
@@ -302,3 +416,17 @@ class AisStore:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())
+
+
+def _out_of_order(positions: Sequence[VesselPosition], last: dict[int, datetime]) -> int:
+    """Timed positions older than the previous arrival of the same vessel (``last`` carries over)."""
+    n = 0
+    for p in positions:
+        t = p.time_utc
+        if t is None:
+            continue
+        prev = last.get(p.mmsi)
+        if prev is not None and t < prev:
+            n += 1
+        last[p.mmsi] = t
+    return n
