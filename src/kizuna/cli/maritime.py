@@ -315,6 +315,8 @@ def sar_detect(
             from kizuna.formats.safe import open_safe
 
             prod = open_safe(image, pol)
+            if win is not None and (win[0] + win[2] > prod.lines or win[1] + win[3] > prod.samples):
+                fail(f"--window {window}: outside the {prod.lines} x {prod.samples} px image of {image}")
             if win is None and prod.lines * prod.samples > MAX_SCENE_PX**2:
                 fail(
                     f"IMAGE {image}: {prod.lines} x {prod.samples} px is more than {MAX_SCENE_PX}^2 px; "

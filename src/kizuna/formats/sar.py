@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,7 +122,10 @@ def read_sar_geotiff(
 
     path = Path(path)
     try:
-        ds = rasterio.open(path)
+        with warnings.catch_warnings():
+            # an image with no georeferencing is refused below, by name
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            ds = rasterio.open(path)
     except Exception as exc:  # noqa: BLE001 - rasterio raises RasterioIOError and others
         raise FormatError(str(path), 0, "file", f"not a readable raster: {exc}") from None
     with ds:
