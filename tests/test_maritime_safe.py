@@ -303,6 +303,21 @@ def test_sar_detect_on_a_safe_product_finds_the_ships_at_their_coordinates(anzio
     r, c = product.grid.pixel(lon, lat)
     x, y = tps.xy(r, c, offset="ul")
     assert float(_dist_m(lon, lat, np.asarray(x), np.asarray(y)).max()) < 100.0
+    # dark: AIS on three of the five ships at the product's time (moored, reporting every 2 min),
+    # and `dark` takes the image time from the detections themselves
+    ais = tmp_path / "ais.csv"
+    rows = ["mmsi,timestamp,lat,lon,sog,cog"]
+    for k, (plon, plat) in enumerate(sea[:3]):
+        for minute in range(0, 20, 2):
+            rows.append(f"{247000001 + k},2021-12-23T05:{minute:02d}:00Z,{plat:.6f},{plon:.6f},0.0,0.0")
+    ais.write_text("\n".join(rows) + "\n")
+    res = invoke(["dark", "--detections", str(out), "--ais", str(ais), "--gate-m", "100", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    prod = json.loads(res.stdout)
+    assert prod["counts"]["matched"] == 3 and prod["counts"]["dark_candidates"] == 2
+    dark_pos = [(d["lon_deg"], d["lat_deg"]) for d in prod["dark_candidates"]]
+    for plon, plat in sea[3:]:
+        assert min(float(_dist_m(x, y, plon, plat)) for x, y in dark_pos) < 20.0
 
 
 def test_the_same_targets_all_come_back_without_the_land_mask(anzio):

@@ -146,6 +146,8 @@ def read_sar_geotiff(
                 "georeferencing",
                 "neither a geotransform nor ground control points: cannot geolocate",
             )
+        if not has_transform and len(gcps) < 3:
+            raise FormatError(str(path), 0, "gcps", f"{len(gcps)} ground control points, need 3 or more")
         if not has_transform and gcp_crs is not None and not gcp_crs.is_geographic:
             raise FormatError(
                 str(path), 0, "gcps", f"GCPs in projected CRS {gcp_crs}: only geographic GCPs are read"
