@@ -55,6 +55,7 @@ ROWS = [
     (TIF + ["--window", "0,0,64,64"], "--window 0,0,64,64: only for a .SAFE product"),
     *_numbers(TIF, "--land-margin-m", ("-0.5", "1e9")),
     (["sar", "detect", "{bare_tif}"], "neither a geotransform nor ground control points"),
+    (["sar", "detect", "{two_gcp_tif}"], "2 ground control points, need 3 or more"),
     # ---- dark
     *_numbers(DARK, "--time-tolerance-s", ("-1", "86401")),
     *_numbers(DARK, "--gate-m", ("1e-9", "5", "100001")),
@@ -116,6 +117,19 @@ def files(tmp_path_factory):
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with rasterio.open(f["bare_tif"], "w", driver="GTiff", width=64, height=64, count=1, dtype="float32"):
             pass
+    from rasterio.control import GroundControlPoint
+    from rasterio.crs import CRS
+
+    f["two_gcp_tif"] = tmp / "two_gcps.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(
+            f["two_gcp_tif"], "w", driver="GTiff", width=64, height=64, count=1, dtype="float32"
+        ) as ds:
+            ds.gcps = (
+                [GroundControlPoint(0, 0, 12.0, 41.0), GroundControlPoint(64, 64, 12.01, 41.01)],
+                CRS.from_epsg(4326),
+            )
     f["dets"] = tmp / "dets.csv"
     f["dets"].write_text("detection_id,lat,lon,time_utc\nd1,35.0,139.8,2026-06-01T01:30:00Z\n")
     f["untimed"] = tmp / "untimed.csv"
