@@ -212,6 +212,27 @@ def test_calibration_lut_and_sigma0(product, tmp_path):
     assert s0[0, 80] == pytest.approx(100.0**2 / float(lut.sigma_nought[0, 2]) ** 2, rel=1e-6)
 
 
+# sigma0 of DN 100 at scattered pixels of this product, computed by xarray-sentinel 0.9.6
+# (xarray_sentinel.calibrate_intensity with the product's sigmaNought; B-Open, Apache-2.0), which
+# cannot be installed next to this project's pinned xarray, so its values are recorded here.
+XARRAY_SENTINEL_SIGMA0_DN100 = {
+    (0, 0): 0.022690940648317337,
+    (333, 20021): 0.030286535620689392,
+    (5000, 7777): 0.026085318997502327,
+    (8352, 13051): 0.02794075384736061,
+    (12345, 25000): 0.03175189718604088,
+    (16704, 26101): 0.032074522227048874,
+    (7, 401): 0.02287909761071205,
+    (16000, 3): 0.022692354395985603,
+}
+
+
+def test_sigma0_agrees_with_xarray_sentinel(product):
+    lut = read_calibration(product.calibration)
+    for (r, c), want in XARRAY_SENTINEL_SIGMA0_DN100.items():
+        assert 100.0**2 / float(lut.at(r, c)) ** 2 == pytest.approx(want, rel=1e-6), (r, c)
+
+
 def test_product_without_calibration_is_refused(product, tmp_path):
     root = tmp_path / PRODUCT.name
     shutil.copytree(PRODUCT, root)
@@ -385,3 +406,32 @@ def test_geotiff_with_neither_geotransform_nor_gcps_is_refused(product, tmp_path
     with pytest.raises(FormatError, match="neither a geotransform nor ground control points"):
         read_sar_geotiff(path)
     refused(["sar", "detect", str(path)], contains="neither a geotransform nor ground control points")
+
+
+def test_real_geotiff_without_a_land_band_gets_the_global_land_mask(tmp_path):
+    """The finding: no land mask on real scenes unless band 2 is named land_mask. A north-up
+    GeoTIFF off Anzio with one bright target at sea and one on land: only the sea one comes back."""
+    from affine import Affine
+
+    n, px_deg = 1024, 1.0e-4  # ~11 m x 8 m pixels
+    west, north = 12.60, 41.47
+    rng = np.random.default_rng(5)
+    img = rng.standard_exponential((n, n)).astype(np.float32)
+    targets = {"sea": _offset(-1000.0, -4000.0), "land": _offset(1500.0, 2500.0)}
+    for lon, lat in targets.values():
+        r, c = int((north - lat) / px_deg), int((lon - west) / px_deg)
+        img[r - 1 : r + 2, c - 1 : c + 2] = 300.0
+    path = tmp_path / "real.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs="EPSG:4326",
+        transform=Affine(px_deg, 0.0, west, 0.0, -px_deg, north),
+    ) as ds:  # fmt: skip
+        ds.write(img, 1)
+    out = tmp_path / "d.geojson"
+    res = invoke(["sar", "detect", str(path), "--clutter", "exponential", "--output", str(out), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    gj = json.loads(out.read_text())
+    assert gj["properties"]["land_mask"] == "GLOBE land mask buffered by 1000 m"
+    pts = [f["geometry"]["coordinates"] for f in gj["features"]]
+    assert len(pts) == 1
+    assert float(_dist_m(pts[0][0], pts[0][1], *targets["sea"])) < 20.0

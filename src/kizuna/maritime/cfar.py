@@ -134,7 +134,10 @@ def cfar(
         s = _box_sum(x, config.background) - _box_sum(x, config.guard)
         n = np.rint(_box_sum(w, config.background) - _box_sum(w, config.guard))
         mean = np.where(n > 0, s / np.maximum(n, 1), np.inf)
-        thr = ca_alpha(n, config.pfa) * mean if nu is None else k_threshold_factor(config.pfa, nu) * mean
+        # a window with no sea cell (inland, or all land-masked) tests nothing: threshold +inf
+        with np.errstate(invalid="ignore", divide="ignore"):
+            thr = ca_alpha(n, config.pfa) * mean if nu is None else k_threshold_factor(config.pfa, nu) * mean
+        thr = np.where(n > 0, thr, np.inf)
     elif config.method == "os":
         size = 2 * config.background + 1
         foot = np.ones((size, size), bool)
