@@ -160,7 +160,9 @@ def cfar(
     mask = exceed = sea & (img > thr)
     if config.grow_pfa is not None and mask.any():
         if config.method == "ca" and nu is None:
-            loose = thr * (ca_alpha(n, config.grow_pfa) / np.maximum(ca_alpha(n, config.pfa), 1e-30))
+            with np.errstate(invalid="ignore"):
+                loose = thr * (ca_alpha(n, config.grow_pfa) / np.maximum(ca_alpha(n, config.pfa), 1e-30))
+            loose = np.where(n > 0, loose, np.inf)
         elif config.method == "os" and nu is None:
             loose = thr * (os_alpha(n_cells, k, config.grow_pfa) / os_alpha(n_cells, k, config.pfa))
         else:
