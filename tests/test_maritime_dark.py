@@ -136,3 +136,101 @@ def test_assignment_is_optimal_against_brute_force():
         ours = sum(p[2] for p in pairs) + gate * (5 - len(pairs))
         assert ours == pytest.approx(best, abs=1e-6)
         assert all(p[2] <= gate for p in pairs) and len({p[1] for p in pairs}) == len(pairs)
+
+
+# ------------------------------------------------------------ the dark command's input checks
+def _dark_inputs(tmp_path):
+    """Three detections at 01:30 UTC, each with a moored AIS ship on it reporting every 10 min."""
+    dets = tmp_path / "dets.csv"
+    dets.write_text(
+        "detection_id,lat,lon,time_utc\n"
+        "d1,35.000,139.800,2026-06-01T01:30:00Z\n"
+        "d2,35.010,139.820,2026-06-01T01:30:00Z\n"
+        "d3,34.990,139.780,2026-06-01T01:30:05Z\n"
+    )
+    rows = ["mmsi,timestamp,lat,lon,sog,cog"]
+    for k, (lat, lon) in enumerate([(35.0, 139.8), (35.01, 139.82), (34.99, 139.78)]):
+        for minute in range(0, 24 * 60, 10):  # 00:00 to 23:50, moored
+            t = datetime(2026, 6, 1, minute // 60, minute % 60, tzinfo=UTC)
+            rows.append(f"{431000001 + k},{t:%Y-%m-%dT%H:%M:%SZ},{lat},{lon},0.0,0.0")
+    ais = tmp_path / "ais.csv"
+    ais.write_text("\n".join(rows) + "\n")
+    return dets, ais
+
+
+def _dark_json(args):
+    import json
+
+    from tests.cli_harness import invoke
+
+    res = invoke(["dark", *args, "-f", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_dark_matches_every_ship_at_the_detections_own_time(tmp_path):
+    dets, ais = _dark_inputs(tmp_path)
+    out = _dark_json(["--detections", str(dets), "--ais", str(ais), "--time", "2026-06-01T01:30:00Z"])
+    assert out["counts"]["matched"] == 3 and out["counts"]["dark_candidates"] == 0
+    # without --time, the detections' own time is the image time
+    out = _dark_json(["--detections", str(dets), "--ais", str(ais)])
+    assert out["counts"]["matched"] == 3 and out["parameters"]["image_time_utc"] == "2026-06-01T01:30:00Z"
+
+
+def test_dark_refuses_an_image_time_far_from_the_detections(tmp_path):
+    """The finding: --time 3 h off gave 15/15 dark with no warning."""
+    from tests.cli_harness import refused
+
+    dets, ais = _dark_inputs(tmp_path)
+    args = ["dark", "--detections", str(dets), "--ais", str(ais)]
+    refused([*args, "--time", "2026-06-01T04:30:00Z"], contains="beyond --time-tolerance-s 60")
+    # within a stated tolerance it runs (and, the ships being moored, still matches)
+    out = _dark_json([*args[1:], "--time", "2026-06-01T04:30:00Z", "--time-tolerance-s", "14400"])
+    assert out["parameters"]["time_tolerance_s"] == 14400
+
+
+def test_dark_refuses_empty_and_unreadable_detection_files(tmp_path):
+    """The finding: an unreadable detections file exited 0 with 0 detections."""
+    from tests.cli_harness import refused
+
+    _, ais = _dark_inputs(tmp_path)
+    cases = {
+        "header.csv": ("lat,lon\n", "the file holds no detections"),
+        "empty.geojson": ('{"type": "FeatureCollection", "features": []}', "the file holds no detections"),
+        "other.json": ('{"a": 1}', "not a GeoJSON FeatureCollection"),
+        "cut.geojson": ('{"type": "FeatureCollection", "features": [', "json"),
+        "latin1.csv": (b"lat,lon\n35.0,139.8\n\xe9\n", "not a UTF-8 text file"),
+    }
+    for name, (body, why) in cases.items():
+        path = tmp_path / name
+        if isinstance(body, bytes):
+            path.write_bytes(body)
+        else:
+            path.write_text(body)
+        res = refused(["dark", "--detections", str(path), "--ais", str(ais)], contains=str(path))
+        assert why.lower() in res.stderr.lower(), (name, res.stderr)
+
+
+def test_dark_gate_below_ais_accuracy_is_refused(tmp_path):
+    """A 1e-9 m gate cannot pair any ship with its own AIS report: every detection came out dark."""
+    from tests.cli_harness import refused
+
+    dets, ais = _dark_inputs(tmp_path)
+    refused(
+        ["dark", "--detections", str(dets), "--ais", str(ais), "--gate-m", "1e-9"], contains="at least 10"
+    )
+    out = _dark_json(["--detections", str(dets), "--ais", str(ais), "--gate-m", "10"])
+    assert out["counts"]["matched"] == 3
+
+
+def test_detection_time_offsets():
+    from kizuna.maritime.dark import detection_time_offsets_s
+    from kizuna.model.maritime import SarDetection
+
+    dets = [
+        SarDetection("a", 0.0, 0.0, T_IMG),
+        SarDetection("b", 0.0, 0.0, datetime(2026, 6, 1, 4, 30, tzinfo=UTC)),
+        SarDetection("c", 0.0, 0.0, None),
+    ]
+    off = detection_time_offsets_s(dets, T64)
+    assert off[0] == 0.0 and off[1] == 3 * 3600.0 and np.isnan(off[2])

@@ -55,6 +55,8 @@ MAX_GATE_M = 100_000.0  # a 100 km match gate already pairs unrelated ships
 MAX_SCENE_PX = 8192  # 8192^2 float64 = 512 MiB per synthetic image layer
 MAX_SHIPS = 10_000
 MAX_CFAR_HALF_WIDTH_PX = 1000
+MAX_LAND_MARGIN_M = 20_000.0  # beyond 20 km the "sea" left is no longer coastal waters
+MAX_TIME_TOLERANCE_S = 86_400.0
 
 
 def register(app: typer.Typer) -> None:
@@ -468,7 +470,11 @@ DETECTION_COLUMNS = (
 @sar_app.command("detect")
 def sar_detect(
     image: Annotated[
-        Path, typer.Argument(help="calibrated SAR GeoTIFF (intensity, or amplitude with --amplitude)")
+        Path,
+        typer.Argument(
+            help="calibrated SAR GeoTIFF (intensity, or amplitude with --amplitude; geotransform or GCPs), "
+            "or a Sentinel-1 GRD .SAFE directory or its manifest.safe (calibrated to sigma0 here)"
+        ),
     ],
     pfa: Annotated[float, typer.Option(help="false-alarm probability per pixel (1e-15 to 0.1)")] = 1e-7,
     method: Annotated[str, typer.Option(help="ca (cell averaging) or os (order statistic)")] = "ca",
@@ -476,14 +482,36 @@ def sar_detect(
     guard: Annotated[int, typer.Option(help="guard half-width [px]")] = 16,
     background: Annotated[int, typer.Option(help="background outer half-width [px], > --guard")] = 26,
     amplitude: Annotated[bool, typer.Option(help="image holds amplitude (squared before CFAR)")] = False,
+    polarisation: Annotated[
+        str | None, typer.Option(help="SAFE only: VV, VH, HH or HV (default VV, else HH)")
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            help=f"SAFE only: ROW,COL,ROWS,COLS of the product to read (at most {MAX_SCENE_PX}^2 px)"
+        ),
+    ] = None,
+    land_margin_m: Annotated[
+        float,
+        typer.Option(
+            help="buffer [m] around the global land mask (real scenes without a land band; 0 to "
+            f"{MAX_LAND_MARGIN_M:g})"
+        ),
+    ] = 1000.0,
     fmt: FormatOption = "table",
     output: Annotated[Path | None, typer.Option(help="write GeoJSON here")] = None,
     map_png: MapOption = None,
     force: ForceOption = False,
 ) -> None:
-    """CFAR ship detection; positions from the image geotransform."""
-    from kizuna.formats.sar import read_sar_geotiff, scene_lonlat
+    """CFAR ship detection; positions from the image's geotransform, GCPs or geolocation grid.
+
+    Real scenes without a land band are masked with the global GLOBE land mask, buffered by
+    --land-margin-m, so that no detection falls on land.
+    """
+    from kizuna.formats.safe import is_safe_path
+    from kizuna.formats.sar import read_safe_scene, read_sar_geotiff, scene_lonlat
     from kizuna.maritime.cfar import CfarConfig, cfar, detections_from
+    from kizuna.maritime.scene import land_mask_for
 
     check_choice(fmt, "--format", MAP_FORMATS)
     check_number(pfa, "--pfa", minimum=1e-15, maximum=0.1)
@@ -491,27 +519,71 @@ def sar_detect(
     check_choice(clutter, "--clutter", ("exponential", "k"))
     count(guard, "--guard", minimum=0, maximum=MAX_CFAR_HALF_WIDTH_PX)
     count(background, "--background", minimum=guard + 1, maximum=MAX_CFAR_HALF_WIDTH_PX)
-    input_file(image, "IMAGE")
+    check_number(land_margin_m, "--land-margin-m", minimum=0.0, maximum=MAX_LAND_MARGIN_M, unit="m")
+    safe = is_safe_path(image)
+    pol = None
+    if polarisation is not None:
+        pol = polarisation.upper()
+        check_choice(pol, "--polarisation", ("VV", "VH", "HH", "HV"))
+    win = _parse_window(window) if window is not None else None
+    if not safe:
+        if pol is not None:
+            fail(f"--polarisation {polarisation}: only for a .SAFE product, {image} is not one")
+        if win is not None:
+            fail(f"--window {window}: only for a .SAFE product, {image} is not one")
+        input_file(image, "IMAGE")
+    elif amplitude:
+        fail(f"--amplitude: a SAFE product is calibrated from its DN, {image} needs no --amplitude")
     output_file(output, "--output", force=force)
     output_file(map_png, "--map", force=force)
     if output is not None and map_png is not None and output.resolve() == map_png.resolve():
         fail(f"--output and --map are the same file ({output})")
     try:
-        scene = read_sar_geotiff(image, amplitude=amplitude or None)
+        if safe:
+            from kizuna.formats.safe import open_safe
+
+            prod = open_safe(image, pol)
+            if win is not None and (win[0] + win[2] > prod.lines or win[1] + win[3] > prod.samples):
+                fail(f"--window {window}: outside the {prod.lines} x {prod.samples} px image of {image}")
+            if win is None and prod.lines * prod.samples > MAX_SCENE_PX**2:
+                fail(
+                    f"IMAGE {image}: {prod.lines} x {prod.samples} px is more than {MAX_SCENE_PX}^2 px; "
+                    "choose a part with --window ROW,COL,ROWS,COLS"
+                )
+            scene = read_safe_scene(image, polarisation=pol, window=win)
+        else:
+            scene = read_sar_geotiff(image, amplitude=amplitude or None)
+            if scene.intensity.size > MAX_SCENE_PX**2:
+                fail(f"IMAGE {image}: {scene.intensity.size} px is more than {MAX_SCENE_PX}^2 px")
+        land_source = scene.land_source
+        if not land_source and not scene.synthetic:
+            scene.land = land_mask_for(
+                scene.pixel_to_lonlat, scene.intensity.shape, scene.pixel_size_m, land_margin_m
+            )
+            land_source = f"GLOBE land mask buffered by {land_margin_m:g} m"
         cfg = CfarConfig(
             pfa=pfa, guard=guard, background=background, method=method, clutter=clutter, min_pixels=2
         )
-        res = cfar(scene.intensity, cfg, land=scene.land)
+        if not np.any(np.isfinite(scene.intensity) & ~scene.land):
+            res = None
+        else:
+            res = cfar(scene.intensity, cfg, land=scene.land)
     except (KizunaError, ValueError) as exc:
         fail(exc)
-    dets = detections_from(
-        res,
-        scene.intensity,
-        lambda r, c: scene_lonlat(scene, r, c),
-        scene.pixel_size_m,
-        time_utc=scene.time_utc,
+    dets = (
+        []
+        if res is None
+        else detections_from(
+            res,
+            scene.intensity,
+            lambda r, c: scene_lonlat(scene, r, c),
+            scene.pixel_size_m,
+            time_utc=scene.time_utc,
+        )
     )
-    gj = _detections_geojson(dets, synthetic=scene.synthetic)
+    gj = _detections_geojson(
+        dets, synthetic=scene.synthetic, geolocation=scene.geolocation, land_mask=land_source or None
+    )
     if output:
         output.write_text(json.dumps(gj, indent=2))
     if map_png:
@@ -550,6 +622,12 @@ def sar_detect(
         "background_px": background,
         "amplitude": amplitude,
         "synthetic_image": scene.synthetic,
+        "geolocation": scene.geolocation,
+        "land_mask": land_source or None,
+        "land_margin_m": land_margin_m if land_source.startswith("GLOBE") else None,
+        "polarisation": pol,
+        "window": list(win) if win else None,
+        "quantity": "sigma0" if safe else "intensity",
     }
     if fmt == "geojson":
         print_json(gj)
@@ -638,34 +716,81 @@ def dark(
             "--detections", help="detections CSV or GeoJSON (e.g. from `kizuna sar detect --output`)"
         ),
     ],
-    time: Annotated[str, typer.Option("--time", help="image time, ISO-8601")],
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="image time, ISO-8601 (default: the detections' own time_utc); must agree with "
+            "the detections' times within --time-tolerance-s",
+        ),
+    ] = None,
     ais: Annotated[list[Path] | None, typer.Option("--ais", help="AIS files (else the store)")] = None,
-    gate_m: Annotated[float, typer.Option("--gate-m", help="matching gate [m]")] = 1000.0,
+    gate_m: Annotated[
+        float, typer.Option("--gate-m", help="matching gate [m] (10 to 100,000: AIS is good to ~10 m)")
+    ] = 1000.0,
+    time_tolerance_s: Annotated[
+        float,
+        typer.Option(
+            "--time-tolerance-s",
+            help="largest accepted difference between --time and a detection's time_utc [s] (0 to 86,400)",
+        ),
+    ] = 60.0,
     bbox: Annotated[str | None, typer.Option(help="footprint W,S,E,N (default: detections' box)")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
     map_png: MapOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Match SAR detections with AIS at the image time; list dark-vessel candidates."""
+    """Match SAR detections with AIS at the image time; list dark-vessel candidates.
+
+    A detection whose own time_utc differs from --time by more than --time-tolerance-s is refused:
+    AIS would be placed at the wrong instant and every ship could come out dark.
+    """
     from kizuna.formats.ais import read_ais_file, split_records
     from kizuna.formats.sar import read_detections
-    from kizuna.maritime.dark import dark_geojson, dark_product, find_dark_vessels
+    from kizuna.maritime.dark import (
+        MIN_GATE_M,
+        dark_geojson,
+        dark_product,
+        detection_time_offsets_s,
+        find_dark_vessels,
+    )
     from kizuna.model.maritime import PositionArrays
 
     check_choice(fmt, "--format", MAP_FORMATS)
-    t = parse_time(time, "--time")
-    positive(gate_m, "--gate-m", maximum=MAX_GATE_M, unit="m")
+    t = parse_time(time, "--time") if time is not None else None
+    check_number(gate_m, "--gate-m", minimum=MIN_GATE_M, maximum=MAX_GATE_M, unit="m")
+    check_number(time_tolerance_s, "--time-tolerance-s", minimum=0.0, maximum=MAX_TIME_TOLERANCE_S, unit="s")
     footprint = parse_bbox(bbox)
     text_file(detections, "--detections")
     for path in ais or []:
         text_file(path, "--ais")
     output_file(map_png, "--map", force=force)
-    res = read_detections(detections)
+    store = None if ais else _ais_store(db, must_exist=True)  # a missing store is refused first
+    try:
+        res = read_detections(detections)
+    except KizunaError as exc:
+        fail(f"--detections {exc}")
+    if not res.records:
+        why = f"{res.issues[0]}" if res.issues else "the file holds no detections"
+        extra = f" ({len(res.issues)} problems)" if len(res.issues) > 1 else ""
+        fail(f"--detections {detections}: no detection could be read: {why}{extra}")
     for issue in res.issues[:20]:
         warn(issue)
-    if not res.records and res.issues:
-        fail(f"--detections {detections}: no detection could be read ({len(res.issues)} problems)")
+    own = sorted({d.time_utc.replace(tzinfo=None) for d in res.records if d.time_utc is not None})
+    if t is None:
+        if not own:
+            fail(f"--time: the detections in {detections} carry no time_utc; give the image time")
+        t = own[0]
+    t64 = np.datetime64(t.replace(tzinfo=None), "ns")
+    offsets = detection_time_offsets_s(res.records, t64)
+    if np.any(np.abs(offsets[np.isfinite(offsets)]) > time_tolerance_s):
+        worst = int(np.nanargmax(np.abs(offsets)))
+        d = res.records[worst]
+        fail(
+            f"--time {iso(t)}: detection {d.detection_id} in {detections} was imaged at "
+            f"{iso(d.time_utc) if d.time_utc else '?'} ({offsets[worst]:+.0f} s), beyond --time-tolerance-s {time_tolerance_s:g}"
+        )
     if ais:
         recs = []
         for path in ais:
@@ -675,10 +800,9 @@ def dark(
                 warn(issue)
         pos = PositionArrays.from_records(split_records(recs)[0])
     else:
-        pos = _ais_store(db, must_exist=True).positions()
-    result = find_dark_vessels(
-        res.records, pos, np.datetime64(t.replace(tzinfo=None), "ns"), gate_m=gate_m, footprint=footprint
-    )
+        assert store is not None
+        pos = store.positions()
+    result = find_dark_vessels(res.records, pos, t64, gate_m=gate_m, footprint=footprint)
     if map_png:
         from kizuna.plots.maritime import maritime_map
 
@@ -693,6 +817,8 @@ def dark(
     parameters = {
         "image_time_utc": iso(t),
         "gate_m": gate_m,
+        "time_tolerance_s": time_tolerance_s,
+        "detections_time_utc": [iso(x) for x in own[:1] + own[-1:]] if own else None,
         "bbox": list(footprint) if footprint else None,
         "ais": [str(p) for p in ais] if ais else "store",
     }
@@ -714,10 +840,18 @@ def dark(
     )
 
 
-def _detections_geojson(dets: Any, synthetic: bool) -> dict[str, Any]:
+def _detections_geojson(
+    dets: Any, synthetic: bool, *, geolocation: str | None = None, land_mask: str | None = None
+) -> dict[str, Any]:
+    """Detections as RFC 7946 points; the collection says how they were placed and masked."""
+    props: dict[str, Any] = {"synthetic_image": synthetic}
+    if geolocation:
+        props["geolocation"] = geolocation
+    if land_mask:
+        props["land_mask"] = land_mask
     return {
         "type": "FeatureCollection",
-        "properties": {"synthetic_image": synthetic},
+        "properties": props,
         "features": [
             {
                 "type": "Feature",
@@ -727,7 +861,7 @@ def _detections_geojson(dets: Any, synthetic: bool) -> dict[str, Any]:
                     "length_m": d.length_m,
                     "confidence": d.confidence,
                     "peak_scr_db": d.peak_scr_db,
-                    "time_utc": d.time_utc.strftime("%Y-%m-%dT%H:%M:%SZ") if d.time_utc else None,
+                    "time_utc": _utc_text(d.time_utc) if d.time_utc else None,
                 },
             }
             for d in dets
@@ -1084,3 +1218,24 @@ def ais_anchorages(
         },
         key="anchorages",
     )
+
+
+def _utc_text(t: Any) -> str:
+    """ISO-8601 with Z, keeping sub-second digits only when there are some (SAFE start times)."""
+    frac = f".{t.microsecond:06d}" if t.microsecond else ""
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+def _parse_window(text: str) -> tuple[int, int, int, int]:
+    """ROW,COL,ROWS,COLS: four integers, offsets >= 0, sizes >= 64 and at most MAX_SCENE_PX^2 px."""
+    try:
+        r0, c0, nr, nc = (int(x) for x in text.split(","))
+    except ValueError:
+        fail(f"--window {text}: must be ROW,COL,ROWS,COLS (four integers)")
+    if r0 < 0 or c0 < 0:
+        fail(f"--window {text}: ROW and COL must be at least 0")
+    if nr < 64 or nc < 64:
+        fail(f"--window {text}: ROWS and COLS must be at least 64 (the CFAR window needs room)")
+    if nr * nc > MAX_SCENE_PX**2:
+        fail(f"--window {text}: at most {MAX_SCENE_PX}^2 px")
+    return r0, c0, nr, nc

@@ -134,7 +134,10 @@ def cfar(
         s = _box_sum(x, config.background) - _box_sum(x, config.guard)
         n = np.rint(_box_sum(w, config.background) - _box_sum(w, config.guard))
         mean = np.where(n > 0, s / np.maximum(n, 1), np.inf)
-        thr = ca_alpha(n, config.pfa) * mean if nu is None else k_threshold_factor(config.pfa, nu) * mean
+        # a window with no sea cell (inland, or all land-masked) tests nothing: threshold +inf
+        with np.errstate(invalid="ignore", divide="ignore"):
+            thr = ca_alpha(n, config.pfa) * mean if nu is None else k_threshold_factor(config.pfa, nu) * mean
+        thr = np.where(n > 0, thr, np.inf)
     elif config.method == "os":
         size = 2 * config.background + 1
         foot = np.ones((size, size), bool)
@@ -157,7 +160,9 @@ def cfar(
     mask = exceed = sea & (img > thr)
     if config.grow_pfa is not None and mask.any():
         if config.method == "ca" and nu is None:
-            loose = thr * (ca_alpha(n, config.grow_pfa) / np.maximum(ca_alpha(n, config.pfa), 1e-30))
+            with np.errstate(invalid="ignore"):
+                loose = thr * (ca_alpha(n, config.grow_pfa) / np.maximum(ca_alpha(n, config.pfa), 1e-30))
+            loose = np.where(n > 0, loose, np.inf)
         elif config.method == "os" and nu is None:
             loose = thr * (os_alpha(n_cells, k, config.grow_pfa) / os_alpha(n_cells, k, config.pfa))
         else:

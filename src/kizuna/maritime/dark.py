@@ -24,6 +24,25 @@ from kizuna.maritime.tracks import from_unit_vectors, unit_vectors
 from kizuna.model.constants import EARTH_MEAN_RADIUS_M, KN_TO_MS
 from kizuna.model.maritime import DarkVesselResult, PositionArrays, SarDetection
 
+# The image time and the detections' own times must agree: one Sentinel-1 IW slice spans about
+# 25 s and a product about 3 min, so a minute covers a detection stamped with its slice's start.
+# Beyond that AIS is placed at the wrong instant (a ship at 15 kn moves 460 m a minute).
+TIME_TOLERANCE_S = 60.0
+# AIS positions are good to about 10 m (GNSS) and SAR pixels are 10 m or more: a smaller gate
+# cannot pair a ship with its own AIS report and turns every detection dark.
+MIN_GATE_M = 10.0
+
+
+def detection_time_offsets_s(detections: Sequence[SarDetection], time_utc: np.datetime64) -> np.ndarray:
+    """Seconds from ``time_utc`` to each detection's own ``time_utc`` (NaN where it has none)."""
+    t0 = time_utc.astype("datetime64[ns]")
+    out = np.full(len(detections), np.nan)
+    for k, d in enumerate(detections):
+        if d.time_utc is not None:
+            t = np.datetime64(d.time_utc.replace(tzinfo=None), "ns")
+            out[k] = (t - t0) / np.timedelta64(1, "s")
+    return out
+
 
 def ais_at(
     positions: PositionArrays,
