@@ -513,3 +513,95 @@ def test_parse_source_files_and_refusals():
     for bad in ("http://h:1", "tcp://h:0", "tcp://h:65536", "tcp://h", "tcp://:80", "udp://h:x", "", "file:"):
         with pytest.raises(StreamSourceError):
             parse_source(bad)
+
+
+# ---------------------------------------------------------------- defaults: the land mask on
+def test_replay_with_the_land_mask_equals_events_with_it(tmp_path):
+    """The default run (GLOBE shore conditions on) finds what `ais events` finds with them on; the
+    gap vessel at 25N 150E is far offshore, so its gap and the dark-vessel alert stand."""
+    feed = tmp_path / "feed.nmea"
+    feed.write_text(scenario_nmea())
+    db = str(tmp_path / "live.db")
+    r = invoke(["ais", "stream", str(feed), "--db", db, "--once", "--flush-messages", "37"])
+    assert r.exit_code == 0, r.output
+    events, alerts, _ = _lines_out(r.stdout)
+    batch = invoke(["ais", "events", "--db", db, "-f", "json"])
+    assert batch.exit_code == 0, batch.output
+    ref = sorted(_ev(e) for e in json.loads(batch.stdout)["events"])
+    assert sorted(_ev(e) for e in events) == ref
+    assert ("gap", None, M_GAP) in {(e[0], e[1], e[2]) for e in ref}
+    assert all("shore condition applied" in e["definition"] for e in events if e["type"] == "gap")
+    dark = [a for a in alerts if a["alert"] == "dark_vessel"]
+    assert [a["mmsi"] for a in dark] == [M_GAP] and dark[0]["shore_distance_km"] > 50 * 1.852
+
+
+def test_dark_alert_needs_the_offshore_distance(tmp_path):
+    """With a shore model placing every point 10 nm from shore, the 50 nm rule holds the dark-vessel
+    alert back; at 0 nm it fires."""
+
+    class Shore:
+        def __init__(self, nm: float):
+            self.m = nm * 1852.0
+
+        def distance_to_shore_m(self, lat, lon):
+            return np.full(np.shape(lat), self.m)
+
+        def is_land(self, lat, lon):
+            return np.zeros(np.shape(lat), bool)
+
+    feed = tmp_path / "feed.nmea"
+    feed.write_text(scenario_nmea())
+    for nm, min_nm, expected in ((10.0, 50.0, []), (10.0, 0.0, [M_GAP])):
+        store = CatalogStore(str(tmp_path / f"s{nm}_{min_nm}.db"))
+        from kizuna.ops.ais_stream import AlertRules
+
+        cfg = StreamConfig(
+            parse_source(f"file:{feed}"), once=True, rules=AlertRules(dark_min_shore_nm=min_nm)
+        )
+        alerts: list[dict] = []
+        AisStream(
+            AisStore(store),
+            cfg,
+            detector_for(["gap"], shore=None),
+            shore=Shore(nm),
+            on_alert=alerts.append,
+        ).run()
+        store.close()
+        assert [a["mmsi"] for a in alerts if a["alert"] == "dark_vessel"] == expected
+
+
+def test_arrival_time_stamps_untimed_reports(tmp_path):
+    """Untimed NMEA stores nothing (as `ais load`); --arrival-time stamps the read time instead."""
+    lines = [
+        encode_dict({"type": 1, "mmsi": 200000000 + k, "lat": 35.0, "lon": 139.0 + k / 100}, talker_id="AI")[
+            0
+        ]
+        for k in range(20)
+    ]
+    feed = tmp_path / "untimed.nmea"
+    feed.write_text("\n".join(lines) + "\n")
+    plain = _lines_out(_stream_cli(str(feed), str(tmp_path / "a.db"), "--once").stdout)[2]
+    assert (plain["positions_loaded"], plain["positions_untimed"]) == (0, 20)
+    before = np.datetime64("now", "ns")
+    r = _stream_cli(str(feed), str(tmp_path / "b.db"), "--once", "--arrival-time")
+    stamped = _lines_out(r.stdout)[2]
+    assert (stamped["positions_loaded"], stamped["positions_untimed"]) == (20, 0)
+    times = {p[1] for p in _positions(str(tmp_path / "b.db"))}
+    assert all(int(before.astype("int64")) - 10**9 <= t <= time.time_ns() for t in times)
+
+
+def test_vessel_cap_through_the_command(tmp_path):
+    """300 vessels through a cap of 20: at most 20 held, 280 evicted, every position still stored."""
+    rows = []
+    for k in range(5):
+        t = T0 + timedelta(minutes=10 * k)
+        for v in range(300):
+            rows.append(_line(t, 300000000 + v, 10.0 + v / 100, 120.0 + k / 100, 5.0))
+    feed = tmp_path / "many.nmea"
+    feed.write_text("\n".join(rows) + "\n")
+    r = _stream_cli(str(feed), str(tmp_path / "m.db"), "--once", "--max-vessels", "20", "--max-points", "3")
+    assert r.exit_code == 0, r.output
+    s = _lines_out(r.stdout)[2]
+    assert s["vessels_tracked"] == 20 and s["vessels_evicted"] >= 280
+    assert s["points_in_windows"] <= 20 * 3 and s["positions_loaded"] == 1500
+    assert s["memory_bound_bytes"] == 20 * 3 * 48

@@ -134,6 +134,8 @@ class IncrementalEvents:
         self._reported: dict[str, int] = {}  # key -> start (ns), for forgetting old keys
         self._open: dict[str, MaritimeEvent] = {}
         self._silent_reported: dict[int, int] = {}  # mmsi -> last time (ns) already reported silent
+        self._silence_checked: dict[int, int] = {}  # mmsi -> time up to which its steps were checked
+        self._heard: set[int] = set()  # vessels that reported since the last silent()
         self.clock_ns: int | None = None  # newest report time seen
         self.evicted = 0
 
@@ -171,12 +173,15 @@ class IncrementalEvents:
                 self._windows.move_to_end(mmsi)
             w.extend(t[a:b], cols[a:b], self.limits)
             self._touched.add(mmsi)
+            self._heard.add(mmsi)
         newest = int(t.max())
         self.clock_ns = newest if self.clock_ns is None else max(self.clock_ns, newest)
         while len(self._windows) > self.limits.max_vessels:
             gone, _ = self._windows.popitem(last=False)
             self._touched.discard(gone)
+            self._heard.discard(gone)
             self._silent_reported.pop(gone, None)
+            self._silence_checked.pop(gone, None)
             self.evicted += 1
 
     def positions(self, mmsis: Iterable[int] | None = None) -> PositionArrays:
@@ -265,11 +270,33 @@ class IncrementalEvents:
     # ------------------------------------------------------------------ silence
     def silent(self, min_silent_s: float) -> list[SilentVessel]:
         """Vessels silent for at least ``min_silent_s`` by the stream clock, each reported once per
-        silence (a vessel that reports again and falls silent again is reported again)."""
+        silence (a vessel that reports again and falls silent again is reported again), and silences
+        that already ended since the last call (reported late rather than never)."""
         if self.clock_ns is None:
             return []
         limit = self.clock_ns - int(min_silent_s * _NS)
         out = []
+        # Silences that began and ended between two calls (a replay, a slow flush): found late, in
+        # the windows of the vessels that reported since, and still reported once.
+        for mmsi in self._heard & set(self._windows):
+            w = self._windows[mmsi]
+            steps = np.diff(w.t_ns)
+            checked = self._silence_checked.get(mmsi, np.iinfo(np.int64).min)
+            for k in np.flatnonzero((steps >= int(min_silent_s * _NS)) & (w.t_ns[:-1] >= checked)):
+                last = int(w.t_ns[k])
+                if self._silent_reported.get(mmsi, -1) < last:
+                    self._silent_reported[mmsi] = last
+                    out.append(
+                        SilentVessel(
+                            mmsi,
+                            np.datetime64(last, "ns"),
+                            float(w.cols[k, 0]),
+                            float(w.cols[k, 1]),
+                            float(steps[k]) / _NS,
+                        )
+                    )
+            self._silence_checked[mmsi] = w.last_t_ns
+        self._heard.clear()
         for mmsi, w in self._windows.items():
             last = w.last_t_ns
             if last <= limit and self._silent_reported.get(mmsi) != last:

@@ -30,6 +30,7 @@ newest report time seen, so a replayed recording raises the alerts it would have
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -39,6 +40,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,7 +66,8 @@ from kizuna.store.ais_store import AisStore
 SCHEMES = ("tcp", "udp", "file")
 _READ_TIMEOUT_S = 0.25  # how often a blocked read looks at the stop flag and the flush timer
 _MAX_LINE_BYTES = 4096  # an NMEA sentence is at most 82 characters; tag blocks add a few dozen
-_MAX_ISSUES_KEPT = 200  # issues are counted; only the first ones are kept for the summary
+_MAX_ISSUES_KEPT = 200
+MAX_ALERT_KEYS = 100_000  # alert keys remembered against repeats (about 10 MB)  # issues are counted; only the first ones are kept for the summary
 
 
 class StreamSourceError(KizunaError, ValueError):
@@ -270,7 +273,9 @@ class AisStream:
         self.shore = shore
         self.events = IncrementalEvents(detector, config.limits, step_s=config.step_s)
         self.events.remember(known_keys)
-        self.alerted: set[str] = set(known_alerts)
+        # alert keys raised (bounded: the oldest are forgotten first; an alert that old is not re-raised
+        # anyway, its vessel having reported since or been evicted)
+        self.alerted: OrderedDict[str, None] = OrderedDict((k, None) for k in known_alerts)
         self.publisher = publisher
         self.on_event = on_event or (lambda d: None)
         self.on_alert = on_alert or (lambda d: None)
@@ -325,7 +330,7 @@ class AisStream:
         if self.config.arrival_time:
             now = datetime.now(UTC)
             records = [
-                VesselPosition(**{**r.__dict__, "time_utc": now})
+                dataclasses.replace(r, time_utc=now)
                 if isinstance(r, VesselPosition) and r.time_utc is None
                 else r
                 for r in records
@@ -442,7 +447,9 @@ class AisStream:
         key = key if key.startswith(kind) else f"{kind}|{key}"
         if key in self.alerted:
             return
-        self.alerted.add(key)
+        self.alerted[key] = None
+        while len(self.alerted) > MAX_ALERT_KEYS:
+            self.alerted.popitem(last=False)
         doc: dict[str, object] = {"alert": kind, "key": key, **{k: v for k, v in body.items() if k != "key"}}
         self.status.alerts += 1
         if self.publisher is not None:
