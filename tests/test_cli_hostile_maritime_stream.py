@@ -73,7 +73,7 @@ ROWS: list[tuple[list[str], str]] = [
     ),
     (STREAM + ["--sanctioned-ports", "{adir}"], "--sanctioned-ports {adir}: is a directory"),
     (STREAM + ["--sanctioned-ports", "{ports_no_lat}"], "{ports_no_lat}:1: header: no latitude column"),
-    (STREAM + ["--sanctioned-ports", "{ports_bad_value}"], "{ports_bad_value}:3: lat/lon: not a number"),
+    (STREAM + ["--sanctioned-ports", "{ports_bad_value}"], "{ports_bad_value}:4: lat/lon: not a number"),
     (
         STREAM + ["--sanctioned-ports", "{ports_off_earth}"],
         "{ports_off_earth}:2: lat/lon: impossible position",
@@ -121,7 +121,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     (tmp / "existing.txt").write_text("already here\n")
     (tmp / "binary.bin").write_bytes(b"\x00\x01\xff" * 100)
     (tmp / "no_lat.csv").write_text("name,lon\nA,1\n")
-    (tmp / "bad_value.csv").write_text("name,lat,lon\nA,1,2\nB,north,2\n")
+    (tmp / "bad_value.csv").write_text("# a note\nname,lat,lon\nA,1,2\nB,north,2\n")
     (tmp / "off_earth.csv").write_text("name,lat,lon\nA,91,2\n")
     (tmp / "empty_ports.csv").write_text("name,lat,lon\n")
     cfgs = write_coalition(tmp / "coalition", {"JPN": free_port(), "USA": free_port()})

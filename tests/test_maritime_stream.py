@@ -224,7 +224,11 @@ def test_alert_reaches_released_partner_only_and_restart_republishes_nothing(tmp
     cfgs = write_coalition(tmp_path, ports)
     jpn_db = str(tmp_path / "JPN.db")
     ports_csv = tmp_path / "sanctioned.csv"
-    ports_csv.write_text("name,lat,lon\nFar Port,0.0,0.0\nTest Port,25.03,150.15\n")
+    # the layout of the bundled sanctioned-port table: provenance notes first, then the header
+    ports_csv.write_text(
+        "# notes on the source\n# more notes\nname,country,lat_deg,lon_deg\n"
+        "Far Port,XX,0.0,0.0\nTest Port,XX,25.03,150.15\n"
+    )
     feed = tmp_path / "feed.nmea"
     feed.write_text(scenario_nmea())
     log = tmp_path / "events.jsonl"

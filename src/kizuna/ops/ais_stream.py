@@ -123,25 +123,28 @@ class Port:
 
 def read_ports(path: Path) -> list[Port]:
     """A port list as CSV with a header: a name column (name, port_name, main_port_name), latitude
-    (lat, lat_deg, latitude) and longitude (lon, lon_deg, longitude). Raises naming file, line and
-    field."""
+    (lat, lat_deg, latitude) and longitude (lon, lon_deg, longitude); lines starting with ``#`` are
+    notes. Raises naming file, line and field."""
     with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
+        numbered = [(n, line) for n, line in enumerate(fh, start=1) if not line.lstrip().startswith("#")]
+    rows = list(csv.reader(line for _n, line in numbered))
     if not rows:
         raise FormatError(str(path), 1, "header", "empty file")
+    line_of = [n for n, _line in numbered]  # comment lines (provenance notes) skipped, numbers kept
     head = [h.strip().lower() for h in rows[0]]
 
     def col(names: tuple[str, ...], what: str) -> int:
         for n in names:
             if n in head:
                 return head.index(n)
-        raise FormatError(str(path), 1, "header", f"no {what} column (have: {', '.join(head)})")
+        raise FormatError(str(path), line_of[0], "header", f"no {what} column (have: {', '.join(head)})")
 
     i_name = col(("name", "port_name", "main_port_name"), "name")
     i_lat = col(("lat", "lat_deg", "latitude"), "latitude")
     i_lon = col(("lon", "lon_deg", "longitude"), "longitude")
     ports = []
-    for line, row in enumerate(rows[1:], start=2):
+    for k, row in enumerate(rows[1:], start=1):
+        line = line_of[k] if k < len(line_of) else k + 1
         if not any(c.strip() for c in row):
             continue
         try:
@@ -267,10 +270,13 @@ class AisStream:
         stop: threading.Event | None = None,
         known_keys: Sequence[str] = (),
         known_alerts: Sequence[str] = (),
+        enrich: Callable[[list[MaritimeEvent]], list[MaritimeEvent]] | None = None,
     ):
         self.store = store
         self.config = config
         self.shore = shore
+        # what `ais events` adds to detected events before printing them (e.g. vessel identity)
+        self.enrich = enrich or (lambda events: events)
         self.events = IncrementalEvents(detector, config.limits, step_s=config.step_s)
         self.events.remember(known_keys)
         # alert keys raised (bounded: the oldest are forgotten first; an alert that old is not re-raised
@@ -368,6 +374,8 @@ class AisStream:
         if not records and not final:
             return
         update = self.events.update(final=final)
+        if update.closed or update.open:
+            update.closed, update.open = self.enrich(update.closed), self.enrich(update.open)
         for e in update.closed:
             d = self._event_doc(e)
             self.status.events += 1
