@@ -507,5 +507,4 @@ def _detections_geojson(dets: Any, synthetic: bool) -> dict[str, Any]:
     }
 
 
-# `kizuna ais stream` lives in its own module and registers on ais_app when this module loads.
-from kizuna.cli import maritime_stream as _maritime_stream  # noqa: E402, F401
+from kizuna.cli import maritime_stream as _maritime_stream  # noqa: E402, F401 - registers `ais stream`
