@@ -1239,3 +1239,6 @@ def _parse_window(text: str) -> tuple[int, int, int, int]:
     if nr * nc > MAX_SCENE_PX**2:
         fail(f"--window {text}: at most {MAX_SCENE_PX}^2 px")
     return r0, c0, nr, nc
+
+
+from kizuna.cli import maritime_stream as _maritime_stream  # noqa: E402, F401 - registers `ais stream`
