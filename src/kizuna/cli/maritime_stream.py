@@ -231,8 +231,12 @@ def ais_stream(
             log_fh.flush()
 
     stop = threading.Event()
+    from kizuna.cli.maritime import _identity_history
+    from kizuna.maritime.identity import attach_identity
+
+    ais_store = AisStore(store)
     stream = AisStream(
-        AisStore(store),
+        ais_store,
         config,
         detector_for(wanted, shore=shore, step_s=config.step_s),
         shore=shore,
@@ -244,6 +248,8 @@ def ais_stream(
         stop=stop,
         known_keys=known_events,
         known_alerts=known_alerts,
+        # identity (name, flag, MMSI issues) as of each event, exactly as `ais events` attaches it
+        enrich=lambda events: attach_identity(events, _identity_history(ais_store)),
     )
     note(
         f"streaming {src}: at most {max_vessels} vessels x {max_points} positions in memory "
