@@ -20,6 +20,8 @@ _EVENT_STYLE = {
     "encounter": ("*", "tab:red"),
     "loitering": ("s", "tab:purple"),
     "spoofing": ("X", "black"),
+    "port_visit": ("^", "tab:green"),
+    "bad_position": ("x", "tab:gray"),
 }
 
 
