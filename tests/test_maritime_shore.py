@@ -113,13 +113,18 @@ def test_gap_near_coast_is_not_reported_far_at_sea_it_is():
     near = clean_tracks(_track(1, m, *LANDES, 0.0))
     far = clean_tracks(_track(1, m, *OPEN_BISCAY, 0.0))
     assert default_shore().distance_to_shore_m(*LANDES) < 50 * METERS_PER_NM
-    assert detect_gaps(near) == []
-    g = detect_gaps(far)
+    # two reports before the gap: GFW's 14-positions-before rule is waived to isolate the shore rule
+    assert detect_gaps(near, min_positions_before=0) == []
+    g = detect_gaps(far, min_positions_before=0)
     assert len(g) == 1 and g[0].details["gap_s"] == 13 * 3600
     assert "global-land-mask 1.0.0" in g[0].definition and ">= 50 nm" in g[0].definition
     assert "shore condition applied" in g[0].definition
-    assert len(detect_gaps(near, shore=None)) == 1  # switched off: the coastal gap is back
-    assert len(detect_gaps(near, min_shore_distance_nm=5)) == 1  # 20 km = 10.8 nm from shore >= 5 nm
+    assert (
+        len(detect_gaps(near, shore=None, min_positions_before=0)) == 1
+    )  # switched off: the coastal gap is back
+    assert (
+        len(detect_gaps(near, min_shore_distance_nm=5, min_positions_before=0)) == 1
+    )  # 20 km = 10.8 nm from shore >= 5 nm
     with pytest.raises(ValueError, match="cap"):
         detect_gaps(far, shore=GlobalLandMask(max_distance_km=50))
 
@@ -176,10 +181,11 @@ def test_cli_applies_shore_by_default_and_no_shore_switches_it_off(tmp_path):
     db = str(tmp_path / "g.db")
     runner = CliRunner()
     assert runner.invoke(app, ["ais", "load", str(f), "--db", db]).exit_code == 0
-    r = runner.invoke(app, ["ais", "events", "--type", "gap", "--db", db, "--format", "json"])
+    few = ["--gap-min-positions", "0"]  # two reports before the gap: isolate the shore rule
+    r = runner.invoke(app, ["ais", "events", "--type", "gap", "--db", db, "--format", "json", *few])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["events"] == []
-    r = runner.invoke(app, ["ais", "events", "--type", "gap", "--db", db, "--format", "json", "--no-shore"])
+    r = runner.invoke(app, ["ais", "events", "--type", "gap", "--db", db, "-f", "json", "--no-shore", *few])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert len(doc["events"]) == 1 and "NOT applied" in doc["definitions"][0]

@@ -356,6 +356,11 @@ def _window_hits(tr: _Tracks, displaced: np.ndarray, cfg: InterferenceConfig) ->
             spread = float(np.sqrt(np.mean(np.sum((xy - xy.mean(axis=0)) ** 2, axis=1))))
             if spread > cfg.point_tolerance_m:  # a chain of ships moored side by side, not a point
                 continue
+            # Spoofed receivers jump to the false fix; ships moored at one berth (three barges
+            # at a Rhine quay in gpsd's type-6 recording, once its RMC/ZDA times are used) never
+            # jumped there.
+            if int(displaced[members].sum()) < cfg.min_vessels:
+                continue
             hits.append(
                 _Hit(
                     "point",
