@@ -65,7 +65,7 @@ def scenario_nmea() -> str:
         north_m = 300.0 + off * 10 * 1852 / 60
         rows.append((t, _line(t, M_A, 30.0, 140.0 + east, 0.5)))
         rows.append((t, _line(t, M_B, 30.0 + north_m / 111_195, 140.0 + east, 10.0 if off else 0.5)))
-    for m in list(range(-60, 61, 10)) + list(range(14 * 60, 15 * 60 + 1, 10)):
+    for m in list(range(-80, 61, 10)) + list(range(14 * 60, 15 * 60 + 1, 10)):
         t = T0 + timedelta(minutes=m)
         rows.append((t, _line(t, M_GAP, 25.0, 150.0 + m * 8 / 60 / 60 / 0.91, 8.0)))
     for m in range(-60, 15 * 60 + 1, 10):

@@ -124,7 +124,7 @@ def ais_stream(
     Stops on SIGINT/SIGTERM (or --once / --idle-exit-s), storing and reporting what it holds first.
     """
     from kizuna.maritime.events import EVENT_TYPES
-    from kizuna.maritime.incremental import StreamLimits, detector_for
+    from kizuna.maritime.incremental import StreamLimits
     from kizuna.ops.ais_stream import (
         AisStream,
         AlertRules,
@@ -232,13 +232,29 @@ def ais_stream(
 
     stop = threading.Event()
     from kizuna.cli.maritime import _identity_history
+    from kizuna.maritime.events import detect_events, vessel_classes
     from kizuna.maritime.identity import attach_identity
+    from kizuna.maritime.ports import load_ports
+    from kizuna.maritime.tracks import clean_tracks
 
     ais_store = AisStore(store)
+    ports = load_ports()
+
+    def detect(positions: Any) -> list[Any]:  # noqa: ANN401 - PositionArrays in, events out
+        # the same defaults as `ais events`: bundled ports, vessel classes from the static data so far
+        return detect_events(
+            clean_tracks(positions),
+            wanted,
+            shore=shore,
+            step_s=config.step_s,
+            ports=ports,
+            classes_by_mmsi=vessel_classes(ais_store.statics()),
+        )
+
     stream = AisStream(
         ais_store,
         config,
-        detector_for(wanted, shore=shore, step_s=config.step_s),
+        detect,
         shore=shore,
         publisher=node_publisher(node, marking_value) if node is not None else None,
         on_event=lambda d: emit("event", d),

@@ -366,6 +366,7 @@ class AisStream:
             with self.store.engine.begin() as conn:
                 loaded, dup, untimed = self.store.add_positions(pos, conn)
                 self.status.statics += self.store.upsert_static(st, conn)
+                self.store.record_static_history(st, conn)  # identity over time, as `ais load` keeps it
             self.status.positions_loaded += loaded
             self.status.positions_duplicate += dup
             self.status.positions_untimed += untimed
