@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(KIZUNA) demo
 
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n auto --dist loadfile
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow -q
