@@ -381,6 +381,24 @@ def detect_spoofing(
     )
     p = tracks.positions
     out: list[MaritimeEvent] = []
+
+    def spoof(subtype: str, a: int, b: int, at: int, area_rows, **details) -> None:
+        """A spoofing event over rows a..b placed at row `at`, its area around `area_rows`."""
+        details["area_wkt"] = _wkt(area_polygon(p.lat_deg[area_rows], p.lon_deg[area_rows], 500.0))
+        out.append(
+            MaritimeEvent(
+                "spoofing",
+                int(p.mmsi[a]),
+                p.time_utc[a],
+                p.time_utc[b],
+                float(p.lat_deg[at]),
+                float(p.lon_deg[at]),
+                subtype=subtype,
+                details=details,
+                definition=definition,
+            )
+        )
+
     bad = null_island(p.lat_deg, p.lon_deg)
     s, e = _runs(bad, tracks.vessel)
     for a, b in zip(s, e, strict=True):
@@ -410,43 +428,20 @@ def detect_spoofing(
         for k in np.flatnonzero(same & (v > max_speed_kn)):
             a, b = int(i0[k]), int(i1[k])
             teleports.append((a, b, int(tracks.vessel[a])))
-            out.append(
-                MaritimeEvent(
-                    "spoofing",
-                    int(p.mmsi[a]),
-                    p.time_utc[a],
-                    p.time_utc[b],
-                    float(p.lat_deg[b]),
-                    float(p.lon_deg[b]),
-                    subtype="teleport",
-                    details={
-                        "jump_km": round(float(d[k]) / 1000, 3),
-                        "implied_speed_kn": float(min(v[k], 1e9)),
-                        "dt_s": float(dt[k]),
-                        "from_lat_deg": float(p.lat_deg[a]),
-                        "from_lon_deg": float(p.lon_deg[a]),
-                        "area_wkt": _wkt(area_polygon(p.lat_deg[[b]], p.lon_deg[[b]], 500.0)),
-                    },
-                    definition=definition,
-                )
+            spoof(
+                "teleport",
+                a,
+                b,
+                b,
+                [b],
+                jump_km=round(float(d[k]) / 1000, 3),
+                implied_speed_kn=float(min(v[k], 1e9)),
+                dt_s=float(dt[k]),
+                from_lat_deg=float(p.lat_deg[a]),
+                from_lon_deg=float(p.lon_deg[a]),
             )
     for k in good[p.sog_kn[good] > max_reported_sog_kn]:
-        out.append(
-            MaritimeEvent(
-                "spoofing",
-                int(p.mmsi[k]),
-                p.time_utc[k],
-                p.time_utc[k],
-                float(p.lat_deg[k]),
-                float(p.lon_deg[k]),
-                subtype="impossible_speed",
-                details={
-                    "sog_kn": float(p.sog_kn[k]),
-                    "area_wkt": _wkt(area_polygon(p.lat_deg[[k]], p.lon_deg[[k]], 500.0)),
-                },
-                definition=definition,
-            )
-        )
+        spoof("impossible_speed", int(k), int(k), int(k), [k], sog_kn=float(p.sog_kn[k]))
     if shore is not None and len(p):
         on_land = np.zeros(len(p), bool)
         on_land[good] = shore.is_land(p.lat_deg[good], p.lon_deg[good])
@@ -455,42 +450,12 @@ def detect_spoofing(
             on_land[np.flatnonzero(on_land)] = deep >= min_inland_km * 1000.0
         s, e = _runs(on_land, tracks.vessel)
         for a, b in zip(s, e, strict=True):
-            out.append(
-                MaritimeEvent(
-                    "spoofing",
-                    int(p.mmsi[a]),
-                    p.time_utc[a],
-                    p.time_utc[b],
-                    float(p.lat_deg[a]),
-                    float(p.lon_deg[a]),
-                    subtype="on_land",
-                    details={
-                        "positions": int(b - a + 1),
-                        "area_wkt": _wkt(area_polygon(p.lat_deg[a : b + 1], p.lon_deg[a : b + 1], 500.0)),
-                    },
-                    definition=definition,
-                )
-            )
+            spoof("on_land", int(a), int(b), int(a), slice(a, b + 1), positions=int(b - a + 1))
     for m in tracks.report.shared_mmsi:
         rows = np.flatnonzero((p.mmsi == m) & ~bad)
         if len(rows) == 0 or len(np.unique(tracks.vessel[rows])) < 2:
             continue  # the "second ship" was only (0, 0) reports: bad positions, not a shared MMSI
-        out.append(
-            MaritimeEvent(
-                "spoofing",
-                int(m),
-                p.time_utc[rows[0]],
-                p.time_utc[rows[-1]],
-                float(p.lat_deg[rows[0]]),
-                float(p.lon_deg[rows[0]]),
-                subtype="shared_mmsi",
-                details={
-                    "positions": len(rows),
-                    "area_wkt": _wkt(area_polygon(p.lat_deg[rows], p.lon_deg[rows], 500.0)),
-                },
-                definition=definition,
-            )
-        )
+        spoof("shared_mmsi", int(rows[0]), int(rows[-1]), int(rows[0]), rows, positions=len(rows))
     if circles:
         out += detect_circles(
             tracks,

@@ -3,31 +3,9 @@
 Every model is "-like": figures of the order published in the open literature for the named
 missile, rounded, with payload and burn times chosen so that the model's maximum range at full
 burn falls in the published band and the lofted test flights' reported apogees are within reach
-(``tests/test_mw_trajectory.py`` checks both). None is an intelligence estimate. Sources, per model:
-
-- ``scud-b-like`` (SRBM): R-17 / Scud-B, launch mass ~5.9 t, ~3.7 t of propellant burnt in ~62 s,
-  ~1 t warhead, body 0.88 m, range ~300 km. S. J. Zaloga, *Scud Ballistic Missile and Launch
-  Systems 1955-2005* (Osprey, 2006); CSIS Missile Threat, "Scud-B" (missilethreat.csis.org).
-- ``nodong-like`` (MRBM): Nodong-1, launch mass ~16 t, ~12.9 t propellant in ~110 s, 1.25-1.36 m
-  body, ~1 t payload, range ~1,200-1,500 km. M. Schiller, *Characterizing the North Korean
-  Nuclear Missile Threat* (RAND TR-1268, 2012); CSIS Missile Threat, "No Dong 1".
-- ``hwasong-12-like`` (IRBM): single liquid stage, launch mass ~24-25 t, 1.5 m body, range
-  ~4,500 km with a light payload. M. Elleman, "North Korea's Hwasong-12 IRBM", 38 North (2017);
-  CSIS Missile Threat, "Hwasong-12"; Japan MoD reports of the 14 May 2017 and 29 Aug / 15 Sep
-  2017 flights.
-- ``hwasong-15-like`` (ICBM): two liquid stages, launch mass ~65-72 t, 2.0-2.4 m body, the first
-  stage a twin-chamber engine (published estimates ~80-110 tf); range over 13,000 km with a light
-  payload. The model's first stage is stronger (~125 tf, a 120 s burn): with public masses it is
-  what flies the reported 4,475 km lofted apogee, since a near-vertical shot loses about g x burn
-  time to gravity. M. Elleman,
-  "The New Hwasong-15 ICBM: A Significant Improvement That May be Ready as Early as 2018",
-  38 North (30 Nov 2017); CSIS Missile Threat, "Hwasong-15".
-- ``hwasong-17-like`` (ICBM): two liquid stages, launch mass ~80-110 t, 2.5-2.9 m body, four
-  first-stage chambers; range over 13,000 km with a heavy payload. CSIS Missile Threat,
-  "Hwasong-17"; IISS Military Balance 2023; Japan MoD press release of 18 Nov 2022.
-- ``df-17-like`` (HGV): two-stage solid booster of ~16 t carrying a ~1.5 t hypersonic glide
-  vehicle (DF-ZF) of ~3 m^2 planform and L/D ~2.6, range ~1,800-2,500 km. CSIS Missile Threat, "DF-17"; US DoD, *Military and Security
-  Developments Involving the PRC* (2020-2023).
+(``tests/test_mw_trajectory.py`` checks both). None is an intelligence estimate. The models, each
+with its sources, are data in ``kizuna/data/mw/missiles.yaml`` (:func:`parse_models` checks
+them), as the sensors and architectures are.
 
 Specific impulse is one effective value per stage (between sea-level and vacuum for a first
 stage); thrust is ``isp * g0 * propellant / burn``. Drag of the boosting stack is the body's
@@ -39,6 +17,7 @@ ballistic coefficient ``m / (cd A)`` is stated per model).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
@@ -116,120 +95,95 @@ class MissileModel:
         return self.payload_kg / (self.rv_cd * self.rv_area_m2)
 
 
-MODELS: dict[str, MissileModel] = {
-    m.name: m
-    for m in (
-        MissileModel(
-            name="scud-b-like",
-            threat_class="SRBM",
-            stages=(Stage(burn_s=62.0, propellant_kg=3_700.0, dry_kg=1_100.0, isp_s=230.0),),
-            payload_kg=1_000.0,
-            diameter_m=0.88,
-            rv_cd=0.25,
-            rv_area_m2=0.61,  # the whole body re-enters: Scud-B does not separate its warhead
-            plume_w_sr=1.0e5,
-            booster_rcs_m2=1.0,
-            rv_rcs_m2=1.0,
-            hot_body_w_sr=200.0,
-            vertical_rise_s=5.0,
-            pitch_kick_s=5.0,
-        ),
-        MissileModel(
-            name="nodong-like",
-            threat_class="MRBM",
-            stages=(Stage(burn_s=110.0, propellant_kg=13_000.0, dry_kg=1_900.0, isp_s=250.0),),
-            payload_kg=1_000.0,
-            diameter_m=1.36,
-            rv_cd=0.15,
-            rv_area_m2=0.70,
-            plume_w_sr=3.0e5,
-            booster_rcs_m2=3.0,
-            rv_rcs_m2=0.1,
-            hot_body_w_sr=200.0,
-            vertical_rise_s=6.0,
-            pitch_kick_s=8.0,
-        ),
-        MissileModel(
-            name="hwasong-12-like",
-            threat_class="IRBM",
-            stages=(Stage(burn_s=115.0, propellant_kg=20_500.0, dry_kg=2_200.0, isp_s=315.0),),
-            payload_kg=650.0,
-            diameter_m=1.5,
-            rv_cd=0.12,
-            rv_area_m2=0.55,
-            plume_w_sr=6.0e5,
-            booster_rcs_m2=5.0,
-            rv_rcs_m2=0.05,
-            hot_body_w_sr=150.0,
-            vertical_rise_s=8.0,
-            pitch_kick_s=10.0,
-        ),
-        MissileModel(
-            name="hwasong-15-like",
-            threat_class="ICBM",
-            stages=(
-                Stage(burn_s=120.0, propellant_kg=52_000.0, dry_kg=5_000.0, isp_s=290.0),
-                Stage(burn_s=130.0, propellant_kg=9_500.0, dry_kg=1_500.0, isp_s=315.0),
-            ),
-            payload_kg=700.0,
-            diameter_m=2.4,
-            rv_cd=0.10,
-            rv_area_m2=0.8,
-            plume_w_sr=1.0e6,
-            booster_rcs_m2=10.0,
-            rv_rcs_m2=0.05,
-            hot_body_w_sr=150.0,
-            vertical_rise_s=10.0,
-            pitch_kick_s=10.0,
-        ),
-        MissileModel(
-            name="hwasong-17-like",
-            threat_class="ICBM",
-            stages=(
-                Stage(burn_s=140.0, propellant_kg=80_000.0, dry_kg=8_000.0, isp_s=290.0),
-                Stage(burn_s=130.0, propellant_kg=17_000.0, dry_kg=2_000.0, isp_s=320.0),
-            ),
-            payload_kg=1_000.0,
-            diameter_m=2.9,
-            rv_cd=0.10,
-            rv_area_m2=1.0,
-            plume_w_sr=1.5e6,
-            booster_rcs_m2=15.0,
-            rv_rcs_m2=0.05,
-            hot_body_w_sr=150.0,
-            vertical_rise_s=10.0,
-            pitch_kick_s=10.0,
-        ),
-        MissileModel(
-            name="df-17-like",
-            threat_class="HGV",
-            stages=(
-                Stage(burn_s=60.0, propellant_kg=9_600.0, dry_kg=1_100.0, isp_s=260.0),
-                Stage(burn_s=45.0, propellant_kg=3_300.0, dry_kg=500.0, isp_s=270.0),
-            ),
-            payload_kg=1_500.0,
-            diameter_m=1.4,
-            rv_cd=0.08,  # drag at zero lift; in glide drag follows lift through L/D
-            rv_area_m2=3.0,  # glide vehicle planform (lift reference area)
-            plume_w_sr=4.0e5,
-            booster_rcs_m2=3.0,
-            rv_rcs_m2=0.1,
-            hot_body_w_sr=2.0e3,  # a glider at Mach 6-10 in the atmosphere stays hot
-            vertical_rise_s=5.0,
-            pitch_kick_s=6.0,
-            glide_l_over_d=2.6,
-        ),
-    )
-}
+MODEL_FIELDS = (
+    "threat_class",
+    "stages",
+    "payload_kg",
+    "diameter_m",
+    "rv_cd",
+    "rv_area_m2",
+    "plume_w_sr",
+    "booster_rcs_m2",
+    "rv_rcs_m2",
+    "hot_body_w_sr",
+    "vertical_rise_s",
+    "pitch_kick_s",
+    "source",
+)
+OPTIONAL_MODEL_FIELDS = ("glide_l_over_d", "default")
+STAGE_FIELDS = ("burn_s", "propellant_kg", "dry_kg", "isp_s")
 
-# The model each class uses unless another is named.
-DEFAULT_MODEL = {
-    "SRBM": "scud-b-like",
-    "MRBM": "nodong-like",
-    "IRBM": "hwasong-12-like",
-    "ICBM": "hwasong-17-like",
-    "HGV": "df-17-like",
-}
+
+def _positive(where: str, field_name: str, value: object, *, zero_ok: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where}: {field_name} {value!r} is not a number")
+    number = float(value)
+    if not np.isfinite(number) or number < 0.0 or (number == 0.0 and not zero_ok):
+        raise ValueError(f"{where}: {field_name} {value!r} must be a finite number above 0")
+    return number
+
+
+def parse_models(doc: object, where: str) -> tuple[dict[str, MissileModel], dict[str, str]]:
+    """Boost models and the default model per class from a parsed ``missiles.yaml``.
+
+    A bad entry raises ``ValueError`` naming ``where``, the model and the field."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("models"), dict) or not doc["models"]:
+        raise ValueError(f"{where}: needs a non-empty 'models' mapping")
+    models: dict[str, MissileModel] = {}
+    defaults: dict[str, str] = {}
+    for name, entry in doc["models"].items():
+        here = f"{where}: model {name}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{here}: is not a mapping")
+        missing = [f for f in MODEL_FIELDS if f not in entry]
+        unknown = [f for f in entry if f not in MODEL_FIELDS + OPTIONAL_MODEL_FIELDS]
+        if missing or unknown:
+            what = f"missing {', '.join(missing)}" if missing else f"unknown field {unknown[0]}"
+            raise ValueError(f"{here}: {what}")
+        if entry["threat_class"] not in THREAT_CLASSES:
+            raise ValueError(f"{here}: threat_class {entry['threat_class']!r} is not one of {THREAT_CLASSES}")
+        if not str(entry["source"] or "").strip():
+            raise ValueError(f"{here}: source is empty")
+        if not isinstance(entry["stages"], list) or not entry["stages"]:
+            raise ValueError(f"{here}: stages must be a non-empty list")
+        stages = []
+        for k, stage in enumerate(entry["stages"], start=1):
+            if not isinstance(stage, dict) or sorted(stage) != sorted(STAGE_FIELDS):
+                raise ValueError(f"{here}: stage {k} needs exactly {', '.join(STAGE_FIELDS)}")
+            stages.append(Stage(**{f: _positive(f"{here}: stage {k}", f, stage[f]) for f in STAGE_FIELDS}))
+        figures = {
+            f: _positive(here, f, entry[f], zero_ok=f in ("vertical_rise_s", "pitch_kick_s"))
+            for f in MODEL_FIELDS
+            if f not in ("threat_class", "stages", "source")
+        }
+        glide = entry.get("glide_l_over_d", 0.0)
+        figures["glide_l_over_d"] = _positive(here, "glide_l_over_d", glide, zero_ok=True)
+        models[str(name)] = MissileModel(
+            name=str(name), threat_class=entry["threat_class"], stages=tuple(stages), **figures
+        )
+        if entry.get("default", False) is True:
+            if entry["threat_class"] in defaults:
+                raise ValueError(
+                    f"{here}: a second default for {entry['threat_class']} "
+                    f"(already {defaults[entry['threat_class']]})"
+                )
+            defaults[entry["threat_class"]] = str(name)
+    without = [c for c in {m.threat_class for m in models.values()} if c not in defaults]
+    if without:
+        raise ValueError(f"{where}: no default model for {', '.join(sorted(without))}")
+    return models, defaults
+
+
+def _bundled_models() -> tuple[dict[str, MissileModel], dict[str, str]]:
+    import yaml
+
+    text = (resources.files("kizuna") / "data" / "mw" / "missiles.yaml").read_text(encoding="utf-8")
+    return parse_models(yaml.safe_load(text), "missiles.yaml")
+
+
+# The package's models (``kizuna/data/mw/missiles.yaml``) and the model each class uses unless
+# another is named.
+MODELS, DEFAULT_MODEL = _bundled_models()
 
 
 def model_for(threat_class: str, name: str | None = None) -> MissileModel:
