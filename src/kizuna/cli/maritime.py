@@ -540,14 +540,16 @@ def sar_detect(
         fail(f"--output and --map are the same file ({output})")
     try:
         if safe:
-            from kizuna.formats.safe import open_safe
+            from kizuna.formats.safe import measurement_extent, open_safe
 
             prod = open_safe(image, pol)
             if win is not None and (win[0] + win[2] > prod.lines or win[1] + win[3] > prod.samples):
                 fail(f"--window {window}: outside the {prod.lines} x {prod.samples} px image of {image}")
-            if win is None and prod.lines * prod.samples > MAX_SCENE_PX**2:
+            # a subset product's measurement holds only part of the image: that part is the default
+            held = measurement_extent(prod) if win is None else None
+            if held is not None and held[2] * held[3] > MAX_SCENE_PX**2:
                 fail(
-                    f"IMAGE {image}: {prod.lines} x {prod.samples} px is more than {MAX_SCENE_PX}^2 px; "
+                    f"IMAGE {image}: {held[2]} x {held[3]} px is more than {MAX_SCENE_PX}^2 px; "
                     "choose a part with --window ROW,COL,ROWS,COLS"
                 )
             scene = read_safe_scene(image, polarisation=pol, window=win)

@@ -15,10 +15,16 @@ specification (S1-RS-MDA-52-7441) and its radiometric calibration note (ESA-EOPG
   tie-point grids do; on this project's sample it stays closer to held-out sea points than a
   bicubic spline, which overshoots where terrain height displaces inland points). The
   measurement TIFF carries the same points as TIFF GCPs in full products; they are not needed.
+* subsets: a measurement TIFF smaller than the annotation's image is read as a part of it when
+  it has no CRS and no GCPs and its transform is a whole-pixel translation (scale 1, no
+  rotation): the translation is the (col, row) of its first pixel in the product, the layout a
+  rasterio window write of the product's ungeoreferenced image gives. Calibration and
+  geolocation still come from the product's own annotation, at product pixel positions.
 
 The XML is parsed with lxml (already a dependency). xarray-sentinel, the maintained reader for
 these products, needs a newer xarray than this project pins, so it is not used; its test products
-(and sarsen's) are the real samples the tests read.
+(and sarsen's) are real annotations with placeholder pixels, so the tests also read a real subset
+of an S1A GRDH product (real digital numbers, ships at anchor) cut by a public workshop.
 """
 
 from __future__ import annotations
@@ -296,10 +302,53 @@ def open_safe(path: Path | str, polarisation: str | None = None) -> SafeProduct:
     return prod
 
 
+def _open_measurement(prod: SafeProduct):
+    import rasterio
+
+    if prod.measurement is None:
+        raise FormatError(
+            str(prod.root / "measurement"), 0, "measurement", f"no {prod.polarisation} measurement TIFF"
+        )
+    try:
+        with warnings.catch_warnings():
+            # a measurement TIFF stripped of its GCPs is still placed by the annotation's grid
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            return rasterio.open(prod.measurement)
+    except rasterio.errors.RasterioIOError as exc:
+        raise FormatError(str(prod.measurement), 0, "file", f"not a readable raster: {exc}") from None
+
+
+def _extent_of(ds, prod: SafeProduct) -> tuple[int, int, int, int]:
+    if (ds.height, ds.width) == (prod.lines, prod.samples):
+        return (0, 0, prod.lines, prod.samples)
+    t = ds.transform
+    where = str(prod.measurement)
+    size = f"{ds.height} x {ds.width}, annotation says {prod.lines} x {prod.samples}"
+    whole_px_shift = (
+        (t.a, t.b, t.d, t.e) == (1.0, 0.0, 0.0, 1.0) and float(t.c).is_integer() and float(t.f).is_integer()
+    )
+    if ds.crs is not None or ds.gcps[0] or not whole_px_shift:
+        raise FormatError(where, 0, "size", f"{size} (and no whole-pixel offset that places it as a subset)")
+    r0, c0 = int(t.f), int(t.c)
+    if r0 < 0 or c0 < 0 or r0 + ds.height > prod.lines or c0 + ds.width > prod.samples:
+        raise FormatError(
+            where, 0, "size", f"{size}: its offset (row {r0}, col {c0}) puts it outside the image"
+        )
+    return (r0, c0, ds.height, ds.width)
+
+
+def measurement_extent(prod: SafeProduct) -> tuple[int, int, int, int]:
+    """``(row0, col0, rows, cols)`` of the product's image held by its measurement TIFF: the
+    whole image for a full product, the subset's place for a cropped one (module docstring)."""
+    with _open_measurement(prod) as ds:
+        return _extent_of(ds, prod)
+
+
 def read_sigma0(
     prod: SafeProduct, window: tuple[int, int, int, int] | None = None
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """Calibrated sigma0 (linear) of a window ``(row0, col0, rows, cols)`` (default: whole image).
+    """Calibrated sigma0 (linear) of a window ``(row0, col0, rows, cols)`` in product pixels
+    (default: all the measurement TIFF holds, the whole image unless it is a subset).
 
     Returns the image and its (row0, col0) offset. DN 0 is the product's no-data border and
     comes back as NaN. Without a calibration XML the product cannot be calibrated and is refused.
@@ -319,23 +368,20 @@ def read_sigma0(
             f"no {prod.polarisation} calibration XML: sigma0 cannot be computed",
         )
     lut = read_calibration(prod.calibration)
-    r0, c0, nr, nc = window if window is not None else (0, 0, prod.lines, prod.samples)
-    if r0 < 0 or c0 < 0 or nr < 1 or nc < 1 or r0 + nr > prod.lines or c0 + nc > prod.samples:
-        raise ValueError(f"window {window} is outside the {prod.lines} x {prod.samples} image")
+    if window is not None:
+        r0, c0, nr, nc = window
+        if r0 < 0 or c0 < 0 or nr < 1 or nc < 1 or r0 + nr > prod.lines or c0 + nc > prod.samples:
+            raise ValueError(f"window {window} is outside the {prod.lines} x {prod.samples} image")
     try:
-        with warnings.catch_warnings():
-            # a measurement TIFF stripped of its GCPs is still placed by the annotation's grid
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            ds = rasterio.open(prod.measurement)
-        with ds:
-            if (ds.height, ds.width) != (prod.lines, prod.samples):
-                raise FormatError(
-                    str(prod.measurement),
-                    0,
-                    "size",
-                    f"{ds.height} x {ds.width}, annotation says {prod.lines} x {prod.samples}",
+        with _open_measurement(prod) as ds:
+            er, ec, eh, ew = _extent_of(ds, prod)
+            r0, c0, nr, nc = window if window is not None else (er, ec, eh, ew)
+            if r0 < er or c0 < ec or r0 + nr > er + eh or c0 + nc > ec + ew:
+                raise ValueError(
+                    f"window {window} is outside the part of the image that {prod.measurement.name} "
+                    f"holds (rows {er}-{er + eh - 1}, cols {ec}-{ec + ew - 1})"
                 )
-            dn = ds.read(1, window=Window(c0, r0, nc, nr)).astype(np.float64)
+            dn = ds.read(1, window=Window(c0 - ec, r0 - er, nc, nr)).astype(np.float64)
     except rasterio.errors.RasterioIOError as exc:
         raise FormatError(str(prod.measurement), 0, "file", f"not a readable raster: {exc}") from None
     rows = np.arange(r0, r0 + nr, dtype=float)[:, None]
