@@ -1,0 +1,1 @@
+"""Space-surveillance sensors, visibility, tasking and orbit determination (the node's own eyes)."""
