@@ -320,14 +320,6 @@ def _hermite(r0, v0, r1, v1, u: float, h: float) -> tuple[np.ndarray, np.ndarray
     return pos, vel
 
 
-def _state(sat, t_ns: int) -> tuple[np.ndarray, np.ndarray]:
-    days, rem = divmod(t_ns, 86_400 * NS)
-    e, r, v = sat.sgp4(2440587.5 + days, rem / (86_400 * NS))
-    if e != 0:
-        raise ValueError(SGP4_ERRORS.get(e, f"SGP4 error {e}"))
-    return np.array(r), np.array(v)
-
-
 def refine_tca(
     sat1,
     sat2,
@@ -340,9 +332,19 @@ def refine_tca(
     None when the range has no local minimum there (the closest point is at the window edge)."""
 
     def rdot(t_s: float) -> float:
-        r1, v1 = _state(sat1, t_est_ns + int(round(t_s * NS)))
-        r2, v2 = _state(sat2, t_est_ns + int(round(t_s * NS)))
-        return float(np.dot(r2 - r1, v2 - v1))
+        # plain floats: this runs ~6 times per candidate, and small numpy arrays cost more to
+        # build than the arithmetic
+        days, rem = divmod(t_est_ns + int(round(t_s * NS)), 86_400 * NS)
+        jd, fr = 2440587.5 + days, rem / (86_400 * NS)
+        e1, r1, v1 = sat1.sgp4(jd, fr)
+        e2, r2, v2 = sat2.sgp4(jd, fr)
+        if e1 or e2:
+            raise ValueError(SGP4_ERRORS.get(e1 or e2, f"SGP4 error {e1 or e2}"))
+        return (
+            (r2[0] - r1[0]) * (v2[0] - v1[0])
+            + (r2[1] - r1[1]) * (v2[1] - v1[1])
+            + (r2[2] - r1[2]) * (v2[2] - v1[2])
+        )
 
     lo_lim = (start_ns - t_est_ns) / NS
     hi_lim = (stop_ns - t_est_ns) / NS
@@ -461,6 +463,11 @@ def build_events(
         for i, j, _ in rows
     ]
     pcs, _ = pc_max_isotropic(miss, np.array([(a[0] + b[0]) / 1000.0 for a, b in hbrs]))
+    # six-element states as lists in one call each (per-row np.r_ cost more than the events)
+    teme1 = np.hstack([r1, v1]).tolist()
+    teme2 = np.hstack([r2, v2]).tolist()
+    itrf1 = np.hstack([i1[0], iv1[0]]).tolist()
+    itrf2 = np.hstack([i2[0], iv2[0]]).tolist()
     events = []
     for n, (i, j, t) in enumerate(rows):
         a, b = int(cat.norad_ids[i]), int(cat.norad_ids[j])
@@ -476,10 +483,10 @@ def build_events(
                 radial_km=float(rtn[n, 0]),
                 intrack_km=float(rtn[n, 1]),
                 crosstrack_km=float(rtn[n, 2]),
-                primary_teme=tuple(np.r_[r1[n], v1[n]].tolist()),
-                secondary_teme=tuple(np.r_[r2[n], v2[n]].tolist()),
-                primary_itrf=tuple(np.r_[i1[0, n], iv1[0, n]].tolist()),
-                secondary_itrf=tuple(np.r_[i2[0, n], iv2[0, n]].tolist()),
+                primary_teme=tuple(teme1[n]),
+                secondary_teme=tuple(teme2[n]),
+                primary_itrf=tuple(itrf1[n]),
+                secondary_itrf=tuple(itrf2[n]),
                 pc=pc,
                 pc_method=PC_MAX_ISOTROPIC,
                 hbr_m=ha + hb,
