@@ -38,7 +38,7 @@ def _dense_shell(sets, n):
     return [sets[k] for k in sorted(order[:n])]
 
 
-def brute_force(sets, start, seconds, threshold_km):
+def brute_force(sets, start, seconds, threshold_km, chunk=1800):
     """Every pair, every second: local minima of range below the threshold.
 
     Every sample second 0..seconds is examined exactly once, with one extra sample on each side
@@ -49,7 +49,6 @@ def brute_force(sets, start, seconds, threshold_km):
     t0 = as_datetime64(start)[0]
     t0_ns = int(t0.astype("int64"))
     found = []
-    chunk = 1800
     for c0 in range(0, seconds + 1, chunk):
         c1 = min(c0 + chunk, seconds + 1)  # this chunk owns samples c0 .. c1 - 1
         times = t0 + np.arange(c0 - 1, c1 + 1).astype("timedelta64[s]")

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.spatial import cKDTree
 from sgp4.api import SGP4_ERRORS, SatrecArray
 
 from kizuna.model.constants import EARTH_RADIUS_WGS72_KM, MU_WGS72_KM3_S2
@@ -35,6 +34,7 @@ from kizuna.orbit.frames import teme_to_itrf
 from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
+from kizuna.sda._sweep import sweep_step
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
 from kizuna.sda.records import ConjunctionEvent, ObjectProblem, ScreeningResult, ScreeningVolume
 
@@ -204,12 +204,11 @@ def find_candidates(
     # The linear model is off by at most ~a_rel dt^2 / 8 over half a step; 1 km + 10 % covers
     # the relative accelerations of close LEO pairs with a wide margin.
     margin_km = 1.0 + 0.1 * threshold_km
-    prim_idx = np.flatnonzero(cat.is_primary)
-    all_vs_all = bool(cat.is_primary.all())
     # SGP4 runs on knots every KNOT_S (aligned to the window start, so time partitions see the
     # same knots); grid steps in between come from cubic Hermite interpolation of the knot
     # positions and velocities, good to ~1 m in LEO and well inside the candidate margin.
     knot_ns = int(KNOT_S * NS)
+    capacity = 4096  # candidate rows per step the compiled filter has room for; grows on demand
     for c0 in range(0, len(grid_ns), STEPS_PER_CHUNK):
         chunk = grid_ns[c0 : c0 + STEPS_PER_CHUNK]
         k0 = (int(chunk[0]) - start_ns) // knot_ns
@@ -241,100 +240,38 @@ def find_candidates(
                     prev = errors.get(int(i), (code, 0))
                     errors[int(i)] = (prev[0], prev[1] + 1)
             ok = np.isfinite(pos[:, 0])
-            speed = np.linalg.norm(vel[ok], axis=1)
-            rnorm = np.sqrt(np.einsum("ij,ij->i", pos, pos))
-            rho = None
-            if speed.size < 2:
+            if np.count_nonzero(ok) < 2:
                 continue
-            # A pair can close by (|v_i| + |v_j|) dt/2 at most within the step's interval. Every
-            # radius is per object: the common reach is set by ordinary LEO speeds (capped at
-            # FAST_KMS); the few fast objects (eccentric orbits near perigee) get their own wider
-            # query against the slow ones, and fast-fast pairs are taken exactly. No single
-            # object's speed widens anyone else's search.
-            idx = np.flatnonzero(ok)
-            slow_cap = min(float(speed.max()), FAST_KMS)
-            reach = threshold_km + margin_km + 1.05 * slow_cap * step_s
-            is_fast = speed > FAST_KMS
-            fast_l = np.flatnonzero(is_fast)
-            # unbalanced, uncompacted nodes: same pairs, about half the build + query time here
-            tree = cKDTree(pos[idx], balanced_tree=False, compact_nodes=False)
-            if all_vs_all:
-                pairs = tree.query_pairs(reach, output_type="ndarray")
-                pi, pj = idx[pairs[:, 0]], idx[pairs[:, 1]]
-                if fast_l.size:
-                    wide = threshold_km + margin_km + 1.05 * (speed[fast_l] + slow_cap) * step_s / 2
-                    fl, hl = _ball_hits(tree, pos[idx[fast_l]], wide)
-                    fl = fast_l[fl]
-                    # Only fast-slow pairs query_pairs did not give already (a sliver of
-                    # overlap at the reach is kept twice, never lost).
-                    d2 = np.sum((pos[idx[fl]] - pos[idx[hl]]) ** 2, axis=1)
-                    keep_f = (d2 > (reach * (1 - 1e-9)) ** 2) & ~is_fast[hl]
-                    fa, fb = _fast_fast_pairs(
-                        pos[idx[fast_l]], speed[fast_l], threshold_km + margin_km, step_s
-                    )
-                    fi = np.concatenate([idx[fl[keep_f]], idx[fast_l[fa]]])
-                    fj = np.concatenate([idx[hl[keep_f]], idx[fast_l[fb]]])
-                    pi = np.concatenate([pi, np.minimum(fi, fj)])
-                    pj = np.concatenate([pj, np.maximum(fi, fj)])
-            else:
-                p_ok = prim_idx[ok[prim_idx]]
-                speed_all = np.zeros(n)
-                speed_all[idx] = speed
-                own = threshold_km + margin_km + 1.05 * (speed_all[p_ok] + slow_cap) * step_s / 2
-                ph, hl = _ball_hits(tree, pos[p_ok], own)
-                pi = p_ok[ph]
-                pj = idx[hl]
-                # fast partners come from the exact block below, with both speeds
-                keep = ~is_fast[hl]
-                pi, pj = pi[keep], pj[keep]
-                if fast_l.size and p_ok.size:
-                    fast_all = idx[fast_l]
-                    dist = np.linalg.norm(pos[p_ok][:, None, :] - pos[fast_all][None, :, :], axis=2)
-                    lim = (
-                        threshold_km
-                        + margin_km
-                        + 1.05 * (speed_all[p_ok][:, None] + speed_all[fast_all][None, :]) * step_s / 2
-                    )
-                    near_p, near_f = np.nonzero(dist <= lim)
-                    pi = np.concatenate([pi, p_ok[near_p]])
-                    pj = np.concatenate([pj, fast_all[near_f]])
-                # each pair once: primary-primary pairs only from the lower index
-                keep = (pj != pi) & (~cat.is_primary[pj] | (pi < pj))
-                pi, pj = pi[keep], pj[keep]
-            if pi.size == 0:
-                continue
-            # Radial filter: |r_i - r_j| >= ||r_i| - |r_j||, and each radius stays within
-            # rho of its value at the step centre for the whole interval, so a pair whose radii
-            # differ by more than the threshold plus both rhos cannot meet in this step. Most
-            # pairs the KD-tree gives sit in other altitude shells; this drops them with a few
-            # gathers before the costlier linear closest-approach test.
-            if rho is None:
-                rho_all = np.full(n, np.inf)
-                rho_all[idx] = radial_reach_km(pos[idx], vel[idx], step_s / 2)
-                rho = rho_all
-            sel = np.abs(rnorm[pi] - rnorm[pj]) <= threshold_km + margin_km + rho[pi] + rho[pj]
-            pi, pj = pi[sel], pj[sel]
-            gap = np.maximum(cat.perigee_km[pi], cat.perigee_km[pj]) - np.minimum(
-                cat.apogee_km[pi], cat.apogee_km[pj]
-            )
-            sel = gap <= threshold_km + 2 * band_pad_km
-            pi, pj = pi[sel], pj[sel]
-            dr = pos[pj] - pos[pi]
-            dv = vel[pj] - vel[pi]
-            dv2 = np.einsum("ij,ij->i", dv, dv)
-            tau = -np.einsum("ij,ij->i", dr, dv) / np.where(dv2 > 0, dv2, 1.0)
+            rho = np.full(n, np.inf)
+            rho[ok] = radial_reach_km(pos[ok], vel[ok], step_s / 2)
             lo = max(tk - half_ns, start_ns) - tk
             hi = min(tk + half_ns, stop_ns) - tk
-            tau_c = np.clip(tau, lo / NS, hi / NS)
-            d = np.linalg.norm(dr + dv * tau_c[:, None], axis=1)
-            # a minimum outside this interval belongs to the neighbour step (2 s slack for the
-            # linear model; duplicates merge after refinement)
-            inside = (tau >= lo / NS - 2.0) & (tau <= hi / NS + 2.0)
-            sel = (d <= threshold_km + margin_km) & inside
-            if sel.any():
-                out_i.append(pi[sel])
-                out_j.append(pj[sel])
-                out_t.append(tk + np.round(tau_c[sel] * NS).astype("int64"))
+            # Per-object search radii, radial filter, band filter and the linear closest
+            # approach inside the step's interval, compiled (see kizuna.sda._sweep)
+            args = (
+                np.ascontiguousarray(pos),
+                np.ascontiguousarray(vel),
+                ok,
+                rho,
+                cat.perigee_km,
+                cat.apogee_km,
+                cat.is_primary,
+                threshold_km + margin_km,
+                threshold_km + 2 * band_pad_km,
+                float(step_s),
+                lo / NS,
+                hi / NS,
+                float(FAST_KMS),
+            )
+            pi, pj, tau_c, m = sweep_step(*args, capacity)
+            if m > capacity:  # more candidates than room: once more with room for all
+                capacity = 2 * m
+                pi, pj, tau_c, m = sweep_step(*args, capacity)
+            pi, pj, tau_c = pi[:m], pj[:m], tau_c[:m]
+            if m:
+                out_i.append(pi)
+                out_j.append(pj)
+                out_t.append(tk + np.round(tau_c * NS).astype("int64"))
         if progress:
             progress(len(chunk))
     if not out_i:
@@ -353,26 +290,6 @@ def flag_impossible_states(
     with np.errstate(invalid="ignore", divide="ignore"):
         impossible = (rn > r_max[:, None]) | (vn2 > ESCAPE_SLACK**2 * 2 * MU_WGS72_KM3_S2 / rn)
     return np.where((err == 0) & impossible, IMPOSSIBLE_STATE, err)
-
-
-def _ball_hits(tree: cKDTree, points: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query row, tree row) of every tree point within each query point's own radius."""
-    hits = tree.query_ball_point(points, radii, return_sorted=False)
-    counts = np.fromiter((len(h) for h in hits), int, len(hits))
-    rows = np.repeat(np.arange(len(hits)), counts)
-    cols = np.concatenate(hits).astype(int) if counts.sum() else np.empty(0, int)
-    return rows, cols
-
-
-def _fast_fast_pairs(
-    pos_km: np.ndarray, speed_kms: np.ndarray, base_km: float, step_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b), a < b, of fast objects close enough to meet within the step, each pair with its
-    own two speeds (few objects: an exact all-pairs test)."""
-    a, b = np.triu_indices(len(speed_kms), k=1)
-    d = np.linalg.norm(pos_km[a] - pos_km[b], axis=1)
-    near = d <= base_km + 1.05 * (speed_kms[a] + speed_kms[b]) * step_s / 2
-    return a[near], b[near]
 
 
 def radial_reach_km(pos_km: np.ndarray, vel_kms: np.ndarray, half_s: float) -> np.ndarray:
@@ -403,14 +320,6 @@ def _hermite(r0, v0, r1, v1, u: float, h: float) -> tuple[np.ndarray, np.ndarray
     return pos, vel
 
 
-def _state(sat, t_ns: int) -> tuple[np.ndarray, np.ndarray]:
-    days, rem = divmod(t_ns, 86_400 * NS)
-    e, r, v = sat.sgp4(2440587.5 + days, rem / (86_400 * NS))
-    if e != 0:
-        raise ValueError(SGP4_ERRORS.get(e, f"SGP4 error {e}"))
-    return np.array(r), np.array(v)
-
-
 def refine_tca(
     sat1,
     sat2,
@@ -423,9 +332,19 @@ def refine_tca(
     None when the range has no local minimum there (the closest point is at the window edge)."""
 
     def rdot(t_s: float) -> float:
-        r1, v1 = _state(sat1, t_est_ns + int(round(t_s * NS)))
-        r2, v2 = _state(sat2, t_est_ns + int(round(t_s * NS)))
-        return float(np.dot(r2 - r1, v2 - v1))
+        # plain floats: this runs ~6 times per candidate, and small numpy arrays cost more to
+        # build than the arithmetic
+        days, rem = divmod(t_est_ns + int(round(t_s * NS)), 86_400 * NS)
+        jd, fr = 2440587.5 + days, rem / (86_400 * NS)
+        e1, r1, v1 = sat1.sgp4(jd, fr)
+        e2, r2, v2 = sat2.sgp4(jd, fr)
+        if e1 or e2:
+            raise ValueError(SGP4_ERRORS.get(e1 or e2, f"SGP4 error {e1 or e2}"))
+        return (
+            (r2[0] - r1[0]) * (v2[0] - v1[0])
+            + (r2[1] - r1[1]) * (v2[1] - v1[1])
+            + (r2[2] - r1[2]) * (v2[2] - v1[2])
+        )
 
     lo_lim = (start_ns - t_est_ns) / NS
     hi_lim = (stop_ns - t_est_ns) / NS
@@ -544,6 +463,11 @@ def build_events(
         for i, j, _ in rows
     ]
     pcs, _ = pc_max_isotropic(miss, np.array([(a[0] + b[0]) / 1000.0 for a, b in hbrs]))
+    # six-element states as lists in one call each (per-row np.r_ cost more than the events)
+    teme1 = np.hstack([r1, v1]).tolist()
+    teme2 = np.hstack([r2, v2]).tolist()
+    itrf1 = np.hstack([i1[0], iv1[0]]).tolist()
+    itrf2 = np.hstack([i2[0], iv2[0]]).tolist()
     events = []
     for n, (i, j, t) in enumerate(rows):
         a, b = int(cat.norad_ids[i]), int(cat.norad_ids[j])
@@ -559,10 +483,10 @@ def build_events(
                 radial_km=float(rtn[n, 0]),
                 intrack_km=float(rtn[n, 1]),
                 crosstrack_km=float(rtn[n, 2]),
-                primary_teme=tuple(np.r_[r1[n], v1[n]].tolist()),
-                secondary_teme=tuple(np.r_[r2[n], v2[n]].tolist()),
-                primary_itrf=tuple(np.r_[i1[0, n], iv1[0, n]].tolist()),
-                secondary_itrf=tuple(np.r_[i2[0, n], iv2[0, n]].tolist()),
+                primary_teme=tuple(teme1[n]),
+                secondary_teme=tuple(teme2[n]),
+                primary_itrf=tuple(itrf1[n]),
+                secondary_itrf=tuple(itrf2[n]),
                 pc=pc,
                 pc_method=PC_MAX_ISOTROPIC,
                 hbr_m=ha + hb,

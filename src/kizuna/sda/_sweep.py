@@ -1,0 +1,356 @@
+"""Compiled per-step pair filter of the screening sweep (numba).
+
+One grid step: every object has a state at the step centre (position, velocity), a radial reach
+rho (how far its geocentric radius can move within the step, :func:`radial_reach_km`) and a
+speed. A pair is a candidate when, with straight-line relative motion from the step centre, its
+closest approach inside the step's interval [lo, hi] is below `reach0_km` (threshold + margin),
+after the radial filter (|r_i| and |r_j| closer than reach0 + rho_i + rho_j) and the altitude band
+filter. That is the same test as the KD-tree sweep it replaces; only the search is different.
+
+The search is a uniform 3-D cell hash whose cells are one ordinary search radius wide
+(reach0 + 1.05 * 2 v_cap * dt / 2, so the 27 cells around an object hold every partner that can
+close the distance within the step), and whose buckets are sorted by geocentric radius, so each
+object reads only the partners inside its radial window (a few km in LEO) by binary search
+instead of every object of the neighbouring cells. That radial window is what makes the hash
+cheap: the pairs a 500 km ball holds are mostly in other altitude shells.
+
+"Wide" objects (faster than v_cap, or with a radial reach above rho_cap: eccentric orbits near
+perigee) would widen everyone's search if they set the cell size or the radial window. Instead
+each wide object searches with its own radii (more cell rings, a wider radial window) against
+the ordinary ones, and wide-wide pairs are tested exactly, all pairs (there are few). Every pair
+is examined exactly once:
+
+- ordinary-ordinary: from the lower index (both primary) or from the primary;
+- wide-ordinary: from the wide object;
+- wide-wide: the exact all-pairs block.
+
+In assets mode only primaries and wide non-primaries search, and a pair needs a primary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+_H1 = np.int64(73856093)
+_H2 = np.int64(19349663)
+_H3 = np.int64(83492791)
+#: cell coordinates are packed into one int64 key with this offset per axis (21 bits each)
+_OFF = np.int64(1 << 20)
+#: the 13 neighbour cells "after" a cell: each unordered pair of neighbouring cells once
+_FORWARD = np.array(
+    [(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1) if (dx, dy, dz) > (0, 0, 0)],
+    dtype=np.int64,
+)
+
+
+@nb.njit(cache=True, inline="always")
+def _bucket(cx, cy, cz, mask):
+    return ((cx * _H1) ^ (cy * _H2) ^ (cz * _H3)) & mask
+
+
+@nb.njit(cache=True, inline="always")
+def _key(cx, cy, cz):
+    return (((cx + _OFF) << 21) + (cy + _OFF) << 21) + (cz + _OFF)
+
+
+@nb.njit(cache=True, inline="always")
+def _find_run(cx, cy, cz, mask, count, skey, run_end):
+    """Start of the run of members in cell (cx, cy, cz), or -1."""
+    b = _bucket(cx, cy, cz, mask)
+    k, e = count[b], count[b + 1]
+    want = _key(cx, cy, cz)
+    while k < e:
+        if skey[k] == want:
+            return k
+        k = run_end[k]
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _near(p, q, spos, sspd, reach0, half):
+    """3-D reach test of two members by position in the sorted order."""
+    dx = spos[q, 0] - spos[p, 0]
+    dy = spos[q, 1] - spos[p, 1]
+    dz = spos[q, 2] - spos[p, 2]
+    lim = reach0 + 1.05 * (sspd[p] + sspd[q]) * half
+    return dx * dx + dy * dy + dz * dz <= lim * lim
+
+
+@nb.njit(cache=True)
+def sweep_step(
+    pos_km,
+    vel_kms,
+    ok,
+    rho_km,
+    perigee_km,
+    apogee_km,
+    is_primary,
+    reach0_km,
+    band_gap_km,
+    dt_s,
+    lo_s,
+    hi_s,
+    fast_kms,
+    capacity,
+):
+    """Candidate pairs (i, j) of one grid step with the clipped linear TCA offset [s] from the
+    step centre. i is the primary (both primary: the lower index).
+
+    Returns (i, j, tau_s, count): the first min(count, capacity) rows are filled; a count above
+    the capacity asks for a second call with room for count rows."""
+    n = pos_km.shape[0]
+    speed = np.zeros(n)
+    rn = np.zeros(n)
+    vmax = 0.0
+    n_ok = 0
+    all_primary = True
+    for i in range(n):
+        if ok[i]:
+            n_ok += 1
+            speed[i] = math.sqrt(vel_kms[i, 0] ** 2 + vel_kms[i, 1] ** 2 + vel_kms[i, 2] ** 2)
+            rn[i] = math.sqrt(pos_km[i, 0] ** 2 + pos_km[i, 1] ** 2 + pos_km[i, 2] ** 2)
+            vmax = max(vmax, speed[i])
+            all_primary = all_primary and is_primary[i]
+    out_i = np.empty(capacity, np.int64)
+    out_j = np.empty(capacity, np.int64)
+    out_t = np.empty(capacity, np.float64)
+    m = 0
+    if n_ok < 2:
+        return out_i, out_j, out_t, 0
+    v_cap = min(vmax, fast_kms)
+    half = 0.5 * dt_s
+    # radial interval of each object over the step: two radial filters pass iff they overlap
+    # (a hair wider than the exact test, which _test_pair applies)
+    r_lo = rn - rho_km - 0.5 * reach0_km - 1e-6
+    r_hi = rn + rho_km + 0.5 * reach0_km + 1e-6
+    fast = np.zeros(n, np.bool_)
+    for i in range(n):
+        fast[i] = ok[i] and speed[i] > v_cap
+    # one ordinary search radius per cell: the 27 cells around an object hold every partner
+    cell = reach0_km + 1.05 * v_cap * dt_s
+    nb_ = 1
+    while nb_ < 2 * n_ok:
+        nb_ *= 2
+    mask = nb_ - 1
+    key = np.zeros(n, np.int64)
+    bkt = np.full(n, -1, np.int64)
+    count = np.zeros(nb_ + 1, np.int64)
+    for i in range(n):
+        if ok[i] and not fast[i]:
+            cx = int(math.floor(pos_km[i, 0] / cell))
+            cy = int(math.floor(pos_km[i, 1] / cell))
+            cz = int(math.floor(pos_km[i, 2] / cell))
+            key[i] = _key(cx, cy, cz)
+            b = _bucket(cx, cy, cz, mask)
+            bkt[i] = b
+            count[b + 1] += 1
+    for b in range(nb_):
+        count[b + 1] += count[b]
+    fill = count[:-1].copy()
+    nm = count[nb_]
+    members = np.empty(nm, np.int64)
+    for i in range(n):
+        b = bkt[i]
+        if b >= 0:
+            members[fill[b]] = i
+            fill[b] += 1
+    # each bucket sorted by (cell, lower end of the radial interval): insertion sort, buckets
+    # are small; a cell is then one run of members sorted by radius
+    skey = np.empty(nm, np.int64)
+    slo = np.empty(nm)
+    for b in range(nb_):
+        s, e = count[b], count[b + 1]
+        for k in range(s, e):
+            x = members[k]
+            kx, lx = key[x], r_lo[x]
+            q = k - 1
+            while q >= s and (skey[q] > kx or (skey[q] == kx and slo[q] > lx)):
+                members[q + 1] = members[q]
+                skey[q + 1] = skey[q]
+                slo[q + 1] = slo[q]
+                q -= 1
+            members[q + 1] = x
+            skey[q + 1] = kx
+            slo[q + 1] = lx
+    # positions and speeds in member order too: the 3-D test of a pair of runs then reads two
+    # contiguous blocks instead of scattered rows (cache misses dominated the search)
+    shi = np.empty(nm)
+    spos = np.empty((nm, 3))
+    sspd = np.empty(nm)
+    for k in range(nm):
+        x = members[k]
+        shi[k] = r_hi[x]
+        spos[k, 0], spos[k, 1], spos[k, 2] = pos_km[x, 0], pos_km[x, 1], pos_km[x, 2]
+        sspd[k] = speed[x]
+    run_end = np.empty(nm, np.int64)
+    run_maxlen = np.zeros(nm)  # longest radial interval of the run, at its start
+    for b in range(nb_):
+        s, e = count[b], count[b + 1]
+        k = s
+        while k < e:
+            q = k
+            longest = 0.0
+            while q < e and skey[q] == skey[k]:
+                longest = max(longest, shi[q] - slo[q])
+                q += 1
+            for z in range(k, q):
+                run_end[z] = q
+            run_maxlen[k] = longest
+            k = q
+    if all_primary:
+        # every unordered pair of neighbouring cells once; inside a pair of cells, a pair of
+        # objects whose radial intervals overlap is taken from the one whose interval starts
+        # higher (it starts inside the other's), so a merge of two sorted runs finds them all
+        for b in range(nb_):
+            s, e = count[b], count[b + 1]
+            a0 = s
+            while a0 < e:
+                a1 = run_end[a0]
+                for p in range(a0, a1):
+                    for q in range(p + 1, a1):
+                        if slo[q] > shi[p]:
+                            break
+                        if not _near(p, q, spos, sspd, reach0_km, half):
+                            continue
+                        m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km, speed,
+                                       perigee_km, apogee_km, is_primary, reach0_km, band_gap_km,
+                                       half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+                x = members[a0]
+                cx = int(math.floor(pos_km[x, 0] / cell))
+                cy = int(math.floor(pos_km[x, 1] / cell))
+                cz = int(math.floor(pos_km[x, 2] / cell))
+                for f in range(_FORWARD.shape[0]):
+                    b0 = _find_run(cx + _FORWARD[f, 0], cy + _FORWARD[f, 1], cz + _FORWARD[f, 2],
+                                   mask, count, skey, run_end)  # fmt: skip
+                    if b0 < 0:
+                        continue
+                    b1 = run_end[b0]
+                    # partners in B starting inside each interval of A ...
+                    q0 = b0
+                    for p in range(a0, a1):
+                        while q0 < b1 and slo[q0] < slo[p]:
+                            q0 += 1
+                        for q in range(q0, b1):
+                            if slo[q] > shi[p]:
+                                break
+                            if not _near(p, q, spos, sspd, reach0_km, half):
+                                continue
+                            m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
+                                           speed, perigee_km, apogee_km, is_primary, reach0_km,
+                                           band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+                    # ... and in A starting strictly inside each interval of B
+                    p0 = a0
+                    for q in range(b0, b1):
+                        while p0 < a1 and slo[p0] <= slo[q]:
+                            p0 += 1
+                        for p in range(p0, a1):
+                            if slo[p] > shi[q]:
+                                break
+                            if not _near(p, q, spos, sspd, reach0_km, half):
+                                continue
+                            m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
+                                           speed, perigee_km, apogee_km, is_primary, reach0_km,
+                                           band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+                a0 = a1
+    for i in range(n):
+        # own searches: fast objects (own reach) against the ordinary ones; in assets mode every
+        # asset; both sides of the radial interval
+        if not ok[i]:
+            continue
+        if not (fast[i] or (is_primary[i] and not all_primary)):
+            continue
+        reach = reach0_km + 1.05 * (speed[i] + v_cap) * half
+        x0 = int(math.floor((pos_km[i, 0] - reach) / cell))
+        x1 = int(math.floor((pos_km[i, 0] + reach) / cell))
+        y0 = int(math.floor((pos_km[i, 1] - reach) / cell))
+        y1 = int(math.floor((pos_km[i, 1] + reach) / cell))
+        z0 = int(math.floor((pos_km[i, 2] - reach) / cell))
+        z1 = int(math.floor((pos_km[i, 2] + reach) / cell))
+        for ax in range(x0, x1 + 1):
+            for ay in range(y0, y1 + 1):
+                for az in range(z0, z1 + 1):
+                    s = _find_run(ax, ay, az, mask, count, skey, run_end)
+                    if s < 0:
+                        continue
+                    e = run_end[s]
+                    start = r_lo[i] - run_maxlen[s]
+                    a0, a1 = s, e
+                    while a0 < a1:
+                        mid = (a0 + a1) // 2
+                        if slo[mid] < start:
+                            a0 = mid + 1
+                        else:
+                            a1 = mid
+                    for k in range(a0, e):
+                        if slo[k] > r_hi[i]:
+                            break
+                        if shi[k] < r_lo[i]:
+                            continue
+                        j = members[k]
+                        if j == i:
+                            continue
+                        if fast[i]:
+                            if not (is_primary[i] or is_primary[j]):
+                                continue
+                        elif is_primary[j] and j < i:
+                            continue  # both assets: from the lower index
+                        m = _test_pair(i, j, pos_km, vel_kms, rn, rho_km, speed, perigee_km,
+                                       apogee_km, is_primary, reach0_km, band_gap_km, half, lo_s,
+                                       hi_s, m, out_i, out_j, out_t)  # fmt: skip
+    fl = np.flatnonzero(fast)
+    for a in range(fl.size):  # fast-fast: exact, every pair (few)
+        for c in range(a + 1, fl.size):
+            i, j = fl[a], fl[c]
+            if not (is_primary[i] or is_primary[j]):
+                continue
+            m = _test_pair(i, j, pos_km, vel_kms, rn, rho_km, speed, perigee_km, apogee_km,
+                           is_primary, reach0_km, band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+    return out_i, out_j, out_t, m
+
+
+@nb.njit(cache=True, inline="always")
+def _test_pair(
+    i, j, pos, vel, rn, rho, speed, perigee, apogee, is_primary, reach0, band_gap, half, lo, hi, m,
+    out_i, out_j, out_t,
+):  # fmt: skip
+    """Radial, 3-D reach, band and linear closest-approach tests of one pair; appends it and
+    returns the new count (rows past the capacity are counted, not written)."""
+    if abs(rn[i] - rn[j]) > reach0 + rho[i] + rho[j]:
+        return m
+    dx = pos[j, 0] - pos[i, 0]
+    dy = pos[j, 1] - pos[i, 1]
+    dz = pos[j, 2] - pos[i, 2]
+    lim = reach0 + 1.05 * (speed[i] + speed[j]) * half
+    d2 = dx * dx + dy * dy + dz * dz
+    if d2 > lim * lim:
+        return m
+    gap = max(perigee[i], perigee[j]) - min(apogee[i], apogee[j])
+    if gap > band_gap:
+        return m
+    ux = vel[j, 0] - vel[i, 0]
+    uy = vel[j, 1] - vel[i, 1]
+    uz = vel[j, 2] - vel[i, 2]
+    u2 = ux * ux + uy * uy + uz * uz
+    tau = -(dx * ux + dy * uy + dz * uz) / (u2 if u2 > 0 else 1.0)
+    # a minimum outside this interval belongs to the neighbour step (2 s slack for the linear
+    # model; duplicates merge after refinement)
+    if tau < lo - 2.0 or tau > hi + 2.0:
+        return m
+    tc = min(max(tau, lo), hi)
+    ex, ey, ez = dx + ux * tc, dy + uy * tc, dz + uz * tc
+    if ex * ex + ey * ey + ez * ez > reach0 * reach0:
+        return m
+    a, b = i, j
+    if is_primary[a] and is_primary[b]:
+        if b < a:
+            a, b = b, a
+    elif not is_primary[a]:
+        a, b = b, a
+    if m < out_i.size:
+        out_i[m] = a
+        out_j[m] = b
+        out_t[m] = tc
+    return m + 1
