@@ -40,8 +40,9 @@ def test_hostile_workers_value_is_refused_in_one_line(paths, args, fragment):
     refused([a.format(**paths) for a in args], contains=fragment)
 
 
-def test_unreachable_scheduler_is_one_line(paths):
+def test_unreachable_scheduler_is_one_line(paths, monkeypatch):
     """Port 9 (discard) on loopback has no Dask scheduler: one line naming the address, exit 2."""
+    monkeypatch.setattr("kizuna.ops.screening.CONNECT_TIMEOUT_S", 1.0)
     refused(
         [a.format(**paths) for a in SCREEN] + ["--scheduler", "tcp://127.0.0.1:9"], contains="127.0.0.1:9"
     )

@@ -70,6 +70,8 @@ class ScreeningRequest:
 #: worker and sending it the catalog costs ~1-2 s, so below ~3 s of work per process the start-up
 #: eats the gain
 OBJECT_STEPS_PER_WORKER = 2_000_000
+#: how long to try reaching a Dask scheduler before saying it cannot be reached [s]
+CONNECT_TIMEOUT_S = 10.0
 
 
 def local_workers(request: ScreeningRequest, n_sets: int, n_steps: int) -> int:
@@ -186,7 +188,7 @@ def _on_cluster(
     from kizuna.sda.scaleout import screen_dask
 
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s")
     except (OSError, TimeoutError) as exc:
         raise ScreeningRequestError(f"scheduler {address}: cannot connect ({exc})") from exc
     with client:
