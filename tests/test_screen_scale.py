@@ -203,3 +203,22 @@ def test_dask_cluster_of_separate_processes_equals_single_process(leo, single, t
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_default_workers_use_every_core_only_when_the_work_pays(monkeypatch):
+    from kizuna.ops import screening as ops
+
+    monkeypatch.setattr(ops.os, "cpu_count", lambda: 4)
+    auto = ops.ScreeningRequest(all_vs_all=True, workers=None)
+    per = ops.OBJECT_STEPS_PER_WORKER
+    assert ops.local_workers(auto, 300, 1441) == 1  # the bundled sample, one day: in-process
+    assert ops.local_workers(auto, 24_000, 1441) == 4  # the full catalog, one day: every core
+    assert ops.local_workers(auto, 2 * per // 1441 + 1, 1441) == 2
+    assert ops.local_workers(ops.ScreeningRequest(all_vs_all=True, workers=3), 24_000, 1441) == 3
+    assert (
+        ops.local_workers(ops.ScreeningRequest(all_vs_all=True, workers=None, scheduler="local"), 10, 10) == 4
+    )
+    with pytest.raises(ops.ScreeningRequestError, match="at least 1"):
+        ops.ScreeningRequest(all_vs_all=True, workers=0)
+    with pytest.raises(ops.ScreeningRequestError, match="scheduler"):
+        ops.ScreeningRequest(all_vs_all=True, scheduler="nowhere")
