@@ -42,6 +42,27 @@ def _key(result: Any) -> list[tuple[int, int, Any, float]]:
     return [(e.primary, e.secondary, e.tca_utc, round(e.miss_km, 9)) for e in result.events]
 
 
+def _match(result: Any, ref: Any) -> dict[str, Any]:
+    """Same pairs and count, and the largest TCA and miss differences of matched encounters: an
+    encounter next to a block edge is refined from another grid step, and Brent's method then stops
+    a few ns elsewhere (23 ns at most seen, 2 of 3,748 events, 10,000 objects)."""
+    a = sorted((e.primary, e.secondary, int(e.tca_utc.astype("int64")), e.miss_km) for e in ref.events)
+    b = sorted((e.primary, e.secondary, int(e.tca_utc.astype("int64")), e.miss_km) for e in result.events)
+    same_pairs = len(a) == len(b) and all(
+        x[:2] == y[:2] and abs(x[2] - y[2]) < 1_000_000 for x, y in zip(a, b, strict=False)
+    )
+    return {
+        "identical": _key(result) == _key(ref),
+        "same_encounters_within_1ms": same_pairs,
+        "max_tca_diff_ns": max((abs(x[2] - y[2]) for x, y in zip(a, b, strict=False)), default=0)
+        if same_pairs
+        else None,
+        "max_miss_diff_km": max((abs(x[3] - y[3]) for x, y in zip(a, b, strict=False)), default=0.0)
+        if same_pairs
+        else None,
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -213,7 +234,9 @@ def main() -> None:
     rows = []
     for w in (int(x) for x in args.workers.split(",")):
         row = dask_row(sets, start, stop, args.threshold_km, w)
-        row["identical_to_in_process"] = _key(row.pop("result")) == _key(ref)
+        match = _match(row.pop("result"), ref)
+        row["identical_to_in_process"] = match.pop("identical")
+        row.update(match)
         row["speedup_vs_in_process"] = ref_row["wall_s"] / row["wall_s"]
         rows.append(row)
     for row in rows:
@@ -224,12 +247,12 @@ def main() -> None:
     print(
         f"in-process screen(): wall {ref_row['wall_s']:.1f} s, cpu {ref_row['cpu_s']:.1f} s, {ref_row['events']} events"
     )
-    print("workers  wall_s  cpu_s(workers)  speedup/in-proc  speedup/1w  identical  load")
+    print("workers  wall_s  cpu_s(workers)  speedup/in-proc  speedup/1w  identical  max_tca_diff_ns  load")
     for r in rows:
         print(
             f"{r['dask_workers']:7d}  {r['wall_s']:6.1f}  {r['cpu_s_workers']:14.1f}  "
             f"{r['speedup_vs_in_process']:15.2f}  {r['speedup_vs_1_worker']:10.2f}  "
-            f"{r['identical_to_in_process']!s:9s}  {r['load_1min_at_start']:.1f}"
+            f"{r['identical_to_in_process']!s:9s}  {r['max_tca_diff_ns']!s:15s}  {r['load_1min_at_start']:.1f}"
         )
     doc: dict[str, Any] = {
         "catalog": "full_catalog_3le_2022-07.txt",
