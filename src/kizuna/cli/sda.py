@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -17,8 +22,10 @@ from kizuna.cli._common import (
     count,
     emit_rows,
     fail,
+    finite_or_none,
     grid_steps,
     input_file,
+    json_default,
     key_value_table,
     missing_ids,
     note,
@@ -37,6 +44,9 @@ from kizuna.cli._common import (
     warn,
     window,
 )
+from kizuna.cli._common import (
+    _csv_cell as csv_cell,
+)
 from kizuna.errors import KizunaError
 
 cdm_app = typer.Typer(help="CCSDS conjunction data messages: show, assess.", no_args_is_help=True)
@@ -50,6 +60,14 @@ MAX_VOLUME_KM = 1000.0
 MAX_STEP_S = 3600.0
 #: a 1-sigma position error beyond this says nothing about a collision
 MAX_SIGMA_KM = 10_000.0
+#: local worker processes per core at most: each holds a copy of the prepared catalog, and
+#: processes beyond the cores only add copies and switching (a cluster is the way past one box)
+MAX_WORKERS_PER_CORE = 4
+
+
+def max_workers() -> int:
+    return MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
+
 
 EVENT_COLUMNS = (
     Column("primary", "primary"),
@@ -114,9 +132,20 @@ def screen_cmd(
         ),
     ] = None,
     force: ForceOption = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="worker processes on this machine (1: in this process; default: one per core, "
+            "fewer for a screening too small to pay for starting them)"
+        ),
+    ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="'local' (worker processes on this machine) or a Dask scheduler tcp://host:port"),
+        typer.Option(
+            help="a Dask scheduler tcp://host:port whose workers screen (started with `dask scheduler` "
+            "and `dask worker tcp://host:port`); 'local': processes on this machine, one per core "
+            "unless --workers says otherwise"
+        ),
     ] = None,
     hbr_csv: Annotated[Path | None, typer.Option("--hbr-table", help="NASA CARA HBR estimates CSV")] = None,
     sigma_rtn_km: Annotated[
@@ -175,6 +204,10 @@ def screen_cmd(
         input_file(hbr_csv, "--hbr-table")
     if scheduler is not None and scheduler != "local" and "://" not in scheduler:
         fail(f"--scheduler {scheduler!r}: use 'local' or a scheduler address such as tcp://host:8786")
+    if workers is not None:
+        count(workers, "--workers", minimum=1, maximum=max_workers())
+        if scheduler not in (None, "local"):
+            fail(f"--workers counts processes on this machine; the workers of {scheduler} are the cluster's")
     t0 = None
     if start is not None:
         t0, _ = supported_window(*window(parse_time(start, "--start"), days=days), "--start/--days")
@@ -192,6 +225,7 @@ def screen_cmd(
         hbr_table_path=hbr_csv,
         sigma_rtn_km=sigma,
         scheduler=scheduler,
+        workers=workers,
     )
     try:
         with progress() as bar:
@@ -218,19 +252,25 @@ def _emit(run: Any, fmt: str, out_dir: Path | None, limit: int | None) -> None:
     if limit is None:
         limit = TABLE_LIMIT if fmt == "table" else 0
     shown = events[:limit] if limit else events
-    rows = [e.as_dict() for e in shown]
+    # rows are made one at a time as they are written: a full-catalog week is ~750,000 events, and
+    # holding them all as dicts and then as one JSON string tripled the command's memory
+    rows = EventRows(shown)
     if fmt == "json":
-        print_json(
+        stream_json(
+            {"parameters": params, "shown": len(rows), "total": len(events)},
+            "events",
+            rows,
             {
-                "parameters": params,
-                "shown": len(rows),
-                "total": len(events),
-                "events": rows,
                 "problems": [p.as_dict() for p in result.problems],
                 "objects": result.n_objects,
                 "primaries": result.n_primaries,
-            }
+            },
         )
+        return
+    if fmt == "csv":
+        stream_csv(rows, EVENT_COLUMNS)
+        if result.problems:
+            _note_problems(result.problems)
         return
     emit_rows(rows, EVENT_COLUMNS, fmt, title=f"{len(events)} events", total=len(events))
     if fmt == "table":
@@ -244,11 +284,73 @@ def _emit(run: Any, fmt: str, out_dir: Path | None, limit: int | None) -> None:
         if len(shown) < len(events):
             note(f"{len(shown)} of {len(events)} events shown, closest first (--limit N, --limit 0 for all)")
     if result.problems:
-        note(
-            f"{len(result.problems)} objects not fully screened: "
-            + ", ".join(f"{p.norad_id} ({p.reason})" for p in result.problems[:20])
-            + (" ..." if len(result.problems) > 20 else "")
-        )
+        _note_problems(result.problems)
+
+
+def _note_problems(problems: Sequence[Any]) -> None:
+    note(
+        f"{len(problems)} objects not fully screened: "
+        + ", ".join(f"{p.norad_id} ({p.reason})" for p in problems[:20])
+        + (" ..." if len(problems) > 20 else "")
+    )
+
+
+class EventRows(Sequence[dict[str, Any]]):
+    """Events as output rows, each made when it is read (nothing is kept)."""
+
+    def __init__(self, events: Sequence[Any]) -> None:
+        self._events = events
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [e.as_dict() for e in self._events[index]]
+        return self._events[index].as_dict()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (e.as_dict() for e in self._events)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(finite_or_none(value), indent=2, default=json_default, allow_nan=False)
+
+
+def stream_json(
+    head: Mapping[str, Any],
+    key: str,
+    rows: Iterable[Mapping[str, Any]],
+    tail: Mapping[str, Any],
+    sink: TextIO | None = None,
+) -> None:
+    """Write {**head, key: rows, **tail} exactly as `print_json` would (indent 2, NaN as null),
+    one row at a time: the document is never held whole."""
+    sink = sink or sys.stdout
+    sink.write("{")
+    first = True
+    for k, v in head.items():
+        sink.write(("\n" if first else ",\n") + f"  {json.dumps(k)}: " + _dumps(v).replace("\n", "\n  "))
+        first = False
+    sink.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: [")
+    n = 0
+    for row in rows:
+        sink.write(("\n" if n == 0 else ",\n") + "    " + _dumps(dict(row)).replace("\n", "\n    "))
+        n += 1
+    sink.write("\n  ]" if n else "]")
+    for k, v in tail.items():
+        sink.write(f",\n  {json.dumps(k)}: " + _dumps(v).replace("\n", "\n  "))
+    sink.write("\n}\n")
+
+
+def stream_csv(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], sink: TextIO | None = None
+) -> None:
+    """CSV as `emit_rows` writes it, one row at a time."""
+    writer = csv.writer(sink or sys.stdout, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for r in rows:
+        writer.writerow([csv_cell(r.get(c.key)) for c in columns])
 
 
 def _volume_text(v: dict[str, Any]) -> str:

@@ -6,6 +6,8 @@ The command line validates and prints; this module decides what is screened and 
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,13 +43,46 @@ class ScreeningRequest:
     stale_days: float = 14.0
     hbr_table_path: Path | None = None
     sigma_rtn_km: tuple[float, float, float] | None = None
-    # None: one process; "local": local worker processes; "tcp://host:port": a Dask scheduler
+    # None or "local": processes on this machine (`workers` of them); "tcp://host:port": a Dask
+    # scheduler whose workers do the screening
     scheduler: str | None = None
-    workers: int = 2
+    # local processes; 1: in this process; None: one per core when the screening is big enough
+    # to pay for starting them (see local_workers)
+    workers: int | None = 1
 
     def __post_init__(self) -> None:
         if sum([bool(self.assets), bool(self.owner), self.all_vs_all]) != 1:
             raise ScreeningRequestError("give exactly one of assets, owner or all-vs-all")
+        if self.workers is not None and self.workers < 1:
+            raise ScreeningRequestError(f"workers must be at least 1, not {self.workers}")
+        if self.scheduler not in (None, "local") and "://" not in str(self.scheduler):
+            raise ScreeningRequestError(
+                f"scheduler {self.scheduler!r}: 'local' or a Dask scheduler address such as tcp://host:8786"
+            )
+
+    @property
+    def on_cluster(self) -> bool:
+        return self.scheduler not in (None, "local")
+
+
+#: object-steps (element sets x coarse grid steps) worth one more local process: the sweep runs
+#: ~0.5-0.7 M object-steps/s per core (benchmarks/results/screening.json), and starting a spawned
+#: worker and sending it the catalog costs ~1-2 s, so below ~3 s of work per process the start-up
+#: eats the gain
+OBJECT_STEPS_PER_WORKER = 2_000_000
+#: how long to try reaching a Dask scheduler before saying it cannot be reached [s]
+CONNECT_TIMEOUT_S = 10.0
+
+
+def local_workers(request: ScreeningRequest, n_sets: int, n_steps: int) -> int:
+    """How many local processes screen: `request.workers` when given; otherwise every core, but
+    no more than the work pays for (a small screening runs in this process)."""
+    if request.workers is not None:
+        return request.workers
+    cores = os.cpu_count() or 1
+    if request.scheduler == "local":  # asked for processes: one per core
+        return cores
+    return max(1, min(cores, (n_sets * n_steps) // OBJECT_STEPS_PER_WORKER))
 
 
 @dataclass(frozen=True)
@@ -117,26 +152,47 @@ def run_screening(
         stale_days=request.stale_days,
         hbr_m=hbr,
     )
-    if request.scheduler == "local":
+    workers = 0  # a cluster's workers are the scheduler's, not counted here
+    if request.on_cluster:
+        result = _on_cluster(str(request.scheduler), sets, t0, t1, kwargs, progress)
+    else:
         from kizuna.sda.scaleout import screen_local
 
-        result = screen_local(sets, t0, t1, workers=request.workers, **kwargs)
-    elif request.scheduler:
-        from distributed import Client
-
-        from kizuna.sda.scaleout import screen_dask
-
-        with Client(request.scheduler) as client:
-            result = screen_dask(client, sets, t0, t1, **kwargs)
-    else:
-        from kizuna.sda.screening import screen
-
-        result = screen(sets, t0, t1, progress=progress, **kwargs)
+        n_steps = math.ceil(request.days * 86400.0 / request.step_s) + 1
+        workers = local_workers(request, len(sets), n_steps)
+        result = screen_local(sets, t0, t1, workers=workers, progress=progress, **kwargs)
     if request.sigma_rtn_km is not None:
         from kizuna.sda.assess import with_covariance_pc
 
         result = replace(result, events=with_covariance_pc(result.events, {}, request.sigma_rtn_km))
-    return ScreeningRun(result, _parameters(request, result, sets, t0, t1, primaries), missing)
+    params = _parameters(request, result, sets, t0, t1, primaries)
+    # how it ran: the cluster's address, or one process, or this many local processes
+    if not request.on_cluster:
+        params["scheduler"] = "single-process" if workers == 1 else "local"
+    params["workers"] = workers
+    return ScreeningRun(result, params, missing)
+
+
+def _on_cluster(
+    address: str,
+    sets: Sequence[ElementSet],
+    t0: datetime,
+    t1: datetime,
+    kwargs: dict[str, Any],
+    progress: Callable[[int, int], None] | None,
+) -> ScreeningResult:
+    try:
+        from distributed import Client
+    except ImportError as exc:  # an optional extra: say which, not a traceback
+        raise ScreeningRequestError(f"scheduler {address}: needs the 'distributed' package") from exc
+    from kizuna.sda.scaleout import screen_dask
+
+    try:
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S:g}s")
+    except (OSError, TimeoutError) as exc:
+        raise ScreeningRequestError(f"scheduler {address}: cannot connect ({exc})") from exc
+    with client:
+        return screen_dask(client, sets, t0, t1, progress=progress, **kwargs)
 
 
 def _parameters(
