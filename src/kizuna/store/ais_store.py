@@ -423,7 +423,9 @@ class AisStore:
                 c.heading_deg,
             )
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(c.id)).all()
+            # the driver's plain tuples: SQLAlchemy Row objects cost more than the query itself
+            # on millions of rows, and the columns need no conversion beyond numpy's below
+            rows = conn.execute(q.order_by(c.id)).cursor.fetchall()
         if not rows:
             return PositionArrays.empty()
         cols = list(zip(*rows, strict=True))
