@@ -29,10 +29,11 @@ import csv
 import io
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, islice
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,256 @@ class _Pending:
     source: str | None
 
 
+# ------------------------------------------------------------------------ columns of positions
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAT = int(np.iinfo(np.int64).min)  # the bit pattern of numpy's NaT in datetime64[ns]
+NAT_NS = _NAT  # PositionColumns.time_ns of a report without a time
+_US = timedelta(microseconds=1)
+
+
+def _ns(t: datetime) -> int:
+    """A UTC datetime as integer nanoseconds since 1970 (exact: datetimes hold microseconds)."""
+    return (t - _EPOCH) // _US * 1000
+
+
+@dataclass
+class PositionColumns:
+    """Decoded positions as columns, one row per report in arrival order.
+
+    ``time_ns`` is UTC nanoseconds since 1970 (``_NAT``: no time); ``nav_status``, ``accuracy``
+    and ``raim`` are -1 where the report has no such field; SOG/COG/heading NaN when not available.
+    ``source_code`` indexes ``sources`` (the tag block ``s:`` station, or None).
+    """
+
+    mmsi: np.ndarray  # int64
+    time_ns: np.ndarray  # int64
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    sog_kn: np.ndarray
+    cog_deg: np.ndarray
+    heading_deg: np.ndarray
+    msg_type: np.ndarray  # int16
+    nav_status: np.ndarray  # int16
+    accuracy: np.ndarray  # int8
+    raim: np.ndarray  # int8
+    source_code: np.ndarray  # int32
+    sources: list[str | None]
+    line: np.ndarray  # int64, 1-based line where the report starts
+
+    _ARRAYS = (
+        "mmsi",
+        "time_ns",
+        "lat_deg",
+        "lon_deg",
+        "sog_kn",
+        "cog_deg",
+        "heading_deg",
+        "msg_type",
+        "nav_status",
+        "accuracy",
+        "raim",
+        "source_code",
+        "line",
+    )
+
+    def __len__(self) -> int:
+        return len(self.mmsi)
+
+    @classmethod
+    def empty(cls) -> PositionColumns:
+        return cls.from_records([], [])
+
+    def take(self, index: np.ndarray) -> PositionColumns:
+        arrays = {a: getattr(self, a)[index] for a in self._ARRAYS}
+        return PositionColumns(**arrays, sources=self.sources)
+
+    @classmethod
+    def concat(cls, parts: Sequence[PositionColumns]) -> PositionColumns:
+        """Rows of all parts in order; source codes re-numbered into one list."""
+        sources: list[str | None] = []
+        index: dict[str | None, int] = {}
+        codes = []
+        for p in parts:
+            remap = np.array([index.setdefault(s, len(index)) for s in p.sources] or [0], np.int32)
+            codes.append(remap[p.source_code])
+        sources = list(index)
+        arrays = {
+            a: np.concatenate([getattr(p, a) for p in parts]) for a in cls._ARRAYS if a != "source_code"
+        }
+        return PositionColumns(**arrays, source_code=np.concatenate(codes), sources=sources or [None])
+
+    @classmethod
+    def from_records(cls, records: Sequence[VesselPosition], lines: Sequence[int]) -> PositionColumns:
+        index: dict[str | None, int] = {None: 0}
+        return PositionColumns(
+            np.array([r.mmsi for r in records], np.int64),
+            np.array([_NAT if r.time_utc is None else _ns(r.time_utc) for r in records], np.int64),
+            np.array([r.lat_deg for r in records], np.float64),
+            np.array([r.lon_deg for r in records], np.float64),
+            np.array([r.sog_kn for r in records], np.float64),
+            np.array([r.cog_deg for r in records], np.float64),
+            np.array([r.heading_deg for r in records], np.float64),
+            np.array([r.msg_type for r in records], np.int16),
+            np.array([-1 if r.nav_status is None else r.nav_status for r in records], np.int16),
+            np.array([-1 if r.position_accuracy is None else r.position_accuracy for r in records], np.int8),
+            np.array([-1 if r.raim is None else int(r.raim) for r in records], np.int8),
+            np.array([index.setdefault(r.source, len(index)) for r in records], np.int32),
+            list(index),
+            np.array(lines, np.int64),
+        )
+
+    def times(self) -> list[datetime | None]:
+        """``time_ns`` as aware UTC datetimes (None: no time); each distinct time converted once."""
+        uniq, inverse = np.unique(self.time_ns, return_inverse=True)
+        conv = [None if v == _NAT else _EPOCH + timedelta(microseconds=v // 1000) for v in uniq.tolist()]
+        return [conv[i] for i in inverse.tolist()]
+
+    def to_records(self) -> list[VesselPosition]:
+        src = self.sources
+        return [
+            VesselPosition(
+                m,
+                t,
+                la,
+                lo,
+                s,
+                c,
+                h,
+                mt,
+                None if st < 0 else st,
+                src[sc],
+                None if ac < 0 else ac,
+                None if ra < 0 else bool(ra),
+            )
+            for m, t, la, lo, s, c, h, mt, st, sc, ac, ra in zip(
+                self.mmsi.tolist(),
+                self.times(),
+                self.lat_deg.tolist(),
+                self.lon_deg.tolist(),
+                self.sog_kn.tolist(),
+                self.cog_deg.tolist(),
+                self.heading_deg.tolist(),
+                self.msg_type.tolist(),
+                self.nav_status.tolist(),
+                self.source_code.tolist(),
+                self.accuracy.tolist(),
+                self.raim.tolist(),
+                strict=True,
+            )
+        ]
+
+
+@dataclass
+class DecodedChunk:
+    """What :meth:`NmeaDecoder.feed_columns` gives for a chunk: positions as columns, static
+    records, issues in line order. ``*_emit`` is the chunk line index at which each record was
+    completed (a multi-sentence message completes on its last fragment), the arrival order."""
+
+    positions: PositionColumns
+    positions_emit: np.ndarray
+    statics: list[VesselStatic]
+    static_lines: list[int]
+    static_emit: list[int]
+    issues: list[FormatIssue]
+    consumed_bytes: int = 0  # how far the file is read after this chunk (progress)
+
+    def records(self) -> tuple[list[AisRecord], list[int]]:
+        """Positions and static records merged in arrival order, with their lines."""
+        pos = self.positions.to_records()
+        if not self.statics:
+            return list(pos), self.positions.line.tolist()
+        keyed = [
+            *(
+                (e, 0, r, w)
+                for e, r, w in zip(
+                    self.positions_emit.tolist(), pos, self.positions.line.tolist(), strict=True
+                )
+            ),
+            *(
+                (e, 1, r, w)
+                for e, r, w in zip(self.static_emit, self.statics, self.static_lines, strict=True)
+            ),
+        ]
+        keyed.sort(key=lambda x: (x[0], x[1]))
+        return [x[2] for x in keyed], [x[3] for x in keyed]  # type: ignore[misc]
+
+
+# A single-sentence AIVDM/AIVDO line with an optional tag block, 28 payload characters (168 bits)
+# starting with the character of type 1, 2, 3 or 18 and no fill bits: the lines decoded in bulk.
+# _FAST_LINE with the checksummed span (between '!' and '*') as group 3
+_FAST_LINE = re.compile(
+    r"(?:\\([^\\]*)\\)?!([A-Z]{2}VD[MO],1,1,[^,*]*,[^,*]*,([123B][0-9:;<=>?@A-W`a-w]{27}),0)\*[0-9A-Fa-f]{2}"
+)
+_NO_TAG = (_NAT, 0, 0)  # no tag block: no receiver time, source code 0 (None), no length
+_UNSEEN = (0, 0, 0)  # a tag block not in the cache yet
+_HEX = np.zeros(256, np.uint8)
+_HEX[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
+_HEX[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16)
+_HEX[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16)
+# AIS 6-bit armouring (ITU-R M.1371-5 annex 8 table 44) as a byte lookup
+_SIX = np.zeros(256, np.uint8)
+_SIX[48:88] = np.arange(40)
+_SIX[96:120] = np.arange(40, 64)
+
+
+def _decode_sixbit(payload: np.ndarray) -> dict[str, np.ndarray]:
+    """Type 1/2/3/18 reports of 28 armoured characters each (rows of ``payload``) to fields.
+
+    Field layout and scaling as pyais 3 decodes them (ITU-R M.1371-5 tables 45 and 60;
+    latitude/longitude rounded to 1e-6 deg as pyais does): the equality is tested on every
+    message of the shared AIS files.
+    """
+    n = len(payload)
+    six = _SIX[payload] << 2  # 6 bits at the top of each byte
+    bits = np.unpackbits(six[:, :, None], axis=2)[:, :, :6].reshape(n, 168)
+
+    def field(rows: np.ndarray, start: int, width: int) -> np.ndarray:
+        weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
+        return bits[rows, start : start + width].astype(np.int64) @ weights
+
+    all_rows = np.arange(n)
+    mtype = field(all_rows, 0, 6)
+    out = {
+        "msg_type": mtype.astype(np.int16),
+        "mmsi": field(all_rows, 8, 30),
+        "nav_status": np.full(n, -1, np.int16),
+    }
+    sog = np.empty(n, np.int64)
+    acc = np.empty(n, np.int64)
+    lon = np.empty(n, np.int64)
+    lat = np.empty(n, np.int64)
+    cog = np.empty(n, np.int64)
+    hdg = np.empty(n, np.int64)
+    raim = np.empty(n, np.int64)
+    a = np.flatnonzero(mtype != 18)  # class A (types 1-3, table 45)
+    b = np.flatnonzero(mtype == 18)  # class B (table 60)
+    out["nav_status"][a] = field(a, 38, 4)
+    for rows, (o_sog, o_acc, o_lon, o_lat, o_cog, o_hdg, o_raim) in (
+        (a, (50, 60, 61, 89, 116, 128, 148)),
+        (b, (46, 56, 57, 85, 112, 124, 147)),
+    ):
+        if len(rows) == 0:
+            continue
+        sog[rows] = field(rows, o_sog, 10)
+        acc[rows] = field(rows, o_acc, 1)
+        lon[rows] = field(rows, o_lon, 28)
+        lat[rows] = field(rows, o_lat, 27)
+        cog[rows] = field(rows, o_cog, 12)
+        hdg[rows] = field(rows, o_hdg, 9)
+        raim[rows] = field(rows, o_raim, 1)
+    lon = np.where(lon >= 1 << 27, lon - (1 << 28), lon)  # two's complement
+    lat = np.where(lat >= 1 << 26, lat - (1 << 27), lat)
+    # 1/10000 minute to degrees rounded to 1e-6 as pyais does: floor((10 * raw + 3) / 6) / 1e6
+    out["lon_deg"] = ((10 * lon + 3) // 6) / 1e6
+    out["lat_deg"] = ((10 * lat + 3) // 6) / 1e6
+    out["sog_kn"] = np.where(sog == 1023, np.nan, sog / 10.0)
+    out["cog_deg"] = np.where(cog == 3600, np.nan, cog / 10.0)
+    out["heading_deg"] = np.where(hdg == HEADING_NOT_AVAILABLE, np.nan, hdg.astype(np.float64))
+    out["accuracy"] = acc.astype(np.int8)
+    out["raim"] = raim.astype(np.int8)
+    return out
+
+
 @dataclass
 class NmeaDecoder:
     """Incremental NMEA decoder: feed chunks of lines, fragments carry across chunk boundaries."""
@@ -99,25 +350,109 @@ class NmeaDecoder:
     _px: bytes = b""  # cumulative XOR of the chunk's bytes (see feed)
     _tags: dict[bytes, tuple[datetime | None, str | None] | str] = field(default_factory=dict)
     _off: int = 0  # where the current line starts in it
+    vectorized: bool = True  # False: every line through pyais (the reference the fast path is tested on)
+    _tag_cols: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
+    _sources: list[str | None] = field(default_factory=lambda: [None])
+    _source_codes: dict[str | None, int] = field(default_factory=lambda: {None: 0})
 
     def feed(
         self, lines: Iterable[str], first_line: int = 1
     ) -> tuple[list[AisRecord], list[int], list[FormatIssue]]:
-        records: list[AisRecord] = []
-        where: list[int] = []
-        issues: list[FormatIssue] = []
+        """Records (positions and static data in arrival order), their lines, and the issues."""
+        chunk = self.feed_columns(lines, first_line)
+        records, where = chunk.records()
+        return records, where, chunk.issues
+
+    def feed_columns(self, lines: Iterable[str], first_line: int = 1) -> DecodedChunk:
+        """Decode a chunk of lines into position columns, static records and issues.
+
+        Single-sentence type 1/2/3/18 reports (nearly every line of a feed) are recognised by one
+        regular expression per line and decoded together with numpy (:func:`_decode_sixbit`); every
+        other line goes through the per-line path (pyais) in file order, which also keeps the
+        stream state (Gatehouse and base-station times, pending fragments) that the fast lines read.
+        """
         lines = lines if isinstance(lines, list) else list(lines)
+        n = len(lines)
         # NMEA checksums are XORs of byte ranges: one cumulative XOR over the chunk answers each
         # range with two lookups instead of a Python loop per sentence.
         joined = "\n".join(lines).encode("ascii", errors="replace")  # one byte per character
-        self._px = np.bitwise_xor.accumulate(np.frombuffer(joined, np.uint8)).tobytes() if joined else b""
+        px_arr = (
+            np.bitwise_xor.accumulate(np.frombuffer(joined, np.uint8)) if joined else np.zeros(0, np.uint8)
+        )
+        self._px = px_arr.tobytes()
         offsets = [0, *accumulate(len(t) + 1 for t in lines)]
-        for k, text in enumerate(lines):
-            line_no = first_line + k
+        fast_k: list[int] = []
+        fast_info: list[tuple[int, int, int] | None] = []  # never None once appended
+        if self.vectorized:
+            tags = self._tag_cols
+            match = _FAST_LINE.fullmatch
+            for k, text in enumerate(lines):
+                m = match(text)
+                if m is None:
+                    continue
+                tag = m.group(1)
+                found: tuple[int, int, int] | None = _NO_TAG
+                if tag is not None:
+                    found = tags.get(tag, _UNSEEN)
+                    if found is _UNSEEN:
+                        found = self._tag_columns(tag)
+                    if found is None:  # a bad tag block: the per-line path reports it
+                        continue
+
+                fast_k.append(k)
+                fast_info.append(found)
+        fk = np.array(fast_k, np.int64)
+        if len(fk):
+            # every fast line ends "...,<28 payload characters>,0*hh": positions from the line's end
+            info_arr = np.array(fast_info, np.int64).reshape(-1, 3)
+            ends = np.array(offsets, np.int64)[fk + 1] - 1  # one past the line's last byte
+            byte = np.frombuffer(joined, np.uint8)
+            # sentence checksum: XOR of the bytes between '!' and '*' against the two hex digits
+            first = np.array(offsets, np.int64)[fk] + info_arr[:, 2] + 1
+            xor = px_arr[ends - 4] ^ px_arr[first - 1]
+            good = xor == (_HEX[byte[ends - 2]] << 4 | _HEX[byte[ends - 1]])
+            keep = np.flatnonzero(good)  # a bad checksum goes the per-line way, which names it
+            fk = fk[keep]
+            ft = info_arr[keep, 0]
+            fsrc = info_arr[keep, 1].astype(np.int32)
+            payload = byte[ends[keep, None] - 33 + np.arange(28)]
+        else:
+            ft = np.zeros(0, np.int64)
+            fsrc = np.zeros(0, np.int32)
+            payload = np.zeros((0, 28), np.uint8)
+        is_fast = np.zeros(n, bool)
+        is_fast[fk] = True
+        # per-line path, in order; between two such lines a run of fast lines takes the stream
+        # time as it stands there (a Gatehouse time applies to the run's first sentence only)
+        records: list[AisRecord] = []
+        where: list[int] = []
+        emit: list[int] = []
+        keyed: list[tuple[int, int, FormatIssue]] = []
+        gate_first = np.zeros(len(fk), bool)
+        default_t = np.full(len(fk), _NAT, np.int64)
+        fi = 0  # next fast line (index into fk)
+        slow = np.flatnonzero(~is_fast).tolist()
+        fk_list = fk.tolist()
+        for k in [*slow, n]:
+            start = fi
+            fi = bisect_left(fk_list, k, fi)
+            if fi > start:
+                if self._gatehouse_time is not None:
+                    gate_first[start] = True
+                    default_t[start] = _ns(self._gatehouse_time)
+                    self._gatehouse_time = None
+                stream = _NAT if self._stream_time is None else _ns(self._stream_time)
+                default_t[start + int(gate_first[start]) : fi] = stream
+                self._expire_run(first_line, fk_list[start], fk_list[fi - 1], keyed)
+            if k == n:
+                break
+            issues: list[FormatIssue] = []
+            before = len(records)
             self._off = offsets[k]
+            line_no = first_line + k
             self.counts.lines += 1
             try:
-                self._line(text, line_no, records, where, issues)
+                self._line(lines[k], line_no, records, where, issues)
             except Exception as exc:  # noqa: BLE001 - a decoder bug on one line must not stop the batch
                 issues.append(
                     FormatIssue(
@@ -128,8 +463,135 @@ class NmeaDecoder:
                 issues += self._fast_issues
                 self._fast_issues.clear()
             self._expire(line_no, issues)
-        self.counts.issues += len(issues)
-        return records, where, issues
+            emit += [k] * (len(records) - before)
+            keyed += [(k, 0, i) for i in issues]
+        self.counts.lines += len(fk)
+        cols, pos_emit = self._decode_fast(fk, ft, fsrc, payload, gate_first, default_t, first_line, keyed)
+        keyed.sort(key=lambda x: (x[0], x[1]))
+        issues_out = [i for _, _, i in keyed]
+        self.counts.issues += len(issues_out)
+        slow_pos = [
+            (r, w, e) for r, w, e in zip(records, where, emit, strict=True) if isinstance(r, VesselPosition)
+        ]
+        statics = [
+            (r, w, e) for r, w, e in zip(records, where, emit, strict=True) if isinstance(r, VesselStatic)
+        ]
+        if slow_pos:
+            extra = PositionColumns.from_records([r for r, _, _ in slow_pos], [w for _, w, _ in slow_pos])
+            order = np.argsort(np.concatenate([pos_emit, [e for _, _, e in slow_pos]]), kind="stable")
+            cols = PositionColumns.concat([cols, extra]).take(order)
+            pos_emit = np.concatenate([pos_emit, np.array([e for _, _, e in slow_pos], np.int64)])[order]
+        return DecodedChunk(
+            cols,
+            pos_emit,
+            [r for r, _, _ in statics],
+            [w for _, w, _ in statics],
+            [e for _, _, e in statics],
+            issues_out,
+        )
+
+    def _tag_columns(self, tag: str) -> tuple[int, int, int] | None:
+        """(receiver time in ns or _NAT, source code, length of the block with its two '\\') of a
+        tag block, None when it is bad (cached)."""
+        parsed = _parse_tag_block(tag.encode("ascii"))
+        info: tuple[int, int, int] | None
+        if isinstance(parsed, str):
+            info = None
+        else:
+            t, source = parsed
+            if t is not None and not (EARLIEST_UTC <= t < LATEST_UTC):
+                info = None
+            else:
+                info = (_NAT if t is None else _ns(t), self._source_code(source), len(tag) + 2)
+        if len(self._tag_cols) > 4096:
+            self._tag_cols.clear()
+        self._tag_cols[tag] = info
+        return info
+
+    def _source_code(self, source: str | None) -> int:
+        code = self._source_codes.get(source)
+        if code is None:
+            code = self._source_codes[source] = len(self._sources)
+            self._sources.append(source)
+        return code
+
+    def _expire_run(
+        self, first_line: int, ka: int, kb: int, keyed: list[tuple[int, int, FormatIssue]]
+    ) -> None:
+        """Fragments that expire while a run of fast lines [ka, kb] goes by (as _expire per line would)."""
+        for key, p in list(self._pending.items()):
+            expire_line = p.first_line + MAX_FRAGMENT_SPAN_LINES + 1
+            if expire_line <= first_line + kb:
+                keyed.append(
+                    (
+                        max(expire_line - first_line, ka),
+                        1,
+                        FormatIssue(
+                            self.file,
+                            p.first_line,
+                            "fragment",
+                            "multi-sentence message incomplete (later fragments missing)",
+                        ),
+                    )
+                )
+                del self._pending[key]
+
+    def _decode_fast(
+        self,
+        fk: np.ndarray,
+        ft: np.ndarray,
+        fsrc: np.ndarray,
+        payload: np.ndarray,
+        gate_first: np.ndarray,
+        default_t: np.ndarray,
+        first_line: int,
+        keyed: list[tuple[int, int, FormatIssue]],
+    ) -> tuple[PositionColumns, np.ndarray]:
+        f = _decode_sixbit(payload)
+        n = len(fk)
+        counts = self.counts
+        counts.sentences += n
+        counts.messages += n
+        # a Gatehouse time is used only when the sentence has no tag-block time
+        t = np.where(ft == _NAT, default_t, ft)
+        na = (np.abs(f["lat_deg"] - LAT_NOT_AVAILABLE) < 1e-6) | (
+            np.abs(f["lon_deg"] - LON_NOT_AVAILABLE) < 1e-6
+        )
+        bad = ~na & ((np.abs(f["lat_deg"]) > 90.0) | (np.abs(f["lon_deg"]) > 180.0))
+        counts.position_not_available += int(na.sum())
+        for i in np.flatnonzero(bad).tolist():
+            lat, lon = f["lat_deg"][i], f["lon_deg"][i]
+            keyed.append(
+                (
+                    int(fk[i]),
+                    0,
+                    FormatIssue(
+                        self.file,
+                        first_line + int(fk[i]),
+                        "position",
+                        f"impossible position lat={lat:.5f} lon={lon:.5f}",
+                    ),
+                )
+            )
+        ok = np.flatnonzero(~na & ~bad)
+        counts.positions += len(ok)
+        cols = PositionColumns(
+            f["mmsi"][ok],
+            t[ok],
+            f["lat_deg"][ok],
+            f["lon_deg"][ok],
+            f["sog_kn"][ok],
+            f["cog_deg"][ok],
+            f["heading_deg"][ok],
+            f["msg_type"][ok],
+            f["nav_status"][ok],
+            f["accuracy"][ok],
+            f["raim"][ok],
+            fsrc[ok],
+            list(self._sources),
+            fk[ok] + first_line,
+        )
+        return cols, fk[ok]
 
     def finish(self) -> list[FormatIssue]:
         """Report multi-sentence messages that never completed."""
@@ -348,7 +810,12 @@ class NmeaDecoder:
         if not body.startswith((b"!", b"$")):
             issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
             return
-        if body[6:11] == b",1,1," and body[-3:-2] == b"*" and body[3:6] in (b"VDM", b"VDO"):
+        if (
+            self.vectorized
+            and body[6:11] == b",1,1,"
+            and body[-3:-2] == b"*"
+            and body[3:6] in (b"VDM", b"VDO")
+        ):
             start = len(raw) - len(body)
             check = self._xor(start + 1, len(raw) - 3)
             if self._fast_position(body, check, tag_time, source, line_no, records, where):
@@ -868,59 +1335,82 @@ def looks_like_nmea(head: str) -> bool:
 CHUNK_LINES = 50_000
 
 
-def iter_ais_file(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterator[ParseResult[AisRecord]]:
-    """Read an AIS NMEA or CSV file in chunks of lines (bounded memory; fragments span chunks).
-
-    Each chunk is a ParseResult; ``bytes_read`` progress can be had from the file size and the
-    chunk's ``consumed_bytes`` attribute.
-    """
+def iter_ais_chunks(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterator[DecodedChunk]:
+    """Read an AIS NMEA or CSV file in chunks of lines (bounded memory; fragments span chunks),
+    positions as columns. Each chunk's ``consumed_bytes`` attribute tells how far the file is read
+    (for progress)."""
     path = Path(path)
     name = str(path)
+    total = path.stat().st_size
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
         head = fh.read(8192)
         fh.seek(0)
+        consumed = 0
         if looks_like_nmea(head):
             decoder = NmeaDecoder(name)
             line_no = 1
             while True:
-                lines = [ln.rstrip("\r\n") for ln in _take(fh, chunk_lines)]
-                if not lines:
+                raw = list(islice(fh, chunk_lines))
+                if not raw:
                     break
-                records, where, issues = decoder.feed(lines, line_no)
-                line_no += len(lines)
-                res: ParseResult[AisRecord] = ParseResult(name, "ais-nmea", records, where, issues)
-                res.consumed_bytes = fh.tell()  # type: ignore[attr-defined]
-                yield res
-            tail: ParseResult[AisRecord] = ParseResult(name, "ais-nmea", issues=decoder.finish())
-            tail.consumed_bytes = fh.tell()  # type: ignore[attr-defined]
+                consumed += sum(map(len, raw))
+                chunk = decoder.feed_columns([ln.rstrip("\r\n") for ln in raw], line_no)
+                line_no += len(raw)
+                chunk.consumed_bytes = min(consumed, total)
+                yield chunk
+            tail = DecodedChunk(PositionColumns.empty(), np.zeros(0, np.int64), [], [], [], decoder.finish())
+            tail.consumed_bytes = total
             yield tail
             return
         header = fh.readline()
+        consumed = len(header)
         offset = 1
         while True:
-            lines = _take(fh, chunk_lines)
+            lines = list(islice(fh, chunk_lines))
             if not lines:
                 break
+            consumed += sum(map(len, lines))
             res = parse_ais_csv(header + "".join(lines), name)
             # line numbers in the chunk count its header as line 1
-            res.lines = [ln + offset - 1 for ln in res.lines]
-            res.issues = [
+            where = [ln + offset - 1 for ln in res.lines]
+            issues = [
                 type(i)(i.file, i.line + offset - 1 if i.line > 1 else i.line, i.field, i.message)
                 for i in res.issues
             ]
             offset += len(lines)
-            res.consumed_bytes = fh.tell()  # type: ignore[attr-defined]
-            yield res
+            pos: list[tuple[VesselPosition, int, int]] = []
+            sts: list[tuple[VesselStatic, int, int]] = []
+            for k, (r, w) in enumerate(zip(res.records, where, strict=True)):
+                if isinstance(r, VesselPosition):
+                    pos.append((r, w, k))
+                else:
+                    sts.append((r, w, k))
+            chunk = DecodedChunk(
+                PositionColumns.from_records([r for r, _, _ in pos], [w for _, w, _ in pos]),
+                np.array([k for _, _, k in pos], np.int64),
+                [r for r, _, _ in sts],
+                [w for _, w, _ in sts],
+                [k for _, _, k in sts],
+                issues,
+            )
+            chunk.consumed_bytes = min(consumed, total)
+            yield chunk
 
 
-def _take(fh, n: int) -> list[str]:
-    out = []
-    for _ in range(n):
-        line = fh.readline()
-        if not line:
-            break
-        out.append(line)
-    return out
+def iter_ais_file(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterator[ParseResult[AisRecord]]:
+    """Read an AIS NMEA or CSV file in chunks of lines as records (see :func:`iter_ais_chunks`).
+
+    Each chunk is a ParseResult; ``bytes_read`` progress can be had from the file size and the
+    chunk's ``consumed_bytes`` attribute.
+    """
+    name = str(path)
+    with Path(path).open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        kind = "ais-nmea" if looks_like_nmea(fh.read(8192)) else "ais-csv"
+    for chunk in iter_ais_chunks(path, chunk_lines):
+        records, where = chunk.records()
+        res: ParseResult[AisRecord] = ParseResult(name, kind, records, where, chunk.issues)
+        res.consumed_bytes = chunk.consumed_bytes  # type: ignore[attr-defined]
+        yield res
 
 
 def read_ais_file(path: Path | str) -> ParseResult[AisRecord]:

@@ -10,9 +10,9 @@ Rows keep the file's order, so the ``id`` column is the arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from kizuna.errors import FormatIssue
-from kizuna.formats.ais import latest_static, split_records
+from kizuna.formats.ais import NAT_NS, PositionColumns, latest_static
 from kizuna.model.maritime import PositionArrays, VesselPosition, VesselStatic
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import ais_position, ais_static, ais_static_history
@@ -44,16 +44,46 @@ _COLUMNS = (
 _SQLITE_INSERT = (
     f"INSERT OR IGNORE INTO ais_position ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
+# PostgreSQL: rows go in by binary COPY (fixed-width fields packed by numpy, no per-row Python)
+# into a temporary stage; the source station as a code into a second small stage table; NaN
+# (not available) becomes NULL on the move, as the other inserts store it.
 _PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS kizuna_ais_stage (n bigint, mmsi bigint, time_utc timestamp,"
     " lat_deg double precision, lon_deg double precision, sog_kn double precision,"
     " cog_deg double precision, heading_deg double precision, msg_type integer,"
-    " source varchar(200)) ON COMMIT DELETE ROWS"
+    " source_code integer) ON COMMIT DELETE ROWS;"
+    " CREATE TEMP TABLE IF NOT EXISTS kizuna_ais_source (code integer, source varchar(200))"
+    " ON COMMIT DELETE ROWS"
 )
 _PG_MOVE = (
-    f"INSERT INTO ais_position ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)}"
-    " FROM kizuna_ais_stage ORDER BY n ON CONFLICT DO NOTHING"
+    f"INSERT INTO ais_position ({', '.join(_COLUMNS)}) SELECT s.mmsi, s.time_utc, s.lat_deg, s.lon_deg,"
+    " NULLIF(s.sog_kn, 'NaN'), NULLIF(s.cog_deg, 'NaN'), NULLIF(s.heading_deg, 'NaN'), s.msg_type,"
+    " c.source FROM kizuna_ais_stage s JOIN kizuna_ais_source c ON c.code = s.source_code"
+    " ORDER BY s.n ON CONFLICT DO NOTHING"
 )
+_PG_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        *(
+            item
+            for name, kind in (
+                ("n", ">i8"),
+                ("mmsi", ">i8"),
+                ("time_utc", ">i8"),
+                ("lat_deg", ">f8"),
+                ("lon_deg", ">f8"),
+                ("sog_kn", ">f8"),
+                ("cog_deg", ">f8"),
+                ("heading_deg", ">f8"),
+                ("msg_type", ">i4"),
+                ("source_code", ">i4"),
+            )
+            for item in ((f"len_{name}", ">i4"), (name, kind))
+        ),
+    ]
+)
+_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
+_PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL timestamps count microseconds from 2000-01-01
 
 
 def _none_if_nan(x: float) -> float | None:
@@ -92,7 +122,7 @@ class AisLoadSummary:
     issues: list[FormatIssue] = field(default_factory=list)
     untimed_files: list[str] = field(default_factory=list)
     static_mmsi: set[int] = field(default_factory=set, repr=False)
-    last_time: dict[int, datetime] = field(default_factory=dict, repr=False)
+    last_time_ns: dict[int, int] = field(default_factory=dict, repr=False)  # per MMSI, carried over
 
     def as_dict(self, max_issues: int = 200) -> dict[str, object]:
         return {
@@ -119,58 +149,71 @@ class AisStore:
         return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
 
     def add_positions(self, positions: Sequence[VesselPosition], conn: Connection) -> tuple[int, int, int]:
+        """(loaded, duplicates, untimed) inside the caller's transaction (see :meth:`add_columns`)."""
+        return self.add_columns(PositionColumns.from_records(positions, [0] * len(positions)), conn)
+
+    def add_columns(self, cols: PositionColumns, conn: Connection) -> tuple[int, int, int]:
         """(loaded, duplicates, untimed) inside the caller's transaction. Untimed reports cannot go
-        on a track and are not stored. Bulk: see the module doc."""
-        sqlite_db = self.engine.dialect.name == "sqlite"
-        rows: list[tuple[Any, ...]] = []
-        stamp: dict[datetime, Any] = {}  # reports share times: convert each time once
-        for p in positions:
-            t = p.time_utc
-            if t is None:
-                continue
-            value = stamp.get(t)
-            if value is None:
-                naive = _naive_utc(t)
-                value = stamp[t] = naive.isoformat(" ", "microseconds") if sqlite_db else naive
-            sog, cog, hdg = p.sog_kn, p.cog_deg, p.heading_deg
-            rows.append(
-                (
-                    p.mmsi,
-                    value,
-                    p.lat_deg,
-                    p.lon_deg,
-                    None if sog != sog else sog,
-                    None if cog != cog else cog,
-                    None if hdg != hdg else hdg,
-                    p.msg_type,
-                    (p.source or "")[:200],
-                )
-            )
-        loaded = 0
+        on a track and are not stored. Bulk, from the columns: see the module doc."""
+        timed = np.flatnonzero(cols.time_ns != NAT_NS)
+        n_rows, untimed = len(timed), len(cols) - len(timed)
+        if n_rows == 0:
+            return 0, 0, untimed
+        if untimed:
+            cols = cols.take(timed)
         driver = conn.connection.driver_connection
-        if sqlite_db and rows:
-            # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
-            # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
-            driver.execute("PRAGMA cache_size=-65536")  # type: ignore[union-attr]
-        for k in range(0, len(rows), _BATCH):
-            batch = rows[k : k + _BATCH]
-            if sqlite_db:
-                before = driver.total_changes  # type: ignore[union-attr]
-                driver.executemany(_SQLITE_INSERT, batch)  # type: ignore[union-attr]
-                loaded += driver.total_changes - before  # type: ignore[union-attr]
-            elif self.engine.dialect.name == "postgresql":
-                with driver.cursor() as cur:  # type: ignore[union-attr]
-                    cur.execute(_PG_STAGE)
-                    with cur.copy(f"COPY kizuna_ais_stage (n, {', '.join(_COLUMNS)}) FROM STDIN") as cp:
-                        for i, r in enumerate(batch):
-                            cp.write_row((i, *r))
-                    cur.execute(_PG_MOVE)
-                    loaded += cur.rowcount
-                    cur.execute("TRUNCATE kizuna_ais_stage")
-            else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
-                stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
-                loaded += len(conn.execute(stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in batch]).all())
-        return loaded, len(rows) - loaded, len(positions) - len(rows)
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            loaded = self._sqlite_insert(cols, driver)
+        elif dialect == "postgresql":
+            loaded = self._pg_copy(cols, driver)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
+            rows = _rows(cols, [_naive(t) for t in cols.times()])
+            stmt = self._insert(ais_position).on_conflict_do_nothing().returning(ais_position.c.id)
+            loaded = len(conn.execute(stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in rows]).all())
+        return loaded, n_rows - loaded, untimed
+
+    def _sqlite_insert(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - sqlite3.Connection
+        # each distinct time formatted once, in SQLAlchemy's DateTime text form
+        uniq, inverse = np.unique(cols.time_ns, return_inverse=True)
+        text = np.array(
+            [_naive(_from_ns(v)).isoformat(" ", "microseconds") for v in uniq.tolist()], dtype=object
+        )
+        # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
+        # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
+        driver.execute("PRAGMA cache_size=-65536")
+        before = driver.total_changes
+        # NaN (not available) is bound as NULL by SQLite itself
+        driver.executemany(_SQLITE_INSERT, _rows(cols, text[inverse].tolist()))
+        return int(driver.total_changes - before)
+
+    def _pg_copy(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - psycopg.Connection
+        n = len(cols)
+        rec = np.zeros(n, _PG_COPY_ROW)
+        rec["fields"] = 10
+        for name in ("n", "mmsi", "time_utc", "lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg"):
+            rec[f"len_{name}"] = 8
+        rec["len_msg_type"] = rec["len_source_code"] = 4
+        rec["n"] = np.arange(n)
+        rec["mmsi"] = cols.mmsi
+        rec["time_utc"] = cols.time_ns // 1000 - _PG_EPOCH_US
+        for name in ("lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg"):
+            rec[name] = getattr(cols, name)
+        rec["msg_type"] = cols.msg_type
+        rec["source_code"] = cols.source_code
+        with driver.cursor() as cur:
+            cur.execute(_PG_STAGE)
+            with cur.copy("COPY kizuna_ais_source (code, source) FROM STDIN") as cp:
+                for code, source in enumerate(cols.sources):
+                    cp.write_row((code, (source or "")[:200]))
+            with cur.copy(
+                f"COPY kizuna_ais_stage (n, {', '.join(_COLUMNS[:-1])}, source_code) FROM STDIN (FORMAT BINARY)"
+            ) as cp:
+                cp.write(_PG_COPY_HEADER + rec.tobytes() + b"\xff\xff")
+            cur.execute(_PG_MOVE)
+            loaded = int(cur.rowcount)
+            cur.execute("TRUNCATE kizuna_ais_stage, kizuna_ais_source")
+        return loaded
 
     def insert_positions(self, positions: Sequence[VesselPosition]) -> tuple[int, int, int]:
         """Store a batch of positions in one transaction: (loaded, duplicates, untimed).
@@ -308,19 +351,20 @@ class AisStore:
         chunk_lines: int = 50_000,
     ) -> AisLoadSummary:
         """Stream a file in chunks; each chunk in one transaction. ``progress(bytes_done, bytes_total)``."""
-        from kizuna.formats.ais import iter_ais_file
+        from kizuna.formats.ais import iter_ais_chunks
 
         summary = summary or AisLoadSummary()
         total = Path(path).stat().st_size
         timed = untimed_here = 0
-        for part in iter_ais_file(path, chunk_lines):
-            pos, st = split_records(part.records)
+        for part in iter_ais_chunks(path, chunk_lines):
+            st = part.statics
             with self.engine.begin() as conn:
-                loaded, dup, untimed = self.add_positions(pos, conn)
-                self.upsert_static(st, conn)
-                self.record_static_history(st, conn)
+                loaded, dup, untimed = self.add_columns(part.positions, conn)
+                if st:
+                    self.upsert_static(st, conn)
+                    self.record_static_history(st, conn)
             summary.static_mmsi.update(s.mmsi for s in st)
-            summary.out_of_order += _out_of_order(pos, summary.last_time)
+            summary.out_of_order += _out_of_order_columns(part.positions, summary.last_time_ns)
             summary.positions_loaded += loaded
             summary.positions_duplicate += dup
             summary.positions_untimed += untimed
@@ -328,7 +372,7 @@ class AisStore:
             untimed_here += untimed
             summary.issues += part.issues
             if progress is not None:
-                progress(getattr(part, "consumed_bytes", total), total)
+                progress(part.consumed_bytes or total, total)
         if untimed_here and not timed:
             summary.untimed_files.append(str(path))
         # vessels, not per-chunk upserts: a vessel whose static data spans chunks counts once
@@ -379,7 +423,9 @@ class AisStore:
                 c.heading_deg,
             )
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(c.id)).all()
+            # the driver's plain tuples: SQLAlchemy Row objects cost more than the query itself
+            # on millions of rows, and the columns need no conversion beyond numpy's below
+            rows = conn.execute(q.order_by(c.id)).cursor.fetchall()
         if not rows:
             return PositionArrays.empty()
         cols = list(zip(*rows, strict=True))
@@ -418,15 +464,48 @@ class AisStore:
             return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())
 
 
-def _out_of_order(positions: Sequence[VesselPosition], last: dict[int, datetime]) -> int:
-    """Timed positions older than the previous arrival of the same vessel (``last`` carries over)."""
-    n = 0
-    for p in positions:
-        t = p.time_utc
-        if t is None:
-            continue
-        prev = last.get(p.mmsi)
-        if prev is not None and t < prev:
-            n += 1
-        last[p.mmsi] = t
+def _out_of_order_columns(cols: PositionColumns, last: dict[int, int]) -> int:
+    """Timed positions older than the previous arrival of the same vessel (``last``, nanoseconds
+    per MMSI, carries over between chunks and files): a stable sort by MMSI keeps arrival order
+    within each vessel, so each report is compared with the one that arrived before it."""
+    timed = cols.time_ns != NAT_NS
+    mmsi, t = cols.mmsi[timed], cols.time_ns[timed]
+    if len(mmsi) == 0:
+        return 0
+    order = np.argsort(mmsi, kind="stable")
+    m, tt = mmsi[order], t[order]
+    first = np.r_[True, m[1:] != m[:-1]]
+    prev = np.r_[np.int64(NAT_NS), tt[:-1]]
+    starts = np.flatnonzero(first)
+    carried = np.array([last.get(v, NAT_NS) for v in m[starts].tolist()], np.int64)
+    prev[starts] = carried
+    n = int(np.count_nonzero((prev != NAT_NS) & (tt < prev)))
+    ends = np.r_[starts[1:], len(m)] - 1
+    last.update(zip(m[ends].tolist(), tt[ends].tolist(), strict=True))
     return n
+
+
+def _from_ns(v: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=v // 1000)
+
+
+def _naive(t: datetime | None) -> datetime:
+    assert t is not None  # only timed rows are stored
+    return _naive_utc(t)
+
+
+def _rows(cols: PositionColumns, times: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """Insert rows (in ``_COLUMNS`` order) from the columns, with ``times`` as the driver takes them."""
+    sources = np.array([(s or "")[:200] for s in cols.sources], dtype=object)
+    return zip(
+        cols.mmsi.tolist(),
+        times,
+        cols.lat_deg.tolist(),
+        cols.lon_deg.tolist(),
+        cols.sog_kn.tolist(),
+        cols.cog_deg.tolist(),
+        cols.heading_deg.tolist(),
+        cols.msg_type.tolist(),
+        sources[cols.source_code].tolist(),
+        strict=True,
+    )
