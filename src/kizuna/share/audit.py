@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from kizuna.errors import KizunaError
 from kizuna.share.products import canonical_json, canonical_json_parsed, iso_z
 from kizuna.share.signing import Signer, TrustStore, unb64u
-from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head
+from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head, bulk_insert
 
 EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness", "config")
 CHECKPOINT_CONTEXT = "kizuna audit checkpoint v1"  # signed with the fields, so the signature means one thing
@@ -115,7 +115,7 @@ class AuditLog:
                 }
             )
             prev = h
-        conn.execute(audit.insert(), rows)
+        bulk_insert(conn, audit, rows)
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=rows[-1]["seq"], hash=prev))
         return int(rows[-1]["seq"])  # type: ignore[call-overload]
 
