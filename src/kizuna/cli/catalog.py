@@ -464,5 +464,8 @@ def _propagate_to(
 
 
 def register(app: typer.Typer) -> None:
+    from kizuna.cli import catalog_future
+
+    catalog_future.register(catalog_app)
     app.add_typer(catalog_app, name="catalog")
     app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})(propagate)
