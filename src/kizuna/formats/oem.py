@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 from lxml import etree
 
 from kizuna.errors import FormatError, FormatIssue
+from kizuna.formats.ndm import one_line, parse_xml, source_line, xml_block
 
 HEADER_KEYWORDS = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR")
@@ -297,7 +297,7 @@ def read_oem_kvn(text: str, file: str = "<oem>") -> Oem:
         elif state == "data" and segment is not None:
             if match:
                 raise FormatError(file, number, match[1], "a keyword inside the ephemeris data")
-            _state_line(oem, segment, rows, line, file, number)
+            _statesource_line(oem, segment, rows, line, file, number)
         else:
             raise FormatError(file, number, "-", "unexpected line")
     if state != "data" or segment is None:
@@ -311,7 +311,7 @@ def read_oem_kvn(text: str, file: str = "<oem>") -> Oem:
     return oem
 
 
-def _state_line(oem: Oem, segment: OemSegment, rows: _Rows, line: str, file: str, number: int) -> None:
+def _statesource_line(oem: Oem, segment: OemSegment, rows: _Rows, line: str, file: str, number: int) -> None:
     parts = line.split()
     try:
         if len(parts) not in (7, 10):
@@ -339,22 +339,17 @@ def _fmt(value: float) -> str:
     return repr(float(value))
 
 
-def _one_line(text: str) -> str:
-    # a line break inside a comment or value would start a new KVN line that reads as a keyword
-    return " ".join(text.split())
-
-
 def write_oem_kvn(oem: Oem) -> str:
     """The message as KVN; reading it back gives the same message."""
     out = [f"CCSDS_OEM_VERS = {oem.version}"]
-    out += [f"COMMENT {_one_line(c)}" for c in oem.header_comments]
-    out += [f"{k} = {_one_line(oem.header[k])}" for k in HEADER_KEYWORDS if k in oem.header]
+    out += [f"COMMENT {one_line(c)}" for c in oem.header_comments]
+    out += [f"{k} = {one_line(oem.header[k])}" for k in HEADER_KEYWORDS if k in oem.header]
     for segment in oem.segments:
         out += ["", "META_START"]
-        out += [f"COMMENT {_one_line(c)}" for c in segment.metadata_comments]
-        out += [f"{k} = {_one_line(segment.metadata[k])}" for k in METADATA_KEYWORDS if k in segment.metadata]
+        out += [f"COMMENT {one_line(c)}" for c in segment.metadata_comments]
+        out += [f"{k} = {one_line(segment.metadata[k])}" for k in METADATA_KEYWORDS if k in segment.metadata]
         out += ["META_STOP", ""]
-        out += [f"COMMENT {_one_line(c)}" for c in segment.data_comments]
+        out += [f"COMMENT {one_line(c)}" for c in segment.data_comments]
         for k, epoch in enumerate(segment.epochs):
             values = list(segment.states[k])
             if segment.accelerations is not None:
@@ -363,7 +358,7 @@ def write_oem_kvn(oem: Oem) -> str:
         if segment.covariances:
             out += ["", "COVARIANCE_START"]
             for cov in segment.covariances:
-                out += [f"COMMENT {_one_line(c)}" for c in cov.comments]
+                out += [f"COMMENT {one_line(c)}" for c in cov.comments]
                 out.append(f"EPOCH = {_format_epoch(cov.epoch)}")
                 if cov.frame:
                     out.append(f"COV_REF_FRAME = {cov.frame}")
@@ -376,21 +371,11 @@ def write_oem_kvn(oem: Oem) -> str:
 def write_oem_xml(oem: Oem) -> str:
     """The message as NDM/XML (502.0-B-3 element names and order)."""
     root = etree.Element("oem", id="CCSDS_OEM_VERS", version=oem.version)
-    header = etree.SubElement(root, "header")
-    for comment in oem.header_comments:
-        etree.SubElement(header, "COMMENT").text = comment
-    for key in HEADER_KEYWORDS:
-        if key in oem.header:
-            etree.SubElement(header, key).text = oem.header[key]
+    xml_block(root, "header", oem.header_comments, oem.header, HEADER_KEYWORDS)
     body = etree.SubElement(root, "body")
     for segment in oem.segments:
         seg = etree.SubElement(body, "segment")
-        meta = etree.SubElement(seg, "metadata")
-        for comment in segment.metadata_comments:
-            etree.SubElement(meta, "COMMENT").text = comment
-        for key in METADATA_KEYWORDS:
-            if key in segment.metadata:
-                etree.SubElement(meta, key).text = segment.metadata[key]
+        xml_block(seg, "metadata", segment.metadata_comments, segment.metadata, METADATA_KEYWORDS)
         data = etree.SubElement(seg, "data")
         for comment in segment.data_comments:
             etree.SubElement(data, "COMMENT").text = comment
@@ -415,27 +400,15 @@ def write_oem_xml(oem: Oem) -> str:
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 
-def _line(element: etree._Element) -> int:
-    return cast("int | None", element.sourceline) or 0
-
-
 def read_oem_xml(text: str | bytes, file: str = "<oem>") -> Oem:
     """Read an NDM/XML OEM; errors carry the XML source line."""
-    data = text.encode() if isinstance(text, str) else text
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise FormatError(file, exc.lineno or 0, "-", f"not well-formed XML: {exc.msg}") from None
-    for element in root.iter():
-        if isinstance(element.tag, str) and "}" in element.tag:
-            element.tag = element.tag.split("}", 1)[1]
+    root = parse_xml(text, file)
     if root.tag != "oem":
-        raise FormatError(file, _line(root), str(root.tag), "root element is not <oem>")
+        raise FormatError(file, source_line(root), str(root.tag), "root element is not <oem>")
     oem = Oem(file=file, version=root.get("version", "3.0"))
     header = root.find("header")
     if header is None:
-        raise FormatError(file, _line(root), "header", "missing <header>")
+        raise FormatError(file, source_line(root), "header", "missing <header>")
     for element in header:
         if not isinstance(element.tag, str):
             continue
@@ -444,14 +417,14 @@ def read_oem_xml(text: str | bytes, file: str = "<oem>") -> Oem:
         elif element.tag in HEADER_KEYWORDS:
             oem.header[str(element.tag)] = (element.text or "").strip()
         else:
-            raise FormatError(file, _line(element), str(element.tag), "not an OEM header keyword")
-    _check_header(oem, file, _line(header))
+            raise FormatError(file, source_line(element), str(element.tag), "not an OEM header keyword")
+    _check_header(oem, file, source_line(header))
     for seg in root.findall("body/segment"):
         segment = OemSegment()
         oem.segments.append(segment)
         meta = seg.find("metadata")
         if meta is None:
-            raise FormatError(file, _line(seg), "metadata", "missing <metadata>")
+            raise FormatError(file, source_line(seg), "metadata", "missing <metadata>")
         for element in meta:
             if not isinstance(element.tag, str):
                 continue
@@ -459,8 +432,8 @@ def read_oem_xml(text: str | bytes, file: str = "<oem>") -> Oem:
             if element.tag == "COMMENT":
                 segment.metadata_comments.append(value)
             else:
-                _metadata_value(segment, str(element.tag), value, file, _line(element))
-        _check_metadata(segment, file, _line(meta))
+                _metadata_value(segment, str(element.tag), value, file, source_line(element))
+        _check_metadata(segment, file, source_line(meta))
         rows = _Rows()
         for element in seg.findall("data/*"):
             if element.tag == "COMMENT":
@@ -469,12 +442,12 @@ def read_oem_xml(text: str | bytes, file: str = "<oem>") -> Oem:
                 fields = {str(c.tag): (c.text or "").strip() for c in element if isinstance(c.tag, str)}
                 keys = STATE_KEYS + (ACCELERATION_KEYS if "X_DDOT" in fields else ())
                 line = " ".join([fields.get("EPOCH", "?"), *(fields.get(k, "?") for k in keys)])
-                _state_line(oem, segment, rows, line, file, _line(element))
+                _statesource_line(oem, segment, rows, line, file, source_line(element))
             elif element.tag == "covarianceMatrix":
                 _xml_covariance(oem, segment, element, file)
-        rows.close(segment, oem, file, _line(seg))
+        rows.close(segment, oem, file, source_line(seg))
     if not oem.segments:
-        raise FormatError(file, _line(root), "segment", "no <segment> in <body>")
+        raise FormatError(file, source_line(root), "segment", "no <segment> in <body>")
     return oem
 
 
@@ -483,7 +456,7 @@ def _xml_covariance(oem: Oem, segment: OemSegment, element: etree._Element, file
         str(c.tag): (c.text or "").strip() for c in element if isinstance(c.tag, str) and c.tag != "COMMENT"
     }
     comments = [(c.text or "").strip() for c in element if c.tag == "COMMENT"]
-    line = _line(element)
+    line = source_line(element)
     try:
         missing = [k for k in ("EPOCH", *COVARIANCE_KEYS) if k not in fields]
         if missing:

@@ -21,12 +21,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
 from lxml import etree
 
 from kizuna.errors import FormatError, FormatIssue
 from kizuna.formats.common import format_utc_datetime, parse_utc_datetime
+from kizuna.formats.ndm import one_line, parse_xml, source_line, xml_block
 
 HEADER_KEYWORDS = ("CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR")
@@ -389,22 +389,17 @@ def _format_epoch(epoch: datetime) -> str:
     return format_utc_datetime(epoch).rstrip("Z")
 
 
-def _one_line(text: str) -> str:
-    # a line break inside a comment or value would start a new KVN line that reads as a keyword
-    return " ".join(text.split())
-
-
 def write_tdm_kvn(tdm: Tdm) -> str:
     """The message as KVN; reading it back gives the same message."""
     out = [f"CCSDS_TDM_VERS = {tdm.version}"]
-    out += [f"COMMENT {_one_line(c)}" for c in tdm.header_comments]
-    out += [f"{k} = {_one_line(tdm.header[k])}" for k in HEADER_KEYWORDS if k in tdm.header]
+    out += [f"COMMENT {one_line(c)}" for c in tdm.header_comments]
+    out += [f"{k} = {one_line(tdm.header[k])}" for k in HEADER_KEYWORDS if k in tdm.header]
     for segment in tdm.segments:
         out += ["", "META_START"]
-        out += [f"COMMENT {_one_line(c)}" for c in segment.metadata_comments]
-        out += [f"{k} = {_one_line(v)}" for k, v in segment.metadata.items()]
+        out += [f"COMMENT {one_line(c)}" for c in segment.metadata_comments]
+        out += [f"{k} = {one_line(v)}" for k, v in segment.metadata.items()]
         out += ["META_STOP", "", "DATA_START"]
-        out += [f"COMMENT {_one_line(c)}" for c in segment.data_comments]
+        out += [f"COMMENT {one_line(c)}" for c in segment.data_comments]
         out += [
             f"{o.keyword} = {_format_epoch(o.epoch)} {_format_value(o.value)}" for o in segment.observations
         ]
@@ -415,21 +410,13 @@ def write_tdm_kvn(tdm: Tdm) -> str:
 # -------------------------------------------------------------------------------------- XML
 def read_tdm_xml(text: str | bytes, file: str = "<tdm>") -> Tdm:
     """Read an XML TDM (NDM/XML, schema of 503.0-B-1 or B-2); errors carry the XML source line."""
-    data = text.encode() if isinstance(text, str) else text
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise FormatError(file, exc.lineno or 0, "-", f"not well-formed XML: {exc.msg}") from None
-    for element in root.iter():
-        if isinstance(element.tag, str) and "}" in element.tag:
-            element.tag = element.tag.split("}", 1)[1]
+    root = parse_xml(text, file)
     if root.tag != "tdm":
-        raise FormatError(file, _line(root), str(root.tag), "root element is not <tdm>")
-    tdm = Tdm(file=file, version=_check_version(root.get("version", ""), file, _line(root)))
+        raise FormatError(file, source_line(root), str(root.tag), "root element is not <tdm>")
+    tdm = Tdm(file=file, version=_check_version(root.get("version", ""), file, source_line(root)))
     header = root.find("header")
     if header is None:
-        raise FormatError(file, _line(root), "header", "missing <header>")
+        raise FormatError(file, source_line(root), "header", "missing <header>")
     for element in _leaves(header):
         key, value = str(element.tag), (element.text or "").strip()
         if key == "COMMENT":
@@ -437,29 +424,29 @@ def read_tdm_xml(text: str | bytes, file: str = "<tdm>") -> Tdm:
         elif key in HEADER_KEYWORDS:
             tdm.header[key] = value
         else:
-            raise FormatError(file, _line(element), key, "not a TDM header keyword")
-    _check_header(tdm, file, _line(header))
+            raise FormatError(file, source_line(element), key, "not a TDM header keyword")
+    _check_header(tdm, file, source_line(header))
     segments = root.findall("body/segment")
     if not segments:
-        raise FormatError(file, _line(root), "segment", "no <segment> in <body>")
+        raise FormatError(file, source_line(root), "segment", "no <segment> in <body>")
     for seg in segments:
         segment = TdmSegment()
         tdm.segments.append(segment)
         meta = seg.find("metadata")
         if meta is None:
-            raise FormatError(file, _line(seg), "metadata", "missing <metadata>")
+            raise FormatError(file, source_line(seg), "metadata", "missing <metadata>")
         for element in _leaves(meta):
             key, value = str(element.tag), (element.text or "").strip()
             if key == "COMMENT":
                 segment.metadata_comments.append(value)
                 continue
             if key in segment.metadata:
-                raise FormatError(file, _line(element), key, "given twice in one metadata block")
-            segment.metadata[key] = _check_metadata_value(key, value, file, _line(element))
-        _check_segment(segment, file, _line(meta))
+                raise FormatError(file, source_line(element), key, "given twice in one metadata block")
+            segment.metadata[key] = _check_metadata_value(key, value, file, source_line(element))
+        _check_segment(segment, file, source_line(meta))
         body = seg.find("data")
         if body is None:
-            raise FormatError(file, _line(seg), "data", "missing <data>")
+            raise FormatError(file, source_line(seg), "data", "missing <data>")
         for element in body:
             if not isinstance(element.tag, str):
                 continue
@@ -471,7 +458,7 @@ def read_tdm_xml(text: str | bytes, file: str = "<tdm>") -> Tdm:
 
 
 def _read_xml_observation(tdm: Tdm, segment: TdmSegment, element: etree._Element, file: str) -> None:
-    line = _line(element)
+    line = source_line(element)
     try:
         if element.tag != "observation":
             raise FormatError(file, line, str(element.tag), "not <observation> or <COMMENT> in <data>")
@@ -486,11 +473,6 @@ def _read_xml_observation(tdm: Tdm, segment: TdmSegment, element: etree._Element
         tdm.issues.append(exc.issue)
 
 
-def _line(element: etree._Element) -> int:
-    # lxml-stubs types `sourceline` loosely; lxml gives an int, or None for a built tree
-    return cast("int | None", element.sourceline) or 0
-
-
 def _leaves(block: etree._Element) -> Iterable[etree._Element]:
     return (e for e in block if isinstance(e.tag, str))
 
@@ -501,22 +483,12 @@ _ANGLE_UNITS = {"ANGLE_1": "deg", "ANGLE_2": "deg"}
 def write_tdm_xml(tdm: Tdm) -> str:
     """The message as NDM/XML (the 503.0-B-2 schema's element names and order)."""
     root = etree.Element("tdm", id="CCSDS_TDM_VERS", version=tdm.version)
-    header = etree.SubElement(root, "header")
-    for comment in tdm.header_comments:
-        etree.SubElement(header, "COMMENT").text = comment
-    for key in HEADER_KEYWORDS:
-        if key in tdm.header:
-            etree.SubElement(header, key).text = tdm.header[key]
+    xml_block(root, "header", tdm.header_comments, tdm.header, HEADER_KEYWORDS)
     body = etree.SubElement(root, "body")
     for segment in tdm.segments:
         seg = etree.SubElement(body, "segment")
-        meta = etree.SubElement(seg, "metadata")
-        for comment in segment.metadata_comments:
-            etree.SubElement(meta, "COMMENT").text = comment
         # the schema fixes the order of metadata elements: the standard's table order
-        for key in METADATA_KEYWORDS:
-            if key in segment.metadata:
-                etree.SubElement(meta, key).text = segment.metadata[key]
+        xml_block(seg, "metadata", segment.metadata_comments, segment.metadata, METADATA_KEYWORDS)
         data = etree.SubElement(seg, "data")
         for comment in segment.data_comments:
             etree.SubElement(data, "COMMENT").text = comment
