@@ -16,7 +16,7 @@ import numpy as np
 from sgp4.api import SGP4_ERRORS, WGS72, Satrec, SatrecArray
 
 from kizuna.model.records import ElementSet
-from kizuna.orbit.frames import TimeScales, itrf_to_geodetic, teme_to_gcrs, teme_to_itrf
+from kizuna.orbit.frames import FrameRotation, TimeScales, itrf_to_geodetic
 from kizuna.orbit.timescale import JD_UNIX_EPOCH, as_datetime64, jd_pair
 
 FRAMES = ("teme", "itrf", "gcrs")
@@ -146,6 +146,8 @@ def iter_propagate(
     times_utc = as_datetime64(times)
     jd, fr = jd_pair(times_utc)
     scales = TimeScales(times_utc) if frame != "teme" and len(times_utc) else None
+    # the per-time rotation once for every chunk: building it costs more than applying it
+    rotation = FrameRotation(frame, scales) if scales is not None else None
     n_times = len(times_utc)
     size = _chunk_size(len(element_sets), n_times, chunk_states)
     for start in range(0, len(element_sets), size):
@@ -157,10 +159,8 @@ def iter_propagate(
             # SGP4 still fills some failed states (e.g. after decay); never let them look valid.
             r[failed] = np.nan
             v[failed] = np.nan
-        if frame == "itrf":
-            r, v = teme_to_itrf(r, v, times_utc, scales)
-        elif frame == "gcrs":
-            r, v = teme_to_gcrs(r, v, times_utc, scales)
+        if rotation is not None:
+            r, v = rotation.apply(r, v)
         yield Ephemeris(
             norad_ids=np.array([es.norad_id for es in batch], dtype="int64"),
             times_utc=times_utc,
