@@ -3,6 +3,7 @@ header/metadata blocks of their XML form, source lines, and one-line KVN values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import cast
 
@@ -24,6 +25,17 @@ def parse_xml(text: str | bytes, file: str) -> etree._Element:
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.split("}", 1)[1]
     return root
+
+
+def finite_number(text: str, file: str, line: int, key: str) -> float:
+    """A KVN/XML value that must be a finite number; a FormatError naming file, line and key."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise FormatError(file, line, key, f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise FormatError(file, line, key, f"{text!r} is not finite")
+    return value
 
 
 def source_line(element: etree._Element) -> int:

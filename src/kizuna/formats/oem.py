@@ -15,7 +15,6 @@ read.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -23,7 +22,7 @@ import numpy as np
 from lxml import etree
 
 from kizuna.errors import FormatError, FormatIssue
-from kizuna.formats.ndm import one_line, parse_xml, source_line, xml_block
+from kizuna.formats.ndm import finite_number, one_line, parse_xml, source_line, xml_block
 
 HEADER_KEYWORDS = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR")
@@ -108,16 +107,6 @@ def parse_epoch_ns(text: str, file: str, line: int, key: str) -> np.datetime64:
         return np.datetime64(body.rstrip("Z"), "ns")
     except ValueError as exc:
         raise FormatError(file, line, key, f"epoch {body!r}: {exc}") from None
-
-
-def _number(text: str, file: str, line: int, key: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise FormatError(file, line, key, f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise FormatError(file, line, key, f"{text!r} is not finite")
-    return value
 
 
 def _format_epoch(epoch: np.datetime64) -> str:
@@ -214,7 +203,7 @@ def read_oem_kvn(text: str, file: str = "<oem>") -> Oem:
                     raise FormatError(
                         file, at, "COVARIANCE", f"row {k + 1} needs {k + 1} values, has {len(parts)}"
                     )
-                values += [_number(p, file, at, "COVARIANCE") for p in parts]
+                values += [finite_number(p, file, at, "COVARIANCE") for p in parts]
             if len(cov_lines) != 6:
                 raise FormatError(file, number, "COVARIANCE", f"needs 6 rows, has {len(cov_lines)}")
             segment.covariances.append(
@@ -320,7 +309,7 @@ def _statesource_line(oem: Oem, segment: OemSegment, rows: _Rows, line: str, fil
             )
         epoch = parse_epoch_ns(parts[0], file, number, "EPOCH")
         keys = STATE_KEYS + ACCELERATION_KEYS
-        values = [_number(p, file, number, keys[k]) for k, p in enumerate(parts[1:])]
+        values = [finite_number(p, file, number, keys[k]) for k, p in enumerate(parts[1:])]
         start = parse_epoch_ns(segment.metadata["START_TIME"], file, number, "START_TIME")
         stop = parse_epoch_ns(segment.metadata["STOP_TIME"], file, number, "STOP_TIME")
         if not start <= epoch <= stop:
@@ -462,7 +451,7 @@ def _xml_covariance(oem: Oem, segment: OemSegment, element: etree._Element, file
         if missing:
             raise FormatError(file, line, missing[0], "missing from <covarianceMatrix>")
         epoch = parse_epoch_ns(fields["EPOCH"], file, line, "EPOCH")
-        values = [_number(fields[k], file, line, k) for k in COVARIANCE_KEYS]
+        values = [finite_number(fields[k], file, line, k) for k in COVARIANCE_KEYS]
         segment.covariances.append(
             Covariance(epoch, _covariance_matrix(values), fields.get("COV_REF_FRAME"), comments)
         )

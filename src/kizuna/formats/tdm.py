@@ -26,7 +26,7 @@ from lxml import etree
 
 from kizuna.errors import FormatError, FormatIssue
 from kizuna.formats.common import format_utc_datetime, parse_utc_datetime
-from kizuna.formats.ndm import one_line, parse_xml, source_line, xml_block
+from kizuna.formats.ndm import finite_number, one_line, parse_xml, source_line, xml_block
 
 HEADER_KEYWORDS = ("CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR")
@@ -223,7 +223,7 @@ def _check_metadata_value(key: str, text: str, file: str, line: int) -> str:
     if key in _TIME_METADATA:
         _epoch(text, file, line, key)
     if key in _NUMBER_METADATA:
-        _number(text, file, line, key)
+        finite_number(text, file, line, key)
     return text.upper() if key == "TIME_SYSTEM" else text
 
 
@@ -245,22 +245,12 @@ def _epoch(text: str, file: str, line: int, key: str) -> datetime:
         raise FormatError(file, line, key, f"epoch {text!r}: {exc}") from None
 
 
-def _number(text: str, file: str, line: int, key: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise FormatError(file, line, key, f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise FormatError(file, line, key, f"{text!r} is not finite")
-    return value
-
-
 def _observation(key: str, epoch_text: str, value_text: str, file: str, line: int) -> Observation:
     """One data line's observation; raises FormatError naming the line and keyword."""
     if key not in _DATA_SET:
         raise FormatError(file, line, key, "not a TDM data keyword")
     epoch = _epoch(epoch_text, file, line, key)
-    value = _number(value_text, file, line, key)
+    value = finite_number(value_text, file, line, key)
     lo, hi = _DATA_BOUNDS.get(key, (-math.inf, math.inf))
     above = value >= hi if key in _HIGH_EXCLUSIVE else value > hi
     if value < lo or above:
