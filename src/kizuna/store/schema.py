@@ -114,7 +114,8 @@ ais_position = Table(
     "ais_position",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("mmsi", BigInteger, nullable=False, index=True),
+    # no index of its own: the unique (mmsi, time, lat, lon) index answers lookups by vessel
+    Column("mmsi", BigInteger, nullable=False),
     Column("time_utc", DateTime, nullable=False, index=True),
     Column("lat_deg", Float, nullable=False),
     Column("lon_deg", Float, nullable=False),
