@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, Select, String, Table, func, literal_column, select, type_coerce
+from sqlalchemy import (
+    Float,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    cast,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -28,6 +39,7 @@ from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import ais_position, ais_static, ais_static_history
 
 _BATCH = 5000
+_SQLITE_CACHE_KIB = 65536
 _COLUMNS = (
     "mmsi",
     "time_utc",
@@ -181,7 +193,7 @@ class AisStore:
         )
         # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
         # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
-        driver.execute("PRAGMA cache_size=-65536")
+        driver.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         before = driver.total_changes
         # NaN (not available) is bound as NULL by SQLite itself
         driver.executemany(_SQLITE_INSERT, _rows(cols, text[inverse].tolist()))
@@ -398,11 +410,14 @@ class AisStore:
         can count reports that arrived after a newer one of the same vessel.
 
         On PostgreSQL the rows come back by one binary ``COPY ... TO STDOUT`` read straight into
-        numpy (fixed-width rows: not-available values travel as NaN, not NULL); ``reference=True``
-        (and SQLite) fetch them as driver tuples, the path the fast one is tested against."""
+        numpy (fixed-width rows: not-available values travel as NaN, not NULL), on SQLite the
+        cursor fills one structured array; ``reference=True`` fetches them as driver tuples, the
+        path the fast ones are tested against."""
         q = self._positions_query(bbox, start, stop, mmsi)
         if self.engine.dialect.name == "postgresql" and not reference:
             return self._pg_positions(q)
+        if self.engine.dialect.name == "sqlite" and not reference:
+            return self._sqlite_positions(q)
         c = ais_position.c
         if self.engine.dialect.name == "sqlite":
             # the stored text as is: parsing it into datetimes row by row costs more than the query
@@ -458,6 +473,37 @@ class AisStore:
             q = q.where(c.mmsi.in_(list(mmsi)))
         return q
 
+    def _sqlite_positions(self, q: Select[Any]) -> PositionArrays:
+        # rows straight into one structured array (no list of tuples to transpose): the time as
+        # its stored bytes, parsed by numpy; NULL as a flag column, as the array cannot hold None
+        c = ais_position.c
+        flagged = [(func.ifnull(x, 0.0), x.is_(None)) for x in (c.sog_kn, c.cog_deg, c.heading_deg)]
+        q = q.with_only_columns(
+            c.mmsi,
+            cast(c.time_utc, LargeBinary),
+            c.lat_deg,
+            c.lon_deg,
+            *(e for pair in flagged for e in pair),
+        ).order_by(c.id)
+        with self.engine.connect() as conn:
+            rows: Iterable[tuple[Any, ...]] = conn.execute(q).cursor  # type: ignore[assignment]
+            rec = np.fromiter(rows, _SQLITE_POSITION_ROW)
+        if len(rec) == 0:
+            return PositionArrays.empty()
+        nullable = {
+            name: np.where(rec[f"{name}_null"], np.nan, rec[name])
+            for name in ("sog_kn", "cog_deg", "heading_deg")
+        }
+        return PositionArrays(
+            rec["mmsi"],
+            rec["time_utc"].astype("datetime64[ns]"),
+            rec["lat_deg"],
+            rec["lon_deg"],
+            nullable["sog_kn"],
+            nullable["cog_deg"],
+            nullable["heading_deg"],
+        )
+
     def _pg_positions(self, q: Select[Any]) -> PositionArrays:
         c = ais_position.c
         nan = literal_column("'NaN'::double precision", Float)
@@ -504,6 +550,22 @@ class AisStore:
             return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())
 
 
+# SQLite positions as read by _sqlite_positions; times are SQLAlchemy's 26-character text
+# (32 leaves room: a longer value would be cut silently)
+_SQLITE_POSITION_ROW = np.dtype(
+    [
+        ("mmsi", np.int64),
+        ("time_utc", "S32"),
+        ("lat_deg", np.float64),
+        ("lon_deg", np.float64),
+        ("sog_kn", np.float64),
+        ("sog_kn_null", np.bool_),
+        ("cog_deg", np.float64),
+        ("cog_deg_null", np.bool_),
+        ("heading_deg", np.float64),
+        ("heading_deg_null", np.bool_),
+    ]
+)
 # binary COPY TO of the positions query: every field present (NOT NULL columns, NaN for NULL)
 _PG_POSITION_ROW = np.dtype(
     [
