@@ -120,3 +120,20 @@ def test_binary_copy_parser_rejects_what_it_does_not_expect():
         _parse_pg_positions(b"COPY" + bytes(17))
     with pytest.raises(ValueError, match="layout"):
         _parse_pg_positions(header + b"\x00\x07" + bytes(10) + b"\xff\xff")
+
+
+def test_port_lookup_bounded_by_the_exit_radius_agrees_with_the_full_lookup():
+    from kizuna.maritime.ports import PortIndex, load_ports
+
+    index = PortIndex(load_ports())
+    rng = np.random.default_rng(16)
+    # points scattered 0-8 km around real ports, and anywhere on the globe
+    k = rng.integers(0, len(index), 4000)
+    lat = np.r_[index.lat_deg[k] + rng.uniform(-0.07, 0.07, 4000), rng.uniform(-80, 80, 4000)]
+    lon = np.r_[index.lon_deg[k] + rng.uniform(-0.07, 0.07, 4000), rng.uniform(-180, 180, 4000)]
+    full_d, full_k = index.nearest(lat, lon)
+    d, near = index.nearest(lat, lon, max_m=4000.0)
+    inside = full_d <= 4000.0
+    assert 1000 < inside.sum() < 7000  # both sides of the bound are exercised
+    assert np.array_equal(d[inside], full_d[inside]) and np.array_equal(near[inside], full_k[inside])
+    assert np.all(np.isinf(d[~inside])) and np.all(near[~inside] == -1)

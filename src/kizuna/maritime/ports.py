@@ -93,14 +93,27 @@ class PortIndex:
     def __len__(self) -> int:
         return len(self.ports)
 
-    def nearest(self, lat_deg, lon_deg) -> tuple[np.ndarray, np.ndarray]:
-        """(great-circle distance in m, index into ``ports``) of the nearest point; (inf, -1) when empty."""
+    def nearest(self, lat_deg, lon_deg, max_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(great-circle distance in m, index into ``ports``) of the nearest point; (inf, -1) when empty
+        or, given ``max_m``, when no point lies within ``max_m`` (the same answer otherwise: the
+        bound only lets the tree stop searching early for positions far from every port)."""
         lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
         lon = np.atleast_1d(np.asarray(lon_deg, dtype=float))
         if self._tree is None or len(lat) == 0:
             return np.full(len(lat), np.inf), np.full(len(lat), -1, dtype=np.int64)
-        idx = np.asarray(self._tree.query(unit_vectors(lat, lon) * EARTH_MEAN_RADIUS_M)[1], dtype=np.int64)
-        return haversine_m(lat, lon, self.lat_deg[idx], self.lon_deg[idx]), idx
+        xyz = unit_vectors(lat, lon) * EARTH_MEAN_RADIUS_M
+        if max_m is None:
+            idx = np.asarray(self._tree.query(xyz)[1], dtype=np.int64)
+            return haversine_m(lat, lon, self.lat_deg[idx], self.lon_deg[idx]), idx
+        # the chord never exceeds the arc, so every point within max_m along the sphere is within
+        # max_m in the tree's metric; the margin covers rounding of the unit vectors
+        _, found = self._tree.query(xyz, distance_upper_bound=max_m * (1 + 1e-9) + 1.0)
+        found = np.asarray(found, dtype=np.int64)
+        hit = found < len(self.ports)  # a miss is reported as index len(ports)
+        dist = np.full(len(lat), np.inf)
+        dist[hit] = haversine_m(lat[hit], lon[hit], self.lat_deg[found[hit]], self.lon_deg[found[hit]])
+        idx = np.where(hit & (dist <= max_m), found, -1)
+        return np.where(idx >= 0, dist, np.inf), idx
 
     def within(self, lat_deg, lon_deg, distance_m: float) -> np.ndarray:
         """True where a point lies within ``distance_m`` of any port or anchorage point."""
@@ -154,7 +167,8 @@ def port_visits(
     p = tracks.positions
     if len(p) == 0 or len(index) == 0:
         return []
-    dist, near = index.nearest(p.lat_deg, p.lon_deg)
+    # only distances up to the exit radius decide anything below (and the port of a point inside it)
+    dist, near = index.nearest(p.lat_deg, p.lon_deg, max_m=exit_m)
     t_ns = p.time_utc.astype("int64")
     speed = np.asarray(tracks.speed_kn, dtype=float)
     vessel = tracks.vessel
