@@ -157,8 +157,11 @@ def kizuna_run(path: Path, url: str) -> dict[str, object]:
     t_open = time.perf_counter()
     summary = ais.load_file(path)
     t1 = time.perf_counter()
+    c1 = time.process_time()
     pos = ais.positions()
+    c_read = time.process_time()
     tracks = clean_tracks(pos)
+    c_clean = time.process_time()
     events = detect_events(tracks, shore=default_shore())
     t2 = time.perf_counter()
     c2 = time.process_time()
@@ -166,6 +169,12 @@ def kizuna_run(path: Path, url: str) -> dict[str, object]:
     return {
         # this process only: PostgreSQL's own server CPU is not in it
         "total_cpu_s": c2 - c0,
+        "cpu_s": {
+            "load": c1 - c0,
+            "positions_read_back": c_read - c1,
+            "clean_tracks": c_clean - c_read,
+            "detect_events": c2 - c_clean,
+        },
         "store_open_s": t_open - t0,
         "load_s": t1 - t0,
         "events_s": t2 - t1,
@@ -187,6 +196,7 @@ def _pg_available() -> bool:
 
 
 def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bool) -> dict[str, object]:
+    load_before = [round(x, 2) for x in os.getloadavg()]
     best: dict[str, float] = {}
     runs: dict[str, list[dict[str, object]]] = {"sqlite": [], "postgresql": []}
     n_floor = 0
@@ -221,6 +231,9 @@ def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bo
         "pyais_loop_s": round(best["floor"], 3),
         "pyais_loop_msgs_per_s": round(n_floor / best["floor"]),
         "pyais_loop_cpu_s": round(best["floor_cpu"], 3),
+        # the machine is shared: its 1, 5 and 15 minute load averages around the runs
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     for db, rs in runs.items():
         if not rs:
@@ -236,6 +249,7 @@ def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bo
             "msgs_per_s": round(n_floor / total),
             "ratio_vs_pyais_loop": round(best["floor"] / total, 3),
             "total_cpu_s": round(float(b["total_cpu_s"]), 3),  # type: ignore[arg-type]
+            "cpu_s": {k: round(v, 3) for k, v in b["cpu_s"].items()},  # type: ignore[attr-defined]
             # CPU time of this process (the machine is shared): the same ratio, less noisy
             "cpu_ratio_vs_pyais_loop": round(best["floor_cpu"] / float(b["total_cpu_s"]), 3),  # type: ignore[arg-type]
             # a fresh database's schema creation is a fixed cost that swamps a small file
