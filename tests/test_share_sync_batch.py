@@ -208,10 +208,10 @@ def test_a_product_that_breaks_the_decision_is_quarantined_alone(pair, monkeypat
     docs = [received(jpn.sign_product(product(pid, {}))) for pid in ("a", "odd", "b")]
     real_row = usa._row
 
-    def row(p, signed, source):  # noqa: ANN001, ANN202
+    def row(p, signed, source, *wire):  # noqa: ANN001, ANN202
         if p.id == "odd":
             raise TypeError("a value the row cannot hold")
-        return real_row(p, signed, source)
+        return real_row(p, signed, source, *wire)
 
     monkeypatch.setattr(usa, "_row", row)
     count = commits(usa)

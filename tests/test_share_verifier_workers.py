@@ -124,3 +124,16 @@ def test_a_sync_through_the_workers_stores_what_a_sync_here_stores(usa_jpn, pool
     rep = usa.ingest(docs, source="JPN")
     assert rep.ingested == 5 and len(rep.refused) == 8
     assert {r["product_id"] for r in usa.share.stored_rows()} == {f"g{i}" for i in range(5)}
+
+
+def test_the_wire_a_worker_makes_is_the_one_made_here(usa_jpn, pool, tmp_path):
+    from kizuna.share.signing import wire_text
+
+    usa, jpn = usa_jpn
+    docs = _hostile_batch(jpn)
+    usa.verifier_pool = pool
+    usa.ingest(docs, source="JPN")
+    stored = {r["product_id"]: r["wire"] for r in usa.share.stored_rows()}
+    assert stored == {d["product"]["id"]: wire_text(d) for d in docs[:5]}
+    for wire in stored.values():
+        assert isinstance(usa.verify_wire(wire), Product)  # served as stored, verifiable again

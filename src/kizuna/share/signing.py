@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import pickle
 import threading
@@ -282,6 +283,8 @@ class Verdicts:
         self._waiting = list(waiting)
         self._pool = pool
         self._trust, self._config = trust, config
+        # The stored wire text of accepted documents, by position, where a worker made it.
+        self.wires: dict[int, str] = {}
 
     def result(self) -> list[Product | IntegrityError]:
         """Every verdict. This process takes back the chunks no worker has started, from the end of
@@ -303,7 +306,10 @@ class Verdicts:
                 _refuse_failed(self._verdicts, chunk, answers)
             else:
                 for (i, _), answer in zip(chunk, answers, strict=True):
-                    self._verdicts[i] = _from_worker(answer)
+                    if isinstance(answer[0], Product):
+                        self._verdicts[i], self.wires[i] = answer
+                    else:
+                        self._verdicts[i] = IntegrityError(*answer)
         self._waiting = []
         return self._verdicts
 
@@ -437,25 +443,28 @@ def _worker_setup(setup: bytes) -> tuple[TrustStore, MarkingConfig | None]:
     return found
 
 
-def _to_worker(verdict: Product | IntegrityError) -> Product | tuple[str, str | None, int | None]:
+_Answer = tuple[Product, str] | tuple[str, str | None, int | None]
+
+
+def _to_worker(doc: Mapping[str, object], verdict: Product | IntegrityError) -> _Answer:
+    """A worker's answer: the product with its stored wire text, or the refusal's (reason, id, version)."""
     if isinstance(verdict, IntegrityError):
         return (verdict.reason, verdict.product_id, verdict.version)
-    return verdict
+    return (verdict, wire_text(doc))
 
 
-def _from_worker(answer: Product | tuple[str, str | None, int | None]) -> Product | IntegrityError:
-    if isinstance(answer, tuple):
-        return IntegrityError(*answer)
-    return answer
+def wire_text(signed: Mapping[str, object]) -> str:
+    """The text a node stores and serves for a signed document it accepted: the received document,
+    compact (the signature covers the canonical bytes of its ``product``, not this text)."""
+    return json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
 
 
-def _check_documents(
-    setup: bytes, docs: Sequence[Mapping[str, object]]
-) -> list[Product | tuple[str, str | None, int | None]]:
+def _check_documents(setup: bytes, docs: Sequence[Mapping[str, object]]) -> list[_Answer]:
     """Worker side of :meth:`VerifierPool.submit_documents`: :func:`verify_signed` of each document
-    (every check, the canonical bytes and Ed25519), a refusal as (reason, id, version)."""
+    (every check, the canonical bytes and Ed25519), with the wire text the node will store for it (made
+    here, so the receiving process does not serialise it again), a refusal as (reason, id, version)."""
     trust, config = _worker_setup(setup)
-    return [_to_worker(_verdict(doc, trust, config)) for doc in docs]
+    return [_to_worker(doc, _verdict(doc, trust, config)) for doc in docs]
 
 
 class VerifierPool:
