@@ -137,3 +137,34 @@ def test_the_wire_a_worker_makes_is_the_one_made_here(usa_jpn, pool, tmp_path):
     assert stored == {d["product"]["id"]: wire_text(d) for d in docs[:5]}
     for wire in stored.values():
         assert isinstance(usa.verify_wire(wire), Product)  # served as stored, verifiable again
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        '{"reason":"1e-05 5.0 -0.0 1.5e+16","source":"JPN"}',
+        '{"note":"\\u0000 \\" \\\\ \U0001f6f0 \u79d8 \u2028"}',
+        "",
+    ],
+)
+@pytest.mark.parametrize("version", [None, 1, 2**31 - 1])
+def test_an_audit_entry_hashes_its_rfc_8785_bytes(detail, version):
+    """The audit chain hashes RFC 8785 bytes of each entry (the reference serialiser here)."""
+    import hashlib
+
+    from kizuna.share.audit import entry_hash
+    from kizuna.share.products import canonical_json
+
+    prev = "ab" * 32
+    members = {
+        "seq": 7,
+        "ts_utc": "2026-12-01T00:00:00.000000Z",
+        "event": "ingest",
+        "actor": "node:JPN \U0001f6f0",
+        "product_id": "p-1",
+        "version": version,
+        "detail": detail,
+    }
+    expected = hashlib.sha256(bytes.fromhex(prev) + canonical_json(members)).hexdigest()
+    got = entry_hash(prev, 7, members["ts_utc"], "ingest", members["actor"], "p-1", version, detail)
+    assert got == expected
