@@ -168,3 +168,31 @@ def test_an_audit_entry_hashes_its_rfc_8785_bytes(detail, version):
     expected = hashlib.sha256(bytes.fromhex(prev) + canonical_json(members)).hexdigest()
     got = entry_hash(prev, 7, members["ts_utc"], "ingest", members["actor"], "p-1", version, detail)
     assert got == expected
+
+
+def test_a_stalled_worker_never_holds_a_page(usa_jpn):
+    """Chunks a worker has started but not finished (a worker starved of its core) are checked here
+    too: the page is written with the same verdicts, without waiting for the worker."""
+    import threading
+    from concurrent.futures import Future
+
+    class Stalled(VerifierPool):
+        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
+            out = []
+            for start in range(0, len(docs), 3):
+                running: Future[list[object]] = Future()
+                assert running.set_running_or_notify_cancel()  # started: it cannot be taken back
+                out.append((list(docs[start : start + 3]), running))
+            return out
+
+    usa, jpn = usa_jpn
+    usa.verifier_pool = Stalled(workers=1, min_batch=1)
+    docs = _hostile_batch(jpn)
+    done: list[object] = []
+    t = threading.Thread(target=lambda: done.append(usa.ingest(docs, source="JPN")), daemon=True)
+    t.start()
+    t.join(30)
+    assert done, "the ingest waited for a worker that never answers"
+    rep = done[0]
+    assert rep.ingested == 5 and len(rep.refused) == 8  # type: ignore[attr-defined]
+    assert {r["product_id"] for r in usa.share.stored_rows()} == {f"g{i}" for i in range(5)}

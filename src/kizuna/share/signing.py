@@ -295,6 +295,12 @@ class Verdicts:
         for chunk, future in self._waiting:
             if future.cancelled():
                 continue
+            # A chunk of documents a worker has started but not finished: check it here as well
+            # rather than wait (a worker starved of its core would otherwise hold the page), taking
+            # the worker's answer if it comes first. The verdicts are the same either way.
+            started = not future.done() and chunk and not isinstance(chunk[0][1], CheckedDocument)
+            if started and self._race(chunk, future):
+                continue
             try:
                 answers = future.result()
             except Exception:  # noqa: BLE001 - a broken worker costs speed, never a verdict
@@ -312,6 +318,15 @@ class Verdicts:
                         self._verdicts[i] = IntegrityError(*answer)
         self._waiting = []
         return self._verdicts
+
+    def _race(self, chunk: Sequence[tuple[int, Any]], future: Future[list[Any]]) -> bool:
+        """Check `chunk`'s documents here until the worker's answer arrives; True when they were all
+        checked here (the worker's answer is then not used)."""
+        for i, doc in chunk:
+            if future.done():
+                return False
+            self._verdicts[i] = _verdict(doc, self._trust, self._config)
+        return True
 
     def _settle_here(self, chunk: Sequence[tuple[int, CheckedDocument | Mapping[str, object]]]) -> None:
         """The verdicts of a chunk no worker gave, found in this process."""
