@@ -8,8 +8,10 @@ Measured side by side, in one run, against two references:
 * the same sync with signature verification off (every other check, the writes and the audit on).
 
 Sync throughput (products/s), each configuration into a fresh database, interleaved and repeated
-(median reported), as ratios to the floor and to the unverified sync: verified with every Ed25519
-check in this process, verified with the checks shared with a `VerifierPool` worker, and unverified.
+(median and best reported: the machine may be shared, and the best run is the one least disturbed),
+as ratios to the floor and to the unverified sync: verified with every check in this process,
+verified with every check of each received product (shape, limits, canonical form, RFC 8785 bytes,
+Ed25519) in a `VerifierPool` worker while this process writes, and unverified.
 Two partners:
 
 * end to end: JPN's real node serving its feed from its own process (its stored rows verified once
@@ -320,11 +322,14 @@ def rates(
     out: dict[str, object] = {}
     median_floor = statistics.median(floors)
     for name, got in runs.items():
+        out[f"{name}_best_per_s"] = round(max(got))
+        out[f"{name}_best_over_best_floor"] = round(max(got) / max(floors), 3)
         out[f"{name}_per_s"] = round(statistics.median(got))
         out[f"{name}_runs_per_s"] = [round(r) for r in got]
         out[f"{name}_over_floor"] = round(statistics.median(got) / median_floor, 3)
         out[f"{name}_cpu_us_per_product"] = round(statistics.median(cpus[name]), 1)
     out["floor_us_per_verify"] = round(1e6 / median_floor, 1)
+    out["floor_best_per_s"] = round(max(floors))
     # What verifying costs this process beyond the unverified sync, in Ed25519 verifications.
     out["verify_cost_over_floor"] = round(
         (statistics.median(cpus["verified"]) - statistics.median(cpus["unverified"])) * median_floor / 1e6, 3
@@ -423,6 +428,7 @@ def main(
         result[kind] = out
         result.setdefault("per_product_us", micro)
     result["floor_ed25519_verify_per_s"] = round(statistics.median(all_floors))
+    result["floor_best_per_s"] = round(max(all_floors))
     result["floor_runs_per_s"] = [round(f) for f in all_floors]
     result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     return result
@@ -447,7 +453,9 @@ def table(res: dict[str, object]) -> Table:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", nargs="?", type=int, default=3000, help="products in the partner's feed")
-    ap.add_argument("--repeats", type=int, default=3, help="syncs per configuration (median reported)")
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="syncs per configuration (median and best reported)"
+    )
     ap.add_argument("--latency-samples", type=int, default=200)
     ap.add_argument("--profile", action="store_true", help="print a cProfile of one verified sync")
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/share.json")

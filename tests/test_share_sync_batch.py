@@ -208,10 +208,10 @@ def test_a_product_that_breaks_the_decision_is_quarantined_alone(pair, monkeypat
     docs = [received(jpn.sign_product(product(pid, {}))) for pid in ("a", "odd", "b")]
     real_row = usa._row
 
-    def row(p, signed, source):  # noqa: ANN001, ANN202
+    def row(p, signed, source, *wire):  # noqa: ANN001, ANN202
         if p.id == "odd":
             raise TypeError("a value the row cannot hold")
-        return real_row(p, signed, source)
+        return real_row(p, signed, source, *wire)
 
     monkeypatch.setattr(usa, "_row", row)
     count = commits(usa)
@@ -286,6 +286,11 @@ def test_a_broken_verifier_worker_costs_speed_never_a_verdict(pair):
             failed.set_exception(RuntimeError("worker died"))
             return [(list(checked), failed)]
 
+        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
+            failed: Future[list[object]] = Future()
+            failed.set_exception(RuntimeError("worker died"))
+            return [(list(docs), failed)]
+
     usa, jpn = pair
     usa.verifier_pool = Broken(workers=1, min_batch=1)
     rep = usa.ingest(_mixed_batch(jpn), source="JPN")
@@ -298,6 +303,9 @@ def test_a_pool_that_cannot_start_workers_verifies_here(pair):
 
     class NoChildren(VerifierPool):
         def submit(self, checked):  # noqa: ANN001, ANN202
+            raise AssertionError("daemonic processes are not allowed to have children")
+
+        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
             raise AssertionError("daemonic processes are not allowed to have children")
 
     usa, jpn = pair

@@ -55,18 +55,22 @@ def entry_hash(
     version: int | None,
     detail: str,
 ) -> str:
-    # Every member is a string, an integer or null: the fast serialiser's bytes are RFC 8785's.
-    body = canonical_json_parsed(
-        {
-            "seq": seq,
-            "ts_utc": ts_utc,
-            "event": event,
-            "actor": actor,
-            "product_id": product_id,
-            "version": version,
-            "detail": detail,
-        }
-    )
+    members = {
+        "actor": actor,
+        "detail": detail,
+        "event": event,
+        "product_id": product_id,
+        "seq": seq,
+        "ts_utc": ts_utc,
+        "version": version,
+    }
+    if all(v is None or type(v) is str or type(v) is int for v in members.values()):
+        # Strings, integers and nulls under fixed ASCII keys: the C encoder's compact text in key order
+        # is already RFC 8785 (no float to rewrite, no key outside the BMP to reorder), so the
+        # canonical serialiser's number scan is skipped.
+        body = json.dumps(members, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    else:
+        body = canonical_json_parsed(members)
     return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
 
 

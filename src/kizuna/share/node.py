@@ -26,6 +26,7 @@ from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, AuditLog
 from kizuna.share.markings import Classification, Marking, MarkingConfig, default_config
 from kizuna.share.policy import (
+    Decision,
     PolicyError,
     Subject,
     at_least_as_restrictive,
@@ -46,6 +47,7 @@ from kizuna.share.signing import (
     load_public_key,
     start_verification,
     verify_signed,
+    wire_text,
 )
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.share_store import ProductRow, ShareStore, Visibility, delimited
@@ -504,7 +506,10 @@ class Node:
         return None if row is None else self.verified_row(row)
 
     # ------------------------------------------------------------ writes
-    def _row(self, product: Product, signed: Mapping[str, object], source: str) -> dict[str, object]:
+    def _row(
+        self, product: Product, signed: Mapping[str, object], source: str, wire: str | None = None
+    ) -> dict[str, object]:
+        """The row storing `product`; `wire` is :func:`wire_text` of `signed` when already made."""
         nations = releasable_nations(product.marking, self.owner_nation(product), self.config.markings)
         return {
             "product_id": product.id,
@@ -519,7 +524,7 @@ class Node:
             "objects": delimited(product.objects),
             "source": source,
             "signature": str(signed["signature"]["value"]),  # type: ignore[index]
-            "wire": json.dumps(signed, separators=(",", ":"), ensure_ascii=False),
+            "wire": wire_text(signed) if wire is None else wire,
         }
 
     def publish(self, product: Product, *, actor: str, publisher: Subject | None = None) -> dict[str, object]:
@@ -747,8 +752,12 @@ class Node:
         for doc, reason in quarantined:
             refusals.append(self._quarantine(source, doc, reason, report))
         verdicts = staged.verdicts.result()
-        accepted: list[tuple[Product, Mapping[str, object]]] = []
-        for doc, verdict in zip(docs, verdicts, strict=True):
+        wires = staged.verdicts.wires
+        accepted: list[tuple[Product, Mapping[str, object], str | None]] = []
+        # A page carries a handful of markings: each is decided once (the decision depends only on
+        # the marking, its owner nation and this node).
+        decisions: dict[tuple[Marking, str], Decision] = {}
+        for i, (doc, verdict) in enumerate(zip(docs, verdicts, strict=True)):
             if isinstance(verdict, IntegrityError):
                 pid, ver = limits.safe_id(verdict.product_id), limits.safe_version(verdict.version)
                 report.refused.append((pid, ver, verdict.reason))
@@ -757,9 +766,12 @@ class Node:
                 )
                 continue
             p = verdict
-            decision = may_access(
-                self.self_subject, p.marking, owner_nation=self.owner_nation(p), config=self.config.markings
-            )
+            owner = self.owner_nation(p)
+            decision = decisions.get((p.marking, owner))
+            if decision is None:
+                decision = decisions[(p.marking, owner)] = may_access(
+                    self.self_subject, p.marking, owner_nation=owner, config=self.config.markings
+                )
             if not decision and p.originator != self.node_id:
                 reason = f"not releasable to this node: {decision.reason}"
                 report.refused.append((p.id, p.version, reason))
@@ -767,7 +779,7 @@ class Node:
                     AuditEvent("refusal", actor, p.id, p.version, {"reason": reason, "source": source})
                 )
                 continue
-            accepted.append((p, doc))
+            accepted.append((p, doc, wires.get(i)))
         try:
             with self.share.write() as conn:
                 outcome = self._store_batch(conn, accepted, source, isolate=False)
@@ -800,7 +812,7 @@ class Node:
     def _store_batch(
         self,
         conn: Connection,
-        accepted: Sequence[tuple[Product, Mapping[str, object]]],
+        accepted: Sequence[tuple[Product, Mapping[str, object], str | None]],
         source: str,
         *,
         isolate: bool,
@@ -810,7 +822,7 @@ class Node:
         savepoint, quarantining the ones the store refuses."""
         out = _Batch()
         actor = f"node:{source}"
-        ids = list({p.id for p, _ in accepted})
+        ids = list({p.id for p, _, _ in accepted})
         have = self.share.versions(conn, ids)
         heads: dict[str, Product | IntegrityError] = {}
         # The head of each id that has a stored version (`have` holds only those): none for new ids.
@@ -820,9 +832,9 @@ class Node:
             except IntegrityError as exc:
                 heads[pid] = exc
         rows: list[tuple[Product, Mapping[str, object], dict[str, object]]] = []
-        for p, doc in accepted:
+        for p, doc, wire in accepted:
             try:
-                reason = self._decide(p, doc, source, have, heads, rows)
+                reason = self._decide(p, doc, source, have, heads, rows, wire)
             except Exception as exc:  # noqa: BLE001 - a product nothing here can decide on, on its own
                 out.events.append(
                     self._quarantine(source, doc, f"undecidable: {type(exc).__name__}", out.report)
@@ -871,6 +883,7 @@ class Node:
         have: dict[str, dict[int, str]],
         heads: dict[str, Product | IntegrityError],
         rows: list[tuple[Product, Mapping[str, object], dict[str, object]]],
+        wire: str | None = None,
     ) -> str | None:
         """One verified product against what is stored and what this batch stored before it: None when
         it is to be stored (its row appended to `rows`), `_DUPLICATE`, or the reason it is refused."""
@@ -900,7 +913,7 @@ class Node:
                 f"version {p.version} lowers the marking of version {head.version} "
                 "without an explicit downgrade by the originator"
             )
-        rows.append((p, doc, self._row(p, doc, source)))
+        rows.append((p, doc, self._row(p, doc, source, wire)))
         versions[p.version] = sig
         heads[p.id] = p
         return None

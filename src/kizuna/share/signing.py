@@ -43,13 +43,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
+import pickle
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -271,31 +274,69 @@ class Verdicts:
     def __init__(
         self,
         verdicts: list[Product | IntegrityError],
-        waiting: list[tuple[list[tuple[int, CheckedDocument]], Future[list[bool]]]],
+        waiting: Sequence[tuple[Sequence[tuple[int, Any]], Future[list[Any]]]],
         pool: VerifierPool | None = None,
+        trust: TrustStore | None = None,
+        config: MarkingConfig | None = None,
     ):
         self._verdicts = verdicts
-        self._waiting = waiting
+        self._waiting = list(waiting)
         self._pool = pool
+        self._trust, self._config = trust, config
+        # The stored wire text of accepted documents, by position, where a worker made it.
+        self.wires: dict[int, str] = {}
 
     def result(self) -> list[Product | IntegrityError]:
         """Every verdict. This process takes back the chunks no worker has started, from the end of
         the batch while the workers go on from its start, so neither side waits while checks remain."""
         for chunk, future in reversed(self._waiting):
             if future.cancel():
-                _refuse_failed(self._verdicts, chunk, [c.signature_ok() for _, c in chunk])
+                self._settle_here(chunk)
         for chunk, future in self._waiting:
             if future.cancelled():
                 continue
+            # A chunk of documents a worker has started but not finished: check it here as well
+            # rather than wait (a worker starved of its core would otherwise hold the page), taking
+            # the worker's answer if it comes first. The verdicts are the same either way.
+            started = not future.done() and chunk and not isinstance(chunk[0][1], CheckedDocument)
+            if started and self._race(chunk, future):
+                continue
             try:
-                oks = future.result()
+                answers = future.result()
             except Exception:  # noqa: BLE001 - a broken worker costs speed, never a verdict
                 if self._pool is not None:
                     self._pool.reset()
-                oks = [c.signature_ok() for _, c in chunk]
-            _refuse_failed(self._verdicts, chunk, oks)
+                self._settle_here(chunk)
+                continue
+            if chunk and isinstance(chunk[0][1], CheckedDocument):
+                _refuse_failed(self._verdicts, chunk, answers)
+            else:
+                for (i, _), answer in zip(chunk, answers, strict=True):
+                    if isinstance(answer[0], Product):
+                        self._verdicts[i], self.wires[i] = answer
+                    else:
+                        self._verdicts[i] = IntegrityError(*answer)
         self._waiting = []
         return self._verdicts
+
+    def _race(self, chunk: Sequence[tuple[int, Any]], future: Future[list[Any]]) -> bool:
+        """Check `chunk`'s documents here until the worker's answer arrives; True when they were all
+        checked here (the worker's answer is then not used)."""
+        for i, doc in chunk:
+            if future.done():
+                return False
+            self._verdicts[i] = _verdict(doc, self._trust, self._config)
+        return True
+
+    def _settle_here(self, chunk: Sequence[tuple[int, CheckedDocument | Mapping[str, object]]]) -> None:
+        """The verdicts of a chunk no worker gave, found in this process."""
+        for i, item in chunk:
+            if isinstance(item, CheckedDocument):
+                if not item.signature_ok():
+                    product = item.product
+                    self._verdicts[i] = IntegrityError("bad signature", product.id, product.version)
+            else:
+                self._verdicts[i] = _verdict(item, self._trust, self._config)
 
 
 def _refuse_failed(
@@ -308,6 +349,17 @@ def _refuse_failed(
             verdicts[i] = IntegrityError("bad signature", c.product.id, c.product.version)
 
 
+def _verdict(
+    doc: Mapping[str, object], trust: TrustStore | None, config: MarkingConfig | None
+) -> Product | IntegrityError:
+    """:func:`verify_signed` of one document, its refusal returned rather than raised."""
+    assert trust is not None  # whole documents are only ever handed out with their trust store
+    try:
+        return verify_signed(doc, trust, config)
+    except IntegrityError as exc:
+        return exc
+
+
 def start_verification(
     docs: Sequence[Mapping[str, object]],
     trust: TrustStore,
@@ -317,8 +369,17 @@ def start_verification(
     pool: VerifierPool | None = None,
 ) -> Verdicts:
     """:func:`verify_signed` of each document, each verdict on its own (a refusal is returned, never
-    raised). Every check but Ed25519 runs now; the Ed25519 checks too, unless a `pool` takes them
-    (`pool.min_batch` documents or more), in which case they run while the caller goes on."""
+    raised). With a `pool` and `pool.min_batch` documents or more, every check of each document (shape,
+    limits, canonical form, canonical bytes, Ed25519) runs in the pool's workers while the caller goes
+    on; otherwise every check runs now, here."""
+    if check_signature and pool is not None and len(docs) >= pool.min_batch:
+        try:
+            waiting = pool.submit_documents(list(enumerate(docs)), trust, config)
+        except Exception:  # noqa: BLE001 - no workers here (e.g. a daemon process): verify in this one
+            pool.reset()
+        else:
+            placeholder = IntegrityError("not verified")  # every one is replaced by `result`
+            return Verdicts([placeholder] * len(docs), waiting, pool, trust, config)
     verdicts: list[Product | IntegrityError] = []
     checked: list[tuple[int, CheckedDocument]] = []
     for doc in docs:
@@ -329,14 +390,8 @@ def start_verification(
             continue
         checked.append((len(verdicts), c))
         verdicts.append(c.product)
-    if not check_signature or not checked:
-        return Verdicts(verdicts, [])
-    if pool is not None and len(checked) >= pool.min_batch:
-        try:
-            return Verdicts(verdicts, pool.submit(checked), pool)
-        except Exception:  # noqa: BLE001 - no workers here (e.g. a daemon process): verify in this one
-            pool.reset()
-    _refuse_failed(verdicts, checked, [c.signature_ok() for _, c in checked])
+    if check_signature and checked:
+        _refuse_failed(verdicts, checked, [c.signature_ok() for _, c in checked])
     return Verdicts(verdicts, [])
 
 
@@ -374,6 +429,59 @@ def _verify_chunk(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
     return out
 
 
+# Worker side of `VerifierPool.submit_documents`: the trust stores and marking configurations met so
+# far, by the digest of their pickled form (a node ships its own once per chunk; rebuilding the keys and
+# the configuration's patterns per chunk would cost more than the checks).
+_worker_setups: dict[bytes, tuple[TrustStore, MarkingConfig | None]] = {}
+
+
+def _setup_bytes(trust: TrustStore, config: MarkingConfig | None) -> bytes:
+    # Every key id the store answers for (a key replaced by `add` included), so a worker looks keys
+    # up exactly as this process does.
+    kids = sorted((kid, node, _raw_public(key)) for kid, (node, key) in trust._by_kid.items())
+    return pickle.dumps((kids, config), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _worker_setup(setup: bytes) -> tuple[TrustStore, MarkingConfig | None]:
+    digest = hashlib.sha256(setup).digest()
+    found = _worker_setups.get(digest)
+    if found is None:
+        kids, config = pickle.loads(setup)  # noqa: S301 - from the parent process, never from a partner
+        if len(_worker_setups) >= 16:
+            _worker_setups.clear()
+        trust = TrustStore({})
+        for kid, node, raw in kids:
+            key = Ed25519PublicKey.from_public_bytes(raw)
+            trust._by_kid[kid] = (node, key)
+            trust.keys.setdefault(node, key)
+        found = _worker_setups[digest] = (trust, config)
+    return found
+
+
+_Answer = tuple[Product, str] | tuple[str, str | None, int | None]
+
+
+def _to_worker(doc: Mapping[str, object], verdict: Product | IntegrityError) -> _Answer:
+    """A worker's answer: the product with its stored wire text, or the refusal's (reason, id, version)."""
+    if isinstance(verdict, IntegrityError):
+        return (verdict.reason, verdict.product_id, verdict.version)
+    return (verdict, wire_text(doc))
+
+
+def wire_text(signed: Mapping[str, object]) -> str:
+    """The text a node stores and serves for a signed document it accepted: the received document,
+    compact (the signature covers the canonical bytes of its ``product``, not this text)."""
+    return json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_documents(setup: bytes, docs: Sequence[Mapping[str, object]]) -> list[_Answer]:
+    """Worker side of :meth:`VerifierPool.submit_documents`: :func:`verify_signed` of each document
+    (every check, the canonical bytes and Ed25519), with the wire text the node will store for it (made
+    here, so the receiving process does not serialise it again), a refusal as (reason, id, version)."""
+    trust, config = _worker_setup(setup)
+    return [_to_worker(doc, _verdict(doc, trust, config)) for doc in docs]
+
+
 class VerifierPool:
     """Ed25519 checks of large batches in `workers` worker processes.
 
@@ -409,6 +517,24 @@ class VerifierPool:
             chunk = list(checked[start : start + self.chunk])
             items = [(_raw_public(c.public_key), c.signature, c.message) for _, c in chunk]
             out.append((chunk, self._pool().submit(_verify_chunk, items)))
+        return out
+
+    def submit_documents(
+        self,
+        docs: Sequence[tuple[int, Mapping[str, object]]],
+        trust: TrustStore,
+        config: MarkingConfig | None,
+    ) -> list[tuple[list[tuple[int, Mapping[str, object]]], Future[list[Any]]]]:
+        """Hand every check of the received documents `docs` to the workers in chunks of `chunk`
+        (:meth:`Verdicts.result` takes back the ones still queued when the verdicts are wanted). The
+        workers parse, check and canonicalise each document as this process would, so the caller only
+        writes what they accept."""
+        # Made per batch, not cached: a key rotated since must never be checked with the old one.
+        setup = _setup_bytes(trust, config)
+        out = []
+        for start in range(0, len(docs), self.chunk):
+            chunk = list(docs[start : start + self.chunk])
+            out.append((chunk, self._pool().submit(_check_documents, setup, [d for _, d in chunk])))
         return out
 
     def reset(self) -> None:
