@@ -162,7 +162,7 @@ def test_console_routes_release_only_what_the_marking_allows(console, client):
     assert [i["payload"]["pc"] for i in jpn] == sorted(console.conjunction_pc.values(), reverse=True)
     # Each conjunction carries its CDM, made from the product's states.
     assert all(i["cdm"].startswith("CCSDS_CDM_VERS") and "MISS_DISTANCE" in i["cdm"] for i in jpn)
-    assert client.get("/console/api/products?type=nonsense").status_code == 400
+    assert client.get("/console/api/products?type=nonsense").status_code == 422
 
 
 def test_catalog_and_history(console, client):

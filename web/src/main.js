@@ -148,6 +148,7 @@ async function loadCatalog() {
   K.catalogCount = cat.count;
   $("#catalog-count").textContent = String(cat.count);
   tles = new Map(cat.objects.map((o) => [o[0], [o[1], o[2], o[3]]]));
+  K.catalogIds = cat.objects.map((o) => o[0]);
   points.removeAll();
   pointByNorad = new Map();
   for (const o of cat.objects) {
@@ -237,6 +238,8 @@ async function selectObject(norad) {
   setView("globe");
 }
 
+K.select = (norad) => selectObject(norad);
+
 // ----------------------------------------------------------------- conjunctions
 let conjunctionItems = [];
 
@@ -247,6 +250,7 @@ function fmtPc(pc) {
 async function loadConjunctions() {
   const r = await api("/console/api/conjunctions");
   conjunctionItems = r.items;
+  K.conjunctions = r.items;
   shown.conjunctions = r.items;
   $("#conj-list tbody").innerHTML = r.items
     .map((c, i) => {

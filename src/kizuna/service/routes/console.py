@@ -24,10 +24,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kizuna.formats.tle import format_tle
+from kizuna.service import models
 from kizuna.service.deps import CallerDep, CursorsDep, NodeDep, audit_access
 from kizuna.service.responses import AUTH_RESPONSES
 from kizuna.share.node import Node
-from kizuna.share.products import PRODUCT_TYPES, iso_z
+from kizuna.share.products import iso_z
 from kizuna.store.share_store import ProductRow
 
 router = APIRouter(prefix="/console/api", tags=["console"])
@@ -222,13 +223,11 @@ def products(
     c: CallerDep,
     node: NodeDep,
     box: CursorsDep,
-    type: Annotated[str | None, Query(max_length=40)] = None,
+    type: Annotated[models.ProductType | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 200,
 ) -> JSONResponse:
     """Products released to the caller (of one type, or of every type), newest first; `next` is the
     live feed's cursor (``/feed/stream?next=``) for what arrives after them."""
-    if type is not None and type not in PRODUCT_TYPES:
-        raise HTTPException(400, f"unknown product type {type!r}")
     # The feed resumes after the store's high-water mark read before the list: a product stored
     # meanwhile comes in both (the page keeps one), none is missed.
     high = node.share.max_seq()
