@@ -66,7 +66,13 @@ def measure(browser, base: str, token: str, fps_s: float) -> dict[str, float]:
         f0, t0 = page.evaluate("[window.kizuna.frames, performance.now()]")
         time.sleep(fps_s)
         f1, t1 = page.evaluate("[window.kizuna.frames, performance.now()]")
-        return {"load_s": load_ms / 1000.0, "fps": (f1 - f0) / ((t1 - t0) / 1000.0), "drawn": drawn}
+        propagate_ms = page.evaluate("window.kizuna.propagateMs")
+        return {
+            "load_s": load_ms / 1000.0,
+            "fps": (f1 - f0) / ((t1 - t0) / 1000.0),
+            "drawn": drawn,
+            "propagate_ms": propagate_ms,
+        }
     finally:
         context.close()
 
@@ -135,9 +141,9 @@ def main() -> int:
     }
     out = ROOT / "benchmarks" / "results" / "console.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'':10} {'load s':>8} {'fps':>6} {'drawn':>7}")
+    print(f"{'':10} {'load s':>8} {'fps':>6} {'drawn':>7} {'SGP4 ms':>8}")
     for name, b in best.items():
-        print(f"{name:10} {b['load_s']:8.2f} {b['fps']:6.2f} {b['drawn']:7d}")
+        print(f"{name:10} {b['load_s']:8.2f} {b['fps']:6.2f} {b['drawn']:7d} {b['propagate_ms']:8.0f}")
     print(f"wrote {out}")
     return 0
 

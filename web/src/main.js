@@ -157,12 +157,14 @@ async function loadCatalog() {
   }
   if (worker) worker.terminate();
   worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  let busy = false;
   const scratch = new Cesium.Cartesian3();
   worker.onmessage = (ev) => {
     const m = ev.data;
     if (m.kind !== "positions") return;
-    busy = false;
+    K.propagateMs = m.ms;
+    // The next propagation once a second, or later when one takes long (a slow machine): the worker
+    // then stays idle at least twice as long as it works, leaving the cores to rendering.
+    setTimeout(tick, Math.max(TICK_MS, 2 * m.ms));
     const pos = m.positions;
     let drawn = 0;
     for (let i = 0; i < points.length; i++) {
@@ -189,14 +191,11 @@ async function loadCatalog() {
     }
   };
   worker.postMessage({ kind: "catalog", objects: cat.objects });
+  const current = worker;
   const tick = () => {
-    if (!busy) {
-      busy = true;
-      worker.postMessage({ kind: "tick", timeMs: Date.now() });
-    }
+    if (worker === current) worker.postMessage({ kind: "tick", timeMs: Date.now() });
   };
   tick();
-  setInterval(tick, TICK_MS);
 }
 
 function historyPlot(history) {

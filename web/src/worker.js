@@ -16,6 +16,7 @@ self.onmessage = (ev) => {
     });
     self.postMessage({ kind: "loaded", count: sats.length });
   } else if (msg.kind === "tick") {
+    const started = performance.now();
     const when = new Date(msg.timeMs);
     const gmst = gstime(when);
     const out = new Float64Array(sats.length * 3);
@@ -38,6 +39,7 @@ self.onmessage = (ev) => {
         out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = NaN;
       }
     }
-    self.postMessage({ kind: "positions", timeMs: msg.timeMs, positions: out }, [out.buffer]);
+    const ms = performance.now() - started;
+    self.postMessage({ kind: "positions", timeMs: msg.timeMs, positions: out, ms }, [out.buffer]);
   }
 };
