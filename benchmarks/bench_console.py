@@ -123,6 +123,7 @@ def main() -> int:
             "load_s": min(r["load_s"] for r in rs),
             "fps": max(r["fps"] for r in rs),
             "drawn": rs[0]["drawn"],
+            "propagate_ms": min(r["propagate_ms"] for r in rs),
         }
         for name, rs in runs.items()
     }
