@@ -101,67 +101,70 @@ class Visit:
         self.context.close()
 
 
-def test_globe_renders_the_whole_catalog(site):
+@pytest.fixture(scope="module")
+def jpn(site):
+    """One JPN user's context, shared by the tests that only read (each login costs a globe start)."""
+    console, base, browser = site
+    v = Visit(browser, base, console.tokens["analyst-jpn"])
+    yield v
+    v.close()
+
+
+def test_globe_renders_the_whole_catalog(site, jpn):
     from PIL import Image
 
-    console, base, browser = site
-    v = Visit(browser, base, console.tokens["analyst-jpn"])
-    try:
-        v.page.wait_for_function("window.kizuna.catalogDrawnMs !== null", timeout=60_000)
-        stored = len(console.node.catalog.latest_element_sets())
-        assert int(v.page.inner_text("#catalog-count")) == stored == 2000
-        drawn = v.page.evaluate("window.kizuna.drawn")
-        assert drawn >= 0.95 * stored  # the rest decayed or failed SGP4 at today's date
-        time.sleep(1.0)
-        png = v.page.locator("#globe canvas").first.screenshot()
-        pixels = Image.open(BytesIO(png)).convert("RGB")
-        colours = pixels.getcolors(maxcolors=1 << 20) or []
-        assert len(colours) > 500  # imagery and points, not a blank or single-colour canvas
-        blue = sum(n for n, (r, g, b) in colours if b > r + 20 and b > 80)
-        assert blue > 0.05 * pixels.width * pixels.height  # the oceans of the local NaturalEarthII
-        assert v.view("globe") == "UNCLASSIFIED"
-        # Selecting an object shows its details and element history.
-        norad = v.page.evaluate("[...window.kizuna.catalogIds][0]")
-        v.page.evaluate(f"window.kizuna.select({norad})")
-        v.page.wait_for_selector("#object-details h3[data-field=object]")
-        assert str(norad) in v.page.inner_text("#object-details h3")
-        v.shot("globe")
-        assert v.hosts == {base.split("/")[2]}, v.hosts  # no request left the node
-    finally:
-        v.close()
+    console, base, _browser = site
+    v = jpn
+    v.page.wait_for_function("window.kizuna.catalogDrawnMs !== null", timeout=60_000)
+    stored = len(console.node.catalog.latest_element_sets())
+    assert int(v.page.inner_text("#catalog-count")) == stored == 2000
+    drawn = v.page.evaluate("window.kizuna.drawn")
+    assert drawn >= 0.95 * stored  # the rest decayed or failed SGP4 at today's date
+    time.sleep(1.0)
+    png = v.page.locator("#globe canvas").first.screenshot()
+    pixels = Image.open(BytesIO(png)).convert("RGB")
+    colours = pixels.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 500  # imagery and points, not a blank or single-colour canvas
+    blue = sum(n for n, (r, g, b) in colours if b > r + 20 and b > 80)
+    assert blue > 0.05 * pixels.width * pixels.height  # the oceans of the local NaturalEarthII
+    assert v.view("globe") == "UNCLASSIFIED"
+    # Selecting an object shows its details and element history.
+    norad = v.page.evaluate("[...window.kizuna.catalogIds][0]")
+    v.page.evaluate(f"window.kizuna.select({norad})")
+    v.page.wait_for_selector("#object-details h3[data-field=object]")
+    assert str(norad) in v.page.inner_text("#object-details h3")
+    v.shot("globe")
+    assert v.hosts == {base.split("/")[2]}, v.hosts  # no request left the node
 
 
-def test_clicking_a_conjunction_shows_both_objects_and_its_pc(site):
-    console, base, browser = site
-    v = Visit(browser, base, console.tokens["analyst-jpn"])
-    try:
-        assert v.view("conjunctions") == SECRET
-        rows = v.page.locator("#conj-list tbody tr")
-        assert rows.count() == 4
-        shown = [float(t) for t in rows.locator("td[data-field=pc]").all_inner_texts()]
-        assert shown == sorted(shown, reverse=True)
-        for i in (0, 3):
-            row = rows.nth(i)
-            pid = row.get_attribute("data-id")
-            row.click()
-            detail = v.page.locator("#conj-detail")
-            assert float(detail.locator("[data-field=pc]").inner_text()) == pytest.approx(
-                console.conjunction_pc[pid], rel=1e-3
-            )
-            item = [x for x in v.page.evaluate("window.kizuna.conjunctions") if x["id"] == pid][0]
-            assert str(item["payload"]["primary"]) in detail.locator("[data-field=primary]").inner_text()
-            assert str(item["payload"]["secondary"]) in detail.locator("[data-field=secondary]").inner_text()
-            assert "MISS_DISTANCE" in v.page.inner_text("#cdm")
-            # Both orbits, both objects at TCA and the miss vector are on the globe.
-            assert v.page.evaluate("window.kizunaViewer.entities.values.length") == 5
-        v.page.locator("#conj-list tbody tr").nth(0).click()
-        time.sleep(1.0)
-        v.shot("conjunctions")
-    finally:
-        v.close()
+def test_clicking_a_conjunction_shows_both_objects_and_its_pc(site, jpn):
+    console, _base, _browser = site
+    v = jpn
+    assert v.view("conjunctions") == SECRET
+    rows = v.page.locator("#conj-list tbody tr")
+    assert rows.count() == 4
+    shown = [float(t) for t in rows.locator("td[data-field=pc]").all_inner_texts()]
+    assert shown == sorted(shown, reverse=True)
+    for i in (0, 3):
+        row = rows.nth(i)
+        pid = row.get_attribute("data-id")
+        row.click()
+        detail = v.page.locator("#conj-detail")
+        assert float(detail.locator("[data-field=pc]").inner_text()) == pytest.approx(
+            console.conjunction_pc[pid], rel=1e-3
+        )
+        item = [x for x in v.page.evaluate("window.kizuna.conjunctions") if x["id"] == pid][0]
+        assert str(item["payload"]["primary"]) in detail.locator("[data-field=primary]").inner_text()
+        assert str(item["payload"]["secondary"]) in detail.locator("[data-field=secondary]").inner_text()
+        assert "MISS_DISTANCE" in v.page.inner_text("#cdm")
+        # Both orbits, both objects at TCA and the miss vector are on the globe.
+        assert v.page.evaluate("window.kizunaViewer.entities.values.length") == 5
+    v.page.locator("#conj-list tbody tr").nth(0).click()
+    time.sleep(1.0)
+    v.shot("conjunctions")
 
 
-def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(site):
+def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(site, jpn):
     console, base, browser = site
     expected_jpn = {
         "globe": "UNCLASSIFIED",
@@ -172,7 +175,7 @@ def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(
         "feed": SECRET,
     }
     for user in ("analyst-ukr", "analyst-jpn"):
-        v = Visit(browser, base, console.tokens[user])
+        v = Visit(browser, base, console.tokens[user]) if user == "analyst-ukr" else jpn
         try:
             for name in VIEWS:
                 banner = v.view(name)
@@ -192,7 +195,8 @@ def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(
             else:
                 assert secret_seen == console.secret_ids
         finally:
-            v.close()
+            if v is not jpn:
+                v.close()
 
 
 def test_new_products_arrive_live_and_logout_ends_the_session(site):
