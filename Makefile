@@ -9,7 +9,13 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements-dev.lock
 LINT_PATHS := src tests benchmarks scripts
 
-.PHONY: install demo test test-slow test-all bench lint lock clean
+.PHONY: install demo test test-slow test-all bench lint lock clean console chromium
+
+# The web console (web/): built with the machine's Node.js and npm into the package, which serves it
+# at `/`; rebuilt only when web/ changes. Chromium (Debian's) drives the console's browser tests.
+CONSOLE_INDEX := src/kizuna/service/console/index.html
+WEB_DEPS      := web/node_modules/.package-lock.json
+WEB_SOURCES   := web/index.html web/vite.config.js $(wildcard web/src/*)
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +26,40 @@ $(STAMP): pyproject.toml $(LOCK)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_DEPS)
+
+$(CONSOLE_INDEX): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+console: $(CONSOLE_INDEX)
+
+# Installs Debian's chromium when missing, as root or with passwordless sudo; otherwise says so and
+# the browser tests skip.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
+		{ sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
+	else echo "chromium missing and no root or sudo: the console's browser tests will skip"; fi
+
+demo: $(STAMP) $(CONSOLE_INDEX)
 	$(KIZUNA) demo
 
-test: $(STAMP)
+test: $(STAMP) $(CONSOLE_INDEX) chromium
 	$(PY) -m pytest -m "not slow" -q -n auto --dist loadfile
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(CONSOLE_INDEX) chromium
 	$(PY) -m pytest -m slow -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) $(CONSOLE_INDEX) chromium
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(CONSOLE_INDEX) chromium
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(STAMP)
@@ -50,4 +77,5 @@ lock:
 		--generate-hashes --custom-compile-command "make lock" --quiet -o $(LOCK)
 
 clean:
+	rm -rf web/node_modules src/kizuna/service/console
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build *.egg-info src/*.egg-info

@@ -493,10 +493,13 @@ def test_schemathesis_write_operations(target):
     assert {op.path for op in writes} == {
         "/products",
         "/products/{product_id}/downgrade",
+        "/session",  # the console's login
         "/taxii2/kizuna/collections/{collection_id}/objects/",
     }
     for op in writes:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        # The login takes no body and no parameter (only its Authorization header): nothing to negate.
+        modes = (GenerationMode.POSITIVE,) if op.path == "/session" else tuple(GenerationMode)
+        for mode in modes:
             _schemathesis_run(op, mode, SCHEMA_EXAMPLES)
     check_feed_moves(target)
 

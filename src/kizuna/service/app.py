@@ -29,6 +29,7 @@ from kizuna.service.cursors import CursorBox
 from kizuna.service.deps import Caller, RefusalAudit, Refused, identify
 from kizuna.service.responses import error_body, is_taxii_path, taxii_error
 from kizuna.service.routes import ROUTERS
+from kizuna.service.routes.console import mount_console
 from kizuna.service.routes.feed import StreamSlots
 from kizuna.share.node import Node
 
@@ -187,4 +188,5 @@ def create_app(node: Node, *, sse_poll_s: float = 0.25, max_body_bytes: int = MA
     app.add_middleware(BodyLimit, node=node, refusals=refusals, max_body_bytes=max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    mount_console(app)  # the web console at `/`, after every API route
     return app

@@ -21,12 +21,18 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request
 
 from kizuna.service.cursors import CursorBox
+from kizuna.service.sessions import CSRF_HEADER, SESSION_COOKIE, console_state, csrf_matches
 from kizuna.share.audit import AuditEvent
 from kizuna.share.federation import verify_node_request
 from kizuna.share.node import Node
 from kizuna.share.policy import Subject
 from kizuna.share.products import iso_z
 from kizuna.store.share_store import ProductRow
+
+# Methods that change state: with a session cookie they also need the session's CSRF header.
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The login route: failed attempts there are counted per client address and throttled.
+LOGIN_PATH = "/session"
 
 # What an audit entry keeps of a request path and of a claimed node id: both come from the client.
 MAX_AUDITED_PATH_CHARS = 200
@@ -58,13 +64,28 @@ def identify(node: Node, request: Request) -> Caller | str:
     """A user by bearer token, or a partner node by its request signature (which, over mutual TLS, must
     name the same node as the client certificate); otherwise why not, for the audit log (the caller is
     only ever told "authentication required"). Reads headers only, never the body, so the body-limit
-    middleware can refuse an unauthenticated write before a byte of it is read."""
+    middleware can refuse an unauthenticated write before a byte of it is read.
+
+    A person using the console authenticates with the session cookie instead
+    (:mod:`kizuna.service.sessions`); a state-changing request with it must carry the session's CSRF
+    header. Logins (``POST /session`` with the bearer token) that fail are counted per client
+    address: past the limit, logins from that address are refused until the window ends."""
     auth = request.headers.get("authorization", "")
     bearer = auth.lower().startswith("bearer ")
+    login = request.method == "POST" and request.url.path == LOGIN_PATH
+    app = request.scope.get("app")
+    client = request.client.host if request.client else "unknown"
+    if login and app is not None and console_state(app).throttle.blocked(client):
+        return "too many failed logins from this address; refused until the window ends"
     if bearer:
         user = node.user_for_token(auth[7:].strip())
         if user is not None:
             return Caller(user.subject, "user")
+    elif SESSION_COOKIE in request.cookies and app is not None and not login:
+        return _session_caller(node, request, app)
+    if login and app is not None:
+        console_state(app).throttle.failed(client)
+        return "login with a bearer token that is not recognised" if bearer else "login without a token"
     claimed = request.headers.get("x-kizuna-node")
     peer = (request.scope.get("state") or {}).get("peer_node")
     path_qs = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -78,6 +99,17 @@ def identify(node: Node, request: Request) -> Caller | str:
     if node_id not in node.config.partners:
         return f"node {node_id!r} signs with a trusted key but is not a partner"
     return Caller(node.config.partners[node_id].subject, "node", node_id)
+
+
+def _session_caller(node: Node, request: Request, app: object) -> Caller | str:
+    """The user of a live session cookie, or why the cookie does not authenticate."""
+    session = console_state(app).sessions.find(request.cookies[SESSION_COOKIE])
+    if isinstance(session, str):
+        return session
+    if request.method in STATE_CHANGING and not csrf_matches(session, request.headers.get(CSRF_HEADER)):
+        return "session cookie on a state-changing request without its CSRF header"
+    user = node.user_named(session.user)
+    return Caller(user.subject, "user") if user is not None else "session of a user no longer configured"
 
 
 def authenticate(node: Node, request: Request) -> Caller | None:

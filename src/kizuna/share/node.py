@@ -385,6 +385,10 @@ class Node:
                 return user
         return None
 
+    def user_named(self, name: str) -> User | None:
+        """The configured user called `name` (a console session names its user)."""
+        return next((u for u in self.config.users if u.name == name), None)
+
     def visibility(self, subject: Subject) -> Visibility:
         lacking = self.config.markings.caveats - subject.accesses - {"NOFORN"}
         return Visibility(subject.nationality, int(subject.clearance), frozenset(lacking))
