@@ -47,6 +47,10 @@ def _utc(dt: datetime | None) -> datetime | None:
     return None if dt is None else dt.replace(tzinfo=UTC)
 
 
+def _utc_set(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC)
+
+
 def job_id_for(kind: str, sha256: str) -> str:
     return f"{kind}-{sha256[:32]}"
 
@@ -323,8 +327,8 @@ def _step(s: Mapping[Any, Any]) -> StepRecord:
     return StepRecord(
         step=str(s["step"]),
         state=str(s["state"]),
-        started_utc=_utc(s["started_utc"]),
-        finished_utc=_utc(s["finished_utc"]),
+        started_utc=_utc_set(s["started_utc"]),
+        finished_utc=_utc_set(s["finished_utc"]),
         counts=json.loads(str(s["counts"])),
         error=None if s["error"] is None else str(s["error"]),
     )
@@ -338,7 +342,7 @@ def _record(r: Mapping[Any, Any], steps: tuple[StepRecord, ...]) -> JobRecord:
         path=str(r["path"]),
         state=str(r["state"]),
         attempts=int(r["attempts"]),
-        queued_utc=_utc(r["queued_utc"]),
+        queued_utc=_utc_set(r["queued_utc"]),
         started_utc=_utc(r["started_utc"]),
         finished_utc=_utc(r["finished_utc"]),
         error=None if r["error"] is None else str(r["error"]),

@@ -1,7 +1,15 @@
 """One router per domain, in the order ``create_app`` mounts them."""
 
-from kizuna.service.routes import audit, feed, health, node_status, products, taxii
+from kizuna.service.routes import audit, feed, health, jobs, node_status, products, taxii
 
-ROUTERS = (health.router, node_status.router, taxii.router, products.router, audit.router, feed.router)
+ROUTERS = (
+    health.router,
+    node_status.router,
+    taxii.router,
+    products.router,
+    audit.router,
+    feed.router,
+    jobs.router,
+)
 
-__all__ = ["ROUTERS", "audit", "feed", "health", "node_status", "products", "taxii"]
+__all__ = ["ROUTERS", "audit", "feed", "health", "jobs", "node_status", "products", "taxii"]
