@@ -572,10 +572,16 @@ class PipelineLoop:
 
 
 def run_once(
-    node: Node, config: PipelineConfig, log: Callable[[str], None] = lambda _m: None
+    node: Node,
+    config: PipelineConfig,
+    log: Callable[[str], None] = lambda _m: None,
+    *,
+    ledger: JobLedger | None = None,
 ) -> list[JobRecord]:
-    """Enqueue what is waiting in the watched directories, run every job, return the jobs run."""
-    ledger = JobLedger(node.catalog)
+    """Enqueue what is waiting in the watched directories, run every job, return the jobs run. On
+    SQLite jobs left running by a dead process are resumed now; on PostgreSQL (where other runners may
+    be alive) once their heartbeat is `ledger.stale_s` old."""
+    ledger = ledger or JobLedger(node.catalog)
     if ledger.dialect == "sqlite":  # the only runner: jobs left running died with a process
         with node.share.write() as conn:
             ledger.requeue_running(conn)
