@@ -443,6 +443,23 @@ class Runner:
         with self.node.share.write() as conn:
             self.ledger.mark_step(conn, ctx.job.job_id, "ingest", started, counts | {"first_errors": errors})
 
+    def warm_up(self) -> None:
+        """Screen one protected asset against itself for an hour (the result is discarded)."""
+        from kizuna.sda.hbr import hbr_table  # noqa: F401 - imported for its cost, now
+        from kizuna.sda.records import ScreeningVolume
+        from kizuna.sda.screening import screen
+
+        sets = self.node.catalog.latest_element_sets(sorted(self.protected_ids())[:1])
+        if sets:
+            t0 = sets[0].epoch_utc
+            screen(
+                sets,
+                t0,
+                t0 + timedelta(hours=1),
+                primaries=[sets[0].norad_id],
+                volume=ScreeningVolume.sphere(1.0),
+            )
+
     def changed_objects(self, sets: Sequence[ElementSet]) -> list[ElementSet]:
         """The file's element sets that are their object's newest stored set: what this arrival changed
         (the same answer when a resumed job runs it again)."""
@@ -550,7 +567,12 @@ class PipelineLoop:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
 
-    def start(self) -> PipelineLoop:
+    def start(self, *, warm_up: bool = True) -> PipelineLoop:
+        """Start the loop; with `warm_up` first screen one protected asset alone, here and now, so the
+        analyses' imports, compiled kernels and Earth orientation tables are ready before the first
+        arrival (cold, that costs seconds on the first job; warm, the first job is as fast as any)."""
+        if warm_up:
+            self.runner.warm_up()
         self._thread.start()
         return self
 
