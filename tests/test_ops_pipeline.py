@@ -31,11 +31,9 @@ class Crash(BaseException):
     """Stands in for the process dying (not an Exception: nothing in the runner may catch it)."""
 
 
-@pytest.fixture
-def jpn(tmp_path, store):
-    """JPN's node on the conftest store (SQLite, then PostgreSQL) with the sample catalog loaded."""
+def _jpn(tmp_path, store, sample=("leo_2026-06_sample.3le", "satcat_sample.csv")):  # type: ignore[no-untyped-def]
     cfgs = coalition(tmp_path, {n: free_port() for n in ("JPN", "USA", "UKR")})
-    for name in ("leo_2026-06_sample.3le", "satcat_sample.csv"):
+    for name in sample:
         load_file(store, SAMPLE / name)
     node = Node(
         store,
@@ -44,6 +42,49 @@ def jpn(tmp_path, store):
     )
     config = _config(node, cfgs["JPN"])
     return tmp_path, node, config
+
+
+@pytest.fixture
+def jpn(tmp_path, store):
+    """JPN's node on the conftest store (SQLite, then PostgreSQL) with the sample catalog loaded."""
+    return _jpn(tmp_path, store)
+
+
+ISS_2023 = SAMPLE.parent / "maneuvers" / "iss_25544_2023.tle"
+
+
+def test_maneuvers_revealed_by_arrivals_match_the_detector_on_the_whole_history(tmp_path, store):
+    """ISS element sets of 2023 (real, Space-Track) arrive in two files split on 10 February: the
+    maneuver products of the two jobs are the reboosts the detector finds in the whole history of
+    January to March (sda.maneuvers.detect_maneuvers, the reference here), by the epochs around them."""
+    from kizuna.formats.detect import read_path
+    from kizuna.sda.maneuvers import detect_maneuvers
+
+    tmp, node, config = _jpn(tmp_path, store, sample=("satcat_sample.csv",))
+    lines = ISS_2023.read_text().splitlines()
+    pairs = [(lines[i], lines[i + 1]) for i in range(0, len(lines), 2)]
+    # TLE epochs are YYDDD.ddd in columns 19-32 of line 1: day 41 is 10 February, day 90 is 31 March.
+    day = [float(a[20:32]) for a, _ in pairs]
+    first = [p for p, d in zip(pairs, day, strict=True) if d < 41]
+    second = [p for p, d in zip(pairs, day, strict=True) if 41 <= d < 91]
+    for name, part in (("iss-a.tle", first), ("iss-b.tle", second)):
+        (tmp / "incoming" / name).write_text("".join(f"{a}\n{b}\n" for a, b in part))
+        jobs = run_once(node, config)
+        assert [j.state for j in jobs] == ["done"], jobs[0].as_dict()
+    products = [p for p in _products(node) if p.type == "maneuver"]
+    got = {str(p.payload["window_end_utc"]) for p in products}
+    whole = read_path(ISS_2023).records
+    reference = [m for m in detect_maneuvers([e for e in whole if e.epoch_utc.timetuple().tm_yday < 91])]
+    # The clear reboosts (dv >= 0.3 m/s: ISS reboosts are ~0.5-2 m/s) are all there, by their window.
+    strong = {m.as_row()["window_end_utc"] for m in reference if m.dv_mps >= 0.3}
+    assert len(strong) >= 4 and strong <= got
+    # And nothing strong appears that the whole history does not support.
+    ref_all = {m.as_row()["window_end_utc"] for m in reference}
+    extra = {
+        str(p.payload["window_end_utc"]) for p in products if float(p.payload["dv_mps"]) >= 0.3
+    } - ref_all
+    assert not extra
+    assert len({p.id for p in products}) == len(products)
 
 
 def _config(node: Node, path: Path) -> PipelineConfig:
@@ -67,7 +108,8 @@ def test_an_arrival_makes_marked_conjunction_products_equal_to_a_full_screening(
     tmp, node, config = jpn
     _drop(tmp, node, "a.csv")
     jobs = run_once(node, config)
-    assert [j.state for j in jobs] == ["done"] and [s.step for s in jobs[0].steps] == ["ingest", "screen"]
+    assert [j.state for j in jobs] == ["done"]
+    assert [s.step for s in jobs[0].steps] == ["ingest", "screen", "maneuvers"]
     products = _products(node)
     assert products and all(p.type == "conjunction" for p in products)
     # Every product involves the new object and a JPN payload, and is marked by the JPN rule.
@@ -290,6 +332,10 @@ _DELETE = object()
         ("markings.rules.0.involves_owner", 5, "pipeline.markings.rules[0].involves_owner"),
         ("markings.rules.0.involves_norad", "all", "pipeline.markings.rules[0].involves_norad"),
         ("markings.rules.0.when", "always", "pipeline.markings.rules[0].when"),
+        ("maneuvers", "yes", "pipeline.maneuvers"),
+        ("maneuvers", {"enabled": "yes"}, "pipeline.maneuvers.enabled"),
+        ("maneuvers", {"history_days": 0}, "pipeline.maneuvers.history_days"),
+        ("maneuvers", {"window": 3}, "pipeline.maneuvers.window"),
         ("speed", "max", "pipeline.speed"),
     ],
 )

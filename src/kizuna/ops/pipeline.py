@@ -12,6 +12,10 @@ Each file that arrives in a watched directory becomes a job keyed by the SHA-256
     protected assets and the changed objects. Each close approach that involves a changed object becomes
     a conjunction product marked by the first matching rule of the config, with an id derived from the
     job, the pair and the TCA; the products and the step's "done" row commit in one transaction.
+``maneuvers``
+    the maneuver detector over the stored history of each object whose history the file grew; the
+    maneuvers this arrival can reveal become maneuver products (ids derived from object and window),
+    committed with the step's row.
 
 Why this queue and not Redis, NATS or a task framework: the job state and the products it makes must
 commit atomically, and the only store that holds both is the node's database; a broker would add a
@@ -47,8 +51,12 @@ from kizuna.share.products import Product, derived_product_id
 from kizuna.store.pipeline_jobs import JobLedger, JobRecord
 
 KINDS = ("elements",)
-STEPS = {"elements": ("ingest", "screen")}
-PRODUCT_KINDS = ("conjunction",)
+STEPS = {"elements": ("ingest", "screen", "maneuvers")}
+PRODUCT_KINDS = ("conjunction", "maneuver")
+# A maneuver needs sets after it to be seen (the detector's persistence test), so an arrival can reveal
+# one a few sets back: those ending this long before the arrival's first new set are still published
+# (ids derived from object and window, so one found again is not stored twice).
+MANEUVER_LOOKBACK_DAYS = 10.0
 SEEN_CACHE = 100_000  # file fingerprints remembered by the watcher (~200 bytes each)
 HASH_CHUNK = 1 << 20
 MAX_POLL_S = 3600.0
@@ -100,6 +108,8 @@ class PipelineConfig:
     threshold_km: float = 10.0
     step_s: float = 60.0
     stale_days: float = 14.0
+    maneuvers: bool = True
+    maneuver_history_days: float = 60.0
     rules: tuple[MarkingRule, ...] = field(default=())
 
     def marking_for(self, product: str, owners: Sequence[str | None], objects: Sequence[int]) -> Marking:
@@ -140,7 +150,7 @@ class PipelineConfig:
 
         if not isinstance(data, Mapping):
             raise bad("", "must be a mapping")
-        known = ("watch", "poll_s", "max_queued", "protected", "screening", "markings")
+        known = ("watch", "poll_s", "max_queued", "protected", "screening", "maneuvers", "markings")
         _no_unknown(data, known, "", bad)
         watch_raw = data.get("watch")
         if not isinstance(watch_raw, Mapping) or not watch_raw:
@@ -179,6 +189,14 @@ class PipelineConfig:
         threshold = _number(scr, "threshold_km", 10.0, 1e-3, 1000.0, bad, "screening.")
         step = _number(scr, "step_s", 60.0, 1.0, 3600.0, bad, "screening.")
         stale = _number(scr, "stale_days", 14.0, 0.01, 36525.0, bad, "screening.")
+        man = data.get("maneuvers") or {}
+        if not isinstance(man, Mapping):
+            raise bad("maneuvers", "must be a mapping with enabled and history_days")
+        _no_unknown(man, ("enabled", "history_days"), "maneuvers.", bad)
+        enabled = man.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise bad("maneuvers.enabled", f"must be true or false, not {enabled!r}")
+        history_days = _number(man, "history_days", 60.0, 1.0, 3660.0, bad, "maneuvers.")
         mk = data.get("markings") or {}
         if not isinstance(mk, Mapping):
             raise bad("markings", "must be a mapping with default and rules")
@@ -223,6 +241,8 @@ class PipelineConfig:
             threshold_km=threshold,
             step_s=step,
             stale_days=stale,
+            maneuvers=enabled,
+            maneuver_history_days=history_days,
             rules=tuple(rules),
         )
 
@@ -471,6 +491,11 @@ class Runner:
                 mine[e.norad_id] = stored
         return [mine[n] for n in sorted(mine)]
 
+    def changed_objects_all(self, sets: Sequence[ElementSet]) -> list[ElementSet]:
+        """Every set of the file's objects whose newest stored set is in the file (their history grew)."""
+        grown = {e.norad_id for e in self.changed_objects(sets)}
+        return [e for e in sets if e.norad_id in grown]
+
     def protected_ids(self) -> set[int]:
         ids = set(self.config.protected_norad)
         if self.config.protected_owner:
@@ -552,6 +577,60 @@ class Runner:
         stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
         if stored:
             self.log(f"job {job_id}: published {len(stored)} conjunction product(s)")
+
+    def maneuver_products(
+        self, job_id: str, sets: Sequence[ElementSet]
+    ) -> tuple[list[Product], dict[str, object]]:
+        """Maneuvers of the objects whose history this arrival grew (not stored): each object's stored
+        history up to its newest set in the file, over `maneuver_history_days`, through the detector;
+        the maneuvers ending no earlier than MANEUVER_LOOKBACK_DAYS before the file's first set of it."""
+        from kizuna.sda.maneuvers import detect_maneuvers
+
+        cfg = self.config
+        by_object: dict[int, list[ElementSet]] = {}
+        for e in sets:
+            by_object.setdefault(e.norad_id, []).append(e)
+        catalog = self.node.catalog
+        owners = {
+            e.norad_id: (e.space_object.owner if e.space_object else None)
+            for e in catalog.search(norad_ids=list(by_object))
+        }
+        products: list[Product] = []
+        scanned = 0
+        for norad in sorted(by_object):
+            mine = by_object[norad]
+            first = min(e.epoch_utc for e in mine)
+            last = max(e.epoch_utc for e in mine)
+            history = catalog.history(norad, first - timedelta(days=cfg.maneuver_history_days), last)
+            if len(history) < 4:
+                continue  # too short a history to tell a maneuver from noise
+            scanned += 1
+            since = np.datetime64(first.replace(tzinfo=None) - timedelta(days=MANEUVER_LOOKBACK_DAYS), "ns")
+            for m in detect_maneuvers(history):
+                if m.window_end_utc < since:
+                    continue
+                end = str(np.datetime_as_string(m.window_end_utc, unit="ms"))
+                marking = cfg.marking_for("maneuver", [owners.get(norad)], (norad,))
+                pid = derived_product_id(self.node.node_id, f"maneuver/{norad}/{end}")
+                payload = m.to_product_payload() | {"job": job_id}
+                products.append(
+                    Product.new("maneuver", payload, marking, self.node.node_id, objects=(norad,), id=pid)
+                )
+        return products, {"objects": len(by_object), "histories_scanned": scanned, "products": len(products)}
+
+    def _step_maneuvers(self, ctx: StepContext, started: datetime) -> None:
+        job_id = ctx.job.job_id
+        if self.config.maneuvers:
+            products, counts = self.maneuver_products(job_id, self.changed_objects_all(self._read_sets(ctx)))
+        else:
+            products, counts = [], {"disabled": True}
+
+        def mark(conn: Any) -> None:
+            self.ledger.mark_step(conn, job_id, "maneuvers", started, counts)
+
+        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
+        if stored:
+            self.log(f"job {job_id}: published {len(stored)} maneuver product(s)")
 
 
 # ------------------------------------------------------------------ the loop in `kizuna serve`
