@@ -389,3 +389,28 @@ def test_a_node_config_without_a_pipeline_section_has_none(tmp_path):
     cfgs = coalition(tmp_path, {n: free_port() for n in ("JPN", "USA", "UKR")})
     c = NodeConfig.load(cfgs["USA"])
     assert PipelineConfig.load(cfgs["USA"], c.nation, c.clearance.banner, c.markings) is None
+
+
+def test_jobs_routes_show_last_run_duration_counts_and_errors_to_auditors(jpn):
+    from fastapi.testclient import TestClient
+
+    from kizuna.service import create_app
+
+    tmp, node, config = jpn
+    _drop(tmp, node, "a.csv")
+    (tmp / "incoming" / "gone.csv").write_text("x")
+    job_ids = [j.job_id for j in run_once(node, config)]
+    client = TestClient(create_app(node))
+    auditor = {"Authorization": "Bearer token-JPN"}
+    listed = client.get("/jobs", headers=auditor)
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert body["counts"]["done"] == 2 and {j["job_id"] for j in body["jobs"]} == set(job_ids)
+    one = client.get(f"/jobs/{job_ids[0]}", headers=auditor).json()
+    assert one["duration_s"] > 0 and [s["step"] for s in one["steps"]] == ["ingest", "screen", "maneuvers"]
+    assert all(s["duration_s"] >= 0 and isinstance(s["counts"], dict) for s in one["steps"])
+    assert client.get("/jobs/nope", headers=auditor).status_code == 404
+    assert client.get("/jobs", params={"state": "lost"}, headers=auditor).status_code == 400
+    assert client.get("/jobs").status_code == 401
+    # Only this node's users with the auditor role: another node's user token is unknown here.
+    assert client.get("/jobs", headers={"Authorization": "Bearer token-USA"}).status_code == 401
