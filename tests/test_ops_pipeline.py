@@ -5,6 +5,7 @@ whole catalog (sda.screening.screen, all objects against the asset) on the bundl
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -414,3 +415,19 @@ def test_jobs_routes_show_last_run_duration_counts_and_errors_to_auditors(jpn):
     assert client.get("/jobs").status_code == 401
     # Only this node's users with the auditor role: another node's user token is unknown here.
     assert client.get("/jobs", headers={"Authorization": "Bearer token-USA"}).status_code == 401
+
+
+def test_postgresql_runners_claim_different_jobs_at_once(store):
+    """FOR UPDATE SKIP LOCKED: while one runner's claim transaction holds a job, another claims the
+    next one instead of waiting or taking the same."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises claims under its write lock: one runner at a time")
+    ledger = JobLedger(store)
+    with store.engine.begin() as conn:
+        for k in range(3):
+            ledger.enqueue(conn, "elements", hashlib.sha256(bytes([k])).hexdigest(), f"/in/{k}.csv")
+    with store.engine.begin() as first, store.engine.begin() as second:
+        a = ledger.claim(first)
+        b = ledger.claim(second)  # would block on `a`'s row without SKIP LOCKED
+        assert a is not None and b is not None and a.job_id != b.job_id
+    assert ledger.counts() == {"queued": 1, "running": 2, "done": 0, "failed": 0}
