@@ -98,9 +98,12 @@ def loopback(tmp_path):
     cfgs = coalition(tmp_path, ports)
     load_sample(str(tmp_path / "JPN.db"))
     nodes = {n: Node.open(str(tmp_path / f"{n}.db"), cfgs[n], tmp_path / "keys") for n in ("USA", "UKR")}
-    servers = [ServerThread(create_app(nodes[n]), ports[n]).start() for n in nodes]
-    jpn = {"proc": _start_jpn(tmp_path, cfgs["JPN"], ports["JPN"])}
     loops = [SyncLoop(node, 0.2, log=lambda _m: None).start() for node in nodes.values()]
+    apps = [create_app(node) for node in nodes.values()]
+    for app, loop in zip(apps, loops, strict=True):
+        app.state.sync_loop = loop  # JPN's notifications make them pull at once
+    servers = [ServerThread(app, ports[n]).start() for app, n in zip(apps, nodes, strict=True)]
+    jpn = {"proc": _start_jpn(tmp_path, cfgs["JPN"], ports["JPN"])}
     yield tmp_path, ports, cfgs, nodes, jpn
     for loop in loops:
         loop.stop()
@@ -182,3 +185,47 @@ def test_arrival_to_usa_feed_not_ukr_and_kill_restart_without_duplicates(loopbac
     assert len(second) == made
     sync_partner(nodes["UKR"], nodes["UKR"].config.partners["JPN"])
     assert nodes["UKR"].share.page(None, limit=100) == []
+
+
+def test_partners_the_products_are_released_to_are_notified_and_pull_at_once(tmp_path):
+    """USA and UKR pull JPN only every 10 minutes; JPN's pipeline notifies the partners its new
+    products are releasable to (POST /sync/notify), so USA pulls at once and UKR is not even told."""
+    from kizuna.ops.pipeline import PipelineConfig, PipelineLoop
+
+    ports = {n: free_port() for n in ("JPN", "USA", "UKR")}
+    cfgs = coalition(tmp_path, ports)
+    load_sample(str(tmp_path / "JPN.db"))
+    nodes = {
+        n: Node.open(str(tmp_path / f"{n}.db"), cfgs[n], tmp_path / "keys") for n in ("JPN", "USA", "UKR")
+    }
+    loops = {n: SyncLoop(nodes[n], 600.0, log=lambda _m: None) for n in ("USA", "UKR")}
+    pokes: list[tuple[str, str]] = []
+    for n, loop in loops.items():
+        real = loop.poke
+        loop.poke = lambda pid, n=n, real=real: pokes.append((n, pid)) or real(pid)  # type: ignore[method-assign]
+    apps = {n: create_app(nodes[n]) for n in nodes}
+    for n, loop in loops.items():
+        apps[n].state.sync_loop = loop
+        loop.start()
+    servers = [ServerThread(apps[n], ports[n]).start() for n in nodes]
+    c = nodes["JPN"].config
+    config = PipelineConfig.load(cfgs["JPN"], c.nation, c.clearance.banner, c.markings)
+    assert config is not None
+    live = PipelineLoop(nodes["JPN"], config, log=lambda _m: None).start()
+    try:
+        asset = nodes["JPN"].catalog.latest_element_sets([JPN_ASSET])[0]
+        t0 = time.monotonic()
+        write_csv(tmp_path / "incoming" / "a.csv", [neighbour(asset, 99901)])
+        while time.monotonic() - t0 < LATENCY_S and not nodes["USA"].share.page(None, limit=1):
+            time.sleep(0.05)
+        assert nodes["USA"].share.page(None, limit=1), "USA was not notified (its own pull is 10 min away)"
+        assert ("USA", "JPN") in pokes and not [p for p in pokes if p[0] == "UKR"]
+        assert nodes["UKR"].share.page(None, limit=1) == []
+    finally:
+        live.stop()
+        for loop in loops.values():
+            loop.stop()
+        for s in servers:
+            s.stop()
+        for node in nodes.values():
+            node.catalog.close()

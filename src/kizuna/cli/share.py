@@ -241,7 +241,9 @@ def serve(
     loop = SyncLoop(node, sync_interval_s, log=err.print).start() if sync_interval_s > 0 else None
     live = PipelineLoop(node, config, log=lambda m: err.print(m, markup=False)).start() if config else None
     try:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
+        app = create_app(node)
+        app.state.sync_loop = loop  # a partner's POST /sync/notify pulls it at once
+        uvicorn.run(app, host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
     finally:
         if live:
             live.stop()

@@ -396,11 +396,13 @@ class Runner:
         ledger: JobLedger | None = None,
         *,
         after_step: Callable[[str, str], None] | None = None,
+        on_published: Callable[[Sequence[Product]], None] | None = None,
         log: Callable[[str], None] = lambda _m: None,
     ):
         self.node, self.config = node, config
         self.ledger = ledger or JobLedger(node.catalog)
         self.after_step = after_step
+        self.on_published = on_published
         self.log = log
 
     def run_pending(self, max_jobs: int | None = None) -> list[str]:
@@ -577,6 +579,7 @@ class Runner:
         stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
         if stored:
             self.log(f"job {job_id}: published {len(stored)} conjunction product(s)")
+            self._published(stored)
 
     def maneuver_products(
         self, job_id: str, sets: Sequence[ElementSet]
@@ -631,6 +634,14 @@ class Runner:
         stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
         if stored:
             self.log(f"job {job_id}: published {len(stored)} maneuver product(s)")
+            self._published(stored)
+
+    def _published(self, stored: Sequence[Product]) -> None:
+        if self.on_published is not None:
+            try:
+                self.on_published(stored)
+            except Exception as exc:  # noqa: BLE001 - a notification never fails the committed step
+                self.log(f"notify after publishing: {type(exc).__name__}: {exc}")
 
 
 # ------------------------------------------------------------------ the loop in `kizuna serve`
@@ -638,10 +649,21 @@ class PipelineLoop:
     """Scan, then run what is waiting, every `poll_s`, in one background thread (one runner per node
     on SQLite; on PostgreSQL other processes may run more). Never dies on a job's failure."""
 
-    def __init__(self, node: Node, config: PipelineConfig, log: Callable[[str], None] = print):
+    def __init__(
+        self, node: Node, config: PipelineConfig, log: Callable[[str], None] = print, *, notify: bool = True
+    ):
+        from kizuna.share.federation import PartnerNotifier
+
         self.ledger = JobLedger(node.catalog)
         self.watcher = Watcher(config, self.ledger, node)
-        self.runner = Runner(node, config, self.ledger, log=log)
+        self.notifier = (
+            PartnerNotifier(node, log)
+            if notify and any(p.url for p in node.config.partners.values())
+            else None
+        )
+        self.runner = Runner(
+            node, config, self.ledger, log=log, on_published=self._notify if self.notifier else None
+        )
         self.config, self.log = config, log
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
@@ -652,12 +674,28 @@ class PipelineLoop:
         arrival (cold, that costs seconds on the first job; warm, the first job is as fast as any)."""
         if warm_up:
             self.runner.warm_up()
+        if self.notifier is not None:
+            self.notifier.start()
         self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
+        if self.notifier is not None:
+            self.notifier.stop()
+
+    def _notify(self, stored: Sequence[Product]) -> None:
+        """Tell the partners that may hold at least one of `stored` (a partner it is not released to
+        learns nothing, not even that something was published)."""
+        node = self.runner.node
+        due = []
+        for p in node.config.partners.values():
+            vis = node.visibility(p.subject)
+            if p.url and any(node.releasable_to(vis, product) for product in stored):
+                due.append(p.id)
+        if due and self.notifier is not None:
+            self.notifier.notify(due)
 
     def _run(self) -> None:
         if self.ledger.dialect == "sqlite":  # the only runner: jobs left running died with a process

@@ -1,6 +1,6 @@
 """One router per domain, in the order ``create_app`` mounts them."""
 
-from kizuna.service.routes import audit, feed, health, jobs, node_status, products, taxii
+from kizuna.service.routes import audit, feed, health, jobs, node_status, products, sync_notify, taxii
 
 ROUTERS = (
     health.router,
@@ -10,6 +10,7 @@ ROUTERS = (
     audit.router,
     feed.router,
     jobs.router,
+    sync_notify.router,
 )
 
-__all__ = ["ROUTERS", "audit", "feed", "health", "jobs", "node_status", "products", "taxii"]
+__all__ = ["ROUTERS", "audit", "feed", "health", "jobs", "node_status", "products", "sync_notify", "taxii"]
