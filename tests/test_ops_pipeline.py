@@ -431,3 +431,23 @@ def test_postgresql_runners_claim_different_jobs_at_once(store):
         b = ledger.claim(second)  # would block on `a`'s row without SKIP LOCKED
         assert a is not None and b is not None and a.job_id != b.job_id
     assert ledger.counts() == {"queued": 1, "running": 2, "done": 0, "failed": 0}
+
+
+def test_a_directory_of_processed_files_is_rescanned_without_the_database(jpn, monkeypatch):
+    import time
+
+    tmp, node, config = jpn
+    _drop(tmp, node, "a.csv")
+    ledger = JobLedger(node.catalog)
+    watcher = Watcher(config, ledger, node)
+    assert watcher.scan(now_s=time.time() + 1) == 1
+
+    def no_database(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AssertionError("an unchanged, recorded file went to the database again")
+
+    monkeypatch.setattr(JobLedger, "known", no_database)
+    assert watcher.scan(now_s=time.time() + 1) == 0
+    # A new file still does.
+    _drop(tmp, node, "b.csv", k=1)
+    with pytest.raises(AssertionError, match="went to the database"):
+        watcher.scan(now_s=time.time() + 1)

@@ -313,16 +313,20 @@ def file_sha256(path: Path) -> str:
 
 class Watcher:
     """Scans the watched directories and enqueues each new content once. Remembers (path, size,
-    mtime) -> sha256 for at most :data:`SEEN_CACHE` files, so an unchanged file is not hashed again."""
+    mtime) -> sha256 for at most :data:`SEEN_CACHE` files, so an unchanged file is not hashed again,
+    and which of them the ledger already holds, so a directory of processed files costs a stat per
+    file and poll, not a database round."""
 
     def __init__(self, config: PipelineConfig, ledger: JobLedger, node: Node):
         self.config, self.ledger, self.node = config, ledger, node
         self._seen: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._in_ledger: set[tuple[str, int, int]] = set()  # keys of _seen whose job is recorded
 
     def scan(self, now_s: float | None = None) -> int:
         """Enqueue what arrived; returns the number of new jobs."""
         now_s = time.time() if now_s is None else now_s
         found: list[tuple[str, str, str]] = []  # (kind, sha256, path)
+        keys: dict[tuple[str, str], tuple[str, int, int]] = {}
         for kind, directory in self.config.watch.items():
             try:
                 entries = sorted(directory.iterdir(), key=lambda p: p.name)
@@ -346,10 +350,13 @@ class Watcher:
                         continue
                     self._seen[key] = sha
                     while len(self._seen) > SEEN_CACHE:
-                        self._seen.popitem(last=False)
+                        self._in_ledger.discard(self._seen.popitem(last=False)[0])
                 else:
                     self._seen.move_to_end(key)
+                    if key in self._in_ledger:
+                        continue
                 found.append((kind, sha, str(p)))
+                keys[(kind, str(p))] = key
         if not found:
             return 0
         from kizuna.store.pipeline_jobs import job_id_for
@@ -358,15 +365,17 @@ class Watcher:
         with self.node.share.write() as conn:
             known = self.ledger.known(conn, [job_id_for(k, s) for k, s, _ in found])
             room = self.config.max_queued - self.ledger.pending(conn)
+            recorded = []
             for kind, sha, path in found:
-                if job_id_for(kind, sha) in known:
-                    continue
-                if room <= 0:
-                    break  # bounded queue: the rest wait in the directory for a later scan
-                _, created = self.ledger.enqueue(conn, kind, sha, path)
-                known.add(job_id_for(kind, sha))
-                new += created
-                room -= created
+                if job_id_for(kind, sha) not in known:
+                    if room <= 0:
+                        break  # bounded queue: the rest wait in the directory for a later scan
+                    _, created = self.ledger.enqueue(conn, kind, sha, path)
+                    known.add(job_id_for(kind, sha))
+                    new += created
+                    room -= created
+                recorded.append(keys[(kind, path)])
+        self._in_ledger.update(recorded)  # after the commit: only what the ledger really holds
         return new
 
 
