@@ -451,3 +451,18 @@ def test_a_directory_of_processed_files_is_rescanned_without_the_database(jpn, m
     _drop(tmp, node, "b.csv", k=1)
     with pytest.raises(AssertionError, match="went to the database"):
         watcher.scan(now_s=time.time() + 1)
+
+
+def test_the_documented_example_config_is_valid(tmp_path):
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "live-node.md").read_text()
+    block = re.findall(r"```yaml\n(.*?)```", doc, flags=re.S)[0]
+    (tmp_path / "incoming" / "elements").mkdir(parents=True)
+    cfg = PipelineConfig.from_mapping(
+        yaml.safe_load(block)["pipeline"], tmp_path, "live-node.md", "JPN", "SECRET", NodeConfig_markings()
+    )
+    assert [r.product for r in cfg.rules] == ["conjunction", "conjunction", "maneuver"]
+    assert cfg.protected_owner == "JPN" and cfg.protected_norad == (25544,)
