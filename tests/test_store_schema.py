@@ -61,7 +61,7 @@ def _revision(engine) -> str | None:  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------- one metadata
 def test_every_table_of_every_store_is_on_the_one_metadata():
-    from kizuna.store import ais_store, cdm_store, eo_store, share_store, taxii_status
+    from kizuna.store import ais_store, cdm_store, eo_store, pipeline_jobs, share_store, taxii_status
     from kizuna.store.schema import metadata
 
     used = [
@@ -77,6 +77,8 @@ def test_every_table_of_every_store_is_on_the_one_metadata():
         share_store.audit_head,
         share_store.audit_witness,
         taxii_status.taxii_status,
+        pipeline_jobs.pipeline_job,
+        pipeline_jobs.pipeline_step,
     ]
     assert all(t.metadata is metadata for t in used)
     assert {t.name for t in used} | {"kizuna_schema", "space_object", "element_set", "ingest_log"} == set(
@@ -122,7 +124,7 @@ def test_a_database_from_the_release_before_migrations_is_stamped_and_kept(db_ur
 
     old = create_engine(database_url(db_url))
     # That release had the tables of the baseline revision; tables added by later revisions it lacked.
-    later = {"taxii_status", "ais_static_history"}
+    later = {"taxii_status", "ais_static_history", "pipeline_job", "pipeline_step"}
     everything = [t for t in metadata.sorted_tables if t.name not in later]
     tables = [kizuna_schema, space_object, element_set] if made == "catalog tables" else everything
     metadata.create_all(old, tables=tables)

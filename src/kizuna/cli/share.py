@@ -199,8 +199,15 @@ def serve(
         typer.Option(help=f"seconds between partner pulls, 0 disables (at most {MAX_SYNC_INTERVAL_S:g})"),
     ] = 10.0,
     insecure: InsecureOption = False,
+    no_pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--no-pipeline", help="do not run the config's `pipeline:` (watch and process arrivals)"
+        ),
+    ] = False,
 ) -> None:
-    """Run the node API (mutual TLS when the config has `tls`) with a background partner sync loop."""
+    """Run the node API (mutual TLS when the config has `tls`) with a background partner sync loop, and
+    the live pipeline when the config has a `pipeline:` section."""
     import ssl
 
     import uvicorn
@@ -227,10 +234,19 @@ def serve(
             "ssl_cert_reqs": ssl.CERT_REQUIRED,
             "http": PeerCertH11Protocol,
         }
+    from kizuna.cli.pipeline import pipeline_config
+    from kizuna.ops.pipeline import PipelineLoop
+
+    config = None if no_pipeline else pipeline_config(node, partners)
     loop = SyncLoop(node, sync_interval_s, log=err.print).start() if sync_interval_s > 0 else None
+    live = PipelineLoop(node, config, log=lambda m: err.print(m, markup=False)).start() if config else None
     try:
-        uvicorn.run(create_app(node), host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
+        app = create_app(node)
+        app.state.sync_loop = loop  # a partner's POST /sync/notify pulls it at once
+        uvicorn.run(app, host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
     finally:
+        if live:
+            live.stop()
         if loop:
             loop.stop()
 

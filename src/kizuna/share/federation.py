@@ -11,7 +11,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -499,6 +499,8 @@ class SyncLoop:
         self.attempts = attempts
         self._stop = threading.Event()
         self.failures: dict[str, int] = {}
+        # Set by poke(): the partner said it has new products, so its wait is cut short.
+        self._wake = {p.id: threading.Event() for p in node.config.partners.values() if p.url}
         self._threads = [
             threading.Thread(target=self._run, args=(p,), name=f"sync-{node.node_id}-{p.id}", daemon=True)
             for p in node.config.partners.values()
@@ -510,8 +512,20 @@ class SyncLoop:
             t.start()
         return self
 
+    def poke(self, partner_id: str) -> bool:
+        """Pull `partner_id` now instead of at the end of its wait (it notified new products). A poke
+        only shortens a wait: a flood of pokes costs at most one sync at a time per partner, and a
+        partner in backoff after failures is not pulled sooner. False for a partner not pulled here."""
+        wake = self._wake.get(partner_id)
+        if wake is None or self.failures.get(partner_id, 0):
+            return False
+        wake.set()
+        return True
+
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
+        for wake in self._wake.values():
+            wake.set()
         deadline = time.monotonic() + timeout_s
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
@@ -525,7 +539,12 @@ class SyncLoop:
         return min(self.max_backoff_s, self.interval_s * 2**n) * random.uniform(0.5, 1.0)
 
     def _run(self, partner: Partner) -> None:
-        while not self._stop.wait(self.delay_s(partner.id)):
+        wake = self._wake[partner.id]
+        while True:
+            wake.wait(self.delay_s(partner.id))
+            wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 rep = sync_partner(self.node, partner, backoff=Backoff(attempts=self.attempts))
             except Exception as exc:  # noqa: BLE001 - the loop outlives any partner behaviour
@@ -535,6 +554,57 @@ class SyncLoop:
             self.failures[partner.id] = 0
             if rep.fetched:
                 self.log(f"sync {partner.id}: {rep.as_dict()}")
+
+
+class PartnerNotifier:
+    """Tells partners that this node has new products for them (``POST /sync/notify``, signed like a
+    pull), so their sync loops pull at once instead of at the end of their interval. Best effort: a
+    partner that is down or does not answer is pulled-from anyway on its own schedule, so failures are
+    logged, never retried. One background thread; notifications made while it is busy coalesce into
+    the next round (bounded whatever the rate of products)."""
+
+    PATH = "/sync/notify"
+
+    def __init__(self, node: Node, log: Callable[[str], None] = print, timeout_s: float = 2.0):
+        self.node, self.log, self.timeout_s = node, log, timeout_s
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"notify-{node.node_id}", daemon=True)
+
+    def start(self) -> PartnerNotifier:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout_s)
+
+    def notify(self, partner_ids: Iterable[str]) -> None:
+        """Queue a notification for these partners (those with a url)."""
+        with self._lock:
+            self._pending |= {p for p in partner_ids if (q := self.node.config.partners.get(p)) and q.url}
+        self._wake.set()
+
+    def _run(self) -> None:
+        with make_client(self.node, self.timeout_s) as client:
+            while not self._stop.is_set():
+                self._wake.wait()
+                self._wake.clear()
+                with self._lock:
+                    due, self._pending = sorted(self._pending), set()
+                for pid in due:
+                    if self._stop.is_set():
+                        return
+                    url = str(self.node.config.partners[pid].url).rstrip("/") + self.PATH
+                    try:
+                        r = client.post(url, headers=node_auth_headers(self.node.signer, "POST", self.PATH))
+                        if r.status_code >= 400:
+                            self.log(f"notify {pid}: HTTP {r.status_code}")
+                    except httpx.HTTPError as exc:
+                        self.log(f"notify {pid} failed: {type(exc).__name__}")
 
 
 # How far back `partner_status` reads the audit log for sync entries (newest first).

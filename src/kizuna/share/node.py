@@ -12,7 +12,7 @@ import hmac
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -649,6 +649,42 @@ class Node:
             self.share.insert(conn, rows)
             self.audit.append(conn, events)
         return len(rows)
+
+    def publish_idempotent(
+        self,
+        products: Sequence[Product],
+        *,
+        actor: str,
+        within: Callable[[Connection], None] | None = None,
+    ) -> list[Product]:
+        """Publish first versions whose ids are derived from their content (a pipeline job's), in one
+        transaction that also runs `within(conn)` (the job ledger marking the step done): the products
+        and the mark commit together or not at all. Ids already stored are skipped, not refused, so a
+        job resumed after a crash stores nothing twice. Returns the products stored now (markings as
+        signed, the originator's nation implied)."""
+        prepared: list[tuple[Product, dict[str, object]]] = []
+        for p in products:
+            if p.originator != self.node_id:
+                raise PolicyError(f"{self.node_id} can only publish its own products")
+            if p.version != 1 or p.downgrade_of is not None:
+                raise PolicyError(f"{p.id}: idempotent publish takes first versions only")
+            p.marking.validate(self.config.markings)
+            p = replace(p, marking=with_originator(p.marking, self.config.nation, self.config.markings))
+            prepared.append((p, self.signer.sign_product(p)))
+        with self.share.write() as conn:
+            taken = self.share.versions(conn, [p.id for p, _ in prepared])
+            fresh = {p.id: (p, signed) for p, signed in prepared if p.id not in taken}
+            rows = [self._row(p, signed, "local") for p, signed in fresh.values()]
+            events = [
+                AuditEvent("publish", actor, p.id, p.version, {"banner": p.marking.banner(), "type": p.type})
+                for p, _ in fresh.values()
+            ]
+            self.share.insert(conn, rows)
+            if events:
+                self.audit.append(conn, events)
+            if within is not None:
+                within(conn)
+        return [p for p, _ in fresh.values()]
 
     def _stored_product(self, product_id: str, version: int | None = None) -> Product | None:
         row = self.share.get(None, product_id, version)  # verified by the store's row check

@@ -222,6 +222,18 @@ def new_product_id(originator: str) -> str:
     return ID_PREFIX + str(uuid.UUID(int=value))
 
 
+def derived_product_id(originator: str, key: str) -> str:
+    """The id `originator` gives the product identified by `key` (e.g. a pipeline job, step and
+    content): the same layout as :func:`new_product_id` with the 74 free bits taken from
+    SHA-256(key) instead of chance, so making the same product again gives the same id (a resumed
+    job finds its products already stored instead of storing them twice)."""
+    digest = hashlib.sha256(b"kizuna derived product\n" + key.encode("utf-8")).digest()
+    random_bits = int.from_bytes(digest[:10]) >> 6  # 74 bits
+    value = (int(originator_tag(originator), 16) << 80) | (0x8 << 76) | ((random_bits >> 62) << 64)
+    value |= (0b10 << 62) | (random_bits & ((1 << 62) - 1))
+    return ID_PREFIX + str(uuid.UUID(int=value))
+
+
 def id_tag(product_id: str) -> str | None:
     """The originator tag an id carries, or None for an id minted without one."""
     m = _TAGGED_ID.fullmatch(product_id)

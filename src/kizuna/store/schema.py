@@ -279,3 +279,40 @@ taxii_status = Table(
     Column("document", Text, nullable=False),
     UniqueConstraint("status_id", name="uq_taxii_status_id"),
 )
+
+# ---------------------------------------------------------------- live pipeline (ops.pipeline)
+# One row per arrival, keyed by (kind, sha256 of the file's bytes): the same content seen again is the
+# same job, so a re-seen or re-copied file is a no-op. Bounded by JobLedger.keep_done.
+pipeline_job = Table(
+    "pipeline_job",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("job_id", String(80), nullable=False),  # "<kind>-<first 32 hex of sha256>"
+    Column("kind", String(20), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("state", String(12), nullable=False, index=True),  # queued, running, done, failed
+    Column("attempts", Integer, nullable=False),
+    Column("queued_utc", DateTime, nullable=False),
+    Column("started_utc", DateTime),
+    Column("heartbeat_utc", DateTime),  # the runner's last sign of life on this job (stale: it died)
+    Column("finished_utc", DateTime),
+    Column("error", Text),
+    UniqueConstraint("job_id", name="uq_pipeline_job_id"),
+)
+
+# One row per finished step of a job, written in the transaction that stores the step's products, so
+# a step is either done with its products or not done without them.
+pipeline_step = Table(
+    "pipeline_step",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("job_id", String(80), nullable=False, index=True),
+    Column("step", String(40), nullable=False),
+    Column("started_utc", DateTime, nullable=False),
+    Column("finished_utc", DateTime, nullable=False),
+    Column("counts", Text, nullable=False),  # JSON object of counts
+    Column("state", String(12), nullable=False),  # done, failed (the last failure; replaced when done)
+    Column("error", Text),
+    UniqueConstraint("job_id", "step", name="uq_pipeline_step"),
+)

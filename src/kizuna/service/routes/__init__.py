@@ -1,6 +1,17 @@
 """One router per domain, in the order ``create_app`` mounts them."""
 
-from kizuna.service.routes import audit, console, feed, health, node_status, products, session, taxii
+from kizuna.service.routes import (
+    audit,
+    console,
+    feed,
+    health,
+    jobs,
+    node_status,
+    products,
+    session,
+    sync_notify,
+    taxii,
+)
 
 ROUTERS = (
     health.router,
@@ -9,6 +20,8 @@ ROUTERS = (
     products.router,
     audit.router,
     feed.router,
+    jobs.router,
+    sync_notify.router,
     session.router,
     console.router,
 )
@@ -19,8 +32,10 @@ __all__ = [
     "console",
     "feed",
     "health",
+    "jobs",
     "node_status",
     "products",
     "session",
+    "sync_notify",
     "taxii",
 ]

@@ -1,0 +1,350 @@
+"""The live pipeline's job ledger, in the node's own database (SQLite or PostgreSQL).
+
+Invariants the pipeline relies on (``kizuna.ops.pipeline``):
+
+- An arrival is a job keyed by its kind and the SHA-256 of its bytes: enqueueing the same content again
+  returns the existing job and changes nothing, so a file seen twice (a re-scan, a copy, a restart) is
+  processed once.
+- A step is done exactly when its ``pipeline_step`` row says so, and that row is written by the caller
+  in the same transaction as the step's effects (:meth:`JobLedger.mark_step`): a process killed at any
+  point leaves each step either done with its effects or not done without them.
+- A job claimed by a process that died stays ``running``; :meth:`JobLedger.claim` takes such jobs again
+  after ``stale_s`` without a heartbeat (each committed step is one), and the steps already done
+  are skipped, so the resume neither repeats nor loses work.
+
+Claims: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several runners share the queue; on SQLite the
+write lock (``BEGIN IMMEDIATE``) serialises claims, one runner at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.schema import pipeline_job, pipeline_step
+
+JOB_STATES = ("queued", "running", "done", "failed")
+#: finished jobs kept (the newest); older ones and their steps are dropped as new jobs finish
+KEEP_DONE = 10_000
+#: a job in `running` for longer than this without progress belongs to a runner that died [s]
+STALE_S = 120.0
+#: attempts before a job is left `failed` for an operator (each failure is recorded on the step)
+MAX_ATTEMPTS = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    return None if dt is None else dt.replace(tzinfo=UTC)
+
+
+def _utc_set(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC)
+
+
+def job_id_for(kind: str, sha256: str) -> str:
+    return f"{kind}-{sha256[:32]}"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: str
+    state: str
+    started_utc: datetime
+    finished_utc: datetime
+    counts: dict[str, object]
+    error: str | None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_utc - self.started_utc).total_seconds()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "step": self.step,
+            "state": self.state,
+            "started_utc": _iso(self.started_utc),
+            "finished_utc": _iso(self.finished_utc),
+            "duration_s": round(self.duration_s, 6),
+            "counts": self.counts,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    kind: str
+    sha256: str
+    path: str
+    state: str
+    attempts: int
+    queued_utc: datetime
+    started_utc: datetime | None
+    finished_utc: datetime | None
+    error: str | None
+    steps: tuple[StepRecord, ...] = field(default=())
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_utc is None or self.finished_utc is None:
+            return None
+        return (self.finished_utc - self.started_utc).total_seconds()
+
+    def done_steps(self) -> set[str]:
+        return {s.step for s in self.steps if s.state == "done"}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "job_id": self.job_id,
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "path": self.path,
+            "state": self.state,
+            "attempts": self.attempts,
+            "queued_utc": _iso(self.queued_utc),
+            "started_utc": _iso(self.started_utc),
+            "finished_utc": _iso(self.finished_utc),
+            "duration_s": None if self.duration_s is None else round(self.duration_s, 6),
+            "error": self.error,
+            "steps": [s.as_dict() for s in self.steps],
+        }
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+class JobLedger:
+    """Jobs and their steps in the opened store. Writers pass the connection of their transaction (the
+    node's :meth:`ShareStore.write`, so ledger rows and products share one transaction and one lock)."""
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        *,
+        keep_done: int = KEEP_DONE,
+        stale_s: float = STALE_S,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
+        if keep_done < 1:
+            raise ValueError(f"keep_done must be at least 1, not {keep_done}")
+        self.store = store
+        self.engine = store.engine
+        self.keep_done, self.stale_s, self.max_attempts = keep_done, stale_s, max_attempts
+
+    @property
+    def dialect(self) -> str:
+        return str(self.engine.dialect.name)
+
+    # ------------------------------------------------------------ queue
+    def enqueue(self, conn: Connection, kind: str, sha256: str, path: str) -> tuple[str, bool]:
+        """The job for this content (created queued when new): (job id, created now)."""
+        job_id = job_id_for(kind, sha256)
+        found = conn.execute(select(pipeline_job.c.seq).where(pipeline_job.c.job_id == job_id)).first()
+        if found is not None:
+            return job_id, False
+        conn.execute(
+            insert(pipeline_job).values(
+                job_id=job_id,
+                kind=kind,
+                sha256=sha256,
+                path=path,
+                state="queued",
+                attempts=0,
+                queued_utc=_now(),
+            )
+        )
+        return job_id, True
+
+    def known(self, conn: Connection, job_ids: list[str]) -> set[str]:
+        out: set[str] = set()
+        for start in range(0, len(job_ids), 500):
+            part = job_ids[start : start + 500]
+            q = select(pipeline_job.c.job_id).where(pipeline_job.c.job_id.in_(part))
+            out.update(str(r[0]) for r in conn.execute(q))
+        return out
+
+    def pending(self, conn: Connection) -> int:
+        """Jobs waiting or running (the queue length the watcher caps)."""
+        q = (
+            select(func.count())
+            .select_from(pipeline_job)
+            .where(pipeline_job.c.state.in_(("queued", "running")))
+        )
+        return int(conn.execute(q).scalar() or 0)
+
+    def claim(self, conn: Connection) -> JobRecord | None:
+        """Take the oldest queued job, or a running one whose runner went silent for `stale_s`, or a
+        failed one with attempts left: mark it running and return it (with the steps already done)."""
+        j = pipeline_job.c
+        stale = _now() - timedelta(seconds=self.stale_s)
+        q = (
+            select(pipeline_job)
+            .where(
+                or_(
+                    j.state == "queued",
+                    (j.state == "running") & (j.heartbeat_utc < stale),
+                    (j.state == "failed") & (j.attempts < self.max_attempts) & (j.finished_utc < stale),
+                )
+            )
+            .order_by(j.seq)
+            .limit(1)
+        )
+        if self.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            return None
+        now = _now()
+        conn.execute(
+            update(pipeline_job)
+            .where(j.job_id == row["job_id"])
+            .values(
+                state="running",
+                attempts=j.attempts + 1,
+                started_utc=now,
+                heartbeat_utc=now,
+                finished_utc=None,
+            )
+        )
+        return self._job(conn, row["job_id"])
+
+    def requeue_running(self, conn: Connection) -> int:
+        """Put every running job back in the queue: for a single runner starting up (SQLite), whose
+        running jobs can only be those of a process that died; their done steps are kept."""
+        res = conn.execute(
+            update(pipeline_job).where(pipeline_job.c.state == "running").values(state="queued")
+        )
+        return int(res.rowcount or 0)
+
+    def heartbeat(self, conn: Connection, job_id: str) -> None:
+        """The runner is still on this job (called as each step commits): not stale."""
+        conn.execute(update(pipeline_job).where(pipeline_job.c.job_id == job_id).values(heartbeat_utc=_now()))
+
+    def mark_step(
+        self,
+        conn: Connection,
+        job_id: str,
+        step: str,
+        started_utc: datetime,
+        counts: Mapping[str, object],
+        *,
+        error: str | None = None,
+    ) -> None:
+        """Record a step done (or failed, with `error`), in the caller's transaction."""
+        s = pipeline_step.c
+        conn.execute(delete(pipeline_step).where(s.job_id == job_id, s.step == step))
+        conn.execute(
+            insert(pipeline_step).values(
+                job_id=job_id,
+                step=step,
+                started_utc=started_utc.astimezone(UTC).replace(tzinfo=None),
+                finished_utc=_now(),
+                counts=json.dumps(dict(counts), sort_keys=True, default=str),
+                state="failed" if error else "done",
+                error=error,
+            )
+        )
+        if error is None:
+            self.heartbeat(conn, job_id)
+
+    def finish(self, conn: Connection, job_id: str, *, error: str | None = None) -> None:
+        """The job is done (or failed with `error`); finished jobs beyond `keep_done` are dropped."""
+        conn.execute(
+            update(pipeline_job)
+            .where(pipeline_job.c.job_id == job_id)
+            .values(state="failed" if error else "done", finished_utc=_now(), error=error)
+        )
+        self._trim(conn)
+
+    def _trim(self, conn: Connection) -> None:
+        j = pipeline_job.c
+        cut = conn.execute(
+            select(j.seq).where(j.state == "done").order_by(j.seq.desc()).offset(self.keep_done).limit(1)
+        ).scalar()
+        if cut is None:
+            return
+        old = select(j.job_id).where(j.state == "done", j.seq <= cut)
+        conn.execute(delete(pipeline_step).where(pipeline_step.c.job_id.in_(old)))
+        conn.execute(delete(pipeline_job).where(j.state == "done", j.seq <= cut))
+
+    # ------------------------------------------------------------ reading
+    def _job(self, conn: Connection, job_id: str) -> JobRecord | None:
+        row = conn.execute(select(pipeline_job).where(pipeline_job.c.job_id == job_id)).mappings().first()
+        if row is None:
+            return None
+        steps = conn.execute(
+            select(pipeline_step).where(pipeline_step.c.job_id == job_id).order_by(pipeline_step.c.seq)
+        ).mappings()
+        return _record(row, tuple(_step(s) for s in steps))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self.engine.connect() as conn:
+            return self._job(conn, job_id)
+
+    def list(self, *, limit: int = 100, state: str | None = None) -> list[JobRecord]:
+        """The newest jobs first, with their steps."""
+        j = pipeline_job.c
+        q = select(pipeline_job).order_by(j.seq.desc()).limit(limit)
+        if state is not None:
+            q = q.where(j.state == state)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(q).mappings())
+            ids = [r["job_id"] for r in rows]
+            steps: dict[str, list[StepRecord]] = {}
+            for start in range(0, len(ids), 500):
+                sq = (
+                    select(pipeline_step)
+                    .where(pipeline_step.c.job_id.in_(ids[start : start + 500]))
+                    .order_by(pipeline_step.c.seq)
+                )
+                for s in conn.execute(sq).mappings():
+                    steps.setdefault(s["job_id"], []).append(_step(s))
+        return [_record(r, tuple(steps.get(r["job_id"], ()))) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per state."""
+        j = pipeline_job.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(j.state, func.count()).group_by(j.state)).all()
+        return {s: 0 for s in JOB_STATES} | {str(s): int(n) for s, n in rows}
+
+    def iter_all(self) -> Iterator[JobRecord]:
+        yield from self.list(limit=self.keep_done + 1000)
+
+
+def _step(s: Mapping[Any, Any]) -> StepRecord:
+    return StepRecord(
+        step=str(s["step"]),
+        state=str(s["state"]),
+        started_utc=_utc_set(s["started_utc"]),
+        finished_utc=_utc_set(s["finished_utc"]),
+        counts=json.loads(str(s["counts"])),
+        error=None if s["error"] is None else str(s["error"]),
+    )
+
+
+def _record(r: Mapping[Any, Any], steps: tuple[StepRecord, ...]) -> JobRecord:
+    return JobRecord(
+        job_id=str(r["job_id"]),
+        kind=str(r["kind"]),
+        sha256=str(r["sha256"]),
+        path=str(r["path"]),
+        state=str(r["state"]),
+        attempts=int(r["attempts"]),
+        queued_utc=_utc_set(r["queued_utc"]),
+        started_utc=_utc(r["started_utc"]),
+        finished_utc=_utc(r["finished_utc"]),
+        error=None if r["error"] is None else str(r["error"]),
+        steps=steps,
+    )
