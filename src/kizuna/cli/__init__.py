@@ -17,6 +17,7 @@ from kizuna.cli import eo as _eo
 from kizuna.cli import maneuvers as _maneuvers
 from kizuna.cli import maritime as _maritime
 from kizuna.cli import mw as _mw
+from kizuna.cli import od as _od
 from kizuna.cli import pnt as _pnt
 from kizuna.cli import sda as _sda
 from kizuna.cli import sensors as _sensors
@@ -90,7 +91,7 @@ def demo(
     run_demo(db=db, out_dir=out_dir, console=out)
 
 
-for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw, _sensors):
+for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw, _sensors, _od):
     _domain.register(app)
 
 
