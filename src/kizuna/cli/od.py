@@ -103,7 +103,7 @@ def _initial(initial: str | None, db: str | None) -> tuple[str, str] | None:
     result = read_tle(text, str(path))
     if result.issues:
         issue = result.issues[0]
-        fail(f"--initial {path}: line {issue.line}: {issue.field}: {issue.message}")
+        fail(f"--initial {path}:{issue.line}: {issue.field}: {issue.message}")
     if not result.records:
         fail(f"--initial {path}: no TLE in the file")
     return format_tle(result.records[0])
