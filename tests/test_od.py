@@ -279,3 +279,37 @@ def test_cli_fit_writes_opm_oem_tle(tmp_path, campaign, observed) -> None:  # no
 
 def test_angle_units_are_radians() -> None:
     assert math.isclose(math.degrees(od_campaigns.geo_optical_campaign().sigmas["radec"][0]) * 3600, 1.0)
+
+
+def test_own_covariance_into_pc_and_a_cdm(campaign, batch) -> None:  # noqa: ANN001
+    """A crossing object placed 150 m radially from our fitted object at a chosen TCA: the search
+    finds that TCA and miss, Foster's Pc with our covariances agrees with Chan's series (an
+    independent method) on the same encounter, and the CDM carrying the covariances gives the
+    same Pc back when re-assessed and is accepted by ccsds-ndm."""
+    from datetime import timedelta
+
+    from kizuna.formats.cdm import read_cdm, write_cdm_kvn
+    from kizuna.sda.assess import assess_cdm
+    from kizuna.sda.pc import encounter_plane, pc_chan
+
+    tca = campaign.epoch + timedelta(hours=3)
+    s1 = od.state_at(batch.propagator, tca)
+    radial = s1[:3] / np.linalg.norm(s1[:3])
+    v = s1[3:]
+    crossing = np.cross(radial, v)  # v rotated 90 deg about the radial: a crossing orbit
+    s2 = np.r_[s1[:3] + 150.0 * radial, crossing]
+    cov2 = np.diag([60.0**2, 250.0**2, 40.0**2, 0.1**2, 0.1**2, 0.1**2])
+    other = od.result_from_state(tca, s2, cov2, campaign.options)
+    event = od.conjunction(batch, other, tca + timedelta(seconds=90), window_s=300.0, hbr_m=20.0)
+    assert abs((event.tca - tca).total_seconds()) < 0.01
+    assert event.miss_m == pytest.approx(150.0, abs=1.0)
+    assert event.rel_speed_m_s == pytest.approx(np.linalg.norm(crossing - v), rel=1e-3)
+    (a, b), (ca, cb) = event.states, event.covariances
+    plane = encounter_plane(a[:3] / 1e3, a[3:] / 1e3, ca * 1e-6, b[:3] / 1e3, b[3:] / 1e3, cb * 1e-6)
+    # Chan's series (Chan 1997) is an independent method, good to about 1 % at this HBR/sigma
+    assert event.pc == pytest.approx(pc_chan(plane.miss_2d_km, plane.cov_2d_km2, 0.02), rel=2e-2)
+    assert 1e-6 < event.pc < 1.0
+    text = write_cdm_kvn(od.conjunction_cdm(event, ("OURS", "THEIRS")))
+    again = assess_cdm(read_cdm(text, "od.cdm"), hbr_m=20.0)
+    assert again.pc == pytest.approx(event.pc, rel=1e-4)
+    assert type(_ndm(text)).__name__ == "Cdm"

@@ -27,6 +27,7 @@ from kizuna.formats.tdm import Tdm
 from kizuna.orbit import orekit as ok
 
 if TYPE_CHECKING:
+    from kizuna.formats.cdm import Cdm
     from kizuna.formats.oem import Oem
     from kizuna.formats.opm import Opm
 
@@ -628,10 +629,7 @@ def ephemeris(
 
     if step_s <= 0 or stop < start:
         raise OdError("an ephemeris needs start <= stop and a positive step")
-    propagator = result.propagator
-    if propagator is None:
-        raise OdError("the result carries no propagator")
-    propagator.resetInitialState(propagator.getInitialState())
+    propagator = fresh_propagator(result)
     harvester = propagator.setupMatricesComputation("kizuna-stm", None, None)
     initial = StateCovariance(
         ok.to_real_matrix(result.covariance),
@@ -641,12 +639,10 @@ def ephemeris(
         PositionAngleType.MEAN,
     )
     provider = StateCovarianceMatrixProvider("kizuna-covariance", "kizuna-stm", harvester, initial)
-    propagator.addAdditionalDataProvider(provider) if hasattr(
-        propagator, "addAdditionalDataProvider"
-    ) else propagator.addAdditionalStateProvider(provider)
+    propagator.addAdditionalDataProvider(provider)
     total = (stop - start).total_seconds()
     steps = int(math.floor(total / step_s + 1e-9))
-    times = [start + (stop - start) * 0 + _seconds(i * step_s) for i in range(steps + 1)]
+    times = [start + _seconds(i * step_s) for i in range(steps + 1)]
     states = np.empty((len(times), 6))
     covs = np.empty((len(times), 6, 6))
     for i, t in enumerate(times):
@@ -655,6 +651,18 @@ def ephemeris(
         cov = provider.getStateCovariance(s)
         covs[i] = ok.to_numpy(cov.changeCovarianceFrame(s.getOrbit(), ok.frame()).getMatrix())
     return times, states, covs
+
+
+def fresh_propagator(result: OdResult) -> Any:
+    """A new numerical propagator from the estimate (state at its epoch, the options' force model,
+    estimated force parameters such as the drag coefficient set to their estimates): each
+    ephemeris or covariance run gets its own, as Orekit's propagators keep the providers added."""
+    builder = propagator_builder(result.epoch, result.state, result.options)
+    for driver in builder.getPropagationParametersDrivers().getDrivers():
+        name = str(driver.getName())
+        if name in result.parameters:
+            driver.setValue(float(result.parameters[name]))
+    return builder.buildPropagator(builder.getSelectedNormalizedParameters())
 
 
 def _seconds(s: float) -> Any:
@@ -880,3 +888,152 @@ def read_epoch(text: str) -> datetime:
     from kizuna.model.time import parse_utc_datetime
 
     return parse_utc_datetime(text)
+
+
+# ------------------------------------------------------------------ covariance into collision Pc
+def result_from_state(
+    epoch: datetime, state: np.ndarray, covariance: np.ndarray, options: OdOptions | None = None
+) -> OdResult:
+    """An estimate made elsewhere (a partner's OPM, a CDM's object) as an :class:`OdResult`, with a
+    propagator of the options' force model, so it can be carried to a TCA like our own fits."""
+    options = options or OdOptions()
+    builder = propagator_builder(epoch, np.asarray(state, dtype=float), options)
+    propagator = builder.buildPropagator(builder.getSelectedNormalizedParameters())
+    return OdResult(
+        epoch,
+        np.asarray(state, dtype=float),
+        np.asarray(covariance, dtype=float),
+        "external",
+        options,
+        propagator=propagator,
+    )
+
+
+@dataclass(frozen=True)
+class OdConjunction:
+    """Two estimates carried to their time of closest approach: states (m, m/s, EME2000) and 6x6
+    covariances there, miss distance, relative speed and Foster's Pc with these covariances."""
+
+    tca: datetime
+    states: tuple[np.ndarray, np.ndarray]
+    covariances: tuple[np.ndarray, np.ndarray]
+    miss_m: float
+    rel_speed_m_s: float
+    hbr_m: float
+    pc: float
+    method: str
+
+
+def conjunction(
+    first: OdResult, second: OdResult, tca_guess: datetime, window_s: float = 600.0, hbr_m: float = 20.0
+) -> OdConjunction:
+    """The closest approach of two estimates within ``tca_guess`` +- ``window_s`` (a 10 s scan,
+    then Brent's bounded search on the distance to the millisecond), each covariance carried there
+    by its state transition matrix, and Foster's 2-D Pc (``sda.pc``, FOSTER-1992) with them."""
+    from datetime import timedelta
+
+    from scipy import optimize
+
+    from kizuna.sda.pc import PC_FOSTER, pc_from_states
+
+    if not (window_s > 0 and hbr_m > 0):
+        raise OdError("the TCA window and the hard-body radius must be positive")
+
+    def distance(offset_s: float) -> float:
+        t = tca_guess + timedelta(seconds=float(offset_s))
+        return float(np.linalg.norm(state_at(first.propagator, t)[:3] - state_at(second.propagator, t)[:3]))
+
+    grid = np.arange(-window_s, window_s + 1e-9, 10.0)
+    d = [distance(s) for s in grid]
+    k = int(np.argmin(d))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    best = optimize.minimize_scalar(distance, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
+    tca = tca_guess + timedelta(seconds=float(best.x))
+    carried = []
+    for result in (first, second):
+        _, states, covs = ephemeris(result, tca, tca, 1.0)
+        carried.append((states[0], covs[0]))
+    (s1, c1), (s2, c2) = carried
+    pc = pc_from_states(
+        s1[:3] / 1e3, s1[3:] / 1e3, c1 * 1e-6, s2[:3] / 1e3, s2[3:] / 1e3, c2 * 1e-6, hbr_m / 1e3
+    )
+    return OdConjunction(
+        tca=tca,
+        states=(s1, s2),
+        covariances=(c1, c2),
+        miss_m=float(np.linalg.norm(s2[:3] - s1[:3])),
+        rel_speed_m_s=float(np.linalg.norm(s2[3:] - s1[3:])),
+        hbr_m=hbr_m,
+        pc=float(pc),
+        method=PC_FOSTER,
+    )
+
+
+def conjunction_cdm(
+    event: OdConjunction, names: tuple[str, str] = ("OBJECT1", "OBJECT2"), originator: str = "KIZUNA"
+) -> Cdm:
+    """A CDM 1.0 carrying our own covariances: EME2000 states at TCA, each 6x6 covariance rotated
+    into its object's RTN frame (m^2), and the Foster Pc they give (``COLLISION_PROBABILITY``)."""
+    from kizuna.formats.cdm import COVARIANCE_6X6_KEYS, STATE_KEYS, Cdm, CdmObject
+    from kizuna.orbit.geometry import rtn_basis
+
+    s1, s2 = event.states
+    basis1 = rtn_basis(s1[:3], s1[3:])
+    rel_r, rel_v = basis1 @ (s2[:3] - s1[:3]), basis1 @ (s2[3:] - s1[3:])
+    tca = event.tca.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    cdm = Cdm()
+    cdm.header.update(
+        {
+            "CCSDS_CDM_VERS": "1.0",
+            "CREATION_DATE": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+            "ORIGINATOR": originator,
+            "MESSAGE_ID": f"{names[0]}_conj_{names[1]}_{tca[:19]}",
+        }
+    )
+    cdm.relative_comments.append(f"HBR = {event.hbr_m} [m] (given)")
+    cdm.relative.update(
+        {
+            "TCA": tca,
+            "MISS_DISTANCE": round(event.miss_m, 3),
+            "RELATIVE_SPEED": round(event.rel_speed_m_s, 3),
+            "RELATIVE_POSITION_R": round(float(rel_r[0]), 3),
+            "RELATIVE_POSITION_T": round(float(rel_r[1]), 3),
+            "RELATIVE_POSITION_N": round(float(rel_r[2]), 3),
+            "RELATIVE_VELOCITY_R": round(float(rel_v[0]), 4),
+            "RELATIVE_VELOCITY_T": round(float(rel_v[1]), 4),
+            "RELATIVE_VELOCITY_N": round(float(rel_v[2]), 4),
+            "COLLISION_PROBABILITY": float(f"{event.pc:.6e}"),
+            "COLLISION_PROBABILITY_METHOD": event.method,
+        }
+    )
+    for n, (name, state, cov) in enumerate(zip(names, event.states, event.covariances, strict=True), start=1):
+        obj = CdmObject()
+        obj.fields.update(
+            {
+                "OBJECT": f"OBJECT{n}",
+                "OBJECT_DESIGNATOR": name,
+                "CATALOG_NAME": "SATCAT",
+                "OBJECT_NAME": name,
+                "INTERNATIONAL_DESIGNATOR": "UNKNOWN",
+                "EPHEMERIS_NAME": "NONE",
+                "COVARIANCE_METHOD": "CALCULATED",
+                "MANEUVERABLE": "N/A",
+                "REF_FRAME": "EME2000",
+            }
+        )
+        obj.comments.append(
+            "covariance: orbit determination (Orekit), carried to TCA by the state transition matrix"
+        )
+        for key, value in zip(STATE_KEYS, state / 1e3, strict=True):
+            obj.fields[key] = float(value)
+        rot = np.zeros((6, 6))
+        basis = rtn_basis(state[:3], state[3:])
+        rot[:3, :3] = rot[3:, 3:] = basis
+        rtn = rot @ cov @ rot.T
+        k = 0
+        for i in range(6):
+            for j in range(i + 1):
+                obj.fields[COVARIANCE_6X6_KEYS[k]] = float(0.5 * (rtn[i, j] + rtn[j, i]))
+                k += 1
+        cdm.objects.append(obj)
+    return cdm
