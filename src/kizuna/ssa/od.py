@@ -90,6 +90,9 @@ class OdOptions:
     process_noise_m: float = 0.0  # sequential filters: position process noise per step (m)
     initial_sigma_m: float = 1000.0  # sequential filters: a priori position sigma (m)
     initial_sigma_m_s: float = 1.0  # sequential filters: a priori velocity sigma (m/s)
+    relativity: bool = False  # Schwarzschild term: ~1e-8 of gravity, centimetres for a laser fit
+    optimizer: str = "levenberg-marquardt"  # or "gauss-newton" (QR), as Orekit's own real-data cases
+    position_scale_m: float = 1.0  # Orekit's normalization of the orbital parameters
 
 
 @dataclass(frozen=True)
@@ -335,7 +338,9 @@ def propagator_builder(epoch: datetime, state: np.ndarray, options: OdOptions) -
     integrator = DormandPrince853IntegratorBuilder(
         options.min_step_s, options.max_step_s, options.position_tolerance_m
     )
-    builder = NumericalPropagatorBuilder(orbit, integrator, PositionAngleType.MEAN, 1.0)
+    builder = NumericalPropagatorBuilder(
+        orbit, integrator, PositionAngleType.MEAN, float(options.position_scale_m)
+    )
     builder.setMass(float(options.mass_kg))
     earth = ok.earth()
     if options.degree >= 2:
@@ -352,6 +357,10 @@ def propagator_builder(epoch: datetime, state: np.ndarray, options: OdOptions) -
             for driver in drag.getParametersDrivers():
                 driver.setSelected(True)
         builder.addForceModel(drag)
+    if options.relativity:
+        from org.orekit.forces.gravity import Relativity
+
+        builder.addForceModel(Relativity(ok.mu_m3_s2()))
     if options.srp:
         srp = IsotropicRadiationSingleCoefficient(float(options.area_m2), float(options.cr))
         builder.addForceModel(SolarRadiationPressure(sun, earth, srp))
@@ -444,8 +453,23 @@ def fit(
     if options.method not in METHODS:
         raise OdError(f"method {options.method!r} is not one of {', '.join(METHODS)}")
     ok.start()
-    builder = propagator_builder(initial_epoch, np.asarray(initial_state, dtype=float), options)
     orekit, ours = _prepare(measurements, stations, options)
+    return fit_prepared(orekit, ours, initial_epoch, initial_state, options)
+
+
+def fit_prepared(
+    orekit: Sequence[Any],
+    ours: Sequence[Measurement],
+    initial_epoch: datetime,
+    initial_state: np.ndarray,
+    options: OdOptions,
+) -> OdResult:
+    """:func:`fit` on measurements already built as Orekit objects (with their modifiers: station
+    displacements, Shapiro delay, biases), ``ours`` the matching Kizuna records for residuals."""
+    if options.method not in METHODS:
+        raise OdError(f"method {options.method!r} is not one of {', '.join(METHODS)}")
+    orekit = list(orekit)
+    builder = propagator_builder(initial_epoch, np.asarray(initial_state, dtype=float), options)
     from java.util import IdentityHashMap
 
     # Orekit's estimations are keyed by the measurement objects: map them back by identity
@@ -465,7 +489,14 @@ def _fit_batch(
     )
     from org.orekit.estimation.leastsquares import BatchLSEstimator
 
-    estimator = BatchLSEstimator(LevenbergMarquardtOptimizer(), builder)
+    if options.optimizer == "gauss-newton":
+        from org.hipparchus.linear import QRDecomposer
+        from org.hipparchus.optim.nonlinear.vector.leastsquares import GaussNewtonOptimizer
+
+        optimizer: Any = GaussNewtonOptimizer(QRDecomposer(1e-11), False)
+    else:
+        optimizer = LevenbergMarquardtOptimizer()
+    estimator = BatchLSEstimator(optimizer, builder)
     estimator.setParametersConvergenceThreshold(float(options.convergence))
     estimator.setMaxIterations(int(options.max_iterations))
     estimator.setMaxEvaluations(int(options.max_iterations) * 2)
