@@ -17,6 +17,7 @@ from kizuna.cli import eo as _eo
 from kizuna.cli import maneuvers as _maneuvers
 from kizuna.cli import maritime as _maritime
 from kizuna.cli import mw as _mw
+from kizuna.cli import od as _od
 from kizuna.cli import pipeline as _pipeline
 from kizuna.cli import pnt as _pnt
 from kizuna.cli import sda as _sda
@@ -91,7 +92,7 @@ def demo(
     run_demo(db=db, out_dir=out_dir, console=out)
 
 
-for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw, _sensors, _pipeline):
+for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw, _sensors, _od, _pipeline):
     _domain.register(app)
 
 
