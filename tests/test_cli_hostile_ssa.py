@@ -1,0 +1,85 @@
+"""Hostile values for every option of `kizuna sensors passes|coverage`, `kizuna observe simulate`
+and `kizuna tasking plan`, and one good run of each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.cli_harness import invoke, refused
+
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "kizuna" / "data" / "sample"
+LEO = str(SAMPLE / "leo_2026-06_sample.3le")
+T = "2026-06-10T00:00:00Z"
+PASSES = ["sensors", "passes", "--tle", LEO, "--start", T]
+
+ROWS: list[tuple[list[str], str]] = [
+    ([*PASSES, "--norad", "25544", "--sensor", "sonar"], "--sensor 'sonar': not in the network"),
+    ([*PASSES, "--norad", "25544", "--sensor", ","], "--sensor: name at least one sensor"),
+    ([*PASSES, "--norad", "25544", "--sensor", "sapphire"], "--sensor: space-based sensors have no passes"),
+    ([*PASSES, "--norad", "abc"], "--norad: 'abc' is not a catalog number"),
+    ([*PASSES], "--norad: name objects"),
+    ([*PASSES, "--norad", "25544", "--catalog"], "--catalog: give --norad or --catalog"),
+    ([*PASSES, "--norad", "99999"], "--norad: no element sets"),
+    (["sensors", "passes", "--tle", "{tmp}/missing.tle", "--catalog"], "--tle"),
+    (["sensors", "passes", "--tle", "{tmp}", "--catalog"], "--tle"),
+    (["sensors", "passes", "--tle", "{bad_tle}", "--catalog"], "--catalog: no element sets"),
+    (["sensors", "passes", "--db", "{tmp}/nothing.db", "--catalog"], "--db"),
+    ([*PASSES[:4], "--start", "yesterday", "--norad", "25544"], "--start"),
+    ([*PASSES, "--norad", "25544", "--hours", "0"], "--hours"),
+    ([*PASSES, "--norad", "25544", "--hours", "nan"], "--hours"),
+    ([*PASSES, "--norad", "25544", "--hours", "1000"], "--hours"),
+    ([*PASSES, "--norad", "25544", "--diameter-m", "-1"], "--diameter-m"),
+    ([*PASSES, "--norad", "25544", "--diameter-m", "inf"], "--diameter-m"),
+    ([*PASSES, "--norad", "25544", "--retro", "x1"], "--retro: 'x1' is not a catalog number"),
+    ([*PASSES, "--norad", "25544", "--limit", "0"], "--limit"),
+    ([*PASSES, "--norad", "25544", "-f", "xml"], "--format 'xml': use one of"),
+    ([*PASSES, "--norad", "25544", "--sensors", "{bad_entry}"], "sensor x: kind 'sonar'"),
+    ([*PASSES, "--norad", "25544", "--detectable-only", "--hours", "-3"], "--hours"),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:  # noqa: ANN001
+    tmp = tmp_path_factory.mktemp("hostile_ssa")
+    bad_entry = tmp / "entry.yaml"
+    bad_entry.write_text("sensors:\n  x: {kind: sonar}\n")
+    bad_tle = tmp / "bad.tle"
+    bad_tle.write_text("1 25544U 98067A   26161.5 garbage\n2 25544 nonsense\n")
+    out_file = tmp / "exists.txt"
+    out_file.write_text("x")
+    return {"tmp": str(tmp), "bad_entry": str(bad_entry), "bad_tle": str(bad_tle), "exists": str(out_file)}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[" ".join(r[0][1:])[-80:] for r in ROWS])
+def test_hostile_value_is_refused_in_one_line(row, files):  # noqa: ANN001
+    args, fragment = row
+    refused([a.format(**files) for a in args], contains=fragment.format(**files))
+
+
+COMMANDS = {("sensors", "passes")}
+
+
+def test_every_option_has_rows():
+    import typer
+
+    from kizuna.cli import app
+
+    root = typer.main.get_command(app)
+    seen = {a for args, _ in ROWS for a in args if a.startswith("-")}
+    for group, name in COMMANDS:
+        command = root.commands[group].commands[name]  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.opts[0].startswith("-"):
+                assert set(param.opts) & seen, f"no hostile row for {group} {name} {param.opts[0]}"
+
+
+def test_passes_json_counts_and_parameters():
+    result = invoke(
+        [*PASSES, "--norad", "25544,11", "--sensor", "kamisaibara-radar", "--hours", "12", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["parameters"]["sensors"] == ["kamisaibara-radar"] and doc["total"] == len(doc["passes"]) >= 3
+    assert doc["detectable"] == sum(p["detectable"] for p in doc["passes"])
