@@ -13,6 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "src" / "kizuna" / "data" / "samp
 LEO = str(SAMPLE / "leo_2026-06_sample.3le")
 T = "2026-06-10T00:00:00Z"
 PASSES = ["sensors", "passes", "--tle", LEO, "--start", T]
+COVER = ["sensors", "coverage", "--tle", LEO, "--catalog", "--start", T]
 
 ROWS: list[tuple[list[str], str]] = [
     ([*PASSES, "--norad", "25544", "--sensor", "sonar"], "--sensor 'sonar': not in the network"),
@@ -37,6 +38,24 @@ ROWS: list[tuple[list[str], str]] = [
     ([*PASSES, "--norad", "25544", "-f", "xml"], "--format 'xml': use one of"),
     ([*PASSES, "--norad", "25544", "--sensors", "{bad_entry}"], "sensor x: kind 'sonar'"),
     ([*PASSES, "--norad", "25544", "--detectable-only", "--hours", "-3"], "--hours"),
+    ([*COVER, "--networks", "JPN+XYZ"], "--networks network 'JPN+XYZ': XYZ operates no sensor"),
+    ([*COVER, "--networks", ","], "--networks: name at least one network"),
+    ([*COVER, "--networks", "CAN"], "--networks network 'CAN': no ground sensors"),
+    ([*COVER, "--hours", "0"], "--hours"),
+    ([*COVER, "--diameter-m", "0"], "--diameter-m"),
+    ([*COVER, "--retro", "-1"], "--retro"),
+    ([*COVER, "--png", "{exists}"], "--png"),
+    ([*COVER, "--png", "{nonempty}"], "--png {nonempty}: directory is not empty"),
+    ([*COVER, "--png", "{nonempty}", "--force", "--hours", "inf"], "--hours"),
+    ([*COVER, "--start", "2262-05-01T00:00:00Z"], "--start"),
+    ([*COVER, "-f", "yaml"], "--format 'yaml'"),
+    ([*COVER, "--sensors", "{bad_entry}"], "sensor x: kind 'sonar'"),
+    (["sensors", "coverage", "--tle", LEO, "--norad", "x"], "--norad: 'x' is not a catalog number"),
+    (
+        ["sensors", "coverage", "--tle", LEO, "--norad", "11", "--catalog"],
+        "--catalog: give --norad or --catalog",
+    ),
+    (["sensors", "coverage", "--db", "{tmp}/nothing.db", "--catalog"], "--db"),
 ]
 
 
@@ -47,9 +66,18 @@ def files(tmp_path_factory) -> dict[str, str]:  # noqa: ANN001
     bad_entry.write_text("sensors:\n  x: {kind: sonar}\n")
     bad_tle = tmp / "bad.tle"
     bad_tle.write_text("1 25544U 98067A   26161.5 garbage\n2 25544 nonsense\n")
+    nonempty = tmp / "full"
+    nonempty.mkdir()
+    (nonempty / "x.png").write_text("x")
     out_file = tmp / "exists.txt"
     out_file.write_text("x")
-    return {"tmp": str(tmp), "bad_entry": str(bad_entry), "bad_tle": str(bad_tle), "exists": str(out_file)}
+    return {
+        "tmp": str(tmp),
+        "bad_entry": str(bad_entry),
+        "bad_tle": str(bad_tle),
+        "exists": str(out_file),
+        "nonempty": str(nonempty),
+    }
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[" ".join(r[0][1:])[-80:] for r in ROWS])
@@ -58,7 +86,7 @@ def test_hostile_value_is_refused_in_one_line(row, files):  # noqa: ANN001
     refused([a.format(**files) for a in args], contains=fragment.format(**files))
 
 
-COMMANDS = {("sensors", "passes")}
+COMMANDS = {("sensors", "passes"), ("sensors", "coverage")}
 
 
 def test_every_option_has_rows():
@@ -83,3 +111,14 @@ def test_passes_json_counts_and_parameters():
     doc = json.loads(result.stdout)
     assert doc["parameters"]["sensors"] == ["kamisaibara-radar"] and doc["total"] == len(doc["passes"]) >= 3
     assert doc["detectable"] == sum(p["detectable"] for p in doc["passes"])
+
+
+def test_coverage_table_and_maps(tmp_path):
+    out = tmp_path / "maps"
+    args = ["sensors", "coverage", "--tle", LEO, "--norad", "25544,11,5,694", "--start", T, "--hours", "6"]
+    result = invoke([*args, "--networks", "JPN,JPN+USA", "--png", str(out), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [r["network"] for r in doc["networks"]] == ["JPN", "JPN+USA"]
+    assert doc["networks"][0]["leo_objects"] == 2  # 25544 and 11; Vanguard 1 (5) and 694 fly higher
+    assert (out / "geo_strip.png").stat().st_size > 5000 and (out / "leo_coverage.png").stat().st_size > 5000

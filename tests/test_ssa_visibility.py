@@ -128,3 +128,61 @@ def test_detection_conditions_name_the_failed_one(leo, network):
     # 00:00-06:00 UTC is 09:00-15:00 in Japan: never dark
     day = find_passes(leo[:40], [scope], T0, T1)
     assert len(day) and set(day.reason) == {"site not dark"}
+
+
+def test_networks_are_operators_and_groups(network):
+    from kizuna.ssa.visibility import NetworkError, parse_network
+
+    sensors = list(network.values())
+    assert {s.operator for s in parse_network("jpn", sensors)[1]} == {"JPN"}
+    eur = parse_network("JPN+EUR", sensors)[1]
+    assert {"graves", "tira-wachtberg", "kamisaibara-radar"} <= {s.name for s in eur}
+    every = parse_network("ALL", sensors)[1]
+    assert "sapphire" not in {s.name for s in every}  # space-based: no ground passes
+    with pytest.raises(NetworkError, match="XYZ operates no sensor"):
+        parse_network("JPN+XYZ", sensors)
+
+
+def test_geo_belt_visibility_matches_the_spherical_formula(network):
+    """Elevation of a GEO point seen from latitude L, longitude offset G on a sphere:
+    tan(el) = (cos G cos L - R/r) / sqrt(1 - cos^2 G cos^2 L) (Pratt & Bostian, Satellite
+    Communications, sec. 2.2). The ellipsoid moves the edge by a fraction of a degree."""
+    from kizuna.ssa.visibility import GEO_RADIUS_KM, geo_longitude_visible
+
+    scope = network["bisei-1m"]
+    assert scope.site is not None
+    lon = np.arange(0.0, 360.0, 0.05)
+    seen = geo_longitude_visible([scope], lon, diameter_m=5.0)
+    g = np.radians(lon - scope.site.lon_deg)
+    lat = np.radians(scope.site.lat_deg)
+    c = np.cos(g) * np.cos(lat)
+    el = np.degrees(np.arctan2(c - 6371.0 / GEO_RADIUS_KM, np.sqrt(1 - c**2)))
+    expected = el >= scope.figure("min_elevation_deg")
+    assert seen.sum() > 0
+    west, east = lon[seen].min(), lon[seen].max()
+    assert abs(west - lon[expected].min()) < 0.5 and abs(east - lon[expected].max()) < 0.5
+
+
+def test_coverage_never_drops_when_an_ally_joins(leo, deep, network):
+    from kizuna.ssa.visibility import coverage, parse_network
+
+    sensors = list(network.values())
+    sets = [*leo[:60], *deep]
+    nets = dict(parse_network(n, sensors) for n in ("JPN", "JPN+USA", "JPN+AUS", "ALL"))
+    ground = list({s.name: s for m in nets.values() for s in m}.values())
+    passes = find_passes(sets, ground, "2026-06-10T00:00:00Z", "2026-06-10T12:00:00Z")
+    cov = coverage(sets, passes, nets)
+    rows = {r["network"]: r for r in cov.rows}
+    for key in ("leo_detected_pct", "geo_detected_pct", "geo_belt_visible_pct"):
+        for ally in ("JPN+USA", "JPN+AUS", "ALL"):
+            assert rows[ally][key] >= rows["JPN"][key], (ally, key)
+    assert rows["JPN"]["geo_objects"] == len(cov.geo_objects_lon_deg) > 10
+    # the LEO map counts the same objects as the table
+    assert cov.leo_total.sum() == rows["JPN"]["leo_objects"]
+    assert round(100 * cov.leo_seen["JPN"].sum() / cov.leo_total.sum(), 1) == rows["JPN"]["leo_detected_pct"]
+    # a GEO object detected by the network sits at a longitude the network can see (1 deg bins,
+    # objects drift by less than a degree a day)
+    seen_lon = cov.geo_objects_lon_deg[cov.geo_objects_seen["ALL"]]
+    vis = cov.geo_lon_deg[cov.geo_visible["ALL"]]
+    for lon in seen_lon:
+        assert np.min(np.abs((vis - lon + 180) % 360 - 180)) < 3.0

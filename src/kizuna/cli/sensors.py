@@ -312,3 +312,100 @@ def _parameters(
         "hours": hours,
         **more,
     }
+
+
+COVERAGE_COLUMNS = (
+    Column("network", "network"),
+    Column("sensors", "sensors", str, "right"),
+    Column("LEO objects", "leo_objects", str, "right"),
+    Column("LEO visible %", "leo_visible_pct", lambda v: f"{v:.1f}", "right"),
+    Column("LEO detected %", "leo_detected_pct", lambda v: f"{v:.1f}", "right"),
+    Column("GEO objects", "geo_objects", str, "right"),
+    Column("GEO detected %", "geo_detected_pct", lambda v: f"{v:.1f}", "right"),
+    Column("GEO belt visible %", "geo_belt_visible_pct", lambda v: f"{v:.1f}", "right"),
+    Column("detectable passes", "detectable_passes", str, "right"),
+)
+DEFAULT_NETWORKS = "JPN,JPN+USA,JPN+AUS,JPN+IND,JPN+EUR,ALL"
+
+
+@sensors_app.command("coverage")
+def coverage_cmd(
+    networks: Annotated[
+        str,
+        typer.Option(
+            "--networks",
+            help="comma-separated networks, each operators joined by '+' (ISO alpha-3, EUR, ALL)",
+        ),
+    ] = DEFAULT_NETWORKS,
+    norad: Annotated[list[str] | None, NORAD] = None,
+    all_objects: Annotated[bool, CATALOG] = False,
+    tle: Annotated[Path | None, TLE] = None,
+    start: Annotated[str | None, START] = None,
+    hours: Annotated[float, HOURS] = 24.0,
+    diameter_m: Annotated[float, DIAMETER] = 1.0,
+    retro: Annotated[list[str] | None, RETRO] = None,
+    png: Annotated[
+        Path | None,
+        typer.Option("--png", help="directory for geo_strip.png and leo_coverage.png (created if missing)"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="write into a non-empty --png directory")] = False,
+    sensors_file: Annotated[Path | None, SENSORS_OPTION] = None,
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Which fraction of the LEO catalog and of the GEO belt each network sees in the period (Japan
+    alone against Japan with each ally), as a table and, with --png, a GEO longitude strip and LEO
+    inclination x altitude maps."""
+    from kizuna.cli._common import output_dir
+    from kizuna.ssa.visibility import NetworkError, VisibilityError, coverage, find_passes, parse_network
+
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    check_number(diameter_m, "--diameter-m", minimum=0.0, exclusive_minimum=True, maximum=100.0, unit="m")
+    length = hours_of(hours)
+    retro_list = retro_ids(retro)
+    png = output_dir(png, "--png", force=force)
+    network = _load(sensors_file)
+    specs = [n.strip() for n in networks.split(",") if n.strip()]
+    if not specs:
+        fail("--networks: name at least one network, e.g. JPN,JPN+USA")
+    chosen: dict[str, list[SsaSensor]] = {}
+    for spec in specs:
+        try:
+            name, members = parse_network(spec, list(network.values()))
+        except NetworkError as exc:
+            fail(f"--networks {exc}")
+        chosen[name] = members
+    ground = list({s.name: s for members in chosen.values() for s in members}.values())
+    sets = load_objects(tle, norad, all_objects, db)
+    t0 = start_of(start, sets)
+    with progress() as bar:
+        task = bar.add_task("passes", total=None)
+        try:
+            passes = find_passes(
+                sets,
+                ground,
+                t0,
+                t0 + length,
+                default_diameter_m=diameter_m,
+                retroreflectors=retro_list,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except VisibilityError as exc:
+            fail(exc)
+    cov = coverage(sets, passes, chosen, diameter_m=diameter_m)
+    if png is not None:
+        from kizuna.plots.ssa import plot_geo_strip, plot_leo_coverage
+
+        png.mkdir(parents=True, exist_ok=True)
+        plot_geo_strip(cov, png / "geo_strip.png", f"GEO belt per network, {len(sets)} objects, {hours:g} h")
+        plot_leo_coverage(cov, png / "leo_coverage.png")
+    emit_rows(
+        cov.rows,
+        COVERAGE_COLUMNS,
+        fmt,
+        title=f"coverage of {len(sets)} objects in {hours:g} h",
+        parameters=_parameters(
+            ground, sets, t0, hours, diameter_m=diameter_m, networks={k: v for k, v in cov.sensors.items()}
+        ),
+        key="networks",
+    )

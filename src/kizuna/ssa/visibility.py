@@ -570,3 +570,173 @@ def sampled_passes(
             downs = np.flatnonzero(d[o] == -1) - 1
             out += [(part[o].norad_id, grid[u], grid[w]) for u, w in zip(ups, downs, strict=True)]
     return out
+
+
+# ------------------------------------------------------------------------------------ coverage
+#: Operator groups a network name may use besides ISO 3166 alpha-3 codes: the European SST
+#: partners and "ALL" for every operator in the sensor file.
+OPERATOR_GROUPS: dict[str, frozenset[str]] = {
+    "EUR": frozenset(
+        {"DEU", "FRA", "GBR", "ITA", "ESP", "POL", "PRT", "ROU", "NLD", "CZE", "GRC", "AUT", "DNK"}
+    ),
+}
+LEO_MAX_PERIOD_MIN = 128.0  # LEO as in the catalog: mean motion above 11.25 rev/day
+GEO_PERIOD_MIN = (1400.0, 1480.0)  # near-GEO: a period within ~1 h of a sidereal day ...
+GEO_MAX_ECC, GEO_MAX_INC_DEG = 0.05, 20.0  # ... nearly circular and inclined under 20 deg
+GEO_RADIUS_KM = 42164.0
+GEO_BIN_DEG = 1.0
+INC_BINS_DEG = np.arange(0.0, 181.0, 10.0)
+ALT_BINS_KM = np.array([150, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1400, 1700, 2000, 3000], float)
+
+
+class NetworkError(KizunaError, ValueError):
+    """A network specification names no known operator."""
+
+
+def parse_network(spec: str, sensors: Sequence[SsaSensor]) -> tuple[str, list[SsaSensor]]:
+    """``JPN``, ``JPN+USA``, ``JPN+EUR``, ``ALL``: the ground sensors of those operators."""
+    known = {s.operator for s in sensors}
+    ops: set[str] = set()
+    for part in spec.upper().split("+"):
+        part = part.strip()
+        if part == "ALL":
+            ops |= known
+        elif part in OPERATOR_GROUPS:
+            ops |= OPERATOR_GROUPS[part] & known
+        elif part in known:
+            ops.add(part)
+        else:
+            raise NetworkError(
+                f"network {spec!r}: {part or 'an empty name'} operates no sensor here (known: {', '.join(sorted(known | {'EUR', 'ALL'}))})"
+            )
+    chosen = [s for s in sensors if s.operator in ops and s.kind in GROUND_KINDS]
+    if not chosen:
+        raise NetworkError(f"network {spec!r}: no ground sensors")
+    return spec.upper(), chosen
+
+
+def is_leo(es: ElementSet) -> bool:
+    return es.period_min < LEO_MAX_PERIOD_MIN
+
+
+def is_geo(es: ElementSet) -> bool:
+    return (
+        GEO_PERIOD_MIN[0] <= es.period_min <= GEO_PERIOD_MIN[1]
+        and es.eccentricity < GEO_MAX_ECC
+        and es.inclination_deg < GEO_MAX_INC_DEG
+    )
+
+
+def geo_longitude_visible(sensors: Sequence[SsaSensor], lon_deg: np.ndarray, diameter_m: float) -> np.ndarray:
+    """Whether an object at each GEO-belt longitude (equator, 42,164 km) is above some sensor's mask,
+    within its range and field of regard, and large enough (radar) or bright enough at a 45 deg phase
+    angle, a mid-night geometry (telescope). The belt does not move in an Earth-fixed frame, so this
+    is the same every day; telescopes see it every night but in the weeks of the equinox eclipses."""
+    sites = SiteArrays.of(sensors) if sensors else None
+    lon = np.radians(np.asarray(lon_deg, float))
+    r = GEO_RADIUS_KM * np.stack([np.cos(lon), np.sin(lon), np.zeros_like(lon)], axis=-1)
+    seen = np.zeros(len(lon), bool)
+    if sites is None:
+        return seen
+    for j, s in enumerate(sites.sensors):
+        az, el, rng = topocentric(r, sites.r_km[j], sites.up[j])
+        ok = el >= s.figure("min_elevation_deg")
+        if s.kind == "radar":
+            ok &= s.in_azimuth(az) & (rng <= s.figure("max_range_km")) & (diameter_m >= s.min_diameter_m(rng))
+        elif s.kind == "optical":
+            ok &= visual_magnitude(diameter_m, rng, 45.0) <= s.figure("limiting_magnitude")
+        else:
+            ok &= rng <= s.figure("max_range_km")
+        seen |= ok
+    return seen
+
+
+@dataclass
+class Coverage:
+    """What each network sees of a catalog in one period."""
+
+    networks: list[str]
+    sensors: dict[str, list[str]]
+    rows: list[dict[str, Any]]  # one per network: counts and fractions
+    geo_lon_deg: np.ndarray  # bin centres
+    geo_visible: dict[str, np.ndarray]  # network -> bool per bin (geometric)
+    geo_objects_lon_deg: np.ndarray  # longitude of each near-GEO object at the period start
+    geo_objects_seen: dict[str, np.ndarray]  # network -> bool per near-GEO object (detected)
+    leo_inc_edges_deg: np.ndarray
+    leo_alt_edges_km: np.ndarray
+    leo_total: np.ndarray  # (inc bins, alt bins) LEO objects per cell
+    leo_seen: dict[str, np.ndarray]  # network -> detected objects per cell
+
+
+def coverage(
+    element_sets: Sequence[ElementSet],
+    passes: Passes,
+    networks: Mapping[str, Sequence[SsaSensor]],
+    *,
+    diameter_m: float = DEFAULT_DIAMETER_M,
+) -> Coverage:
+    """Fraction of the LEO catalog and of the near-GEO catalog each network detects in the passes'
+    period (an object counts when some sensor of the network has a detectable pass of it), the GEO
+    belt longitudes each network can see, and LEO detection by inclination and mean altitude."""
+    sets = list(element_sets)
+    norad = np.array([es.norad_id for es in sets])
+    leo = np.array([is_leo(es) for es in sets])
+    geo = np.array([is_geo(es) for es in sets])
+    inc = np.array([es.inclination_deg for es in sets])
+    alt = np.array([es.semi_major_axis_km - EARTH_RADIUS_KM for es in sets])
+    t0 = passes.period_start_utc
+    geo_lon = _geo_longitudes([es for es, g in zip(sets, geo, strict=True) if g], t0)
+    bins = np.arange(0.0, 360.0, GEO_BIN_DEG) + GEO_BIN_DEG / 2
+    leo_total, _, _ = np.histogram2d(inc[leo], alt[leo], bins=(INC_BINS_DEG, ALT_BINS_KM))
+    rows, geo_visible, geo_seen, leo_seen, members = [], {}, {}, {}, {}
+    for name, sensors in networks.items():
+        names = {s.name for s in sensors}
+        members[name] = sorted(names)
+        mask = np.isin(passes.sensor.astype(str), list(names))
+        seen_any = np.isin(norad, passes.norad_id[mask])
+        seen_det = np.isin(norad, passes.norad_id[mask & passes.detectable])
+        vis = geo_longitude_visible(sensors, bins, diameter_m)
+        geo_visible[name] = vis
+        geo_seen[name] = seen_det[geo]
+        leo_seen[name] = np.histogram2d(
+            inc[leo & seen_det], alt[leo & seen_det], bins=(INC_BINS_DEG, ALT_BINS_KM)
+        )[0]
+        rows.append(
+            {
+                "network": name,
+                "sensors": len(names),
+                "leo_objects": int(leo.sum()),
+                "leo_visible_pct": _pct(seen_any[leo]),
+                "leo_detected_pct": _pct(seen_det[leo]),
+                "geo_objects": int(geo.sum()),
+                "geo_detected_pct": _pct(seen_det[geo]),
+                "geo_belt_visible_pct": round(100.0 * float(vis.mean()), 1),
+                "passes": int(mask.sum()),
+                "detectable_passes": int((mask & passes.detectable).sum()),
+            }
+        )
+    return Coverage(
+        networks=list(networks),
+        sensors=members,
+        rows=rows,
+        geo_lon_deg=bins,
+        geo_visible=geo_visible,
+        geo_objects_lon_deg=geo_lon,
+        geo_objects_seen=geo_seen,
+        leo_inc_edges_deg=INC_BINS_DEG,
+        leo_alt_edges_km=ALT_BINS_KM,
+        leo_total=leo_total,
+        leo_seen=leo_seen,
+    )
+
+
+def _pct(flags: np.ndarray) -> float | None:
+    return round(100.0 * float(flags.mean()), 1) if len(flags) else None
+
+
+def _geo_longitudes(sets: Sequence[ElementSet], t: np.datetime64) -> np.ndarray:
+    if not sets:
+        return np.zeros(0)
+    eph = propagate(list(sets), np.array([t]), "itrf")
+    r = eph.position_km[:, 0]
+    return np.mod(np.degrees(np.arctan2(r[:, 1], r[:, 0])), 360.0)
