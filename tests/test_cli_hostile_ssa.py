@@ -13,6 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "src" / "kizuna" / "data" / "samp
 LEO = str(SAMPLE / "leo_2026-06_sample.3le")
 T = "2026-06-10T00:00:00Z"
 PASSES = ["sensors", "passes", "--tle", LEO, "--start", T]
+OBS = ["observe", "simulate", "--tle", LEO, "--start", T, "--out", "{tmp}/sim"]
 COVER = ["sensors", "coverage", "--tle", LEO, "--catalog", "--start", T]
 
 ROWS: list[tuple[list[str], str]] = [
@@ -56,6 +57,45 @@ ROWS: list[tuple[list[str], str]] = [
         "--catalog: give --norad or --catalog",
     ),
     (["sensors", "coverage", "--db", "{tmp}/nothing.db", "--catalog"], "--db"),
+    ([*OBS, "--norad", "abc"], "--norad: 'abc' is not a catalog number"),
+    ([*OBS, "--norad", "99999"], "--norad: no element sets"),
+    ([*OBS[:4], "--out", "{tmp}/o1"], "--norad: the --tle file holds"),
+    (["observe", "simulate", "--out", "{tmp}/o2"], "--norad: name the truth object"),
+    (["observe", "simulate", "--out", "{tmp}/o2", "--norad", "25544", "--db", "{tmp}/none.db"], "--db"),
+    ([*OBS, "--norad", "25544", "--tle", "{tmp}/missing.tle"], "--tle"),
+    ([*OBS, "--norad", "25544", "--sensor", "nope"], "--sensor 'nope'"),
+    ([*OBS, "--norad", "25544", "--sensor", "sapphire"], "--sensor: space-based sensors are not simulated"),
+    ([*OBS, "--norad", "25544", "--start", "1800-01-01"], "--start"),
+    ([*OBS, "--norad", "25544", "--hours", "-1"], "--hours"),
+    ([*OBS, "--norad", "25544", "--seed", "-1"], "--seed"),
+    ([*OBS, "--norad", "25544", "--cadence-s", "0"], "--cadence-s"),
+    ([*OBS, "--norad", "25544", "--cadence-s", "nan", "--biases", "--no-noise"], "--cadence-s"),
+    ([*OBS, "--norad", "25544", "--diameter-m", "1e9"], "--diameter-m"),
+    ([*OBS, "--norad", "25544", "--retro", "1.5"], "--retro"),
+    ([*OBS, "--norad", "25544", "--format", "json"], "--format 'json'"),
+    ([*OBS, "--norad", "25544", "-f", "kvn"], "--output 'kvn'"),
+    ([*OBS, "--norad", "25544", "--sensors", "{bad_entry}"], "sensor x: kind 'sonar'"),
+    (["observe", "simulate", "--tle", LEO, "--norad", "25544", "--out", "{exists}"], "--out"),
+    (
+        ["observe", "simulate", "--tle", LEO, "--norad", "25544", "--out", "{nonempty}"],
+        "--out {nonempty}: directory is not empty",
+    ),
+    (
+        [
+            "observe",
+            "simulate",
+            "--tle",
+            LEO,
+            "--norad",
+            "25544",
+            "--out",
+            "{nonempty}",
+            "--force",
+            "--hours",
+            "0",
+        ],
+        "--hours",
+    ),
 ]
 
 
@@ -86,7 +126,7 @@ def test_hostile_value_is_refused_in_one_line(row, files):  # noqa: ANN001
     refused([a.format(**files) for a in args], contains=fragment.format(**files))
 
 
-COMMANDS = {("sensors", "passes"), ("sensors", "coverage")}
+COMMANDS = {("sensors", "passes"), ("sensors", "coverage"), ("observe", "simulate")}
 
 
 def test_every_option_has_rows():
@@ -122,3 +162,35 @@ def test_coverage_table_and_maps(tmp_path):
     assert [r["network"] for r in doc["networks"]] == ["JPN", "JPN+USA"]
     assert doc["networks"][0]["leo_objects"] == 2  # 25544 and 11; Vanguard 1 (5) and 694 fly higher
     assert (out / "geo_strip.png").stat().st_size > 5000 and (out / "leo_coverage.png").stat().st_size > 5000
+
+
+def test_observe_writes_one_tdm_per_sensor_that_saw_the_object(tmp_path):
+    from kizuna.formats.tdm import read_tdm
+
+    out = tmp_path / "tdm"
+    args = ["observe", "simulate", "--tle", LEO, "--norad", "25544", "--start", T, "--hours", "6"]
+    result = invoke(
+        [*args, "--sensor", "kamisaibara-radar,cobra-dane", "--out", str(out), "--seed", "5", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    written = [r for r in doc["sensors"] if r["file"]]
+    assert written and all(Path(r["file"]).exists() for r in written)
+    for r in written:
+        tdm = read_tdm(Path(r["file"]).read_text())
+        assert tdm.observations == 4 * r["observations"]  # range, two angles, range rate
+    again = invoke(
+        [
+            *args,
+            "--sensor",
+            "kamisaibara-radar,cobra-dane",
+            "--out",
+            str(out),
+            "--seed",
+            "5",
+            "--force",
+            "-f",
+            "json",
+        ]
+    )
+    assert json.loads(again.stdout)["sensors"] == doc["sensors"]

@@ -324,6 +324,8 @@ def _screen_deep_space(
     # a grid set at k: above at t_k, below at t_k + h (the solver takes the below-mask end first)
     sp = np.where(inner_sp, _solve_edge(f(allidx), sp + track.h, sp, iters=EDGE_ITERS), sp)
     st, sp = np.clip(st, lo_s, hi_s), np.clip(sp, lo_s, hi_s)
+    fine = np.isfinite(st) & np.isfinite(sp)  # an object SGP4 gave up on mid-window has no edge
+    obj, tgt, st, sp = obj[fine], tgt[fine], st[fine], sp[fine]
     return obj, tgt, _utc(grid0, st), _utc(grid0, sp)
 
 
@@ -448,6 +450,11 @@ def _refine(
     rise = np.where(fa >= 0, a, _solve_edge(f, a, tc, iters=EDGE_ITERS, fb=f(tc)))
     # the set edge: the solver takes the below-mask end first, whichever side of the peak it is
     setting = np.where(fb >= 0, b, _solve_edge(f, b, tc, iters=EDGE_ITERS, fa=fb, fb=f(tc)))
+    # an object whose SGP4 states end inside the window (decay) has no defined edge: left out
+    fine = np.isfinite(rise) & np.isfinite(setting)
+    if not fine.all():
+        obj, tgt, tc, el_max, rise, setting = (x[fine] for x in (obj, tgt, tc, el_max, rise, setting))
+        r_site, up_site = r_site[fine], up_site[fine]
     # closest range: the range minimum lies within the pass (at the culmination for a circular
     # orbit); golden section on -range over the pass
     rng_fn = lambda t: -np.linalg.norm(track.state(obj, t, pos_only=True) - r_site, axis=-1)  # noqa: E731
