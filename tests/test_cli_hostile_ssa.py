@@ -13,6 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "src" / "kizuna" / "data" / "samp
 LEO = str(SAMPLE / "leo_2026-06_sample.3le")
 T = "2026-06-10T00:00:00Z"
 PASSES = ["sensors", "passes", "--tle", LEO, "--start", T]
+PLAN = ["tasking", "plan", "--tle", LEO, "--norad", "25544,11", "--start", T, "--hours", "3"]
 OBS = ["observe", "simulate", "--tle", LEO, "--start", T, "--out", "{tmp}/sim"]
 COVER = ["sensors", "coverage", "--tle", LEO, "--catalog", "--start", T]
 
@@ -96,6 +97,29 @@ ROWS: list[tuple[list[str], str]] = [
         ],
         "--hours",
     ),
+    ([*PLAN, "--budget", "0"], "--budget"),
+    ([*PLAN, "--budget", "x"], "--budget"),
+    ([*PLAN, "--protect", "a"], "--protect: 'a' is not a catalog number"),
+    ([*PLAN, "--maneuver", "-5"], "--maneuver"),
+    ([*PLAN, "--conjunction", "25544"], "--conjunction '25544': use NORAD:PC"),
+    ([*PLAN, "--conjunction", "25544:abc"], "is not a probability"),
+    ([*PLAN, "--conjunction", "25544:2"], "Pc must lie in 0..1"),
+    ([*PLAN, "--conjunction", "x:0.1"], "--conjunction: 'x' is not a catalog number"),
+    ([*PLAN, "--pc-threshold", "0"], "--pc-threshold"),
+    ([*PLAN, "--pc-threshold", "nan"], "--pc-threshold"),
+    ([*PLAN, "--dwell-s", "-1"], "--dwell-s"),
+    ([*PLAN, "--diameter-m", "0"], "--diameter-m"),
+    ([*PLAN, "--retro", "r"], "--retro"),
+    ([*PLAN, "--limit", "-1"], "--limit"),
+    ([*PLAN, "--hours", "200"], "--hours"),
+    ([*PLAN, "--start", "2026-02-30"], "--start"),
+    ([*PLAN, "--sensor", "sapphire"], "--sensor: space-based sensors are not tasked"),
+    ([*PLAN, "--sensor", "x"], "--sensor 'x'"),
+    ([*PLAN, "--catalog"], "--catalog: give --norad or --catalog"),
+    ([*PLAN, "--tle", "{tmp}"], "--tle"),
+    ([*PLAN, "-f", "html"], "--format 'html'"),
+    ([*PLAN, "--sensors", "{bad_entry}"], "sensor x: kind 'sonar'"),
+    (["tasking", "plan", "--db", "{tmp}/none.db", "--catalog"], "--db"),
 ]
 
 
@@ -126,7 +150,7 @@ def test_hostile_value_is_refused_in_one_line(row, files):  # noqa: ANN001
     refused([a.format(**files) for a in args], contains=fragment.format(**files))
 
 
-COMMANDS = {("sensors", "passes"), ("sensors", "coverage"), ("observe", "simulate")}
+COMMANDS = {("sensors", "passes"), ("sensors", "coverage"), ("observe", "simulate"), ("tasking", "plan")}
 
 
 def test_every_option_has_rows():
@@ -194,3 +218,29 @@ def test_observe_writes_one_tdm_per_sensor_that_saw_the_object(tmp_path):
         ]
     )
     assert json.loads(again.stdout)["sensors"] == doc["sensors"]
+
+
+def test_plan_json_respects_the_budget():
+    result = invoke(
+        [
+            "tasking",
+            "plan",
+            "--tle",
+            LEO,
+            "--catalog",
+            "--start",
+            T,
+            "--hours",
+            "2",
+            "--budget",
+            "50",
+            "--protect",
+            "25544",
+            "-f",
+            "json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["total"] == len(doc["tracks"]) == 50 and doc["parameters"]["budget"] == 50
+    assert doc["objects_tracked"] <= 50

@@ -62,6 +62,7 @@ class Passes:
     culmination_utc: np.ndarray
     set_utc: np.ndarray
     max_elevation_deg: np.ndarray
+    culmination_az_deg: np.ndarray
     min_range_km: np.ndarray
     detectable: np.ndarray  # bool
     detect_start_utc: np.ndarray  # NaT where not detectable
@@ -94,6 +95,7 @@ class Passes:
             "set_utc": iso_utc(self.set_utc) if len(self) else [],
             "duration_s": self.duration_s.round(1).tolist(),
             "max_elevation_deg": self.max_elevation_deg.round(3).tolist(),
+            "culmination_az_deg": self.culmination_az_deg.round(3).tolist(),
             "min_range_km": self.min_range_km.round(3).tolist(),
             "detectable": self.detectable.tolist(),
             "detect_start_utc": iso_or_none(self.detect_start_utc),
@@ -455,6 +457,7 @@ def _refine(
     if not fine.all():
         obj, tgt, tc, el_max, rise, setting = (x[fine] for x in (obj, tgt, tc, el_max, rise, setting))
         r_site, up_site = r_site[fine], up_site[fine]
+    az_culm, _, _ = topocentric(track.state(obj, tc, pos_only=True), r_site, up_site)
     # closest range: the range minimum lies within the pass (at the culmination for a circular
     # orbit); golden section on -range over the pass
     rng_fn = lambda t: -np.linalg.norm(track.state(obj, t, pos_only=True) - r_site, axis=-1)  # noqa: E731
@@ -498,6 +501,7 @@ def _refine(
         "culmination_utc": _utc(grid0, tc),
         "set_utc": _utc(grid0, setting),
         "max_elevation_deg": el_max,
+        "culmination_az_deg": az_culm,
         "min_range_km": -neg_rng,
         "detectable": any_det,
         "detect_start_utc": d_start,
@@ -514,6 +518,7 @@ def _assemble(parts: list[dict[str, np.ndarray]], t0: np.datetime64, t1: np.date
         "culmination_utc",
         "set_utc",
         "max_elevation_deg",
+        "culmination_az_deg",
         "min_range_km",
         "detectable",
         "detect_start_utc",
@@ -531,6 +536,7 @@ def _assemble(parts: list[dict[str, np.ndarray]], t0: np.datetime64, t1: np.date
             "culmination_utc": empty_t,
             "set_utc": empty_t,
             "max_elevation_deg": np.zeros(0),
+            "culmination_az_deg": np.zeros(0),
             "min_range_km": np.zeros(0),
             "detectable": np.zeros(0, bool),
             "detect_start_utc": empty_t,
