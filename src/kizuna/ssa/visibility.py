@@ -370,34 +370,40 @@ def find_passes(
         if len(idx)
     ]
     for c, idx in enumerate(chunks):
-        chunk = [sets[i] for i in idx]
-        track, grid0 = _track(chunk, t0, t1)
-        if chunk[0].period_min < DEEP_SPACE_PERIOD_MIN:
-            obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
-        else:
-            obj, tgt, st_utc, sp_utc = _screen_deep_space(track, grid0, sites, t0, t1)
-        if len(obj):
-            part = _refine(
-                track,
-                grid0,
-                sites,
-                obj,
-                tgt,
-                st_utc,
-                sp_utc,
-                t0,
-                t1,
-                ephem,
-                chunk,
-                sizes,
-                default_diameter_m,
-                retro,
+        # an object SGP4 gives up on (decay) has NaN states: its root finds yield NaN times, which
+        # the finite-value filters drop; numpy's casting warnings for them are noise
+        with np.errstate(invalid="ignore"):
+            part = _chunk_passes(
+                [sets[i] for i in idx], sites, t0, t1, level, ephem, sizes, default_diameter_m, retro
             )
-            if part is not None:
-                parts.append(part)
+        if part is not None:
+            parts.append(part)
         if progress:
             progress(c + 1, len(chunks))
     return _assemble(parts, t0, t1)
+
+
+def _chunk_passes(
+    chunk: list[ElementSet],
+    sites: SiteArrays,
+    t0: np.datetime64,
+    t1: np.datetime64,
+    level: float,
+    ephem: _Ephemerides,
+    sizes: Mapping[int, float],
+    default_diameter_m: float,
+    retro: set[int],
+) -> dict[str, np.ndarray] | None:
+    track, grid0 = _track(chunk, t0, t1)
+    if chunk[0].period_min < DEEP_SPACE_PERIOD_MIN:
+        obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
+    else:
+        obj, tgt, st_utc, sp_utc = _screen_deep_space(track, grid0, sites, t0, t1)
+    if not len(obj):
+        return None
+    return _refine(
+        track, grid0, sites, obj, tgt, st_utc, sp_utc, t0, t1, ephem, chunk, sizes, default_diameter_m, retro
+    )
 
 
 def _refine(
