@@ -17,12 +17,14 @@ from kizuna.cli import eo as _eo
 from kizuna.cli import maneuvers as _maneuvers
 from kizuna.cli import maritime as _maritime
 from kizuna.cli import mw as _mw
+from kizuna.cli import observe as _observe
 from kizuna.cli import od as _od
 from kizuna.cli import pipeline as _pipeline
 from kizuna.cli import pnt as _pnt
 from kizuna.cli import sda as _sda
 from kizuna.cli import sensors as _sensors
 from kizuna.cli import share as _share
+from kizuna.cli import tasking as _tasking
 from kizuna.cli._common import KizunaGroup, out
 
 app = typer.Typer(
@@ -92,7 +94,22 @@ def demo(
     run_demo(db=db, out_dir=out_dir, console=out)
 
 
-for _domain in (_catalog, _sda, _eo, _maritime, _maneuvers, _share, _pnt, _mw, _sensors, _od, _pipeline):
+_DOMAINS = (
+    _catalog,
+    _sda,
+    _eo,
+    _maritime,
+    _maneuvers,
+    _share,
+    _pnt,
+    _mw,
+    _sensors,
+    _observe,
+    _tasking,
+    _od,
+    _pipeline,
+)
+for _domain in _DOMAINS:
     _domain.register(app)
 
 
