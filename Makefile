@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements-dev.lock
 LINT_PATHS := src tests benchmarks scripts
 
-.PHONY: install demo test test-slow test-all bench lint lock clean console chromium
+.PHONY: install demo test test-slow test-all bench lint lock clean console chromium jre
 
 # The web console (web/): built with the machine's Node.js and npm into the package, which serves it
 # at `/`; rebuilt only when web/ changes. Chromium (Debian's) drives the console's browser tests.
@@ -47,19 +47,30 @@ chromium:
 		{ sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; \
 	else echo "chromium missing and no root or sudo: the console's browser tests will skip"; fi
 
-demo: $(STAMP) $(CONSOLE_INDEX)
+# Orbit determination runs Orekit on a Java runtime (17 or newer): Debian's is installed when missing.
+jre:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless; }; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless || \
+		{ sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless; }; \
+	else echo "java missing and no root or sudo: install a Java 17+ runtime for orbit determination"; fi
+
+demo: $(STAMP) $(CONSOLE_INDEX) jre
 	$(KIZUNA) demo
 
-test: $(STAMP) $(CONSOLE_INDEX) chromium
+test: $(STAMP) $(CONSOLE_INDEX) chromium jre
 	$(PY) -m pytest -m "not slow" -q -n auto --dist loadfile
 
-test-slow: $(STAMP) $(CONSOLE_INDEX) chromium
+test-slow: $(STAMP) $(CONSOLE_INDEX) chromium jre
 	$(PY) -m pytest -m slow -q
 
-test-all: $(STAMP) $(CONSOLE_INDEX) chromium
+test-all: $(STAMP) $(CONSOLE_INDEX) chromium jre
 	$(PY) -m pytest -q
 
-bench: $(STAMP) $(CONSOLE_INDEX) chromium
+bench: $(STAMP) $(CONSOLE_INDEX) chromium jre
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(STAMP)
