@@ -203,6 +203,34 @@ def retro_ids(values: Sequence[str] | None) -> list[int]:
     return parse_ids(values, "--retro")
 
 
+def passes_with_progress(
+    sets: Sequence[ElementSet],
+    ground: Sequence[Any],
+    t0: datetime,
+    length: timedelta,
+    diameter_m: float,
+    retro_list: Sequence[int],
+) -> Any:
+    """Passes of `sets` over the ground sensors in [t0, t0 + length], with a progress bar; a
+    visibility error is the command's one-line error."""
+    from kizuna.ssa.visibility import VisibilityError, find_passes
+
+    with progress() as bar:
+        task = bar.add_task("passes", total=None)
+        try:
+            return find_passes(
+                sets,
+                ground,
+                t0,
+                t0 + length,
+                default_diameter_m=diameter_m,
+                retroreflectors=retro_list,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except VisibilityError as exc:
+            fail(exc)
+
+
 SENSOR_NAMES = typer.Option(
     "--sensor", help="sensor names (repeat or comma-separate; default every ground sensor)"
 )
@@ -257,7 +285,6 @@ def passes_cmd(
 ) -> None:
     """Passes of objects over sensors: rise, culmination, set, closest range, and whether the sensor
     detects the object (radar size at range, telescope darkness/sunlit/magnitude, laser reflector)."""
-    from kizuna.ssa.visibility import VisibilityError, find_passes
 
     fmt = output_format(fmt, "--format", TABLE_FORMATS)
     check_number(diameter_m, "--diameter-m", minimum=0.0, exclusive_minimum=True, maximum=100.0, unit="m")
@@ -273,20 +300,7 @@ def passes_cmd(
         warn("space-based sensors have no ground passes and are left out")
     sets = load_objects(tle, norad, all_objects, db)
     t0 = start_of(start, sets)
-    with progress() as bar:
-        task = bar.add_task("passes", total=None)
-        try:
-            result = find_passes(
-                sets,
-                ground,
-                t0,
-                t0 + length,
-                default_diameter_m=diameter_m,
-                retroreflectors=retro_list,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except VisibilityError as exc:
-            fail(exc)
+    result = passes_with_progress(sets, ground, t0, length, diameter_m, retro_list)
     if detectable_only:
         result = result.select(result.detectable)
     rows = result.records()
@@ -357,7 +371,7 @@ def coverage_cmd(
     alone against Japan with each ally), as a table and, with --png, a GEO longitude strip and LEO
     inclination x altitude maps."""
     from kizuna.cli._common import output_dir
-    from kizuna.ssa.visibility import NetworkError, VisibilityError, coverage, find_passes, parse_network
+    from kizuna.ssa.visibility import NetworkError, coverage, parse_network
 
     fmt = output_format(fmt, "--format", TABLE_FORMATS)
     check_number(diameter_m, "--diameter-m", minimum=0.0, exclusive_minimum=True, maximum=100.0, unit="m")
@@ -378,20 +392,7 @@ def coverage_cmd(
     ground = list({s.name: s for members in chosen.values() for s in members}.values())
     sets = load_objects(tle, norad, all_objects, db)
     t0 = start_of(start, sets)
-    with progress() as bar:
-        task = bar.add_task("passes", total=None)
-        try:
-            passes = find_passes(
-                sets,
-                ground,
-                t0,
-                t0 + length,
-                default_diameter_m=diameter_m,
-                retroreflectors=retro_list,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except VisibilityError as exc:
-            fail(exc)
+    passes = passes_with_progress(sets, ground, t0, length, diameter_m, retro_list)
     cov = coverage(sets, passes, chosen, diameter_m=diameter_m)
     if png is not None:
         from kizuna.plots.ssa import plot_geo_strip, plot_leo_coverage

@@ -17,7 +17,6 @@ from kizuna.cli._common import (
     fail,
     output_format,
     parse_ids,
-    progress,
 )
 from kizuna.cli.sensors import (
     CATALOG,
@@ -33,6 +32,7 @@ from kizuna.cli.sensors import (
     _parameters,
     hours_of,
     load_objects,
+    passes_with_progress,
     retro_ids,
     select_sensors,
     start_of,
@@ -110,7 +110,6 @@ def plan_cmd(
     import numpy as np
 
     from kizuna.ssa.tasking import growth_km_day2, object_values, plan, sigma_km
-    from kizuna.ssa.visibility import VisibilityError, find_passes
 
     fmt = output_format(fmt, "--format", TABLE_FORMATS)
     budget = count(budget, "--budget", maximum=10_000_000)
@@ -129,20 +128,7 @@ def plan_cmd(
         fail("--sensor: space-based sensors are not tasked here; name a radar, telescope or laser station")
     sets = load_objects(tle, norad, all_objects, db)
     t0 = start_of(start, sets)
-    with progress() as bar:
-        task = bar.add_task("passes", total=None)
-        try:
-            passes = find_passes(
-                sets,
-                chosen,
-                t0,
-                t0 + length,
-                default_diameter_m=diameter_m,
-                retroreflectors=retro_list,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except VisibilityError as exc:
-            fail(exc)
+    passes = passes_with_progress(sets, chosen, t0, length, diameter_m, retro_list)
     ids = np.array([s.norad_id for s in sets])
     age_days = np.array([(t0 - s.epoch_utc).total_seconds() / 86400.0 for s in sets])
     alt = np.array([s.semi_major_axis_km - 6378.137 for s in sets])
