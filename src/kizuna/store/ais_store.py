@@ -73,26 +73,32 @@ _PG_MOVE = (
     " c.source FROM kizuna_ais_stage s JOIN kizuna_ais_source c ON c.code = s.source_code"
     " ORDER BY s.n ON CONFLICT DO NOTHING"
 )
-_PG_COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        *(
-            item
-            for name, kind in (
-                ("n", ">i8"),
-                ("mmsi", ">i8"),
-                ("time_utc", ">i8"),
-                ("lat_deg", ">f8"),
-                ("lon_deg", ">f8"),
-                ("sog_kn", ">f8"),
-                ("cog_deg", ">f8"),
-                ("heading_deg", ">f8"),
-                ("msg_type", ">i4"),
-                ("source_code", ">i4"),
-            )
-            for item in ((f"len_{name}", ">i4"), (name, kind))
-        ),
-    ]
+
+
+def _pg_binary_row(fields: tuple[tuple[str, str], ...]) -> np.dtype:
+    """One tuple of PostgreSQL's binary COPY format with every field present: a field count, then
+    each field's byte length and big-endian value."""
+    return np.dtype(
+        [
+            ("fields", ">i2"),
+            *(item for name, kind in fields for item in ((f"len_{name}", ">i4"), (name, kind))),
+        ]
+    )
+
+
+_PG_COPY_ROW = _pg_binary_row(
+    (
+        ("n", ">i8"),
+        ("mmsi", ">i8"),
+        ("time_utc", ">i8"),
+        ("lat_deg", ">f8"),
+        ("lon_deg", ">f8"),
+        ("sog_kn", ">f8"),
+        ("cog_deg", ">f8"),
+        ("heading_deg", ">f8"),
+        ("msg_type", ">i4"),
+        ("source_code", ">i4"),
+    )
 )
 _PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 _PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL timestamps count microseconds from 2000-01-01
@@ -567,23 +573,16 @@ _SQLITE_POSITION_ROW = np.dtype(
     ]
 )
 # binary COPY TO of the positions query: every field present (NOT NULL columns, NaN for NULL)
-_PG_POSITION_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        *(
-            item
-            for name, kind in (
-                ("mmsi", ">i8"),
-                ("time_utc", ">i8"),
-                ("lat_deg", ">f8"),
-                ("lon_deg", ">f8"),
-                ("sog_kn", ">f8"),
-                ("cog_deg", ">f8"),
-                ("heading_deg", ">f8"),
-            )
-            for item in ((f"len_{name}", ">i4"), (name, kind))
-        ),
-    ]
+_PG_POSITION_ROW = _pg_binary_row(
+    (
+        ("mmsi", ">i8"),
+        ("time_utc", ">i8"),
+        ("lat_deg", ">f8"),
+        ("lon_deg", ">f8"),
+        ("sog_kn", ">f8"),
+        ("cog_deg", ">f8"),
+        ("heading_deg", ">f8"),
+    )
 )
 
 
