@@ -5,23 +5,21 @@ every kind the console shows, under two markings: UNCLASSIFIED, and SECRET//REL 
 users of the node: ``analyst-jpn`` (a JPN national, SECRET) and ``analyst-ukr`` (a UKR national,
 SECRET), so the same page shows the JPN user everything and the UKR user only the UNCLASSIFIED items.
 
-The conjunction products carry screening events built from the catalog's own SGP4 states at a
-common time (miss distance, RTN components and relative speed computed from those states); their Pc
-values are set per product, so a test can tell them apart.
+The conjunction products are the four highest-Pc events of a real all-vs-all screening of that
+catalog (1 day from its newest epoch, 10 km sphere, TLE-only maximum Pc), so the console shows real
+encounter geometry and the Pc the screening computed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
-import numpy as np
 import yaml
 
-from kizuna.model.records import ElementSet
-from kizuna.orbit.propagate import propagate
-from kizuna.sda.records import ConjunctionEvent
+from kizuna.errors import KizunaError
+from kizuna.sda.screening import screen
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
 from kizuna.share.products import Product
@@ -30,6 +28,8 @@ from kizuna.store.catalog import CatalogStore
 from kizuna.store.ingest import load_file
 
 SECRET_REL = "SECRET//REL TO USA, JPN"
+# An operational screening sphere: a few hundred catalog objects give a handful of events a day.
+CONJUNCTION_SPHERE_KM = 10.0
 TOKENS = {"analyst-jpn": "console-token-jpn", "analyst-ukr": "console-token-ukr"}
 
 
@@ -56,40 +56,6 @@ def _config(directory: Path) -> Path:
     path = directory / "JPN.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
-
-
-def _event(a: ElementSet, b: ElementSet, when: datetime, pc: float) -> ConjunctionEvent:
-    """The geometry of `a` and `b` at `when` from SGP4 (TEME and ITRF), as a screening event."""
-    eph = propagate([a, b], [when], "teme")
-    itrf = propagate([a, b], [when], "itrf")
-    ra, va = eph.position_km[0, 0], eph.velocity_kms[0, 0]
-    rb, vb = eph.position_km[1, 0], eph.velocity_kms[1, 0]
-    radial = ra / np.linalg.norm(ra)
-    cross = np.cross(ra, va) / np.linalg.norm(np.cross(ra, va))
-    along = np.cross(cross, radial)
-    d = rb - ra
-    return ConjunctionEvent(
-        primary=a.norad_id,
-        secondary=b.norad_id,
-        tca_utc=np.datetime64(when.replace(tzinfo=None), "ns"),
-        miss_km=float(np.linalg.norm(d)),
-        rel_speed_kms=float(np.linalg.norm(vb - va)),
-        radial_km=float(d @ radial),
-        intrack_km=float(d @ along),
-        crosstrack_km=float(d @ cross),
-        primary_teme=(*map(float, ra), *map(float, va)),
-        secondary_teme=(*map(float, rb), *map(float, vb)),
-        primary_itrf=(*map(float, itrf.position_km[0, 0]), *map(float, itrf.velocity_kms[0, 0])),
-        secondary_itrf=(*map(float, itrf.position_km[1, 0]), *map(float, itrf.velocity_kms[1, 0])),
-        pc=pc,
-        pc_method="ALFANO-2005-MAX-PC-ISOTROPIC",
-        hbr_m=20.0,
-        hbr_source="default",
-        primary_name=a.object_name or "",
-        secondary_name=b.object_name or "",
-        primary_object_id=a.object_id or "",
-        secondary_object_id=b.object_id or "",
-    )
 
 
 def build_console_node(directory: Path, catalog_3le: Path, max_objects: int | None = 2000) -> ConsoleNode:
@@ -121,16 +87,21 @@ def build_console_node(directory: Path, catalog_3le: Path, max_objects: int | No
         (out.secret_ids if marking == SECRET_REL else out.unclassified_ids).add(product.id)
         return product.id
 
-    # Conjunctions: the SECRET ones have the highest Pc, so they lead a JPN user's list.
-    for (a, b), pc, marking in zip(
-        ((sets[0], sets[1]), (sets[2], sets[3]), (sets[4], sets[5]), (sets[6], sets[7])),
-        (3.2e-4, 7.5e-5, 1.9e-5, 4.4e-6),
-        (SECRET_REL, UNCLASS := "UNCLASSIFIED", SECRET_REL, UNCLASS),
-        strict=True,
+    # Conjunctions: the highest-Pc events of a real screening, alternately SECRET and UNCLASSIFIED,
+    # so the most probable one leads a JPN user's list and is withheld from a UKR user.
+    catalog = node.catalog.latest_element_sets()
+    start = max(es.epoch_utc for es in catalog).replace(minute=0, second=0, microsecond=0)
+    screened = screen(catalog, start, start + timedelta(days=1), threshold_km=CONJUNCTION_SPHERE_KM)
+    events = sorted(
+        (e for e in screened.events if e.pc is not None), key=lambda e: e.pc or 0.0, reverse=True
+    )[:4]
+    if len(events) < 4:
+        raise KizunaError(f"{catalog_3le}: screening found {len(events)} conjunctions, the console needs 4")
+    for event, marking in zip(
+        events, (SECRET_REL, UNCLASS := "UNCLASSIFIED", SECRET_REL, UNCLASS), strict=True
     ):
-        event = _event(a, b, when, pc)
-        pid = publish("conjunction", event.as_dict(), marking, (a.norad_id, b.norad_id))
-        out.conjunction_pc[pid] = pc
+        pid = publish("conjunction", event.as_dict(), marking, (event.primary, event.secondary))
+        out.conjunction_pc[pid] = event.pc or 0.0
     t0 = when.astimezone(UTC)
     publish(
         "maneuver",
