@@ -3,8 +3,8 @@
 A user logs in with the bearer token the node already knows them by (``POST /session``); the node
 answers with a cookie holding a random session id (256 bits) and keeps, server side, whose it is, when
 it was made and when it was last used. A session ends at logout (``DELETE /session``), after
-``idle_s`` without a request (default 8 h) or ``absolute_s`` after login (default 12 h), whichever
-comes first. Sessions live in the serving process only: a restart logs everyone out, which fails
+``idle_s`` without a request or ``absolute_s`` after login, whichever comes first (node config
+``sessions: {idle_h: 8, absolute_h: 12}``, the defaults). Sessions live in the serving process only: a restart logs everyone out, which fails
 closed. The cookie authenticates exactly as the token would (:func:`kizuna.service.deps.identify`);
 a request that changes state with the cookie must also carry the session's CSRF token in the
 ``X-Kizuna-CSRF`` header, which a page of another origin cannot read (synchronizer token).
@@ -22,13 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kizuna.share.node import SessionLifetimes
+
 SESSION_COOKIE = "kizuna_session"
 CSRF_HEADER = "x-kizuna-csrf"
 # Session ids and CSRF tokens: 32 random bytes, URL-safe base64 (43 characters).
 TOKEN_BYTES = 32
 MAX_COOKIE_CHARS = 64
-DEFAULT_IDLE_S = 8 * 3600.0
-DEFAULT_ABSOLUTE_S = 12 * 3600.0
+DEFAULT_IDLE_S = SessionLifetimes.idle_h * 3600.0
+DEFAULT_ABSOLUTE_S = SessionLifetimes.absolute_h * 3600.0
 # Sessions one node holds at most; a login past it ends the oldest session (bounded memory).
 MAX_SESSIONS = 10_000
 
@@ -166,13 +168,19 @@ _STATE_LOCK = threading.Lock()
 
 def console_state(app: Any) -> ConsoleState:
     """The sessions and login throttle of a FastAPI app (``app.state.console``), made on first use
-    with the defaults; a deployment or a test sets ``app.state.console`` first to choose others."""
+    with the session lifetimes of the node's config (key `sessions`); a test sets
+    ``app.state.console`` first to choose a clock."""
     state = getattr(app.state, "console", None)
     if state is None:
         with _STATE_LOCK:
             state = getattr(app.state, "console", None)
             if state is None:
-                state = ConsoleState(SessionStore(), LoginThrottle())
+                node = getattr(app.state, "node", None)
+                lifetimes = node.config.sessions if node is not None else SessionLifetimes()
+                store = SessionStore(
+                    idle_s=lifetimes.idle_h * 3600.0, absolute_s=lifetimes.absolute_h * 3600.0
+                )
+                state = ConsoleState(store, LoginThrottle())
                 app.state.console = state
     assert isinstance(state, ConsoleState)
     return state

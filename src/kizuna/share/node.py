@@ -114,6 +114,19 @@ class FeedLimits:
     max_streams: int = 64
 
 
+# The longest a person's console session may be configured to last: a week.
+MAX_SESSION_H = 7 * 24.0
+
+
+@dataclass(frozen=True)
+class SessionLifetimes:
+    """People's console sessions, config key `sessions`: a session ends `idle_h` hours after its last
+    request or `absolute_h` hours after login, whichever comes first."""
+
+    idle_h: float = 8.0
+    absolute_h: float = 12.0
+
+
 @dataclass
 class NodeConfig:
     node_id: str
@@ -129,6 +142,7 @@ class NodeConfig:
     # true` or `--insecure`); when set, every use is announced and audited.
     insecure: bool = False
     feed: FeedLimits = field(default_factory=FeedLimits)
+    sessions: SessionLifetimes = field(default_factory=SessionLifetimes)
 
     @classmethod
     def from_mapping(
@@ -206,6 +220,7 @@ class NodeConfig:
         if not isinstance(insecure, bool):
             raise where.error("insecure", f"must be true or false, not {insecure!r}")
         feed = where.feed_limits(data)
+        sessions = where.session_lifetimes(data)
         return cls(
             node_id=node_id,
             nation=str(me.get("nation", node_id)),
@@ -218,6 +233,7 @@ class NodeConfig:
             tls=tls,
             insecure=insecure,
             feed=feed,
+            sessions=sessions,
         )
 
     @classmethod
@@ -309,6 +325,32 @@ class _Where:
                     f"feed.{key}", f"must be a whole number from 1 to {MAX_FEED_STREAMS}, not {value!r}"
                 )
         return FeedLimits(**{k: feed[k] for k in known if k in feed})
+
+    def session_lifetimes(self, data: Mapping[str, Any]) -> SessionLifetimes:
+        if data.get("sessions") is None:
+            return SessionLifetimes()
+        sessions = self.mapping(data, "sessions", "sessions")
+        known = ("idle_h", "absolute_h")
+        unknown = sorted(str(k) for k in sessions if k not in known)
+        if unknown:
+            raise self.error("sessions", f"unknown key(s) {unknown}; known: {list(known)}")
+        for key in known:
+            value = sessions.get(key)
+            if key in sessions and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value <= MAX_SESSION_H  # also refuses NaN
+            ):
+                raise self.error(
+                    f"sessions.{key}", f"must be hours above 0 and at most {MAX_SESSION_H:g}, not {value!r}"
+                )
+        lifetimes = SessionLifetimes(**{k: float(sessions[k]) for k in known if k in sessions})
+        if lifetimes.idle_h > lifetimes.absolute_h:
+            raise self.error(
+                "sessions.idle_h",
+                f"{lifetimes.idle_h:g} h is longer than sessions.absolute_h ({lifetimes.absolute_h:g} h)",
+            )
+        return lifetimes
 
     def pem(self, data: Mapping[str, Any], at: str, base: Path) -> bytes:
         value = self.text(data, "public_key", at)
