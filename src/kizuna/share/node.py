@@ -308,14 +308,19 @@ class _Where:
             )
         return granted
 
-    def feed_limits(self, data: Mapping[str, Any]) -> FeedLimits:
-        if data.get("feed") is None:
-            return FeedLimits()
-        feed = self.mapping(data, "feed", "feed")
-        known = ("max_streams_per_caller", "max_streams")
-        unknown = sorted(str(k) for k in feed if k not in known)
+    def section(self, data: Mapping[str, Any], key: str, known: tuple[str, ...]) -> Mapping[str, Any]:
+        """An optional top-level section of the config (empty when absent), holding only `known` keys."""
+        if data.get(key) is None:
+            return {}
+        section = self.mapping(data, key, key)
+        unknown = sorted(str(k) for k in section if k not in known)
         if unknown:
-            raise self.error("feed", f"unknown key(s) {unknown}; known: {list(known)}")
+            raise self.error(key, f"unknown key(s) {unknown}; known: {list(known)}")
+        return section
+
+    def feed_limits(self, data: Mapping[str, Any]) -> FeedLimits:
+        known = ("max_streams_per_caller", "max_streams")
+        feed = self.section(data, "feed", known)
         for key in known:
             value = feed.get(key)
             if key in feed and (
@@ -327,13 +332,8 @@ class _Where:
         return FeedLimits(**{k: feed[k] for k in known if k in feed})
 
     def session_lifetimes(self, data: Mapping[str, Any]) -> SessionLifetimes:
-        if data.get("sessions") is None:
-            return SessionLifetimes()
-        sessions = self.mapping(data, "sessions", "sessions")
         known = ("idle_h", "absolute_h")
-        unknown = sorted(str(k) for k in sessions if k not in known)
-        if unknown:
-            raise self.error("sessions", f"unknown key(s) {unknown}; known: {list(known)}")
+        sessions = self.section(data, "sessions", known)
         for key in known:
             value = sessions.get(key)
             if key in sessions and (
