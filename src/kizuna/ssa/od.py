@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 KINDS = ("range", "range_rate", "azel", "radec")
 METHODS = ("batch", "ekf", "ukf")
+DRAG_MODELS = ("harris-priester", "dtm2000")
 # TDM keywords -> measurement kinds; angle pairs are read together by ANGLE_TYPE.
 _TDM_SCALAR = {"RANGE": "range", "DOPPLER_INSTANTANEOUS": "range_rate"}
 
@@ -61,6 +62,30 @@ class Measurement:
     value: tuple[float, ...]
     sigma: tuple[float, ...]
     two_way: bool = True
+
+
+@dataclass(frozen=True)
+class EmpiricalAcceleration:
+    """An acceleration along a fixed EME2000 direction, a polynomial in time since the orbit's
+    epoch (Orekit's ``ParametricAcceleration`` with a ``PolynomialAccelerationModel``): how a fit
+    absorbs what the force model lacks, such as a geostationary satellite's thruster leaks or
+    thermal emission. ``coefficients`` are m/s^2, m/s^3, ... (constant term first); their Orekit
+    parameters are named ``name[0]``, ``name[1]``, ..."""
+
+    name: str
+    direction: tuple[float, float, float]
+    coefficients: tuple[float, ...] = (0.0,)
+    estimated: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise OdError("an empirical acceleration needs a name")
+        if len(self.direction) != 3 or not all(math.isfinite(v) for v in self.direction):
+            raise OdError(f"acceleration {self.name}: the direction needs three finite components")
+        if math.hypot(*self.direction) == 0.0:
+            raise OdError(f"acceleration {self.name}: the direction must not be zero")
+        if not self.coefficients or not all(math.isfinite(v) for v in self.coefficients):
+            raise OdError(f"acceleration {self.name}: coefficients must be finite (at least one)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,15 @@ class OdOptions:
     relativity: bool = False  # Schwarzschild term: ~1e-8 of gravity, centimetres for a laser fit
     optimizer: str = "levenberg-marquardt"  # or "gauss-newton" (QR), as Orekit's own real-data cases
     position_scale_m: float = 1.0  # Orekit's normalization of the orbital parameters
+    # drag atmosphere: Harris-Priester (no solar-activity data needed) or DTM2000 driven by a
+    # Marshall (MSAFE) monthly F10.7/Ap table, ``solar_activity_file`` (default: the bundled ones)
+    drag_model: str = "harris-priester"
+    solar_activity_file: str | None = None
+    accelerations: tuple[EmpiricalAcceleration, ...] = ()
+    # Levenberg-Marquardt's initial step bound in normalized parameters: Orekit's default 100 is
+    # too small when the guess is far off or biases start kilometres away from their estimate
+    lm_initial_step_bound: float = 100.0
+    max_evaluations: int | None = None  # None: twice max_iterations
 
 
 @dataclass(frozen=True)
@@ -327,7 +361,6 @@ def propagator_builder(epoch: datetime, state: np.ndarray, options: OdOptions) -
         IsotropicRadiationSingleCoefficient,
         SolarRadiationPressure,
     )
-    from org.orekit.models.earth.atmosphere import HarrisPriester
     from org.orekit.orbits import PositionAngleType
     from org.orekit.propagation.conversion import (
         DormandPrince853IntegratorBuilder,
@@ -352,10 +385,16 @@ def propagator_builder(epoch: datetime, state: np.ndarray, options: OdOptions) -
         builder.addForceModel(ThirdBodyAttraction(sun))
         builder.addForceModel(ThirdBodyAttraction(CelestialBodyFactory.getMoon()))
     if options.drag:
-        drag = DragForce(HarrisPriester(sun, earth), IsotropicDrag(float(options.area_m2), float(options.cd)))
+        drag = DragForce(
+            _atmosphere(options, sun, earth), IsotropicDrag(float(options.area_m2), float(options.cd))
+        )
         if options.estimate_cd:
+            from org.orekit.forces.drag import DragSensitive
+
+            # the drag coefficient only: Orekit also offers a "global drag factor" multiplying the
+            # same force, and estimating both makes the normal equations singular
             for driver in drag.getParametersDrivers():
-                driver.setSelected(True)
+                driver.setSelected(str(driver.getName()) == str(DragSensitive.DRAG_COEFFICIENT))
         builder.addForceModel(drag)
     if options.relativity:
         from org.orekit.forces.gravity import Relativity
@@ -364,7 +403,49 @@ def propagator_builder(epoch: datetime, state: np.ndarray, options: OdOptions) -
     if options.srp:
         srp = IsotropicRadiationSingleCoefficient(float(options.area_m2), float(options.cr))
         builder.addForceModel(SolarRadiationPressure(sun, earth, srp))
+    for acceleration in options.accelerations:
+        builder.addForceModel(_empirical(acceleration))
     return builder
+
+
+def _atmosphere(options: OdOptions, sun: Any, earth: Any) -> Any:
+    from org.orekit.models.earth.atmosphere import DTM2000, HarrisPriester
+
+    if options.drag_model == "harris-priester":
+        return HarrisPriester(sun, earth)
+    if options.drag_model != "dtm2000":
+        raise OdError(f"drag model {options.drag_model!r} is not one of {', '.join(DRAG_MODELS)}")
+    from org.orekit.data import DataSource
+    from org.orekit.models.earth.atmosphere.data import MarshallSolarActivityFutureEstimation as Msafe
+
+    # the average (50 %) column of Marshall's predictions, as Orekit's own examples use
+    level = Msafe.StrengthLevel.AVERAGE
+    if options.solar_activity_file is None:
+        activity = Msafe(Msafe.DEFAULT_SUPPORTED_NAMES, level)
+    else:
+        try:
+            activity = Msafe(DataSource(str(options.solar_activity_file)), level)
+        except Exception as exc:  # noqa: BLE001 - Orekit raises Java exceptions; one line
+            raise OdError(
+                f"solar activity file {options.solar_activity_file}: {_java_message(exc)}"
+            ) from None
+    return DTM2000(activity, sun, earth)
+
+
+def _empirical(acceleration: EmpiricalAcceleration) -> Any:
+    from org.hipparchus.geometry.euclidean.threed import Vector3D
+    from org.orekit.forces.empirical import ParametricAcceleration, PolynomialAccelerationModel
+
+    degree = len(acceleration.coefficients) - 1
+    # no reference date: the polynomial's time origin is the propagation's start, the orbit epoch
+    no_date: Any = None
+    model = PolynomialAccelerationModel(acceleration.name, no_date, degree)
+    force = ParametricAcceleration(Vector3D(*[float(v) for v in acceleration.direction]), True, model)
+    for k, value in enumerate(acceleration.coefficients):
+        driver = force.getParameterDriver(f"{acceleration.name}[{k}]")
+        driver.setValue(float(value))
+        driver.setSelected(bool(acceleration.estimated))
+    return force
 
 
 def _prepare(
@@ -495,11 +576,16 @@ def _fit_batch(
 
         optimizer: Any = GaussNewtonOptimizer(QRDecomposer(1e-11), False)
     else:
-        optimizer = LevenbergMarquardtOptimizer()
+        optimizer = LevenbergMarquardtOptimizer().withInitialStepBoundFactor(
+            float(options.lm_initial_step_bound)
+        )
     estimator = BatchLSEstimator(optimizer, builder)
     estimator.setParametersConvergenceThreshold(float(options.convergence))
     estimator.setMaxIterations(int(options.max_iterations))
-    estimator.setMaxEvaluations(int(options.max_iterations) * 2)
+    evaluations = (
+        options.max_evaluations if options.max_evaluations is not None else options.max_iterations * 2
+    )
+    estimator.setMaxEvaluations(int(evaluations))
     for om in orekit:
         estimator.addMeasurement(om)
     try:
