@@ -28,7 +28,9 @@ depends on, is the test's own (copied to ``tests/data/orekit/W3B``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +44,7 @@ try:
 except Exception:  # noqa: BLE001 - any failure to find a JVM means Orekit cannot run here
     pytest.skip("no Java runtime for Orekit", allow_module_level=True)
 
+from kizuna.formats.orekit_od_input import read_orekit_od_input  # noqa: E402
 from kizuna.formats.tracking_text import read_tracking_text  # noqa: E402
 from kizuna.ssa import od, od_ground  # noqa: E402
 
@@ -186,3 +189,66 @@ def test_estimating_both_drag_parameters_is_avoided() -> None:
         str(d.getName()) for d in builder.getPropagationParametersDrivers().getDrivers() if d.isSelected()
     ]
     assert selected.count("drag coefficient") == 1 and "global drag factor" not in selected
+
+
+def _case_text() -> str:
+    return (DATA / "od_test_W3.in").read_text()
+
+
+def test_orekits_input_file_reads_as_the_case_above() -> None:
+    """Orekit's own input file, read by Kizuna, gives the configuration the fit above uses (so
+    `kizuna od case od_test_W3.in` runs the same fit)."""
+    case = od_ground.case_from_orekit_input(
+        read_orekit_od_input(_case_text(), "od_test_W3.in"), str(DATA / "Oct2010F10.txt")
+    )
+    assert case.epoch == EPOCH and np.array_equal(case.initial_state, INITIAL)
+    assert case.options == dataclasses.replace(_options(), order=20)
+    assert case.stations == {n: od.Station(n, lat, lon, alt) for n, (lat, lon, alt, _) in SITES.items()}
+    assert {n: t.range_bias_m for n, t in case.tracking.items()} == {n: s[3] for n, s in SITES.items()}
+    assert all(t.estimate_azel_bias and t.refraction and t.troposphere for t in case.tracking.values())
+    assert (case.onboard_range_bias_m, case.outlier_sigma, case.outlier_start_iteration) == (5969.0, 6.0, 2)
+    assert case.measurement_files == ("W3B.aer",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("solid.tides.sun    = false;", "solid.tides.sun = true", "solid.tides.sun: only false"),
+        (
+            "ocean.loading.correction                              = false",
+            "ocean.loading.correction = true",
+            "ocean.loading.correction",
+        ),
+        (
+            "ground.station.position.estimated              [2] = false",
+            "ground.station.position.estimated [2] = true",
+            "ground.station.position.estimated[2]: only false",
+        ),
+        (
+            "ground.station.range.bias.min                  [0] = -50000.0",
+            "ground.station.range.bias.min [0] = -1.0",
+            "bias limits must be symmetric",
+        ),
+        (
+            "ground.station.altitude                        [3] = 1566.6334663324",
+            "ground.station.altitude [3] = high",
+            "ground.station.altitude[3]: not a number",
+        ),
+        ("central.body.degree = 20", "central.body.degree = nan", "central.body.degree: not a finite number"),
+        ("drag.area = 13.12", "drag.area = 13.12\nmystery.key = 1", "mystery.key: not a key"),
+        ("drag.area = 13.12", "drag.area = 13.12\ndrag.area = 14", "repeated"),
+        (
+            "az.el.outlier.rejection.multiplier              = 6",
+            "az.el.outlier.rejection.multiplier = 5",
+            "one outlier rejection",
+        ),
+        ("orbit.date = 2010-11-02T02:56:15.690", "orbit.date = 2010-13-02T02:56:15", "orbit.date"),
+    ],
+)
+def test_orekit_input_asking_for_what_is_not_modelled_is_refused(old: str, new: str, message: str) -> None:
+    from kizuna.errors import FormatError
+
+    text = _case_text()
+    assert old in text
+    with pytest.raises((od.OdError, FormatError), match=re.escape(message)):
+        od_ground.case_from_orekit_input(read_orekit_od_input(text.replace(old, new), "od_test_W3.in"))

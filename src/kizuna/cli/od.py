@@ -26,6 +26,7 @@ from kizuna.cli._common import (
     output_file,
     output_format,
     positive,
+    progress,
     read_text,
 )
 
@@ -327,3 +328,100 @@ def _write_outputs(
         line1, line2 = od.fitted_tle(result, template)
         with atomic_output(tle) as fh:
             fh.write(f"{name[:24]}\n{line1}\n{line2}\n")
+
+
+@od_app.command("case")
+def case_cmd(
+    input_path: Annotated[
+        Path, typer.Argument(help="an Orekit orbit-determination input file (key = value, as od_test_W3.in)")
+    ],
+    solar_activity: Annotated[
+        Path | None,
+        typer.Option(
+            "--solar-activity",
+            help="Marshall (MSAFE) solar-activity table for DTM2000 drag (default: the bundled tables)",
+        ),
+    ] = None,
+    opm: Annotated[
+        Path | None, typer.Option("--opm", help="write the estimate with covariance as an OPM (KVN)")
+    ] = None,
+    object_name: Annotated[str, typer.Option("--object-name", help="OBJECT_NAME of the OPM")] = "UNKNOWN",
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing OPM")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Run an Orekit orbit-determination input file (ground-station range and azimuth/elevation,
+    its measurement files beside it in Orekit's tracking text layout) through Kizuna's fit."""
+    from kizuna.errors import FormatError
+    from kizuna.formats.orekit_od_input import read_orekit_od_input
+    from kizuna.formats.tracking_text import read_tracking_text
+    from kizuna.ssa import od, od_ground
+
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    if not object_name.strip() or len(object_name) > 80:
+        fail(f"--object-name {object_name!r}: 1 to 80 characters")
+    output_file(opm, "--opm", force=force)
+    if solar_activity is not None:
+        input_file(solar_activity, "--solar-activity")
+        try:
+            od.solar_activity(str(solar_activity))
+        except od.OdError as exc:
+            fail(f"--solar-activity {exc}")
+    text = read_text(input_path, "INPUT")
+    try:
+        config = read_orekit_od_input(text, str(input_path))
+        case = od_ground.case_from_orekit_input(
+            config, None if solar_activity is None else str(solar_activity)
+        )
+    except FormatError as exc:
+        fail(f"INPUT {exc}")
+    except od.OdError as exc:
+        fail(f"INPUT {exc}")
+    observations = []
+    for name in case.measurement_files:
+        path = input_path.parent / name
+        read = read_tracking_text(read_text(path, "measurements.files"), str(path))
+        for issue in read.issues:
+            note(f"{issue.file}: line {issue.line}: {issue.field}: {issue.message} (left out)")
+        observations += [
+            o for o in read.records if o.kind == "azel" or (o.kind == "range" and case.use_range)
+        ]
+    if not observations:
+        fail(f"measurements.files {', '.join(case.measurement_files)}: no range or azimuth/elevation")
+    try:
+        orekit, ours = od_ground.measurements(
+            observations,
+            case.stations,
+            case.tracking,
+            case.onboard_range_bias_m,
+            case.outlier_sigma,
+            case.outlier_start_iteration,
+        )
+        # the bar counts evaluations against the estimator's budget; it stops early on convergence
+        budget = case.options.max_evaluations or 2 * case.options.max_iterations
+        with progress() as bar:
+            task = bar.add_task(f"fitting {len(ours)} measurements (evaluations)", total=budget)
+            result = od.fit_prepared(
+                orekit,
+                ours,
+                case.epoch,
+                case.initial_state,
+                case.options,
+                on_evaluation=lambda _it, evaluation, _rms: bar.update(task, completed=evaluation),
+            )
+    except od.OdError as exc:
+        fail(exc)
+    _write_outputs(result, opm, None, None, 0.0, 1.0, object_name, None)
+    summary = {**_summary(result, len(ours)), "evaluations": result.evaluations}
+    if fmt == "table":
+        out.print(key_value_table("orbit determination", summary.items()))
+    emit_rows(
+        od.residual_statistics(result.residuals),
+        COLUMNS,
+        fmt,
+        title="residuals (observed - computed)",
+        parameters={"input": str(input_path), "solar_activity": str(solar_activity or "bundled")},
+        key="residuals",
+        extra={"estimate": {**summary, "covariance_m": result.covariance.tolist()}}
+        if fmt == "json"
+        else None,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -415,21 +415,24 @@ def _atmosphere(options: OdOptions, sun: Any, earth: Any) -> Any:
         return HarrisPriester(sun, earth)
     if options.drag_model != "dtm2000":
         raise OdError(f"drag model {options.drag_model!r} is not one of {', '.join(DRAG_MODELS)}")
+    return DTM2000(solar_activity(options.solar_activity_file), sun, earth)
+
+
+def solar_activity(path: str | None = None) -> Any:
+    """Marshall's (MSAFE) monthly F10.7 and Ap predictions from ``path``, or from every table in
+    Orekit's data when None; the average (50 %) column, as Orekit's own examples use. A file that
+    is not such a table raises :class:`OdError` at once, before any fit."""
+    ok.start()
     from org.orekit.data import DataSource
     from org.orekit.models.earth.atmosphere.data import MarshallSolarActivityFutureEstimation as Msafe
 
-    # the average (50 %) column of Marshall's predictions, as Orekit's own examples use
     level = Msafe.StrengthLevel.AVERAGE
-    if options.solar_activity_file is None:
-        activity = Msafe(Msafe.DEFAULT_SUPPORTED_NAMES, level)
-    else:
-        try:
-            activity = Msafe(DataSource(str(options.solar_activity_file)), level)
-        except Exception as exc:  # noqa: BLE001 - Orekit raises Java exceptions; one line
-            raise OdError(
-                f"solar activity file {options.solar_activity_file}: {_java_message(exc)}"
-            ) from None
-    return DTM2000(activity, sun, earth)
+    if path is None:
+        return Msafe(Msafe.DEFAULT_SUPPORTED_NAMES, level)
+    try:
+        return Msafe(DataSource(str(path)), level)
+    except Exception as exc:  # noqa: BLE001 - Orekit raises Java exceptions; one line
+        raise OdError(f"{path}: {_java_message(exc)}") from None
 
 
 def _empirical(acceleration: EmpiricalAcceleration) -> Any:
@@ -544,9 +547,12 @@ def fit_prepared(
     initial_epoch: datetime,
     initial_state: np.ndarray,
     options: OdOptions,
+    on_evaluation: Callable[[int, int, float], None] | None = None,
 ) -> OdResult:
     """:func:`fit` on measurements already built as Orekit objects (with their modifiers: station
-    displacements, Shapiro delay, biases), ``ours`` the matching Kizuna records for residuals."""
+    displacements, Shapiro delay, biases), ``ours`` the matching Kizuna records for residuals.
+    ``on_evaluation(iteration, evaluation, rms)`` is called after each evaluation of the batch
+    (for a progress display)."""
     if options.method not in METHODS:
         raise OdError(f"method {options.method!r} is not one of {', '.join(METHODS)}")
     orekit = list(orekit)
@@ -558,12 +564,17 @@ def fit_prepared(
     for i, o in enumerate(orekit):
         by_java.put(o, i)
     if options.method == "batch":
-        return _fit_batch(builder, orekit, by_java, ours, options)
+        return _fit_batch(builder, orekit, by_java, ours, options, on_evaluation)
     return _fit_sequential(builder, orekit, ours, options)
 
 
 def _fit_batch(
-    builder: Any, orekit: list[Any], by_java: Any, ours: Sequence[Measurement], options: OdOptions
+    builder: Any,
+    orekit: list[Any],
+    by_java: Any,
+    ours: Sequence[Measurement],
+    options: OdOptions,
+    on_evaluation: Callable[[int, int, float], None] | None = None,
 ) -> OdResult:
     from org.hipparchus.optim.nonlinear.vector.leastsquares import (
         LevenbergMarquardtOptimizer,
@@ -588,6 +599,8 @@ def _fit_batch(
     estimator.setMaxEvaluations(int(evaluations))
     for om in orekit:
         estimator.addMeasurement(om)
+    if on_evaluation is not None:
+        estimator.setObserver(_observer(on_evaluation))
     try:
         propagators = estimator.estimate()
     except Exception as exc:  # noqa: BLE001 - Orekit raises Java exceptions; name the cause in one line
@@ -614,6 +627,18 @@ def _fit_batch(
         rms=float(estimator.getOptimum().getRMS()),
         propagator=propagators[0],
     )
+
+
+def _observer(callback: Callable[[int, int, float], None]) -> Any:
+    from jpype import JImplements, JOverride  # type: ignore[attr-defined]
+
+    @JImplements("org.orekit.estimation.leastsquares.BatchLSObserver")
+    class _Observer:
+        @JOverride
+        def evaluationPerformed(self, iteration: int, evaluation: int, *rest: Any) -> None:  # noqa: N802
+            callback(int(iteration), int(evaluation), float(rest[-1].getRMS()))
+
+    return _Observer()
 
 
 def _fit_sequential(
