@@ -252,3 +252,33 @@ def test_orekit_input_asking_for_what_is_not_modelled_is_refused(old: str, new: 
     assert old in text
     with pytest.raises((od.OdError, FormatError), match=re.escape(message)):
         od_ground.case_from_orekit_input(read_orekit_od_input(text.replace(old, new), "od_test_W3.in"))
+
+
+@pytest.mark.slow  # the same fit again, through the command line (about 15 s of CPU)
+def test_kizuna_od_case_runs_orekits_input_file(tmp_path: Path) -> None:
+    import json
+
+    from tests.cli_harness import invoke
+
+    opm = tmp_path / "w3b.opm"
+    result = invoke(
+        [
+            "od",
+            "case",
+            str(DATA / "od_test_W3.in"),
+            "--solar-activity",
+            str(DATA / "Oct2010F10.txt"),
+            "--opm",
+            str(opm),
+            "-f",
+            "json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    estimate = json.loads(result.stdout)["estimate"]
+    assert estimate["iterations"] < 6 and estimate["evaluations"] < 10
+    for name, (_, _, range_m) in BIASES.items():
+        assert estimate[f"{name}/range-bias"] == pytest.approx(range_m, abs=DISTANCE_M)
+    position_m = np.array([estimate["x_km"], estimate["y_km"], estimate["z_km"]]) * 1e3
+    assert np.linalg.norm(position_m - [-40541446.236, -9905357.943, 206777.082]) < DISTANCE_M
+    assert "OBJECT_NAME" in opm.read_text()
