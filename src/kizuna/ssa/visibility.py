@@ -1,11 +1,13 @@
 """Passes of catalog objects over ground space-surveillance sensors, and whether each is detectable.
 
 Method (vectorized; objects in chunks so memory stays bounded on a full catalog):
-1. screening: near-Earth objects (period < 225 min) through the access engine
-   (``kizuna.eo.access.compute_access``) with every sensor site as a target and an elevation mask at
-   the lowest sensor elevation (an incidence window 0..90-el is an elevation mask); deep-space
-   objects, whose ground track barely moves and which the access engine's pass model does not fit,
-   by sign changes of elevation on the propagation grid;
+1. screening: near-circular near-Earth objects (period < 225 min, e < 0.05) through the access
+   engine (``kizuna.eo.access.compute_access``) with every sensor site as a target and an elevation
+   mask at the lowest sensor elevation (an incidence window 0..90-el is an elevation mask);
+   deep-space and eccentric objects, which the access engine's pass model does not fit (a slow
+   ground track; passes near apogee, perigee passes shorter than a grid step), by sign changes of
+   elevation on the propagation grid plus a candidate around every grid-point elevation maximum
+   that the line of sight's turn rate could lift above the mask between two grid points;
 2. each screened window is refined on a cubic Hermite track of the SGP4 states
    (``HermiteTrack``) with the true site (height included): culmination by sampling the window and a
    golden-section step, then each edge at the sensor's own ``min_elevation_deg`` as the crossing
@@ -39,6 +41,7 @@ from kizuna.orbit.timescale import as_datetime64, iso_utc
 from kizuna.ssa.sensors import SsaSensor, visual_magnitude
 
 DEEP_SPACE_PERIOD_MIN = 225.0  # the SGP4/SDP4 boundary: deeper orbits move too slowly for access screening
+ECCENTRIC_MIN = 0.05  # near-Earth orbits at least this eccentric are screened on the grid
 STEP_S = 60.0  # propagation grid; Hermite interpolation of SGP4 is < 1 m off at this step in LEO
 DETECT_SAMPLES = 32
 CHUNK_OBJECTS = 400  # objects propagated together: 400 x 1,442 states x 12 coefficients ~ 55 MB
@@ -272,25 +275,32 @@ def _screen_near_earth(
     return win.sat_index, win.target_index, win.start_utc, win.stop_utc
 
 
-def _screen_deep_space(
+def _screen_on_grid(
     track: HermiteTrack,
     grid0: np.datetime64,
     sites: SiteArrays,
     t0: np.datetime64,
     t1: np.datetime64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Windows above each sensor's mask from sign changes on the grid, edges solved on the track."""
+    """Windows above each sensor's mask from sign changes on the grid, edges solved on the track;
+    and, for passes short enough to rise and set between two grid points (an eccentric orbit's
+    perigee, a grazing pass), a candidate window around each grid-point maximum of elevation below
+    the mask that the elevation's rate could lift above it within a step (``_refine`` keeps those
+    whose true culmination clears the mask)."""
     lo_s = (t0 - grid0).astype("int64") / 1e9
     hi_s = (t1 - grid0).astype("int64") / 1e9
     k = np.arange(track.r.shape[1])
     tk = k * track.h
     keep = (tk >= lo_s - track.h) & (tk <= hi_s + track.h)
+    tt = tk[keep]
+    k_kept = k[keep]
     objs, sts, sps, tgts = [], [], [], []
+    # peak candidates go last: their bounds are below the mask on both sides, no edge to solve here
+    peak_objs, peak_sts, peak_sps, peak_tgts = [], [], [], []
     for j in range(len(sites.sensors)):
         # each sensor at its own mask: a slow deep-space pass can rise above a low mask once and
         # above a higher one twice
         el = _elevation(track.r[:, keep], sites.r_km[j], sites.up[j]) - sites.min_el_deg[j]
-        tt = tk[keep]
         above = np.nan_to_num(el, nan=-1.0) >= 0
         edge = np.diff(above.astype(np.int8), axis=1)
         rise_o, rise_k = np.nonzero(edge == 1)
@@ -306,6 +316,24 @@ def _screen_deep_space(
                 tgts.append(j)
                 sts.append(a)
                 sps.append(b)
+        # between-sample passes: a local maximum of the sampled elevation lies within one step of
+        # the true one; the line of sight turns at most |v| / range [rad/s], so the true maximum is
+        # under el_k + rate * h. Twice that bound covers the rate's change over the two steps.
+        el0 = np.nan_to_num(el, nan=-180.0)
+        peak = (el0[:, 1:-1] < 0) & (el0[:, 1:-1] >= el0[:, :-2]) & (el0[:, 1:-1] >= el0[:, 2:])
+        po, pk = np.nonzero(peak)
+        pk = pk + 1
+        if len(po):
+            r_k, v_k = track.state(po, k_kept[pk] * track.h)
+            rng_km = np.linalg.norm(r_k - sites.r_km[j], axis=-1)
+            rate_deg = np.degrees(np.linalg.norm(v_k, axis=-1) / rng_km) * track.h
+            lift = el0[po, pk] + 2.0 * rate_deg >= 0
+            peak_objs += po[lift].tolist()
+            peak_tgts += [j] * int(lift.sum())
+            peak_sts += np.maximum(tt[pk[lift] - 1], lo_s).tolist()
+            peak_sps += np.minimum(tt[pk[lift] + 1], hi_s).tolist()
+    edges_solved = len(objs)
+    objs, tgts, sts, sps = objs + peak_objs, tgts + peak_tgts, sts + peak_sts, sps + peak_sps
     if not objs:
         z = np.zeros(0, np.int64)
         return z, z, np.zeros(0, "datetime64[ns]"), np.zeros(0, "datetime64[ns]")
@@ -319,8 +347,9 @@ def _screen_deep_space(
         )
 
     allidx = np.arange(len(obj))
-    inner_st = st != lo_s
-    inner_sp = sp != hi_s
+    from_signs = allidx < edges_solved
+    inner_st = (st != lo_s) & from_signs
+    inner_sp = (sp != hi_s) & from_signs
     # a grid rise at k means the crossing lies in (t_k, t_k + h]
     st = np.where(inner_st, _solve_edge(f(allidx), st, st + track.h, iters=EDGE_ITERS), st)
     # a grid set at k: above at t_k, below at t_k + h (the solver takes the below-mask end first)
@@ -362,19 +391,19 @@ def find_passes(
     retro = set(retroreflectors)
     ephem = _Ephemerides(t0, t1)
     parts: list[dict[str, np.ndarray]] = []
-    deep = np.array([es.period_min >= DEEP_SPACE_PERIOD_MIN for es in sets])
+    on_grid = np.array([_screened_on_grid(es) for es in sets])
     chunks = [
-        [i for i in idx]
-        for mask in (~deep, deep)
+        (list(idx), bool(grid))
+        for grid, mask in ((False, ~on_grid), (True, on_grid))
         for idx in np.array_split(np.flatnonzero(mask), max(1, math.ceil(mask.sum() / CHUNK_OBJECTS)))
         if len(idx)
     ]
-    for c, idx in enumerate(chunks):
+    for c, (idx, grid) in enumerate(chunks):
         # an object SGP4 gives up on (decay) has NaN states: its root finds yield NaN times, which
         # the finite-value filters drop; numpy's casting warnings for them are noise
         with np.errstate(invalid="ignore"):
             part = _chunk_passes(
-                [sets[i] for i in idx], sites, t0, t1, level, ephem, sizes, default_diameter_m, retro
+                [sets[i] for i in idx], grid, sites, t0, t1, level, ephem, sizes, default_diameter_m, retro
             )
         if part is not None:
             parts.append(part)
@@ -383,8 +412,16 @@ def find_passes(
     return _assemble(parts, t0, t1)
 
 
+def _screened_on_grid(es: ElementSet) -> bool:
+    """Deep-space and eccentric objects are screened on the grid, not by the access engine: its
+    pass model (reach from the highest apogee, one closest approach per pass at a near-constant
+    ground-track speed) misses passes of eccentric orbits near apogee and at the period's ends."""
+    return es.period_min >= DEEP_SPACE_PERIOD_MIN or es.eccentricity >= ECCENTRIC_MIN
+
+
 def _chunk_passes(
     chunk: list[ElementSet],
+    on_grid: bool,
     sites: SiteArrays,
     t0: np.datetime64,
     t1: np.datetime64,
@@ -395,10 +432,10 @@ def _chunk_passes(
     retro: set[int],
 ) -> dict[str, np.ndarray] | None:
     track, grid0 = _track(chunk, t0, t1)
-    if chunk[0].period_min < DEEP_SPACE_PERIOD_MIN:
-        obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
+    if on_grid:
+        obj, tgt, st_utc, sp_utc = _screen_on_grid(track, grid0, sites, t0, t1)
     else:
-        obj, tgt, st_utc, sp_utc = _screen_deep_space(track, grid0, sites, t0, t1)
+        obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
     if not len(obj):
         return None
     return _refine(
