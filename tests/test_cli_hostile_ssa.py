@@ -159,7 +159,9 @@ def test_every_option_has_rows():
     from kizuna.cli import app
 
     root = typer.main.get_command(app)
-    seen = {a for args, _ in ROWS for a in args if a.startswith("-")}
+    from tests.test_cli_hostile_ssa_more import ROWS as MORE_ROWS  # the truth/reference ephemeris options
+
+    seen = {a for args, _ in [*ROWS, *MORE_ROWS] for a in args if a.startswith("-")}
     for group, name in COMMANDS:
         command = root.commands[group].commands[name]  # type: ignore[attr-defined]
         for param in command.params:

@@ -36,6 +36,7 @@ from kizuna.eo.sensors import AU_KM, SarSensor, geodetic_to_itrf, sun_itrf_unit
 from kizuna.errors import KizunaError
 from kizuna.model.records import ElementSet
 from kizuna.orbit import propagate, time_grid
+from kizuna.orbit.ephemeris import Ephemeris
 from kizuna.orbit.frames import TimeScales, teme_to_gcrs_matrix, teme_to_itrf_matrices
 from kizuna.orbit.timescale import as_datetime64, iso_utc
 from kizuna.ssa.sensors import SsaSensor, visual_magnitude
@@ -412,6 +413,56 @@ def find_passes(
     return _assemble(parts, t0, t1)
 
 
+def find_passes_of_ephemeris(
+    ephemeris: Ephemeris,
+    norad_id: int,
+    sensors: Sequence[SsaSensor],
+    start_utc: object,
+    stop_utc: object,
+    *,
+    diameter_m: float = DEFAULT_DIAMETER_M,
+    retroreflectors: Collection[int] = (),
+) -> Passes:
+    """``find_passes`` for one object whose orbit is a precise ephemeris (an OEM, a CPF) rather than
+    an element set: the ephemeris' ITRF states on the 60 s grid make the Hermite track, screened on
+    the grid (as deep-space and eccentric objects are) and refined the same way. The period is
+    clipped to the ephemeris' span less one grid step at its start and two at its end, which the
+    track needs (never extrapolated)."""
+    sites = SiteArrays.of(sensors)
+    t0, t1 = as_datetime64(start_utc)[0], as_datetime64(stop_utc)[0]
+    # the grid runs a step before the period and two after: those must lie in the ephemeris
+    t0 = max(t0, ephemeris.start_utc + np.timedelta64(int(STEP_S), "s"))
+    t1 = min(t1, ephemeris.stop_utc - np.timedelta64(int(2 * STEP_S), "s"))
+    if not t1 > t0:
+        raise VisibilityError(
+            f"the ephemeris covers {ephemeris.start_utc} to {ephemeris.stop_utc}: nothing of the period"
+        )
+    grid = time_grid(t0 - np.timedelta64(int(STEP_S), "s"), t1 + np.timedelta64(int(2 * STEP_S), "s"), STEP_S)
+    r_km, v_kms = ephemeris.states(grid, "itrf")
+    track = HermiteTrack(r_km[None], v_kms[None], STEP_S)
+    obj, tgt, st_utc, sp_utc = _screen_on_grid(track, grid[0], sites, t0, t1)
+    part = None
+    if len(obj):
+        with np.errstate(invalid="ignore"):
+            part = _refine(
+                track,
+                grid[0],
+                sites,
+                obj,
+                tgt,
+                st_utc,
+                sp_utc,
+                t0,
+                t1,
+                _Ephemerides(t0, t1),
+                np.array([norad_id]),
+                {norad_id: diameter_m},
+                diameter_m,
+                set(retroreflectors),
+            )
+    return _assemble([part] if part is not None else [], t0, t1)
+
+
 def _screened_on_grid(es: ElementSet) -> bool:
     """Deep-space and eccentric objects are screened on the grid, not by the access engine: its
     pass model (reach from the highest apogee, one closest approach per pass at a near-constant
@@ -439,7 +490,20 @@ def _chunk_passes(
     if not len(obj):
         return None
     return _refine(
-        track, grid0, sites, obj, tgt, st_utc, sp_utc, t0, t1, ephem, chunk, sizes, default_diameter_m, retro
+        track,
+        grid0,
+        sites,
+        obj,
+        tgt,
+        st_utc,
+        sp_utc,
+        t0,
+        t1,
+        ephem,
+        np.array([es.norad_id for es in chunk]),
+        sizes,
+        default_diameter_m,
+        retro,
     )
 
 
@@ -454,7 +518,7 @@ def _refine(
     t0: np.datetime64,
     t1: np.datetime64,
     ephem: _Ephemerides,
-    chunk: Sequence[ElementSet],
+    norad_ids: np.ndarray,
     sizes: Mapping[int, float],
     default_diameter_m: float,
     retro: set[int],
@@ -512,7 +576,7 @@ def _refine(
     o_flat = np.repeat(obj, k)
     r_obj = track.state(o_flat, ts_flat, pos_only=True)
     sun, moon = ephem.at(_utc(grid0, ts_flat))
-    norad = np.array([es.norad_id for es in chunk])[obj]
+    norad = norad_ids[obj]
     diam = np.repeat(np.array([sizes.get(int(n), default_diameter_m) for n in norad]), k)
     has_retro = np.repeat(np.array([int(n) in retro for n in norad]), k)
     det = np.zeros(len(ts_flat), bool)
