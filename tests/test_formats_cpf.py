@@ -160,3 +160,51 @@ def test_interpolation_between_nodes_matches_orekits_cpf_ephemeris(name) -> None
         p = propagator.getPosition(date, ephem.getFrame())
         theirs = np.array([p.getX(), p.getY(), p.getZ()])
         assert np.linalg.norm(r * 1000.0 - theirs) < 1e-5, (name, text)
+
+
+def test_the_lageos2_cpf_predicts_the_real_normal_points_to_metres() -> None:
+    """The ILRS normal points of LAGEOS-2 (tests/data/ilrs/lageos2_20160214.npt, real ranges from
+    four stations placed by SLRF2014) against the SGF CPF of the same day, interpolated at each
+    bounce time (transmit + half the flight) in ITRF: c * tof / 2 minus the station-satellite
+    distance. Uncorrected ranges carry the troposphere (2 to 7 m at these elevations) and the CPF
+    its prediction error; a time tag off by a second or a frame mix-up would give kilometres."""
+    pytest.importorskip("orekit_jpype")
+    from datetime import UTC, datetime
+    from math import degrees
+
+    from kizuna.eo.sensors import geodetic_to_itrf
+    from kizuna.formats.crd import read_crd
+    from kizuna.ssa import od_slr
+    from kizuna.ssa.visibility import topocentric
+
+    data = Path(__file__).parent / "data"
+    points = read_crd((data / "ilrs" / "lageos2_20160214.npt").read_text(), "lageos2_20160214.npt").records
+    cpf = read_cpf((data / "orekit" / "Lageos2" / "lageos2_cpf_160213_5441.sgf").read_text(), "5441.sgf")
+    eph = cpf_ephemeris(cpf)
+    snx = data / "orekit" / "Lageos2"
+    stations = od_slr.laser_stations(
+        [7090, 7825, 7119, 7941],
+        snx / "SLRF2014_POS+VEL_2030.0_200428.snx",
+        snx / "ecc_une.snx",
+        datetime(2016, 2, 13, 16, tzinfo=UTC),
+    )
+    residuals_m = []
+    for pad, station in stations.items():
+        point = station.getBaseFrame().getPoint()
+        site, up = geodetic_to_itrf(
+            np.array([degrees(point.getLatitude())]),
+            np.array([degrees(point.getLongitude())]),
+            np.array([point.getAltitude() / 1000.0]),
+        )
+        mine = [p for p in points if p.session.cdp_pad_id == pad and p.epoch_event == 2]  # transmit tags
+        tof = np.array([p.time_of_flight_s for p in mine])
+        bounce = np.array([p.epoch_utc for p in mine]) + (tof / 2 * 1e9).astype("int64").astype(
+            "timedelta64[ns]"
+        )
+        r_km, _ = eph.interpolate(bounce)
+        inside = np.isfinite(r_km[:, 0])  # the CPF covers the 13th; the normal points run into the 14th
+        _, _, rng_km = topocentric(r_km[inside], site[0], up[0])
+        residuals_m += ((tof[inside] * 299_792.458 / 2 - rng_km) * 1000.0).tolist()
+    assert len(residuals_m) > 50
+    assert np.max(np.abs(residuals_m)) < 8.0
+    assert -1.0 < np.median(residuals_m) < 4.0  # the troposphere lengthens ranges
