@@ -176,3 +176,37 @@ def test_observations_from_an_oem(tmp_path, files):  # noqa: ANN001
     doc = json.loads(result.stdout)
     assert doc["parameters"]["truth"] == str(path) and doc["parameters"]["norad_id"] == 25544
     assert sum(r["observations"] for r in doc["sensors"]) > 20
+
+
+def test_coverage_with_a_space_based_sensor_in_the_network(tmp_path):
+    """USA's network now includes the SBSS Block 10 telescope: the GEO belt it sees grows from the
+    ground sensors' arcs to nearly all of it, and the maps are drawn."""
+    deep = str(SAMPLE / "active_2026-07_sample.csv")
+    out = tmp_path / "maps"
+    args = [
+        "sensors",
+        "coverage",
+        "--tle",
+        deep,
+        "--catalog",
+        "--start",
+        "2026-07-10T00:00:00Z",
+        "--hours",
+        "24",
+    ]
+    result = invoke([*args, "--networks", "JPN,JPN+USA", "--png", str(out), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["network"]: r for r in json.loads(result.stdout)["networks"]}
+    assert rows["JPN"]["geo_belt_visible_pct"] < 40.0 < 95.0 < rows["JPN+USA"]["geo_belt_visible_pct"]
+    assert rows["JPN+USA"]["geo_detected_pct"] >= rows["JPN"]["geo_detected_pct"]
+    assert (out / "geo_strip.png").stat().st_size > 5000
+
+
+def test_tasking_plan_on_the_space_based_sensor():
+    deep = str(SAMPLE / "active_2026-07_sample.csv")
+    args = ["tasking", "plan", "--tle", deep, "--catalog", "--start", "2026-07-10T00:00:00Z", "--hours", "6"]
+    result = invoke([*args, "--sensor", "sbss-block-10", "--budget", "50", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    tracks = next(v for v in doc.values() if isinstance(v, list))
+    assert tracks and {t["sensor"] for t in tracks} == {"sbss-block-10"}

@@ -18,7 +18,9 @@ Method (vectorized; objects in chunks so memory stays bounded on a full catalog)
    retroreflector. The pass is detectable when some instant is; the first and last such instants
    bound the detectable arc (to the sample spacing).
 
-Space-based sensors (``space_optical``) have no ground site and are not handled here.
+Space-based sensors (``space_optical``) have no ground site: their passes (runs of grid samples in
+view above the Earth's limb, detection at each) come from ``kizuna.ssa.space_based`` on the same
+propagated states.
 """
 
 from __future__ import annotations
@@ -383,11 +385,12 @@ def find_passes(
     sets = list(element_sets)
     if not sets:
         raise VisibilityError("no objects: the catalog selection is empty")
-    sites = SiteArrays.of(sensors)
+    space = [s for s in sensors if s.kind == "space_optical" and s.host is not None]
+    sites = SiteArrays.of(sensors) if len(space) < len(sensors) or not space else None
     t0, t1 = as_datetime64(start_utc)[0], as_datetime64(stop_utc)[0]
     if not t1 > t0:
         raise VisibilityError(f"impossible window: stop {t1} is not after start {t0}")
-    level = max(0.0, float(sites.min_el_deg.min()))
+    level = max(0.0, float(sites.min_el_deg.min())) if sites is not None else 0.0
     sizes = diameter_m or {}
     retro = set(retroreflectors)
     ephem = _Ephemerides(t0, t1)
@@ -403,11 +406,19 @@ def find_passes(
         # an object SGP4 gives up on (decay) has NaN states: its root finds yield NaN times, which
         # the finite-value filters drop; numpy's casting warnings for them are noise
         with np.errstate(invalid="ignore"):
-            part = _chunk_passes(
-                [sets[i] for i in idx], grid, sites, t0, t1, level, ephem, sizes, default_diameter_m, retro
+            parts += _chunk_passes(
+                [sets[i] for i in idx],
+                grid,
+                sites,
+                space,
+                t0,
+                t1,
+                level,
+                ephem,
+                sizes,
+                default_diameter_m,
+                retro,
             )
-        if part is not None:
-            parts.append(part)
         if progress:
             progress(c + 1, len(chunks))
     return _assemble(parts, t0, t1)
@@ -473,7 +484,8 @@ def _screened_on_grid(es: ElementSet) -> bool:
 def _chunk_passes(
     chunk: list[ElementSet],
     on_grid: bool,
-    sites: SiteArrays,
+    sites: SiteArrays | None,
+    space: Sequence[SsaSensor],
     t0: np.datetime64,
     t1: np.datetime64,
     level: float,
@@ -481,15 +493,28 @@ def _chunk_passes(
     sizes: Mapping[int, float],
     default_diameter_m: float,
     retro: set[int],
-) -> dict[str, np.ndarray] | None:
+) -> list[dict[str, np.ndarray]]:
     track, grid0 = _track(chunk, t0, t1)
+    norad_ids = np.array([es.norad_id for es in chunk])
+    parts = []
+    if space:
+        from kizuna.ssa.space_based import space_passes
+
+        grid = grid0 + (np.arange(track.r.shape[1]) * int(track.h * 1e9)).astype("timedelta64[ns]")
+        sun, _ = ephem.at(grid)
+        for sensor in space:
+            rows = space_passes(sensor, track.r, grid, t0, t1, sun, norad_ids, sizes, default_diameter_m)
+            if rows is not None:
+                parts.append(rows)
+    if sites is None:
+        return parts
     if on_grid:
         obj, tgt, st_utc, sp_utc = _screen_on_grid(track, grid0, sites, t0, t1)
     else:
         obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
     if not len(obj):
-        return None
-    return _refine(
+        return parts
+    ground = _refine(
         track,
         grid0,
         sites,
@@ -500,11 +525,12 @@ def _chunk_passes(
         t0,
         t1,
         ephem,
-        np.array([es.norad_id for es in chunk]),
+        norad_ids,
         sizes,
         default_diameter_m,
         retro,
     )
+    return parts if ground is None else [*parts, ground]
 
 
 def _refine(
@@ -714,7 +740,8 @@ class NetworkError(KizunaError, ValueError):
 
 
 def parse_network(spec: str, sensors: Sequence[SsaSensor]) -> tuple[str, list[SsaSensor]]:
-    """``JPN``, ``JPN+USA``, ``JPN+EUR``, ``ALL``: the ground sensors of those operators."""
+    """``JPN``, ``JPN+USA``, ``JPN+EUR``, ``ALL``: the sensors of those operators (ground and
+    space-based)."""
     known = {s.operator for s in sensors}
     ops: set[str] = set()
     for part in spec.upper().split("+"):
@@ -729,9 +756,9 @@ def parse_network(spec: str, sensors: Sequence[SsaSensor]) -> tuple[str, list[Ss
             raise NetworkError(
                 f"network {spec!r}: {part or 'an empty name'} operates no sensor here (known: {', '.join(sorted(known | {'EUR', 'ALL'}))})"
             )
-    chosen = [s for s in sensors if s.operator in ops and s.kind in GROUND_KINDS]
+    chosen = [s for s in sensors if s.operator in ops and (s.kind in GROUND_KINDS or s.host is not None)]
     if not chosen:
-        raise NetworkError(f"network {spec!r}: no ground sensors")
+        raise NetworkError(f"network {spec!r}: no sensors")
     return spec.upper(), chosen
 
 
@@ -747,15 +774,29 @@ def is_geo(es: ElementSet) -> bool:
     )
 
 
-def geo_longitude_visible(sensors: Sequence[SsaSensor], lon_deg: np.ndarray, diameter_m: float) -> np.ndarray:
+def geo_longitude_visible(
+    sensors: Sequence[SsaSensor],
+    lon_deg: np.ndarray,
+    diameter_m: float,
+    period_utc: tuple[np.datetime64, np.datetime64] | None = None,
+) -> np.ndarray:
     """Whether an object at each GEO-belt longitude (equator, 42,164 km) is above some sensor's mask,
     within its range and field of regard, and large enough (radar) or bright enough at a 45 deg phase
     angle, a mid-night geometry (telescope). The belt does not move in an Earth-fixed frame, so this
-    is the same every day; telescopes see it every night but in the weeks of the equinox eclipses."""
-    sites = SiteArrays.of(sensors) if sensors else None
+    is the same every day; telescopes see it every night but in the weeks of the equinox eclipses.
+    A space-based sensor moves: it counts when it detects the longitude at some instant of
+    ``period_utc`` (``space_based.geo_longitude_visible_space``)."""
+    ground = [s for s in sensors if s.kind in GROUND_KINDS]
+    sites = SiteArrays.of(ground) if ground else None
     lon = np.radians(np.asarray(lon_deg, float))
     r = GEO_RADIUS_KM * np.stack([np.cos(lon), np.sin(lon), np.zeros_like(lon)], axis=-1)
     seen = np.zeros(len(lon), bool)
+    space = [s for s in sensors if s.kind == "space_optical" and s.host is not None]
+    if space and period_utc is not None:
+        from kizuna.ssa.space_based import geo_longitude_visible_space
+
+        for s in space:
+            seen |= geo_longitude_visible_space(s, lon_deg, diameter_m, *period_utc)
     if sites is None:
         return seen
     for j, s in enumerate(sites.sensors):
@@ -815,7 +856,7 @@ def coverage(
         mask = np.isin(passes.sensor.astype(str), list(names))
         seen_any = np.isin(norad, passes.norad_id[mask])
         seen_det = np.isin(norad, passes.norad_id[mask & passes.detectable])
-        vis = geo_longitude_visible(sensors, bins, diameter_m)
+        vis = geo_longitude_visible(sensors, bins, diameter_m, (t0, passes.period_stop_utc))
         geo_visible[name] = vis
         geo_seen[name] = seen_det[geo]
         leo_seen[name] = np.histogram2d(
