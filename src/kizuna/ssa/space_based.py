@@ -121,59 +121,58 @@ def space_passes(
     finite = np.isfinite(r).all(axis=-1)
     view = (code != EARTH_LIMB_CODE) & finite
     det &= finite
-    rows: dict[str, list] = {k: [] for k in _KEYS}
-    rng = np.linalg.norm(r - host[None], axis=-1)
-    padded = np.pad(view, ((0, 0), (1, 1))).astype(np.int8)
-    edges = np.diff(padded, axis=1)
-    for o, k0 in zip(*np.nonzero(edges == 1), strict=True):
-        k1 = int(np.flatnonzero(edges[o, k0 + 1 :] == -1)[0]) + k0  # last in-view sample
-        span = slice(k0, k1 + 1)
-        d = det[o, span]
-        best = k0 + int(np.nanargmin(rng[o, span]))
-        rows["sensor"].append(sensor.name)
-        rows["norad_id"].append(int(norad_ids[o]))
-        rows["rise_utc"].append(times[k0])
-        rows["culmination_utc"].append(times[best])
-        rows["set_utc"].append(times[k1])
-        rows["min_range_km"].append(float(rng[o, best]))
-        rows["detectable"].append(bool(d.any()))
-        nat = np.datetime64("NaT", "ns")
-        rows["detect_start_utc"].append(times[k0 + int(np.argmax(d))] if d.any() else nat)
-        rows["detect_stop_utc"].append(times[k1 - int(np.argmax(d[::-1]))] if d.any() else nat)
-        reason = 0 if d.any() else int(code[o, span].max())
-        rows["reason"].append(_REASONS[reason])
-    if not rows["norad_id"]:
+    rng = np.where(view, np.linalg.norm(r - host[None], axis=-1), np.inf)
+    n_obj, n_t = view.shape
+    edges = np.diff(np.pad(view, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    obj, k0 = np.nonzero(edges == 1)  # first in-view sample of each run (row-major order) ...
+    _, k_end = np.nonzero(edges == -1)  # ... and the first sample after it, in the same order
+    if not len(obj):
         return None
-    n = len(rows["norad_id"])
+    k1 = k_end - 1
+    # per run, from flattened segments [obj * T + k0, obj * T + k_end): the closest range, the
+    # furthest failed condition, and (from running indices) the first and last detected samples
+    bounds = np.empty(2 * len(obj), np.int64)
+    bounds[0::2], bounds[1::2] = obj * n_t + k0, obj * n_t + k_end
+    rng_flat = np.append(rng.reshape(-1), np.inf)  # a run ending at the last sample ends at the pad
+    min_rng = np.minimum.reduceat(rng_flat, bounds)[0::2]
+    worst = np.maximum.reduceat(np.append(np.where(view, code, 0).reshape(-1), 0), bounds)[0::2]
+    k = np.arange(n_t)
+    next_det = np.minimum.accumulate(np.where(det, k, n_t)[:, ::-1], axis=1)[:, ::-1]
+    prev_det = np.maximum.accumulate(np.where(det, k, -1), axis=1)
+    first, last = next_det[obj, k0], prev_det[obj, k1]
+    any_det = first <= k1
+    # the culmination: the run's first sample at its closest range
+    run_of = np.full(n_obj * n_t, -1)
+    for_run = np.repeat(np.arange(len(obj)), k_end - k0)
+    flat_idx = np.repeat(bounds[0::2], k_end - k0) + (
+        np.arange(len(for_run)) - np.repeat(np.cumsum(k_end - k0) - (k_end - k0), k_end - k0)
+    )
+    run_of[flat_idx] = for_run
+    at_min = np.flatnonzero((run_of >= 0) & (rng_flat[:-1] == min_rng[np.maximum(run_of, 0)]))
+    runs, first_at_min = np.unique(run_of[at_min], return_index=True)
+    best = np.empty(len(obj), np.int64)
+    best[runs] = at_min[first_at_min] % n_t
+    nat = np.datetime64("NaT", "ns")
+    n = len(obj)
     return {
-        "sensor": np.array(rows["sensor"], dtype=object),
-        "norad_id": np.array(rows["norad_id"], np.int64),
-        "rise_utc": np.array(rows["rise_utc"], "datetime64[ns]"),
-        "culmination_utc": np.array(rows["culmination_utc"], "datetime64[ns]"),
-        "set_utc": np.array(rows["set_utc"], "datetime64[ns]"),
+        "sensor": np.full(n, sensor.name, dtype=object),
+        "norad_id": np.asarray(norad_ids, np.int64)[obj],
+        "rise_utc": times[k0],
+        "culmination_utc": times[best],
+        "set_utc": times[k1],
         # no elevation or azimuth from a moving platform
         "max_elevation_deg": np.full(n, np.nan),
         "culmination_az_deg": np.full(n, np.nan),
-        "min_range_km": np.array(rows["min_range_km"]),
-        "detectable": np.array(rows["detectable"], bool),
-        "detect_start_utc": np.array(rows["detect_start_utc"], "datetime64[ns]"),
-        "detect_stop_utc": np.array(rows["detect_stop_utc"], "datetime64[ns]"),
-        "reason": np.array(rows["reason"], dtype=object),
+        "min_range_km": min_rng,
+        "detectable": any_det,
+        "detect_start_utc": np.where(any_det, times[np.minimum(first, n_t - 1)], nat),
+        "detect_stop_utc": np.where(any_det, times[np.maximum(last, 0)], nat),
+        "reason": np.array(
+            [_REASONS[0 if d else int(c)] for d, c in zip(any_det, worst, strict=True)], dtype=object
+        ),
     }
 
 
-_KEYS = (
-    "sensor",
-    "norad_id",
-    "rise_utc",
-    "culmination_utc",
-    "set_utc",
-    "min_range_km",
-    "detectable",
-    "detect_start_utc",
-    "detect_stop_utc",
-    "reason",
-)
 _REASONS = {
     0: "",
     6: "target in shadow",
