@@ -8,9 +8,13 @@ SLRF2014 and eccentricities from ILRS SINEX, solid tides, Shapiro, Mendes-Pavlis
 iterations and 5 evaluations; the estimated position within 0.62 m and velocity within 1.4e-4 m/s
 of the CPF prediction ``lageos2_cpf_160213_5451.jax`` (ILRS); and range residual statistics (min
 -0.756, max 0.845, mean 0.0, standard deviation 0.261 m) each within 0.62 m. The same numbers are
-asserted here. Here the normal points are read by Kizuna's CRD reader (``formats.crd``) and the
-measurements built by ``ssa.od_slr``; the initial state is the test's, which is the CPF prediction
-``lageos2_cpf_160213_5441`` rounded to the metre and the mm/s.
+asserted here, against the reference taken from the ILRS CPF prediction that Orekit's test
+directory holds (``lageos2_cpf_160213_5441.sgf``, SGF), read by Kizuna's CPF reader
+(``formats.cpf``) and interpolated at the epoch: in EME2000 it lies 0.09 m and 0.4 mm/s from the
+JAXA prediction's state Orekit hard-codes (that file is not distributed with its tests), so the
+velocity is also checked against the quoted JAXA state at Orekit's own tolerance. The normal
+points are read by Kizuna's CRD reader (``formats.crd``) and the measurements built by
+``ssa.od_slr``; the initial state is the test's, the same CPF state coarsened to 10 m and 1 m/s.
 """
 
 from __future__ import annotations
@@ -23,14 +27,33 @@ import pytest
 
 pytest.importorskip("orekit_jpype")
 
+from kizuna.formats.cpf import cpf_ephemeris, read_cpf  # noqa: E402
 from kizuna.formats.crd import read_crd  # noqa: E402
 from kizuna.ssa import od, od_slr  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 EPOCH = datetime(2016, 2, 13, 16, 0, tzinfo=UTC)
 INITIAL = np.array([7526990.0, -9646310.0, 1464110.0, 3033.0, 1715.0, -4447.0])
-# the CPF prediction Orekit's test compares with (lageos2_cpf_160213_5451.jax), m and m/s
-REFERENCE = np.array([7526994.072, -9646309.832, 1464110.239, 3033.794, 1715.265, -4447.659])
+CPF = DATA / "orekit" / "Lageos2" / "lageos2_cpf_160213_5441.sgf"
+# the state Orekit's test compares with, from JAXA's CPF (lageos2_cpf_160213_5451.jax, not distributed
+# with Orekit's tests), m and m/s, as Orekit's test quotes it
+JAXA_5451 = np.array([7526994.072, -9646309.832, 1464110.239, 3033.794, 1715.265, -4447.659])
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    cpf = read_cpf(CPF.read_text(), CPF.name)
+    assert cpf.issues == [] and (cpf.norad_id, cpf.target_name) == (22195, "lageos2")
+    return od.reference_state(cpf_ephemeris(cpf), EPOCH)
+
+
+def test_the_cpf_reference_is_orekits_reference_and_initial_state(reference) -> None:
+    # the .jax prediction Orekit quotes, to its mm and mm/s digits plus the two producers' difference
+    assert np.linalg.norm(reference[:3] - JAXA_5451[:3]) < 0.15
+    assert np.linalg.norm(reference[3:] - JAXA_5451[3:]) < 1e-3
+    # Orekit's initial orbit (od_test_Lageos2.in) is this state to 10 m and 1 m/s
+    assert np.all(np.abs(reference[:3] - INITIAL[:3]) < 5.0)
+    assert np.all(np.abs(reference[3:] - INITIAL[3:]) < 1.0)
 
 
 def _measurements():  # noqa: ANN202
@@ -45,7 +68,7 @@ def _measurements():  # noqa: ANN202
     )
 
 
-def test_normal_points_fit_the_cpf_orbit_before_estimation() -> None:
+def test_normal_points_fit_the_cpf_orbit_before_estimation(reference) -> None:
     """The cheap check of the measurement chain (stations from SINEX, two-way ranges halved, time
     tags, corrections): the 95 normal points against the CPF reference state propagated over the
     day, without estimation, agree to a few metres (4.5 m RMS: the reference differs from the
@@ -53,7 +76,7 @@ def test_normal_points_fit_the_cpf_orbit_before_estimation() -> None:
     station, a range not halved or a time tag off by a second would give kilometres."""
     orekit, ours = _measurements()
     assert len(orekit) == 95 and {m.station for m in ours} == {"7090", "7825", "7119", "7941"}
-    builder = od.propagator_builder(EPOCH, REFERENCE, od.OdOptions(degree=20, drag=False, relativity=True))
+    builder = od.propagator_builder(EPOCH, reference, od.OdOptions(degree=20, drag=False, relativity=True))
     propagator = builder.buildPropagator(builder.getSelectedNormalizedParameters())
     for m in orekit:
         for driver in m.getParametersDrivers():
@@ -67,7 +90,7 @@ def test_normal_points_fit_the_cpf_orbit_before_estimation() -> None:
 
 
 @pytest.mark.slow  # about 20 s of CPU; over a minute on a loaded machine
-def test_lageos2_reproduces_orekits_reference_case() -> None:
+def test_lageos2_reproduces_orekits_reference_case(reference) -> None:
     orekit, ours = _measurements()
     options = od.OdOptions(
         degree=20,
@@ -82,8 +105,11 @@ def test_lageos2_reproduces_orekits_reference_case() -> None:
     )
     result = od.fit_prepared(orekit, ours, EPOCH, INITIAL, options)
     assert (result.iterations, result.evaluations) == (5, 5)
-    assert np.linalg.norm(result.state[:3] - REFERENCE[:3]) < 0.62
-    assert np.linalg.norm(result.state[3:] - REFERENCE[3:]) < 1.4e-4
+    assert np.linalg.norm(result.state[:3] - reference[:3]) < 0.62
+    # the SGF and JAXA predictions differ by 0.4 mm/s at the epoch: Orekit's velocity tolerance,
+    # 1.4e-4 m/s, holds against the JAXA state it quotes; against the SGF CPF, to a millimetre/s
+    assert np.linalg.norm(result.state[3:] - reference[3:]) < 1e-3
+    assert np.linalg.norm(result.state[3:] - JAXA_5451[3:]) < 1.4e-4
     # Orekit's statistics are of estimated - observed; Kizuna's residuals are observed - computed
     used = -np.array([r.residual for r in result.residuals if not r.rejected])
     assert len(used) == 95

@@ -138,7 +138,7 @@ def test_networks_are_operators_and_groups(network):
     eur = parse_network("JPN+EUR", sensors)[1]
     assert {"graves", "tira-wachtberg", "kamisaibara-radar"} <= {s.name for s in eur}
     every = parse_network("ALL", sensors)[1]
-    assert "sapphire" not in {s.name for s in every}  # space-based: no ground passes
+    assert "sapphire" in {s.name for s in every}  # space-based sensors belong to their operator's network
     with pytest.raises(NetworkError, match="XYZ operates no sensor"):
         parse_network("JPN+XYZ", sensors)
 

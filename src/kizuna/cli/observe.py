@@ -1,10 +1,13 @@
-"""`kizuna observe`: simulated sensor observations of a truth orbit, written as CCSDS TDMs."""
+"""`kizuna observe`: simulated sensor observations of a truth orbit (an element set, an OEM or an
+ILRS CPF prediction), written as CCSDS TDMs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 import typer
 
 from kizuna.cli._common import (
@@ -19,6 +22,8 @@ from kizuna.cli._common import (
     fail,
     output_dir,
     output_format,
+    parse_ids,
+    read_text,
 )
 from kizuna.cli.sensors import (
     DIAMETER,
@@ -35,6 +40,9 @@ from kizuna.cli.sensors import (
     start_of,
 )
 
+if TYPE_CHECKING:
+    from kizuna.orbit.ephemeris import Ephemeris
+
 observe_app = typer.Typer(help="Simulated observations: simulate.", no_args_is_help=True)
 
 COLUMNS = (
@@ -50,11 +58,48 @@ def register(app: typer.Typer) -> None:
     app.add_typer(observe_app, name="observe")
 
 
+def read_ephemeris(path: Path, option: str, kind: str) -> tuple[Ephemeris, int | None]:
+    """An OEM (``kind`` "oem": one segment, interpolated as it declares) or an ILRS CPF prediction
+    (``kind`` "cpf") as a truth ephemeris, and the NORAD id the file gives (CPF), or a one-line
+    refusal naming the option, file, line and field."""
+    from kizuna.errors import FormatError
+    from kizuna.formats.cpf import cpf_ephemeris, read_cpf
+    from kizuna.formats.oem import oem_ephemeris, read_oem
+    from kizuna.orbit.ephemeris import EphemerisError
+
+    text = read_text(path, option)
+    try:
+        if kind == "cpf":
+            cpf = read_cpf(text, str(path))
+            if cpf.issues:
+                first = cpf.issues[0]
+                fail(f"{option} {first} ({len(cpf.issues)} bad records: a truth orbit must be whole)")
+            return cpf_ephemeris(cpf), cpf.norad_id
+        oem = read_oem(text, str(path))
+        if oem.issues:
+            fail(f"{option} {oem.issues[0]} ({len(oem.issues)} bad lines: a truth orbit must be whole)")
+        if len(oem.segments) != 1:
+            fail(f"{option} {path}: {len(oem.segments)} segments; a truth orbit is one segment")
+        return oem_ephemeris(oem.segments[0], str(path)), None
+    except FormatError as exc:
+        fail(f"{option} {exc}")
+    except EphemerisError as exc:
+        fail(f"{option} {path}: {exc}")
+
+
 @observe_app.command("simulate")
 def simulate_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="directory for the TDMs (created if missing)")],
     norad: Annotated[str | None, typer.Option("--norad", help="the truth object's NORAD id")] = None,
     tle: Annotated[Path | None, TLE] = None,
+    truth_oem: Annotated[
+        Path | None,
+        typer.Option("--truth-oem", help="truth orbit from a CCSDS OEM (one segment, UTC), instead of a TLE"),
+    ] = None,
+    truth_cpf: Annotated[
+        Path | None,
+        typer.Option("--truth-cpf", help="truth orbit from an ILRS CPF prediction, instead of a TLE"),
+    ] = None,
     sensor: Annotated[
         list[str] | None,
         typer.Option("--sensor", help="sensor names (repeat or comma-separate; default all ground)"),
@@ -99,16 +144,37 @@ def simulate_cmd(
     chosen = [s for s in select_sensors(network, sensor, "--sensor") if s.kind != "space_optical"]
     if not chosen:
         fail("--sensor: space-based sensors are not simulated; name a radar, telescope or laser station")
-    if norad is None and tle is None:
-        fail("--norad: name the truth object (or give a --tle file holding one)")
-    sets = load_objects(tle, [norad] if norad else None, norad is None, db)
-    if len(sets) != 1:
-        fail(f"--norad: the --tle file holds {len(sets)} objects; name one")
-    es = sets[0]
-    t0 = start_of(start, sets)
+    truths = [(p, o) for p, o in ((truth_oem, "--truth-oem"), (truth_cpf, "--truth-cpf")) if p is not None]
+    if len(truths) > 1:
+        fail("--truth-cpf: give one truth orbit, --truth-oem or --truth-cpf")
+    truth: Any
+    if truths:
+        if tle is not None:
+            fail(f"{truths[0][1]}: give a truth ephemeris or --tle, not both")
+        truth_path, option = truths[0]
+        truth, file_norad = read_ephemeris(truth_path, option, "cpf" if option == "--truth-cpf" else "oem")
+        ids = parse_ids([norad] if norad else None, "--norad")
+        if len(ids) > 1:
+            fail("--norad: name one object")
+        norad_id = ids[0] if ids else (file_norad or 0)
+        name = truth.name or str(norad_id)
+        if start is None:  # the ephemeris' first whole minute
+            first = truth.start_utc.astype("datetime64[m]") + np.timedelta64(1, "m")
+            t0 = datetime.fromisoformat(str(first)).replace(tzinfo=UTC)
+        else:
+            t0 = start_of(start, [])
+    else:
+        if norad is None and tle is None:
+            fail("--norad: name the truth object (or give a --tle file holding one)")
+        sets = load_objects(tle, [norad] if norad else None, norad is None, db)
+        if len(sets) != 1:
+            fail(f"--norad: the --tle file holds {len(sets)} objects; name one")
+        truth, norad_id = sets[0], sets[0].norad_id
+        name = truth.object_name or str(norad_id)
+        t0 = start_of(start, sets)
     try:
         tracks = simulate(
-            es,
+            truth,
             chosen,
             t0,
             t0 + length,
@@ -118,18 +184,18 @@ def simulate_cmd(
             random_biases=biases,
             diameter_m=diameter_m,
             retroreflectors=retro_list,
+            norad_id=norad_id,
         )
     except VisibilityError as exc:
         fail(exc)
     target.mkdir(parents=True, exist_ok=True)
     writer = write_tdm_kvn if tdm_format == "kvn" else write_tdm_xml
-    name = es.object_name or str(es.norad_id)
     rows = []
     for s in chosen:
         mine = [t for t in tracks if t.sensor.name == s.name]
         path = None
         if mine:
-            path = target / f"{es.norad_id}_{s.name}.{tdm_format}"
+            path = target / f"{norad_id}_{s.name}.{tdm_format}"
             with atomic_output(path) as fh:
                 fh.write(writer(to_tdm(mine, name)))
         rows.append(
@@ -145,9 +211,10 @@ def simulate_cmd(
         rows,
         COLUMNS,
         fmt,
-        title=f"simulated observations of {name} ({es.norad_id})",
+        title=f"simulated observations of {name} ({norad_id})",
         parameters={
-            "norad_id": es.norad_id,
+            "norad_id": norad_id,
+            "truth": str(truths[0][0]) if truths else "tle",
             "start_utc": t0.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "hours": hours,
             "seed": seed,

@@ -4,7 +4,7 @@ covariance (OPM, OEM over a span), a fitted TLE, and residual statistics per sta
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -162,6 +162,13 @@ def fit_cmd(
     span_h: Annotated[float, typer.Option("--span-h", help="OEM span after the estimate epoch")] = 24.0,
     step_s: Annotated[float, typer.Option("--step-s", help="OEM step")] = 600.0,
     tle: Annotated[Path | None, typer.Option("--tle", help="write a TLE fitted to the estimate")] = None,
+    reference_cpf: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference-cpf",
+            help="an ILRS CPF prediction to score the estimate against (position, velocity)",
+        ),
+    ] = None,
     object_name: Annotated[str, typer.Option("--object-name", help="OBJECT_NAME of the OPM/OEM")] = "UNKNOWN",
     db: Annotated[str | None, typer.Option("--db", help="catalog database for --initial NORAD")] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite existing outputs")] = False,
@@ -199,6 +206,11 @@ def fit_cmd(
             overrides[key] = positive(value, option, maximum=top)
     for path, option in ((opm, "--opm"), (oem, "--oem"), (tle, "--tle")):
         output_file(path, option, force=force)
+    reference = None
+    if reference_cpf is not None:
+        from kizuna.cli.observe import read_ephemeris
+
+        reference, _ = read_ephemeris(reference_cpf, "--reference-cpf", "cpf")
     stations, sigmas = _stations(station or [], sensors_file)
     if overrides:
         if "sigma_angle_arcsec" in overrides:
@@ -226,6 +238,14 @@ def fit_cmd(
             f"--station: participant {unknown[0]!r} is not in the sensor network; give NAME=LAT_DEG,LON_DEG,ALT_M"
         )
     measurements.sort(key=lambda m: m.epoch)
+    if reference is not None:
+        first = np.datetime64(measurements[0].epoch.astimezone(UTC).replace(tzinfo=None), "ns")
+        if not reference.start_utc <= first <= reference.stop_utc:
+            fail(
+                f"--reference-cpf {reference_cpf}: covers {reference.start_utc.astype('datetime64[s]')}Z to "
+                f"{reference.stop_utc.astype('datetime64[s]')}Z, not the first measurement "
+                f"({first.astype('datetime64[s]')}Z)"
+            )
     options = od.OdOptions(
         method=method,
         degree=degree,
@@ -249,6 +269,13 @@ def fit_cmd(
     stats = od.residual_statistics(result.residuals)
     _write_outputs(result, opm, oem, tle, span_h, step_s, object_name, template)
     summary = _summary(result, len(measurements))
+    if reference is not None:
+        try:
+            ref_state = od.reference_state(reference, result.epoch)
+        except od.OdError as exc:
+            fail(f"--reference-cpf {exc}")
+        summary["reference_position_diff_m"] = float(np.linalg.norm(result.state[:3] - ref_state[:3]))
+        summary["reference_velocity_diff_m_s"] = float(np.linalg.norm(result.state[3:] - ref_state[3:]))
     parameters = {
         "tdm": [str(p) for p in tdm_files],
         "initial": initial or "iod",

@@ -123,9 +123,7 @@ def plan_cmd(
     suspects = parse_ids(maneuver, "--maneuver")
     pcs = _conjunctions(conjunction)
     network = _load(sensors_file)
-    chosen = [s for s in select_sensors(network, sensor, "--sensor") if s.kind != "space_optical"]
-    if not chosen:
-        fail("--sensor: space-based sensors are not tasked here; name a radar, telescope or laser station")
+    chosen = select_sensors(network, sensor, "--sensor")
     sets = load_objects(tle, norad, all_objects, db)
     t0 = start_of(start, sets)
     passes = passes_with_progress(sets, chosen, t0, length, diameter_m, retro_list)

@@ -23,6 +23,7 @@ from lxml import etree
 
 from kizuna.errors import FormatError, FormatIssue
 from kizuna.formats.ndm import finite_number, one_line, parse_xml, source_line, xml_block
+from kizuna.orbit.ephemeris import Ephemeris, EphemerisError, frame_of
 
 HEADER_KEYWORDS = ("CLASSIFICATION", "CREATION_DATE", "ORIGINATOR", "MESSAGE_ID")
 MANDATORY_HEADER = ("CREATION_DATE", "ORIGINATOR")
@@ -468,6 +469,7 @@ __all__ = [
     "Covariance",
     "Oem",
     "OemSegment",
+    "oem_ephemeris",
     "parse_epoch_ns",
     "read_oem",
     "read_oem_kvn",
@@ -475,3 +477,37 @@ __all__ = [
     "write_oem_kvn",
     "write_oem_xml",
 ]
+
+
+def oem_ephemeris(segment: OemSegment, file: str = "<oem>") -> Ephemeris:
+    """One segment as an interpolable ephemeris (``kizuna.orbit.ephemeris``), with the
+    ``INTERPOLATION`` and ``INTERPOLATION_DEGREE`` it declares (Lagrange of degree 7 when it
+    declares none, the degree CCSDS's OEM examples use). UTC, Earth-centred segments only; a
+    segment that cannot be interpolated raises a FormatError naming the file and the keyword."""
+    meta = segment.metadata
+    if meta.get("TIME_SYSTEM", "UTC").upper() != "UTC":
+        raise FormatError(
+            file, 0, "TIME_SYSTEM", f"{meta['TIME_SYSTEM']}: only UTC ephemerides are interpolated"
+        )
+    if meta.get("CENTER_NAME", "EARTH").upper() != "EARTH":
+        raise FormatError(file, 0, "CENTER_NAME", f"{meta['CENTER_NAME']}: only Earth-centred ephemerides")
+    method = meta.get("INTERPOLATION", "LAGRANGE").strip().lower()
+    degree = int(meta.get("INTERPOLATION_DEGREE", "7"))
+    if method == "linear":
+        degree = 1
+    try:
+        frame = frame_of(meta.get("REF_FRAME", ""))
+    except EphemerisError as exc:
+        raise FormatError(file, 0, "REF_FRAME", str(exc)) from None
+    try:
+        return Ephemeris(
+            epochs_utc=segment.epochs,
+            position_km=segment.states[:, :3],
+            velocity_kms=segment.states[:, 3:],
+            frame=frame,
+            method=method,
+            degree=degree,
+            name=meta.get("OBJECT_NAME", ""),
+        )
+    except EphemerisError as exc:
+        raise FormatError(file, 0, "INTERPOLATION", str(exc)) from None

@@ -25,6 +25,7 @@ import numpy as np
 
 from kizuna.formats.tdm import Tdm
 from kizuna.orbit import orekit as ok
+from kizuna.orbit.ephemeris import Ephemeris
 
 if TYPE_CHECKING:
     from kizuna.formats.cdm import Cdm
@@ -1179,3 +1180,21 @@ def conjunction_cdm(
                 k += 1
         cdm.objects.append(obj)
     return cdm
+
+
+def reference_state(ephemeris: Ephemeris, when: datetime) -> np.ndarray:
+    """A precise ephemeris' state (a CPF prediction, an OEM) at ``when`` in Orekit's inertial
+    frame (EME2000) [m, m/s], through Orekit's own frame transformation (IERS 2010, with EOP), so
+    a fitted state can be scored against it."""
+    t = np.array([np.datetime64(when.astimezone(UTC).replace(tzinfo=None), "ns")])
+    r_km, v_kms = ephemeris.interpolate(t)
+    if not np.isfinite(r_km).all():
+        raise OdError(
+            f"{when.isoformat()} is outside the reference ephemeris "
+            f"({ephemeris.start_utc} to {ephemeris.stop_utc})"
+        )
+    ok.start()
+    source = ok.frame({"itrf": "ITRF", "gcrs": "GCRF", "teme": "TEME"}[ephemeris.frame])
+    date = ok.absolute_date(when)
+    pv = source.getTransformTo(ok.frame(), date).transformPVCoordinates(ok.pv(r_km[0] * 1e3, v_kms[0] * 1e3))
+    return ok.state_vector(pv)

@@ -13,6 +13,10 @@ RANGE is the one-way equivalent (half the round-trip light path), tags are recep
 (TIMETAG_REF RECEIVE), and the object is placed where it was when the received light left it (one
 light-time iteration in GCRS: the correction is under 1 microsecond of arc-time after it). The
 site's WGS-84 coordinates ride in COMMENT lines so an orbit determination can rebuild the station.
+
+The truth is an element set (SGP4) or a precise ephemeris (``kizuna.orbit.ephemeris``: an OEM
+interpolated as it declares, a CPF prediction), whose passes come from
+``visibility.find_passes_of_ephemeris``.
 """
 
 from __future__ import annotations
@@ -27,10 +31,29 @@ import numpy as np
 from kizuna.formats.tdm import Observation, Tdm, TdmSegment
 from kizuna.model.records import ElementSet
 from kizuna.orbit import propagate
+from kizuna.orbit.ephemeris import Ephemeris
 from kizuna.orbit.frames import FrameRotation, TimeScales
 from kizuna.orbit.timescale import iso_utc
 from kizuna.ssa.sensors import SsaSensor
-from kizuna.ssa.visibility import SiteArrays, _Ephemerides, detection, find_passes, topocentric
+from kizuna.ssa.visibility import (
+    SiteArrays,
+    _Ephemerides,
+    detection,
+    find_passes,
+    find_passes_of_ephemeris,
+    topocentric,
+)
+
+Truth = ElementSet | Ephemeris
+
+
+def truth_states(truth: Truth, times_utc: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
+    """Position [km] and velocity [km/s] of the truth orbit at the times in ``frame``."""
+    if isinstance(truth, Ephemeris):
+        return truth.states(times_utc, frame)
+    eph = propagate(truth, times_utc, frame)
+    return eph.position_km[0], eph.velocity_kms[0]
+
 
 C_KM_S = 299_792.458
 ARCSEC_DEG = 1.0 / 3600.0
@@ -49,7 +72,7 @@ class Track:
 
 
 def line_of_sight(
-    element_set: ElementSet,
+    element_set: Truth,
     times_utc: np.ndarray,
     site_r_itrf_km: np.ndarray,
     site_up: np.ndarray,
@@ -63,14 +86,12 @@ def line_of_sight(
     to_itrf, to_gcrs = FrameRotation("itrf", scales), FrameRotation("gcrs", scales)
     site_teme = np.einsum("tji,j->ti", to_itrf.m, site_r_itrf_km)  # M^T r: ITRF -> TEME
     site_gcrs = np.einsum("tij,tj->ti", to_gcrs.m, site_teme)
-    eph = propagate(element_set, t, "teme")
-    r_teme, v_teme = eph.position_km[0], eph.velocity_kms[0]
+    r_teme, v_teme = truth_states(element_set, t, "teme")
     r_gcrs = np.einsum("tij,tj->ti", to_gcrs.m, r_teme)
     if light_time:
         tau_s = np.linalg.norm(r_gcrs - site_gcrs, axis=-1) / C_KM_S
         t_ret = t - np.round(tau_s * 1e9).astype("int64").astype("timedelta64[ns]")
-        ret = propagate(element_set, t_ret, "gcrs")
-        r_gcrs = ret.position_km[0]
+        r_gcrs = truth_states(element_set, t_ret, "gcrs")[0]
     los_gcrs = r_gcrs - site_gcrs
     ra = np.mod(np.degrees(np.arctan2(los_gcrs[:, 1], los_gcrs[:, 0])), 360.0)
     dec = np.degrees(np.arcsin(los_gcrs[:, 2] / np.linalg.norm(los_gcrs, axis=-1)))
@@ -106,7 +127,7 @@ def noise_sigmas(sensor: SsaSensor) -> dict[str, float]:
 
 
 def simulate(
-    element_set: ElementSet,
+    element_set: Truth,
     sensors: Sequence[SsaSensor],
     start_utc: object,
     stop_utc: object,
@@ -119,25 +140,39 @@ def simulate(
     diameter_m: float = 1.0,
     retroreflectors: Collection[int] = (),
     light_time: bool = True,
+    norad_id: int = 0,
 ) -> list[Track]:
     """Observations of one object by each sensor over its detectable passes (module docstring).
     ``biases`` maps a sensor name to constant offsets per quantity (``range_km``, ``az_deg``, ...);
-    ``random_biases`` draws one per sensor and quantity from N(0, sigma) instead (seeded)."""
+    ``random_biases`` draws one per sensor and quantity from N(0, sigma) instead (seeded). An
+    ephemeris truth is named by ``norad_id`` (an element set carries its own)."""
     rng = np.random.default_rng(seed)
-    passes = find_passes(
-        [element_set],
-        sensors,
-        start_utc,
-        stop_utc,
-        default_diameter_m=diameter_m,
-        retroreflectors=retroreflectors,
-    )
+    if isinstance(element_set, Ephemeris):
+        passes = find_passes_of_ephemeris(
+            element_set,
+            norad_id,
+            sensors,
+            start_utc,
+            stop_utc,
+            diameter_m=diameter_m,
+            retroreflectors=retroreflectors,
+        )
+    else:
+        norad_id = element_set.norad_id
+        passes = find_passes(
+            [element_set],
+            sensors,
+            start_utc,
+            stop_utc,
+            default_diameter_m=diameter_m,
+            retroreflectors=retroreflectors,
+        )
     passes = passes.select(passes.detectable)
     sites = SiteArrays.of(sensors)
     ephem = _Ephemerides(passes.period_start_utc, passes.period_stop_utc)
     step = np.timedelta64(int(round(cadence_s * 1e9)), "ns")
     tracks: list[Track] = []
-    retro = np.array([element_set.norad_id in set(retroreflectors)])
+    retro = np.array([norad_id in set(retroreflectors)])
     for j, sensor in enumerate(sites.sensors):
         sigmas = noise_sigmas(sensor)
         if random_biases:
@@ -154,11 +189,11 @@ def simulate(
             times = passes.period_start_utc + np.arange(k0, k1 + 1) * step
             truth = line_of_sight(element_set, times, sites.r_km[j], sites.up[j], light_time=light_time)
             # detection is rechecked at each instant (the pass's arc is bounded to its sample spacing)
-            eph = propagate(element_set, times, "itrf")
+            r_itrf, _ = truth_states(element_set, times, "itrf")
             sun, moon = ephem.at(times)
             ok, _ = detection(
                 sensor,
-                eph.position_km[0],
+                r_itrf,
                 sites.r_km[j],
                 sites.up[j],
                 sun,
@@ -177,7 +212,7 @@ def simulate(
                     deviate = deviate / np.cos(np.radians(truth["dec_deg"]))
                 value = truth[key] + deviate + bias.get(key, 0.0)
                 measured[key] = np.mod(value, 360.0) if key in ("ra_deg", "az_deg") else value
-            tracks.append(Track(sensor, element_set.norad_id, times, truth, measured, bias))
+            tracks.append(Track(sensor, norad_id, times, truth, measured, bias))
     return tracks
 
 

@@ -196,7 +196,14 @@ def plan(
         for nb in (k - 1, k):
             if 0 <= nb < len(line):
                 j = where[s][nb]
-                angle = math.degrees(math.acos(max(-1.0, min(1.0, float(pointing[i] @ pointing[j])))))
+                cos_angle = float(pointing[i] @ pointing[j])
+                # a space-based sensor's pointing is not modelled (no az/el from a moving platform):
+                # its tracks are spaced by the dwell alone
+                angle = (
+                    math.degrees(math.acos(max(-1.0, min(1.0, cos_angle))))
+                    if math.isfinite(cos_angle)
+                    else 0.0
+                )
                 if abs(line[nb] - t_s[i]) < dwell_s + angle / slew[s]:
                     ok = False
                     break

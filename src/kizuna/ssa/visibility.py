@@ -1,11 +1,13 @@
 """Passes of catalog objects over ground space-surveillance sensors, and whether each is detectable.
 
 Method (vectorized; objects in chunks so memory stays bounded on a full catalog):
-1. screening: near-Earth objects (period < 225 min) through the access engine
-   (``kizuna.eo.access.compute_access``) with every sensor site as a target and an elevation mask at
-   the lowest sensor elevation (an incidence window 0..90-el is an elevation mask); deep-space
-   objects, whose ground track barely moves and which the access engine's pass model does not fit,
-   by sign changes of elevation on the propagation grid;
+1. screening: near-circular near-Earth objects (period < 225 min, e < 0.05) through the access
+   engine (``kizuna.eo.access.compute_access``) with every sensor site as a target and an elevation
+   mask at the lowest sensor elevation (an incidence window 0..90-el is an elevation mask);
+   deep-space and eccentric objects, which the access engine's pass model does not fit (a slow
+   ground track; passes near apogee, perigee passes shorter than a grid step), by sign changes of
+   elevation on the propagation grid plus a candidate around every grid-point elevation maximum
+   that the line of sight's turn rate could lift above the mask between two grid points;
 2. each screened window is refined on a cubic Hermite track of the SGP4 states
    (``HermiteTrack``) with the true site (height included): culmination by sampling the window and a
    golden-section step, then each edge at the sensor's own ``min_elevation_deg`` as the crossing
@@ -16,7 +18,9 @@ Method (vectorized; objects in chunks so memory stays bounded on a full catalog)
    retroreflector. The pass is detectable when some instant is; the first and last such instants
    bound the detectable arc (to the sample spacing).
 
-Space-based sensors (``space_optical``) have no ground site and are not handled here.
+Space-based sensors (``space_optical``) have no ground site: their passes (runs of grid samples in
+view above the Earth's limb, detection at each) come from ``kizuna.ssa.space_based`` on the same
+propagated states.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ from kizuna.eo.sensors import AU_KM, SarSensor, geodetic_to_itrf, sun_itrf_unit
 from kizuna.errors import KizunaError
 from kizuna.model.records import ElementSet
 from kizuna.orbit import propagate, time_grid
+from kizuna.orbit.ephemeris import Ephemeris
 from kizuna.orbit.frames import TimeScales, teme_to_gcrs_matrix, teme_to_itrf_matrices
 from kizuna.orbit.timescale import as_datetime64, iso_utc
 from kizuna.ssa.sensors import SsaSensor, visual_magnitude
 
 DEEP_SPACE_PERIOD_MIN = 225.0  # the SGP4/SDP4 boundary: deeper orbits move too slowly for access screening
+ECCENTRIC_MIN = 0.05  # near-Earth orbits at least this eccentric are screened on the grid
 STEP_S = 60.0  # propagation grid; Hermite interpolation of SGP4 is < 1 m off at this step in LEO
 DETECT_SAMPLES = 32
 CHUNK_OBJECTS = 400  # objects propagated together: 400 x 1,442 states x 12 coefficients ~ 55 MB
@@ -272,25 +278,32 @@ def _screen_near_earth(
     return win.sat_index, win.target_index, win.start_utc, win.stop_utc
 
 
-def _screen_deep_space(
+def _screen_on_grid(
     track: HermiteTrack,
     grid0: np.datetime64,
     sites: SiteArrays,
     t0: np.datetime64,
     t1: np.datetime64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Windows above each sensor's mask from sign changes on the grid, edges solved on the track."""
+    """Windows above each sensor's mask from sign changes on the grid, edges solved on the track;
+    and, for passes short enough to rise and set between two grid points (an eccentric orbit's
+    perigee, a grazing pass), a candidate window around each grid-point maximum of elevation below
+    the mask that the elevation's rate could lift above it within a step (``_refine`` keeps those
+    whose true culmination clears the mask)."""
     lo_s = (t0 - grid0).astype("int64") / 1e9
     hi_s = (t1 - grid0).astype("int64") / 1e9
     k = np.arange(track.r.shape[1])
     tk = k * track.h
     keep = (tk >= lo_s - track.h) & (tk <= hi_s + track.h)
+    tt = tk[keep]
+    k_kept = k[keep]
     objs, sts, sps, tgts = [], [], [], []
+    # peak candidates go last: their bounds are below the mask on both sides, no edge to solve here
+    peak_objs, peak_sts, peak_sps, peak_tgts = [], [], [], []
     for j in range(len(sites.sensors)):
         # each sensor at its own mask: a slow deep-space pass can rise above a low mask once and
         # above a higher one twice
         el = _elevation(track.r[:, keep], sites.r_km[j], sites.up[j]) - sites.min_el_deg[j]
-        tt = tk[keep]
         above = np.nan_to_num(el, nan=-1.0) >= 0
         edge = np.diff(above.astype(np.int8), axis=1)
         rise_o, rise_k = np.nonzero(edge == 1)
@@ -306,6 +319,24 @@ def _screen_deep_space(
                 tgts.append(j)
                 sts.append(a)
                 sps.append(b)
+        # between-sample passes: a local maximum of the sampled elevation lies within one step of
+        # the true one; the line of sight turns at most |v| / range [rad/s], so the true maximum is
+        # under el_k + rate * h. Twice that bound covers the rate's change over the two steps.
+        el0 = np.nan_to_num(el, nan=-180.0)
+        peak = (el0[:, 1:-1] < 0) & (el0[:, 1:-1] >= el0[:, :-2]) & (el0[:, 1:-1] >= el0[:, 2:])
+        po, pk = np.nonzero(peak)
+        pk = pk + 1
+        if len(po):
+            r_k, v_k = track.state(po, k_kept[pk] * track.h)
+            rng_km = np.linalg.norm(r_k - sites.r_km[j], axis=-1)
+            rate_deg = np.degrees(np.linalg.norm(v_k, axis=-1) / rng_km) * track.h
+            lift = el0[po, pk] + 2.0 * rate_deg >= 0
+            peak_objs += po[lift].tolist()
+            peak_tgts += [j] * int(lift.sum())
+            peak_sts += np.maximum(tt[pk[lift] - 1], lo_s).tolist()
+            peak_sps += np.minimum(tt[pk[lift] + 1], hi_s).tolist()
+    edges_solved = len(objs)
+    objs, tgts, sts, sps = objs + peak_objs, tgts + peak_tgts, sts + peak_sts, sps + peak_sps
     if not objs:
         z = np.zeros(0, np.int64)
         return z, z, np.zeros(0, "datetime64[ns]"), np.zeros(0, "datetime64[ns]")
@@ -319,8 +350,9 @@ def _screen_deep_space(
         )
 
     allidx = np.arange(len(obj))
-    inner_st = st != lo_s
-    inner_sp = sp != hi_s
+    from_signs = allidx < edges_solved
+    inner_st = (st != lo_s) & from_signs
+    inner_sp = (sp != hi_s) & from_signs
     # a grid rise at k means the crossing lies in (t_k, t_k + h]
     st = np.where(inner_st, _solve_edge(f(allidx), st, st + track.h, iters=EDGE_ITERS), st)
     # a grid set at k: above at t_k, below at t_k + h (the solver takes the below-mask end first)
@@ -353,39 +385,107 @@ def find_passes(
     sets = list(element_sets)
     if not sets:
         raise VisibilityError("no objects: the catalog selection is empty")
-    sites = SiteArrays.of(sensors)
+    space = [s for s in sensors if s.kind == "space_optical" and s.host is not None]
+    sites = SiteArrays.of(sensors) if len(space) < len(sensors) or not space else None
     t0, t1 = as_datetime64(start_utc)[0], as_datetime64(stop_utc)[0]
     if not t1 > t0:
         raise VisibilityError(f"impossible window: stop {t1} is not after start {t0}")
-    level = max(0.0, float(sites.min_el_deg.min()))
+    level = max(0.0, float(sites.min_el_deg.min())) if sites is not None else 0.0
     sizes = diameter_m or {}
     retro = set(retroreflectors)
     ephem = _Ephemerides(t0, t1)
     parts: list[dict[str, np.ndarray]] = []
-    deep = np.array([es.period_min >= DEEP_SPACE_PERIOD_MIN for es in sets])
+    on_grid = np.array([_screened_on_grid(es) for es in sets])
     chunks = [
-        [i for i in idx]
-        for mask in (~deep, deep)
+        (list(idx), bool(grid))
+        for grid, mask in ((False, ~on_grid), (True, on_grid))
         for idx in np.array_split(np.flatnonzero(mask), max(1, math.ceil(mask.sum() / CHUNK_OBJECTS)))
         if len(idx)
     ]
-    for c, idx in enumerate(chunks):
+    for c, (idx, grid) in enumerate(chunks):
         # an object SGP4 gives up on (decay) has NaN states: its root finds yield NaN times, which
         # the finite-value filters drop; numpy's casting warnings for them are noise
         with np.errstate(invalid="ignore"):
-            part = _chunk_passes(
-                [sets[i] for i in idx], sites, t0, t1, level, ephem, sizes, default_diameter_m, retro
+            parts += _chunk_passes(
+                [sets[i] for i in idx],
+                grid,
+                sites,
+                space,
+                t0,
+                t1,
+                level,
+                ephem,
+                sizes,
+                default_diameter_m,
+                retro,
             )
-        if part is not None:
-            parts.append(part)
         if progress:
             progress(c + 1, len(chunks))
     return _assemble(parts, t0, t1)
 
 
+def find_passes_of_ephemeris(
+    ephemeris: Ephemeris,
+    norad_id: int,
+    sensors: Sequence[SsaSensor],
+    start_utc: object,
+    stop_utc: object,
+    *,
+    diameter_m: float = DEFAULT_DIAMETER_M,
+    retroreflectors: Collection[int] = (),
+) -> Passes:
+    """``find_passes`` for one object whose orbit is a precise ephemeris (an OEM, a CPF) rather than
+    an element set: the ephemeris' ITRF states on the 60 s grid make the Hermite track, screened on
+    the grid (as deep-space and eccentric objects are) and refined the same way. The period is
+    clipped to the ephemeris' span less one grid step at its start and two at its end, which the
+    track needs (never extrapolated)."""
+    sites = SiteArrays.of(sensors)
+    t0, t1 = as_datetime64(start_utc)[0], as_datetime64(stop_utc)[0]
+    # the grid runs a step before the period and two after: those must lie in the ephemeris
+    t0 = max(t0, ephemeris.start_utc + np.timedelta64(int(STEP_S), "s"))
+    t1 = min(t1, ephemeris.stop_utc - np.timedelta64(int(2 * STEP_S), "s"))
+    if not t1 > t0:
+        raise VisibilityError(
+            f"the ephemeris covers {ephemeris.start_utc} to {ephemeris.stop_utc}: nothing of the period"
+        )
+    grid = time_grid(t0 - np.timedelta64(int(STEP_S), "s"), t1 + np.timedelta64(int(2 * STEP_S), "s"), STEP_S)
+    r_km, v_kms = ephemeris.states(grid, "itrf")
+    track = HermiteTrack(r_km[None], v_kms[None], STEP_S)
+    obj, tgt, st_utc, sp_utc = _screen_on_grid(track, grid[0], sites, t0, t1)
+    part = None
+    if len(obj):
+        with np.errstate(invalid="ignore"):
+            part = _refine(
+                track,
+                grid[0],
+                sites,
+                obj,
+                tgt,
+                st_utc,
+                sp_utc,
+                t0,
+                t1,
+                _Ephemerides(t0, t1),
+                np.array([norad_id]),
+                {norad_id: diameter_m},
+                diameter_m,
+                set(retroreflectors),
+            )
+    return _assemble([part] if part is not None else [], t0, t1)
+
+
+def _screened_on_grid(es: ElementSet) -> bool:
+    """Deep-space and eccentric objects are screened on the grid, not by the access engine: its
+    pass model (reach from the highest apogee, one closest approach per pass at a near-constant
+    ground-track speed) misses passes of eccentric orbits near apogee and at the period's ends."""
+    return es.period_min >= DEEP_SPACE_PERIOD_MIN or es.eccentricity >= ECCENTRIC_MIN
+
+
 def _chunk_passes(
     chunk: list[ElementSet],
-    sites: SiteArrays,
+    on_grid: bool,
+    sites: SiteArrays | None,
+    space: Sequence[SsaSensor],
     t0: np.datetime64,
     t1: np.datetime64,
     level: float,
@@ -393,17 +493,44 @@ def _chunk_passes(
     sizes: Mapping[int, float],
     default_diameter_m: float,
     retro: set[int],
-) -> dict[str, np.ndarray] | None:
+) -> list[dict[str, np.ndarray]]:
     track, grid0 = _track(chunk, t0, t1)
-    if chunk[0].period_min < DEEP_SPACE_PERIOD_MIN:
-        obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
+    norad_ids = np.array([es.norad_id for es in chunk])
+    parts = []
+    if space:
+        from kizuna.ssa.space_based import space_passes
+
+        grid = grid0 + (np.arange(track.r.shape[1]) * int(track.h * 1e9)).astype("timedelta64[ns]")
+        sun, _ = ephem.at(grid)
+        for sensor in space:
+            rows = space_passes(sensor, track.r, grid, t0, t1, sun, norad_ids, sizes, default_diameter_m)
+            if rows is not None:
+                parts.append(rows)
+    if sites is None:
+        return parts
+    if on_grid:
+        obj, tgt, st_utc, sp_utc = _screen_on_grid(track, grid0, sites, t0, t1)
     else:
-        obj, tgt, st_utc, sp_utc = _screen_deep_space(track, grid0, sites, t0, t1)
+        obj, tgt, st_utc, sp_utc = _screen_near_earth(chunk, sites, t0, t1, level)
     if not len(obj):
-        return None
-    return _refine(
-        track, grid0, sites, obj, tgt, st_utc, sp_utc, t0, t1, ephem, chunk, sizes, default_diameter_m, retro
+        return parts
+    ground = _refine(
+        track,
+        grid0,
+        sites,
+        obj,
+        tgt,
+        st_utc,
+        sp_utc,
+        t0,
+        t1,
+        ephem,
+        norad_ids,
+        sizes,
+        default_diameter_m,
+        retro,
     )
+    return parts if ground is None else [*parts, ground]
 
 
 def _refine(
@@ -417,7 +544,7 @@ def _refine(
     t0: np.datetime64,
     t1: np.datetime64,
     ephem: _Ephemerides,
-    chunk: Sequence[ElementSet],
+    norad_ids: np.ndarray,
     sizes: Mapping[int, float],
     default_diameter_m: float,
     retro: set[int],
@@ -475,7 +602,7 @@ def _refine(
     o_flat = np.repeat(obj, k)
     r_obj = track.state(o_flat, ts_flat, pos_only=True)
     sun, moon = ephem.at(_utc(grid0, ts_flat))
-    norad = np.array([es.norad_id for es in chunk])[obj]
+    norad = norad_ids[obj]
     diam = np.repeat(np.array([sizes.get(int(n), default_diameter_m) for n in norad]), k)
     has_retro = np.repeat(np.array([int(n) in retro for n in norad]), k)
     det = np.zeros(len(ts_flat), bool)
@@ -613,7 +740,8 @@ class NetworkError(KizunaError, ValueError):
 
 
 def parse_network(spec: str, sensors: Sequence[SsaSensor]) -> tuple[str, list[SsaSensor]]:
-    """``JPN``, ``JPN+USA``, ``JPN+EUR``, ``ALL``: the ground sensors of those operators."""
+    """``JPN``, ``JPN+USA``, ``JPN+EUR``, ``ALL``: the sensors of those operators (ground and
+    space-based)."""
     known = {s.operator for s in sensors}
     ops: set[str] = set()
     for part in spec.upper().split("+"):
@@ -628,9 +756,9 @@ def parse_network(spec: str, sensors: Sequence[SsaSensor]) -> tuple[str, list[Ss
             raise NetworkError(
                 f"network {spec!r}: {part or 'an empty name'} operates no sensor here (known: {', '.join(sorted(known | {'EUR', 'ALL'}))})"
             )
-    chosen = [s for s in sensors if s.operator in ops and s.kind in GROUND_KINDS]
+    chosen = [s for s in sensors if s.operator in ops and (s.kind in GROUND_KINDS or s.host is not None)]
     if not chosen:
-        raise NetworkError(f"network {spec!r}: no ground sensors")
+        raise NetworkError(f"network {spec!r}: no sensors")
     return spec.upper(), chosen
 
 
@@ -646,15 +774,29 @@ def is_geo(es: ElementSet) -> bool:
     )
 
 
-def geo_longitude_visible(sensors: Sequence[SsaSensor], lon_deg: np.ndarray, diameter_m: float) -> np.ndarray:
+def geo_longitude_visible(
+    sensors: Sequence[SsaSensor],
+    lon_deg: np.ndarray,
+    diameter_m: float,
+    period_utc: tuple[np.datetime64, np.datetime64] | None = None,
+) -> np.ndarray:
     """Whether an object at each GEO-belt longitude (equator, 42,164 km) is above some sensor's mask,
     within its range and field of regard, and large enough (radar) or bright enough at a 45 deg phase
     angle, a mid-night geometry (telescope). The belt does not move in an Earth-fixed frame, so this
-    is the same every day; telescopes see it every night but in the weeks of the equinox eclipses."""
-    sites = SiteArrays.of(sensors) if sensors else None
+    is the same every day; telescopes see it every night but in the weeks of the equinox eclipses.
+    A space-based sensor moves: it counts when it detects the longitude at some instant of
+    ``period_utc`` (``space_based.geo_longitude_visible_space``)."""
+    ground = [s for s in sensors if s.kind in GROUND_KINDS]
+    sites = SiteArrays.of(ground) if ground else None
     lon = np.radians(np.asarray(lon_deg, float))
     r = GEO_RADIUS_KM * np.stack([np.cos(lon), np.sin(lon), np.zeros_like(lon)], axis=-1)
     seen = np.zeros(len(lon), bool)
+    space = [s for s in sensors if s.kind == "space_optical" and s.host is not None]
+    if space and period_utc is not None:
+        from kizuna.ssa.space_based import geo_longitude_visible_space
+
+        for s in space:
+            seen |= geo_longitude_visible_space(s, lon_deg, diameter_m, *period_utc)
     if sites is None:
         return seen
     for j, s in enumerate(sites.sensors):
@@ -714,7 +856,7 @@ def coverage(
         mask = np.isin(passes.sensor.astype(str), list(names))
         seen_any = np.isin(norad, passes.norad_id[mask])
         seen_det = np.isin(norad, passes.norad_id[mask & passes.detectable])
-        vis = geo_longitude_visible(sensors, bins, diameter_m)
+        vis = geo_longitude_visible(sensors, bins, diameter_m, (t0, passes.period_stop_utc))
         geo_visible[name] = vis
         geo_seen[name] = seen_det[geo]
         leo_seen[name] = np.histogram2d(
