@@ -381,7 +381,7 @@ def _product_id(text: str, option: str) -> str:
 
 
 def _open_node(
-    db: str | None, partners: Path | None, keys: Path | None, publish: str | None
+    db: str | None, partners: Path | None, keys: Path | None, publish: str | None, option: str = "--publish"
 ) -> tuple[Any, Any]:
     """The node whose store holds the shared products (and signs a published fit), and the marking
     to publish under, checked before any work."""
@@ -393,14 +393,14 @@ def _open_node(
     if keys is None:
         fail("--keys: the node's key directory is needed to read shared products or publish")
     if publish is not None and (not publish.strip() or len(publish) > 400):
-        fail(f"--publish {publish[:60]!r}: a banner line of 1-400 characters")
+        fail(f"{option} {publish[:60]!r}: a banner line of 1-400 characters")
     node = _node(db, partners, keys, must_exist=True)
     marking = None
     if publish is not None:
         try:
             marking = parse_banner(publish, node.config.markings)
         except (MarkingError, ValueError) as exc:
-            fail(f"--publish {exc}")
+            fail(f"{option} {exc}")
     return node, marking
 
 
@@ -567,7 +567,7 @@ def publish_observations_cmd(
         note(f"{issue.file}: line {issue.line}: {issue.field}: {issue.message} (published as read)")
     if message.observations == 0:
         fail(f"--tdm {path}: no observations to share")
-    node, banner = _open_node(db, partners, keys, marking)
+    node, banner = _open_node(db, partners, keys, marking, "--marking")
     try:
         product = Product.new(
             OBSERVATIONS, observations_payload(text, message, norad), banner, node.node_id, objects=(norad,)

@@ -109,7 +109,11 @@ def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
             truth = od.state_at(scenario.truth, result.epoch)
             error_m = float(np.linalg.norm(result.state[:3] - truth[:3]))
             table.add_row(
-                label, str(used_count), f"{result.position_sigma_m:.1f}", f"{error_m:.1f}", f"{result.rms:.2f}"
+                label,
+                str(used_count),
+                f"{result.position_sigma_m:.1f}",
+                f"{error_m:.1f}",
+                f"{result.rms:.2f}",
             )
             summary[label] = {
                 "measurements": used_count,
