@@ -429,3 +429,19 @@ def test_od_pc_with_a_catalog_object_states_its_default_covariance(tmp_path, coa
     assert 1e-7 < event["pc"] < 1.0
     # Chan (1997) is good to about 1 % at this HBR/sigma ratio
     assert event["pc"] == pytest.approx(pc_chan(plane.miss_2d_km, plane.cov_2d_km2, 0.02), rel=2e-2)
+
+
+def test_demo_shows_the_sigma_shrink_and_the_fit_shared_back(tmp_path) -> None:  # noqa: ANN001
+    """`kizuna demo`'s part: two nodes, USA's TDM shared, JPN's fit better with it and published."""
+    from rich.console import Console
+
+    from kizuna.demo.od_sharing import run_demo
+
+    console = Console(record=True, width=160)
+    run_demo(None, tmp_path, console)
+    summary = json.loads((tmp_path / "od_share_demo.json").read_text())
+    alone, both = summary["JPN radar alone"], summary["JPN + USA (shared)"]
+    assert summary["sigma_shrinks"] and both["position_sigma_m"] < alone["position_sigma_m"] / 5.0
+    assert both["error_m"] < alone["error_m"]
+    text = console.export_text()
+    assert "USA holds it verified: yes" in text and "1 observations product(s)" in text

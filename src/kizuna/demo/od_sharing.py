@@ -22,7 +22,9 @@ NORAD_ID = 99999  # the simulated object's catalog number (the TLE field's large
 MARKING = "SECRET//REL TO USA, JPN"
 
 
-def run_demo(store: CatalogStore, out_dir: Path, console: Console) -> None:
+def run_demo(store: CatalogStore | None, out_dir: Path, console: Console) -> None:
+    """The part of `kizuna demo` showing shared tracking data (the catalog `store` is not used: the
+    object is simulated)."""
     from kizuna.formats.tdm import write_tdm_kvn
     from kizuna.service import create_app
     from kizuna.share.federation import sync_partner
