@@ -396,7 +396,20 @@ def test_od_pc_with_a_catalog_object_states_its_default_covariance(tmp_path, coa
     from kizuna.store.ingest import load_files
 
     c = coalition
-    fit = _fit(c, "JPN", "--tdm", str(c["root"] / "JPN.tdm"), "--opm", str(tmp_path / "ours.opm"))
+    fit = _fit(
+        c,
+        "JPN",
+        "--tdm",
+        str(c["root"] / "JPN.tdm"),
+        "--opm",
+        str(tmp_path / "ours.opm"),
+        "--oem",
+        str(tmp_path / "ours.oem"),
+        "--span-h",
+        "2",
+        "--step-s",
+        "600",
+    )
     assert fit["exit"] == 0, fit["stderr"]
     ours = estimate_from_opm(read_opm_kvn((tmp_path / "ours.opm").read_text(), "ours.opm"))
     tca = ours.epoch + timedelta(hours=1)
@@ -429,6 +442,16 @@ def test_od_pc_with_a_catalog_object_states_its_default_covariance(tmp_path, coa
     assert 1e-7 < event["pc"] < 1.0
     # Chan (1997) is good to about 1 % at this HBR/sigma ratio
     assert event["pc"] == pytest.approx(pc_chan(plane.miss_2d_km, plane.cov_2d_km2, 0.02), rel=2e-2)
+    # the same fit as an OEM (its state and covariance at the step nearest the TCA) gives the same event
+    args[args.index("--first") + 1] = str(tmp_path / "ours.oem")
+    from_oem = invoke([*args, "-f", "json"])
+    assert from_oem.exit_code == 0, from_oem.output
+    again = json.loads(from_oem.stdout)["events"][0]
+    # (an OPM does not carry the fit's force model: from the OPM the hour to TCA is propagated with
+    # drag on, which the fit and its OEM had off: 0.7 m over that hour at 700 km, and 2 % of a Pc
+    # this far out, 300 m at a combined sigma near 100 m)
+    assert again["miss_m"] == pytest.approx(event["miss_m"], abs=3.0)
+    assert again["pc"] == pytest.approx(event["pc"], rel=5e-2)
 
 
 def test_demo_shows_the_sigma_shrink_and_the_fit_shared_back(tmp_path) -> None:  # noqa: ANN001
