@@ -468,3 +468,11 @@ def test_demo_shows_the_sigma_shrink_and_the_fit_shared_back(tmp_path) -> None: 
     assert both["error_m"] < alone["error_m"]
     text = console.export_text()
     assert "USA holds it verified: yes" in text and "1 observations product(s)" in text
+
+
+def test_shared_tracking_data_is_bounded_before_it_is_parsed(coalition, monkeypatch) -> None:  # noqa: ANN001
+    import kizuna.cli.od as od_cli
+
+    monkeypatch.setattr(od_cli, "MAX_SHARED_TDM_LINES", 10)
+    fit = _fit(coalition, "JPN", "--shared-observations", str(NORAD_ID))
+    assert fit["exit"] == 2 and "at most 10 are fitted at once" in fit["stderr"]

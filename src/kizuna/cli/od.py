@@ -54,6 +54,9 @@ NodeKeysOption = Annotated[
 ]
 MAX_NORAD_ID = 999_999_999
 MAX_PRODUCTS = 1_000
+# Lines of shared TDMs fitted at once: ten products at their size limit, or a week of one object
+# tracked by a dozen radars (a batch fit's cost grows with every measurement).
+MAX_SHARED_TDM_LINES = 200_000
 
 COLUMNS = (
     Column("station", "station"),
@@ -424,6 +427,14 @@ def _shared_measurements(
         held = held_products(node, OBSERVATIONS, norad_id=norad_id, ids=product_ids)
     except HoldingsError as exc:
         fail(f"{option} {exc}")
+    # Bounded before any TDM is parsed: each product is at most MAX_TDM_LINES lines, but a thousand of
+    # them would make a fit of millions of measurements.
+    lines = sum(str(h.product.payload.get("tdm", "")).count("\n") for h in held)
+    if lines > MAX_SHARED_TDM_LINES:
+        fail(
+            f"{option}: the {len(held)} products hold {lines} lines of tracking data; at most "
+            f"{MAX_SHARED_TDM_LINES} are fitted at once (name fewer with --product)"
+        )
     if norad_id is not None and not any(h.product.payload.get("norad_id") == norad_id for h in held):
         warn(f"--shared-observations {norad_id}: no observations products about it held verified here")
     named = set(product_ids)
