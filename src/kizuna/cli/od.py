@@ -363,6 +363,8 @@ def fit_cmd(
         if fmt == "json"
         else None,
     )
+    if node is not None:
+        node.catalog.close()
 
 
 SOURCE_COLUMNS = (
