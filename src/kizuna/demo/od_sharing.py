@@ -43,6 +43,13 @@ def run_demo(store: CatalogStore | None, out_dir: Path, console: Console) -> Non
     )
 
     console.rule("[bold]Kizuna demo: a partner's radar tracks improve our orbit (JPN, USA on loopback)")
+    try:
+        from kizuna.orbit import orekit
+
+        orekit.start()
+    except Exception as exc:  # noqa: BLE001 - no Orekit or no Java runtime: this part only is skipped
+        console.print(f"[yellow]skipped:[/] orbit determination needs Orekit and a Java runtime ({exc})")
+        return
     root = out_dir / "od_share"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
