@@ -97,13 +97,15 @@ def test_hostile_value_is_refused_in_one_line(row, files):  # noqa: ANN001
 
 def test_every_option_has_rows():
     import typer
+    from tests.test_cli_hostile_od_share import FIT_SHARE_OPTIONS
 
     from kizuna.cli import app
 
     group = typer.main.get_command(app).commands["od"]  # type: ignore[attr-defined]
     from tests.test_cli_hostile_ssa_more import ROWS as MORE_ROWS  # the truth/reference ephemeris options
 
-    seen = {a for args, _ in [*ROWS, *MORE_ROWS] for a in args if a.startswith("-")}
+    # the options reading shared products or publishing have their rows in test_cli_hostile_od_share.py
+    seen = {a for args, _ in [*ROWS, *MORE_ROWS] for a in args if a.startswith("-")} | FIT_SHARE_OPTIONS
     for param in group.commands["fit"].params:
         if param.opts and param.opts[0].startswith("-") and not set(param.opts) & FLAGS:
             assert set(param.opts) & seen, f"no hostile row for od fit {param.opts[0]}"

@@ -1,5 +1,8 @@
-"""`kizuna od`: orbit determination through Orekit from CCSDS TDMs: an estimated state with its
-covariance (OPM, OEM over a span), a fitted TLE, and residual statistics per station and kind."""
+"""`kizuna od`: orbit determination through Orekit from CCSDS TDMs (files, or observation products
+shared by partners and held verified by this node): an estimated state with its covariance (OPM, OEM
+over a span), a fitted TLE, residual statistics per station and kind, and the fit published as a
+marked, signed product; `od pc`: the collision probability of two estimates with their own
+covariances, written as a CDM."""
 
 from __future__ import annotations
 
@@ -25,12 +28,36 @@ from kizuna.cli._common import (
     out,
     output_file,
     output_format,
+    parse_time,
+    parse_triple,
     positive,
+    print_json,
     progress,
     read_text,
+    warn,
 )
+from kizuna.errors import KizunaError
 
-od_app = typer.Typer(help="Orbit determination from tracking data (Orekit): fit.", no_args_is_help=True)
+od_app = typer.Typer(
+    help="Orbit determination from tracking data (Orekit): fit, publish-observations, pc.",
+    no_args_is_help=True,
+)
+NodeConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--partners",
+        envvar="KIZUNA_PARTNERS",
+        help="node config (YAML): with --shared-observations, --product or --publish",
+    ),
+]
+NodeKeysOption = Annotated[
+    Path | None, typer.Option("--keys", envvar="KIZUNA_KEYS", help="directory of node keys")
+]
+MAX_NORAD_ID = 999_999_999
+MAX_PRODUCTS = 1_000
+# Lines of shared TDMs fitted at once: ten products at their size limit, or a week of one object
+# tracked by a dozen radars (a batch fit's cost grows with every measurement).
+MAX_SHARED_TDM_LINES = 200_000
 
 COLUMNS = (
     Column("station", "station"),
@@ -112,7 +139,34 @@ def _initial(initial: str | None, db: str | None) -> tuple[str, str] | None:
 
 @od_app.command("fit")
 def fit_cmd(
-    tdm_files: Annotated[list[Path], typer.Option("--tdm", help="CCSDS TDM files (KVN or XML), repeatable")],
+    tdm_files: Annotated[
+        list[Path] | None, typer.Option("--tdm", help="CCSDS TDM files (KVN or XML), repeatable")
+    ] = None,
+    shared_observations: Annotated[
+        int | None,
+        typer.Option(
+            "--shared-observations",
+            help="also fit every observations product about this NORAD id that the node holds verified",
+        ),
+    ] = None,
+    product_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--product", help="also fit this observations product held by the node (id), repeatable"
+        ),
+    ] = None,
+    publish: Annotated[
+        str | None,
+        typer.Option(
+            "--publish", help="publish the fit as an orbit_determination product under this marking"
+        ),
+    ] = None,
+    norad: Annotated[
+        int | None,
+        typer.Option("--norad", help="the object's NORAD id (default: --shared-observations, or --initial)"),
+    ] = None,
+    partners: NodeConfigOption = None,
+    keys: NodeKeysOption = None,
     initial: Annotated[
         str | None,
         typer.Option("--initial", help="a NORAD id in the catalog or a TLE file (default: IOD from angles)"),
@@ -170,11 +224,15 @@ def fit_cmd(
         ),
     ] = None,
     object_name: Annotated[str, typer.Option("--object-name", help="OBJECT_NAME of the OPM/OEM")] = "UNKNOWN",
-    db: Annotated[str | None, typer.Option("--db", help="catalog database for --initial NORAD")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="KIZUNA_DB", help="the node's database (catalog and products)"),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite existing outputs")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
-    """Fit an orbit to the measurements of TDM files (Orekit's estimators, numerical force model)."""
+    """Fit an orbit to the measurements of TDM files and of shared observation products (Orekit's
+    estimators, numerical force model); optionally publish it as a marked, signed product."""
     from kizuna.errors import FormatError
     from kizuna.formats.tdm import read_tdm
     from kizuna.ssa import od
@@ -194,8 +252,25 @@ def fit_cmd(
         fail(f"--step-s {step_s:g}: more than 100000 OEM lines over --span-h {span_h:g}")
     if not object_name.strip() or len(object_name) > 80:
         fail(f"--object-name {object_name!r}: 1 to 80 characters")
-    if not tdm_files:
-        fail("--tdm: give at least one TDM file")
+    tdm_files = tdm_files or []
+    product_ids = product_ids or []
+    if shared_observations is not None:
+        count(shared_observations, "--shared-observations", minimum=1, maximum=MAX_NORAD_ID)
+    if norad is not None:
+        count(norad, "--norad", minimum=1, maximum=MAX_NORAD_ID)
+    if len(product_ids) > MAX_PRODUCTS:
+        fail(f"--product: at most {MAX_PRODUCTS} products")
+    for pid in product_ids:
+        _product_id(pid, "--product")
+    if not tdm_files and shared_observations is None and not product_ids:
+        fail("--tdm: give at least one TDM file (or --shared-observations / --product)")
+    object_norad = norad or shared_observations or (int(initial) if initial and initial.isdigit() else None)
+    if publish is not None and object_norad is None:
+        fail("--publish: name the object with --norad (or --shared-observations, or --initial NORAD)")
+    node = None
+    marking = None
+    if shared_observations is not None or product_ids or publish is not None:
+        node, marking = _open_node(db, partners, keys, publish)
     overrides: dict[str, float] = {}
     for value, option, key, top in (
         (sigma_range_m, "--sigma-range-m", "sigma_range_m", 1e6),
@@ -218,7 +293,9 @@ def fit_cmd(
         sigmas = {name: {**figures, **overrides} for name, figures in sigmas.items()}
     template = _initial(initial, db)
     measurements: list[od.Measurement] = []
+    sources: list[dict[str, Any]] = []
     for path in tdm_files:
+        sources.append({"source": str(path), "originator": "file", "banner": "-", "measurements": 0})
         text = read_text(path, "--tdm")
         try:
             message = read_tdm(text, str(path))
@@ -227,11 +304,18 @@ def fit_cmd(
         for issue in message.issues:
             note(f"{issue.file}: line {issue.line}: {issue.field}: {issue.message} (left out)")
         try:
-            measurements += od.measurements_from_tdm(message, sigmas, overrides)
+            found = od.measurements_from_tdm(message, sigmas, overrides)
         except od.OdError as exc:
             fail(f"--tdm {exc}")
+        measurements += found
+        sources[-1]["measurements"] = len(found)
+    if node is not None:
+        shared = _shared_measurements(node, shared_observations, product_ids, sigmas, overrides)
+        for source, found in shared:
+            measurements += found
+            sources.append(source)
     if not measurements:
-        fail("--tdm: no range, range-rate or angle measurements in the files")
+        fail("--tdm: no range, range-rate or angle measurements in the files or products")
     unknown = sorted({m.station for m in measurements} - set(stations))
     if unknown:
         fail(
@@ -276,8 +360,14 @@ def fit_cmd(
             fail(f"--reference-cpf {exc}")
         summary["reference_position_diff_m"] = float(np.linalg.norm(result.state[:3] - ref_state[:3]))
         summary["reference_velocity_diff_m_s"] = float(np.linalg.norm(result.state[3:] - ref_state[3:]))
+    if node is not None and marking is not None and object_norad is not None:
+        summary["published"] = _publish_fit(
+            node, marking, result, object_norad, object_name, template, sources, len(measurements)
+        )
     parameters = {
         "tdm": [str(p) for p in tdm_files],
+        "shared_observations": shared_observations,
+        "products": product_ids,
         "initial": initial or "iod",
         "method": method,
         "degree": degree,
@@ -288,6 +378,8 @@ def fit_cmd(
     }
     if fmt == "table":
         out.print(key_value_table("orbit determination", summary.items()))
+        if node is not None:
+            emit_rows(sources, SOURCE_COLUMNS, fmt, title="inputs")
     emit_rows(
         stats,
         COLUMNS,
@@ -295,10 +387,134 @@ def fit_cmd(
         title="residuals (observed - computed)",
         parameters=parameters,
         key="residuals",
-        extra={"estimate": {**summary, "covariance_m": result.covariance.tolist()}}
+        extra={"estimate": {**summary, "covariance_m": result.covariance.tolist()}, "sources": sources}
         if fmt == "json"
         else None,
     )
+    if node is not None:
+        node.catalog.close()
+
+
+SOURCE_COLUMNS = (
+    Column("source", "source"),
+    Column("originator", "originator"),
+    Column("marking", "banner"),
+    Column("measurements", "measurements", lambda v: f"{v}", "right"),
+)
+
+
+def _product_id(text: str, option: str) -> str:
+    from kizuna.share import limits
+
+    if limits.safe_id(text) is None:
+        fail(
+            f"{option} {text[:60]!r}: not a product id (1-{limits.MAX_ID_CHARS} characters of A-Z a-z 0-9 . _ : -)"
+        )
+    return text
+
+
+def _open_node(
+    db: str | None, partners: Path | None, keys: Path | None, publish: str | None, option: str = "--publish"
+) -> tuple[Any, Any]:
+    """The node whose store holds the shared products (and signs a published fit), and the marking
+    to publish under, checked before any work."""
+    from kizuna.cli.share import _node
+    from kizuna.share.markings import MarkingError, parse_banner
+
+    if partners is None:
+        fail("--partners: the node config is needed to read shared products or publish")
+    if keys is None:
+        fail("--keys: the node's key directory is needed to read shared products or publish")
+    if publish is not None and (not publish.strip() or len(publish) > 400):
+        fail(f"{option} {publish[:60]!r}: a banner line of 1-400 characters")
+    node = _node(db, partners, keys, must_exist=True)
+    marking = None
+    if publish is not None:
+        try:
+            marking = parse_banner(publish, node.config.markings)
+        except (MarkingError, ValueError) as exc:
+            fail(f"{option} {exc}")
+    return node, marking
+
+
+def _shared_measurements(
+    node: Any,
+    norad_id: int | None,
+    product_ids: list[str],
+    sigmas: dict[str, Any],
+    overrides: dict[str, float],
+) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Measurements of the observations products the node holds verified: those about `norad_id`
+    (a product whose TDM cannot be read is left out with a warning, the rest kept) and each named
+    one (which must be held, verify and read)."""
+    from kizuna.errors import FormatError
+    from kizuna.share.holdings import HoldingsError, held_products
+    from kizuna.ssa import od
+    from kizuna.ssa.od_products import OBSERVATIONS, tdm_of_payload
+
+    option = "--product" if product_ids else "--shared-observations"
+    try:
+        held = held_products(node, OBSERVATIONS, norad_id=norad_id, ids=product_ids)
+    except HoldingsError as exc:
+        fail(f"{option} {exc}")
+    # Bounded before any TDM is parsed: each product is at most MAX_TDM_LINES lines, but a thousand of
+    # them would make a fit of millions of measurements.
+    lines = sum(str(h.product.payload.get("tdm", "")).count("\n") for h in held)
+    if lines > MAX_SHARED_TDM_LINES:
+        fail(
+            f"{option}: the {len(held)} products hold {lines} lines of tracking data; at most "
+            f"{MAX_SHARED_TDM_LINES} are fitted at once (name fewer with --product)"
+        )
+    if norad_id is not None and not any(h.product.payload.get("norad_id") == norad_id for h in held):
+        warn(f"--shared-observations {norad_id}: no observations products about it held verified here")
+    named = set(product_ids)
+    out = []
+    for h in held:
+        p = h.product
+        try:
+            message = tdm_of_payload(p.payload, p.id)
+            for issue in message.issues:
+                note(f"{issue.file}: line {issue.line}: {issue.field}: {issue.message} (left out)")
+            found = od.measurements_from_tdm(message, sigmas, overrides)
+        except (FormatError, od.OdError) as exc:
+            if p.id in named:
+                fail(f"--product {exc}")
+            warn(f"{exc} (product left out)")
+            continue
+        source = {"source": p.id, "originator": p.originator, "banner": h.banner, "measurements": len(found)}
+        out.append((source, found))
+    return out
+
+
+def _publish_fit(
+    node: Any,
+    marking: Any,
+    result: Any,
+    norad_id: int,
+    object_name: str,
+    template: tuple[str, str] | None,
+    sources: list[dict[str, Any]],
+    measurements: int,
+) -> str:
+    """Sign, store and audit the fit as an orbit_determination product; returns its id."""
+    from kizuna.share.products import Product
+    from kizuna.ssa import od
+    from kizuna.ssa.od_products import ORBIT_DETERMINATION, orbit_determination_payload
+
+    try:
+        tle = od.fitted_tle(result, template, norad_id if norad_id <= 99999 else 99999)
+    except Exception as exc:  # noqa: BLE001 - Orekit's TLE fit may not converge; the OPM stands alone
+        warn(f"--publish: no TLE fitted to the estimate ({type(exc).__name__}); published without one")
+        tle = None
+    payload = orbit_determination_payload(
+        result, norad_id, object_name, tle, [str(s["source"]) for s in sources], measurements, node.node_id
+    )
+    try:
+        product = Product.new(ORBIT_DETERMINATION, payload, marking, node.node_id, objects=(norad_id,))
+        node.publish(product, actor="cli")
+    except (KizunaError, ValueError) as exc:
+        fail(f"--publish {exc}")
+    return product.id
 
 
 def _summary(result: Any, n: int) -> dict[str, Any]:
@@ -452,3 +668,232 @@ def case_cmd(
         if fmt == "json"
         else None,
     )
+@od_app.command("publish-observations")
+def publish_observations_cmd(
+    tdm_file: Annotated[Path, typer.Option("--tdm", help="a CCSDS TDM file (KVN or XML) of one object")],
+    norad: Annotated[int, typer.Option("--norad", help="the observed object's NORAD id")],
+    marking: Annotated[str, typer.Option("--marking", help="banner, e.g. 'SECRET//REL TO USA, JPN'")],
+    partners: NodeConfigOption = None,
+    keys: NodeKeysOption = None,
+    db: Annotated[str | None, typer.Option("--db", envvar="KIZUNA_DB", help="the node's database")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """Publish the tracking data of a TDM as an observations product: marked, signed, audited, and
+    served to the partners its marking releases it to (who can fit it with `od fit --product`)."""
+    from kizuna.errors import FormatError
+    from kizuna.formats.tdm import read_tdm
+    from kizuna.share.payloads import MAX_TDM_BYTES
+    from kizuna.share.products import Product
+    from kizuna.ssa.od_products import OBSERVATIONS, observations_payload
+
+    fmt = output_format(fmt, "--format", ("table", "json"))
+    count(norad, "--norad", minimum=1, maximum=MAX_NORAD_ID)
+    if not marking.strip() or len(marking) > 400:
+        fail(f"--marking {marking[:60]!r}: a banner line of 1-400 characters")
+    path = input_file(tdm_file, "--tdm")
+    size = path.stat().st_size
+    if size > MAX_TDM_BYTES:  # before reading it: a product is a message, not a file transfer
+        fail(f"--tdm {path}: {size} bytes; an observations product carries at most {MAX_TDM_BYTES}")
+    text = read_text(path, "--tdm")
+    try:
+        message = read_tdm(text, str(path))
+    except FormatError as exc:
+        fail(f"--tdm {exc}")
+    for issue in message.issues:
+        note(f"{issue.file}: line {issue.line}: {issue.field}: {issue.message} (published as read)")
+    if message.observations == 0:
+        fail(f"--tdm {path}: no observations to share")
+    node, banner = _open_node(db, partners, keys, marking, "--marking")
+    try:
+        product = Product.new(
+            OBSERVATIONS, observations_payload(text, message, norad), banner, node.node_id, objects=(norad,)
+        )
+        signed = node.publish(product, actor="cli")
+    except (KizunaError, ValueError) as exc:
+        fail(f"--tdm {path}: {exc}")
+    finally:
+        node.catalog.close()
+    doc = {
+        "id": product.id,
+        "version": product.version,
+        "type": OBSERVATIONS,
+        "norad_id": norad,
+        "observations": message.observations,
+        "banner": signed["banner"],
+    }
+    if fmt == "json":
+        print_json(doc)
+    else:
+        out.print(key_value_table("published", doc.items()))
+
+
+PC_COLUMNS = (
+    Column("TCA (UTC)", "tca_utc"),
+    Column("miss m", "miss_m", lambda v: f"{v:.1f}", "right"),
+    Column("rel speed m/s", "rel_speed_m_s", lambda v: f"{v:.1f}", "right"),
+    Column("HBR m", "hbr_m", lambda v: f"{v:g}", "right"),
+    Column("sigma 1 m", "position_sigma_1_m", lambda v: f"{v:.1f}", "right"),
+    Column("sigma 2 m", "position_sigma_2_m", lambda v: f"{v:.1f}", "right"),
+    Column("Pc", "pc", lambda v: f"{v:.3e}", "right"),
+    Column("method", "method"),
+)
+MAX_PC_WINDOW_S = 6 * 3600.0  # the TCA scan is a 10 s grid of two numerical propagations
+
+
+@od_app.command("pc")
+def pc_cmd(
+    first: Annotated[Path, typer.Option("--first", help="an OPM or OEM (KVN or XML) with covariance")],
+    second: Annotated[
+        Path | None, typer.Option("--second", help="the other object's OPM or OEM with covariance")
+    ] = None,
+    catalog: Annotated[
+        int | None,
+        typer.Option(
+            "--catalog", help="or the other object as a catalog NORAD id (SGP4, default covariance)"
+        ),
+    ] = None,
+    sigma_rtn_m: Annotated[
+        str | None,
+        typer.Option(
+            "--sigma-rtn-m",
+            help="R,T,N 1-sigma of the catalog object in m (default 200,1000,200: SGP4 error a day out)",
+        ),
+    ] = None,
+    hbr_m: Annotated[float, typer.Option("--hbr-m", help="combined hard-body radius")] = 10.0,
+    tca_guess: Annotated[
+        str | None,
+        typer.Option("--tca", help="UTC time near the closest approach (default: --first's epoch)"),
+    ] = None,
+    window_s: Annotated[
+        float, typer.Option("--window-s", help="search the TCA within --tca +- this")
+    ] = 600.0,
+    cdm: Annotated[
+        Path | None, typer.Option("--cdm", help="write a CCSDS CDM (KVN) carrying the covariances")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="KIZUNA_DB", help="catalog database for --catalog")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing --cdm")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Collision probability of two orbit-determination results with their own covariances: the TCA
+    found by numerical propagation, each covariance carried there by its state transition matrix,
+    Foster's 2-D Pc, and a CDM carrying both covariances."""
+    from kizuna.sda.assess import TLE_DEFAULT_SIGMA_RTN
+    from kizuna.ssa import od
+
+    fmt = output_format(fmt, "--format", TABLE_FORMATS)
+    if (second is None) == (catalog is None):
+        fail("--second: give the other object as --second FILE or --catalog NORAD (one of them)")
+    if catalog is not None:
+        count(catalog, "--catalog", minimum=1, maximum=MAX_NORAD_ID)
+    if sigma_rtn_m is not None and catalog is None:
+        fail("--sigma-rtn-m: only for a --catalog object (files carry their own covariance)")
+    sigma_m = (
+        parse_triple(sigma_rtn_m, "--sigma-rtn-m")
+        if sigma_rtn_m is not None
+        else tuple(1e3 * s for s in TLE_DEFAULT_SIGMA_RTN[:3])
+    )
+    if max(sigma_m) > 1e6:
+        fail(f"--sigma-rtn-m {sigma_rtn_m!r}: each sigma at most 1000000 m")
+    positive(hbr_m, "--hbr-m", maximum=1000.0, unit="m")
+    positive(window_s, "--window-s", maximum=MAX_PC_WINDOW_S, unit="s")
+    guess = parse_time(tca_guess, "--tca") if tca_guess is not None else None
+    output_file(cdm, "--cdm", force=force)
+    estimates = [_estimate(first, "--first", guess)]
+    names = [_object_name(first)]
+    notes: list[str | None] = [None, None]
+    when = guess or estimates[0].epoch
+    if second is not None:
+        estimates.append(_estimate(second, "--second", when))
+        names.append(_object_name(second))
+    else:
+        assert catalog is not None
+        estimates.append(_catalog_estimate(catalog, db, when, sigma_m))
+        names.append(str(catalog))
+        notes[1] = (
+            f"covariance: assumed default RTN 1-sigma {sigma_m[0]:g}, {sigma_m[1]:g}, {sigma_m[2]:g} m"
+            " at the SGP4 state (no fit), carried to TCA by the state transition matrix"
+        )
+    if names[0] == names[1]:
+        names = [f"{names[0]}-1", f"{names[1]}-2"]
+    try:
+        event = od.conjunction(estimates[0], estimates[1], when, window_s=window_s, hbr_m=hbr_m)
+    except (od.OdError, ValueError) as exc:
+        fail(exc)
+    except Exception as exc:  # noqa: BLE001 - Orekit's Java exceptions name the cause in their message
+        fail(f"propagation failed: {od._java_message(exc)}")
+    if abs((event.tca - when).total_seconds()) >= window_s - 10.0:
+        warn(f"--window-s {window_s:g}: the closest approach found is at the window's edge; widen it")
+    if cdm is not None:
+        from kizuna.formats.cdm import write_cdm_kvn
+
+        message = od.conjunction_cdm(event, (names[0], names[1]), covariance_notes=(notes[0], notes[1]))
+        with atomic_output(cdm) as fh:
+            fh.write(write_cdm_kvn(message))
+    row = {
+        "tca_utc": event.tca.isoformat().replace("+00:00", "Z"),
+        "miss_m": event.miss_m,
+        "rel_speed_m_s": event.rel_speed_m_s,
+        "hbr_m": event.hbr_m,
+        "position_sigma_1_m": float(np.sqrt(max(np.trace(event.covariances[0][:3, :3]), 0.0))),
+        "position_sigma_2_m": float(np.sqrt(max(np.trace(event.covariances[1][:3, :3]), 0.0))),
+        "pc": event.pc,
+        "method": event.method,
+    }
+    parameters = {
+        "first": str(first),
+        "second": str(second) if second is not None else f"catalog {catalog}",
+        "sigma_rtn_m": list(sigma_m) if catalog is not None else None,
+        "hbr_m": hbr_m,
+        "tca_guess_utc": when.isoformat().replace("+00:00", "Z"),
+        "window_s": window_s,
+        "cdm": str(cdm) if cdm is not None else None,
+    }
+    emit_rows([row], PC_COLUMNS, fmt, title=f"{names[0]} vs {names[1]}", parameters=parameters, key="events")
+
+
+def _object_name(path: Path) -> str:
+    return path.stem[:40] or "OBJECT"
+
+
+def _estimate(path: Path, option: str, near: Any) -> Any:
+    """An OPM or OEM file with covariance as an estimate (format told from the first keyword)."""
+    from kizuna.errors import FormatError
+    from kizuna.formats.oem import read_oem
+    from kizuna.formats.opm import read_opm_kvn
+    from kizuna.ssa import od
+    from kizuna.ssa.od_products import estimate_from_oem, estimate_from_opm
+
+    text = read_text(path, option)
+    head = text.lstrip()[:200]
+    try:
+        if head.startswith("CCSDS_OPM_VERS"):
+            return estimate_from_opm(read_opm_kvn(text, str(path)))
+        if head.startswith("CCSDS_OEM_VERS") or (head.startswith("<") and "oem" in head.lower()):
+            return estimate_from_oem(read_oem(text, str(path)), near)
+    except FormatError as exc:
+        fail(f"{option} {exc}")
+    except od.OdError as exc:
+        fail(f"{option} {exc}")
+    except Exception as exc:  # noqa: BLE001 - Orekit refuses an orbit (hyperbolic, inside the Earth)
+        fail(f"{option} {path}: not a usable orbit: {od._java_message(exc)}")
+    fail(f"{option} {path}: not an OPM (KVN) or an OEM (KVN or XML)")
+
+
+def _catalog_estimate(norad_id: int, db: str | None, when: Any, sigma_m: tuple[float, ...]) -> Any:
+    from kizuna.formats.tle import format_tle
+    from kizuna.sda.assess import TLE_DEFAULT_SIGMA_RTN
+    from kizuna.ssa import od
+    from kizuna.ssa.od_products import estimate_from_tle
+
+    store = open_store(db, must_exist=True)
+    sets = store.latest_element_sets([norad_id])
+    if not sets:
+        fail(f"--catalog {norad_id}: no element set in the catalog")
+    line1, line2 = format_tle(sets[0])
+    velocity_m_s = tuple(1e3 * s for s in TLE_DEFAULT_SIGMA_RTN[3:])
+    try:
+        return estimate_from_tle(line1, line2, when, (*sigma_m, *velocity_m_s))
+    except Exception as exc:  # noqa: BLE001 - SGP4 fails for a decayed object
+        fail(f"--catalog {norad_id}: no SGP4 state at {when:%Y-%m-%dT%H:%M:%SZ}: {od._java_message(exc)}")

@@ -130,9 +130,10 @@ def run_domain_demos(store: CatalogStore, out_dir: Path, console: Console) -> No
     from kizuna.demo.earth_observation import run_demo as earth_observation
     from kizuna.demo.maneuvers import run_demo as maneuvers
     from kizuna.demo.maritime import run_demo as maritime
+    from kizuna.demo.od_sharing import run_demo as od_sharing
     from kizuna.demo.sharing import run_demo as sharing
 
-    for part in (conjunctions, maneuvers, earth_observation, maritime, sharing):
+    for part in (conjunctions, maneuvers, earth_observation, maritime, sharing, od_sharing):
         part(store, out_dir, console)
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from kizuna.errors import KizunaError
-from kizuna.share import limits
+from kizuna.share import limits, payloads
 from kizuna.share.markings import Marking, MarkingConfig, default_config, marking_from_label
 
 PRODUCT_TYPES = (
@@ -43,6 +43,8 @@ PRODUCT_TYPES = (
     "launch_event",
     "track_update",
     "impact_prediction",
+    "observations",
+    "orbit_determination",
     "derived",
 )
 
@@ -360,6 +362,7 @@ class Product:
             limits.check_version(version)
             limits.check_objects(list(objects))
             limits.check_payload(payload)
+            payloads.check(type, payload)
         except limits.LimitError as exc:
             raise ProductError(str(exc)) from None
         return cls(
@@ -452,6 +455,10 @@ class Product:
                 raise ProductError("version must be a positive integer")
             if doc["type"] not in PRODUCT_TYPES:
                 raise ProductError(f"unknown product type {doc['type']!r}")
+            try:
+                payloads.check(str(doc["type"]), payload)
+            except limits.LimitError as exc:
+                raise ProductError(str(exc)) from None
             downgrade_of = doc.get("downgrade_of")
             if downgrade_of is not None and (
                 not isinstance(downgrade_of, int)

@@ -1113,10 +1113,15 @@ def conjunction(
 
 
 def conjunction_cdm(
-    event: OdConjunction, names: tuple[str, str] = ("OBJECT1", "OBJECT2"), originator: str = "KIZUNA"
+    event: OdConjunction,
+    names: tuple[str, str] = ("OBJECT1", "OBJECT2"),
+    originator: str = "KIZUNA",
+    covariance_notes: tuple[str | None, str | None] = (None, None),
 ) -> Cdm:
     """A CDM 1.0 carrying our own covariances: EME2000 states at TCA, each 6x6 covariance rotated
-    into its object's RTN frame (m^2), and the Foster Pc they give (``COLLISION_PROBABILITY``)."""
+    into its object's RTN frame (m^2), and the Foster Pc they give (``COLLISION_PROBABILITY``).
+    An object whose covariance is an assumed default rather than a fit's gets its note in
+    ``covariance_notes`` and ``COVARIANCE_METHOD = DEFAULT``."""
     from kizuna.formats.cdm import COVARIANCE_6X6_KEYS, STATE_KEYS, Cdm, CdmObject
     from kizuna.orbit.geometry import rtn_basis
 
@@ -1149,7 +1154,8 @@ def conjunction_cdm(
             "COLLISION_PROBABILITY_METHOD": event.method,
         }
     )
-    for n, (name, state, cov) in enumerate(zip(names, event.states, event.covariances, strict=True), start=1):
+    objects = zip(names, event.states, event.covariances, covariance_notes, strict=True)
+    for n, (name, state, cov, note) in enumerate(objects, start=1):
         obj = CdmObject()
         obj.fields.update(
             {
@@ -1159,13 +1165,13 @@ def conjunction_cdm(
                 "OBJECT_NAME": name,
                 "INTERNATIONAL_DESIGNATOR": "UNKNOWN",
                 "EPHEMERIS_NAME": "NONE",
-                "COVARIANCE_METHOD": "CALCULATED",
+                "COVARIANCE_METHOD": "CALCULATED" if note is None else "DEFAULT",
                 "MANEUVERABLE": "N/A",
                 "REF_FRAME": "EME2000",
             }
         )
         obj.comments.append(
-            "covariance: orbit determination (Orekit), carried to TCA by the state transition matrix"
+            note or "covariance: orbit determination (Orekit), carried to TCA by the state transition matrix"
         )
         for key, value in zip(STATE_KEYS, state / 1e3, strict=True):
             obj.fields[key] = float(value)

@@ -218,3 +218,66 @@ def summary(runs: Sequence[Run]) -> dict[str, float]:
         "rms_position_error_m": float(np.sqrt(np.mean([r.position_error_m**2 for r in runs]))),
         "mean_position_sigma_m": float(np.mean([r.position_sigma_m for r in runs])),
     }
+
+
+@dataclass(frozen=True)
+class TwoRadars:
+    """One LEO object tracked by two nations' radars: each radar's own noisy measurements (one pass
+    each), the truth propagator (for errors against truth), the initial guess both fits start from,
+    and the figures both fit with."""
+
+    campaign: Campaign
+    tracks: dict[str, list[od.Measurement]]  # radar name -> its measurements
+    truth: Any
+    guess: np.ndarray
+    sigmas: dict[str, dict[str, float]]  # radar name -> the sensor-file noise figures
+
+
+def two_radar_campaign(
+    radars: Sequence[str] = ("kamisaibara", "cobra-dane"), passes: int = 2, seed: int = 17
+) -> TwoRadars:
+    """The truth orbit, radars and noise of :func:`leo_radar_campaign`, seen by two of its radars
+    only (by default Japan's Kamisaibara and the United States' Cobra Dane), each tracking its first
+    `passes` passes of 8 hours (range and azimuth/elevation every 20 s above 10 deg), with seeded
+    noise; the guess is the truth perturbed by the campaign's guess sigmas (a catalog orbit's
+    quality)."""
+    base = leo_radar_campaign()
+    unknown = set(radars) - set(base.stations)
+    if unknown:
+        raise od.OdError(f"no radar {sorted(unknown)[0]!r} in the campaign")
+    stations = {name: base.stations[name] for name in radars}
+    builder = od.propagator_builder(base.epoch, base.truth, base.options)
+    propagator = builder.buildPropagator(builder.getSelectedNormalizedParameters())
+    found = [(n, p) for n, p in _passes(propagator, stations, base.epoch, 8.0, 60.0, 10.0) if len(p) >= 3]
+    schedule = [
+        (name, kind, p[0] + timedelta(seconds=20 * k))
+        for radar in radars
+        for name, p in [x for x in found if x[0] == radar][:passes]
+        for k in range(int((p[-1] - p[0]).total_seconds() // 20) + 1)
+        for kind in ("range", "azel")
+    ]
+    campaign = Campaign(
+        "leo-two-radars",
+        base.epoch,
+        base.truth,
+        stations,
+        schedule,
+        base.sigmas,
+        base.options,
+        base.guess_sigma_m,
+        base.guess_sigma_m_s,
+    )
+    rng = np.random.default_rng(seed)
+    measurements, truth = od.truth_measurements(
+        campaign.epoch, campaign.truth, stations, schedule, campaign.sigmas, rng, campaign.options
+    )
+    guess = (
+        campaign.truth
+        + np.r_[rng.normal(0.0, campaign.guess_sigma_m, 3), rng.normal(0.0, campaign.guess_sigma_m_s, 3)]
+    )
+    figures = {
+        "sigma_range_m": float(campaign.sigmas["range"][0]),
+        "sigma_angle_deg": math.degrees(campaign.sigmas["azel"][0]),
+    }
+    tracks = {name: [m for m in measurements if m.station == name] for name in radars}
+    return TwoRadars(campaign, tracks, truth, guess, {name: dict(figures) for name in radars})

@@ -73,6 +73,8 @@ COLLECTION_PATHS = {
     "launch_event": "launch-events",
     "track_update": "track-updates",
     "impact_prediction": "impact-predictions",
+    "observations": "observations",
+    "orbit_determination": "orbit-determinations",
     "derived": "derived",
 }
 
