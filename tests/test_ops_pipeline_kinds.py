@@ -6,6 +6,7 @@ approach against python-sgp4 propagating both objects on a 1-second grid)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import math
@@ -325,3 +326,129 @@ def test_proximity_alerts_agree_with_sgp4_on_a_one_second_grid(tmp_path, store):
     rng = np.linalg.norm(pos[0] - pos[1], axis=1)
     assert a["min_range_km"] == pytest.approx(float(rng.min()), abs=0.2)
     assert alerts[0].marking is not None
+
+
+# ------------------------------------------------------------------ HTTP source
+class _Server:
+    """A loopback HTTP server: `routes` path -> (status, headers, body, delay_s); requests recorded."""
+
+    def __init__(self, routes: dict):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes, self.requests = routes, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server hook
+                import time as _t
+
+                outer.requests.append((self.path, dict(self.headers)))
+                status, headers, body, delay_s = outer.routes[self.path]
+                if headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                _t.sleep(delay_s)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if "Content-Length" not in headers:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client hung up on a body it refused
+                    self.wfile.write(body)
+
+            def log_message(self, *_a: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server():
+    servers: list[_Server] = []
+
+    def make(routes: dict) -> _Server:
+        servers.append(_Server(routes))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def test_an_http_source_lands_in_its_kinds_directory_and_is_fetched_conditionally(
+    tmp_path, store, http_server
+):
+    """A TDM served on loopback with an ETag: the first run fetches it and makes its job; the second
+    sends If-None-Match, gets 304 and makes nothing."""
+    body = (TDM_DIR / "TDMExample2.kvn").read_bytes()
+    server = http_server(
+        {"/tdm/example2.kvn": (200, {"ETag": '"v1"', "Content-Length": str(len(body))}, body, 0.0)}
+    )
+    extra = {"http": [{"url": f"{server.url}/tdm/example2.kvn", "kind": "tdm", "every_s": 1}]}
+    node, config = _node(tmp_path, store, extra)
+    from kizuna.ops.http_source import HttpPoller
+
+    poller = HttpPoller(config.http, dict(config.watch))
+    try:
+        (first,) = poller.poll()
+        assert first.parent == tmp_path / "tdm" and first.read_bytes() == body and first.suffix == ".kvn"
+        poller.states[0].due_s = 0.0  # due again now
+        assert poller.poll() == []
+        assert server.requests[-1][1].get("If-None-Match") == '"v1"'
+    finally:
+        poller.close()
+    jobs = run_once(node, config)  # fetches once more (a new poller: unconditional), same content
+    assert [(j.kind, j.state) for j in jobs] == [("tdm", "done")]
+    assert len(list((tmp_path / "tdm").iterdir())) == 1
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_http_body_over_max_bytes_is_refused_and_leaves_nothing(tmp_path, http_server, declared):
+    from kizuna.ops.http_source import HttpPoller
+    from kizuna.ops.pipeline import HttpSource
+
+    body = b"x" * 300_000
+    headers = {"Content-Length": str(len(body))} if declared else {}
+    server = http_server({"/big": (200, headers, body, 0.0)})
+    (tmp_path / "in").mkdir()
+    logged: list[str] = []
+    source = HttpSource(f"{server.url}/big", "elements", every_s=10.0, max_bytes=100_000)
+    clock = [1000.0]
+    poller = HttpPoller([source], {"elements": tmp_path / "in"}, logged.append, clock=lambda: clock[0])
+    try:
+        assert poller.poll() == []
+    finally:
+        poller.close()
+    assert list((tmp_path / "in").iterdir()) == []  # no body, no partial file
+    assert ("Content-Length 300000 is over" if declared else "passed max_bytes") in logged[0]
+    st = poller.states[0]
+    assert st.failures == 1 and clock[0] + 1.0 <= st.due_s <= clock[0] + 20.0  # backoff, not every_s
+
+
+def test_a_slow_or_failing_http_source_backs_off_and_the_loop_goes_on(tmp_path, http_server):
+    from kizuna.ops.http_source import HttpPoller
+    from kizuna.ops.pipeline import HttpSource
+
+    server = http_server({"/slow": (200, {"Content-Length": "2"}, b"ok", 2.0), "/gone": (500, {}, b"", 0.0)})
+    (tmp_path / "in").mkdir()
+    logged: list[str] = []
+    sources = [
+        HttpSource(f"{server.url}/slow", "elements", every_s=5.0, timeout_s=0.3),
+        HttpSource(f"{server.url}/gone", "elements", every_s=5.0),
+    ]
+    poller = HttpPoller(sources, {"elements": tmp_path / "in"}, logged.append)
+    try:
+        assert poller.poll() == []
+    finally:
+        poller.close()
+    assert "Timeout" in logged[0] and "HTTP 500" in logged[1]
+    assert [s.failures for s in poller.states] == [1, 1]

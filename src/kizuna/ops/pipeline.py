@@ -1081,6 +1081,11 @@ class PipelineLoop:
             node, config, self.ledger, log=log, on_published=self._notify if self.notifier else None
         )
         self.config, self.log = config, log
+        self.http = None
+        if config.http:  # polled only when the config lists sources
+            from kizuna.ops.http_source import HttpPoller
+
+            self.http = HttpPoller(config.http, dict(config.watch), log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
 
@@ -1100,6 +1105,8 @@ class PipelineLoop:
         self._thread.join(timeout_s)
         if self.notifier is not None:
             self.notifier.stop()
+        if self.http is not None:
+            self.http.close()
 
     def _notify(self, stored: Sequence[Product]) -> None:
         """Tell the partners that may hold at least one of `stored` (a partner it is not released to
@@ -1119,6 +1126,8 @@ class PipelineLoop:
                 self.ledger.requeue_running(conn)
         while not self._stop.is_set():
             try:
+                if self.http is not None:
+                    self.http.poll()
                 self.watcher.scan()
                 self.runner.run_pending()
             except Exception as exc:  # noqa: BLE001 - the loop outlives a store hiccup; it retries
@@ -1140,6 +1149,14 @@ def run_once(
     if ledger.dialect == "sqlite":  # the only runner: jobs left running died with a process
         with node.share.write() as conn:
             ledger.requeue_running(conn)
+    if config.http:  # each configured source fetched once, into its kind's directory
+        from kizuna.ops.http_source import HttpPoller
+
+        poller = HttpPoller(config.http, dict(config.watch), log)
+        try:
+            poller.poll()
+        finally:
+            poller.close()
     Watcher(config, ledger, node).scan(now_s=time.time() + SETTLE_S)
     ran = Runner(node, config, ledger, log=log).run_pending()
     return [j for j in (ledger.get(i) for i in ran) if j is not None]
