@@ -180,10 +180,17 @@ def test_a_crash_between_ais_steps_resumes_without_duplicates(tmp_path, store):
     with pytest.raises(Crash):
         Runner(node, config, ledger, after_step=die).run_pending()
     assert ledger.list()[0].done_steps() == {"ingest"}
-    jobs = run_once(node, config, ledger=ledger)  # SQLite: taken back at once; PostgreSQL: see below
     if ledger.dialect == "postgresql":
-        assert jobs == []  # the dead runner's job waits for its stale heartbeat (or its lock, see test)
-        return
+        # Its runner's lock session is still open: another runner leaves the job alone (heartbeat
+        # fresh, lock held) ...
+        other = JobLedger(store)
+        assert run_once(node, config, ledger=other) == []
+        # ... and takes it back at once when that session ends, as when the process dies.
+        ledger.close()
+        jobs = run_once(node, config, ledger=other)
+        other.close()
+    else:  # the only runner: its running jobs died with it, taken back at once
+        jobs = run_once(node, config, ledger=ledger)
     assert [j.state for j in jobs] == ["done"]
     counts = {s.step: s.counts for s in jobs[0].steps}
     assert counts["ingest"]["loaded"] == 98 and counts["events"]["products"] == 1
@@ -452,3 +459,53 @@ def test_a_slow_or_failing_http_source_backs_off_and_the_loop_goes_on(tmp_path, 
         poller.close()
     assert "Timeout" in logged[0] and "HTTP 500" in logged[1]
     assert [s.failures for s in poller.states] == [1, 1]
+
+
+# ------------------------------------------------------------------ dead runners on PostgreSQL
+_CLAIMING_RUNNER = """
+import sys, time
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.pipeline_jobs import JobLedger
+store = CatalogStore(sys.argv[1])
+ledger = JobLedger(store)
+with store.engine.begin() as conn:
+    ledger.enqueue(conn, "tdm", "ab" * 32, "/nowhere/x.kvn")
+    job = ledger.claim(conn)
+print(job.job_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_postgresql_runners_job_is_taken_back_at_once(store):
+    """A runner process claims a job and is killed (SIGKILL): another runner with the default two-minute
+    heartbeat rule takes the job at once, because the dead runner's advisory lock went with its session."""
+    import subprocess
+    import sys
+    import time
+
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one runner, which takes its own interrupted jobs back at start")
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PATH": "/usr/bin:/bin"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CLAIMING_RUNNER, store.url], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        job_id = (child.stdout.readline() if child.stdout else "").strip()
+        assert job_id.startswith("tdm-")
+        ledger = JobLedger(store)
+        with store.engine.begin() as conn:  # alive: its job is not taken
+            assert ledger.claim(conn) is None
+        child.kill()
+        child.wait(10)
+        deadline = time.monotonic() + 10  # the server notices the closed socket at once, in practice
+        claimed = None
+        while claimed is None and time.monotonic() < deadline:
+            with store.engine.begin() as conn:
+                claimed = ledger.claim(conn)
+            time.sleep(0.05)
+        assert claimed is not None and claimed.job_id == job_id and claimed.attempts == 2
+        ledger.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)

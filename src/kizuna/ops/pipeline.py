@@ -738,12 +738,14 @@ class Runner:
                 with self.node.share.write() as conn:
                     self.ledger.mark_step(conn, job.job_id, step, started, {}, error=reason)
                     self.ledger.finish(conn, job.job_id, error=f"{step}: {reason}")
+                self.ledger.release(job.job_id)
                 self.log(f"job {job.job_id} failed at {step}: {reason}")
                 return
             if self.after_step is not None:
                 self.after_step(job.job_id, step)
         with self.node.share.write() as conn:
             self.ledger.finish(conn, job.job_id)
+        self.ledger.release(job.job_id)
 
     # ------------------------------------------------------------ steps
     def _step(self, kind: str, step: str) -> Callable[[StepContext, datetime], None]:
@@ -1103,6 +1105,8 @@ class PipelineLoop:
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self.ledger.close()
         if self.notifier is not None:
             self.notifier.stop()
         if self.http is not None:
@@ -1145,7 +1149,18 @@ def run_once(
     """Enqueue what is waiting in the watched directories, run every job, return the jobs run. On
     SQLite jobs left running by a dead process are resumed now; on PostgreSQL (where other runners may
     be alive) once their heartbeat is `ledger.stale_s` old."""
+    own = ledger is None
     ledger = ledger or JobLedger(node.catalog)
+    try:
+        return _run_once(node, config, log, ledger)
+    finally:
+        if own:
+            ledger.close()  # its job locks end with it (PostgreSQL)
+
+
+def _run_once(
+    node: Node, config: PipelineConfig, log: Callable[[str], None], ledger: JobLedger
+) -> list[JobRecord]:
     if ledger.dialect == "sqlite":  # the only runner: jobs left running died with a process
         with node.share.write() as conn:
             ledger.requeue_running(conn)
