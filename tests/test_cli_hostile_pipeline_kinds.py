@@ -100,6 +100,17 @@ ROWS: list[tuple[str, object, str]] = [
     ("http", [{"url": "http://a/x", "kind": "elements", "max_bytes": 2**40}], "pipeline.http[0].max_bytes"),
     ("http", [{"url": "http://a/x", "kind": "elements", "max_bytes": 1.5}], "pipeline.http[0].max_bytes"),
     ("http", [{"url": "http://a/x", "kind": "elements", "verb": "POST"}], "pipeline.http[0].verb"),
+    ("ais_stream", 5, "pipeline.ais_stream"),
+    ("ais_stream", "ftp://a:1", "pipeline.ais_stream.source"),
+    ("ais_stream", "tcp://a", "pipeline.ais_stream.source"),
+    ("ais_stream", "tcp://a:70000", "pipeline.ais_stream.source"),
+    ("ais_stream", "/var/log/ais.log", "pipeline.ais_stream.source"),
+    ("ais_stream", {"source": "tcp://a:1", "batch_s": 0}, "pipeline.ais_stream.batch_s"),
+    ("ais_stream", {"source": "tcp://a:1", "batch_lines": 0}, "pipeline.ais_stream.batch_lines"),
+    ("ais_stream", {"source": "tcp://a:1", "batch_lines": 10**7}, "pipeline.ais_stream.batch_lines"),
+    ("ais_stream", {"source": "tcp://a:1", "arrival_time": "yes"}, "pipeline.ais_stream.arrival_time"),
+    ("ais_stream", {"source": "tcp://a:1", "flush": 1}, "pipeline.ais_stream.flush"),
+    ("ais_stream", {"batch_s": 1}, "pipeline.ais_stream.source"),
     (
         "markings.rules",
         [{"product": "observation", "marking": "SECRET//REL TO JPN", "in_aoi": "sea"}],
@@ -193,3 +204,30 @@ def test_the_new_keys_with_good_values_are_accepted(base):  # noqa: ANN001
     )
     # the HTTP source (a closed loopback port) fails, is logged, and the run goes on
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"ais_stream": "tcp://127.0.0.1:1"}, "pipeline.ais_stream:"),
+        ({"http": [{"url": "http://127.0.0.1:1/a.nmea", "kind": "ais"}]}, "pipeline.http[0].kind:"),
+    ],
+)
+def test_a_feed_for_a_kind_that_is_not_watched_is_refused(base, extra, field):  # noqa: ANN001
+    cfg = copy.deepcopy(base["cfg"])
+    del cfg["pipeline"]["watch"]["ais"]
+    cfg["pipeline"] |= extra
+    tmp: Path = base["tmp"]  # type: ignore[assignment]
+    bad = tmp / f"unwatched-{len(extra)}-{abs(hash(field))}.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    args = [
+        "pipeline",
+        "run-once",
+        "--partners",
+        str(bad),
+        "--keys",
+        str(base["keys"]),
+        "--db",
+        str(base["db"]),
+    ]
+    refused(args, contains=field)

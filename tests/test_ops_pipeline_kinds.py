@@ -509,3 +509,53 @@ def test_a_killed_postgresql_runners_job_is_taken_back_at_once(store):
         if child.poll() is None:
             child.kill()
             child.wait(10)
+
+
+# ------------------------------------------------------------------ live AIS feed
+def test_a_live_ais_feed_is_cut_into_batches_that_run_as_ais_jobs(tmp_path, store):
+    """A loopback TCP feed serves the ORBCOMM sample (timed by its tag blocks) and 20 lines of the pyais
+    sample (no receiver time): the running pipeline writes the feed as batch files into the `ais`
+    directory and runs them as jobs. With `arrival_time` the untimed reports are stamped and stored
+    too; the timed ones keep their own 2014 times."""
+    import socket
+    import threading
+    import time
+
+    from kizuna.ops.pipeline import PipelineLoop
+    from kizuna.store.ais_store import AisStore
+
+    untimed = (SAMPLE.parent / "ais" / "pyais_nmea_data_sample.txt").read_text().splitlines()[:20]
+    feed = AIS_SAMPLE.read_text().splitlines() + untimed
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(("\r\n".join(feed) + "\r\n").encode())
+            time.sleep(3.0)  # stays connected: a live feed does not end
+
+    threading.Thread(target=serve, daemon=True).start()
+    extra = {
+        "poll_s": 0.1,
+        "ais_stream": {"source": f"tcp://127.0.0.1:{port}", "batch_s": 0.3, "arrival_time": True},
+    }
+    node, config = _node(tmp_path, store, extra)
+    loop = PipelineLoop(node, config, log=lambda _m: None, notify=False).start(warm_up=False)
+    try:
+        deadline = time.monotonic() + 20
+        ledger = JobLedger(store)
+        while time.monotonic() < deadline and not [j for j in ledger.list() if j.state == "done"]:
+            time.sleep(0.1)
+    finally:
+        loop.stop()
+        listener.close()
+    done = [j for j in ledger.list() if j.kind == "ais" and j.state == "done"]
+    assert done, [j.as_dict() for j in ledger.list()]
+    files = sorted((tmp_path / "ais").glob("stream-*.nmea"))
+    assert files and all(not f.name.startswith(".") for f in files)
+    ais = AisStore(store)
+    times = ais.positions().time_utc
+    # the three timed ORBCOMM reports of 2014-12-10, and stamped reports of today from the pyais lines
+    assert int((times < np.datetime64("2015-01-01")).sum()) == 3
+    assert int((times > np.datetime64("2026-01-01")).sum()) > 0

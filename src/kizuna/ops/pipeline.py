@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -49,6 +49,9 @@ from kizuna.share.markings import Marking, MarkingConfig, parse_banner
 from kizuna.share.node import ConfigError, Node
 from kizuna.share.products import Product, derived_product_id
 from kizuna.store.pipeline_jobs import JobLedger, JobRecord
+
+if TYPE_CHECKING:
+    from kizuna.ops.ais_batches import StreamSettings
 
 KINDS = ("elements", "ais", "sar_detections", "cdm", "tdm")
 # Each kind's steps in order (elements: `proximity` follows when the config has a proximity section).
@@ -189,6 +192,7 @@ class PipelineConfig:
     maritime: MaritimeSettings = field(default_factory=MaritimeSettings)
     dark: DarkSettings = field(default_factory=DarkSettings)
     http: tuple[HttpSource, ...] = ()
+    ais_stream: StreamSettings | None = None
 
     def steps(self, kind: str) -> tuple[str, ...]:
         """The steps a job of `kind` runs, in order."""
@@ -246,6 +250,7 @@ class PipelineConfig:
             "maritime",
             "dark_vessels",
             "http",
+            "ais_stream",
             "markings",
         )
         _no_unknown(data, known, "", bad)
@@ -298,6 +303,7 @@ class PipelineConfig:
         maritime = _maritime(data.get("maritime"), base, bad)
         dark = _dark(data.get("dark_vessels"), bad)
         http = _http(data.get("http"), watch, bad)
+        ais_stream = _ais_stream(data.get("ais_stream"), watch, bad)
         mk = data.get("markings") or {}
         if not isinstance(mk, Mapping):
             raise bad("markings", "must be a mapping with default and rules")
@@ -352,6 +358,7 @@ class PipelineConfig:
             maritime=maritime,
             dark=dark,
             http=http,
+            ais_stream=ais_stream,
         )
 
 
@@ -503,6 +510,38 @@ def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> t
             raise bad(f"{at}.polygon", "needs at least 3 distinct vertices")
         inline.append(AreaSettings(name.strip(), ((tuple(points),),)))
     return tuple(inline)
+
+
+def _ais_stream(
+    data: object, watch: Mapping[str, Path], bad: Callable[[str, str], ConfigError]
+) -> StreamSettings | None:
+    """`tcp://HOST:PORT` (or udp://), or a mapping with source, batch_s, batch_lines, arrival_time."""
+    from kizuna.ops.ais_batches import StreamSettings
+    from kizuna.ops.ais_stream import StreamSourceError, parse_source
+
+    if data is None:
+        return None
+    sec = {"source": data} if isinstance(data, str) else data
+    known = ("source", "batch_s", "batch_lines", "arrival_time")
+    sec = _section(sec, "ais_stream", known, bad)
+    text = sec.get("source")
+    if not isinstance(text, str) or "://" not in text:
+        raise bad("ais_stream.source", "must be tcp://HOST:PORT or udp://HOST:PORT")
+    try:
+        source = parse_source(text)
+    except StreamSourceError as exc:
+        raise bad("ais_stream.source", str(exc)) from None
+    if "ais" not in watch:
+        raise bad("ais_stream", "needs pipeline.watch.ais: its batches are AIS jobs written there")
+    arrival = sec.get("arrival_time", False)
+    if not isinstance(arrival, bool):
+        raise bad("ais_stream.arrival_time", f"must be true or false, not {arrival!r}")
+    return StreamSettings(
+        source=source,
+        batch_s=_number(sec, "batch_s", 10.0, 0.1, 3600.0, bad, "ais_stream."),
+        batch_lines=_whole(sec, "batch_lines", 5000, 1, 100_000, bad, "ais_stream."),
+        arrival_time=arrival,
+    )
 
 
 def _rule_aoi(
@@ -1090,6 +1129,17 @@ class PipelineLoop:
             self.http = HttpPoller(config.http, dict(config.watch), log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
+        self.stream: Any = None  # the live AIS feed cut into jobs, when configured
+        if config.ais_stream is not None:
+            from kizuna.ops.ais_batches import BatchWriter
+            from kizuna.store.ais_store import AisStore
+
+            self.stream = BatchWriter(
+                AisStore(node.catalog), config.ais_stream, config.watch["ais"], stop=self._stop, log=log
+            )
+        self._stream_thread = threading.Thread(
+            target=self._run_stream, name=f"pipeline-ais-{node.node_id}", daemon=True
+        )
 
     def start(self, *, warm_up: bool = True) -> PipelineLoop:
         """Start the loop; with `warm_up` first screen one protected asset alone, here and now, so the
@@ -1100,11 +1150,23 @@ class PipelineLoop:
         if self.notifier is not None:
             self.notifier.start()
         self._thread.start()
+        if self.stream is not None:
+            self._stream_thread.start()
         return self
+
+    def _run_stream(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.stream.run()  # returns when stopped; it reconnects by itself
+            except Exception as exc:  # noqa: BLE001 - the feed outlives a bad batch; it starts again
+                self.log(f"pipeline ais_stream: {type(exc).__name__}: {exc}")
+                self._stop.wait(1.0)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
+        if self._stream_thread.is_alive():
+            self._stream_thread.join(timeout_s)
         if not self._thread.is_alive():
             self.ledger.close()
         if self.notifier is not None:
