@@ -559,3 +559,49 @@ def test_a_live_ais_feed_is_cut_into_batches_that_run_as_ais_jobs(tmp_path, stor
     # the three timed ORBCOMM reports of 2014-12-10, and stamped reports of today from the pyais lines
     assert int((times < np.datetime64("2015-01-01")).sum()) == 3
     assert int((times > np.datetime64("2026-01-01")).sum()) > 0
+
+
+def test_the_documented_other_inputs_config_is_valid(tmp_path):
+    import re
+
+    import yaml
+
+    from kizuna.share.markings import default_config
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "live-node.md").read_text()
+    block = re.findall(r"```yaml\n(.*?)```", doc, flags=re.S)[1]
+    for d in ("elements", "ais", "sar", "cdm", "tdm"):
+        (tmp_path / "incoming" / d).mkdir(parents=True)
+    cfg = PipelineConfig.from_mapping(
+        yaml.safe_load(block)["pipeline"], tmp_path, "live-node.md", "JPN", "SECRET", default_config()
+    )
+    assert set(cfg.watch) == {"elements", "ais", "sar_detections", "cdm", "tdm"}
+    assert cfg.steps("elements")[-1] == "proximity" and cfg.proximity is not None
+    assert [a.name for a in cfg.maritime.aois] == ["east-china-sea"]
+    assert cfg.http[0].kind == "elements" and cfg.ais_stream is not None
+    assert cfg.ais_stream.source.port == 10110
+    east = cfg.marking_for("maritime_event", [], (), ["east-china-sea"])
+    assert east.banner() == "SECRET//REL TO USA, JPN"
+    assert cfg.marking_for("maritime_event", [], (), []) == cfg.default_marking
+
+
+def test_jobs_list_and_show_show_the_new_kinds(tmp_path, store):
+    import json
+
+    from tests.cli_harness import invoke
+
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI reads the SQLite file")
+    node, config = _node(tmp_path, store)
+    _drop(tmp_path / "tdm" / "ex2.kvn", (TDM_DIR / "TDMExample2.kvn").read_text())
+    (job,) = run_once(node, config)
+    db = str(tmp_path / "kizuna.db")
+    listed = json.loads(invoke(["jobs", "list", "--db", db, "-f", "json"]).stdout)
+    assert [(j["kind"], j["state"], j["steps_done"]) for j in listed["jobs"]] == [
+        ("tdm", "done", "observations")
+    ]
+    assert listed["jobs"][0]["products"] == 1
+    shown = json.loads(invoke(["jobs", "show", job.job_id, "--db", db, "-f", "json"]).stdout)
+    assert (
+        shown["steps"][0]["counts"]["observations"] == 7
+    )  # the data lines of the example and shown["steps"][0]["duration_s"] >= 0
