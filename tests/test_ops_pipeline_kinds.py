@@ -605,3 +605,45 @@ def test_jobs_list_and_show_show_the_new_kinds(tmp_path, store):
     assert (
         shown["steps"][0]["counts"]["observations"] == 7
     )  # the data lines of the example and shown["steps"][0]["duration_s"] >= 0
+
+
+def test_aois_from_a_geojson_file_keep_holes_and_multipolygons(tmp_path):
+    """RFC 7946 polygons: the first ring is the outline, the next ones holes; a MultiPolygon is one area.
+    Points checked by hand: the hole's centre is outside, a point in the second part is inside."""
+    import json
+
+    from kizuna.maritime.areas import areas_containing
+    from kizuna.share.markings import default_config
+
+    square = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]
+    hole = [[4, 4], [6, 4], [6, 6], [4, 6], [4, 4]]
+    far = [[20, 20], [21, 20], [21, 21], [20, 21], [20, 20]]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "ring"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[square, hole], [far]]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "west"},
+                "geometry": {"type": "Polygon", "coordinates": [[[-5, 0], [3, 0], [3, 3], [-5, 3], [-5, 0]]]},
+            },
+        ],
+    }
+    (tmp_path / "aois.geojson").write_text(json.dumps(doc))
+    (tmp_path / "in").mkdir()
+    cfg = PipelineConfig.from_mapping(
+        {"watch": {"ais": "in"}, "maritime": {"aois": "aois.geojson"}},
+        tmp_path,
+        "x",
+        "JPN",
+        "SECRET",
+        default_config(),
+    )
+    areas = [(a.name, a.polygons) for a in cfg.maritime.aois]
+    lat = [5.0, 2.0, 20.5, 1.0, 50.0]
+    lon = [5.0, 2.0, 20.5, -1.0, 50.0]
+    assert areas_containing(lat, lon, areas) == [[], ["ring", "west"], ["ring"], ["west"], []]

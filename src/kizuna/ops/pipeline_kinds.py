@@ -42,6 +42,8 @@ MAX_TEXT_BYTES = 64 << 20
 OBSERVATIONS_PER_PRODUCT = 5000
 #: AIS read either side of a SAR image: the dark-vessel matcher interpolates over at most 3 h gaps
 DARK_AIS_WINDOW = timedelta(hours=3)
+#: AIS read around the detections [deg]: a vessel at 30 kn covers 1.5 degrees of latitude in 3 h
+DARK_AIS_BOX_PAD_DEG = 2.0
 #: AIS read around the file's positions [deg]: an encounter partner reported only in an earlier file
 AIS_BOX_PAD_DEG = 0.5
 
@@ -187,8 +189,17 @@ def sar_detections_dark_vessels(runner: Runner, ctx: StepContext, started: datet
             f"{ctx.path}: detection {res.records[worst].detection_id} is {offsets[worst]:+.0f} s from the "
             f"first detection's time, beyond pipeline.dark_vessels.time_tolerance_s {tolerance:g}"
         )
+    lat = [d.lat_deg for d in res.records]
+    lon = [d.lon_deg for d in res.records]
+    pad = DARK_AIS_BOX_PAD_DEG
+    box = (
+        max(min(lon) - pad, -180.0),
+        max(min(lat) - pad, -90.0),
+        min(max(lon) + pad, 180.0),
+        min(max(lat) + pad, 90.0),
+    )
     positions = AisStore(runner.node.catalog).positions(
-        start=image - DARK_AIS_WINDOW, stop=image + DARK_AIS_WINDOW
+        bbox=box, start=image - DARK_AIS_WINDOW, stop=image + DARK_AIS_WINDOW
     )
     result = find_dark_vessels(res.records, positions, t64, gate_m=runner.config.dark.gate_m)
     payload = dark_product(result, source=ctx.path.name) | {"job": ctx.job.job_id}
@@ -232,6 +243,7 @@ def _norad(designator: str) -> int | None:
 
 
 def cdm_conjunction(runner: Runner, ctx: StepContext, started: datetime) -> None:
+    from kizuna.ops.ais_stream import _plain_json
     from kizuna.sda.assess import assess_cdm
 
     cdm, _ = _cdm(runner, ctx)
@@ -260,7 +272,6 @@ def cdm_conjunction(runner: Runner, ctx: StepContext, started: datetime) -> None
         payload["assessment"] = assess_cdm(cdm).as_dict()
     except (KizunaError, ValueError, KeyError, np.linalg.LinAlgError) as exc:
         payload["assessment_error"] = f"{type(exc).__name__}: {exc}"
-    from kizuna.ops.ais_stream import _plain_json
 
     marking = runner.config.marking_for("conjunction", [owners.get(n) for n in objects], objects)
     pid = derived_product_id(runner.node.node_id, f"cdm/{ctx.job.sha256}")
@@ -274,6 +285,7 @@ def cdm_conjunction(runner: Runner, ctx: StepContext, started: datetime) -> None
 # ------------------------------------------------------------------ TDMs
 def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> None:
     from kizuna.formats.tdm import read_tdm
+    from kizuna.ops.ais_stream import _plain_json
 
     text = _text(runner, ctx)
     try:
@@ -299,8 +311,6 @@ def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> Non
                 "job": ctx.job.job_id,
             }
             pid = derived_product_id(runner.node.node_id, f"tdm/{ctx.job.sha256}/{i}/{part}")
-            from kizuna.ops.ais_stream import _plain_json
-
             products.append(
                 Product.new("observation", _plain_json(payload), marking, runner.node.node_id, id=pid)
             )
