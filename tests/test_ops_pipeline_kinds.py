@@ -71,7 +71,9 @@ def test_an_ais_file_is_stored_once_and_its_job_shows_the_counts(tmp_path, store
     two-part static message; the same content under another name is the same job."""
     from kizuna.store.ais_store import AisStore
 
-    node, config = _node(tmp_path, store)
+    world = [[-180, -90], [180, -90], [180, 90], [-180, 90]]
+    # every event type with the GLOBE shore rules and the bundled ports: the default detector path
+    node, config = _node(tmp_path, store, {"maritime": {"aois": [{"name": "world", "polygon": world}]}})
     _drop(tmp_path / "ais" / "orbcomm.nmea", AIS_SAMPLE.read_text())
     jobs = run_once(node, config)
     assert [(j.kind, j.state) for j in jobs] == [("ais", "done")]
@@ -79,6 +81,8 @@ def test_an_ais_file_is_stored_once_and_its_job_shows_the_counts(tmp_path, store
     assert list(steps) == ["ingest", "events"]
     # Reference: the three `!AIVDM,1,1` type-1 sentences of the file, each with its tag-block time.
     assert steps["ingest"]["loaded"] == 3 and steps["ingest"]["rejected"] == 0
+    # one vessel: the three type-1 payloads share their MMSI bits ("13F?Vv7...")
+    assert steps["events"]["vessels"] == 1 and steps["events"]["positions_read"] == 3
     assert AisStore(store).count() == 3
     _drop(tmp_path / "ais" / "copy.nmea", AIS_SAMPLE.read_text())
     assert run_once(node, config) == []
