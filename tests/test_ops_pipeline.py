@@ -305,7 +305,7 @@ _DELETE = object()
     [
         ("watch", _DELETE, "pipeline.watch"),
         ("watch", {}, "pipeline.watch"),
-        ("watch.ais", "incoming", "pipeline.watch.ais"),
+        ("watch.radar", "incoming", "pipeline.watch.radar"),
         ("watch.elements", "no/such/dir", "pipeline.watch.elements"),
         ("watch.elements", 7, "pipeline.watch.elements"),
         ("poll_s", 0, "pipeline.poll_s"),

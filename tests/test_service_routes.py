@@ -60,6 +60,8 @@ def test_product_collections_are_spelled_as_english_plurals(tmp_path):
         "proximity-alerts",
         "dark-vessels",
         "maritime-alerts",
+        "maritime-events",
+        "observations",
         "launch-events",
         "track-updates",
         "impact-predictions",

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -50,9 +50,26 @@ from kizuna.share.node import ConfigError, Node
 from kizuna.share.products import Product, derived_product_id
 from kizuna.store.pipeline_jobs import JobLedger, JobRecord
 
-KINDS = ("elements",)
-STEPS = {"elements": ("ingest", "screen", "maneuvers")}
-PRODUCT_KINDS = ("conjunction", "maneuver")
+if TYPE_CHECKING:
+    from kizuna.ops.ais_batches import StreamSettings
+
+KINDS = ("elements", "ais", "sar_detections", "cdm", "tdm")
+# Each kind's steps in order (elements: `proximity` follows when the config has a proximity section).
+STEPS = {
+    "elements": ("ingest", "screen", "maneuvers"),
+    "ais": ("ingest", "events"),
+    "sar_detections": ("dark_vessels",),
+    "cdm": ("ingest", "conjunction"),
+    "tdm": ("observations",),
+}
+PRODUCT_KINDS = (
+    "conjunction",
+    "maneuver",
+    "proximity_alert",
+    "maritime_event",
+    "dark_vessels",
+    "observation",
+)
 # A maneuver needs sets after it to be seen (the detector's persistence test), so an arrival can reveal
 # one a few sets back: those ending this long before the arrival's first new set are still published
 # (ids derived from object and window, so one found again is not stored twice).
@@ -62,6 +79,13 @@ HASH_CHUNK = 1 << 20
 MAX_POLL_S = 3600.0
 MAX_QUEUED = 1_000_000
 MAX_SCREEN_DAYS = 7.0
+MAX_PROXIMITY_KM = 5000.0
+MAX_LOOKBACK_H = 720.0  # 30 days of AIS history per arrival at most
+MAX_AOIS = 1000
+MAX_AOI_VERTICES = 100_000
+MAX_AOI_BYTES = 64 << 20
+MAX_HTTP_SOURCES = 100
+MAX_HTTP_BYTES = 1 << 30
 # Files still being written: the convention is to write elsewhere (or under a dot/.part name) and
 # rename into the directory; a file younger than this is also left for the next scan.
 SETTLE_S = 0.2
@@ -83,13 +107,66 @@ class MarkingRule:
     banner: str
     owner: str | None = None
     norad: frozenset[int] = frozenset()
+    aoi: str | None = None  # maritime products: one found in this area of interest
 
-    def matches(self, product: str, owners: Sequence[str | None], objects: Sequence[int]) -> bool:
+    def matches(
+        self, product: str, owners: Sequence[str | None], objects: Sequence[int], areas: Sequence[str] = ()
+    ) -> bool:
         if product != self.product:
+            return False
+        if self.aoi is not None and self.aoi not in areas:
             return False
         if self.owner is not None and self.owner not in {(o or "").upper() for o in owners}:
             return False
         return not self.norad or bool(self.norad & set(objects))
+
+
+@dataclass(frozen=True)
+class ProximitySettings:
+    """`pipeline.proximity`: each element-set arrival watches the protected assets for objects coming
+    within `range_km` over `days` from the newest arrived epoch (`sda.proximity.watch`)."""
+
+    range_km: float = 50.0
+    days: float = 1.0
+    step_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class AreaSettings:
+    """One area of interest: a name and its polygons (rings of (lon, lat), GeoJSON order)."""
+
+    name: str
+    polygons: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
+
+
+@dataclass(frozen=True)
+class MaritimeSettings:
+    """`pipeline.maritime`: AIS events (GFW definitions, `maritime.events`) of the vessels an AIS file
+    reported, over `lookback_h` before its first position; only events inside an AOI are published."""
+
+    aois: tuple[AreaSettings, ...] = ()
+    events: tuple[str, ...] = ("gap", "encounter", "loitering", "spoofing", "port_visit")
+    lookback_h: float = 24.0
+    shore: bool = True
+
+
+@dataclass(frozen=True)
+class DarkSettings:
+    """`pipeline.dark_vessels`: SAR detections matched with stored AIS (`maritime.dark`)."""
+
+    gate_m: float = 1000.0
+    time_tolerance_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class HttpSource:
+    """One `pipeline.http` entry: `url` fetched every `every_s` into the `kind` directory."""
+
+    url: str
+    kind: str
+    every_s: float = 300.0
+    timeout_s: float = 30.0
+    max_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -111,10 +188,22 @@ class PipelineConfig:
     maneuvers: bool = True
     maneuver_history_days: float = 60.0
     rules: tuple[MarkingRule, ...] = field(default=())
+    proximity: ProximitySettings | None = None
+    maritime: MaritimeSettings = field(default_factory=MaritimeSettings)
+    dark: DarkSettings = field(default_factory=DarkSettings)
+    http: tuple[HttpSource, ...] = ()
+    ais_stream: StreamSettings | None = None
 
-    def marking_for(self, product: str, owners: Sequence[str | None], objects: Sequence[int]) -> Marking:
+    def steps(self, kind: str) -> tuple[str, ...]:
+        """The steps a job of `kind` runs, in order."""
+        extra = ("proximity",) if kind == "elements" and self.proximity is not None else ()
+        return STEPS[kind] + extra
+
+    def marking_for(
+        self, product: str, owners: Sequence[str | None], objects: Sequence[int], areas: Sequence[str] = ()
+    ) -> Marking:
         for rule in self.rules:
-            if rule.matches(product, owners, objects):
+            if rule.matches(product, owners, objects, areas):
                 return rule.marking
         return self.default_marking
 
@@ -150,7 +239,20 @@ class PipelineConfig:
 
         if not isinstance(data, Mapping):
             raise bad("", "must be a mapping")
-        known = ("watch", "poll_s", "max_queued", "protected", "screening", "maneuvers", "markings")
+        known = (
+            "watch",
+            "poll_s",
+            "max_queued",
+            "protected",
+            "screening",
+            "maneuvers",
+            "proximity",
+            "maritime",
+            "dark_vessels",
+            "http",
+            "ais_stream",
+            "markings",
+        )
         _no_unknown(data, known, "", bad)
         watch_raw = data.get("watch")
         if not isinstance(watch_raw, Mapping) or not watch_raw:
@@ -197,6 +299,11 @@ class PipelineConfig:
         if not isinstance(enabled, bool):
             raise bad("maneuvers.enabled", f"must be true or false, not {enabled!r}")
         history_days = _number(man, "history_days", 60.0, 1.0, 3660.0, bad, "maneuvers.")
+        proximity = _proximity(data.get("proximity"), bad)
+        maritime = _maritime(data.get("maritime"), base, bad)
+        dark = _dark(data.get("dark_vessels"), bad)
+        http = _http(data.get("http"), watch, bad)
+        ais_stream = _ais_stream(data.get("ais_stream"), watch, bad)
         mk = data.get("markings") or {}
         if not isinstance(mk, Mapping):
             raise bad("markings", "must be a mapping with default and rules")
@@ -211,7 +318,9 @@ class PipelineConfig:
             at = f"markings.rules[{i}]"
             if not isinstance(r, Mapping):
                 raise bad(at, "must be a mapping with product, marking and optionally involves_owner/norad")
-            _no_unknown(r, ("product", "marking", "involves_owner", "involves_norad"), f"{at}.", bad)
+            _no_unknown(
+                r, ("product", "marking", "involves_owner", "involves_norad", "in_aoi"), f"{at}.", bad
+            )
             product = r.get("product")
             if product not in PRODUCT_KINDS:
                 raise bad(f"{at}.product", f"{product!r} is not one of {list(PRODUCT_KINDS)}")
@@ -227,6 +336,7 @@ class PipelineConfig:
                     r["marking"],
                     rule_owner.strip().upper() if rule_owner else None,
                     frozenset(_norad_list(r, "involves_norad", f"{at}.involves_norad", bad)),
+                    _rule_aoi(r.get("in_aoi"), f"{at}.in_aoi", maritime, bad),
                 )
             )
         return cls(
@@ -244,6 +354,11 @@ class PipelineConfig:
             maneuvers=enabled,
             maneuver_history_days=history_days,
             rules=tuple(rules),
+            proximity=proximity,
+            maritime=maritime,
+            dark=dark,
+            http=http,
+            ais_stream=ais_stream,
         )
 
 
@@ -271,12 +386,234 @@ def _number(
 
 
 def _whole(
-    data: Mapping[str, Any], key: str, default: int, lo: int, hi: int, bad: Callable[[str, str], ConfigError]
+    data: Mapping[str, Any],
+    key: str,
+    default: int,
+    lo: int,
+    hi: int,
+    bad: Callable[[str, str], ConfigError],
+    at: str = "",
 ) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise bad(key, f"must be a whole number from {lo} to {hi}, not {value!r}")
+        raise bad(f"{at}{key}", f"must be a whole number from {lo} to {hi}, not {value!r}")
     return value
+
+
+def _section(
+    data: object, key: str, known: Sequence[str], bad: Callable[[str, str], ConfigError]
+) -> Mapping[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise bad(key, f"must be a mapping with {', '.join(known)}")
+    _no_unknown(data, known, f"{key}.", bad)
+    return data
+
+
+def _proximity(data: object, bad: Callable[[str, str], ConfigError]) -> ProximitySettings | None:
+    """None (no proximity step) unless the section is there and not disabled."""
+    if data is None:
+        return None
+    sec = _section(data, "proximity", ("enabled", "range_km", "days", "step_s"), bad)
+    enabled = sec.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise bad("proximity.enabled", f"must be true or false, not {enabled!r}")
+    settings = ProximitySettings(
+        range_km=_number(sec, "range_km", 50.0, 0.01, MAX_PROXIMITY_KM, bad, "proximity."),
+        days=_number(sec, "days", 1.0, 1e-3, MAX_SCREEN_DAYS, bad, "proximity."),
+        step_s=_number(sec, "step_s", 60.0, 1.0, 3600.0, bad, "proximity."),
+    )
+    return settings if enabled else None
+
+
+def _maritime(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> MaritimeSettings:
+    from kizuna.maritime.events import EVENT_TYPES
+
+    sec = _section(data, "maritime", ("aois", "events", "lookback_h", "shore"), bad)
+    events = sec.get("events", list(EVENT_TYPES))
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        raise bad("maritime.events", f"must be a list of event types from {list(EVENT_TYPES)}")
+    for e in events:
+        if e not in EVENT_TYPES:
+            raise bad("maritime.events", f"{e!r} is not one of {list(EVENT_TYPES)}")
+    shore = sec.get("shore", True)
+    if not isinstance(shore, bool):
+        raise bad("maritime.shore", f"must be true or false, not {shore!r}")
+    return MaritimeSettings(
+        aois=_aois(sec.get("aois"), base, bad),
+        events=tuple(dict.fromkeys(events)),
+        lookback_h=_number(sec, "lookback_h", 24.0, 0.0, MAX_LOOKBACK_H, bad, "maritime."),
+        shore=shore,
+    )
+
+
+def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> tuple[AreaSettings, ...]:
+    """A GeoJSON file (relative to the config) or a list of {name, polygon: [[lon, lat], ...]}."""
+    from kizuna.eo.aoi import parse_geojson
+    from kizuna.errors import FormatError
+
+    if data is None:
+        return ()
+    if isinstance(data, str):
+        path = (base / data).resolve()
+        try:
+            if path.stat().st_size > MAX_AOI_BYTES:
+                raise bad("maritime.aois", f"{path} is larger than {MAX_AOI_BYTES >> 20} MiB")
+            areas = parse_geojson(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            raise bad("maritime.aois", f"{path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise bad("maritime.aois", f"{path}: not UTF-8 text") from None
+        except FormatError as exc:
+            raise bad("maritime.aois", str(exc)) from None
+        out = [
+            AreaSettings(a.name, tuple(tuple(tuple(r) for r in p) for p in a.coordinates))
+            for a in areas
+            if a.kind == "polygon"
+        ]
+        if not out:
+            raise bad("maritime.aois", f"{path}: has no Polygon or MultiPolygon feature")
+        return tuple(out)
+    if not isinstance(data, list) or not data:
+        raise bad("maritime.aois", "must be a GeoJSON file path or a list of {name, polygon}")
+    if len(data) > MAX_AOIS:
+        raise bad("maritime.aois", f"at most {MAX_AOIS} areas, not {len(data)}")
+    inline = []
+    for i, a in enumerate(data):
+        at = f"maritime.aois[{i}]"
+        if not isinstance(a, Mapping):
+            raise bad(at, "must be a mapping with name and polygon")
+        _no_unknown(a, ("name", "polygon"), f"{at}.", bad)
+        name = a.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise bad(f"{at}.name", "must be a name of 1-200 characters")
+        ring = a.get("polygon")
+        if not isinstance(ring, list) or not 3 <= len(ring) <= MAX_AOI_VERTICES:
+            raise bad(f"{at}.polygon", f"must be a list of 3-{MAX_AOI_VERTICES} [lon, lat] pairs")
+        points: list[tuple[float, float]] = []
+        for j, c in enumerate(ring):
+            if (
+                not isinstance(c, list)
+                or len(c) != 2
+                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in c)
+                or not (-180 <= c[0] <= 180 and -90 <= c[1] <= 90)
+            ):
+                raise bad(
+                    f"{at}.polygon[{j}]",
+                    f"must be [lon, lat] in degrees (lon -180..180, lat -90..90), not {c!r}",
+                )
+            points.append((float(c[0]), float(c[1])))
+        if points[0] != points[-1]:
+            points.append(points[0])  # the ring closes itself
+        if len(set(points)) < 3:
+            raise bad(f"{at}.polygon", "needs at least 3 distinct vertices")
+        inline.append(AreaSettings(name.strip(), ((tuple(points),),)))
+    return tuple(inline)
+
+
+def _ais_stream(
+    data: object, watch: Mapping[str, Path], bad: Callable[[str, str], ConfigError]
+) -> StreamSettings | None:
+    """`tcp://HOST:PORT` (or udp://), or a mapping with source, batch_s, batch_lines, arrival_time."""
+    from kizuna.ops.ais_batches import StreamSettings
+    from kizuna.ops.ais_stream import StreamSourceError, parse_source
+
+    if data is None:
+        return None
+    sec = {"source": data} if isinstance(data, str) else data
+    known = ("source", "batch_s", "batch_lines", "arrival_time")
+    sec = _section(sec, "ais_stream", known, bad)
+    text = sec.get("source")
+    if not isinstance(text, str) or "://" not in text:
+        raise bad("ais_stream.source", "must be tcp://HOST:PORT or udp://HOST:PORT")
+    try:
+        source = parse_source(text)
+    except StreamSourceError as exc:
+        raise bad("ais_stream.source", str(exc)) from None
+    if "ais" not in watch:
+        raise bad("ais_stream", "needs pipeline.watch.ais: its batches are AIS jobs written there")
+    arrival = sec.get("arrival_time", False)
+    if not isinstance(arrival, bool):
+        raise bad("ais_stream.arrival_time", f"must be true or false, not {arrival!r}")
+    return StreamSettings(
+        source=source,
+        batch_s=_number(sec, "batch_s", 10.0, 0.1, 3600.0, bad, "ais_stream."),
+        batch_lines=_whole(sec, "batch_lines", 5000, 1, 100_000, bad, "ais_stream."),
+        arrival_time=arrival,
+    )
+
+
+def _rule_aoi(
+    value: object, at: str, maritime: MaritimeSettings, bad: Callable[[str, str], ConfigError]
+) -> str | None:
+    if value is None:
+        return None
+    names = [a.name for a in maritime.aois]
+    if not isinstance(value, str) or value not in names:
+        raise bad(at, f"{value!r} is not an area of pipeline.maritime.aois ({names[:10]})")
+    return value
+
+
+def _dark(data: object, bad: Callable[[str, str], ConfigError]) -> DarkSettings:
+    from kizuna.maritime.dark import MIN_GATE_M
+
+    sec = _section(data, "dark_vessels", ("gate_m", "time_tolerance_s"), bad)
+    return DarkSettings(
+        gate_m=_number(sec, "gate_m", 1000.0, MIN_GATE_M, 100_000.0, bad, "dark_vessels."),
+        time_tolerance_s=_number(sec, "time_tolerance_s", 60.0, 0.0, 86_400.0, bad, "dark_vessels."),
+    )
+
+
+def _http(
+    data: object, watch: Mapping[str, Path], bad: Callable[[str, str], ConfigError]
+) -> tuple[HttpSource, ...]:
+    """Polled only when listed; each body lands in the watched directory of its kind."""
+    from urllib.parse import urlsplit
+
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise bad("http", "must be a list of {url, kind, every_s}")
+    if len(data) > MAX_HTTP_SOURCES:
+        raise bad("http", f"at most {MAX_HTTP_SOURCES} sources, not {len(data)}")
+    out = []
+    for i, h in enumerate(data):
+        at = f"http[{i}]"
+        if not isinstance(h, Mapping):
+            raise bad(at, "must be a mapping with url, kind and every_s")
+        _no_unknown(h, ("url", "kind", "every_s", "timeout_s", "max_bytes"), f"{at}.", bad)
+        url = h.get("url")
+        if not isinstance(url, str) or len(url) > 2000:
+            raise bad(f"{at}.url", "must be an http:// or https:// URL")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise bad(f"{at}.url", f"{url!r}: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise bad(f"{at}.url", f"{url!r} is not an http:// or https:// URL with a host")
+        if port == 0:
+            raise bad(f"{at}.url", f"{url!r}: port 0 is not a port")
+        if parts.username or parts.password:
+            raise bad(f"{at}.url", "credentials in the URL are refused (they would be logged)")
+        kind = h.get("kind")
+        if kind not in KINDS:
+            raise bad(f"{at}.kind", f"{kind!r} is not one of {list(KINDS)}")
+        if kind not in watch:
+            raise bad(
+                f"{at}.kind", f"{kind!r} is not watched: add pipeline.watch.{kind} (its bodies land there)"
+            )
+        out.append(
+            HttpSource(
+                url=url,
+                kind=str(kind),
+                every_s=_number(h, "every_s", 300.0, 1.0, 86_400.0, bad, f"{at}."),
+                timeout_s=_number(h, "timeout_s", 30.0, 0.1, 600.0, bad, f"{at}."),
+                max_bytes=_whole(h, "max_bytes", 64 << 20, 1, MAX_HTTP_BYTES, bad, f"{at}."),
+            )
+        )
+    return tuple(out)
 
 
 def _norad_list(
@@ -429,37 +766,90 @@ class Runner:
     def run(self, job: JobRecord) -> None:
         ctx = StepContext(job, Path(job.path))
         done = job.done_steps()
-        for step in STEPS[job.kind]:
+        for step in self.config.steps(job.kind):
             if step in done:
                 continue
             started = datetime.now(UTC)
             try:
-                getattr(self, f"_step_{step}")(ctx, started)
+                self._step(job.kind, step)(ctx, started)
             except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, the runner goes on
                 reason = f"{type(exc).__name__}: {exc}"[:2000]
                 with self.node.share.write() as conn:
                     self.ledger.mark_step(conn, job.job_id, step, started, {}, error=reason)
                     self.ledger.finish(conn, job.job_id, error=f"{step}: {reason}")
+                self.ledger.release(job.job_id)
                 self.log(f"job {job.job_id} failed at {step}: {reason}")
                 return
             if self.after_step is not None:
                 self.after_step(job.job_id, step)
         with self.node.share.write() as conn:
             self.ledger.finish(conn, job.job_id)
+        self.ledger.release(job.job_id)
 
     # ------------------------------------------------------------ steps
+    def _step(self, kind: str, step: str) -> Callable[[StepContext, datetime], None]:
+        """The function of `step` for a job of `kind`: the element-set steps are methods here, the
+        other kinds' live in :mod:`kizuna.ops.pipeline_kinds` as `<kind>_<step>(runner, ctx, started)`."""
+        if kind == "elements":
+            return getattr(self, f"_step_{step}")
+        from kizuna.ops import pipeline_kinds
+
+        fn = getattr(pipeline_kinds, f"{kind}_{step}")
+        return lambda ctx, started: fn(self, ctx, started)
+
+    def read_checked(self, ctx: StepContext, max_bytes: int | None = None) -> bytes:
+        """The job's file, refused when its content is no longer the job's (edited in place) or, with
+        `max_bytes`, when it is larger (checked before reading)."""
+        try:
+            if max_bytes is not None and ctx.path.stat().st_size > max_bytes:
+                raise StepFailed(f"{ctx.path}: larger than {max_bytes} bytes, the limit for this kind")
+            raw = ctx.path.read_bytes()
+        except OSError as exc:
+            raise StepFailed(f"{ctx.path}: {exc.strerror or exc}") from None
+        if hashlib.sha256(raw).hexdigest() != ctx.job.sha256:
+            raise StepFailed(f"{ctx.path}: the file changed after it arrived; its new content is a new job")
+        return raw
+
+    def check_unchanged(self, ctx: StepContext) -> None:
+        """Like :meth:`read_checked` for files that may be large: hashed in chunks, not held."""
+        try:
+            sha = file_sha256(ctx.path)
+        except OSError as exc:
+            raise StepFailed(f"{ctx.path}: {exc.strerror or exc}") from None
+        if sha != ctx.job.sha256:
+            raise StepFailed(f"{ctx.path}: the file changed after it arrived; its new content is a new job")
+
+    def mark_and_publish(
+        self,
+        ctx: StepContext,
+        step: str,
+        started: datetime,
+        products: Sequence[Product],
+        counts: dict[str, object],
+    ) -> list[Product]:
+        """Store `products` (ids already stored are skipped) and the step's done row in one transaction."""
+        job_id = ctx.job.job_id
+
+        def mark(conn: Any) -> None:
+            self.ledger.mark_step(conn, job_id, step, started, counts)
+
+        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
+        if stored:
+            self.log(f"job {job_id}: published {len(stored)} {products[0].type} product(s)")
+            self._published(stored)
+        return stored
+
+    def owners_of(self, norad_ids: Sequence[int]) -> dict[int, str | None]:
+        return {
+            e.norad_id: (e.space_object.owner if e.space_object else None)
+            for e in self.node.catalog.search(norad_ids=list(norad_ids))
+        }
+
     def _read_sets(self, ctx: StepContext) -> list[ElementSet]:
         from kizuna.formats.detect import read_bytes
 
         if not ctx.element_sets:
-            try:
-                raw = ctx.path.read_bytes()
-            except OSError as exc:
-                raise StepFailed(f"{ctx.path}: {exc.strerror or exc}") from None
-            if hashlib.sha256(raw).hexdigest() != ctx.job.sha256:
-                raise StepFailed(
-                    f"{ctx.path}: the file changed after it arrived; its new content is a new job"
-                )
+            raw = self.read_checked(ctx)
             result = read_bytes(raw, str(ctx.path))
             ctx.element_sets = [r for r in result.records if isinstance(r, ElementSet)]
         return ctx.element_sets
@@ -645,6 +1035,64 @@ class Runner:
             self.log(f"job {job_id}: published {len(stored)} maneuver product(s)")
             self._published(stored)
 
+    def proximity_products(
+        self, job_id: str, changed: Sequence[ElementSet]
+    ) -> tuple[list[Product], dict[str, object]]:
+        """The protected assets' proximity watch (`sda.proximity.watch`) over `proximity.days` from the
+        newest changed epoch (to the hour): the objects coming within `range_km` of an asset, when the
+        asset or the object is one this arrival changed (not stored)."""
+        from kizuna.sda.proximity import ProximityConfig, watch
+
+        prox = self.config.proximity
+        assert prox is not None  # the step runs only when configured
+        protected = self.protected_ids()
+        changed_ids = {e.norad_id for e in changed}
+        counts: dict[str, object] = {"changed_objects": len(changed_ids), "protected": len(protected)}
+        if not changed_ids or not protected:
+            return [], counts | {"alerts": 0, "products": 0}
+        catalog = self.node.catalog
+        assets = catalog.latest_element_sets(sorted(protected))
+        # an asset that moved is watched against everything, otherwise only the objects that moved
+        others = catalog.latest_element_sets() if protected & changed_ids else list(changed)
+        t0 = max(e.epoch_utc for e in changed).replace(minute=0, second=0, microsecond=0)
+        t0 = t0 if t0.tzinfo else t0.replace(tzinfo=UTC)
+        alerts = watch(
+            assets,
+            others,
+            np.datetime64(t0.replace(tzinfo=None), "ns"),
+            prox.days,
+            prox.range_km,
+            config=ProximityConfig(step_s=prox.step_s),
+        )
+        alerts = [a for a in alerts if a.asset_norad in changed_ids or a.object_norad in changed_ids]
+        owners = self.owners_of(sorted({n for a in alerts for n in (a.asset_norad, a.object_norad)}))
+        products = []
+        for a in alerts:
+            objects = (a.asset_norad, a.object_norad)
+            tca = str(np.datetime_as_string(a.tca_utc, unit="ms"))
+            marking = self.config.marking_for("proximity_alert", [owners.get(n) for n in objects], objects)
+            payload = a.to_product_payload() | {
+                "watch": {
+                    "start_utc": t0.isoformat().replace("+00:00", "Z"),
+                    "days": prox.days,
+                    "step_s": prox.step_s,
+                    "job": job_id,
+                }
+            }
+            pid = derived_product_id(
+                self.node.node_id, f"{job_id}/proximity/{a.asset_norad}/{a.object_norad}/{tca}"
+            )
+            products.append(
+                Product.new("proximity_alert", payload, marking, self.node.node_id, objects=objects, id=pid)
+            )
+        counts |= {"watched_objects": len(others), "alerts": len(alerts), "products": len(products)}
+        return products, counts
+
+    def _step_proximity(self, ctx: StepContext, started: datetime) -> None:
+        changed = self.changed_objects(self._read_sets(ctx))
+        products, counts = self.proximity_products(ctx.job.job_id, changed)
+        self.mark_and_publish(ctx, "proximity", started, products, counts)
+
     def _published(self, stored: Sequence[Product]) -> None:
         if self.on_published is not None:
             try:
@@ -674,8 +1122,24 @@ class PipelineLoop:
             node, config, self.ledger, log=log, on_published=self._notify if self.notifier else None
         )
         self.config, self.log = config, log
+        self.http = None
+        if config.http:  # polled only when the config lists sources
+            from kizuna.ops.http_source import HttpPoller
+
+            self.http = HttpPoller(config.http, dict(config.watch), log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
+        self.stream: Any = None  # the live AIS feed cut into jobs, when configured
+        if config.ais_stream is not None:
+            from kizuna.ops.ais_batches import BatchWriter
+            from kizuna.store.ais_store import AisStore
+
+            self.stream = BatchWriter(
+                AisStore(node.catalog), config.ais_stream, config.watch["ais"], stop=self._stop, log=log
+            )
+        self._stream_thread = threading.Thread(
+            target=self._run_stream, name=f"pipeline-ais-{node.node_id}", daemon=True
+        )
 
     def start(self, *, warm_up: bool = True) -> PipelineLoop:
         """Start the loop; with `warm_up` first screen one protected asset alone, here and now, so the
@@ -686,13 +1150,29 @@ class PipelineLoop:
         if self.notifier is not None:
             self.notifier.start()
         self._thread.start()
+        if self.stream is not None:
+            self._stream_thread.start()
         return self
+
+    def _run_stream(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.stream.run()  # returns when stopped; it reconnects by itself
+            except Exception as exc:  # noqa: BLE001 - the feed outlives a bad batch; it starts again
+                self.log(f"pipeline ais_stream: {type(exc).__name__}: {exc}")
+                self._stop.wait(1.0)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
+        if self._stream_thread.is_alive():
+            self._stream_thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self.ledger.close()
         if self.notifier is not None:
             self.notifier.stop()
+        if self.http is not None:
+            self.http.close()
 
     def _notify(self, stored: Sequence[Product]) -> None:
         """Tell the partners that may hold at least one of `stored` (a partner it is not released to
@@ -712,6 +1192,8 @@ class PipelineLoop:
                 self.ledger.requeue_running(conn)
         while not self._stop.is_set():
             try:
+                if self.http is not None:
+                    self.http.poll()
                 self.watcher.scan()
                 self.runner.run_pending()
             except Exception as exc:  # noqa: BLE001 - the loop outlives a store hiccup; it retries
@@ -729,10 +1211,29 @@ def run_once(
     """Enqueue what is waiting in the watched directories, run every job, return the jobs run. On
     SQLite jobs left running by a dead process are resumed now; on PostgreSQL (where other runners may
     be alive) once their heartbeat is `ledger.stale_s` old."""
+    own = ledger is None
     ledger = ledger or JobLedger(node.catalog)
+    try:
+        return _run_once(node, config, log, ledger)
+    finally:
+        if own:
+            ledger.close()  # its job locks end with it (PostgreSQL)
+
+
+def _run_once(
+    node: Node, config: PipelineConfig, log: Callable[[str], None], ledger: JobLedger
+) -> list[JobRecord]:
     if ledger.dialect == "sqlite":  # the only runner: jobs left running died with a process
         with node.share.write() as conn:
             ledger.requeue_running(conn)
+    if config.http:  # each configured source fetched once, into its kind's directory
+        from kizuna.ops.http_source import HttpPoller
+
+        poller = HttpPoller(config.http, dict(config.watch), log)
+        try:
+            poller.poll()
+        finally:
+            poller.close()
     Watcher(config, ledger, node).scan(now_s=time.time() + SETTLE_S)
     ran = Runner(node, config, ledger, log=log).run_pending()
     return [j for j in (ledger.get(i) for i in ran) if j is not None]

@@ -40,6 +40,8 @@ PRODUCT_TYPES = (
     "proximity_alert",
     "dark_vessels",
     "maritime_alert",
+    "maritime_event",
+    "observation",
     "launch_event",
     "track_update",
     "impact_prediction",

@@ -11,6 +11,12 @@ Invariants the pipeline relies on (``kizuna.ops.pipeline``):
 - A job claimed by a process that died stays ``running``; :meth:`JobLedger.claim` takes such jobs again
   after ``stale_s`` without a heartbeat (each committed step is one), and the steps already done
   are skipped, so the resume neither repeats nor loses work.
+- On PostgreSQL a runner also holds a session-level advisory lock on each job it runs, taken inside
+  the claiming transaction (so a job is never seen ``running`` without it) on a connection the ledger
+  keeps for its lifetime. The server frees a session's locks when its connection ends, a killed
+  process included, so ``pg_try_advisory_lock`` succeeding on a ``running`` job means its runner is
+  gone: the job is taken back at once instead of after ``stale_s``. A job whose lock is still held
+  is taken only after ``stale_s`` as before (a runner alive but silent that long).
 
 Claims: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several runners share the queue; on SQLite the
 write lock (``BEGIN IMMEDIATE``) serialises claims, one runner at a time.
@@ -18,14 +24,15 @@ write lock (``BEGIN IMMEDIATE``) serialises claims, one runner at a time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection, RowMapping
 
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.schema import pipeline_job, pipeline_step
@@ -37,6 +44,10 @@ KEEP_DONE = 10_000
 STALE_S = 120.0
 #: attempts before a job is left `failed` for an operator (each failure is recorded on the step)
 MAX_ATTEMPTS = 3
+#: the first key of the two-key advisory locks on PostgreSQL ("KZ"), so they stay apart from others'
+LOCK_CLASS = 0x4B5A
+#: jobs looked at per claim on PostgreSQL (queued ones and running ones whose runner may be gone)
+CLAIM_SCAN = 50
 
 
 def _now() -> datetime:
@@ -53,6 +64,11 @@ def _utc_set(dt: datetime) -> datetime:
 
 def job_id_for(kind: str, sha256: str) -> str:
     return f"{kind}-{sha256[:32]}"
+
+
+def lock_key(job_id: str) -> int:
+    """The job's advisory-lock key (a signed 32-bit int; two jobs sharing one only delay a takeover)."""
+    return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:4], "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,35 @@ class JobLedger:
         self.store = store
         self.engine = store.engine
         self.keep_done, self.stale_s, self.max_attempts = keep_done, stale_s, max_attempts
+        self._session: Connection | None = None  # PostgreSQL: the connection holding the job locks
+        self._held: set[str] = set()  # jobs whose lock this ledger holds (locks are re-entrant)
+
+    def close(self) -> None:
+        """End the lock session (its jobs' locks are freed, as when the process dies)."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            self._held.clear()
+            try:  # a pooled connection outlives close(): its session locks must go first
+                session.execute(text("SELECT pg_advisory_unlock_all()"))
+            except Exception:  # noqa: BLE001 - a broken session: drop the connection, and its locks with it
+                session.invalidate()
+            session.close()
+
+    def _try_lock(self, job_id: str) -> bool:
+        if self._session is None:
+            self._session = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        q = text("SELECT pg_try_advisory_lock(:c, :k)")
+        locked = bool(self._session.execute(q, {"c": LOCK_CLASS, "k": lock_key(job_id)}).scalar())
+        if locked:
+            self._held.add(job_id)
+        return locked
+
+    def release(self, job_id: str) -> None:
+        """This runner is done with the job (after its final commit): free its lock."""
+        if self._session is not None and job_id in self._held:
+            self._held.discard(job_id)
+            q = text("SELECT pg_advisory_unlock(:c, :k)")
+            self._session.execute(q, {"c": LOCK_CLASS, "k": lock_key(job_id)})
 
     @property
     def dialect(self) -> str:
@@ -188,21 +233,19 @@ class JobLedger:
         failed one with attempts left: mark it running and return it (with the steps already done)."""
         j = pipeline_job.c
         stale = _now() - timedelta(seconds=self.stale_s)
-        q = (
-            select(pipeline_job)
-            .where(
-                or_(
-                    j.state == "queued",
-                    (j.state == "running") & (j.heartbeat_utc < stale),
-                    (j.state == "failed") & (j.attempts < self.max_attempts) & (j.finished_utc < stale),
-                )
-            )
-            .order_by(j.seq)
-            .limit(1)
+        claimable = or_(
+            j.state == "queued",
+            (j.state == "running") & (j.heartbeat_utc < stale),
+            (j.state == "failed") & (j.attempts < self.max_attempts) & (j.finished_utc < stale),
         )
         if self.dialect == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        row = conn.execute(q).mappings().first()
+            row = self._claim_pg(conn, claimable, stale)
+        else:
+            row = (
+                conn.execute(select(pipeline_job).where(claimable).order_by(j.seq).limit(1))
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         now = _now()
@@ -218,6 +261,29 @@ class JobLedger:
             )
         )
         return self._job(conn, row["job_id"])
+
+    def _claim_pg(self, conn: Connection, claimable: Any, stale: datetime) -> RowMapping | None:
+        """The first job this runner may take, its advisory lock now held: a claimable one, or a
+        running one whose lock is free (its runner's session ended: the runner is gone)."""
+        j = pipeline_job.c
+        candidate = or_(claimable, j.state == "running")
+        ids = (
+            conn.execute(select(j.job_id).where(candidate).order_by(j.seq).limit(CLAIM_SCAN)).scalars().all()
+        )
+        for job_id in ids:
+            if job_id in self._held:
+                continue  # this ledger's own running job (a re-entrant lock would look free)
+            # one row at a time: FOR UPDATE on the whole scan would lock every candidate until commit
+            one = select(pipeline_job).where(j.job_id == job_id, candidate).with_for_update(skip_locked=True)
+            row = conn.execute(one).mappings().first()
+            if row is None:
+                continue  # another runner is claiming it now, or it has just finished
+            locked = self._try_lock(str(job_id))
+            fresh_run = row["state"] == "running" and row["heartbeat_utc"] >= stale
+            if locked or not fresh_run:
+                # a stale running job whose lock is still held: taken as before, after stale_s
+                return row
+        return None
 
     def requeue_running(self, conn: Connection) -> int:
         """Put every running job back in the queue: for a single runner starting up (SQLite), whose
