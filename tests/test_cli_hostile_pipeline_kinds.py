@@ -113,7 +113,7 @@ ROWS: list[tuple[str, object, str]] = [
     ("ais_stream", {"batch_s": 1}, "pipeline.ais_stream.source"),
     (
         "markings.rules",
-        [{"product": "observation", "marking": "SECRET//REL TO JPN", "in_aoi": "sea"}],
+        [{"product": "observations", "marking": "SECRET//REL TO JPN", "in_aoi": "sea"}],
         "pipeline.markings.rules[0].in_aoi",
     ),
     (

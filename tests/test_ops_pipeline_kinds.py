@@ -10,6 +10,7 @@ import contextlib
 import copy
 import csv
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.pipeline_support import JPN_ASSET, PIPELINE, SAMPLE, coalition, neigh
 from kizuna.ops.pipeline import PipelineConfig, Runner, run_once
 from kizuna.share.loopback import free_port
 from kizuna.share.node import Node, NodeConfig
+from kizuna.share.products import derived_product_id
 from kizuna.share.signing import Signer, load_private_key
 from kizuna.store.ingest import load_file
 from kizuna.store.pipeline_jobs import JobLedger
@@ -277,22 +279,40 @@ def test_a_malformed_cdm_fails_its_job_naming_the_file(tmp_path, store):
 
 
 # ------------------------------------------------------------------ TDMs
+def _tracking(products: list) -> list[tuple[str, str, float]]:
+    from kizuna.ssa.od_products import tdm_of_payload
+
+    return sorted(
+        (o.keyword, o.epoch.isoformat(), o.value)
+        for p in products
+        for seg in tdm_of_payload(p.payload, p.id).segments
+        for o in seg.observations
+    )
+
+
 @pytest.mark.parametrize("example", ["TDMExample2", "TDMExample4", "TDMExample8", "TDMExample15"])
-def test_tdm_kvn_and_xml_of_one_ccsds_example_give_the_same_observation_products(tmp_path, store, example):
+def test_tdm_kvn_and_xml_of_one_ccsds_example_give_the_same_observations_products(tmp_path, store, example):
+    """The CCSDS examples (Blue Book 503.0-B-2 annex) with their second participant renamed to a
+    NORAD number: KVN and XML give the same tracking data, every data line of the KVN file is in the
+    products, and each product is an `observations` TDM of that object (what `od fit` fits)."""
     node, config = _node(tmp_path, store)
     for ext in ("kvn", "xml"):
-        _drop(tmp_path / "tdm" / f"{example}.{ext}", (TDM_DIR / f"{example}.{ext}").read_text())
+        text = (TDM_DIR / f"{example}.{ext}").read_text()
+        text = re.sub(r"(PARTICIPANT_2\s*=\s*)\S+", r"\g<1>25544", text)
+        text = re.sub(r"<PARTICIPANT_2>[^<]*</PARTICIPANT_2>", "<PARTICIPANT_2>25544</PARTICIPANT_2>", text)
+        _drop(tmp_path / "tdm" / f"{example}.{ext}", text)
     jobs = run_once(node, config)
     assert [(j.kind, j.state) for j in jobs] == [("tdm", "done")] * 2, [j.error for j in jobs]
-    by_ext: dict[str, list] = {"kvn": [], "xml": []}
-    for p in _products(node, "observation"):
-        by_ext[p.payload["file"].rsplit(".", 1)[1]].append(p)
-    assert by_ext["kvn"] and len(by_ext["kvn"]) == len(by_ext["xml"])
-    key = lambda p: (p.payload["segment"], p.payload["part"])  # noqa: E731
-    for a, b in zip(sorted(by_ext["kvn"], key=key), sorted(by_ext["xml"], key=key), strict=True):
-        assert a.payload["observations"] == b.payload["observations"]
-        # metadata is kept as written (the encodings write numbers and dates differently)
-        assert a.payload["metadata"].keys() == b.payload["metadata"].keys()
+    products = _products(node, "observations")
+    assert products and all(p.payload["norad_id"] == 25544 and p.objects == (25544,) for p in products)
+    # product ids derive from the file's hash, segment and first value: which file each came from
+    kvn_job = next(j for j in jobs if j.path.endswith(".kvn"))
+    from_kvn = {derived_product_id("JPN", f"tdm/{kvn_job.sha256}/{i}/0") for i in range(50)}
+    by_ext: dict[str, list] = {".kvn": [], ".xml": []}
+    for p in products:
+        by_ext[".kvn" if p.id in from_kvn else ".xml"].append(p)
+    assert by_ext[".kvn"] and len(by_ext[".kvn"]) == len(by_ext[".xml"])
+    assert _tracking(by_ext[".kvn"]) == _tracking(by_ext[".xml"])
     # Every data line of the KVN file (KEYWORD = EPOCH VALUE between DATA_START and DATA_STOP) is there.
     text = (TDM_DIR / f"{example}.kvn").read_text().splitlines()
     inside, data_lines = False, 0
@@ -300,7 +320,20 @@ def test_tdm_kvn_and_xml_of_one_ccsds_example_give_the_same_observation_products
         s = line.strip()
         inside = (inside or s == "DATA_START") and s != "DATA_STOP"
         data_lines += inside and "=" in s and not s.startswith("COMMENT")
-    assert sum(len(p.payload["observations"]) for p in by_ext["kvn"]) == data_lines
+    assert len(_tracking(by_ext[".kvn"])) == data_lines
+
+
+def test_tdm_segments_of_no_catalog_object_are_named_not_published(tmp_path, store):
+    """The CCSDS example as written tracks `yyyy-nnnA`, which is no object of the catalog: a partner
+    could not fit it, so nothing is published and the step names the segment."""
+    node, config = _node(tmp_path, store)
+    _drop(tmp_path / "tdm" / "TDMExample2.kvn", (TDM_DIR / "TDMExample2.kvn").read_text())
+    (job,) = run_once(node, config)
+    assert job.state == "done"
+    assert _products(node, "observations") == []
+    (step,) = [s for s in job.steps if s.step == "observations"]
+    assert step.counts["products"] == 0
+    assert step.counts["unresolved_segments"][0]["problem"] == "no participant is a catalog object"
 
 
 # ------------------------------------------------------------------ proximity

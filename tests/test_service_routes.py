@@ -65,7 +65,6 @@ def test_product_collections_are_spelled_as_english_plurals(tmp_path):
         "launch-events",
         "track-updates",
         "impact-predictions",
-        "observations",
         "orbit-determinations",
         "derived",
     }

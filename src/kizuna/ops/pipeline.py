@@ -68,7 +68,7 @@ PRODUCT_KINDS = (
     "proximity_alert",
     "maritime_event",
     "dark_vessels",
-    "observation",
+    "observations",
 )
 # A maneuver needs sets after it to be seen (the detector's persistence test), so an arrival can reveal
 # one a few sets back: those ending this long before the arrival's first new set are still published

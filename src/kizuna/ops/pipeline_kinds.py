@@ -21,8 +21,10 @@ after a crash stores nothing twice.
     ``conjunction`` product with the message's facts and this node's own Pc
     (:func:`kizuna.sda.assess.assess_cdm`).
 ``tdm``
-    ``observations``: each segment's tracking data as ``observation`` products (at most
-    :data:`OBSERVATIONS_PER_PRODUCT` values each, so a product stays under the 1 MiB payload limit).
+    ``observations``: each catalog object's tracking data as ``observations`` products (a TDM of
+    at most :data:`OBSERVATIONS_PER_PRODUCT` values, within the TDM payload limits, that partners fit
+    with ``kizuna od fit --shared-observations``); a segment none of whose participants is a catalog
+    object (NORAD number, name or international designator) is named in the step's counts.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from kizuna.share.products import Product, derived_product_id
 
 #: text inputs read whole (CDMs, TDMs, detection lists) larger than this are refused before reading
 MAX_TEXT_BYTES = 64 << 20
-#: values per `observation` product: about 80 bytes each as JSON, well under the 1 MiB payload limit
+#: values per `observations` product: ~60 bytes of KVN each, well under the TDM payload limit
 OBSERVATIONS_PER_PRODUCT = 5000
 #: AIS read either side of a SAR image: the dark-vessel matcher interpolates over at most 3 h gaps
 DARK_AIS_WINDOW = timedelta(hours=3)
@@ -283,42 +285,86 @@ def cdm_conjunction(runner: Runner, ctx: StepContext, started: datetime) -> None
 
 
 # ------------------------------------------------------------------ TDMs
+def _tdm_objects(runner: Runner, participants: set[str]) -> dict[str, int]:
+    """NORAD ids of the TDM participants that are catalog objects: a participant written as a NORAD
+    number, or the name or international designator of an object in this node's catalog."""
+    from sqlalchemy import bindparam
+    from sqlalchemy import text as sql
+
+    from kizuna.share.limits import MAX_OBJECT_ID
+
+    found: dict[str, int] = {}
+    names = []
+    for p in participants:
+        if p.isdigit() and 0 < int(p) <= MAX_OBJECT_ID:
+            found[p] = int(p)
+        elif p:
+            names.append(p)
+    if names:
+        query = sql(
+            "SELECT norad_id, object_name, object_id FROM space_object "
+            "WHERE object_name IN :names OR object_id IN :names"
+        ).bindparams(bindparam("names", expanding=True))
+        with runner.node.catalog.engine.connect() as conn:
+            for norad, name, object_id in conn.execute(query, {"names": names}).all():
+                for key in (name, object_id):
+                    if key in names:
+                        found.setdefault(str(key), int(norad))
+    return found
+
+
 def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> None:
-    from kizuna.formats.tdm import read_tdm
-    from kizuna.ops.ais_stream import _plain_json
+    from kizuna.formats.tdm import Tdm, read_tdm, write_tdm_kvn
+    from kizuna.ssa.od_products import OBSERVATIONS, observations_payload
 
     text = _text(runner, ctx)
     try:
         tdm = read_tdm(text, str(ctx.path))
     except (FormatError, KeyError, ValueError) as exc:
         raise StepFailed(str(exc)) from None
-    marking = runner.config.marking_for("observation", [], ())
-    products = []
+    # A product carries one object's tracking data (a partner fits it by NORAD id): segments are
+    # grouped by the participant that is a catalog object; the others cannot be fitted and are named.
+    participants = {
+        v for seg in tdm.segments for k, v in seg.metadata.items() if k.startswith("PARTICIPANT_")
+    }
+    objects = _tdm_objects(runner, participants)
+    by_object: dict[int, list[Any]] = {}
+    unresolved: list[dict[str, object]] = []
     for i, seg in enumerate(tdm.segments):
-        obs = seg.observations
-        for part, start in enumerate(range(0, max(len(obs), 1), OBSERVATIONS_PER_PRODUCT)):
-            chunk = obs[start : start + OBSERVATIONS_PER_PRODUCT]
-            payload = {
-                "source": "tdm",
-                "file": ctx.path.name,
-                "header": dict(tdm.header),
-                "segment": i,
-                "part": part,
-                "metadata": dict(seg.metadata),
-                "observations": [
-                    {"keyword": o.keyword, "epoch": o.epoch.isoformat(), "value": o.value} for o in chunk
-                ],
-                "job": ctx.job.job_id,
-            }
-            pid = derived_product_id(runner.node.node_id, f"tdm/{ctx.job.sha256}/{i}/{part}")
+        norads = {
+            objects[v] for k, v in seg.metadata.items() if k.startswith("PARTICIPANT_") and v in objects
+        }
+        if len(norads) != 1:
+            names = [v for k, v in sorted(seg.metadata.items()) if k.startswith("PARTICIPANT_")]
+            problem = "no participant is a catalog object" if not norads else "several catalog objects"
+            unresolved.append({"segment": i, "participants": names, "problem": problem})
+            continue
+        norad = norads.pop()
+        # segments over the per-product size are cut into parts of their observations
+        for start in range(0, max(len(seg.observations), 1), OBSERVATIONS_PER_PRODUCT):
+            part = type(seg)(
+                metadata=dict(seg.metadata),
+                observations=seg.observations[start : start + OBSERVATIONS_PER_PRODUCT],
+            )
+            by_object.setdefault(norad, []).append((i, start, part))
+    marking_cache: dict[int, Any] = {}
+    products = []
+    for norad, parts in sorted(by_object.items()):
+        marking = marking_cache.setdefault(norad, runner.config.marking_for("observations", [], (norad,)))
+        for i, start, part in parts:
+            sub = Tdm(version=tdm.version, header=dict(tdm.header), segments=[part], file=tdm.file)
+            sub_text = write_tdm_kvn(sub)
+            payload = observations_payload(sub_text, read_tdm(sub_text, str(ctx.path)), norad)
+            pid = derived_product_id(runner.node.node_id, f"tdm/{ctx.job.sha256}/{i}/{start}")
             products.append(
-                Product.new("observation", _plain_json(payload), marking, runner.node.node_id, id=pid)
+                Product.new(OBSERVATIONS, payload, marking, runner.node.node_id, id=pid, objects=(norad,))
             )
     counts: dict[str, object] = {
         "segments": len(tdm.segments),
         "observations": tdm.observations,
         "rejected": len(tdm.issues),
         "first_errors": [i.as_dict() for i in tdm.issues[:20]],
+        "unresolved_segments": unresolved[:20],
         "products": len(products),
     }
     runner.mark_and_publish(ctx, "observations", started, products, counts)

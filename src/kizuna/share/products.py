@@ -41,7 +41,6 @@ PRODUCT_TYPES = (
     "dark_vessels",
     "maritime_alert",
     "maritime_event",
-    "observation",
     "launch_event",
     "track_update",
     "impact_prediction",

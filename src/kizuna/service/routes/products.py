@@ -71,7 +71,6 @@ COLLECTION_PATHS = {
     "dark_vessels": "dark-vessels",
     "maritime_alert": "maritime-alerts",
     "maritime_event": "maritime-events",
-    "observation": "observations",
     "launch_event": "launch-events",
     "track_update": "track-updates",
     "impact_prediction": "impact-predictions",
