@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skyfield.api import EarthSatellite, load, wgs84
 
-from kizuna.eo.footprint import sar_swath
+from kizuna.eo.footprint import field_of_regard, sar_swath
 from kizuna.eo.sensors import SarSensor
 from kizuna.formats.tle import format_tle, read_tle
 from kizuna.orbit.propagate import propagate
@@ -55,3 +55,19 @@ def test_the_radar_looks_to_the_side_it_is_told():
         edge = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
         right_of_motion = float(np.dot(np.cross(v[0], up), edge - up)) > 0
         assert right_of_motion == look_right
+
+
+def test_field_of_regard_rings_lie_at_the_incidence_limits():
+    es = read_tle(ISS.read_text(), "iss").records[-1]
+    when = np.datetime64(es.epoch_utc.replace(tzinfo=None), "ns") + np.timedelta64(1800, "s")
+    eph = propagate([es], np.array([when]), "itrf")
+    outer, inner = field_of_regard(eph.position_km[0, 0], SarSensor(15.0, 45.0), samples=24)
+    assert outer[0] == outer[-1] and inner[0] == inner[-1] and len(outer) == 25
+    ts = load.timescale()
+    l1, l2 = format_tle(es)
+    sat = EarthSatellite(l1, l2, ts=ts)
+    t = ts.from_datetime(when.astype("datetime64[us]").item().replace(tzinfo=UTC))
+    for ring, limit in ((outer, 45.0), (inner, 15.0)):
+        for lon, lat in ring[:-1]:
+            alt, _az, _d = (sat - wgs84.latlon(lat, lon)).at(t).altaz()
+            assert 90.0 - alt.degrees == pytest.approx(limit, abs=0.3)

@@ -1,5 +1,12 @@
-"""Where a side-looking SAR can image during a pass: its ground track and the near and far edges of
-its incidence window on the ground (the accessible swath), for drawing an access on a map or globe.
+"""Where a SAR can image during a pass, for drawing an access on a map or globe: its field of regard
+at one instant (the ring of ground between the near and far limits of its incidence window, around
+the sub-satellite point), and its swath along the pass (the part of that ring abeam of the track,
+where a side-looking radar without squint images).
+
+Access (:func:`kizuna.eo.access.compute_access`) asks only that the incidence be inside the window,
+in any direction: a target inside the field of regard is in access, also ahead of or behind the
+satellite, where it never enters the swath. The field of regard at mid-access therefore holds the
+target; the swath holds it only when the target's cross-track distance is within the window's.
 
 The edges are placed on the sphere through the sub-satellite point (the same spherical model
 :func:`kizuna.eo.sensors.edge_central_angle_rad` uses to predict access edges), perpendicular to the
@@ -16,6 +23,8 @@ import numpy as np
 
 from kizuna.eo.sensors import SarSensor, edge_central_angle_rad, geodetic_to_itrf
 from kizuna.orbit.frames import itrf_to_geodetic
+
+Ring = list[list[float]]  # closed [lon, lat] ring, GeoJSON order
 
 # WGS-84 first eccentricity squared: geocentric to geodetic latitude on the surface.
 _WGS84_E2 = 6.69437999014e-3
@@ -71,3 +80,31 @@ def sar_swath(
     near_lat, near_lon = _surface_lat_lon(near)
     far_lat, far_lon = _surface_lat_lon(far)
     return SwathEdges(track_lat, track_lon, near_lat, near_lon, far_lat, far_lon)
+
+
+def _ring(lat: np.ndarray, lon: np.ndarray) -> Ring:
+    return [[round(float(x), 5), round(float(y), 5)] for x, y in zip(lon, lat, strict=True)]
+
+
+def field_of_regard(r_itrf_km: np.ndarray, sensor: SarSensor, samples: int = 36) -> tuple[Ring, Ring]:
+    """The ground `sensor` can image from one ITRF position [km]: the far-limit ring (outer) and the
+    near-limit ring (inner, the hole), each closed, [lon, lat] in GeoJSON order."""
+    r = np.asarray(r_itrf_km, dtype=float).reshape(3)
+    rs = float(np.linalg.norm(r))
+    up = r / rs
+    # Any two unit vectors perpendicular to `up` span the directions on the ground.
+    east = np.cross([0.0, 0.0, 1.0], up)
+    east = east / np.linalg.norm(east) if np.linalg.norm(east) > 1e-9 else np.array([0.0, 1.0, 0.0])
+    north = np.cross(up, east)
+    lat0, lon0, _ = itrf_to_geodetic(r[None, :])
+    surface, _ = geodetic_to_itrf(lat0, lon0)
+    rt = np.linalg.norm(surface, axis=-1)
+    az = np.linspace(0.0, 2.0 * np.pi, samples + 1)
+    az[-1] = 0.0  # closed exactly
+    heading = np.cos(az)[:, None] * north + np.sin(az)[:, None] * east
+    rings = []
+    for incidence in (sensor.inc_max_deg, sensor.inc_min_deg):
+        theta = float(edge_central_angle_rad("elevation", 90.0 - incidence, np.array([rs]), rt)[0])
+        lat, lon = _surface_lat_lon(np.cos(theta) * up + np.sin(theta) * heading)
+        rings.append(_ring(lat, lon))
+    return rings[0], rings[1]
