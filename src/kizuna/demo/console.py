@@ -5,9 +5,16 @@ every kind the console shows, under two markings: UNCLASSIFIED, and SECRET//REL 
 users of the node: ``analyst-jpn`` (a JPN national, SECRET) and ``analyst-ukr`` (a UKR national,
 SECRET), so the same page shows the JPN user everything and the UKR user only the UNCLASSIFIED items.
 
-The conjunction products are the four highest-Pc events of a real all-vs-all screening of that
-catalog (1 day from its newest epoch, 10 km sphere, TLE-only maximum Pc), so the console shows real
-encounter geometry and the Pc the screening computed.
+Every product is computed by the node's analyses, none is written by hand:
+
+- conjunctions: the four highest-Pc events of an all-vs-all screening of the catalog (1 day from its
+  newest epoch, 10 km sphere, TLE-only maximum Pc);
+- maneuver: the newest maneuver found in the bundled 2023 ISS element history;
+- proximity alert: the proximity watch of the most probable conjunction's primary over that day;
+- maritime alerts: the spoofing events of the bundled real AIS, which the node stores as its own;
+- dark vessels (given a Sentinel-1 GRD SAFE product): its CFAR ship detections matched to that AIS;
+- revisit reports: SAR access and revisit of a Walker design over the bundled areas of interest,
+  with each pass's field of regard, swath and ground track (:mod:`kizuna.eo.footprint`).
 """
 
 from __future__ import annotations
