@@ -21,6 +21,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from kizuna.orbit.timescale import iso_utc
+from kizuna.service import models
 from kizuna.service.deps import CallerDep, NodeDep, Refused, audit_access
 from kizuna.service.responses import AUTH_RESPONSES, NOT_VISIBLE
 from kizuna.service.routes.console import MAX_ITEMS, _item, _released
@@ -42,6 +43,9 @@ MAX_POSITIONS_READ = 2_000_000
 MARITIME_TYPES = ("maritime_alert", "dark_vessels")
 EO_TYPE = "revisit_report"
 _ID_PATH = PathParam(max_length=limits.MAX_ID_CHARS)
+BAD_QUERY: dict[int | str, dict[str, Any]] = {
+    400: {"model": models.Error, "description": "a box, time window or stored-position count refused"}
+}
 
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +136,7 @@ def _utc(c: CallerDep, text: str | None, option: str) -> datetime | None:
         t = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)  # a time without zone is UTC
     except (ValueError, OverflowError):
-        raise Refused(422, f"{option}: not an ISO-8601 time ({text[:40]!r})", c) from None
+        raise Refused(400, f"{option}: not an ISO-8601 time ({text[:40]!r})", c) from None
 
 
 def decimate_tracks(mmsi: np.ndarray, order: np.ndarray, max_points: int) -> np.ndarray:
@@ -160,7 +164,7 @@ def decimate_tracks(mmsi: np.ndarray, order: np.ndarray, max_points: int) -> np.
     return np.concatenate(picks) if picks else order[:0]
 
 
-@router.get("/maritime/tracks", responses=AUTH_RESPONSES)
+@router.get("/maritime/tracks", responses=AUTH_RESPONSES | BAD_QUERY)
 def maritime_tracks(
     c: CallerDep,
     node: NodeDep,
@@ -176,16 +180,16 @@ def maritime_tracks(
     and time window, as one track per vessel, decimated to at most `max_points` points in all (every
     vessel keeps its first and last position). Marked :data:`AIS_MARKING`."""
     if south > north:
-        raise Refused(422, f"south ({south:g}) is north of north ({north:g})", c)
+        raise Refused(400, f"south ({south:g}) is north of north ({north:g})", c)
     t0, t1 = _utc(c, start_utc, "start_utc"), _utc(c, stop_utc, "stop_utc")
     if t0 is not None and t1 is not None and t1 < t0:
-        raise Refused(422, "stop_utc is before start_utc", c)
+        raise Refused(400, "stop_utc is before start_utc", c)
     store = AisStore(node.catalog)
     box = (west, south, east, north)
     read = store.count_positions(bbox=box, start=t0, stop=t1)
     if read > MAX_POSITIONS_READ:
         raise Refused(
-            422, f"{read} positions in that box and window; narrow them (at most {MAX_POSITIONS_READ})", c
+            400, f"{read} positions in that box and window; narrow them (at most {MAX_POSITIONS_READ})", c
         )
     found = store.positions(bbox=box, start=t0, stop=t1)
     mmsi, times, lat, lon = found.mmsi, found.time_utc, found.lat_deg, found.lon_deg
