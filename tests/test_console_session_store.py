@@ -113,3 +113,38 @@ def test_expired_sessions_are_dropped_at_the_next_login(store, clock):
     with store.engine.connect() as conn:
         users = [r.user_name for r in conn.execute(select(console_session.c.user_name))]
     assert users == ["d"]
+
+
+def test_a_restarted_service_keeps_the_browsers_session(tmp_path):
+    """End to end: a user logs in to one app; a second app on the same node store (the service
+    restarted, or another process) takes the cookie and the CSRF token; a logout there ends the
+    session in the first."""
+    from fastapi.testclient import TestClient
+
+    from kizuna.service.app import create_app
+    from kizuna.share.loopback import free_port, write_coalition
+    from kizuna.share.node import Node
+
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    node = Node.open(str(tmp_path / "JPN.db"), cfgs["JPN"], tmp_path / "keys")
+    try:
+        user = node.config.users[0]
+        token = next(t for t in _tokens(cfgs["JPN"]) if node.user_for_token(t) is not None)
+        first = TestClient(create_app(node), base_url="http://testserver")
+        me = first.post("/session", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["user"] == user.name
+        second = TestClient(create_app(node), base_url="http://testserver")
+        second.cookies.update(first.cookies)
+        assert second.get("/session").json()["csrf"] == me["csrf"]
+        assert second.delete("/session").status_code == 401  # the cookie alone changes nothing
+        assert second.delete("/session", headers={"X-Kizuna-CSRF": me["csrf"]}).status_code == 204
+        assert first.get("/session").status_code == 401
+    finally:
+        node.catalog.close()
+
+
+def _tokens(config_path) -> list[str]:
+    import yaml
+
+    doc = yaml.safe_load(config_path.read_text())
+    return [u["token"] for u in doc.get("users", []) if "token" in u]
