@@ -234,6 +234,8 @@ def test_maritime_view_draws_the_nodes_ais_and_zooms_to_an_item(site, jpn):
     south, north = (float(x) for x in lat.removesuffix(" N").split(".."))
     assert west < payload["lon_deg"] < east and south < payload["lat_deg"] < north and east - west < 5
     assert v.page.evaluate("window.kizuna.seaTrackPoints") > 0
+    when = v.page.inner_text("#sea-extent").split("; ")[1]
+    assert when.startswith("2015-06-20T21:31") and " to 2015-06-21T21:31" in when  # the event +- 12 h
     # The dark-vessel candidates of the Sentinel-1 subset, off the Belgian coast.
     before = v.page.inner_text("#sea-extent")
     v.page.locator("#sea-list li[data-id]", has_text="dark_vessels").first.click()

@@ -490,6 +490,8 @@ K.showArea = (i) => showArea(eoItems[i]);
 // ----------------------------------------------------------------- maritime: 2-D map
 const AIS_TRACK_POINTS = 4000;
 let seaView = { west: -180, south: -90, east: 180, north: 90 };
+let seaWindow = null; // [start, stop] ISO times of the AIS drawn, or every stored time
+const SEA_MARGIN_MS = 12 * 3600 * 1000; // AIS this long before and after an item's own times
 let seaItems = [];
 let seaTracks = null;
 
@@ -542,12 +544,17 @@ function drawSea() {
     }
     for (const [la, lo] of pts) g.fillRect(x(lo) - 3, y(la) - 3, 6, 6);
   }
-  $("#sea-extent").textContent = `${v.west.toFixed(2)}..${v.east.toFixed(2)} E, ${v.south.toFixed(2)}..${v.north.toFixed(2)} N; ${drawn} AIS points of ${seaTracks ? seaTracks.positions : 0} stored in view`;
+  const when = seaWindow ? `${seaWindow[0]} to ${seaWindow[1]}` : "any time";
+  $("#sea-extent").textContent = `${v.west.toFixed(2)}..${v.east.toFixed(2)} E, ${v.south.toFixed(2)}..${v.north.toFixed(2)} N; ${when}; ${drawn} AIS points of ${seaTracks ? seaTracks.positions : 0} stored in view`;
 }
 
 async function loadTracks() {
   const v = seaView;
   const q = new URLSearchParams({ west: v.west, south: v.south, east: v.east, north: v.north, max_points: AIS_TRACK_POINTS });
+  if (seaWindow) {
+    q.set("start_utc", seaWindow[0]);
+    q.set("stop_utc", seaWindow[1]);
+  }
   seaTracks = await api(`/console/api/maritime/tracks?${q}`);
   // The node's own AIS, under its marking (UNCLASSIFIED): part of what is on screen.
   shown.maritime = [...seaItems, { banner: seaTracks.banner, label: seaTracks.label }];
@@ -565,6 +572,12 @@ function zoomSea(item) {
   // dark-vessel candidates lie within one image, drawn a quarter of a degree high to tell them apart.
   const half = Math.max(item.type === "dark_vessels" ? 0.12 : 0.75, (Math.max(...lat) - Math.min(...lat)) * 0.75, ((Math.max(...lon) - Math.min(...lon)) / 2) * 0.75);
   seaView = { west: Math.max(-180, cx - 2 * half), east: Math.min(180, cx + 2 * half), south: Math.max(-90, cy - half), north: Math.min(90, cy + half) };
+  // The item's own times (an event's start and end, an image's time), widened by the margin.
+  const p = item.payload || {};
+  const times = [p.start_utc, p.end_utc, p.image_time_utc].map((t) => Date.parse(t)).filter(Number.isFinite);
+  seaWindow = times.length
+    ? [new Date(Math.min(...times) - SEA_MARGIN_MS).toISOString(), new Date(Math.max(...times) + SEA_MARGIN_MS).toISOString()]
+    : null;
   for (const li of document.querySelectorAll("#sea-list li")) li.classList.toggle("selected", li.dataset.id === item.id);
   loadTracks().catch(() => {});
 }
@@ -581,6 +594,7 @@ async function loadMaritime() {
 
 $("#sea-world").onclick = () => {
   seaView = { west: -180, south: -90, east: 180, north: 90 };
+  seaWindow = null;
   loadTracks().catch(() => {});
 };
 K.zoomSea = (i) => zoomSea(seaItems[i]);
