@@ -38,6 +38,12 @@ CHROMIUM_ARGS = [
     "--enable-unsafe-swiftshader",
 ]
 VIEWS = ("globe", "conjunctions", "alerts", "maritime", "eo", "feed")
+# A real Sentinel-1 subset (tests/data/README.md): the console node's dark-vessel candidates.
+SAFE = (
+    Path(__file__).resolve().parent
+    / "data"
+    / "S1A_IW_GRDH_1SDV_20220612T173329_20220612T173354_043633_05359A_EA25.SAFE"
+)
 
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (make test installs it)", allow_module_level=True)
@@ -53,7 +59,10 @@ def site(tmp_path_factory):
     from kizuna.share.loopback import ServerThread, free_port
 
     console = build_console_node(
-        tmp_path_factory.mktemp("console"), shared("tle/full_catalog_3le_2022-07.txt"), max_objects=2000
+        tmp_path_factory.mktemp("console"),
+        shared("tle/full_catalog_3le_2022-07.txt"),
+        max_objects=2000,
+        sar_safe=SAFE,
     )
     port = free_port()
     server = ServerThread(create_app(console.node, sse_poll_s=0.2), port).start()
@@ -164,6 +173,79 @@ def test_clicking_a_conjunction_shows_both_objects_and_its_pc(site, jpn):
     v.shot("conjunctions")
 
 
+def test_eo_view_draws_areas_passes_footprints_and_revisit(site, jpn):
+    from PIL import Image
+
+    console, _base, browser = site
+    v = jpn
+    assert v.view("eo") == SECRET
+    rows = v.page.locator("#eo-list tbody tr[data-id]")
+    areas = rows.locator("td[data-field=aoi]").all_inner_texts()
+    assert sorted(areas) == ["Kharkiv", "Kyiv", "Senkaku islands", "Tsushima strait"]
+    i = areas.index("Senkaku islands")
+    rows.nth(i).click()
+    v.page.wait_for_selector("#eo-detail h3[data-field=area]")
+    assert "Senkaku islands" in v.page.inner_text("#eo-detail h3") and v.view("eo") == SECRET
+    passes = v.page.locator("#eo-passes tbody tr").count()
+    assert passes > 0 and v.page.locator("#eo-timeline rect[data-pass]").count() == passes
+    assert v.page.locator("#eo-gaps rect").count() > 0
+    # The area, the first pass's field of regard, swath and ground track on the globe (the drawings
+    # of the other views hidden).
+    drawn = "window.kizunaViewer.entities.values.filter((e) => e.show).length"
+    assert v.page.evaluate(drawn) == 4
+    v.page.locator("#eo-passes tbody tr").nth(passes - 1).click()
+    assert v.page.evaluate("window.kizuna.eoPassShown") == passes - 1
+    assert v.page.evaluate(drawn) == 4
+    v.page.locator("#eo-passes tbody tr").nth(passes // 2).click()
+    v.page.evaluate("document.querySelector('#panel').scrollTop = 0")
+    time.sleep(1.0)
+    png = v.page.locator("#globe canvas").first.screenshot()
+    colours = Image.open(BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 500
+    v.shot("eo-area")
+    # A UKR user is offered the Ukrainian areas only, and asking for a Japanese one is refused.
+    ukr = Visit(browser, _base, console.tokens["analyst-ukr"])
+    try:
+        assert ukr.view("eo") == "UNCLASSIFIED"
+        names = ukr.page.locator("#eo-list tbody td[data-field=aoi]").all_inner_texts()
+        assert sorted(names) == ["Kharkiv", "Kyiv"]
+        secret_id = rows.nth(i).get_attribute("data-id")
+        assert ukr.page.request.get(f"{_base}/console/api/eo/aois/{secret_id}").status == 403
+    finally:
+        ukr.close()
+
+
+def test_maritime_view_draws_the_nodes_ais_and_zooms_to_an_item(site, jpn):
+    console, _base, _browser = site
+    v = jpn
+    assert v.view("maritime") == SECRET
+    stored = v.page.evaluate("window.kizuna.seaTrackPoints")
+    assert stored > 0
+    items = v.page.locator("#sea-list li[data-id]")
+    assert items.count() >= 3  # spoofing alerts and the dark-vessel candidates
+    alert = v.page.locator("#sea-list li[data-id]", has_text="maritime_alert").first
+    alert.click()
+    pid = alert.get_attribute("data-id")
+    payload = [x for x in v.page.evaluate("window.kizuna.seaItems") if x["id"] == pid][0]["payload"]
+    v.page.wait_for_function("!document.querySelector('#sea-extent').textContent.startsWith('-180')")
+    # Zoomed to the alert (off Piraeus), with the node's AIS tracks inside that box drawn.
+    lon, lat = v.page.inner_text("#sea-extent").split(";")[0].split(", ")
+    west, east = (float(x) for x in lon.removesuffix(" E").split(".."))
+    south, north = (float(x) for x in lat.removesuffix(" N").split(".."))
+    assert west < payload["lon_deg"] < east and south < payload["lat_deg"] < north and east - west < 5
+    assert v.page.evaluate("window.kizuna.seaTrackPoints") > 0
+    when = v.page.inner_text("#sea-extent").split("; ")[1]
+    assert when.startswith("2015-06-20T21:31") and " to 2015-06-21T21:31" in when  # the event +- 12 h
+    # The dark-vessel candidates of the Sentinel-1 subset, off the Belgian coast.
+    before = v.page.inner_text("#sea-extent")
+    v.page.locator("#sea-list li[data-id]", has_text="dark_vessels").first.click()
+    v.page.wait_for_function(f"document.querySelector('#sea-extent').textContent !== {before!r}")
+    assert " 51." in v.page.inner_text("#sea-extent")  # the southern edge of a box round 51.4 N
+    v.page.evaluate("document.querySelector('#panel').scrollTop = 0")
+    time.sleep(0.5)
+    v.shot("maritime-dark")
+
+
 def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(site, jpn):
     console, base, browser = site
     expected_jpn = {
@@ -171,7 +253,7 @@ def test_ukr_sees_no_secret_item_and_jpn_does_with_the_banners_of_what_is_shown(
         "conjunctions": SECRET,
         "alerts": SECRET,  # the proximity alert
         "maritime": SECRET,  # the dark-vessel candidates
-        "eo": "UNCLASSIFIED",
+        "eo": SECRET,  # the Japanese areas
         "feed": SECRET,
     }
     for user in ("analyst-ukr", "analyst-jpn"):

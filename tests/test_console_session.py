@@ -15,6 +15,7 @@ from kizuna.service.sessions import (
     LoginThrottle,
     SessionStore,
 )
+from kizuna.store import CatalogStore
 
 CATALOG = "tle/full_catalog_3le_2022-07.txt"
 
@@ -41,7 +42,8 @@ def clock():
 def client(console, clock):
     app = create_app(console.node)
     app.state.console = ConsoleState(
-        SessionStore(idle_s=600, absolute_s=3600, clock=clock), LoginThrottle(max_failures=3, clock=clock)
+        SessionStore(console.node.catalog, idle_s=600, absolute_s=3600, clock=clock),
+        LoginThrottle(max_failures=3, clock=clock),
     )
     with TestClient(app, base_url="http://testserver") as c:
         yield c
@@ -136,15 +138,16 @@ def test_throttle_window_ends(clock):
     assert not t.blocked("10.0.0.1")
 
 
-def test_session_store_bounds(clock):
-    s = SessionStore(idle_s=10, absolute_s=20, max_sessions=2, clock=clock)
+def test_session_store_bounds(clock, tmp_path):
+    db = CatalogStore(str(tmp_path / "sessions.db"))
+    s = SessionStore(db, idle_s=10, absolute_s=20, max_sessions=2, clock=clock)
     first, _ = s.open("a")
     s.open("b")
     s.open("c")
     assert s.find(first) == "session unknown or ended" and len(s) == 2
     assert s.find("x" * 100) == "session cookie malformed"
     with pytest.raises(ValueError):
-        SessionStore(idle_s=30, absolute_s=20)
+        SessionStore(db, idle_s=30, absolute_s=20)
 
 
 def test_console_routes_release_only_what_the_marking_allows(console, client):

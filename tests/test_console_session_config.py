@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from kizuna.service.sessions import console_state
 from kizuna.share.loopback import write_coalition
 from kizuna.share.node import ConfigError, NodeConfig, SessionLifetimes
+from kizuna.store import CatalogStore
 
 
 @pytest.fixture
@@ -27,8 +28,9 @@ def test_lifetimes_default_to_8_and_12_hours_and_follow_the_config(base, tmp_pat
 def test_the_console_uses_the_configured_lifetimes(base, tmp_path):
     cfg = NodeConfig.from_mapping({**base, "sessions": {"idle_h": 0.25, "absolute_h": 1}}, tmp_path)
 
-    class _Node:  # the config is all console_state reads of the node
+    class _Node:  # the config and the store (which keeps the sessions) are all console_state reads
         config = cfg
+        catalog = CatalogStore(str(tmp_path / "sessions.db"))
 
     app = FastAPI()
     app.state.node = _Node()

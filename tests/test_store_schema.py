@@ -61,7 +61,15 @@ def _revision(engine) -> str | None:  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------- one metadata
 def test_every_table_of_every_store_is_on_the_one_metadata():
-    from kizuna.store import ais_store, cdm_store, eo_store, pipeline_jobs, share_store, taxii_status
+    from kizuna.store import (
+        ais_store,
+        cdm_store,
+        eo_store,
+        pipeline_jobs,
+        session_store,
+        share_store,
+        taxii_status,
+    )
     from kizuna.store.schema import metadata
 
     used = [
@@ -79,6 +87,7 @@ def test_every_table_of_every_store_is_on_the_one_metadata():
         taxii_status.taxii_status,
         pipeline_jobs.pipeline_job,
         pipeline_jobs.pipeline_step,
+        session_store.console_session,
     ]
     assert all(t.metadata is metadata for t in used)
     assert {t.name for t in used} | {"kizuna_schema", "space_object", "element_set", "ingest_log"} == set(
@@ -124,7 +133,7 @@ def test_a_database_from_the_release_before_migrations_is_stamped_and_kept(db_ur
 
     old = create_engine(database_url(db_url))
     # That release had the tables of the baseline revision; tables added by later revisions it lacked.
-    later = {"taxii_status", "ais_static_history", "pipeline_job", "pipeline_step"}
+    later = {"taxii_status", "ais_static_history", "pipeline_job", "pipeline_step", "console_session"}
     everything = [t for t in metadata.sorted_tables if t.name not in later]
     tables = [kizuna_schema, space_object, element_set] if made == "catalog tables" else everything
     metadata.create_all(old, tables=tables)

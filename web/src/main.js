@@ -22,7 +22,7 @@ let selectedPoint = null;
 let feed = null;
 let conjEntities = [];
 const shown = { globe: [], conjunctions: [], alerts: [], maritime: [], eo: [], feed: [] };
-const detailMarks = { conjunctions: [] };
+const detailMarks = { conjunctions: [], eo: [] };
 
 function esc(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -64,6 +64,7 @@ function showLogin(message = "") {
   feed = null;
   for (const k of Object.keys(shown)) shown[k] = [];
   detailMarks.conjunctions = [];
+  detailMarks.eo = [];
   updateBanner();
 }
 
@@ -361,7 +362,138 @@ async function listInto(types, key, el) {
 }
 
 const loadAlerts = () => listInto(["maneuver", "proximity_alert"], "alerts", "#alert-list");
-const loadEo = () => listInto(["revisit_report"], "eo", "#eo-list");
+
+// ----------------------------------------------------------------- EO: areas, passes, footprints, revisit
+let eoItems = [];
+let eoEntities = [];
+let eoDetail = null;
+const hours = (v) => (typeof v === "number" ? `${v.toFixed(2)} h` : "-");
+
+async function loadEo() {
+  const r = await api("/console/api/eo/aois");
+  eoItems = r.items;
+  K.eoAreas = r.items.map((i) => i.payload.aoi);
+  shown.eo = r.items;
+  $("#eo-list tbody").innerHTML =
+    r.items
+      .map((i, k) => {
+        const p = i.payload || {};
+        return `<tr data-id="${esc(i.id)}" data-index="${k}"><td data-field="aoi">${esc(p.aoi)}</td><td>${hours(p.mean_revisit_h)}</td><td>${hours(p.max_gap_h)}</td><td>${i.passes}</td><td>${markTag(i)}</td></tr>`;
+      })
+      .join("") || "<tr><td colspan=5 class=hint>Nothing released to you.</td></tr>";
+  for (const tr of document.querySelectorAll("#eo-list tbody tr[data-id]")) tr.onclick = () => showArea(eoItems[+tr.dataset.index]);
+  if (eoDetail && !eoItems.some((i) => i.id === eoDetail.id)) clearEo();
+  updateBanner();
+}
+
+function clearEo() {
+  for (const e of eoEntities) viewer.entities.remove(e);
+  eoEntities = [];
+  eoDetail = null;
+  detailMarks.eo = [];
+  $("#eo-detail").innerHTML = "";
+}
+
+const degrees = (ring) => Cesium.Cartesian3.fromDegreesArray(ring.flat());
+
+function accessTimeline(p, passes) {
+  // One row per satellite, a bar per pass over the period (the access windows).
+  const t0 = Date.parse(p.period_start_utc), t1 = Date.parse(p.period_stop_utc);
+  const sats = [...new Set(passes.map((x) => x.satellite))].sort();
+  const w = 700, row = 12, left = 170, h = sats.length * row + 24;
+  const x = (t) => left + ((t - t0) / Math.max(1, t1 - t0)) * (w - left - 10);
+  const bars = passes
+    .map((q, k) => {
+      const y = sats.indexOf(q.satellite) * row + 4;
+      const a = x(Date.parse(q.start_utc)), b = x(Date.parse(q.stop_utc));
+      return `<rect data-pass="${k}" x="${a.toFixed(1)}" y="${y}" width="${Math.max(2, b - a).toFixed(1)}" height="${row - 3}" fill="${q.look_side === "right" ? "#7fd4ff" : "#ffd27f"}"/>`;
+    })
+    .join("");
+  const labels = sats.map((s, i) => `<text x="0" y="${i * row + 13}" fill="#ccc" font-size="10">${esc(s)}</text>`).join("");
+  return `<svg id="eo-timeline" width="${w}" height="${h}" role="img" aria-label="access windows per satellite">${labels}${bars}
+    <text x="${left}" y="${h - 4}" fill="#8893a5" font-size="10">${esc(p.period_start_utc)} to ${esc(p.period_stop_utc)}; right-looking blue, left-looking yellow</text></svg>`;
+}
+
+function gapPlot(p, gaps) {
+  // Each gap between passes as a bar at its start, its height the gap's length.
+  if (!gaps.length) return "";
+  const t0 = Date.parse(p.period_start_utc), t1 = Date.parse(p.period_stop_utc);
+  const w = 700, h = 140, pad = 28;
+  const top = Math.max(...gaps.map((g) => g.gap_h));
+  const x = (t) => pad + ((t - t0) / Math.max(1, t1 - t0)) * (w - 2 * pad);
+  const y = (v) => h - pad - (v / Math.max(1e-6, top)) * (h - 2 * pad);
+  const bars = gaps
+    .map((g) => {
+      const a = x(Date.parse(g.start_utc)), b = x(Date.parse(g.stop_utc));
+      return `<rect x="${a.toFixed(1)}" y="${y(g.gap_h).toFixed(1)}" width="${Math.max(1, b - a).toFixed(1)}" height="${(h - pad - y(g.gap_h)).toFixed(1)}" fill="#c3a6ff"/>`;
+    })
+    .join("");
+  return `<svg id="eo-gaps" width="${w}" height="${h}" role="img" aria-label="revisit gaps">${bars}
+    <line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#555"/>
+    <text x="${pad}" y="14" fill="#ccc" font-size="11">gaps between passes (longest ${top.toFixed(2)} h), by start time</text></svg>`;
+}
+
+function showPass(k) {
+  const passes = (eoDetail && eoDetail.payload.accesses) || [];
+  const q = passes[k];
+  if (!q) return;
+  for (const tr of document.querySelectorAll("#eo-passes tbody tr")) tr.classList.toggle("selected", +tr.dataset.pass === k);
+  for (const e of eoEntities.filter((e) => e.kizunaPass)) viewer.entities.remove(e);
+  eoEntities = eoEntities.filter((e) => !e.kizunaPass);
+  const add = (spec) => {
+    const e = viewer.entities.add(spec);
+    e.kizunaPass = true;
+    eoEntities.push(e);
+  };
+  add({ polygon: { hierarchy: new Cesium.PolygonHierarchy(degrees(q.regard.outer), [new Cesium.PolygonHierarchy(degrees(q.regard.inner))]), material: Cesium.Color.YELLOW.withAlpha(0.15), outline: false } });
+  add({ polygon: { hierarchy: degrees(q.swath), material: Cesium.Color.CYAN.withAlpha(0.35) } });
+  add({ polyline: { positions: degrees(q.track), width: 2, material: Cesium.Color.WHITE } });
+  K.eoPassShown = k;
+  viewer.scene.requestRender();
+}
+
+async function showArea(summaryItem) {
+  const item = await api(`/console/api/eo/aois/${encodeURIComponent(summaryItem.id)}`);
+  clearEo();
+  eoDetail = item;
+  detailMarks.eo = [item];
+  const p = item.payload || {};
+  const passes = p.accesses || [];
+  for (const tr of document.querySelectorAll("#eo-list tbody tr")) tr.classList.toggle("selected", tr.dataset.id === item.id);
+  const st = p.stats || {};
+  $("#eo-detail").innerHTML = `<h3 data-field="area">${esc(p.aoi)} ${markTag(item)}</h3>
+    <p>${esc(p.constellation)}, sensor ${esc(p.sensor)}; ${passes.length} passes; revisits a day ${esc(st.revisits_per_day ?? "-")}, mean revisit ${hours(p.mean_revisit_h)}, longest gap ${hours(p.max_gap_h)}, coverage ${esc(st.coverage_time_pct ?? "-")} % of the time</p>
+    <h4>Access windows</h4>${accessTimeline(p, passes)}
+    <h4>Revisit</h4>${gapPlot(p, item.gaps || [])}
+    <p class="hint">Click a pass: its field of regard at mid-access (yellow ring: the incidence window, any direction), its swath abeam of the track (cyan) and ground track (white).</p>
+    <table id="eo-passes"><thead><tr><th>satellite</th><th>start (UTC)</th><th>s</th><th>look</th><th>pass</th><th>incidence</th></tr></thead><tbody>${passes
+      .map((q, k) => `<tr data-pass="${k}"><td>${esc(q.satellite)}</td><td>${esc(q.start_utc)}</td><td>${q.duration_s}</td><td>${esc(q.look_side)}</td><td>${esc(q.pass_direction)}</td><td>${q.incidence_mid_deg}</td></tr>`)
+      .join("")}</tbody></table>`;
+  for (const tr of document.querySelectorAll("#eo-passes tbody tr")) tr.onclick = () => showPass(+tr.dataset.pass);
+  for (const rect of document.querySelectorAll("#eo-timeline rect[data-pass]")) rect.onclick = () => showPass(+rect.dataset.pass);
+  const ring = (p.polygon || [])[0] || [];
+  if (ring.length) {
+    const e = viewer.entities.add({ polygon: { hierarchy: degrees(ring), material: Cesium.Color.RED.withAlpha(0.5), outline: true, outlineColor: Cesium.Color.RED } });
+    eoEntities.push(e);
+    const lon = ring.map((c) => c[0]), lat = ring.map((c) => c[1]);
+    const mid = Cesium.Cartesian3.fromDegrees((Math.min(...lon) + Math.max(...lon)) / 2, (Math.min(...lat) + Math.max(...lat)) / 2);
+    viewer.camera.flyToBoundingSphere(new Cesium.BoundingSphere(mid, 1000), { offset: new Cesium.HeadingPitchRange(0, -Math.PI / 2, 4.5e6), duration: 0 });
+  }
+  if (passes.length) showPass(0);
+  K.eoShown = item.id;
+  viewer.scene.requestRender();
+  updateBanner();
+}
+
+K.showArea = (i) => showArea(eoItems[i]);
+
+// ----------------------------------------------------------------- maritime: 2-D map
+const AIS_TRACK_POINTS = 4000;
+let seaView = { west: -180, south: -90, east: 180, north: 90 };
+let seaWindow = null; // [start, stop] ISO times of the AIS drawn, or every stored time
+const SEA_MARGIN_MS = 12 * 3600 * 1000; // AIS this long before and after an item's own times
+let seaItems = [];
+let seaTracks = null;
 
 function positionsIn(value, out = []) {
   if (Array.isArray(value)) value.forEach((v) => positionsIn(v, out));
@@ -380,31 +512,92 @@ const seaImages = ["/cesium/Assets/Textures/NaturalEarthII/0/0/0.jpg", "/cesium/
   return img;
 });
 
-function drawSea(items) {
+function drawSea() {
   const cv = $("#sea-map");
   const g = cv.getContext("2d");
-  const draw = () => {
-    g.clearRect(0, 0, cv.width, cv.height);
-    seaImages.forEach((img, i) => img.complete && g.drawImage(img, (i * cv.width) / 2, 0, cv.width / 2, cv.height));
-    const x = (lon) => ((lon + 180) / 360) * cv.width, y = (lat) => ((90 - lat) / 180) * cv.height;
-    for (const item of items) {
-      const pts = positionsIn(item.payload);
-      g.strokeStyle = g.fillStyle = item.type === "dark_vessels" ? "#ff5050" : "#ffd27f";
-      if (pts.length > 1) {
-        g.beginPath();
-        pts.forEach(([la, lo], i) => (i ? g.lineTo(x(lo), y(la)) : g.moveTo(x(lo), y(la))));
-        g.stroke();
-      }
-      for (const [la, lo] of pts) g.fillRect(x(lo) - 2, y(la) - 2, 4, 4);
+  const v = seaView;
+  const x = (lon) => ((lon - v.west) / (v.east - v.west)) * cv.width, y = (lat) => ((v.north - lat) / (v.north - v.south)) * cv.height;
+  g.clearRect(0, 0, cv.width, cv.height);
+  seaImages.forEach((img, i) => img.complete && g.drawImage(img, x(-180 + 180 * i), y(90), x(0) - x(-180), y(-90) - y(90)));
+  let drawn = 0;
+  // The node's own AIS: one grey line per vessel.
+  g.strokeStyle = "rgba(220,220,220,0.8)";
+  g.fillStyle = "rgba(220,220,220,0.9)";
+  for (const vessel of (seaTracks && seaTracks.vessels) || []) {
+    g.beginPath();
+    vessel.points.forEach(([lo, la], i) => (i ? g.lineTo(x(lo), y(la)) : g.moveTo(x(lo), y(la))));
+    g.stroke();
+    for (const [lo, la] of vessel.points) g.fillRect(x(lo) - 1, y(la) - 1, 2, 2);
+    drawn += vessel.points.length;
+  }
+  K.seaTrackPoints = drawn;
+  // Products: alerts (their track and place) in yellow, dark-vessel candidates in red.
+  for (const item of seaItems) {
+    const pts = positionsIn(item.payload);
+    g.strokeStyle = g.fillStyle = item.type === "dark_vessels" ? "#ff5050" : "#ffd27f";
+    if (item.type !== "dark_vessels" && pts.length > 1) {
+      g.lineWidth = 2;
+      g.beginPath();
+      pts.forEach(([la, lo], i) => (i ? g.lineTo(x(lo), y(la)) : g.moveTo(x(lo), y(la))));
+      g.stroke();
+      g.lineWidth = 1;
     }
-  };
-  draw();
-  seaImages.forEach((img) => (img.onload = draw));
+    for (const [la, lo] of pts) g.fillRect(x(lo) - 3, y(la) - 3, 6, 6);
+  }
+  const when = seaWindow ? `${seaWindow[0]} to ${seaWindow[1]}` : "any time";
+  $("#sea-extent").textContent = `${v.west.toFixed(2)}..${v.east.toFixed(2)} E, ${v.south.toFixed(2)}..${v.north.toFixed(2)} N; ${when}; ${drawn} AIS points of ${seaTracks ? seaTracks.positions : 0} stored in view`;
+}
+
+async function loadTracks() {
+  const v = seaView;
+  const q = new URLSearchParams({ west: v.west, south: v.south, east: v.east, north: v.north, max_points: AIS_TRACK_POINTS });
+  if (seaWindow) {
+    q.set("start_utc", seaWindow[0]);
+    q.set("stop_utc", seaWindow[1]);
+  }
+  seaTracks = await api(`/console/api/maritime/tracks?${q}`);
+  // The node's own AIS, under its marking (UNCLASSIFIED): part of what is on screen.
+  shown.maritime = [...seaItems, { banner: seaTracks.banner, label: seaTracks.label }];
+  drawSea();
+  updateBanner();
+}
+
+function zoomSea(item) {
+  const pts = positionsIn(item.payload);
+  if (!pts.length) return;
+  const lat = pts.map((p) => p[0]), lon = pts.map((p) => p[1]);
+  const cy = (Math.min(...lat) + Math.max(...lat)) / 2, cx = (Math.min(...lon) + Math.max(...lon)) / 2;
+  // Twice as wide as high (the canvas), with a margin round the item's points.
+  // At least a degree and a half high round an alert (the coast around it, not the vessel alone);
+  // dark-vessel candidates lie within one image, drawn a quarter of a degree high to tell them apart.
+  const half = Math.max(item.type === "dark_vessels" ? 0.12 : 0.75, (Math.max(...lat) - Math.min(...lat)) * 0.75, ((Math.max(...lon) - Math.min(...lon)) / 2) * 0.75);
+  seaView = { west: Math.max(-180, cx - 2 * half), east: Math.min(180, cx + 2 * half), south: Math.max(-90, cy - half), north: Math.min(90, cy + half) };
+  // The item's own times (an event's start and end, an image's time), widened by the margin.
+  const p = item.payload || {};
+  const times = [p.start_utc, p.end_utc, p.image_time_utc].map((t) => Date.parse(t)).filter(Number.isFinite);
+  seaWindow = times.length
+    ? [new Date(Math.min(...times) - SEA_MARGIN_MS).toISOString(), new Date(Math.max(...times) + SEA_MARGIN_MS).toISOString()]
+    : null;
+  for (const li of document.querySelectorAll("#sea-list li")) li.classList.toggle("selected", li.dataset.id === item.id);
+  loadTracks().catch(() => {});
 }
 
 async function loadMaritime() {
-  drawSea(await listInto(["maritime_alert", "dark_vessels"], "maritime", "#sea-list"));
+  const r = await api("/console/api/maritime/products");
+  seaItems = r.items;
+  K.seaItems = r.items;
+  $("#sea-list").innerHTML = r.items.map(itemLi).join("") || "<li class=hint>Nothing released to you.</li>";
+  for (const li of document.querySelectorAll("#sea-list li[data-id]")) li.onclick = () => zoomSea(seaItems.find((i) => i.id === li.dataset.id));
+  await loadTracks();
+  seaImages.forEach((img) => (img.onload = drawSea));
 }
+
+$("#sea-world").onclick = () => {
+  seaView = { west: -180, south: -90, east: 180, north: 90 };
+  seaWindow = null;
+  loadTracks().catch(() => {});
+};
+K.zoomSea = (i) => zoomSea(seaItems[i]);
 
 // ----------------------------------------------------------------- feed (SSE)
 function feedItem(doc, banner) {
@@ -451,6 +644,10 @@ function setView(name) {
   view = name;
   for (const b of document.querySelectorAll("header nav button")) b.classList.toggle("active", b.dataset.view === name);
   for (const v of document.querySelectorAll("#panel .view")) v.hidden = v.dataset.view !== name;
+  // The globe shows the drawings of the view on screen only (its banner covers no other view's).
+  for (const e of conjEntities) e.show = name === "conjunctions";
+  for (const e of eoEntities) e.show = name === "eo";
+  if (viewer) viewer.scene.requestRender();
   updateBanner();
 }
 

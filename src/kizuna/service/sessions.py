@@ -4,8 +4,9 @@ A user logs in with the bearer token the node already knows them by (``POST /ses
 answers with a cookie holding a random session id (256 bits) and keeps, server side, whose it is, when
 it was made and when it was last used. A session ends at logout (``DELETE /session``), after
 ``idle_s`` without a request or ``absolute_s`` after login, whichever comes first (node config
-``sessions: {idle_h: 8, absolute_h: 12}``, the defaults). Sessions live in the serving process only: a restart logs everyone out, which fails
-closed. The cookie authenticates exactly as the token would (:func:`kizuna.service.deps.identify`);
+``sessions: {idle_h: 8, absolute_h: 12}``, the defaults). Sessions are kept in the node's store
+(the SHA-256 of the id, never the id: :mod:`kizuna.store.session_store`), so a restart of the service
+logs nobody out and every serving process sees a logout. The cookie authenticates exactly as the token would (:func:`kizuna.service.deps.identify`);
 a request that changes state with the cookie must also carry the session's CSRF token in the
 ``X-Kizuna-CSRF`` header, which a page of another origin cannot read (synchronizer token).
 
@@ -13,6 +14,7 @@ Failed logins from one client address are counted per window (:class:`LoginThrot
 limit every login from that address is refused, the right token included, until the window ends.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kizuna.share.node import SessionLifetimes
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.session_store import SessionTable
 
 SESSION_COOKIE = "kizuna_session"
 CSRF_HEADER = "x-kizuna-csrf"
@@ -31,8 +35,10 @@ TOKEN_BYTES = 32
 MAX_COOKIE_CHARS = 64
 DEFAULT_IDLE_S = SessionLifetimes.idle_h * 3600.0
 DEFAULT_ABSOLUTE_S = SessionLifetimes.absolute_h * 3600.0
-# Sessions one node holds at most; a login past it ends the oldest session (bounded memory).
+# Sessions one node holds at most; a login past it ends the oldest session (bounded storage).
 MAX_SESSIONS = 10_000
+# How often a session's last use is written back to the store at most [s] (see SessionStore).
+TOUCH_S = 60.0
 
 
 @dataclass
@@ -43,11 +49,29 @@ class Session:
     used_s: float
 
 
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def csrf_for(session_id: str) -> str:
+    """The session's CSRF token: an HMAC of a fixed label under the session id, so it is never stored
+    and cannot be made without the id (which only the cookie holds)."""
+    mac = hmac.new(session_id.encode(), b"kizuna console csrf token", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
 class SessionStore:
-    """Open sessions by the SHA-256 of their id (the id itself is never kept), thread-safe."""
+    """Open sessions in the node's store (:class:`kizuna.store.session_store.SessionTable`) by the
+    SHA-256 of their id; the id itself is never kept, the CSRF token is derived from it.
+
+    Every lookup reads the row, so a logout or expiry is seen by every serving process at once. The
+    last use is written back at most every `touch_s` seconds (a minute, or a tenth of the idle
+    lifetime when that is shorter) rather than on every request: the idle clock a restart or another
+    process sees may lag by that much, which only ever ends a session earlier."""
 
     def __init__(
         self,
+        store: CatalogStore,
         *,
         idle_s: float = DEFAULT_IDLE_S,
         absolute_s: float = DEFAULT_ABSOLUTE_S,
@@ -57,63 +81,45 @@ class SessionStore:
         if not 0 < idle_s <= absolute_s:
             raise ValueError("session lifetimes must satisfy 0 < idle_s <= absolute_s")
         self.idle_s, self.absolute_s, self.max_sessions, self.clock = idle_s, absolute_s, max_sessions, clock
-        self._lock = threading.Lock()
-        self._by_digest: dict[bytes, Session] = {}
-
-    @staticmethod
-    def _digest(session_id: str) -> bytes:
-        return hashlib.sha256(session_id.encode()).digest()
+        self.touch_s = min(TOUCH_S, idle_s / 10.0)
+        self._table = SessionTable(store)
 
     def open(self, user: str) -> tuple[str, Session]:
         """A new session for `user`: (the id for the cookie, the session)."""
         now = self.clock()
         session_id = secrets.token_urlsafe(TOKEN_BYTES)
-        session = Session(user, secrets.token_urlsafe(TOKEN_BYTES), now, now)
-        with self._lock:
-            self._expire(now)
-            while len(self._by_digest) >= self.max_sessions:
-                oldest = min(self._by_digest, key=lambda k: self._by_digest[k].created_s)
-                del self._by_digest[oldest]
-            self._by_digest[self._digest(session_id)] = session
-        return session_id, session
+        self._table.remove_expired(now, self.idle_s, self.absolute_s)
+        self._table.add(_digest(session_id), user, now, max_rows=self.max_sessions)
+        return session_id, Session(user, csrf_for(session_id), now, now)
 
     def find(self, session_id: str) -> Session | str:
         """The live session of `session_id` (its idle clock restarted), or why not."""
         if not session_id or len(session_id) > MAX_COOKIE_CHARS:
             return "session cookie malformed"
         now = self.clock()
-        digest = self._digest(session_id)
-        with self._lock:
-            session = self._by_digest.get(digest)
-            if session is None:
-                return "session unknown or ended"
-            if now - session.created_s > self.absolute_s or now - session.used_s > self.idle_s:
-                del self._by_digest[digest]
-                return "session expired"
-            session.used_s = now
-            return session
+        digest = _digest(session_id)
+        row = self._table.get(digest)
+        if row is None:
+            return "session unknown or ended"
+        if now - row.created_s > self.absolute_s or now - row.used_s > self.idle_s:
+            self._table.remove(digest)
+            return "session expired"
+        if now - row.used_s >= self.touch_s:
+            self._table.touch(digest, now)
+        return Session(row.user_name, csrf_for(session_id), row.created_s, now)
 
     def close(self, session_id: str) -> bool:
-        with self._lock:
-            return self._by_digest.pop(self._digest(session_id), None) is not None
+        if not session_id or len(session_id) > MAX_COOKIE_CHARS:
+            return False
+        return self._table.remove(_digest(session_id))
 
     def expires_s(self, session: Session) -> float:
         """When `session` ends if not used again (epoch seconds)."""
         return min(session.used_s + self.idle_s, session.created_s + self.absolute_s)
 
     def __len__(self) -> int:
-        with self._lock:
-            self._expire(self.clock())
-            return len(self._by_digest)
-
-    def _expire(self, now: float) -> None:
-        dead = [
-            k
-            for k, s in self._by_digest.items()
-            if now - s.created_s > self.absolute_s or now - s.used_s > self.idle_s
-        ]
-        for k in dead:
-            del self._by_digest[k]
+        self._table.remove_expired(self.clock(), self.idle_s, self.absolute_s)
+        return self._table.count()
 
 
 class LoginThrottle:
@@ -175,10 +181,10 @@ def console_state(app: Any) -> ConsoleState:
         with _STATE_LOCK:
             state = getattr(app.state, "console", None)
             if state is None:
-                node = getattr(app.state, "node", None)
-                lifetimes = node.config.sessions if node is not None else SessionLifetimes()
+                node = app.state.node
+                lifetimes = node.config.sessions
                 store = SessionStore(
-                    idle_s=lifetimes.idle_h * 3600.0, absolute_s=lifetimes.absolute_h * 3600.0
+                    node.catalog, idle_s=lifetimes.idle_h * 3600.0, absolute_s=lifetimes.absolute_h * 3600.0
                 )
                 state = ConsoleState(store, LoginThrottle())
                 app.state.console = state

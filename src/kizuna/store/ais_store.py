@@ -555,6 +555,19 @@ class AisStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())
 
+    def count_positions(
+        self,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        start: datetime | None = None,
+        stop: datetime | None = None,
+    ) -> int:
+        """How many positions :meth:`positions` would return with these filters (a caller bounds its
+        work before reading them)."""
+        q = self._positions_query(bbox, start, stop, None).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(q)).scalar_one())
+
 
 # SQLite positions as read by _sqlite_positions; times are SQLAlchemy's 26-character text
 # (32 leaves room: a longer value would be cut silently)

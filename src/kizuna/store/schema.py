@@ -316,3 +316,15 @@ pipeline_step = Table(
     Column("error", Text),
     UniqueConstraint("job_id", "step", name="uq_pipeline_step"),
 )
+
+# ---------------------------------------------------------------- console sessions (service.sessions)
+# One row per open session, keyed by the SHA-256 of its id: the id itself (the cookie) is never stored,
+# so a copy of the database opens no session. Times are epoch seconds of the serving clock.
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("created_s", Float, nullable=False, index=True),
+    Column("used_s", Float, nullable=False),
+)

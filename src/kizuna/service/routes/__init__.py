@@ -3,6 +3,7 @@
 from kizuna.service.routes import (
     audit,
     console,
+    console_views,
     feed,
     health,
     jobs,
@@ -24,12 +25,14 @@ ROUTERS = (
     sync_notify.router,
     session.router,
     console.router,
+    console_views.router,
 )
 
 __all__ = [
     "ROUTERS",
     "audit",
     "console",
+    "console_views",
     "feed",
     "health",
     "jobs",
