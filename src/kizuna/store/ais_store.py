@@ -19,12 +19,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Float,
-    LargeBinary,
     Select,
-    String,
     Table,
-    cast,
     func,
     literal_column,
     select,
@@ -52,8 +50,8 @@ _COLUMNS = (
     "msg_type",
     "source",
 )
-# SQLAlchemy's SQLite DateTime text form (microseconds always written): rows inserted through the
-# driver must match it exactly or the unique constraint would not see a re-load as duplicates.
+# times as schema.UtcMicroseconds stores them on SQLite (integer microseconds since 1970): rows
+# inserted through the driver must match it exactly or a re-load would not be seen as duplicates.
 _SQLITE_INSERT = (
     f"INSERT OR IGNORE INTO ais_position ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
@@ -268,17 +266,12 @@ class AisStore:
         return loaded, n_rows - loaded, untimed
 
     def _sqlite_insert(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - sqlite3.Connection
-        # each distinct time formatted once, in SQLAlchemy's DateTime text form
-        uniq, inverse = np.unique(cols.time_ns, return_inverse=True)
-        text = np.array(
-            [_naive(_from_ns(v)).isoformat(" ", "microseconds") for v in uniq.tolist()], dtype=object
-        )
         # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
         # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
         driver.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         before = driver.total_changes
         # NaN (not available) is bound as NULL by SQLite itself
-        driver.executemany(_SQLITE_INSERT, _rows(cols, text[inverse].tolist()))
+        driver.executemany(_SQLITE_INSERT, _rows(cols, (cols.time_ns // 1000).tolist()))
         return int(driver.total_changes - before)
 
     def _pg_copy(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - psycopg.Connection
@@ -524,21 +517,10 @@ class AisStore:
         if self.engine.dialect.name == "sqlite" and not reference:
             return self._sqlite_positions(q)
         c = ais_position.c
-        if self.engine.dialect.name == "sqlite":
-            # the stored text as is: parsing it into datetimes row by row costs more than the query
-            q = q.with_only_columns(
-                c.mmsi,
-                type_coerce(c.time_utc, String),
-                c.lat_deg,
-                c.lon_deg,
-                c.sog_kn,
-                c.cog_deg,
-                c.heading_deg,
-            )
         with self.engine.connect() as conn:
-            # the driver's plain tuples: SQLAlchemy Row objects cost more than the query itself
-            # on millions of rows, and the columns need no conversion beyond numpy's below
-            rows = conn.execute(q.order_by(c.id)).cursor.fetchall()
+            # SQLAlchemy rows, times converted by the column's type: the reference the fast paths
+            # (which read the stored values themselves) are tested against
+            rows = conn.execute(q.order_by(c.id)).all()
         if not rows:
             return PositionArrays.empty()
         cols = list(zip(*rows, strict=True))
@@ -580,12 +562,12 @@ class AisStore:
 
     def _sqlite_positions(self, q: Select[Any]) -> PositionArrays:
         # rows straight into one structured array (no list of tuples to transpose): the time as
-        # its stored bytes, parsed by numpy; NULL as a flag column, as the array cannot hold None
+        # its stored integer microseconds; NULL as a flag column, as the array cannot hold None
         c = ais_position.c
         flagged = [(func.ifnull(x, 0.0), x.is_(None)) for x in (c.sog_kn, c.cog_deg, c.heading_deg)]
         q = q.with_only_columns(
             c.mmsi,
-            cast(c.time_utc, LargeBinary),
+            type_coerce(c.time_utc, BigInteger),  # stored microseconds, as they are
             c.lat_deg,
             c.lon_deg,
             *(e for pair in flagged for e in pair),
@@ -601,7 +583,7 @@ class AisStore:
         }
         return PositionArrays(
             rec["mmsi"],
-            rec["time_utc"].astype("datetime64[ns]"),
+            (rec["time_utc"] * 1000).view("datetime64[ns]"),
             rec["lat_deg"],
             rec["lon_deg"],
             nullable["sog_kn"],
@@ -655,12 +637,11 @@ class AisStore:
             return int(conn.execute(select(func.count()).select_from(ais_position)).scalar_one())
 
 
-# SQLite positions as read by _sqlite_positions; times are SQLAlchemy's 26-character text
-# (32 leaves room: a longer value would be cut silently)
+# SQLite positions as read by _sqlite_positions; times in microseconds since 1970
 _SQLITE_POSITION_ROW = np.dtype(
     [
         ("mmsi", np.int64),
-        ("time_utc", "S32"),
+        ("time_utc", np.int64),
         ("lat_deg", np.float64),
         ("lon_deg", np.float64),
         ("sog_kn", np.float64),
