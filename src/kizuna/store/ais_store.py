@@ -562,15 +562,17 @@ class AisStore:
 
     def _sqlite_positions(self, q: Select[Any]) -> PositionArrays:
         # rows straight into one structured array (no list of tuples to transpose): the time as
-        # its stored integer microseconds; NULL as a flag column, as the array cannot hold None
+        # its stored integer microseconds; NULL read as +inf (the literal 9e999 is SQLite's
+        # infinity), as the array cannot hold None: no stored speed, course or heading is
+        # infinite (readers map anything out of range to "not available", stored as NULL)
         c = ais_position.c
-        flagged = [(func.ifnull(x, 0.0), x.is_(None)) for x in (c.sog_kn, c.cog_deg, c.heading_deg)]
+        inf = literal_column("9e999", Float)
         q = q.with_only_columns(
             c.mmsi,
             type_coerce(c.time_utc, BigInteger),  # stored microseconds, as they are
             c.lat_deg,
             c.lon_deg,
-            *(e for pair in flagged for e in pair),
+            *(func.ifnull(x, inf) for x in (c.sog_kn, c.cog_deg, c.heading_deg)),
         ).order_by(c.id)
         with self.engine.connect() as conn:
             rows: Iterable[tuple[Any, ...]] = conn.execute(q).cursor  # type: ignore[assignment]
@@ -578,7 +580,7 @@ class AisStore:
         if len(rec) == 0:
             return PositionArrays.empty()
         nullable = {
-            name: np.where(rec[f"{name}_null"], np.nan, rec[name])
+            name: np.where(rec[name] == np.inf, np.nan, rec[name])
             for name in ("sog_kn", "cog_deg", "heading_deg")
         }
         return PositionArrays(
@@ -645,11 +647,8 @@ _SQLITE_POSITION_ROW = np.dtype(
         ("lat_deg", np.float64),
         ("lon_deg", np.float64),
         ("sog_kn", np.float64),
-        ("sog_kn_null", np.bool_),
         ("cog_deg", np.float64),
-        ("cog_deg_null", np.bool_),
         ("heading_deg", np.float64),
-        ("heading_deg_null", np.bool_),
     ]
 )
 # binary COPY TO of the positions query: every field present (NOT NULL columns, NaN for NULL)
