@@ -261,14 +261,7 @@ class DecodedChunk:
         return [x[2] for x in keyed], [x[3] for x in keyed]  # type: ignore[misc]
 
 
-# A single-sentence AIVDM/AIVDO line with an optional tag block, 28 payload characters (168 bits)
-# starting with the character of type 1, 2, 3 or 18 and no fill bits: the lines decoded in bulk.
-# _FAST_LINE with the checksummed span (between '!' and '*') as group 3
-_FAST_LINE = re.compile(
-    r"(?:\\([^\\]*)\\)?!([A-Z]{2}VD[MO],1,1,[^,*]*,[^,*]*,([123B][0-9:;<=>?@A-W`a-w]{27}),0)\*[0-9A-Fa-f]{2}"
-)
-_NO_TAG = (_NAT, 0, 0)  # no tag block: no receiver time, source code 0 (None), no length
-_UNSEEN = (0, 0, 0)  # a tag block not in the cache yet
+_UNSEEN = (0, 0)  # a tag block not in the cache yet
 _HEX = np.zeros(256, np.uint8)
 _HEX[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
 _HEX[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16)
@@ -277,6 +270,76 @@ _HEX[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16)
 _SIX = np.zeros(256, np.uint8)
 _SIX[48:88] = np.arange(40)
 _SIX[96:120] = np.arange(40, 64)
+_IS_SIX = np.zeros(256, bool)  # the armouring alphabet: '0'..'W' and '`'..'w'
+_IS_SIX[48:88] = _IS_SIX[96:120] = True
+_IS_HEX = np.zeros(256, bool)
+_IS_HEX[np.frombuffer(b"0123456789ABCDEFabcdef", np.uint8)] = True
+_IS_UPPER = np.zeros(256, bool)
+_IS_UPPER[65:91] = True
+_FAST_FIRST_BYTE = np.zeros(256, bool)  # first payload character of types 1, 2, 3 and 18
+_FAST_FIRST_BYTE[np.frombuffer(b"123B", np.uint8)] = True
+# the shortest fast sentence: "!" "xxVDM" ",1,1," "," "," <28 payload> ",0*hh"
+_FAST_MIN_LEN = 46
+
+
+def _fast_line_spans(
+    byte: np.ndarray, starts: np.ndarray, ends: np.ndarray, line_ascii: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The lines decoded in bulk, found with array operations over the chunk's bytes.
+
+    A line qualifies when it is, in full, an optional NMEA 4.0 tag block ``\\...\\`` (no '\\'
+    inside) then a single-sentence AIVDM/AIVDO ``!ttVDM,1,1,<seq>,<channel>,<payload>,0*hh``
+    whose sequence id and channel hold no ',' or '*' and whose payload is 28 armoured characters
+    (168 bits, no fill bits) starting with the character of type 1, 2, 3 or 18. Returns the line
+    indices, where each checksummed span starts (after '!'), and the tag block's span inside
+    its two '\\' (-1 when there is none). Checksums, tag-block contents and field values are
+    checked by the caller; every other line goes through the per-line path.
+    """
+    k = np.flatnonzero(ends - starts >= _FAST_MIN_LEN)
+    if line_ascii is not None:
+        k = k[line_ascii[k]]
+    s, e = starts[k], ends[k]
+    has_tag = byte[s] == 92
+    bang = s.copy()
+    tag_a = np.full(len(k), -1, np.int64)
+    tag_b = np.full(len(k), -1, np.int64)
+    if has_tag.any():
+        backslash = np.flatnonzero(byte == 92)
+        t = np.flatnonzero(has_tag)
+        j = np.searchsorted(backslash, s[t] + 1)
+        closed = j < len(backslash)
+        close = np.where(closed, backslash[np.minimum(j, len(backslash) - 1)], e[t])
+        tag_a[t], tag_b[t] = s[t] + 1, close
+        bang[t] = close + 1
+    sel = np.flatnonzero(e - bang >= _FAST_MIN_LEN)
+    k, s, e, bang, tag_a, tag_b = k[sel], s[sel], e[sel], bang[sel], tag_a[sel], tag_b[sel]
+    ok = (byte[bang] == 33) & _IS_UPPER[byte[bang + 1]] & _IS_UPPER[byte[bang + 2]]
+    for off, ch in enumerate(b"VD"):
+        ok &= byte[bang + 3 + off] == ch
+    ok &= (byte[bang + 5] == 77) | (byte[bang + 5] == 79)  # VDM or VDO
+    for off, ch in enumerate(b",1,1,"):
+        ok &= byte[bang + 6 + off] == ch
+    for off, ch in enumerate(b",0*"):
+        ok &= byte[e - 5 + off] == ch
+    ok &= (byte[e - 34] == 44) & _IS_HEX[byte[e - 2]] & _IS_HEX[byte[e - 1]]
+    ok &= _FAST_FIRST_BYTE[byte[e - 33]]
+    # sequence id and channel: exactly one ',' and no '*' between ",1,1," and the payload's ','
+    a, b = bang + 11, e - 34
+    width = int((b - a).max()) if len(a) else 0
+    if width <= 32:  # the usual "<seq>,<channel>": a small gather
+        grid = a[:, None] + np.arange(width)
+        inside = grid < b[:, None]
+        region = byte[np.minimum(grid, len(byte) - 1)]
+        ok &= (((region == 44) & inside).sum(axis=1) == 1) & ~((region == 42) & inside).any(axis=1)
+    else:
+        comma = np.concatenate([[0], np.cumsum(byte == 44, dtype=np.int32)])
+        star = np.concatenate([[0], np.cumsum(byte == 42, dtype=np.int32)])
+        ok &= (comma[b] - comma[a] == 1) & (star[b] == star[a])
+    sel = np.flatnonzero(ok)
+    k, e, bang, tag_a, tag_b = k[sel], e[sel], bang[sel], tag_a[sel], tag_b[sel]
+    payload_ok = _IS_SIX[byte[e[:, None] - 33 + np.arange(28)]].all(axis=1)
+    sel = np.flatnonzero(payload_ok)
+    return k[sel], bang[sel] + 1, tag_a[sel], tag_b[sel]
 
 
 def _decode_sixbit(payload: np.ndarray) -> dict[str, np.ndarray]:
@@ -287,18 +350,22 @@ def _decode_sixbit(payload: np.ndarray) -> dict[str, np.ndarray]:
     message of the shared AIS files.
     """
     n = len(payload)
-    six = _SIX[payload] << 2  # 6 bits at the top of each byte
-    bits = np.unpackbits(six[:, :, None], axis=2)[:, :, :6].reshape(n, 168)
+    six = _SIX[payload].astype(np.int64)  # (n, 28) values of 6 bits, most significant first
 
-    def field(rows: np.ndarray, start: int, width: int) -> np.ndarray:
-        weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
-        return bits[rows, start : start + width].astype(np.int64) @ weights
+    def field(rows: np.ndarray | slice, start: int, width: int) -> np.ndarray:
+        # the characters the field spans (at most 6 for 30 bits: 36 bits fit an int64), joined
+        # then shifted and masked: a few column operations per field instead of one per bit
+        c0, c1 = start // 6, (start + width - 1) // 6
+        acc = six[rows, c0]
+        for c in range(c0 + 1, c1 + 1):
+            acc = (acc << 6) | six[rows, c]
+        return (acc >> ((c1 + 1) * 6 - start - width)) & ((1 << width) - 1)
 
-    all_rows = np.arange(n)
-    mtype = field(all_rows, 0, 6)
+    everything = slice(None)
+    mtype = field(everything, 0, 6)
     out = {
         "msg_type": mtype.astype(np.int16),
-        "mmsi": field(all_rows, 8, 30),
+        "mmsi": field(everything, 8, 30),
         "nav_status": np.full(n, -1, np.int16),
     }
     sog = np.empty(n, np.int64)
@@ -308,22 +375,25 @@ def _decode_sixbit(payload: np.ndarray) -> dict[str, np.ndarray]:
     cog = np.empty(n, np.int64)
     hdg = np.empty(n, np.int64)
     raim = np.empty(n, np.int64)
-    a = np.flatnonzero(mtype != 18)  # class A (types 1-3, table 45)
-    b = np.flatnonzero(mtype == 18)  # class B (table 60)
-    out["nav_status"][a] = field(a, 38, 4)
+    class_b = mtype == 18
+    a = np.flatnonzero(~class_b)  # class A (types 1-3, table 45)
+    b = np.flatnonzero(class_b)  # class B (table 60)
     for rows, (o_sog, o_acc, o_lon, o_lat, o_cog, o_hdg, o_raim) in (
         (a, (50, 60, 61, 89, 116, 128, 148)),
         (b, (46, 56, 57, 85, 112, 124, 147)),
     ):
         if len(rows) == 0:
             continue
-        sog[rows] = field(rows, o_sog, 10)
-        acc[rows] = field(rows, o_acc, 1)
-        lon[rows] = field(rows, o_lon, 28)
-        lat[rows] = field(rows, o_lat, 27)
-        cog[rows] = field(rows, o_cog, 12)
-        hdg[rows] = field(rows, o_hdg, 9)
-        raim[rows] = field(rows, o_raim, 1)
+        sel: np.ndarray | slice = everything if len(rows) == n else rows
+        sog[sel] = field(sel, o_sog, 10)
+        acc[sel] = field(sel, o_acc, 1)
+        lon[sel] = field(sel, o_lon, 28)
+        lat[sel] = field(sel, o_lat, 27)
+        cog[sel] = field(sel, o_cog, 12)
+        hdg[sel] = field(sel, o_hdg, 9)
+        raim[sel] = field(sel, o_raim, 1)
+        if rows is a:
+            out["nav_status"][sel] = field(sel, 38, 4)
     lon = np.where(lon >= 1 << 27, lon - (1 << 28), lon)  # two's complement
     lat = np.where(lat >= 1 << 26, lat - (1 << 27), lat)
     # 1/10000 minute to degrees rounded to 1e-6 as pyais does: floor((10 * raw + 3) / 6) / 1e6
@@ -346,12 +416,11 @@ class NmeaDecoder:
     _pending: dict[tuple[object, ...], _Pending] = field(default_factory=dict)
     _gatehouse_time: datetime | None = None
     _stream_time: datetime | None = None  # last type 4/11, ZDA or RMC time (see the module doc)
-    _fast_issues: list[FormatIssue] = field(default_factory=list)
     _px: bytes = b""  # cumulative XOR of the chunk's bytes (see feed)
     _tags: dict[bytes, tuple[datetime | None, str | None] | str] = field(default_factory=dict)
     _off: int = 0  # where the current line starts in it
     vectorized: bool = True  # False: every line through pyais (the reference the fast path is tested on)
-    _tag_cols: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
+    _tag_cols: dict[bytes, tuple[int, int] | None] = field(default_factory=dict)
     _sources: list[str | None] = field(default_factory=lambda: [None])
     _source_codes: dict[str | None, int] = field(default_factory=lambda: {None: 0})
 
@@ -375,48 +444,41 @@ class NmeaDecoder:
         n = len(lines)
         # NMEA checksums are XORs of byte ranges: one cumulative XOR over the chunk answers each
         # range with two lookups instead of a Python loop per sentence.
-        joined = "\n".join(lines).encode("ascii", errors="replace")  # one byte per character
-        px_arr = (
-            np.bitwise_xor.accumulate(np.frombuffer(joined, np.uint8)) if joined else np.zeros(0, np.uint8)
-        )
+        text = "\n".join(lines)
+        joined = text.encode("ascii", errors="replace")  # one byte per character
+        byte = np.frombuffer(joined, np.uint8)
+        px_arr = np.bitwise_xor.accumulate(byte) if joined else np.zeros(0, np.uint8)
         self._px = px_arr.tobytes()
-        offsets = [0, *accumulate(len(t) + 1 for t in lines)]
-        fast_k: list[int] = []
-        fast_info: list[tuple[int, int, int] | None] = []  # never None once appended
-        if self.vectorized:
-            tags = self._tag_cols
-            match = _FAST_LINE.fullmatch
-            for k, text in enumerate(lines):
-                m = match(text)
-                if m is None:
-                    continue
-                tag = m.group(1)
-                found: tuple[int, int, int] | None = _NO_TAG
-                if tag is not None:
-                    found = tags.get(tag, _UNSEEN)
-                    if found is _UNSEEN:
-                        found = self._tag_columns(tag)
-                    if found is None:  # a bad tag block: the per-line path reports it
-                        continue
-
-                fast_k.append(k)
-                fast_info.append(found)
-        fk = np.array(fast_k, np.int64)
-        if len(fk):
-            # every fast line ends "...,<28 payload characters>,0*hh": positions from the line's end
-            info_arr = np.array(fast_info, np.int64).reshape(-1, 3)
-            ends = np.array(offsets, np.int64)[fk + 1] - 1  # one past the line's last byte
-            byte = np.frombuffer(joined, np.uint8)
+        newlines = np.flatnonzero(byte == 10)
+        if len(newlines) == n - 1:
+            starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
+        else:  # a caller's line holding a newline of its own: offsets line by line
+            starts = np.array([0, *accumulate(len(t) + 1 for t in lines)][:n], np.int64)
+        ends = np.append(starts[1:] - 1, len(byte)) if n else starts  # one past each line's last byte
+        offsets = starts.tolist()
+        if self.vectorized and n:
+            # a replaced non-ASCII character reads as '?', a valid payload character: such lines
+            # take the per-line path, which reports them
+            line_ascii = None if text.isascii() else np.array([t.isascii() for t in lines], bool)
+            fk, first, tag_a, tag_b = _fast_line_spans(byte, starts, ends, line_ascii)
+            ft = np.full(len(fk), _NAT, np.int64)
+            fsrc = np.zeros(len(fk), np.int32)
+            tagged = np.flatnonzero(tag_a >= 0)
+            if len(tagged):
+                ok = self._tag_values(byte, tag_a[tagged], tag_b[tagged], ft, fsrc, tagged)
+                keep = np.ones(len(fk), bool)
+                keep[tagged[~ok]] = False  # a bad tag block: the per-line path reports it
+                fk, first, ft, fsrc = fk[keep], first[keep], ft[keep], fsrc[keep]
             # sentence checksum: XOR of the bytes between '!' and '*' against the two hex digits
-            first = np.array(offsets, np.int64)[fk] + info_arr[:, 2] + 1
-            xor = px_arr[ends - 4] ^ px_arr[first - 1]
-            good = xor == (_HEX[byte[ends - 2]] << 4 | _HEX[byte[ends - 1]])
-            keep = np.flatnonzero(good)  # a bad checksum goes the per-line way, which names it
-            fk = fk[keep]
-            ft = info_arr[keep, 0]
-            fsrc = info_arr[keep, 1].astype(np.int32)
-            payload = byte[ends[keep, None] - 33 + np.arange(28)]
+            e = ends[fk]
+            xor = px_arr[e - 4] ^ px_arr[first - 1]
+            good = xor == (_HEX[byte[e - 2]] << 4 | _HEX[byte[e - 1]])
+            keep_idx = np.flatnonzero(good)  # a bad checksum goes the per-line way, which names it
+            fk, ft, fsrc = fk[keep_idx], ft[keep_idx], fsrc[keep_idx]
+            # every fast line ends "...,<28 payload characters>,0*hh": the payload from the line's end
+            payload = byte[e[keep_idx, None] - 33 + np.arange(28)]
         else:
+            fk = np.zeros(0, np.int64)
             ft = np.zeros(0, np.int64)
             fsrc = np.zeros(0, np.int32)
             payload = np.zeros((0, 28), np.uint8)
@@ -459,9 +521,6 @@ class NmeaDecoder:
                         self.file, line_no, "sentence", f"undecodable ({exc.__class__.__name__}: {exc})"[:200]
                     )
                 )
-            if self._fast_issues:
-                issues += self._fast_issues
-                self._fast_issues.clear()
             self._expire(line_no, issues)
             emit += [k] * (len(records) - before)
             keyed += [(k, 0, i) for i in issues]
@@ -490,11 +549,45 @@ class NmeaDecoder:
             issues_out,
         )
 
-    def _tag_columns(self, tag: str) -> tuple[int, int, int] | None:
-        """(receiver time in ns or _NAT, source code, length of the block with its two '\\') of a
-        tag block, None when it is bad (cached)."""
-        parsed = _parse_tag_block(tag.encode("ascii"))
-        info: tuple[int, int, int] | None
+    def _tag_values(
+        self,
+        byte: np.ndarray,
+        tag_a: np.ndarray,
+        tag_b: np.ndarray,
+        ft: np.ndarray,
+        fsrc: np.ndarray,
+        rows: np.ndarray,
+    ) -> np.ndarray:
+        """Receiver time (ns) and source code of the tag blocks ``byte[tag_a:tag_b]`` (between the
+        two '\\') written into ``ft``/``fsrc`` at ``rows``; False where a block is bad. A feed repeats
+        its blocks (one per second and station): each distinct block is parsed once, and cached."""
+        width = int((tag_b - tag_a).max())
+        grid = tag_a[:, None] + np.arange(width)
+        inside = grid < tag_b[:, None]
+        block = np.where(inside, byte[np.minimum(grid, len(byte) - 1)], 0).astype(np.uint8)
+        # a block holding a NUL would be cut by the fixed-width bytes dtype: never fast
+        has_nul = ((block == 0) & inside).any(axis=1)
+        keys = np.ascontiguousarray(block).view(f"S{width}").ravel()
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        time_ns = np.empty(len(uniq), np.int64)
+        code = np.empty(len(uniq), np.int32)
+        ok = np.empty(len(uniq), bool)
+        cache = self._tag_cols
+        for u, key in enumerate(uniq.tolist()):
+            info = cache.get(key, _UNSEEN)
+            if info is _UNSEEN:
+                info = self._tag_columns(key)
+            ok[u] = info is not None
+            time_ns[u], code[u] = (info[0], info[1]) if info is not None else (_NAT, 0)
+        inverse = inverse.ravel()
+        ft[rows] = time_ns[inverse]
+        fsrc[rows] = code[inverse]
+        return ok[inverse] & ~has_nul
+
+    def _tag_columns(self, tag: bytes) -> tuple[int, int] | None:
+        """(receiver time in ns or _NAT, source code) of a tag block, None when it is bad (cached)."""
+        parsed = _parse_tag_block(tag)
+        info: tuple[int, int] | None
         if isinstance(parsed, str):
             info = None
         else:
@@ -502,7 +595,7 @@ class NmeaDecoder:
             if t is not None and not (EARLIEST_UTC <= t < LATEST_UTC):
                 info = None
             else:
-                info = (_NAT if t is None else _ns(t), self._source_code(source), len(tag) + 2)
+                info = (_NAT if t is None else _ns(t), self._source_code(source))
         if len(self._tag_cols) > 4096:
             self._tag_cols.clear()
         self._tag_cols[tag] = info
@@ -615,102 +708,6 @@ class NmeaDecoder:
         px, off = self._px, self._off
         return px[off + b - 1] ^ (px[off + a - 1] if off + a > 0 else 0)
 
-    def _fast_position(
-        self,
-        body: bytes,
-        check: int,
-        time_utc: datetime | None,
-        source: str | None,
-        line_no: int,
-        records: list[AisRecord],
-        where: list[int],
-    ) -> bool:
-        """Single-sentence type 1/2/3/18 reports (most of any feed) decoded without pyais.
-
-        Field layout and scaling as pyais 3.3 decodes them (ITU-R M.1371-5 tables 45 and 60,
-        latitude/longitude rounded to 1e-6 deg as pyais does); the equality is tested on every
-        shared AIS file. Anything unusual (other types, fill bits, another length, a bad checksum)
-        returns False and goes through the general path, which reports it.
-        """
-        parts = body[1:-3].split(b",")
-        if len(parts) != 7 or parts[6] != b"0":
-            return False
-        payload = parts[5]
-        if len(payload) != 28 or payload[0] not in _FAST_FIRST:
-            return False
-        try:
-            if check != int(body[-2:], 16):
-                return False
-        except ValueError:
-            return False
-        bits = payload.decode("ascii").translate(_SIXBIT)
-        if len(bits) != 168:  # a character outside the AIS 6-bit alphabet
-            return False
-        v = int(bits, 2)
-        if time_utc is None and self._gatehouse_time is not None:
-            time_utc = self._gatehouse_time
-        self._gatehouse_time = None
-        if time_utc is None:
-            time_utc = self._stream_time
-        counts = self.counts
-        counts.sentences += 1
-        counts.messages += 1
-        mtype = v >> 162
-        mmsi = (v >> 130) & 0x3FFFFFFF
-        if mtype == 18:
-            status = None
-            sog_raw = (v >> 112) & 0x3FF
-            accuracy = (v >> 111) & 1
-            lon_raw = (v >> 83) & 0xFFFFFFF
-            lat_raw = (v >> 56) & 0x7FFFFFF
-            cog_raw = (v >> 44) & 0xFFF
-            heading = (v >> 35) & 0x1FF
-            raim = (v >> 20) & 1
-        else:
-            status = (v >> 126) & 0xF
-            sog_raw = (v >> 108) & 0x3FF
-            accuracy = (v >> 107) & 1
-            lon_raw = (v >> 79) & 0xFFFFFFF
-            lat_raw = (v >> 52) & 0x7FFFFFF
-            cog_raw = (v >> 40) & 0xFFF
-            heading = (v >> 31) & 0x1FF
-            raim = (v >> 19) & 1
-        if lon_raw & 0x8000000:
-            lon_raw -= 0x10000000
-        if lat_raw & 0x4000000:
-            lat_raw -= 0x8000000
-        lon = ((10 * lon_raw + 3) // 6) / 1e6
-        lat = ((10 * lat_raw + 3) // 6) / 1e6
-        if abs(lat - LAT_NOT_AVAILABLE) < 1e-6 or abs(lon - LON_NOT_AVAILABLE) < 1e-6:
-            counts.position_not_available += 1
-            return True
-        if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
-            self._fast_issues.append(
-                FormatIssue(
-                    self.file, line_no, "position", f"impossible position lat={lat:.5f} lon={lon:.5f}"
-                )
-            )
-            return True
-        records.append(
-            VesselPosition(
-                mmsi,
-                time_utc,
-                lat,
-                lon,
-                math.nan if sog_raw == 1023 else sog_raw / 10.0,
-                math.nan if cog_raw == 3600 else cog_raw / 10.0,
-                math.nan if heading == HEADING_NOT_AVAILABLE else float(heading),
-                mtype,
-                status,
-                source,
-                accuracy,
-                bool(raim),
-            )
-        )
-        where.append(line_no)
-        counts.positions += 1
-        return True
-
     def _time_sentence(self, body: bytes, issue) -> None:
         """``$--ZDA,hhmmss.ss,dd,mm,yyyy,...`` or ``$--RMC,hhmmss.ss,A,...,ddmmyy,...``: the stream time."""
         m = _SUFFIX.match(body)
@@ -810,16 +807,6 @@ class NmeaDecoder:
         if not body.startswith((b"!", b"$")):
             issue("sentence", "not an NMEA sentence (no '!' or '$' start)")
             return
-        if (
-            self.vectorized
-            and body[6:11] == b",1,1,"
-            and body[-3:-2] == b"*"
-            and body[3:6] in (b"VDM", b"VDO")
-        ):
-            start = len(raw) - len(body)
-            check = self._xor(start + 1, len(raw) - 3)
-            if self._fast_position(body, check, tag_time, source, line_no, records, where):
-                return
         if body[3:6] not in (b"VDM", b"VDO") and not body.startswith(b"$PGHP"):
             # other NMEA: only ZDA and RMC are read (for their time); the rest carries nothing AIS needs
             self.counts.other_nmea += 1
@@ -948,13 +935,6 @@ class NmeaDecoder:
             produced = True
         if not produced:
             self.counts.other_messages += 1
-
-
-# AIS 6-bit armouring (ITU-R M.1371-5 annex 8 table 44): '0'..'W' are 0..39, '`'..'w' are 40..63.
-_SIXBIT = str.maketrans(
-    {chr(c): format(c - 48 if c < 88 else c - 56, "06b") for c in (*range(48, 88), *range(96, 120))}
-)
-_FAST_FIRST = frozenset(b"123B")  # first payload character of types 1, 2, 3 and 18
 
 
 def _xor_fold(data: bytes) -> int:
@@ -1353,8 +1333,15 @@ def iter_ais_chunks(path: Path | str, chunk_lines: int = CHUNK_LINES) -> Iterato
                 raw = list(islice(fh, chunk_lines))
                 if not raw:
                     break
-                consumed += sum(map(len, raw))
-                chunk = decoder.feed_columns([ln.rstrip("\r\n") for ln in raw], line_no)
+                block = "".join(raw)
+                consumed += len(block)
+                if "\r" in block:  # '\r' and '\r\n' end lines too (the file is read with newline="")
+                    lines = [ln.rstrip("\r\n") for ln in raw]
+                else:  # one split instead of a strip per line
+                    lines = block.split("\n")
+                    if block.endswith("\n"):
+                        lines.pop()
+                chunk = decoder.feed_columns(lines, line_no)
                 line_no += len(raw)
                 chunk.consumed_bytes = min(consumed, total)
                 yield chunk
