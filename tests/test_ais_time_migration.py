@@ -1,4 +1,4 @@
-"""Migration 0009: SQLite AIS position times from SQLAlchemy's DateTime text to integer microseconds.
+"""Migration 0007: SQLite AIS position times from SQLAlchemy's DateTime text to integer microseconds.
 
 A database is built at revision 0005 and filled through SQLAlchemy's own DateTime type (the text
 form the previous code wrote); after the upgrade the positions read back equal the datetimes
@@ -31,11 +31,11 @@ TIMES = [
 def _old_database(path: str) -> None:
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        command.upgrade(_config(conn), "0005")
+        command.upgrade(_config(conn), "0006")
     old = sa.table(
         "ais_position",
         sa.column("mmsi", sa.BigInteger),
-        sa.column("time_utc", sa.DateTime),  # SQLAlchemy's text form, as written before 0009
+        sa.column("time_utc", sa.DateTime),  # SQLAlchemy's text form, as written before 0007
         sa.column("lat_deg", sa.Float),
         sa.column("lon_deg", sa.Float),
         sa.column("source", sa.String),
@@ -86,7 +86,7 @@ def test_upgrade_keeps_every_time_and_duplicates_still_match(tmp_path):
             assert ais.add_columns(cols, conn) == (0, n, 0)  # the converted keys match new inserts
         engine = store.engine
         with engine.begin() as conn:
-            command.downgrade(_config(conn), "0005")
+            command.downgrade(_config(conn), "0006")
         with engine.connect() as conn:
             text = [r[0] for r in conn.exec_driver_sql("SELECT time_utc FROM ais_position ORDER BY id")]
         assert text == [t.isoformat(" ", "microseconds") for t in TIMES]

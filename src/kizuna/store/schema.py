@@ -55,7 +55,7 @@ class UtcMicroseconds(TypeDecorator[datetime]):
     positions compares these on every insert of a bulk load (about a quarter of its CPU went to
     text), and `ais events` reads them back in bulk (integers need no parsing). The column keeps
     the DATETIME declaration (numeric affinity) so the schema is unchanged; PostgreSQL keeps its
-    timestamp, which is an integer already. Migration 0009 converts the stored text."""
+    timestamp, which is an integer already. Migration 0007 converts the stored text."""
 
     impl = DateTime
     cache_ok = True

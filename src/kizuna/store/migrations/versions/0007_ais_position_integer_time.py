@@ -6,8 +6,8 @@ to an integer (``schema.UtcMicroseconds``). The unique (mmsi, time, lat, lon) in
 integers on every insert of a bulk load and `ais events` reads them back without parsing text.
 PostgreSQL stores a timestamp (an integer already): nothing to do there.
 
-Revision ID: 0009
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
