@@ -668,6 +668,8 @@ def case_cmd(
         if fmt == "json"
         else None,
     )
+
+
 @od_app.command("publish-observations")
 def publish_observations_cmd(
     tdm_file: Annotated[Path, typer.Option("--tdm", help="a CCSDS TDM file (KVN or XML) of one object")],
