@@ -22,7 +22,7 @@ from kizuna.share.federation import SyncError, sync_partner
 from kizuna.share.loopback import free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node, NodeConfig
-from kizuna.share.products import Product, canonical_json
+from kizuna.share.products import Product, ProductError, canonical_json
 from kizuna.share.signing import Signer, load_private_key, unb64u
 from kizuna.share.taxii import objects_path
 
@@ -312,3 +312,20 @@ def test_a_pool_that_cannot_start_workers_verifies_here(pair):
     usa.verifier_pool = NoChildren(workers=1, min_batch=1)
     rep = usa.ingest(_mixed_batch(jpn), source="JPN")
     assert rep.ingested == 10 and sorted(r[0] for r in rep.refused) == ["p3", "p7"]
+
+
+def test_a_payload_with_numpy_floats_is_signed_as_every_reader_reads_it(pair):
+    """numpy.float64 is a float whose repr is `np.float64(0.5)`: signed from that text, the product
+    was stored and then failed its own signature check on every read, vanishing from every list."""
+    import numpy as np
+
+    usa, _ = pair
+    payload = {"miss_km": np.float64(0.123456789), "pc": np.float64(1.5e-7), "n": 3}
+    assert canonical_json(payload) == canonical_json(json.loads(json.dumps(payload)))
+    made = Product.new("conjunction", payload, parse_banner("SECRET//REL TO USA"), "USA")
+    usa.publish(made, actor="test")
+    held = [usa.verified_row(r) for r in usa.share.page(None, limit=100)]
+    assert [p.id for p in held if p is not None] == [made.id]
+    # a numpy scalar that is no Python number is refused when the product is made, never stored
+    with pytest.raises(ProductError, match="not JSON"):
+        Product.new("conjunction", {"n": np.int64(3)}, parse_banner("SECRET//REL TO USA"), "USA")

@@ -153,7 +153,7 @@ def _jcs(v: object, out: list[str]) -> None:
     elif isinstance(v, str):
         out.append(json.dumps(v, ensure_ascii=False))
     elif isinstance(v, int):
-        out.append(str(v))
+        out.append(str(int(v)))  # int(): a subclass (IntEnum) may print otherwise
     elif isinstance(v, float):
         out.append(_es_number(v))
     elif isinstance(v, Mapping):
@@ -185,7 +185,9 @@ def _es_number(x: float) -> str:
     if x == 0:
         return "0"
     sign = "-" if x < 0 else ""
-    mant, _, exp = repr(abs(x)).partition("e")
+    # float(): a float subclass (numpy.float64) has its own repr ("np.float64(0.5)"), and the digits
+    # signed must be those any JSON reader gets back
+    mant, _, exp = repr(float(abs(x))).partition("e")
     intpart, _, frac = mant.partition(".")
     digits = (intpart + frac).lstrip("0")
     # n: position of the decimal point relative to the first significant digit (ECMA-262 notation).
