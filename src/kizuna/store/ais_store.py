@@ -105,6 +105,16 @@ _PG_COPY_FINAL = f"COPY ais_position ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT 
 _PG_NULLABLE = ("sog_kn", "cog_deg", "heading_deg")  # NaN (not available) goes in as NULL
 
 
+def _pg_asynchronous_commit(conn: Connection) -> None:
+    """This transaction's commit returns before its WAL reaches the disk (``SET LOCAL``: the
+    session's setting is back once it ends). Safe for a file load: a server crash can lose the last
+    chunks committed, each one whole, never part of one (the database stays consistent), and
+    loading the file again adds exactly the rows lost, as the unique (mmsi, time, lat, lon) key
+    skips the rest. A live feed's batches (``insert_positions``) keep the durable commit: their
+    source cannot be read again."""
+    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 def _first_arrivals(cols: PositionColumns) -> np.ndarray:
     """Rows that are the first arrival of their (mmsi, time to the microsecond, lat, lon) key in
     the batch, in arrival order (the stored unique key; floats compared as the database does,
@@ -469,6 +479,8 @@ class AisStore:
         for part in iter_ais_chunks(path, chunk_lines):
             st = part.statics
             with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    _pg_asynchronous_commit(conn)
                 loaded, dup, untimed = self.add_columns(part.positions, conn)
                 if st:
                     self.upsert_static(st, conn)
