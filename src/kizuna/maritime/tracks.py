@@ -79,6 +79,33 @@ def _implied_speed_kn(p: PositionArrays, same: np.ndarray) -> np.ndarray:
     return np.where(same, v, np.nan)
 
 
+def vessel_time_position_order(
+    mmsi: np.ndarray, time_ns: np.ndarray, lat_deg: np.ndarray, lon_deg: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((lon_deg, lat_deg, time_ns, mmsi))``, the same permutation, in about half the time.
+
+    One stable sort of an integer key packing the vessel's and the time's dense ranks, then
+    latitude and longitude sorted only inside the runs of equal (vessel, time), which are rare
+    (a report heard twice): a lexsort over four keys sorts two float columns of every row.
+    """
+    n = len(mmsi)
+    if n < 2:
+        return np.arange(n)
+    _, vessel_rank = np.unique(mmsi, return_inverse=True)
+    time_values, time_rank = np.unique(time_ns, return_inverse=True)
+    key = vessel_rank.astype(np.int64) * len(time_values) + time_rank
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    tied = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
+    if len(tied):
+        # rows of every run of equal keys (runs are contiguous in ``order``), in their stable order
+        rows = np.unique(np.r_[tied, tied + 1])
+        sub = order[rows]
+        within = np.lexsort((lon_deg[sub], lat_deg[sub], sorted_key[rows]))
+        order[rows] = sub[within]
+    return order
+
+
 def clean_tracks(
     positions: PositionArrays,
     *,
@@ -105,7 +132,7 @@ def clean_tracks(
     same_in = p.mmsi[order_in][1:] == p.mmsi[order_in][:-1]
     # (counted on adjacent arrivals of the same vessel; sorting by time below repairs them)
     report.out_of_order = int((np.diff(t_in) < 0)[same_in].sum()) if len(p) > 1 else 0
-    order = np.lexsort((p.lon_deg, p.lat_deg, p.time_utc.astype("int64"), p.mmsi))
+    order = vessel_time_position_order(p.mmsi, p.time_utc.astype("int64"), p.lat_deg, p.lon_deg)
     p = p.take(order)
     if len(p) > 1:
         dup = np.r_[False, (p.mmsi[1:] == p.mmsi[:-1]) & (p.time_utc[1:] == p.time_utc[:-1])]
