@@ -127,7 +127,7 @@ def clean_tracks(
     report.untimed = int((~timed).sum())
     p = positions.take(np.flatnonzero(timed))
     # Out-of-order: received after a newer report of the same vessel (input order is arrival order).
-    order_in = np.lexsort((np.arange(len(p)), p.mmsi))
+    order_in = np.argsort(p.mmsi, kind="stable")  # by vessel, in arrival order
     t_in = p.time_utc[order_in].astype("int64")
     same_in = p.mmsi[order_in][1:] == p.mmsi[order_in][:-1]
     # (counted on adjacent arrivals of the same vessel; sorting by time below repairs them)
@@ -186,9 +186,10 @@ def clean_tracks(
                 vessel[a:b] = code
                 vessel_mmsi_list.append(int(p.mmsi[a]))
                 code += 1
-        order = np.lexsort((p.time_utc.astype("int64"), vessel))
-        p = p.take(order)
-        vessel = vessel[order]
+        if shared_set:  # otherwise vessels number MMSIs in order: p is already in (vessel, time) order
+            order = np.lexsort((p.time_utc.astype("int64"), vessel))
+            p = p.take(order)
+            vessel = vessel[order]
     segment = np.zeros(len(p), np.int64)
     if len(p) > 1:
         new = np.r_[
