@@ -455,6 +455,28 @@ def test_an_http_source_lands_in_its_kinds_directory_and_is_fetched_conditionall
     assert len(list((tmp_path / "tdm").iterdir())) == 1
 
 
+def test_http_validators_outlive_a_restart_so_its_first_fetch_gets_a_304(tmp_path, store, http_server):
+    """Each run_once is a fresh poller, as after a restart: the first fetches the body (200) and keeps
+    its ETag and Last-Modified in the node's store; the second asks with both and gets 304, no body."""
+    body = (TDM_DIR / "TDMExample2.kvn").read_bytes()
+    stamp = "Tue, 01 Dec 2026 08:00:00 GMT"
+    headers = {"ETag": '"v7"', "Last-Modified": stamp, "Content-Length": str(len(body))}
+    server = http_server({"/tdm/example2.kvn": (200, headers, body, 0.0)})
+    extra = {"http": [{"url": f"{server.url}/tdm/example2.kvn", "kind": "tdm", "every_s": 1}]}
+    node, config = _node(tmp_path, store, extra)
+    assert [(j.kind, j.state) for j in run_once(node, config)] == [("tdm", "done")]
+    assert "If-None-Match" not in server.requests[0][1]
+    logged: list[str] = []
+    assert run_once(node, config, logged.append) == []
+    sent = server.requests[-1][1]
+    assert sent.get("If-None-Match") == '"v7"' and sent.get("If-Modified-Since") == stamp
+    assert len(server.requests) == 2 and len(list((tmp_path / "tdm").iterdir())) == 1
+    from kizuna.store.pipeline_jobs import HttpValidators
+
+    assert HttpValidators(store).load(f"{server.url}/tdm/example2.kvn") == ('"v7"', stamp)
+    assert HttpValidators(store).load(f"{server.url}/other") == (None, None)
+
+
 @pytest.mark.parametrize("declared", [True, False])
 def test_an_http_body_over_max_bytes_is_refused_and_leaves_nothing(tmp_path, http_server, declared):
     from kizuna.ops.http_source import HttpPoller

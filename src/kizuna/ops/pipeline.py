@@ -1125,8 +1125,11 @@ class PipelineLoop:
         self.http = None
         if config.http:  # polled only when the config lists sources
             from kizuna.ops.http_source import HttpPoller
+            from kizuna.store.pipeline_jobs import HttpValidators
 
-            self.http = HttpPoller(config.http, dict(config.watch), log)
+            self.http = HttpPoller(
+                config.http, dict(config.watch), log, validators=HttpValidators(node.catalog)
+            )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
         self.stream: Any = None  # the live AIS feed cut into jobs, when configured
@@ -1228,8 +1231,9 @@ def _run_once(
             ledger.requeue_running(conn)
     if config.http:  # each configured source fetched once, into its kind's directory
         from kizuna.ops.http_source import HttpPoller
+        from kizuna.store.pipeline_jobs import HttpValidators
 
-        poller = HttpPoller(config.http, dict(config.watch), log)
+        poller = HttpPoller(config.http, dict(config.watch), log, validators=HttpValidators(node.catalog))
         try:
             poller.poll()
         finally:
