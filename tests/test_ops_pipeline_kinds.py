@@ -154,14 +154,51 @@ def test_only_maritime_events_inside_an_aoi_become_products(tmp_path, store):
     # The same detector on everything stored finds the same two encounters (nothing lost by the step).
     ref = detect_events(clean_tracks(AisStore(store).positions()), ["encounter"], shore=None)
     assert sorted({e.mmsi, e.other_mmsi} == {431000001, 431000002} for e in ref) == [False, True]
-    # A later file with more of the same vessels finds the same event again: not stored twice.
+    # A later file with more of the same vessels continues the same event: its next version, same id.
     later = _encounter_rows(431000001, 431000002, 30.0, 150.0, t0 + timedelta(hours=4, minutes=5))[:4]
     _drop(
         tmp_path / "ais" / "more.csv",
         "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n" + "\n".join(",".join(r) for r in later) + "\n",
     )
     assert [j.state for j in run_once(node, config)] == ["done"]
-    assert [q.id for q in _products(node, "maritime_event")] == [p.id]
+    assert sorted((q.id, q.version) for q in _products(node, "maritime_event")) == [(p.id, 1), (p.id, 2)]
+
+
+def test_an_open_encounter_grown_by_a_later_file_is_published_as_its_next_version(tmp_path, store):
+    """One 4 h encounter (reports every 5 min from 00:00 to 04:00) split over two files at 02:30: the
+    first file's job publishes it still open (ends 02:30, already >= 2 h, an encounter by GFW's rule);
+    the second's finds the same event (same vessels and start) ending at 04:00 and publishes it as
+    version 2 of the same product id, not a new product; a third file that adds nothing changes
+    nothing. Times checked by hand against the rows written."""
+    from kizuna.share.products import derived_product_id as derived
+
+    extra = {
+        "maritime": {"aois": [{"name": "east", "polygon": AOI_EAST}], "events": ["encounter"], "shore": False}
+    }
+    node, config = _node(tmp_path, store, extra)
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = _encounter_rows(431000001, 431000002, 30.0, 150.0, t0)
+    head = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n"
+    cut = 2 * 31  # reports up to and including 02:30 (k = 0..30, two vessels each)
+    _drop(tmp_path / "ais" / "a.csv", head + "\n".join(",".join(r) for r in rows[:cut]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    (first,) = _products(node, "maritime_event")
+    assert first.version == 1 and first.payload["end_utc"].startswith("2026-06-01T02:30")
+    _drop(tmp_path / "ais" / "b.csv", head + "\n".join(",".join(r) for r in rows[cut:]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    stored = sorted(_products(node, "maritime_event"), key=lambda p: p.version)
+    assert [(p.id, p.version) for p in stored] == [(first.id, 1), (first.id, 2)]
+    grown = stored[1]
+    assert grown.payload["start_utc"] == first.payload["start_utc"]
+    assert grown.payload["end_utc"].startswith("2026-06-01T04:00")
+    assert grown.originator == "JPN" and grown.marking == first.marking
+    assert first.id == derived(
+        "JPN", f"maritime_event/encounter||431000001|431000002|{t0:%Y-%m-%dT%H:%M:%S}.000000000"
+    )
+    # a new file of one of its vessels that adds nothing (a report already stored) grows nothing
+    _drop(tmp_path / "ais" / "c.csv", head + ",".join(rows[2]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    assert sorted(p.version for p in _products(node, "maritime_event")) == [1, 2]
 
 
 def test_a_crash_between_ais_steps_resumes_without_duplicates(tmp_path, store):

@@ -826,14 +826,17 @@ class Runner:
         started: datetime,
         products: Sequence[Product],
         counts: dict[str, object],
+        *,
+        grown: Callable[[Product, Product], bool] | None = None,
     ) -> list[Product]:
-        """Store `products` (ids already stored are skipped) and the step's done row in one transaction."""
+        """Store `products` (ids already stored are skipped, or published as their next version when
+        `grown(stored head, product)`) and the step's done row in one transaction."""
         job_id = ctx.job.job_id
 
         def mark(conn: Any) -> None:
             self.ledger.mark_step(conn, job_id, step, started, counts)
 
-        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
+        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark, grown=grown)
         if stored:
             self.log(f"job {job_id}: published {len(stored)} {products[0].type} product(s)")
             self._published(stored)
