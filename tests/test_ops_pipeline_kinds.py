@@ -743,3 +743,61 @@ def test_aois_from_a_geojson_file_keep_holes_and_multipolygons(tmp_path):
     lat = [5.0, 2.0, 20.5, 1.0, 50.0]
     lon = [5.0, 2.0, 20.5, -1.0, 50.0]
     assert areas_containing(lat, lon, areas) == [[], ["ring", "west"], ["ring"], ["west"], []]
+
+
+def test_aois_across_the_antimeridian_hold_points_on_both_sides(tmp_path):
+    """The area 170E..170W, 10N..20N written three ways: inline as one ring whose longitude jumps from
+    170 to -170, in a GeoJSON file as such a Polygon (with a hole 178E..178W, 14N..16N), and cut in
+    two at 180 as RFC 7946 §3.1.9 asks (a MultiPolygon). Points checked by hand: 175E and 175W at
+    15N are inside (except the hole's 179.9E/W at 15N), 0E and 165E are outside, and so is 175E at
+    5N (south of it)."""
+    import json
+
+    from kizuna.maritime.areas import areas_containing
+    from kizuna.share.markings import default_config
+
+    ring = [[170, 10], [-170, 10], [-170, 20], [170, 20], [170, 10]]
+    hole = [[178, 14], [-178, 14], [-178, 16], [178, 16], [178, 14]]
+    east = [[170, 10], [180, 10], [180, 20], [170, 20], [170, 10]]
+    west = [[-180, 10], [-170, 10], [-170, 20], [-180, 20], [-180, 10]]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "holed"},
+                "geometry": {"type": "Polygon", "coordinates": [ring, hole]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "cut"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[east], [west]]},
+            },
+        ],
+    }
+    (tmp_path / "dateline.geojson").write_text(json.dumps(doc))
+    (tmp_path / "in").mkdir()
+    areas = []
+    for aois in ([{"name": "jump", "polygon": ring}], "dateline.geojson"):
+        cfg = PipelineConfig.from_mapping(
+            {"watch": {"ais": "in"}, "maritime": {"aois": aois}},
+            tmp_path,
+            "x",
+            "JPN",
+            "SECRET",
+            default_config(),
+        )
+        areas += [(a.name, a.polygons) for a in cfg.maritime.aois]
+    lat = [15.0, 15.0, 12.0, 12.0, 15.0, 15.0, 15.0, 15.0, 5.0]
+    lon = [175.0, -175.0, 179.9, -179.9, 179.9, -179.9, 0.0, 165.0, 175.0]
+    assert areas_containing(lat, lon, areas) == [
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "cut"],  # in the hole
+        ["jump", "cut"],
+        [],
+        [],
+        [],
+    ]

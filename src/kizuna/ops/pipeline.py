@@ -474,6 +474,8 @@ def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> t
         ]
         if not out:
             raise bad("maritime.aois", f"{path}: has no Polygon or MultiPolygon feature")
+        for a in out:
+            _check_area(a, bad, "maritime.aois", f"{path}: {a.name}: ")
         return tuple(out)
     if not isinstance(data, list) or not data:
         raise bad("maritime.aois", "must be a GeoJSON file path or a list of {name, polygon}")
@@ -508,8 +510,22 @@ def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> t
             points.append(points[0])  # the ring closes itself
         if len(set(points)) < 3:
             raise bad(f"{at}.polygon", "needs at least 3 distinct vertices")
-        inline.append(AreaSettings(name.strip(), ((tuple(points),),)))
+        inline.append(_check_area(AreaSettings(name.strip(), ((tuple(points),),)), bad, f"{at}.polygon"))
     return tuple(inline)
+
+
+def _check_area(
+    area: AreaSettings, bad: Callable[[str, str], ConfigError], at: str, prefix: str = ""
+) -> AreaSettings:
+    """The area, once it is known to make a geometry (a ring across the antimeridian is cut there;
+    one around a pole, or self-intersecting across it, is refused here rather than on every event)."""
+    from kizuna.maritime.areas import area_geometry
+
+    try:
+        area_geometry(area.polygons)
+    except ValueError as exc:
+        raise bad(at, f"{prefix}{exc}") from None
+    return area
 
 
 def _ais_stream(
