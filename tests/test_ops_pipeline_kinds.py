@@ -492,9 +492,30 @@ def test_an_http_source_lands_in_its_kinds_directory_and_is_fetched_conditionall
     assert len(list((tmp_path / "tdm").iterdir())) == 1
 
 
+_RESTARTED_POLLER = """
+import sys
+from pathlib import Path
+from kizuna.ops.http_source import HttpPoller
+from kizuna.ops.pipeline import HttpSource
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.pipeline_jobs import HttpValidators
+
+url, source, directory = sys.argv[1:4]
+with CatalogStore(url) as store:
+    poller = HttpPoller(
+        [HttpSource(source, "tdm", every_s=1.0)], {"tdm": Path(directory)}, validators=HttpValidators(store)
+    )
+    try:
+        written = poller.poll()
+    finally:
+        poller.close()
+    print("written", len(written), poller.states[0].last_status)
+"""
+
+
 def test_http_validators_outlive_a_restart_so_its_first_fetch_gets_a_304(tmp_path, store, http_server):
-    """Each run_once is a fresh poller, as after a restart: the first fetches the body (200) and keeps
-    its ETag and Last-Modified in the node's store; the second asks with both and gets 304, no body."""
+    """The first run fetches the body (200) and keeps its ETag and Last-Modified in the node's store;
+    a second process (a restarted node) asks with both from its first fetch and gets 304, no body."""
     body = (TDM_DIR / "TDMExample2.kvn").read_bytes()
     stamp = "Tue, 01 Dec 2026 08:00:00 GMT"
     headers = {"ETag": '"v7"', "Last-Modified": stamp, "Content-Length": str(len(body))}
@@ -503,11 +524,22 @@ def test_http_validators_outlive_a_restart_so_its_first_fetch_gets_a_304(tmp_pat
     node, config = _node(tmp_path, store, extra)
     assert [(j.kind, j.state) for j in run_once(node, config)] == [("tdm", "done")]
     assert "If-None-Match" not in server.requests[0][1]
-    logged: list[str] = []
-    assert run_once(node, config, logged.append) == []
+    import subprocess
+    import sys
+
+    # the restarted node: another process, with only the store to remember the first answer
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PATH": "/usr/bin:/bin"}
+    args = [store.url, f"{server.url}/tdm/example2.kvn", str(tmp_path / "tdm")]
+    child = subprocess.run(
+        [sys.executable, "-c", _RESTARTED_POLLER, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["written", "0", "not", "modified"]
+    assert run_once(node, config) == []  # and this process's next poller asks conditionally too
     sent = server.requests[-1][1]
     assert sent.get("If-None-Match") == '"v7"' and sent.get("If-Modified-Since") == stamp
-    assert len(server.requests) == 2 and len(list((tmp_path / "tdm").iterdir())) == 1
+    assert server.requests[1][1].get("If-None-Match") == '"v7"'
+    assert len(server.requests) == 3 and len(list((tmp_path / "tdm").iterdir())) == 1
     from kizuna.store.pipeline_jobs import HttpValidators
 
     assert HttpValidators(store).load(f"{server.url}/tdm/example2.kvn") == ('"v7"', stamp)
