@@ -201,6 +201,36 @@ def test_an_open_encounter_grown_by_a_later_file_is_published_as_its_next_versio
     assert sorted(p.version for p in _products(node, "maritime_event")) == [1, 2]
 
 
+def test_a_grown_product_is_a_next_version_of_the_nodes_own_head_and_never_lowers_its_marking(
+    tmp_path, store
+):
+    """publish_idempotent with `grown`: a product that grows its stored head is version 2 of it, with
+    the head's marking when its own is lower; one that does not grow it stores nothing; the versions
+    verify as the node's own; a call with the same products again (a resumed job) stores nothing."""
+    from kizuna.share.markings import parse_banner
+    from kizuna.share.products import Product
+
+    node, _ = _node(tmp_path, store)
+    pid = derived_product_id("JPN", "maritime_event/test")
+    high = parse_banner("SECRET//REL TO USA, JPN")
+    low = parse_banner("UNCLASSIFIED")
+    node.publish_idempotent([Product.new("maritime_event", {"end": 1}, high, "JPN", id=pid)], actor="t")
+
+    def later(head: Product, new: Product) -> bool:
+        return int(new.payload["end"]) > int(head.payload["end"])  # type: ignore[call-overload]
+
+    same = Product.new("maritime_event", {"end": 1}, low, "JPN", id=pid)
+    assert node.publish_idempotent([same], actor="t", grown=later) == []
+    more = Product.new("maritime_event", {"end": 2}, low, "JPN", id=pid)
+    (v2,) = node.publish_idempotent([more], actor="t", grown=later)
+    assert (v2.id, v2.version, v2.payload, v2.marking.banner()) == (pid, 2, {"end": 2}, high.banner())
+    assert node.publish_idempotent([more], actor="t", grown=later) == []
+    assert sorted((p.version, p.payload["end"]) for p in _products(node, "maritime_event")) == [
+        (1, 1),
+        (2, 2),
+    ]
+
+
 def test_a_crash_between_ais_steps_resumes_without_duplicates(tmp_path, store):
     extra = {
         "maritime": {"aois": [{"name": "east", "polygon": AOI_EAST}], "events": ["encounter"], "shore": False}
