@@ -75,6 +75,18 @@ ROWS: list[tuple[str, object, str]] = [
         [{"name": "a", "polygon": [[0, 0], [0, 0], [1, 1], [0, 0]]}],
         "pipeline.maritime.aois[0].polygon",
     ),
+    # across the antimeridian: a ring around the pole (jumps once) and a bow tie are refused
+    (
+        "maritime.aois",
+        [{"name": "a", "polygon": [[0, 80], [120, 80], [-120, 80], [0, 80]]}],
+        "pipeline.maritime.aois[0].polygon",
+    ),
+    (
+        "maritime.aois",
+        [{"name": "a", "polygon": [[170, 10], [-170, 20], [-170, 10], [170, 20], [170, 10]]}],
+        "pipeline.maritime.aois[0].polygon",
+    ),
+    ("maritime.aois", "polar.geojson", "pipeline.maritime.aois"),
     ("dark_vessels", 1, "pipeline.dark_vessels"),
     ("dark_vessels.gate_m", 1, "pipeline.dark_vessels.gate_m"),
     ("dark_vessels.gate_m", 1e7, "pipeline.dark_vessels.gate_m"),
@@ -148,6 +160,8 @@ def base(tmp_path_factory) -> dict[str, object]:  # noqa: ANN001
     (tmp / "not-json.geojson").write_text("{nope")
     (tmp / "points.geojson").write_text('{"type": "Point", "coordinates": [150, 30]}')
     (tmp / "open-ring.geojson").write_text('{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}')
+    polar = '{"type": "Polygon", "coordinates": [[[0,80],[120,80],[-120,80],[0,80]]]}'
+    (tmp / "polar.geojson").write_text(polar)
     cfg = yaml.safe_load(paths["JPN"].read_text())
     cfg["pipeline"]["watch"] = {"elements": "in", "ais": "ais", "sar_detections": "sar"}
     return {"tmp": tmp, "db": str(db), "cfg": cfg, "keys": str(tmp / "keys")}

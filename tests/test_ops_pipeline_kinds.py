@@ -154,14 +154,81 @@ def test_only_maritime_events_inside_an_aoi_become_products(tmp_path, store):
     # The same detector on everything stored finds the same two encounters (nothing lost by the step).
     ref = detect_events(clean_tracks(AisStore(store).positions()), ["encounter"], shore=None)
     assert sorted({e.mmsi, e.other_mmsi} == {431000001, 431000002} for e in ref) == [False, True]
-    # A later file with more of the same vessels finds the same event again: not stored twice.
+    # A later file with more of the same vessels continues the same event: its next version, same id.
     later = _encounter_rows(431000001, 431000002, 30.0, 150.0, t0 + timedelta(hours=4, minutes=5))[:4]
     _drop(
         tmp_path / "ais" / "more.csv",
         "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n" + "\n".join(",".join(r) for r in later) + "\n",
     )
     assert [j.state for j in run_once(node, config)] == ["done"]
-    assert [q.id for q in _products(node, "maritime_event")] == [p.id]
+    assert sorted((q.id, q.version) for q in _products(node, "maritime_event")) == [(p.id, 1), (p.id, 2)]
+
+
+def test_an_open_encounter_grown_by_a_later_file_is_published_as_its_next_version(tmp_path, store):
+    """One 4 h encounter (reports every 5 min from 00:00 to 04:00) split over two files at 02:30: the
+    first file's job publishes it still open (ends 02:30, already >= 2 h, an encounter by GFW's rule);
+    the second's finds the same event (same vessels and start) ending at 04:00 and publishes it as
+    version 2 of the same product id, not a new product; a third file that adds nothing changes
+    nothing. Times checked by hand against the rows written."""
+    from kizuna.share.products import derived_product_id as derived
+
+    extra = {
+        "maritime": {"aois": [{"name": "east", "polygon": AOI_EAST}], "events": ["encounter"], "shore": False}
+    }
+    node, config = _node(tmp_path, store, extra)
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    rows = _encounter_rows(431000001, 431000002, 30.0, 150.0, t0)
+    head = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n"
+    cut = 2 * 31  # reports up to and including 02:30 (k = 0..30, two vessels each)
+    _drop(tmp_path / "ais" / "a.csv", head + "\n".join(",".join(r) for r in rows[:cut]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    (first,) = _products(node, "maritime_event")
+    assert first.version == 1 and first.payload["end_utc"].startswith("2026-06-01T02:30")
+    _drop(tmp_path / "ais" / "b.csv", head + "\n".join(",".join(r) for r in rows[cut:]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    stored = sorted(_products(node, "maritime_event"), key=lambda p: p.version)
+    assert [(p.id, p.version) for p in stored] == [(first.id, 1), (first.id, 2)]
+    grown = stored[1]
+    assert grown.payload["start_utc"] == first.payload["start_utc"]
+    assert grown.payload["end_utc"].startswith("2026-06-01T04:00")
+    assert grown.originator == "JPN" and grown.marking == first.marking
+    assert first.id == derived(
+        "JPN", f"maritime_event/encounter||431000001|431000002|{t0:%Y-%m-%dT%H:%M:%S}.000000000"
+    )
+    # a new file of one of its vessels that adds nothing (a report already stored) grows nothing
+    _drop(tmp_path / "ais" / "c.csv", head + ",".join(rows[2]) + "\n")
+    assert [j.state for j in run_once(node, config)] == ["done"]
+    assert sorted(p.version for p in _products(node, "maritime_event")) == [1, 2]
+
+
+def test_a_grown_product_is_a_next_version_of_the_nodes_own_head_and_never_lowers_its_marking(
+    tmp_path, store
+):
+    """publish_idempotent with `grown`: a product that grows its stored head is version 2 of it, with
+    the head's marking when its own is lower; one that does not grow it stores nothing; the versions
+    verify as the node's own; a call with the same products again (a resumed job) stores nothing."""
+    from kizuna.share.markings import parse_banner
+    from kizuna.share.products import Product
+
+    node, _ = _node(tmp_path, store)
+    pid = derived_product_id("JPN", "maritime_event/test")
+    high = parse_banner("SECRET//REL TO USA, JPN")
+    low = parse_banner("UNCLASSIFIED")
+    node.publish_idempotent([Product.new("maritime_event", {"end": 1}, high, "JPN", id=pid)], actor="t")
+
+    def later(head: Product, new: Product) -> bool:
+        return int(new.payload["end"]) > int(head.payload["end"])  # type: ignore[call-overload]
+
+    same = Product.new("maritime_event", {"end": 1}, low, "JPN", id=pid)
+    assert node.publish_idempotent([same], actor="t", grown=later) == []
+    more = Product.new("maritime_event", {"end": 2}, low, "JPN", id=pid)
+    (v2,) = node.publish_idempotent([more], actor="t", grown=later)
+    assert (v2.id, v2.version, v2.payload, v2.marking.banner()) == (pid, 2, {"end": 2}, high.banner())
+    assert node.publish_idempotent([more], actor="t", grown=later) == []
+    assert sorted((p.version, p.payload["end"]) for p in _products(node, "maritime_event")) == [
+        (1, 1),
+        (2, 2),
+    ]
 
 
 def test_a_crash_between_ais_steps_resumes_without_duplicates(tmp_path, store):
@@ -455,6 +522,60 @@ def test_an_http_source_lands_in_its_kinds_directory_and_is_fetched_conditionall
     assert len(list((tmp_path / "tdm").iterdir())) == 1
 
 
+_RESTARTED_POLLER = """
+import sys
+from pathlib import Path
+from kizuna.ops.http_source import HttpPoller
+from kizuna.ops.pipeline import HttpSource
+from kizuna.store.catalog import CatalogStore
+from kizuna.store.pipeline_jobs import HttpValidators
+
+url, source, directory = sys.argv[1:4]
+with CatalogStore(url) as store:
+    poller = HttpPoller(
+        [HttpSource(source, "tdm", every_s=1.0)], {"tdm": Path(directory)}, validators=HttpValidators(store)
+    )
+    try:
+        written = poller.poll()
+    finally:
+        poller.close()
+    print("written", len(written), poller.states[0].last_status)
+"""
+
+
+def test_http_validators_outlive_a_restart_so_its_first_fetch_gets_a_304(tmp_path, store, http_server):
+    """The first run fetches the body (200) and keeps its ETag and Last-Modified in the node's store;
+    a second process (a restarted node) asks with both from its first fetch and gets 304, no body."""
+    body = (TDM_DIR / "TDMExample2.kvn").read_bytes()
+    stamp = "Tue, 01 Dec 2026 08:00:00 GMT"
+    headers = {"ETag": '"v7"', "Last-Modified": stamp, "Content-Length": str(len(body))}
+    server = http_server({"/tdm/example2.kvn": (200, headers, body, 0.0)})
+    extra = {"http": [{"url": f"{server.url}/tdm/example2.kvn", "kind": "tdm", "every_s": 1}]}
+    node, config = _node(tmp_path, store, extra)
+    assert [(j.kind, j.state) for j in run_once(node, config)] == [("tdm", "done")]
+    assert "If-None-Match" not in server.requests[0][1]
+    import subprocess
+    import sys
+
+    # the restarted node: another process, with only the store to remember the first answer
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "PATH": "/usr/bin:/bin"}
+    args = [store.url, f"{server.url}/tdm/example2.kvn", str(tmp_path / "tdm")]
+    child = subprocess.run(
+        [sys.executable, "-c", _RESTARTED_POLLER, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["written", "0", "not", "modified"]
+    assert run_once(node, config) == []  # and this process's next poller asks conditionally too
+    sent = server.requests[-1][1]
+    assert sent.get("If-None-Match") == '"v7"' and sent.get("If-Modified-Since") == stamp
+    assert server.requests[1][1].get("If-None-Match") == '"v7"'
+    assert len(server.requests) == 3 and len(list((tmp_path / "tdm").iterdir())) == 1
+    from kizuna.store.pipeline_jobs import HttpValidators
+
+    assert HttpValidators(store).load(f"{server.url}/tdm/example2.kvn") == ('"v7"', stamp)
+    assert HttpValidators(store).load(f"{server.url}/other") == (None, None)
+
+
 @pytest.mark.parametrize("declared", [True, False])
 def test_an_http_body_over_max_bytes_is_refused_and_leaves_nothing(tmp_path, http_server, declared):
     from kizuna.ops.http_source import HttpPoller
@@ -684,3 +805,61 @@ def test_aois_from_a_geojson_file_keep_holes_and_multipolygons(tmp_path):
     lat = [5.0, 2.0, 20.5, 1.0, 50.0]
     lon = [5.0, 2.0, 20.5, -1.0, 50.0]
     assert areas_containing(lat, lon, areas) == [[], ["ring", "west"], ["ring"], ["west"], []]
+
+
+def test_aois_across_the_antimeridian_hold_points_on_both_sides(tmp_path):
+    """The area 170E..170W, 10N..20N written three ways: inline as one ring whose longitude jumps from
+    170 to -170, in a GeoJSON file as such a Polygon (with a hole 178E..178W, 14N..16N), and cut in
+    two at 180 as RFC 7946 §3.1.9 asks (a MultiPolygon). Points checked by hand: 175E and 175W at
+    15N are inside (except the hole's 179.9E/W at 15N), 0E and 165E are outside, and so is 175E at
+    5N (south of it)."""
+    import json
+
+    from kizuna.maritime.areas import areas_containing
+    from kizuna.share.markings import default_config
+
+    ring = [[170, 10], [-170, 10], [-170, 20], [170, 20], [170, 10]]
+    hole = [[178, 14], [-178, 14], [-178, 16], [178, 16], [178, 14]]
+    east = [[170, 10], [180, 10], [180, 20], [170, 20], [170, 10]]
+    west = [[-180, 10], [-170, 10], [-170, 20], [-180, 20], [-180, 10]]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "holed"},
+                "geometry": {"type": "Polygon", "coordinates": [ring, hole]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"name": "cut"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[east], [west]]},
+            },
+        ],
+    }
+    (tmp_path / "dateline.geojson").write_text(json.dumps(doc))
+    (tmp_path / "in").mkdir()
+    areas = []
+    for aois in ([{"name": "jump", "polygon": ring}], "dateline.geojson"):
+        cfg = PipelineConfig.from_mapping(
+            {"watch": {"ais": "in"}, "maritime": {"aois": aois}},
+            tmp_path,
+            "x",
+            "JPN",
+            "SECRET",
+            default_config(),
+        )
+        areas += [(a.name, a.polygons) for a in cfg.maritime.aois]
+    lat = [15.0, 15.0, 12.0, 12.0, 15.0, 15.0, 15.0, 15.0, 5.0]
+    lon = [175.0, -175.0, 179.9, -179.9, 179.9, -179.9, 0.0, 165.0, 175.0]
+    assert areas_containing(lat, lon, areas) == [
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "holed", "cut"],
+        ["jump", "cut"],  # in the hole
+        ["jump", "cut"],
+        [],
+        [],
+        [],
+    ]

@@ -13,8 +13,9 @@ that (a server trickling one byte a second would otherwise hold the loop). A fai
 status other than 200/304, size) is logged and the source waits with exponential backoff and full
 jitter, capped at one hour, before its next try; a success returns it to `every_s`.
 
-Validators live in memory: after a restart the first fetch is unconditional and its body, when
-unchanged, lands under the same content-derived name and is the same job as before.
+Validators are kept in the node's database when the poller is given one (`validators`, as the
+pipeline does): a restarted node's first fetch is conditional too. Without it they live in memory, and
+an unconditional body, when unchanged, lands under the same content-derived name and is the same job.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kizuna.ops.pipeline import HttpSource
+from kizuna.store.pipeline_jobs import HttpValidators
 
 CHUNK = 1 << 20
 BACKOFF_CAP_S = 3600.0
@@ -69,8 +71,13 @@ class HttpPoller:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        validators: HttpValidators | None = None,
     ):
         self.states = [_State(s) for s in sources]
+        self.validators = validators
+        if validators is not None:
+            for st in self.states:
+                st.etag, st.last_modified = validators.load(st.source.url)
         self.watch, self.log, self.clock = watch, log, clock
         self._client = httpx.Client(
             headers={"User-Agent": USER_AGENT}, follow_redirects=False, transport=transport
@@ -141,5 +148,7 @@ class HttpPoller:
                 tmp.unlink(missing_ok=True)
             st.etag = resp.headers.get("ETag")
             st.last_modified = resp.headers.get("Last-Modified")
+            if self.validators is not None:  # after the body is in place: a crash costs a refetch only
+                self.validators.save(src.url, st.etag, st.last_modified)
             st.last_status = f"fetched {size} bytes"
             return final

@@ -474,6 +474,8 @@ def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> t
         ]
         if not out:
             raise bad("maritime.aois", f"{path}: has no Polygon or MultiPolygon feature")
+        for a in out:
+            _check_area(a, bad, "maritime.aois", f"{path}: {a.name}: ")
         return tuple(out)
     if not isinstance(data, list) or not data:
         raise bad("maritime.aois", "must be a GeoJSON file path or a list of {name, polygon}")
@@ -508,8 +510,22 @@ def _aois(data: object, base: Path, bad: Callable[[str, str], ConfigError]) -> t
             points.append(points[0])  # the ring closes itself
         if len(set(points)) < 3:
             raise bad(f"{at}.polygon", "needs at least 3 distinct vertices")
-        inline.append(AreaSettings(name.strip(), ((tuple(points),),)))
+        inline.append(_check_area(AreaSettings(name.strip(), ((tuple(points),),)), bad, f"{at}.polygon"))
     return tuple(inline)
+
+
+def _check_area(
+    area: AreaSettings, bad: Callable[[str, str], ConfigError], at: str, prefix: str = ""
+) -> AreaSettings:
+    """The area, once it is known to make a geometry (a ring across the antimeridian is cut there;
+    one around a pole, or self-intersecting across it, is refused here rather than on every event)."""
+    from kizuna.maritime.areas import area_geometry
+
+    try:
+        area_geometry(area.polygons)
+    except ValueError as exc:
+        raise bad(at, f"{prefix}{exc}") from None
+    return area
 
 
 def _ais_stream(
@@ -826,14 +842,17 @@ class Runner:
         started: datetime,
         products: Sequence[Product],
         counts: dict[str, object],
+        *,
+        grown: Callable[[Product, Product], bool] | None = None,
     ) -> list[Product]:
-        """Store `products` (ids already stored are skipped) and the step's done row in one transaction."""
+        """Store `products` (ids already stored are skipped, or published as their next version when
+        `grown(stored head, product)`) and the step's done row in one transaction."""
         job_id = ctx.job.job_id
 
         def mark(conn: Any) -> None:
             self.ledger.mark_step(conn, job_id, step, started, counts)
 
-        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark)
+        stored = self.node.publish_idempotent(products, actor=f"pipeline:{job_id}", within=mark, grown=grown)
         if stored:
             self.log(f"job {job_id}: published {len(stored)} {products[0].type} product(s)")
             self._published(stored)
@@ -1125,8 +1144,11 @@ class PipelineLoop:
         self.http = None
         if config.http:  # polled only when the config lists sources
             from kizuna.ops.http_source import HttpPoller
+            from kizuna.store.pipeline_jobs import HttpValidators
 
-            self.http = HttpPoller(config.http, dict(config.watch), log)
+            self.http = HttpPoller(
+                config.http, dict(config.watch), log, validators=HttpValidators(node.catalog)
+            )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pipeline-{node.node_id}", daemon=True)
         self.stream: Any = None  # the live AIS feed cut into jobs, when configured
@@ -1228,8 +1250,9 @@ def _run_once(
             ledger.requeue_running(conn)
     if config.http:  # each configured source fetched once, into its kind's directory
         from kizuna.ops.http_source import HttpPoller
+        from kizuna.store.pipeline_jobs import HttpValidators
 
-        poller = HttpPoller(config.http, dict(config.watch), log)
+        poller = HttpPoller(config.http, dict(config.watch), log, validators=HttpValidators(node.catalog))
         try:
             poller.poll()
         finally:

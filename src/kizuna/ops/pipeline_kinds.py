@@ -12,7 +12,9 @@ after a crash stores nothing twice.
     ``events``: AIS events (GFW definitions, :func:`kizuna.maritime.events.detect_events`) on the
     stored tracks around the file's vessels, from ``maritime.lookback_h`` before its first position
     to its last; each event of one of the file's vessels that lies inside an area of
-    ``maritime.aois`` becomes a ``maritime_event`` product (id derived from the event's key).
+    ``maritime.aois`` becomes a ``maritime_event`` product (id derived from the event's key). An
+    event still open when its file was processed and extended by a later file (same key, later end)
+    is published again as the next version of that product.
 ``sar_detections``
     ``dark_vessels``: the detections matched with the stored AIS at the image time
     (:func:`kizuna.maritime.dark.find_dark_vessels`): one ``dark_vessels`` product per file.
@@ -163,7 +165,22 @@ def ais_events(runner: Runner, ctx: StepContext, started: datetime) -> None:
         "in_aois": len(products),
         "products": len(products),
     }
-    runner.mark_and_publish(ctx, "events", started, products, counts)
+    runner.mark_and_publish(ctx, "events", started, products, counts, grown=_event_grew)
+
+
+def _event_grew(head: Product, event: Product) -> bool:
+    """An event published while still open (same key: kind, vessels, start) that a later file
+    extends: it ends later now, so it is published again as the next version of its product."""
+
+    def end(p: Product) -> datetime | None:
+        text = p.payload.get("end_utc")
+        try:
+            return datetime.fromisoformat(str(text))
+        except ValueError:
+            return None
+
+    before, after = end(head), end(event)
+    return before is not None and after is not None and after > before
 
 
 # ------------------------------------------------------------------ SAR detections

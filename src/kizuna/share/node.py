@@ -698,12 +698,19 @@ class Node:
         *,
         actor: str,
         within: Callable[[Connection], None] | None = None,
+        grown: Callable[[Product, Product], bool] | None = None,
     ) -> list[Product]:
         """Publish first versions whose ids are derived from their content (a pipeline job's), in one
         transaction that also runs `within(conn)` (the job ledger marking the step done): the products
         and the mark commit together or not at all. Ids already stored are skipped, not refused, so a
         job resumed after a crash stores nothing twice. Returns the products stored now (markings as
-        signed, the originator's nation implied)."""
+        signed, the originator's nation implied).
+
+        With `grown(head, product)`, a product whose id is stored becomes the next version of the
+        verified stored head when `grown` says it carries more than the head (an event that went on
+        after it was first published), under the lock, so two runners never write one version twice.
+        Only this node's own heads are continued, and a new version never lowers the head's marking
+        (the head's is kept when the new one would). A head that does not verify is left alone."""
         prepared: list[tuple[Product, dict[str, object]]] = []
         for p in products:
             if p.originator != self.node_id:
@@ -716,6 +723,8 @@ class Node:
         with self.share.write() as conn:
             taken = self.share.versions(conn, [p.id for p, _ in prepared])
             fresh = {p.id: (p, signed) for p, signed in prepared if p.id not in taken}
+            if grown is not None:
+                fresh |= self._grown_versions(conn, [p for p, _ in prepared if p.id in taken], grown)
             rows = [self._row(p, signed, "local") for p, signed in fresh.values()]
             events = [
                 AuditEvent("publish", actor, p.id, p.version, {"banner": p.marking.banner(), "type": p.type})
@@ -727,6 +736,26 @@ class Node:
             if within is not None:
                 within(conn)
         return [p for p, _ in fresh.values()]
+
+    def _grown_versions(
+        self, conn: Connection, products: Sequence[Product], grown: Callable[[Product, Product], bool]
+    ) -> dict[str, tuple[Product, dict[str, object]]]:
+        """The next versions of the stored heads that `products` grow, signed (for publish_idempotent)."""
+        heads = self.share.latest(conn, [p.id for p in products])
+        out: dict[str, tuple[Product, dict[str, object]]] = {}
+        for p in products:
+            try:
+                head = self._head(heads.get(p.id))
+            except IntegrityError:
+                continue  # a stored history that does not verify can never be extended
+            if head is None or head.originator != self.node_id or not grown(head, p):
+                continue
+            keep = at_least_as_restrictive(
+                p.marking, head.marking, owner_nation=self.config.nation, config=self.config.markings
+            )
+            nxt = head.next_version(payload=p.payload, marking=p.marking if keep else head.marking)
+            out[p.id] = (nxt, self.signer.sign_product(nxt))
+        return out
 
     def _stored_product(self, product_id: str, version: int | None = None) -> Product | None:
         row = self.share.get(None, product_id, version)  # verified by the store's row check

@@ -35,7 +35,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from kizuna.store.catalog import CatalogStore
-from kizuna.store.schema import pipeline_job, pipeline_step
+from kizuna.store.schema import pipeline_http_validator, pipeline_job, pipeline_step
 
 JOB_STATES = ("queued", "running", "done", "failed")
 #: finished jobs kept (the newest); older ones and their steps are dropped as new jobs finish
@@ -414,3 +414,35 @@ def _record(r: Mapping[Any, Any], steps: tuple[StepRecord, ...]) -> JobRecord:
         error=None if r["error"] is None else str(r["error"]),
         steps=steps,
     )
+
+
+class HttpValidators:
+    """The last ETag and Last-Modified of each polled URL, in the node's database: a restarted node's
+    first fetch of an unchanged source is then conditional (a 304 and no body). A validator is saved
+    only once its body is a file in the watched directory, so a crash in between costs one
+    unconditional fetch of content that is the same job as before, never a lost body."""
+
+    def __init__(self, store: CatalogStore):
+        self.engine = store.engine
+
+    @staticmethod
+    def _key(url: str) -> str:
+        return hashlib.sha256(url.encode()).hexdigest()
+
+    def load(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) last saved for `url`; (None, None) when never fetched."""
+        v = pipeline_http_validator.c
+        q = select(v.etag, v.last_modified).where(v.url_sha256 == self._key(url))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def save(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        key = self._key(url)
+        with self.engine.begin() as conn:  # delete + insert: one portable upsert in one transaction
+            conn.execute(delete(pipeline_http_validator).where(pipeline_http_validator.c.url_sha256 == key))
+            conn.execute(
+                insert(pipeline_http_validator).values(
+                    url_sha256=key, url=url, etag=etag, last_modified=last_modified, updated_utc=_now()
+                )
+            )

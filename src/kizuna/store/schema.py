@@ -364,6 +364,18 @@ pipeline_step = Table(
     UniqueConstraint("job_id", "step", name="uq_pipeline_step"),
 )
 
+# The last validators (ETag, Last-Modified) of each polled HTTP source, keyed by the SHA-256 of its URL
+# (a URL may be longer than an index allows): a restarted node asks conditionally from its first fetch.
+pipeline_http_validator = Table(
+    "pipeline_http_validator",
+    metadata,
+    Column("url_sha256", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("updated_utc", DateTime, nullable=False),
+)
+
 # ---------------------------------------------------------------- console sessions (service.sessions)
 # One row per open session, keyed by the SHA-256 of its id: the id itself (the cookie) is never stored,
 # so a copy of the database opens no session. Times are epoch seconds of the serving clock.
