@@ -1,7 +1,7 @@
 """The live pipeline's HTTP validators (ETag, Last-Modified) per source URL, so a restarted node's first
 fetch of an unchanged source is conditional (a 304 and no body) instead of a full download.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
