@@ -331,7 +331,7 @@ def _tdm_objects(runner: Runner, participants: set[str]) -> dict[str, int]:
 
 
 def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> None:
-    from kizuna.formats.tdm import Tdm, read_tdm, write_tdm_kvn
+    from kizuna.formats.tdm import Tdm, TdmSegment, read_tdm, write_tdm_kvn
     from kizuna.ssa.od_products import OBSERVATIONS, observations_payload
 
     text = _text(runner, ctx)
@@ -345,7 +345,7 @@ def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> Non
         v for seg in tdm.segments for k, v in seg.metadata.items() if k.startswith("PARTICIPANT_")
     }
     objects = _tdm_objects(runner, participants)
-    by_object: dict[int, list[Any]] = {}
+    by_object: dict[int, list[tuple[int, int, TdmSegment]]] = {}
     unresolved: list[dict[str, object]] = []
     for i, seg in enumerate(tdm.segments):
         norads = {
@@ -359,19 +359,17 @@ def tdm_observations(runner: Runner, ctx: StepContext, started: datetime) -> Non
         norad = norads.pop()
         # segments over the per-product size are cut into parts of their observations
         for start in range(0, max(len(seg.observations), 1), OBSERVATIONS_PER_PRODUCT):
-            part = type(seg)(
+            part = TdmSegment(
                 metadata=dict(seg.metadata),
                 observations=seg.observations[start : start + OBSERVATIONS_PER_PRODUCT],
             )
             by_object.setdefault(norad, []).append((i, start, part))
-    marking_cache: dict[int, Any] = {}
     products = []
     for norad, parts in sorted(by_object.items()):
-        marking = marking_cache.setdefault(norad, runner.config.marking_for("observations", [], (norad,)))
+        marking = runner.config.marking_for("observations", [], (norad,))
         for i, start, part in parts:
             sub = Tdm(version=tdm.version, header=dict(tdm.header), segments=[part], file=tdm.file)
-            sub_text = write_tdm_kvn(sub)
-            payload = observations_payload(sub_text, read_tdm(sub_text, str(ctx.path)), norad)
+            payload = observations_payload(write_tdm_kvn(sub), sub, norad)
             pid = derived_product_id(runner.node.node_id, f"tdm/{ctx.job.sha256}/{i}/{start}")
             products.append(
                 Product.new(OBSERVATIONS, payload, marking, runner.node.node_id, id=pid, objects=(norad,))
