@@ -50,7 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO / ".." / "shared" / "data"
 CATALOG_REL = "../shared/data/tle/full_catalog_3le_2022-07.txt"
 CATALOG = REPO / CATALOG_REL
-RESULTS = REPO / "benchmarks" / "results" / "catalog.json"
+RESULTS_REL = "benchmarks/results/catalog.json"
+RESULTS = REPO / RESULTS_REL
 PG_URL = os.environ.get("KIZUNA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 # 24 h at 60 s from 00:00 UTC the day after the catalog's median epoch (2022-07-14).
@@ -186,12 +187,240 @@ def git_state() -> dict[str, object]:
 
 
 # ---------------------------------------------------------------- 1. ingest
-def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
-    from kizuna.formats.detect import read_path
+# The floors the catalog load is held to (issue 21): parse every set with sgp4's C++
+# `twoline2rv` and write its row, with nothing else, into the same element_set table of a fresh
+# kizuna store, by executemany on SQLite and by COPY on PostgreSQL. No validation beyond what
+# twoline2rv does, no duplicate check, no object table, no ingest log: what storing the sets costs
+# at the least with these drivers.
+_FLOOR_COLUMNS = (
+    "norad_id",
+    "epoch_utc",
+    "mean_motion_revday",
+    "eccentricity",
+    "inclination_deg",
+    "raan_deg",
+    "arg_perigee_deg",
+    "mean_anomaly_deg",
+    "bstar_per_er",
+    "mean_motion_dot_revday2",
+    "mean_motion_ddot_revday3",
+    "object_name",
+    "object_id",
+    "classification",
+    "ephemeris_type",
+    "element_set_no",
+    "rev_at_epoch",
+    "source",
+    "ingested_utc",
+)
+_JD_1950 = 2433281.5  # Julian date of 1949-12-31 00:00 UTC
+
+
+def floor_rows(path: Path) -> list[tuple[object, ...]]:
+    """Every set of the file as a row of element_set, straight from twoline2rv's Satrec
+    (its own units: radians, radians/minute), epoch as naive UTC."""
+    from datetime import timedelta
+
+    from sgp4.api import Satrec
+
+    day0 = datetime(1949, 12, 31)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows: list[tuple[object, ...]] = []
+    for k, (name, l1, l2) in enumerate(read_3le_lines(path)):
+        s = Satrec.twoline2rv(l1, l2)
+        epoch = day0 + timedelta(days=(s.jdsatepoch - _JD_1950) + s.jdsatepochF)
+        rows.append(
+            (
+                s.satnum,
+                epoch,
+                s.no_kozai,
+                s.ecco,
+                s.inclo,
+                s.nodeo,
+                s.argpo,
+                s.mo,
+                s.bstar,
+                s.ndot,
+                s.nddot,
+                name,
+                s.intldesg,
+                s.classification,
+                s.ephtype,
+                s.elnum,
+                s.revnum,
+                f"{path}:{3 * k + 1}",
+                now,
+            )
+        )
+    return rows
+
+
+def floor_sqlite(db_file: Path) -> tuple[float, float, int]:
+    """(wall s, CPU s, rows) of twoline2rv + one executemany + commit into a fresh store's file,
+    with the store's own pragmas and the same DATETIME text SQLAlchemy writes."""
+    conn = sqlite3.connect(db_file)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        rows = [
+            (*r[:1], r[1].isoformat(" ", "microseconds"), *r[2:18], r[18].isoformat(" ", "microseconds"))  # type: ignore[attr-defined]
+            for r in floor_rows(CATALOG)
+        ]
+        marks = ", ".join("?" for _ in _FLOOR_COLUMNS)
+        conn.executemany(f"INSERT INTO element_set ({', '.join(_FLOOR_COLUMNS)}) VALUES ({marks})", rows)
+        conn.commit()
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        conn.close()
+    return dt, cpu, len(rows)
+
+
+def floor_postgres(url: str) -> tuple[float, float, int]:
+    """(wall s, CPU s, rows) of twoline2rv + one COPY + commit into a fresh store's schema."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        rows = floor_rows(CATALOG)
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY element_set ({', '.join(_FLOOR_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return dt, cpu, len(rows)
+
+
+def _pg_reachable() -> tuple[str | None, str | None]:
+    """(server version, None) or (None, why PostgreSQL is skipped)."""
+    try:
+        import psycopg
+    except ImportError:
+        return None, "psycopg not installed"
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0]), None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return None, f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+
+
+class _FreshStore:
+    """A fresh kizuna store per round: a SQLite file in `tmp`, or a PostgreSQL schema dropped
+    on exit. `.url` opens it (CatalogStore or, for the floor, the driver alone)."""
+
+    def __init__(self, kind: str, tmp: Path, round_no: int, what: str):
+        self.kind = kind
+        if kind == "sqlite":
+            self.file = tmp / f"{what}-{round_no}.db"
+            self.url = str(self.file)
+        else:
+            self.schema = f"bench_{uuid.uuid4().hex[:12]}"
+            self.url = f"{PG_URL}?options=-csearch_path%3D{self.schema}"
+
+    def __enter__(self) -> _FreshStore:
+        from kizuna.store.catalog import CatalogStore
+
+        if self.kind == "postgresql":
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{self.schema}"')
+        CatalogStore(self.url).close()  # the schema, migrated, before any timing
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.kind == "postgresql":
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+
+
+def _best(runs: list[dict[str, float]]) -> dict[str, object]:
+    return {
+        "best_s": min(r["seconds"] for r in runs),
+        "best_cpu_s": min(r["cpu_s"] for r in runs),
+        "runs": runs,
+    }
+
+
+def bench_store(kind: str, rounds: int) -> dict[str, object]:
+    """`rounds` rounds of floor, kizuna load, kizuna reload (all duplicates), each on a fresh
+    store, interleaved so that a change of machine load falls on all three alike; best of each."""
     from kizuna.store.catalog import CatalogStore
     from kizuna.store.ingest import load_file
 
-    out: dict[str, object] = {}
+    label = "SQLite" if kind == "sqlite" else "PostgreSQL"
+    floor_runs: list[dict[str, float]] = []
+    load_runs: list[dict[str, float]] = []
+    reload_runs: list[dict[str, float]] = []
+    counts: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="kizuna-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for round_no in range(rounds):
+            with _FreshStore(kind, tmp, round_no, "floor") as fresh:
+                with err.status(f"ingest: {label} floor, round {round_no + 1}"):
+                    if kind == "sqlite":
+                        dt, cpu, n = floor_sqlite(fresh.file)
+                    else:
+                        dt, cpu, n = floor_postgres(fresh.url)
+                floor_runs.append({"seconds": dt, "cpu_s": cpu, "rows": n})
+            with _FreshStore(kind, tmp, round_no, "kizuna") as fresh:
+                store = CatalogStore(fresh.url)
+                try:
+                    for runs, what in ((load_runs, "load"), (reload_runs, "reload")):
+                        gc.collect()
+                        with err.status(f"ingest: {label} {what} (load_file), round {round_no + 1}"):
+                            c0, t0 = time.process_time(), time.perf_counter()
+                            summary = load_file(store, CATALOG)
+                            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+                        runs.append(
+                            {
+                                "seconds": dt,
+                                "cpu_s": cpu,
+                                "loaded": summary.loaded,
+                                "duplicates": summary.duplicates,
+                                "rejected": summary.rejected,
+                            }
+                        )
+                    counts = {
+                        "stored_element_sets": store.count_element_sets(),
+                        "stored_objects": store.count_objects(),
+                    }
+                finally:
+                    store.close()
+            err.print(
+                f"  {label} round {round_no + 1}: floor {floor_runs[-1]['cpu_s']:.2f} s CPU, "
+                f"load {load_runs[-1]['cpu_s']:.2f}, reload {reload_runs[-1]['cpu_s']:.2f}"
+            )
+    floor, load, reload = _best(floor_runs), _best(load_runs), _best(reload_runs)
+    floor_name = "executemany" if kind == "sqlite" else "COPY"
+    return {
+        "floor": {"what": f"sgp4 twoline2rv + {floor_name} into element_set, one commit", **floor},
+        "first_load": {"what": "kizuna load_file, fresh store", **load},
+        "second_load": {"what": "kizuna load_file again, every set a duplicate", **reload},
+        **counts,
+        "ratios": {
+            "load_over_floor_cpu": load["best_cpu_s"] / floor["best_cpu_s"],
+            "load_over_floor_wall": load["best_s"] / floor["best_s"],
+            "reload_over_floor_cpu": reload["best_cpu_s"] / floor["best_cpu_s"],
+            "reload_over_floor_wall": reload["best_s"] / floor["best_s"],
+            "reload_over_load_cpu": reload["best_cpu_s"] / load["best_cpu_s"],
+            "reload_over_load_wall": reload["best_s"] / load["best_s"],
+            "target_max_over_floor": 2.0,
+        },
+    }
+
+
+def bench_ingest(n_expected: int, rounds: int) -> tuple[dict[str, object], list]:
+    from kizuna.formats.detect import read_path
+
+    out: dict[str, object] = {"rounds": rounds}
     gc.collect()
     with err.status("ingest: parse only (read_path)"):
         c0, t0 = time.process_time(), time.perf_counter()
@@ -208,77 +437,21 @@ def bench_ingest(n_expected: int) -> tuple[dict[str, object], list]:
     err.print(f"  parse only: {n:,} records, {len(parsed.issues)} issues, {dt:.2f} s")
     if n != n_expected:
         err.print(f"  [yellow]warning: read_path found {n} sets, the file has {n_expected}[/]")
+    out["sqlite"] = bench_store("sqlite", rounds)
+    server, skipped = _pg_reachable()
+    if skipped is not None:
+        err.print(f"  {skipped}: skipped")
+        out["postgresql"] = {"skipped": skipped}
+    else:
+        from sqlalchemy.engine import make_url
 
-    def two_loads(store: CatalogStore, label: str) -> dict[str, object]:
-        res: dict[str, object] = {}
-        for key in ("first_load", "second_load"):
-            gc.collect()
-            with err.status(f"ingest: {label} {key.replace('_', ' ')} (load_file)"):
-                c0, t0 = time.process_time(), time.perf_counter()
-                summary = load_file(store, CATALOG)
-                dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-            total = summary.loaded + summary.duplicates + summary.rejected
-            res[key] = {
-                "loaded": summary.loaded,
-                "duplicates": summary.duplicates,
-                "rejected": summary.rejected,
-                "seconds": dt,
-                "cpu_s": cpu,
-                "records_per_s": _rate(total, dt),
-            }
-            err.print(
-                f"  {label} {key.replace('_', ' ')}: loaded {summary.loaded:,}, "
-                f"duplicates {summary.duplicates:,}, rejected {summary.rejected}, {dt:.2f} s"
-            )
-        res["stored_element_sets"] = store.count_element_sets()
-        res["stored_objects"] = store.count_objects()
-        return res
-
-    with tempfile.TemporaryDirectory(prefix="kizuna-bench-") as tmp:
-        store = CatalogStore(str(Path(tmp) / "bench.db"))
-        try:
-            out["sqlite"] = two_loads(store, "SQLite")
-        finally:
-            store.close()
-
-    out["postgresql"] = bench_postgres(two_loads)
+        out["postgresql"] = {
+            **bench_store("postgresql", rounds),
+            "server_version": server,
+            "url": make_url(PG_URL).render_as_string(hide_password=True)
+            + "?options=-csearch_path%3D<fresh schema per run, dropped after>",
+        }
     return out, parsed.records
-
-
-def bench_postgres(two_loads) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    try:
-        import psycopg
-    except ImportError:
-        return {"skipped": "psycopg not installed"}
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3, autocommit=True) as conn:
-            server = conn.execute("SHOW server_version").fetchone()[0]
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        reason = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
-        err.print(f"  {reason}: skipped")
-        return {"skipped": reason}
-    from kizuna.store.catalog import CatalogStore
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        store = CatalogStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
-        try:
-            res = two_loads(store, "PostgreSQL")
-        finally:
-            store.close()
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    res["server_version"] = server
-    from sqlalchemy.engine import make_url
-
-    res["url"] = (
-        make_url(PG_URL).render_as_string(hide_password=True)
-        + "?options=-csearch_path%3D<fresh schema, dropped after>"
-    )
-    return res
 
 
 # ---------------------------------------------------------------- 2. propagation
@@ -648,6 +821,66 @@ def bench_memory(n: int, t_count: int) -> dict[str, object]:
 
 
 # ---------------------------------------------------------------- report
+def ingest_rows(ing: dict[str, object]) -> list[tuple[str, ...]]:
+    """Table rows of the floor, load and reload on each store (best of the rounds)."""
+    rows: list[tuple[str, ...]] = []
+    for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        db = ing[key]
+        if "skipped" in db:
+            rows.append((f"ingest  {label}", "-", "-", "-", "-", "skipped: " + str(db["skipped"])))
+            continue
+        for part, what in (
+            ("floor", "floor: twoline2rv + " + ("executemany" if key == "sqlite" else "COPY")),
+            ("first_load", "load_file, fresh store"),
+            ("second_load", "load_file again (all dups)"),
+        ):
+            x = db[part]
+            last = x["runs"][-1]
+            total = last.get(
+                "rows", last.get("loaded", 0) + last.get("duplicates", 0) + last.get("rejected", 0)
+            )
+            note = f"best of {len(x['runs'])}: CPU " + "/".join(f"{r['cpu_s']:.2f}" for r in x["runs"]) + " s"
+            if part != "floor":
+                note += f"; loaded {last['loaded']:,}, dup {last['duplicates']:,}, rej {last['rejected']}"
+            rows.append(
+                (
+                    f"ingest  {label} {what}",
+                    f"{total:,} sets",
+                    f"{x['best_s']:.2f}",
+                    f"{x['best_cpu_s']:.2f}",
+                    _fmt_rate(_rate(total, x["best_s"]), "sets"),
+                    note,
+                )
+            )
+    return rows
+
+
+def ingest_ratio_lines(ing: dict[str, object]) -> list[str]:
+    lines = ["ingest ratios (best of each; kizuna / same-run floor, target <= 2.0; reload / load):"]
+    for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        db = ing[key]
+        if "skipped" in db:
+            continue
+        r = db["ratios"]
+        limit = r["target_max_over_floor"]
+        ok = lambda v, limit=limit: "PASS" if v <= limit else "FAIL"  # noqa: E731
+        lines.append(
+            f"  {label}: load / floor CPU {r['load_over_floor_cpu']:.2f} ({ok(r['load_over_floor_cpu'])}), "
+            f"wall {r['load_over_floor_wall']:.2f}; reload / floor CPU {r['reload_over_floor_cpu']:.2f} "
+            f"({ok(r['reload_over_floor_cpu'])}), wall {r['reload_over_floor_wall']:.2f}; reload / load CPU "
+            f"{r['reload_over_load_cpu']:.2f}, wall {r['reload_over_load_wall']:.2f}"
+        )
+    return lines
+
+
+def _format_table(rows: list[tuple[str, ...]]) -> list[str]:
+    head = ("measurement", "items", "wall s", "CPU s", "rate (wall)", "note")
+    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
+    align = ["<", ">", ">", ">", ">", "<"]
+    fmt_row = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths, strict=True))  # noqa: E731
+    return [fmt_row(head).rstrip(), "  ".join("-" * w for w in widths)] + [fmt_row(r).rstrip() for r in rows]
+
+
 def table(result: dict[str, object]) -> str:
     ing, prop, mem = result["ingest"], result["propagation"], result["memory"]
     n = prop["objects"]
@@ -675,25 +908,7 @@ def table(result: dict[str, object]) -> str:
         _fmt_rate(p["records_per_s"], "sets"),
         f"{p['issues']} issues",
     )
-    for key, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
-        db = ing[key]
-        if "skipped" in db:
-            add(f"ingest  {label}", "-", None, None, "-", "skipped: " + str(db["skipped"]))
-            continue
-        for load, what in (
-            ("first_load", "load_file, fresh store"),
-            ("second_load", "load_file again (all dups)"),
-        ):
-            x = db[load]
-            total = x["loaded"] + x["duplicates"] + x["rejected"]
-            add(
-                f"ingest  {label} {what}",
-                f"{total:,} sets",
-                x["seconds"],
-                x["cpu_s"],
-                _fmt_rate(x["records_per_s"], "sets"),
-                f"loaded {x['loaded']:,}, dup {x['duplicates']:,}, rej {x['rejected']}",
-            )
+    rows.extend(ingest_rows(ing))
     reps = len(prop["kizuna_teme"]["runs_s"])
     runs = lambda key: "/".join(f"{s:.1f}" for s in prop[key]["runs_s"])  # noqa: E731
     add(
@@ -762,18 +977,15 @@ def table(result: dict[str, object]) -> str:
         f"{mem['naive_full_array_mb']:.0f} MB (not allocated)",
     )
 
-    head = ("measurement", "items", "wall s", "CPU s", "rate (wall)", "note")
-    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
-    align = ["<", ">", ">", ">", ">", "<"]
-    fmt_row = lambda r: "  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths, strict=True))  # noqa: E731
-    lines = [fmt_row(head).rstrip(), "  ".join("-" * w for w in widths)]
-    lines += [fmt_row(r).rstrip() for r in rows]
+    lines = _format_table(rows)
 
     ratios = prop["ratios"]
     ag = prop["agreement"]
     cw = ag["catalog_wide"]
     verdict = "PASS" if ratios["within_target"] else "FAIL"
     lines += [
+        "",
+        *ingest_ratio_lines(ing),
         "",
         "ratios (time of the first / time of the second; wall = perf_counter, CPU = process_time):",
         f"  kizuna / SatrecArray, TEME, best of {reps}: wall {ratios['kizuna_over_satrecarray']:.3f}"
@@ -821,10 +1033,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of kizuna and SatrecArray")
     ap.add_argument("--skyfield-sample", type=int, default=500, help="satellites Skyfield propagates")
     ap.add_argument("--seed", type=int, default=20220715, help="seed of the random samples")
-    ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    ap.add_argument("--output", type=Path, default=None, help=f"JSON results file (default {RESULTS_REL})")
+    ap.add_argument("--ingest-rounds", type=int, default=3, help="interleaved rounds of floor, load, reload")
+    ap.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="measure the ingest (section 1) only; writes JSON only when --output is given",
+    )
     args = ap.parse_args(argv)
-    if args.repeats < 1 or args.skyfield_sample < 2:
-        ap.error("--repeats must be >= 1 and --skyfield-sample >= 2")
+    if args.repeats < 1 or args.skyfield_sample < 2 or args.ingest_rounds < 1:
+        ap.error("--repeats and --ingest-rounds must be >= 1 and --skyfield-sample >= 2")
 
     if not SHARED_DATA.is_dir() or not CATALOG.is_file():
         print(f"benchmark skipped: {CATALOG_REL} is not present (needs ../shared/data)")
@@ -834,6 +1052,9 @@ def main(argv: list[str] | None = None) -> int:
     source = git_state()  # the code this run measures
     err.print(f"kizuna catalog benchmark on {info['cpus']} CPUs ({info['cpu_model']})")
     tle_lines = read_3le_lines(CATALOG)
+    if args.ingest_only:
+        return ingest_only(args, info, source, len(tle_lines), started)
+    output = args.output or RESULTS
 
     # Memory first, while this process is small (see bench_memory).
     from kizuna.orbit import time_grid
@@ -841,7 +1062,7 @@ def main(argv: list[str] | None = None) -> int:
     err.print("memory: peak RSS of a child process streaming the catalog")
     mem = bench_memory(len(tle_lines), len(time_grid(START_UTC, STOP_UTC, STEP_S)))
     err.print("ingest")
-    ingest, element_sets = bench_ingest(len(tle_lines))
+    ingest, element_sets = bench_ingest(len(tle_lines), args.ingest_rounds)
     if len(element_sets) != len(tle_lines):
         print(f"benchmark aborted: kizuna read {len(element_sets)} sets, the file has {len(tle_lines)}")
         return 1
@@ -874,12 +1095,54 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(
         f"\ntotal benchmark run time {result['total_runtime_s']:.0f} s; JSON: "
-        f"{os.path.relpath(args.output, Path.cwd())}"
+        f"{os.path.relpath(output, Path.cwd())}"
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(args.output.name + ".tmp")
+    _write_json(output, result)
+    return 0
+
+
+def _write_json(output: Path, result: dict[str, object]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    os.replace(tmp, args.output)
+    os.replace(tmp, output)
+
+
+def ingest_only(
+    args: argparse.Namespace, info: dict[str, object], source: dict[str, object], n_sets: int, started: float
+) -> int:
+    """Section 1 alone: the floors, loads and reloads, their table and ratios."""
+    ingest, _ = bench_ingest(n_sets, args.ingest_rounds)
+    info["load_average_at_end"] = _loadavg()
+    print(
+        f"kizuna catalog ingest: {n_sets:,} element sets, {info['cpus']} CPUs, Python {info['python']}; "
+        f"load average (1/5/15 min) at start {info['load_average_at_start']}, "
+        f"at end {info['load_average_at_end']}"
+    )
+    p = ingest["parse_only"]
+    parse_row = (
+        "ingest  parse only (read_path)",
+        f"{p['records']:,} sets",
+        f"{p['seconds']:.2f}",
+        f"{p['cpu_s']:.2f}",
+        _fmt_rate(p["records_per_s"], "sets"),
+        f"{p['issues']} issues",
+    )
+    print("\n".join([*_format_table([parse_row, *ingest_rows(ingest)]), "", *ingest_ratio_lines(ingest)]))
+    if args.output is not None:
+        _write_json(
+            args.output,
+            {
+                "benchmark": "kizuna full-catalog ingest against its floors",
+                "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "machine": info,
+                "versions": versions(),
+                "source": source,
+                "input": {"file": CATALOG_REL, "element_sets": n_sets},
+                "ingest": ingest,
+                "total_runtime_s": time.perf_counter() - started,
+            },
+        )
     return 0
 
 
