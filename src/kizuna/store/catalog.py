@@ -21,13 +21,11 @@ from sqlalchemy import (
     Engine,
     RowMapping,
     Table,
-    bindparam,
     create_engine,
     event,
     func,
     make_url,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -64,15 +62,22 @@ _ELEMENT_COLUMNS = (
 )
 _ELEMENT_INSERT_COLUMNS = (*_ELEMENT_COLUMNS, "source", "ingested_utc")
 _element_values = operator.attrgetter(*_ELEMENT_COLUMNS)
-# Keep an object's first name and designator, and its regime and newest epoch from its newest set.
+# An element set creates its object, or keeps it current: the object keeps its first name and
+# designator, and takes its regime and newest epoch from its newest set. The WHERE skips the
+# objects the update would leave as they are, so a reload of stored sets writes no object (it
+# used to rewrite every one) and needs no read-back of the objects to find the others.
+_OBJECT_TOUCH_COLUMNS = ("norad_id", "object_name", "object_id", "regime", "latest_epoch_utc")
 _NEWER = "excluded.latest_epoch_utc > COALESCE(space_object.latest_epoch_utc, '1900-01-01')"
-_TOUCH_OBJECT_CONFLICT = (
+_OBJECT_UPSERT = (
     "ON CONFLICT (norad_id) DO UPDATE SET "
     "object_name = COALESCE(space_object.object_name, excluded.object_name), "
     "object_id = COALESCE(space_object.object_id, excluded.object_id), "
     f"regime = CASE WHEN {_NEWER} THEN excluded.regime ELSE space_object.regime END, "
     f"latest_epoch_utc = CASE WHEN {_NEWER} THEN excluded.latest_epoch_utc "
-    "ELSE space_object.latest_epoch_utc END"
+    "ELSE space_object.latest_epoch_utc END "
+    "WHERE (space_object.object_name IS NULL AND excluded.object_name IS NOT NULL) "
+    "OR (space_object.object_id IS NULL AND excluded.object_id IS NOT NULL) "
+    f"OR {_NEWER}"
 )
 _SATCAT_COLUMNS = (
     "object_name",
@@ -223,12 +228,14 @@ class CatalogStore:
         records: Sequence[ElementSet],
         conn: Connection | None = None,
     ) -> InsertCounts:
-        """Insert element sets, skipping (object, epoch) pairs already stored.
+        """Insert element sets, skipping (object, epoch) pairs already stored, and create or
+        update their objects (see `_OBJECT_UPSERT`).
 
-        Rows go in as plain SQL: one prepared INSERT run by the driver's executemany on SQLite,
-        COPY into a staging table then one INSERT ... SELECT on PostgreSQL. SQLAlchemy's
-        multi-row INSERT statements cost more to build, and psycopg more to parse, than the
-        rows cost to store (the load measured 6x to 10x its floor with them).
+        Rows go in as plain SQL: one prepared INSERT for the sets and one guarded upsert for
+        the objects, each run by the driver's executemany on SQLite; on PostgreSQL one COPY into
+        a staging table, from which one INSERT ... SELECT writes the sets and another the objects.
+        SQLAlchemy's multi-row statements cost more to build, and psycopg more to parse, than
+        the rows cost to store (the load measured 6x to 10x its floor with them).
         """
         if conn is None:
             with self.transaction() as own:
@@ -237,7 +244,8 @@ class CatalogStore:
         now = bind_epoch(datetime.now(UTC).replace(tzinfo=None))
         keys: set[tuple[int, datetime]] = set()
         rows: list[tuple[object, ...]] = []
-        newest: dict[int, tuple[datetime, ElementSet]] = {}
+        # Each object's newest set of the batch: (naive UTC epoch, set, its index in rows).
+        newest: dict[int, tuple[datetime, ElementSet, int]] = {}
         for es in records:
             epoch = _naive_utc(es.epoch_utc)
             key = (es.norad_id, epoch)
@@ -245,60 +253,92 @@ class CatalogStore:
                 continue
             keys.add(key)
             values = _element_values(es)
-            rows.append((values[0], bind_epoch(epoch), *values[2:], es.source, now))
             cur = newest.get(es.norad_id)
             if cur is None or epoch > cur[0]:
-                newest[es.norad_id] = (epoch, es)
-        loaded = self._bulk_insert(
-            conn, element_set, _ELEMENT_INSERT_COLUMNS, rows, "ON CONFLICT (norad_id, epoch_utc) DO NOTHING"
-        )
-        self._touch_objects(conn, newest)
+                newest[es.norad_id] = (epoch, es, len(rows))
+            rows.append((values[0], bind_epoch(epoch), *values[2:], es.source, now))
+        if self.dialect == "postgresql":
+            loaded = self._copy_element_sets(conn, rows, newest)
+        else:
+            loaded = self._executemany(
+                conn,
+                f"INSERT INTO element_set ({', '.join(_ELEMENT_INSERT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _ELEMENT_INSERT_COLUMNS)}) "
+                "ON CONFLICT (norad_id, epoch_utc) DO NOTHING",
+                rows,
+            )
+            # The object's row takes the set's epoch exactly as the set's row stored it.
+            objects = [
+                (n, es.object_name, es.object_id, es.regime, rows[k][1]) for n, (_, es, k) in newest.items()
+            ]
+            self._executemany(
+                conn,
+                f"INSERT INTO space_object ({', '.join(_OBJECT_TOUCH_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
+                + _OBJECT_UPSERT,
+                objects,
+            )
         return InsertCounts(loaded=loaded, duplicates=len(records) - loaded)
 
-    def _bulk_insert(
-        self,
-        conn: Connection,
-        table: Table,
-        columns: Sequence[str],
-        rows: Sequence[Sequence[object]],
-        on_conflict: str,
-    ) -> int:
-        """INSERT `rows` (driver parameters in `columns` order) ending with `on_conflict`; rows
-        written. Driver errors come back as SQLAlchemy's DBAPIError, so callers see one kind of
-        store failure whatever the path."""
+    def _executemany(self, conn: Connection, sql: str, rows: Sequence[Sequence[object]]) -> int:
+        """Rows written by one prepared statement run over `rows` (SQLite)."""
         if not rows:
             return 0
-        names = ", ".join(columns)
-        if self.dialect != "postgresql":
-            marks = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {on_conflict}"
-            result = conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
-            return int(result.rowcount)
-        # PostgreSQL: COPY into a temporary staging table (emptied at commit), then one
-        # INSERT ... SELECT applies the conflict rule in the server; `ord` keeps the input order.
-        stage = f"kizuna_stage_{table.name}"
-        sql_create = (
+        return int(conn.exec_driver_sql(sql, rows).rowcount)
+
+    def _copy_element_sets(
+        self,
+        conn: Connection,
+        rows: Sequence[Sequence[object]],
+        newest: dict[int, tuple[datetime, ElementSet, int]],
+    ) -> int:
+        """PostgreSQL: COPY the rows into a temporary staging table (emptied at commit), then
+        write the sets with one INSERT ... SELECT (in input order, `ord`; the conflict rule
+        applied by the server) and the objects with another, from the rows that are their
+        object's newest of the batch (the only ones with a `newest_regime`). Sets written.
+
+        One COPY feeds both tables: the objects' rows cost no second transfer, and no read-back
+        of the stored objects is needed to find the ones that change (`_OBJECT_UPSERT` does it).
+        Driver errors come back as SQLAlchemy's DBAPIError, so callers see one kind of store
+        failure whatever the path."""
+        if not rows:
+            return 0
+        names = ", ".join(_ELEMENT_INSERT_COLUMNS)
+        stage = "kizuna_stage_element_set"
+        regimes: list[str | None] = [None] * len(rows)
+        for _epoch, es, k in newest.values():
+            regimes[k] = es.regime
+        statements = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-            f"SELECT 0 AS ord, {names} FROM {table.name} WITH NO DATA"
+            f"SELECT 0 AS ord, {names}, CAST(NULL AS VARCHAR(4)) AS newest_regime "
+            "FROM element_set WITH NO DATA",
+            f"TRUNCATE {stage}",
         )
-        sql_insert = (
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY ord {on_conflict}"
+        insert_sets = (
+            f"INSERT INTO element_set ({names}) SELECT {names} FROM {stage} ORDER BY ord "
+            "ON CONFLICT (norad_id, epoch_utc) DO NOTHING"
+        )
+        insert_objects = (
+            f"INSERT INTO space_object ({', '.join(_OBJECT_TOUCH_COLUMNS)}) "
+            f"SELECT norad_id, object_name, object_id, newest_regime, epoch_utc FROM {stage} "
+            f"WHERE newest_regime IS NOT NULL {_OBJECT_UPSERT}"
         )
         raw = conn.connection.driver_connection
         dbapi = self.engine.dialect.loaded_dbapi
-        statement = sql_create
+        statement = statements[0]
         try:
             with raw.cursor() as cur:  # type: ignore[union-attr]
-                cur.execute(sql_create)
-                statement = f"TRUNCATE {stage}"
-                cur.execute(statement)
-                statement = f"COPY {stage} (ord, {names}) FROM STDIN"
+                for statement in statements:
+                    cur.execute(statement)
+                statement = f"COPY {stage} (ord, {names}, newest_regime) FROM STDIN"
                 with cur.copy(statement) as copy:
                     for k, row in enumerate(rows):
-                        copy.write_row((k, *row))
-                statement = sql_insert
-                cur.execute(sql_insert)
-                return int(cur.rowcount)
+                        copy.write_row((k, *row, regimes[k]))
+                statement = insert_sets
+                cur.execute(insert_sets)
+                loaded = int(cur.rowcount)
+                statement = insert_objects
+                cur.execute(insert_objects)
+                return loaded
         except dbapi.Error as exc:
             raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
 
@@ -325,46 +365,6 @@ class CatalogStore:
                     proc = _sqlite_datetime_text
             self._binds[key] = proc or _unchanged
         return self._binds[key]
-
-    def _touch_objects(self, conn: Connection, newest: dict[int, tuple[datetime, ElementSet]]) -> None:
-        """Create missing objects and keep each one's newest epoch and regime current, given
-        each object's newest (naive UTC epoch, element set) of this batch.
-
-        Only objects that change are written: a reload of element sets already stored reads
-        the objects once and writes nothing (it used to rewrite every object).
-        """
-        if not newest:
-            return
-        bind_epoch = self._bind_processor(space_object, "latest_epoch_utc")
-        # Raw driver values (text() has no result types): the stored epoch comes back in the
-        # form bind_epoch writes it (text on SQLite, datetime on PostgreSQL), so they compare.
-        q = text(
-            "SELECT norad_id, object_name, object_id, latest_epoch_utc FROM space_object WHERE norad_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
-        stored: dict[int, tuple[object, object, object]] = {}
-        for part in _chunks(list(newest), _BATCH_ROWS):
-            for n, name, object_id, latest in conn.execute(q, {"ids": list(part)}).all():
-                stored[n] = (name, object_id, latest)
-        rows = []
-        for n, (epoch, es) in newest.items():
-            latest = bind_epoch(epoch)
-            old = stored.get(n)
-            # The rule of the upsert below: skip an object it would leave unchanged.
-            if old is not None and not (
-                (old[0] is None and es.object_name is not None)
-                or (old[1] is None and es.object_id is not None)
-                or old[2] is None
-                or latest > old[2]
-            ):
-                continue
-            rows.append((n, es.object_name, es.object_id, es.regime, latest))
-        self._bulk_insert(
-            conn,
-            space_object,
-            ("norad_id", "object_name", "object_id", "regime", "latest_epoch_utc"),
-            rows,
-            _TOUCH_OBJECT_CONFLICT,
-        )
 
     def add_space_objects(
         self,
