@@ -147,3 +147,17 @@ def test_the_full_catalog_loaded_twice_stores_the_same_rows_as_before(store, tmp
     dump = _dump(store, (str(catalog.parent),))
     digests = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in dump.items()}
     assert digests == FULL_CATALOG_SHA256[store.dialect]
+
+
+def test_a_store_error_after_the_sets_are_written_leaves_nothing_of_the_file(store, monkeypatch):
+    """The objects' statement fails after the sets' statement wrote its rows (in the database,
+    not in Python): the file's transaction rolls back sets, objects and log alike."""
+    import kizuna.store.catalog as catalog
+
+    load_file(store, SAMPLE / "active_2026-07_sample.csv")
+    before = _dump(store, (str(SAMPLE),))
+    monkeypatch.setattr(catalog, "_OBJECT_UPSERT", "ON CONFLICT (no_such_column) DO NOTHING")
+    summary = load_file(store, SAMPLE / "leo_2026-06_sample.3le")
+    assert (summary.loaded, summary.duplicates, summary.rejected) == (0, 0, 677)
+    assert summary.errors[0].field == "STORE" and summary.errors[0].message.startswith("not stored: ")
+    assert _dump(store, (str(SAMPLE),)) == before
