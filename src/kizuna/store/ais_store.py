@@ -1,10 +1,11 @@
 """AIS storage: positions and per-MMSI static data in the catalog database (SQLite or PostgreSQL).
 
 Tables in ``store/schema.py`` (created by the store's migrations when the database opens).
-Positions are unique on (mmsi, time, lat, lon) so re-loading a file adds nothing. Inserts go
-through the driver in one transaction per batch: on SQLite a prepared ``INSERT OR IGNORE`` run by
-``executemany`` (rows inserted counted by ``total_changes``), on PostgreSQL binary ``COPY``
-straight into the table when no stored row can collide (a range probe per vessel), else into a
+Positions are unique on (mmsi, time, lat, lon), indexed time first (a load appends to the index),
+so re-loading a file adds nothing. Inserts go through the driver in one transaction per batch: on
+SQLite a prepared ``INSERT OR IGNORE`` run by ``executemany`` (rows inserted counted by
+``total_changes``), on PostgreSQL binary ``COPY`` straight into the table when no stored row can
+collide (one range probe over the batch's time span), else into a
 temporary table then one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (its row count).
 Rows keep the file's order, so the ``id`` column is the arrival order.
 """
@@ -129,18 +130,20 @@ def _first_arrivals(cols: PositionColumns) -> np.ndarray:
 
 def _pg_overlaps_stored(cur: Any, cols: PositionColumns) -> bool:  # noqa: ANN401 - psycopg.Cursor
     """Whether a stored report of any vessel of the batch lies within that vessel's time span in
-    the batch (one range probe of the unique (mmsi, time, ...) index per vessel)."""
+    the batch: one range scan of the unique (time, mmsi, ...) index over the batch's whole time
+    span, each stored row in it matched to its vessel's span by a hash of the batch's vessels."""
     t_us = cols.time_ns // 1000 - _PG_EPOCH_US
     order = np.lexsort((t_us, cols.mmsi))
     m, t = cols.mmsi[order], t_us[order]
     starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
     ends = np.r_[starts[1:], len(m)] - 1
+    us = "timestamp '2000-01-01' + interval '1 microsecond' *"
     cur.execute(
-        "SELECT EXISTS (SELECT 1 FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS r(mmsi, t0, t1)"
-        " JOIN ais_position p ON p.mmsi = r.mmsi AND p.time_utc BETWEEN"
-        " timestamp '2000-01-01' + r.t0 * interval '1 microsecond'"
-        " AND timestamp '2000-01-01' + r.t1 * interval '1 microsecond')",
-        (m[starts].tolist(), t[starts].tolist(), t[ends].tolist()),
+        "SELECT EXISTS (SELECT 1 FROM ais_position p"
+        " JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS r(mmsi, t0, t1) ON p.mmsi = r.mmsi"
+        f" WHERE p.time_utc BETWEEN {us} %s::bigint AND {us} %s::bigint"
+        f" AND p.time_utc BETWEEN {us} r.t0 AND {us} r.t1)",
+        (m[starts].tolist(), t[starts].tolist(), t[ends].tolist(), int(t.min()), int(t.max())),
     )
     row = cur.fetchone()
     return bool(row[0])
@@ -286,7 +289,7 @@ class AisStore:
 
     def _pg_copy(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - psycopg.Connection
         """Rows in by binary COPY. Straight into ``ais_position`` when no stored report of a
-        vessel lies within the batch's time span for that vessel (one index probe per vessel:
+        vessel lies within the batch's time span for that vessel (one index range probe:
         nothing stored can then collide on (mmsi, time, lat, lon)) and the batch's own repeats
         are dropped first (the first arrival kept, as ON CONFLICT DO NOTHING keeps it); otherwise,
         or when a concurrent writer got a colliding row in since the probe (the COPY runs under a
