@@ -211,6 +211,52 @@ def _naive_utc(t: datetime) -> datetime:
     return t.replace(tzinfo=None) if t.tzinfo is UTC else t.astimezone(UTC).replace(tzinfo=None)
 
 
+class LoadedPositions:
+    """The positions a load stored, kept in memory in arrival order (the columns ``positions()``
+    reads back), for an events pass run in the same process: while they are all the store holds,
+    reading them back gives the same arrays and only costs time.
+
+    Kept only while it is certain which rows went in: the store held no position before the load
+    (checked before its first chunk), and each chunk stored all its timed reports, or exactly its
+    first arrivals of each (mmsi, time, lat, lon) key (the count the database reports equals
+    theirs). Anything else (a row refused, a fallback the count cannot vouch for) drops what was
+    kept, and the events pass reads the store back."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.parts: list[PositionArrays] = []
+        self.rows = 0
+        self.valid = True
+        self.checked_store = False
+        # SQLite stores a REAL -0.0 as 0 (it reads back 0.0); PostgreSQL keeps the sign
+        self._unsigned_zero = sqlite
+
+    def add(self, cols: PositionColumns, loaded: int) -> None:
+        """A chunk's timed columns as given to :meth:`AisStore.add_columns` and the rows it stored."""
+        if not self.valid:
+            return
+        if loaded != len(cols):
+            cols = cols.take(_first_arrivals(cols))
+            if loaded != len(cols):
+                self.drop()
+                return
+        zero = 0.0 if self._unsigned_zero else -0.0  # x + 0.0 turns -0.0 into 0.0; x + -0.0 is x
+        self.parts.append(
+            PositionArrays(
+                cols.mmsi,
+                (cols.time_ns // 1000 * 1000).view("datetime64[ns]"),  # stored to the microsecond
+                *(
+                    getattr(cols, n) + zero
+                    for n in ("lat_deg", "lon_deg", "sog_kn", "cog_deg", "heading_deg")
+                ),
+            )
+        )
+        self.rows += len(cols)
+
+    def drop(self) -> None:
+        self.valid = False
+        self.parts = []
+
+
 @dataclass
 class AisLoadSummary:
     """What a load did. ``statics`` counts distinct vessels (MMSIs) with static data in the loaded
@@ -228,6 +274,8 @@ class AisLoadSummary:
     untimed_files: list[str] = field(default_factory=list)
     static_mmsi: set[int] = field(default_factory=set, repr=False)
     last_time_ns: dict[int, int] = field(default_factory=dict, repr=False)  # per MMSI, carried over
+    # set to keep the stored positions for the events pass (see AisStore.loaded_positions)
+    kept: LoadedPositions | None = field(default=None, repr=False)
 
     def as_dict(self, max_issues: int = 200) -> dict[str, object]:
         return {
@@ -477,6 +525,11 @@ class AisStore:
         from kizuna.formats.ais import iter_ais_chunks
 
         summary = summary or AisLoadSummary()
+        kept = summary.kept
+        if kept is not None and not kept.checked_store:
+            kept.checked_store = True
+            if self.has_positions():
+                kept.drop()
         total = Path(path).stat().st_size
         timed = untimed_here = 0
         for part in iter_ais_chunks(path, chunk_lines):
@@ -488,6 +541,9 @@ class AisStore:
                 if st:
                     self.upsert_static(st, conn)
                     self.record_static_history(st, conn)
+            if kept is not None and kept.valid:  # after the commit: only rows that are stored
+                cols = part.positions
+                kept.add(cols.take(np.flatnonzero(cols.time_ns != NAT_NS)) if untimed else cols, loaded)
             summary.static_mmsi.update(s.mmsi for s in st)
             summary.out_of_order += _out_of_order_columns(part.positions, summary.last_time_ns)
             summary.positions_loaded += loaded
@@ -504,6 +560,25 @@ class AisStore:
         summary.statics = len(summary.static_mmsi)
         summary.static_vessels_in_store = self.static_count()
         return summary
+
+    def has_positions(self) -> bool:
+        """Whether any position is stored."""
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(select(ais_position.c.id).limit(1).exists())).scalar_one())
+
+    def loaded_positions(self, summary: AisLoadSummary) -> PositionArrays:
+        """What :meth:`positions` (no filter) returns after a load made with
+        ``AisLoadSummary(kept=store.keep_positions())``: the positions kept in memory when they
+        are still all the store holds (its row count equals theirs: no other writer added any),
+        without reading a row back; else read back from the store."""
+        kept = summary.kept
+        if kept is not None and kept.valid and self.count() == kept.rows:
+            return PositionArrays.concat(kept.parts)
+        return self.positions()
+
+    def keep_positions(self) -> LoadedPositions:
+        """A fresh :class:`LoadedPositions` for this store's database."""
+        return LoadedPositions(sqlite=self.engine.dialect.name == "sqlite")
 
     def static_count(self) -> int:
         """Vessels (MMSIs) with static data in the store."""
