@@ -135,3 +135,31 @@ def test_postgresql_collision_after_the_probe_falls_back_to_the_stage(store, mon
     want = _expected(cols)
     assert loaded == len(want) - len(_expected(cols.take(np.arange(100))))
     assert _stored(store) == want
+
+
+@pytest.mark.postgres
+def test_postgresql_probe_sees_only_the_batch_vessels_own_spans(store):
+    """Stored rows of other vessels in the batch's time span, or of its vessels outside their own
+    spans, cannot collide (straight COPY); one stored row inside a vessel's span can (the stage)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    ais = AisStore(store)
+    cols = _columns()
+    others = cols.take(np.arange(len(cols)))
+    others.mmsi = others.mmsi + 1000  # other vessels, same times
+    _load(ais, others)
+    vessel = int(cols.mmsi[0])
+    mine = cols.take(np.flatnonzero(cols.mmsi == vessel))
+    before = mine.take(np.arange(1))
+    before.time_ns = before.time_ns - 3600 * 10**9  # this vessel, an hour before its span
+    _load(ais, before)
+    driver_conn = store.engine.raw_connection()
+    try:
+        with driver_conn.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            assert not ais_store._pg_overlaps_stored(cur, cols)
+            inside = mine.take(np.arange(1))
+            inside.lat_deg = inside.lat_deg + 0.5  # same vessel and time, another position
+            _load(ais, inside)
+            assert ais_store._pg_overlaps_stored(cur, cols)
+    finally:
+        driver_conn.close()

@@ -134,19 +134,22 @@ def _first_arrivals(cols: PositionColumns) -> np.ndarray:
 def _pg_overlaps_stored(cur: Any, cols: PositionColumns) -> bool:  # noqa: ANN401 - psycopg.Cursor
     """Whether a stored report of any vessel of the batch lies within that vessel's time span in
     the batch: one range scan of the unique (time, mmsi, ...) index over the batch's whole time
-    span, each stored row in it matched to its vessel's span by a hash of the batch's vessels."""
+    span, each stored row in it matched to its vessel's span (a join on the batch's vessels)."""
     t_us = cols.time_ns // 1000 - _PG_EPOCH_US
     order = np.lexsort((t_us, cols.mmsi))
     m, t = cols.mmsi[order], t_us[order]
     starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
     ends = np.r_[starts[1:], len(m)] - 1
     us = "timestamp '2000-01-01' + interval '1 microsecond' *"
+    # MATERIALIZED: the stored rows of the span are read once; left to itself the planner probes
+    # the span once per vessel, which reads every other vessel's rows in it each time
     cur.execute(
-        "SELECT EXISTS (SELECT 1 FROM ais_position p"
-        " JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS r(mmsi, t0, t1) ON p.mmsi = r.mmsi"
-        f" WHERE p.time_utc BETWEEN {us} %s::bigint AND {us} %s::bigint"
-        f" AND p.time_utc BETWEEN {us} r.t0 AND {us} r.t1)",
-        (m[starts].tolist(), t[starts].tolist(), t[ends].tolist(), int(t.min()), int(t.max())),
+        "WITH w AS MATERIALIZED (SELECT mmsi, time_utc FROM ais_position"
+        f" WHERE time_utc BETWEEN {us} %s::bigint AND {us} %s::bigint)"
+        " SELECT EXISTS (SELECT 1 FROM w"
+        " JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS r(mmsi, t0, t1) ON w.mmsi = r.mmsi"
+        f" WHERE w.time_utc BETWEEN {us} r.t0 AND {us} r.t1)",
+        (int(t.min()), int(t.max()), m[starts].tolist(), t[starts].tolist(), t[ends].tolist()),
     )
     row = cur.fetchone()
     return bool(row[0])
@@ -330,7 +333,7 @@ class AisStore:
         return loaded, n_rows - loaded, untimed
 
     def _sqlite_insert(self, cols: PositionColumns, driver: Any) -> int:  # noqa: ANN401 - sqlite3.Connection
-        # the unique (mmsi, time, lat, lon) index is probed for every row: a 64 MiB page cache
+        # the unique (time, mmsi, lat, lon) index is probed for every row: a 64 MiB page cache
         # (SQLite's default is 2 MiB) keeps it in memory for loads of millions of positions
         driver.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         before = driver.total_changes
