@@ -714,6 +714,9 @@ class AisStore:
         parts: list[bytes] = []
         last_id = -1
         with self.engine.connect() as conn:
+            # every block from one snapshot, as one statement would be: rows another writer
+            # commits between blocks are in none of them
+            conn.execution_options(isolation_level="REPEATABLE READ")
             driver = conn.connection.driver_connection
             with driver.cursor(binary=True) as cur:  # type: ignore[union-attr]
                 while True:
