@@ -163,3 +163,28 @@ def test_postgresql_probe_sees_only_the_batch_vessels_own_spans(store):
             assert ais_store._pg_overlaps_stored(cur, cols)
     finally:
         driver_conn.close()
+
+
+def _first_arrivals_by_lexsort(cols: PositionColumns) -> np.ndarray:
+    """The rule itself with one four-key sort of every batch (the reference)."""
+    t_us = cols.time_ns // 1000
+    order = np.lexsort((cols.lon_deg, cols.lat_deg, t_us, cols.mmsi))
+    m, t, la, lo = cols.mmsi[order], t_us[order], cols.lat_deg[order], cols.lon_deg[order]
+    repeat = np.zeros(len(order), bool)
+    repeat[1:] = (m[1:] == m[:-1]) & (t[1:] == t[:-1]) & (la[1:] == la[:-1]) & (lo[1:] == lo[:-1])
+    return np.sort(order[~repeat])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_first_arrivals_with_and_without_repeats_equal_the_four_key_sort(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 400))
+    cols = _columns(n, seed)
+    if seed % 2:  # no repeated (mmsi, time): the quick exit; times before 1970 and far apart too
+        cols.mmsi = 200_000_000 + rng.permutation(n) * 7
+        cols.time_ns = rng.integers(-(2**62), 2**62, n)
+    cols.lat_deg[rng.random(n) < 0.05] = np.nan  # NaN never equals: never a repeat
+    cols.lon_deg[rng.random(n) < 0.05] = -0.0
+    got = ais_store._first_arrivals(cols)
+    assert np.array_equal(got, _first_arrivals_by_lexsort(cols))
+    assert got.dtype.kind == "i"

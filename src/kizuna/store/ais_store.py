@@ -119,11 +119,20 @@ def _pg_asynchronous_commit(conn: Connection) -> None:
     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
+_MIX = 0x9E3779B97F4A7C15  # an odd 64-bit constant (2^64 / golden ratio): MMSIs spread over the bits
+
+
 def _first_arrivals(cols: PositionColumns) -> np.ndarray:
     """Rows that are the first arrival of their (mmsi, time to the microsecond, lat, lon) key in
     the batch, in arrival order (the stored unique key; floats compared as the database does,
     -0.0 equal to 0.0)."""
     t_us = cols.time_ns // 1000
+    # most batches repeat nothing: equal (mmsi, time) pairs mix to equal 64-bit keys, so distinct
+    # keys (one sort of integers) prove it; a shared key (a repeat, or rarely two pairs mixing to
+    # one value) takes the full four-key sort
+    key = np.sort(t_us.view(np.uint64) ^ (cols.mmsi.view(np.uint64) * np.uint64(_MIX)))
+    if not np.any(key[1:] == key[:-1]):
+        return np.arange(len(cols))
     order = np.lexsort((cols.lon_deg, cols.lat_deg, t_us, cols.mmsi))  # stable: arrival order kept
     m, t, la, lo = cols.mmsi[order], t_us[order], cols.lat_deg[order], cols.lon_deg[order]
     repeat = np.zeros(len(order), bool)
