@@ -7,7 +7,11 @@ For each input the same lines are timed three ways in one run (best of --repeats
   then what ``kizuna ais events`` runs: ``positions()``, ``clean_tracks``, ``detect_events`` with
   the GLOBE land mask (the memory-mapped cache, built beforehand and timed separately);
 - the same on PostgreSQL (fresh schema) when it answers at $KIZUNA_BENCH_PG or
-  postgresql://postgres@127.0.0.1:5432/test.
+  postgresql://postgres@127.0.0.1:5432/test;
+- and on each store what ``kizuna ais events --load`` runs (keys ``*_events_load``): the same load
+  keeping the stored positions, which the events pass takes from memory
+  (``AisStore.loaded_positions``) instead of reading them back. Every run must find the same
+  positions and events.
 
 ``load_s`` includes opening the fresh database (schema creation, ``store_open_s``, a fixed cost
 reported on its own); a second ratio leaves it out.
@@ -145,12 +149,14 @@ def floor_loop(lines: list[bytes]) -> int:
     return n
 
 
-def kizuna_run(path: Path, url: str) -> dict[str, object]:
+def kizuna_run(path: Path, url: str, combined: bool) -> dict[str, object]:
+    """``combined``: ``ais events --load`` (the load keeps the stored positions for the events
+    pass, which takes them from memory); else ``ais load`` then ``ais events`` (read back)."""
     from kizuna.maritime.events import detect_events
     from kizuna.maritime.shore import default_shore
     from kizuna.maritime.tracks import clean_tracks
     from kizuna.store import CatalogStore
-    from kizuna.store.ais_store import AisStore
+    from kizuna.store.ais_store import AisLoadSummary, AisStore
 
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -158,10 +164,11 @@ def kizuna_run(path: Path, url: str) -> dict[str, object]:
     ais = AisStore(store)
     t_open = time.perf_counter()
     server = _ServerCpu(store.engine) if store.engine.dialect.name == "postgresql" else None
-    summary = ais.load_file(path)
+    summary = ais.load_file(path, AisLoadSummary(kept=ais.keep_positions() if combined else None))
     t1 = time.perf_counter()
     c1 = time.process_time()
-    pos = ais.positions()
+    pos = ais.loaded_positions(summary) if combined else ais.positions()
+    handed_over = combined and summary.kept is not None and summary.kept.valid
     c_read = time.process_time()
     tracks = clean_tracks(pos)
     c_clean = time.process_time()
@@ -185,6 +192,7 @@ def kizuna_run(path: Path, url: str) -> dict[str, object]:
         "events_s": t2 - t1,
         "total_s": t2 - t0,
         "positions_loaded": summary.positions_loaded,
+        "positions_from": "load" if handed_over else "store",
         "positions": len(pos),
         "events": len(events),
     }
@@ -238,7 +246,13 @@ def _pg_available() -> bool:
 def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bool) -> dict[str, object]:
     load_before = [round(x, 2) for x in os.getloadavg()]
     best: dict[str, float] = {}
-    runs: dict[str, list[dict[str, object]]] = {"sqlite": [], "postgresql": []}
+    # "<store>": `ais load` then `ais events`; "<store>_events_load": `ais events --load`
+    runs: dict[str, list[dict[str, object]]] = {
+        "sqlite": [],
+        "sqlite_events_load": [],
+        "postgresql": [],
+        "postgresql_events_load": [],
+    }
     n_floor = 0
     for r in range(repeats):
         t = time.perf_counter()
@@ -247,23 +261,34 @@ def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bo
         best["floor"] = min(best.get("floor", np.inf), time.perf_counter() - t)
         best["floor_cpu"] = min(best.get("floor_cpu", np.inf), time.process_time() - c)
         log(f"{label}: pyais loop {time.perf_counter() - t:.2f} s ({n_floor} messages)")
-        with tempfile.TemporaryDirectory() as tmp:
-            res = kizuna_run(path, str(Path(tmp) / f"b{r}.db"))
-        runs["sqlite"].append(res)
-        log(f"{label}: kizuna SQLite load {res['load_s']:.2f} s + events {res['events_s']:.2f} s")
-        if pg:
-            import psycopg
+        # the two paths alternate in order from one repeat to the next
+        for combined in (r % 2 == 1, r % 2 == 0):
+            key = "_events_load" if combined else ""
+            with tempfile.TemporaryDirectory() as tmp:
+                res = kizuna_run(path, str(Path(tmp) / f"b{r}.db"), combined)
+            runs[f"sqlite{key}"].append(res)
+            log(
+                f"{label}: kizuna SQLite{key} load {res['load_s']:.2f} s + events {res['events_s']:.2f} s"
+                f" (CPU {res['total_cpu_s']:.2f} s)"
+            )
+            if pg:
+                import psycopg
 
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
-            try:
-                res = kizuna_run(path, f"{PG_URL}?options=-csearch_path%3D{schema}")
-            finally:
+                schema = f"bench_{uuid.uuid4().hex[:10]}"
                 with psycopg.connect(PG_URL, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            runs["postgresql"].append(res)
-            log(f"{label}: kizuna PostgreSQL load {res['load_s']:.2f} s + events {res['events_s']:.2f} s")
+                    conn.execute(f'CREATE SCHEMA "{schema}"')
+                try:
+                    res = kizuna_run(path, f"{PG_URL}?options=-csearch_path%3D{schema}", combined)
+                finally:
+                    with psycopg.connect(PG_URL, autocommit=True) as conn:
+                        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                runs[f"postgresql{key}"].append(res)
+                log(
+                    f"{label}: kizuna PostgreSQL{key} load {res['load_s']:.2f} s + events"
+                    f" {res['events_s']:.2f} s (CPU {res['total_cpu_s']:.2f} s + server {res['server_cpu_s']})"
+                )
+    counts = {(int(x["events"]), int(x["positions"])) for rs in runs.values() for x in rs}  # type: ignore[call-overload]
+    assert len(counts) == 1, f"the runs disagree on events or positions: {counts}"
     out: dict[str, object] = {
         "file": str(path.relative_to(ROOT.parent)) if path.is_relative_to(ROOT.parent) else path.name,
         "lines": len(lines),
@@ -308,6 +333,7 @@ def bench_input(label: str, path: Path, lines: list[bytes], repeats: int, pg: bo
             # a fresh database's schema creation is a fixed cost that swamps a small file
             "ratio_vs_pyais_loop_excluding_store_open": round(best["floor"] / (total - open_s), 3),
             "positions_loaded": b["positions_loaded"],
+            "positions_from": b["positions_from"],
             "events": b["events"],
         }
     return out

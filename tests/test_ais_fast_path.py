@@ -113,13 +113,28 @@ def test_fast_read_back_gives_the_reference_columns_and_events(store, tmp_path):
     assert len(ais.positions(mmsi=[999])) == 0
 
 
-def test_binary_copy_parser_rejects_what_it_does_not_expect():
-    header = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-    assert len(_parse_pg_positions(header + b"\xff\xff")) == 0
-    with pytest.raises(ValueError, match="signature"):
-        _parse_pg_positions(b"COPY" + bytes(17))
+def test_position_block_parser_rejects_what_it_does_not_expect():
+    assert len(_parse_pg_positions(b"")) == 0
     with pytest.raises(ValueError, match="layout"):
-        _parse_pg_positions(header + b"\x00\x07" + bytes(10) + b"\xff\xff")
+        _parse_pg_positions(bytes(57))
+
+
+def test_postgresql_read_back_in_blocks_gives_every_row_once(store, tmp_path, monkeypatch):
+    """Blocks of a few rows (keyset by id): the same columns as one block and the reference."""
+    from kizuna.store import ais_store
+
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    path = tmp_path / "planted.nmea"
+    path.write_text("\n".join(_planted()) + "\n")
+    ais = AisStore(store)
+    ais.load_file(path)
+    whole = ais.positions()
+    monkeypatch.setattr(ais_store, "_PG_READ_ROWS", 7)
+    _same(ais.positions(), whole)
+    _same(ais.positions(), ais.positions(reference=True))
+    q = {"bbox": (149.0, 29.0, 151.0, 30.5), "mmsi": [111111111, 777000777]}
+    _same(ais.positions(**q), ais.positions(reference=True, **q))  # type: ignore[arg-type]
 
 
 def test_port_lookup_bounded_by_the_exit_radius_agrees_with_the_full_lookup():

@@ -135,3 +135,56 @@ def test_postgresql_collision_after_the_probe_falls_back_to_the_stage(store, mon
     want = _expected(cols)
     assert loaded == len(want) - len(_expected(cols.take(np.arange(100))))
     assert _stored(store) == want
+
+
+@pytest.mark.postgres
+def test_postgresql_probe_sees_only_the_batch_vessels_own_spans(store):
+    """Stored rows of other vessels in the batch's time span, or of its vessels outside their own
+    spans, cannot collide (straight COPY); one stored row inside a vessel's span can (the stage)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    ais = AisStore(store)
+    cols = _columns()
+    others = cols.take(np.arange(len(cols)))
+    others.mmsi = others.mmsi + 1000  # other vessels, same times
+    _load(ais, others)
+    vessel = int(cols.mmsi[0])
+    mine = cols.take(np.flatnonzero(cols.mmsi == vessel))
+    before = mine.take(np.arange(1))
+    before.time_ns = before.time_ns - 3600 * 10**9  # this vessel, an hour before its span
+    _load(ais, before)
+    driver_conn = store.engine.raw_connection()
+    try:
+        with driver_conn.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            assert not ais_store._pg_overlaps_stored(cur, cols)
+            inside = mine.take(np.arange(1))
+            inside.lat_deg = inside.lat_deg + 0.5  # same vessel and time, another position
+            _load(ais, inside)
+            assert ais_store._pg_overlaps_stored(cur, cols)
+    finally:
+        driver_conn.close()
+
+
+def _first_arrivals_by_lexsort(cols: PositionColumns) -> np.ndarray:
+    """The rule itself with one four-key sort of every batch (the reference)."""
+    t_us = cols.time_ns // 1000
+    order = np.lexsort((cols.lon_deg, cols.lat_deg, t_us, cols.mmsi))
+    m, t, la, lo = cols.mmsi[order], t_us[order], cols.lat_deg[order], cols.lon_deg[order]
+    repeat = np.zeros(len(order), bool)
+    repeat[1:] = (m[1:] == m[:-1]) & (t[1:] == t[:-1]) & (la[1:] == la[:-1]) & (lo[1:] == lo[:-1])
+    return np.sort(order[~repeat])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_first_arrivals_with_and_without_repeats_equal_the_four_key_sort(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 400))
+    cols = _columns(n, seed)
+    if seed % 2:  # no repeated (mmsi, time): the quick exit; times before 1970 and far apart too
+        cols.mmsi = 200_000_000 + rng.permutation(n) * 7
+        cols.time_ns = rng.integers(-(2**62), 2**62, n)
+    cols.lat_deg[rng.random(n) < 0.05] = np.nan  # NaN never equals: never a repeat
+    cols.lon_deg[rng.random(n) < 0.05] = -0.0
+    got = ais_store._first_arrivals(cols)
+    assert np.array_equal(got, _first_arrivals_by_lexsort(cols))
+    assert got.dtype.kind == "i"

@@ -87,19 +87,20 @@ def _save(fig: Any, path: Path) -> None:
 AIS_FILE_SUFFIXES = (".nmea", ".aivdm", ".ais", ".log", ".txt", ".csv")
 
 
-def _ais_inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; a directory gives its AIS_FILE_SUFFIXES files sorted by name."""
+def _ais_inputs(paths: list[Path], label: str = "FILES") -> list[Path]:
+    """Files as given; a directory gives its AIS_FILE_SUFFIXES files sorted by name (``label``
+    names the argument in errors)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in AIS_FILE_SUFFIXES)
             if not found:
-                fail(f"FILES {path}: is a directory with no AIS file (*{', *'.join(AIS_FILE_SUFFIXES)})")
+                fail(f"{label} {path}: is a directory with no AIS file (*{', *'.join(AIS_FILE_SUFFIXES)})")
             files += found
         else:
             files.append(path)
     for path in files:
-        text_file(path, "FILES")
+        text_file(path, label)
     return files
 
 
@@ -122,29 +123,40 @@ def ais_load(
     when any line was rejected), and 2 when a file's positions all lack a time (no tag block,
     vendor or $PGHP time, and no type 4/11 base-station, ZDA or RMC time before them).
     """
-    from kizuna.store.ais_store import AisLoadSummary
-
     count(max_errors, "--max-errors", minimum=0)
     paths = _ais_inputs(files)
     store = _ais_store(db, must_exist=False)
-    summary = AisLoadSummary()
-    with progress() as bar:
-        for path in paths:
-            task = bar.add_task(f"loading {path.name}", total=path.stat().st_size)
-            store.load_file(path, summary, progress=lambda done, total, t=task: bar.update(t, completed=done))
+    summary = _load_ais(store, paths, keep=False)
     stored = summary.positions_loaded + summary.positions_duplicate
-    untimed = (
+    print_json(summary.as_dict(max_errors))
+    if summary.untimed_files:
+        fail(_untimed_message(summary))
+    accepted = stored + summary.statics > 0
+    raise typer.Exit(0 if accepted and not (strict and summary.issues) else 2)
+
+
+def _untimed_message(summary: Any) -> str:  # noqa: ANN401 - AisLoadSummary, imported lazily
+    return (
         f"{', '.join(summary.untimed_files)}: no usable time: {summary.positions_untimed} positions"
         " untimed (no tag-block, vendor or $PGHP time, no type 4/11 base-station, ZDA or RMC time"
         " before them), none stored"
     )
-    if summary.untimed_files and not stored:
-        fail(untimed)
-    print_json(summary.as_dict(max_errors))
-    if summary.untimed_files:
-        fail(untimed)
-    accepted = stored + summary.statics > 0
-    raise typer.Exit(0 if accepted and not (strict and summary.issues) else 2)
+
+
+def _load_ais(store: Any, paths: list[Path], *, keep: bool) -> Any:  # noqa: ANN401 - AisStore, AisLoadSummary
+    """What `ais load` does with the files (a progress bar per file); exit 2 in one line when
+    nothing was stored because no position had a time. ``keep``: keep the stored positions in
+    memory for an events pass in this process (:meth:`AisStore.loaded_positions`)."""
+    from kizuna.store.ais_store import AisLoadSummary
+
+    summary = AisLoadSummary(kept=store.keep_positions() if keep else None)
+    with progress() as bar:
+        for path in paths:
+            task = bar.add_task(f"loading {path.name}", total=path.stat().st_size)
+            store.load_file(path, summary, progress=lambda done, total, t=task: bar.update(t, completed=done))
+    if summary.untimed_files and not summary.positions_loaded + summary.positions_duplicate:
+        fail(_untimed_message(summary))
+    return summary
 
 
 _PARAMETER_KEYS = frozenset(
@@ -309,12 +321,22 @@ def ais_events(
         list[str] | None,
         typer.Option("--encounter-pair", help="keep only these class pairs, e.g. carrier-fishing (repeat)"),
     ] = None,
+    load: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--load",
+            help="load these AIS files (or directories) first, as `ais load` does, then detect events on"
+            " the store; into an empty store, the loaded positions go to the events pass without being"
+            " read back (repeat)",
+        ),
+    ] = None,
 ) -> None:
     """Events with Global Fishing Watch definitions (stated in the output) on stored AIS.
 
     Ports and anchorages (the bundled World Port Index, your --anchorages files, and with
     --learn-anchorages those learned from the data) give port visits and exclude encounters and
-    loitering near them. Vessel classes come from the stored AIS static data.
+    loitering near them. Vessel classes come from the stored AIS static data. With --load, the
+    files are loaded first (the load's summary is under "load" in JSON output).
     """
     from rich.markup import escape
 
@@ -343,9 +365,26 @@ def ais_events(
     for path in anchorages or []:
         text_file(path, "--anchorages")
     output_file(map_png, "--map", force=force)
+    load_paths = _ais_inputs(load, "--load") if load else []
     points = _port_points(no_ports, anchorages)
-    store = _ais_store(db, must_exist=True)
-    pos = store.positions(bbox=box, start=t0, stop=t1)
+    store = _ais_store(db, must_exist=not load_paths)
+    load_summary = None
+    if load_paths:
+        # the positions stay in memory only when the events pass takes them all (no filter)
+        unfiltered = box is None and t0 is None and t1 is None
+        load_summary = _load_ais(store, load_paths, keep=unfiltered)
+        if load_summary.untimed_files:
+            fail(_untimed_message(load_summary))
+        note(
+            f"loaded {load_summary.positions_loaded} positions ({load_summary.positions_duplicate} already"
+            f" stored), {len(load_summary.issues)} lines rejected (`ais load` lists them)"
+        )
+    if load_summary is not None and load_summary.kept is not None:
+        pos = store.loaded_positions(load_summary)
+        handed_over = load_summary.kept.valid
+    else:
+        pos = store.positions(bbox=box, start=t0, stop=t1)
+        handed_over = False
     tracks = clean_tracks(pos)
     learned = []
     if learn_anchorages:
@@ -446,7 +485,17 @@ def ais_events(
         title=f"{len(events)} events from {len(pos)} positions",
         parameters=parameters,
         key="events",
-        extra={"positions": len(pos), "cleaning": tracks.report.as_dict(), "definitions": definitions},
+        extra={
+            "positions": len(pos),
+            "cleaning": tracks.report.as_dict(),
+            "definitions": definitions,
+            # with --load: the summary, and whether the positions came from memory or the store
+            **(
+                {"load": load_summary.as_dict(), "positions_from": "load" if handed_over else "store"}
+                if load_summary is not None
+                else {}
+            ),
+        },
     )
     for definition in definitions:
         if fmt == "table":
