@@ -64,13 +64,20 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[object
     return column.in_(list(values))
 
 
+# Fewer rows than this go to PostgreSQL as one INSERT instead of a COPY: a COPY costs two round trips
+# to the server (start, then data and end) where an INSERT costs one, and a publish, a feed answer's
+# audit entry or a one-product page writes one or two rows, on the path from publish to visible.
+COPY_MIN_ROWS = 16
+
+
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert `rows` (dicts with the same keys, column names of `table`) in the caller's transaction,
     as one round of work for the database instead of one statement per row.
 
     A feed page is a few hundred products and as many audit entries; through SQLAlchemy's generic
     executemany each row costs tens of microseconds of parameter handling (and on PostgreSQL a pipeline
-    round per row), more than checking the product. PostgreSQL: one ``COPY ... FROM STDIN``. SQLite:
+    round per row), more than checking the product. PostgreSQL: one ``COPY ... FROM STDIN`` (a few
+    rows: one multi-row INSERT, which is one round trip where a COPY is two). SQLite:
     the driver's own executemany, values passed through each column type's bind processor (the same
     stored text as SQLAlchemy writes, e.g. for DateTime). Either way the rows go in one transaction
     with the caller's other writes, and a row the database refuses (too long, duplicate key) fails the
@@ -84,7 +91,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         dbapi = conn.connection.dbapi_connection
         sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
         try:
