@@ -24,7 +24,9 @@ Beside each rate, the receiving process's CPU time per product (all its threads,
 it moves far less than the rates with what else the machine runs, and `verify_cost_over_floor` says
 what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications.
 
-Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99.
+Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99: visible
+when USA's page transaction has committed (the product then reads back from USA's store), and, beside
+it, when the pull has returned (after the partner's checkpoint is judged and the sync audited).
 Per-product costs: canonical bytes by the reference RFC 8785 serialiser, by the fast exact one and by
 plain `json.dumps`; every check of a received product but the signature; and with the signature.
 
@@ -256,16 +258,37 @@ def sync_rate(
     return n / dt, n, cpu / max(n, 1) * 1e6
 
 
-def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> tuple[float, float]:
-    lat = []
+def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> dict[str, dict[str, float]]:
+    """Publish at JPN, then USA pulls at once: p50/p99 of publish -> visible (the instant USA's page
+    transaction has committed and the product reads back from its store, as any reader there would
+    see it) and of publish -> the pull returned (after the sync's own closing work: the partner's
+    audit checkpoint judged and the sync's audit entry written)."""
+    visible, returned = [], []
     with httpx.Client(timeout=30) as client:
         for p in products(samples, rng):
+            seen: list[float] = []
+
+            def on_page(_: object, product_id: str = p.id, seen: list[float] = seen) -> None:
+                now = time.perf_counter()  # taken first: the read below only confirms it
+                if not seen and usa.share.get(None, product_id) is not None:
+                    seen.append(now)
+
             t0 = time.perf_counter()
             jpn.publish(p, actor="bench")
             while usa.share.get(None, p.id) is None:
-                sync_partner(usa, usa.config.partners["JPN"], client=client)
-            lat.append(time.perf_counter() - t0)
-    return float(np.percentile(lat, 50) * 1e3), float(np.percentile(lat, 99) * 1e3)
+                sync_partner(usa, usa.config.partners["JPN"], client=client, on_page=on_page)
+            returned.append(time.perf_counter() - t0)
+            if not seen:
+                raise RuntimeError(f"{p.id}: stored, but no page committed it")
+            visible.append(seen[0] - t0)
+    return {
+        name: {
+            "p50": round(float(np.percentile(lat, 50) * 1e3), 1),
+            "p99": round(float(np.percentile(lat, 99) * 1e3), 1),
+            "samples": samples,
+        }
+        for name, lat in (("publish_to_visible_ms", visible), ("publish_to_sync_returned_ms", returned))
+    }
 
 
 def per_product_us(jpn: Node, signed: list[dict[str, object]]) -> dict[str, float]:
@@ -377,13 +400,8 @@ def run_store(
             usa.verifier_pool = pool
             with httpx.Client(timeout=60) as client:
                 sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
-            p50, p99 = latency_ms(jpn, usa, latency_samples, rng)
+            out |= latency_ms(jpn, usa, latency_samples, rng)
             usa.catalog.close()
-            out["publish_to_visible_ms"] = {
-                "p50": round(p50, 1),
-                "p99": round(p99, 1),
-                "samples": latency_samples,
-            }
         with replaying(answers, port):
             out["receiving_node"], more_floors = rates(databases, cfgs, keys, n, repeats, pool, floor)
             floors += more_floors
