@@ -22,7 +22,9 @@ Two partners:
 
 Beside each rate, the receiving process's CPU time per product (all its threads, not a pool worker's):
 it moves far less than the rates with what else the machine runs, and `verify_cost_over_floor` says
-what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications.
+what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications. With the
+pool, the same with the worker's CPU time added (read from /proc): what the receiving node spends in
+all, which does not depend on how the work was split between the process and its worker.
 
 Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99: visible
 when USA's page transaction has committed (the product then reads back from USA's store), and, beside
@@ -239,23 +241,39 @@ def floor_verify_per_s(checked: list[CheckedDocument]) -> float:
     return len(checked) / (time.perf_counter() - t0)
 
 
+def process_cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes `pids` have used so far, from /proc (0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
 def sync_rate(
     databases: Databases, cfgs: dict[str, Path], keys: Path, *, verify: bool, pool: VerifierPool | None
-) -> tuple[float, int, float]:
-    """Products/s of one whole sync into a fresh database, how many, and this process's CPU time per
-    product in microseconds (every thread; a pool worker's time is not in it)."""
+) -> tuple[float, int, float, float]:
+    """Products/s of one whole sync into a fresh database, how many, this process's CPU time per
+    product in microseconds (every thread; a pool worker's time is not in it), and the same with the
+    pool workers' CPU time added (what verifying and storing cost the receiving node in all)."""
     usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
     usa.verify_signatures = verify
     usa.verifier_pool = pool
+    workers = pool.worker_pids() if pool is not None else []
     try:
         with httpx.Client(timeout=60) as client:
-            t0, cpu0 = time.perf_counter(), time.process_time()
+            t0, cpu0, wcpu0 = time.perf_counter(), time.process_time(), process_cpu_s(workers)
             rep = sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
             dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            wcpu = process_cpu_s(workers) - wcpu0
     finally:
         usa.catalog.close()
     n = rep.ingest.ingested
-    return n / dt, n, cpu / max(n, 1) * 1e6
+    return n / dt, n, cpu / max(n, 1) * 1e6, (cpu + wcpu) / max(n, 1) * 1e6
 
 
 def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> dict[str, dict[str, float]]:
@@ -329,6 +347,7 @@ def rates(
     machine runs, and the floor's share of it is 1e6 / floor microseconds."""
     runs: dict[str, list[float]] = {"unverified": [], "verified": [], "verified_pool": []}
     cpus: dict[str, list[float]] = {name: [] for name in runs}
+    all_cpus: dict[str, list[float]] = {name: [] for name in runs}
     floors = [floor()]
     for _ in range(repeats):
         for name, verify, use_pool in (
@@ -336,11 +355,12 @@ def rates(
             ("verified", True, None),
             ("verified_pool", True, pool),
         ):
-            rate, synced, cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
+            rate, synced, cpu_us, all_cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
             if synced != n:
                 raise RuntimeError(f"{name}: synced {synced} of {n}")
             runs[name].append(rate)
             cpus[name].append(cpu_us)
+            all_cpus[name].append(all_cpu_us)
         floors.append(floor())
     out: dict[str, object] = {}
     median_floor = statistics.median(floors)
@@ -351,6 +371,8 @@ def rates(
         out[f"{name}_runs_per_s"] = [round(r) for r in got]
         out[f"{name}_over_floor"] = round(statistics.median(got) / median_floor, 3)
         out[f"{name}_cpu_us_per_product"] = round(statistics.median(cpus[name]), 1)
+        if name == "verified_pool":  # the same with the pool worker's CPU time added
+            out[f"{name}_cpu_with_workers_us_per_product"] = round(statistics.median(all_cpus[name]), 1)
     out["floor_us_per_verify"] = round(1e6 / median_floor, 1)
     out["floor_best_per_s"] = round(max(floors))
     # What verifying costs this process beyond the unverified sync, in Ed25519 verifications.
