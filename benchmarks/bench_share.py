@@ -22,9 +22,13 @@ Two partners:
 
 Beside each rate, the receiving process's CPU time per product (all its threads, not a pool worker's):
 it moves far less than the rates with what else the machine runs, and `verify_cost_over_floor` says
-what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications.
+what verifying costs it beyond the unverified sync, counted in bare Ed25519 verifications. With the
+pool, the same with the worker's CPU time added (read from /proc): what the receiving node spends in
+all, which does not depend on how the work was split between the process and its worker.
 
-Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99.
+Latency: publish at JPN to visible at USA (USA pulls as soon as JPN has published), p50/p99: visible
+when USA's page transaction has committed (the product then reads back from USA's store), and, beside
+it, when the pull has returned (after the partner's checkpoint is judged and the sync audited).
 Per-product costs: canonical bytes by the reference RFC 8785 serialiser, by the fast exact one and by
 plain `json.dumps`; every check of a received product but the signature; and with the signature.
 
@@ -237,35 +241,72 @@ def floor_verify_per_s(checked: list[CheckedDocument]) -> float:
     return len(checked) / (time.perf_counter() - t0)
 
 
+def process_cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes `pids` have used so far, from /proc (0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
+
+
 def sync_rate(
     databases: Databases, cfgs: dict[str, Path], keys: Path, *, verify: bool, pool: VerifierPool | None
-) -> tuple[float, int, float]:
-    """Products/s of one whole sync into a fresh database, how many, and this process's CPU time per
-    product in microseconds (every thread; a pool worker's time is not in it)."""
+) -> tuple[float, int, float, float]:
+    """Products/s of one whole sync into a fresh database, how many, this process's CPU time per
+    product in microseconds (every thread; a pool worker's time is not in it), and the same with the
+    pool workers' CPU time added (what verifying and storing cost the receiving node in all)."""
     usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
     usa.verify_signatures = verify
     usa.verifier_pool = pool
+    workers = pool.worker_pids() if pool is not None else []
     try:
         with httpx.Client(timeout=60) as client:
-            t0, cpu0 = time.perf_counter(), time.process_time()
+            t0, cpu0, wcpu0 = time.perf_counter(), time.process_time(), process_cpu_s(workers)
             rep = sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
             dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            wcpu = process_cpu_s(workers) - wcpu0
     finally:
         usa.catalog.close()
     n = rep.ingest.ingested
-    return n / dt, n, cpu / max(n, 1) * 1e6
+    return n / dt, n, cpu / max(n, 1) * 1e6, (cpu + wcpu) / max(n, 1) * 1e6
 
 
-def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> tuple[float, float]:
-    lat = []
+def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> dict[str, dict[str, float]]:
+    """Publish at JPN, then USA pulls at once: p50/p99 of publish -> visible (the instant USA's page
+    transaction has committed and the product reads back from its store, as any reader there would
+    see it) and of publish -> the pull returned (after the sync's own closing work: the partner's
+    audit checkpoint judged and the sync's audit entry written)."""
+    visible, returned = [], []
     with httpx.Client(timeout=30) as client:
         for p in products(samples, rng):
+            seen: list[float] = []
+
+            def on_page(_: object, product_id: str = p.id, seen: list[float] = seen) -> None:
+                now = time.perf_counter()  # taken first: the read below only confirms it
+                if not seen and usa.share.get(None, product_id) is not None:
+                    seen.append(now)
+
             t0 = time.perf_counter()
             jpn.publish(p, actor="bench")
             while usa.share.get(None, p.id) is None:
-                sync_partner(usa, usa.config.partners["JPN"], client=client)
-            lat.append(time.perf_counter() - t0)
-    return float(np.percentile(lat, 50) * 1e3), float(np.percentile(lat, 99) * 1e3)
+                sync_partner(usa, usa.config.partners["JPN"], client=client, on_page=on_page)
+            returned.append(time.perf_counter() - t0)
+            if not seen:
+                raise RuntimeError(f"{p.id}: stored, but no page committed it")
+            visible.append(seen[0] - t0)
+    return {
+        name: {
+            "p50": round(float(np.percentile(lat, 50) * 1e3), 1),
+            "p99": round(float(np.percentile(lat, 99) * 1e3), 1),
+            "samples": samples,
+        }
+        for name, lat in (("publish_to_visible_ms", visible), ("publish_to_sync_returned_ms", returned))
+    }
 
 
 def per_product_us(jpn: Node, signed: list[dict[str, object]]) -> dict[str, float]:
@@ -306,6 +347,7 @@ def rates(
     machine runs, and the floor's share of it is 1e6 / floor microseconds."""
     runs: dict[str, list[float]] = {"unverified": [], "verified": [], "verified_pool": []}
     cpus: dict[str, list[float]] = {name: [] for name in runs}
+    all_cpus: dict[str, list[float]] = {name: [] for name in runs}
     floors = [floor()]
     for _ in range(repeats):
         for name, verify, use_pool in (
@@ -313,11 +355,12 @@ def rates(
             ("verified", True, None),
             ("verified_pool", True, pool),
         ):
-            rate, synced, cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
+            rate, synced, cpu_us, all_cpu_us = sync_rate(databases, cfgs, keys, verify=verify, pool=use_pool)
             if synced != n:
                 raise RuntimeError(f"{name}: synced {synced} of {n}")
             runs[name].append(rate)
             cpus[name].append(cpu_us)
+            all_cpus[name].append(all_cpu_us)
         floors.append(floor())
     out: dict[str, object] = {}
     median_floor = statistics.median(floors)
@@ -328,6 +371,8 @@ def rates(
         out[f"{name}_runs_per_s"] = [round(r) for r in got]
         out[f"{name}_over_floor"] = round(statistics.median(got) / median_floor, 3)
         out[f"{name}_cpu_us_per_product"] = round(statistics.median(cpus[name]), 1)
+        if name == "verified_pool":  # the same with the pool worker's CPU time added
+            out[f"{name}_cpu_with_workers_us_per_product"] = round(statistics.median(all_cpus[name]), 1)
     out["floor_us_per_verify"] = round(1e6 / median_floor, 1)
     out["floor_best_per_s"] = round(max(floors))
     # What verifying costs this process beyond the unverified sync, in Ed25519 verifications.
@@ -377,13 +422,8 @@ def run_store(
             usa.verifier_pool = pool
             with httpx.Client(timeout=60) as client:
                 sync_partner(usa, usa.config.partners["JPN"], client=client, limit=PAGE)
-            p50, p99 = latency_ms(jpn, usa, latency_samples, rng)
+            out |= latency_ms(jpn, usa, latency_samples, rng)
             usa.catalog.close()
-            out["publish_to_visible_ms"] = {
-                "p50": round(p50, 1),
-                "p99": round(p99, 1),
-                "samples": latency_samples,
-            }
         with replaying(answers, port):
             out["receiving_node"], more_floors = rates(databases, cfgs, keys, n, repeats, pool, floor)
             floors += more_floors

@@ -282,8 +282,8 @@ def sync_partner(
                     if more:
                         page = ahead.submit(fetch, cursor)
                     else:  # the feed is read: its checkpoint travels while the last page is written
-                        before = node.share.witness(partner.id)
-                        seen = ahead.submit(_fetch_checkpoints, node, partner, client, backoff, before)
+                        # (the checkpoint witnessed before is read there too: off the path to visible)
+                        seen = ahead.submit(_fetch_checkpoints, node, partner, client, backoff)
                     staged = _stage_page(node, objects)
                     if behind is not None:
                         write(*behind)
@@ -329,9 +329,9 @@ class _Checkpoints:
     then: tuple[int, str, str] | str | None = None
 
 
-def _fetch_checkpoints(
-    node: Node, partner: Partner, client: httpx.Client, backoff: Backoff, before: str | None
-) -> _Checkpoints:
+def _fetch_checkpoints(node: Node, partner: Partner, client: httpx.Client, backoff: Backoff) -> _Checkpoints:
+    """The partner's checkpoint now and, when this node witnessed one before, at that entry."""
+    before = node.share.witness(partner.id)
     base = (partner.url or "").rstrip("/")
 
     def fetch(path_qs: str) -> tuple[int, str, str] | str:
@@ -392,7 +392,7 @@ def witness_partner(
     """Fetch `partner`'s signed audit checkpoint and check it extends the one witnessed before: the
     entry witnessed then must still have the same hash, and the log must not have shrunk. A good
     checkpoint replaces the stored one; a bad one is kept out and written to this node's audit log."""
-    seen = _fetch_checkpoints(node, partner, client, backoff, node.share.witness(partner.id))
+    seen = _fetch_checkpoints(node, partner, client, backoff)
     report, event, good = _judge_checkpoints(node, partner, seen)
     with node.share.write() as conn:
         if good is not None:

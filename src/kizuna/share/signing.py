@@ -537,6 +537,13 @@ class VerifierPool:
             out.append((chunk, self._pool().submit(_check_documents, setup, [d for _, d in chunk])))
         return out
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers started so far (none before the first batch)."""
+        with self._lock:
+            executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return sorted(processes)
+
     def reset(self) -> None:
         """Drop a broken pool; the next batch starts fresh workers."""
         with self._lock:

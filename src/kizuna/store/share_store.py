@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, and_, false, func, or_, select, update
+from sqlalchemy import Table, and_, any_, false, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -50,13 +52,32 @@ def delimited(values: Iterable[object] | None) -> str:
     return "*" if values is None else "," + ",".join(sorted(str(v) for v in values)) + ","
 
 
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[object]) -> ColumnElement[bool]:
+    """`column` equals one of `values`: on PostgreSQL ``column = ANY(:array)``, one parameter however
+    many values, else ``column IN (...)``.
+
+    A page's ids (500) as an IN list are 500 placeholders: the query text is then too long for
+    psycopg's cache of converted queries (4 KiB), so every such statement is re-parsed on the client
+    (about a millisecond a statement on this project's 2-core test machine) and sends 500 parameters."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+# Fewer rows than this go to PostgreSQL as one INSERT instead of a COPY: a COPY costs two round trips
+# to the server (start, then data and end) where an INSERT costs one, and a publish, a feed answer's
+# audit entry or a one-product page writes one or two rows, on the path from publish to visible.
+COPY_MIN_ROWS = 16
+
+
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert `rows` (dicts with the same keys, column names of `table`) in the caller's transaction,
     as one round of work for the database instead of one statement per row.
 
     A feed page is a few hundred products and as many audit entries; through SQLAlchemy's generic
     executemany each row costs tens of microseconds of parameter handling (and on PostgreSQL a pipeline
-    round per row), more than checking the product. PostgreSQL: one ``COPY ... FROM STDIN``. SQLite:
+    round per row), more than checking the product. PostgreSQL: one ``COPY ... FROM STDIN`` (a few
+    rows: one multi-row INSERT, which is one round trip where a COPY is two). SQLite:
     the driver's own executemany, values passed through each column type's bind processor (the same
     stored text as SQLAlchemy writes, e.g. for DateTime). Either way the rows go in one transaction
     with the caller's other writes, and a row the database refuses (too long, duplicate key) fails the
@@ -70,7 +91,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         dbapi = conn.connection.dbapi_connection
         sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
         try:
@@ -253,7 +274,7 @@ class ShareStore:
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             q = select(products.c.product_id, products.c.version, products.c.signature).where(
-                products.c.product_id.in_(part)
+                one_of(conn, products.c.product_id, part)
             )
             for pid, ver, sig in conn.execute(q):
                 out.setdefault(pid, {})[ver] = sig
@@ -264,7 +285,8 @@ class ShareStore:
         out: dict[str, ProductRow] = {}
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
-            for r in conn.execute(select(*_ROW_COLUMNS).where(products.c.product_id.in_(part))).mappings():
+            q = select(*_ROW_COLUMNS).where(one_of(conn, products.c.product_id, part))
+            for r in conn.execute(q).mappings():
                 row = ProductRow(**r)
                 if row.product_id not in out or row.version > out[row.product_id].version:
                     out[row.product_id] = row
@@ -299,7 +321,7 @@ class ShareStore:
         for start in range(0, len(ids), 500):
             conn.execute(
                 update(products)
-                .where(products.c.product_id.in_(ids[start : start + 500]))
+                .where(one_of(conn, products.c.product_id, ids[start : start + 500]))
                 .values(is_current=False)
             )
         bulk_insert(conn, products, full)
@@ -310,7 +332,7 @@ class ShareStore:
                 newest[pid] = (ver, seq)
         stale = [seq for pid, _, seq in keys if newest[pid][1] != seq]
         if stale:
-            conn.execute(update(products).where(products.c.seq.in_(stale)).values(is_current=False))
+            conn.execute(update(products).where(one_of(conn, products.c.seq, stale)).values(is_current=False))
         return [first + i for i in range(len(rows))]
 
     def page(
