@@ -194,3 +194,70 @@ def test_max_pc_condition_matches_scipy_and_the_search():
     for d, p in zip(near, pc_near, strict=True):
         assert p == pytest.approx(_scipy_max_pc(float(d), hbr), rel=1e-9)
     assert pc_max_isotropic(0.005, hbr) == (1.0, 0.0)  # the hard bodies overlap
+
+
+def test_event_table_reads_as_the_events_it_holds(sample_candidates):
+    """The columnar events read back as ConjunctionEvents whose states are SGP4's at the TCA,
+    with the NORAD ids, names and hard-body radii of their objects; index, slice, iteration,
+    equality with a list and the closest-first order all agree."""
+    from kizuna.sda.records import EventTable, closest_first
+
+    cat, volume, start_ns, stop_ns, ci, cj, ct = sample_candidates
+    found = S.merge_found([S.refine_events(cat, ci, cj, ct, STEP_S, start_ns, stop_ns, volume)])
+    some = int(cat.norad_ids[found[0, 0]])
+    table = S.build_events(cat, found, {some: (2.5, "CARA test")})
+    assert isinstance(table, EventTable) and len(table) == len(found) > 10
+    events = list(table)
+    assert events == table and table == events and events[3] == table[3] == table[-len(table) + 3]
+    assert list(table[2:9:3]) == events[2:9:3]
+    by_id = {e.norad_id: e for e in cat.sets}
+    sats = S._satrecs(cat, np.arange(len(cat.sets)), {})
+    index = {int(n): k for k, n in enumerate(cat.norad_ids)}
+    for e in events[:50]:
+        jd, fr = jd_pair(np.array([e.tca_utc], "datetime64[ns]"))
+        _e, r1, v1 = sats[index[e.primary]].sgp4(jd[0], fr[0])
+        _e, r2, v2 = sats[index[e.secondary]].sgp4(jd[0], fr[0])
+        assert e.primary_teme == (*r1, *v1) and e.secondary_teme == (*r2, *v2)
+        assert e.miss_km == pytest.approx(math.dist(r1, r2), rel=1e-12)
+        assert e.primary < e.secondary  # all-vs-all: the lower id first
+        assert e.primary_name == (by_id[e.primary].object_name or "")
+        hbr = {some: 2.5}
+        assert e.hbr_m == hbr.get(e.primary, S.DEFAULT_HBR_M) + hbr.get(e.secondary, S.DEFAULT_HBR_M)
+        want_source = "+".join("CARA test" if n == some else "default" for n in (e.primary, e.secondary))
+        assert e.hbr_source == want_source
+        assert e.pc == pc_max_isotropic(e.miss_km, e.hbr_m / 1000.0)[0]
+    assert [e.tca_utc for e in events] == sorted(e.tca_utc for e in events)
+    assert list(closest_first(table)) == closest_first(events)
+    assert len(S.build_events(cat, [], None)) == 0
+
+
+def test_merge_found_keeps_one_encounter_per_second():
+    """Partitions that both found an encounter near their edge: kept once, the earlier TCA; a
+    chain of TCAs each under 1 s from the one before is thinned as the per-row rule did."""
+    parts = [
+        [(1, 2, 10 * NS), (1, 3, 5 * NS)],
+        [(1, 2, 10 * NS + NS // 2), (1, 2, 10 * NS + 3 * NS // 2), (1, 2, 10 * NS + 19 * NS // 10)],
+        [(1, 2, 100 * NS), (0, 9, 7)],
+    ]
+    got = S.merge_found(parts).tolist()
+    assert got == [
+        [0, 9, 7],
+        [1, 2, 10 * NS],
+        [1, 2, 10 * NS + 3 * NS // 2],
+        [1, 2, 100 * NS],
+        [1, 3, 5 * NS],
+    ]
+    assert S.merge_found([]).shape == (0, 3)
+
+
+def test_batches_do_not_change_the_result(sample_candidates, monkeypatch):
+    """Refinement and event building in small batches (pairs split across batch edges) give
+    the same encounters and events as in one batch."""
+    cat, volume, start_ns, stop_ns, ci, cj, ct = sample_candidates
+    whole = S.refine_events(cat, ci, cj, ct, STEP_S, start_ns, stop_ns, volume)
+    events = list(S.build_events(cat, S.merge_found([whole])))
+    monkeypatch.setattr(S, "REFINE_BATCH", 37)
+    monkeypatch.setattr(S, "BUILD_BATCH", 11)
+    split = S.refine_events(cat, ci, cj, ct, STEP_S, start_ns, stop_ns, volume)
+    assert split == whole
+    assert list(S.build_events(cat, S.merge_found([split]))) == events

@@ -163,13 +163,17 @@ def pc_max_isotropic(miss_km, hbr_km):
 def _bessel_ratio_inverse(rho: np.ndarray) -> np.ndarray:
     """z > 0 with I1(z) / I0(z) = rho, for 0 < rho < 1 (Newton; the ratio A(z) is increasing
     and concave, A' = 1 - A/z - A^2, so after the first step the iterates approach from above)."""
-    z = 2 * rho / (1 - rho * rho)  # exact to first order at both ends
+    z = np.array(2 * rho / (1 - rho * rho), float)  # exact to first order at both ends
+    # each value stops on its own, so that an event's answer never depends on its batch
+    act = np.arange(z.size)
     for _ in range(MAX_NEWTON_STEPS):
-        ratio = special.i1e(z) / special.i0e(z)
-        step = (ratio - rho) / (1 - ratio / z - ratio * ratio)
-        z = np.maximum(z - step, 0.5 * z)
-        if np.all(np.abs(step) <= 1e-15 * z):
+        if not act.size:
             break
+        za, ra = z.flat[act], rho.flat[act]
+        ratio = special.i1e(za) / special.i0e(za)
+        step = (ratio - ra) / (1 - ratio / za - ratio * ratio)
+        z.flat[act] = np.maximum(za - step, 0.5 * za)
+        act = act[np.abs(step) > 1e-15 * za]
     return z
 
 

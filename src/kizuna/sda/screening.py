@@ -37,7 +37,7 @@ from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
 from kizuna.sda._sweep import sweep_step
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
-from kizuna.sda.records import ConjunctionEvent, ObjectProblem, ScreeningResult, ScreeningVolume
+from kizuna.sda.records import EventTable, ObjectProblem, ScreeningResult, ScreeningVolume
 
 NS = 1_000_000_000
 #: extra altitude band (km) around SGP4 mean perigee/apogee: osculating radius swings by
@@ -73,12 +73,14 @@ ESCAPE_SLACK = 1.05
 #: fallback hard-body radius per object when nothing better is known [m]
 DEFAULT_HBR_M = 5.0
 #: candidates refined together: one batch holds a few state arrays of 2 x REFINE_BATCH rows
-#: (~50 MB each), and each refinement round makes one SGP4 call per object in the batch
-REFINE_BATCH = 500_000
+#: (~100 MB each), and each refinement round makes one SGP4 call per object in the batch
+REFINE_BATCH = 1_000_000
 #: the range-rate root is found to within this [s] (one nanosecond, the time resolution)
 TCA_TOL_S = 1e-9
 #: bracket doublings whose ends are computed together when a candidate's bracket must grow
 GROW_LEVELS = 3
+#: events whose states, frames and Pc are computed together (bounds the temporaries)
+BUILD_BATCH = 200_000
 #: regula falsi rounds at most; the Illinois steps converge in a handful
 MAX_ROOT_ROUNDS = 100
 
@@ -401,27 +403,23 @@ def refine_events(
     sats: dict[int, Any] = {}
     tca = np.empty(n, np.int64)
     ok = np.empty(n, bool)
-    states: list[np.ndarray] = []  # r1, v1, r2, v2 at TCA of the candidates kept, per batch
-    keep = np.zeros(n, bool)
+    # the volume test's inputs at each TCA, from the refinement's last SGP4 evaluation (at that
+    # very time): 4 numbers a candidate instead of the 12 of both states
+    miss = np.empty(n)
+    rtn = np.empty((n, 3))
     for s in range(0, n, REFINE_BATCH):
         e = min(s + REFINE_BATCH, n)
         _satrecs(cat, np.concatenate([ci[s:e], cj[s:e]]), sats)
         tca[s:e], ok[s:e], st = _refine_batch(sats, ci[s:e], cj[s:e], ct[s:e], step_s, start_ns, stop_ns)
-        states.append(st[ok[s:e]])
-    # SGP4 states at each TCA come from the refinement's last evaluation (at that very time)
-    st_ok = np.concatenate(states)
+        good = s + np.flatnonzero(ok[s:e])
+        st = st[good - s]
+        rel = st[:, 2] - st[:, 0]
+        miss[good] = np.linalg.norm(rel, axis=1)
+        rtn[good] = to_rtn(st[:, 0], st[:, 1], rel)
+        del st, rel
     keep = _one_per_encounter(ci, cj, ct, tca, ok, step_s)
-    st_kept = st_ok[keep[ok]]
-    arr = np.stack([ci[keep], cj[keep], tca[keep]], axis=1)
-    if not len(arr):
-        return []
-    # volume test at TCA
-    r1, v1, r2 = st_kept[:, 0], st_kept[:, 1], st_kept[:, 2]
-    rel = r2 - r1
-    miss = np.linalg.norm(rel, axis=1)
-    rtn = to_rtn(r1, v1, rel)
-    inside = volume.contains(rtn, miss)
-    return [tuple(x) for x in arr[inside].tolist()]
+    keep[keep] = volume.contains(rtn[keep], miss[keep])
+    return [tuple(x) for x in np.stack([ci[keep], cj[keep], tca[keep]], axis=1).tolist()]
 
 
 def _one_per_encounter(
@@ -674,11 +672,28 @@ def build_events(
     cat: PreparedCatalog,
     found: Sequence[tuple[int, int, int]],
     hbr_m: Mapping[int, tuple[float, str]] | None = None,
-) -> list[ConjunctionEvent]:
-    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc."""
+) -> EventTable:
+    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc, as columns
+    (one ConjunctionEvent is made when it is read)."""
     arr = np.asarray(found, np.int64).reshape(-1, 3)
     if not len(arr):
-        return []
+        return EventTable(
+            {
+                **{k: np.empty(0) for k in ("tca_ns", "miss_km", "rel_speed_kms", "pc", "hbr_m")},
+                "primary": np.empty(0, np.int32),
+                "secondary": np.empty(0, np.int32),
+                "rtn_km": np.empty((0, 3)),
+                **{
+                    k: np.empty((0, 6))
+                    for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
+                },
+            },
+            norad_ids=[],
+            names=[],
+            object_ids=[],
+            hbr_sources=[],
+            pc_method=PC_MAX_ISOTROPIC,
+        )
     # primary first: the asset (or, all-vs-all, the lower NORAD id)
     i, j, t = arr[:, 0], arr[:, 1], arr[:, 2]
     ids = cat.norad_ids
@@ -686,64 +701,53 @@ def build_events(
     i, j = np.where(swap, j, i), np.where(swap, i, j)
     order = np.lexsort((ids[j], ids[i], t))  # by TCA, then primary, then secondary id
     arr = np.stack([i[order], j[order], t[order]], axis=1)
-    r1, v1, r2, v2 = _states_at(cat, {}, arr)
-    times = arr[:, 2].astype("datetime64[ns]")
-    i1, iv1 = teme_to_itrf(r1[None], v1[None], times)
-    i2, iv2 = teme_to_itrf(r2[None], v2[None], times)
-    rel = r2 - r1
-    miss = np.linalg.norm(rel, axis=1)
-    speed = np.linalg.norm(v2 - v1, axis=1)
-    rtn = to_rtn(r1, v1, rel)
-    obj_hbr_m, obj_source = _object_hbr(cat, np.unique(arr[:, :2]), hbr_m or {})
-    hbr_pair_m = obj_hbr_m[arr[:, 0]] + obj_hbr_m[arr[:, 1]]
-    pcs, _ = pc_max_isotropic(miss, hbr_pair_m / 1000.0)
-    rows = arr.tolist()
-    # six-element states as lists in one call each (per-row np.r_ cost more than the events)
-    teme1 = np.hstack([r1, v1]).tolist()
-    teme2 = np.hstack([r2, v2]).tolist()
-    itrf1 = np.hstack([i1[0], iv1[0]]).tolist()
-    itrf2 = np.hstack([i2[0], iv2[0]]).tolist()
-    pc_list, hbr_list = pcs.tolist(), hbr_pair_m.tolist()
-    miss_l, speed_l, rtn_l = miss.tolist(), speed.tolist(), rtn.tolist()
-    events = []
-    for n, (a, b, tca_ns) in enumerate(rows):
-        sa, sb = cat.sets[a], cat.sets[b]
-        events.append(
-            ConjunctionEvent(
-                primary=sa.norad_id,
-                secondary=sb.norad_id,
-                tca_utc=np.datetime64(tca_ns, "ns"),
-                miss_km=miss_l[n],
-                rel_speed_kms=speed_l[n],
-                radial_km=rtn_l[n][0],
-                intrack_km=rtn_l[n][1],
-                crosstrack_km=rtn_l[n][2],
-                primary_teme=tuple(teme1[n]),
-                secondary_teme=tuple(teme2[n]),
-                primary_itrf=tuple(itrf1[n]),
-                secondary_itrf=tuple(itrf2[n]),
-                pc=pc_list[n],
-                pc_method=PC_MAX_ISOTROPIC,
-                hbr_m=hbr_list[n],
-                hbr_source=f"{obj_source[a]}+{obj_source[b]}",
-                primary_name=sa.object_name or "",
-                secondary_name=sb.object_name or "",
-                primary_object_id=sa.object_id or "",
-                secondary_object_id=sb.object_id or "",
-            )
-        )
-    return events
-
-
-def _object_hbr(
-    cat: PreparedCatalog, objects: np.ndarray, hbr_m: Mapping[int, tuple[float, str]]
-) -> tuple[np.ndarray, dict[int, str]]:
-    """Hard-body radius [m] per catalog index (filled for `objects`) and its source."""
-    radius = np.full(len(cat.sets), DEFAULT_HBR_M)
-    source: dict[int, str] = {}
-    for x in objects.tolist():
-        radius[x], source[x] = hbr_m.get(int(cat.norad_ids[x]), (DEFAULT_HBR_M, "default"))
-    return radius, source
+    objects = np.unique(arr[:, :2])
+    hbr_m = hbr_m or {}
+    obj_hbr: list[tuple[float, str]] = [
+        hbr_m.get(n, (DEFAULT_HBR_M, "default")) for n in cat.norad_ids[objects].tolist()
+    ]
+    radius_m = np.array([h for h, _ in obj_hbr])
+    n = len(arr)
+    cols: dict[str, np.ndarray] = {
+        "primary": np.searchsorted(objects, arr[:, 0]).astype(np.int32),
+        "secondary": np.searchsorted(objects, arr[:, 1]).astype(np.int32),
+        "tca_ns": arr[:, 2].copy(),
+        "miss_km": np.empty(n),
+        "rel_speed_kms": np.empty(n),
+        "rtn_km": np.empty((n, 3)),
+        "primary_teme": np.empty((n, 6)),
+        "secondary_teme": np.empty((n, 6)),
+        "primary_itrf": np.empty((n, 6)),
+        "secondary_itrf": np.empty((n, 6)),
+        "pc": np.empty(n),
+        "hbr_m": np.empty(n),
+    }
+    cols["hbr_m"][:] = radius_m[cols["primary"]] + radius_m[cols["secondary"]]
+    sats: dict[int, Any] = {}
+    for s in range(0, n, BUILD_BATCH):  # the temporaries of one batch at a time
+        rows = slice(s, min(s + BUILD_BATCH, n))
+        r1, v1, r2, v2 = _states_at(cat, sats, arr[rows])
+        times = arr[rows, 2].astype("datetime64[ns]")
+        i1, iv1 = teme_to_itrf(r1[None], v1[None], times)
+        i2, iv2 = teme_to_itrf(r2[None], v2[None], times)
+        rel = r2 - r1
+        cols["miss_km"][rows] = np.linalg.norm(rel, axis=1)
+        cols["rel_speed_kms"][rows] = np.linalg.norm(v2 - v1, axis=1)
+        cols["rtn_km"][rows] = to_rtn(r1, v1, rel)
+        cols["primary_teme"][rows] = np.hstack([r1, v1])
+        cols["secondary_teme"][rows] = np.hstack([r2, v2])
+        cols["primary_itrf"][rows] = np.hstack([i1[0], iv1[0]])
+        cols["secondary_itrf"][rows] = np.hstack([i2[0], iv2[0]])
+        cols["pc"][rows] = pc_max_isotropic(cols["miss_km"][rows], cols["hbr_m"][rows] / 1000.0)[0]
+    sets = [cat.sets[x] for x in objects.tolist()]
+    return EventTable(
+        cols,
+        norad_ids=cat.norad_ids[objects].tolist(),
+        names=[e.object_name or "" for e in sets],
+        object_ids=[e.object_id or "" for e in sets],
+        hbr_sources=[src for _, src in obj_hbr],
+        pc_method=PC_MAX_ISOTROPIC,
+    )
 
 
 def screen_partition(
@@ -763,17 +767,27 @@ def screen_partition(
     return refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume), errors, len(ci)
 
 
-def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
-    """Union of partitions; one encounter found near a partition edge twice is kept once."""
-    allf = sorted({x for p in parts for x in p})
-    out: list[tuple[int, int, int]] = []
-    last: dict[tuple[int, int], int] = {}
-    for i, j, t in allf:
-        if (i, j) in last and t - last[(i, j)] < NS:
-            continue
-        last[(i, j)] = t
-        out.append((i, j, t))
-    return out
+def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> np.ndarray:
+    """Union of partitions as (n, 3) rows (i, j, tca_ns) sorted; one encounter found near a
+    partition edge twice (TCAs of one pair less than 1 s apart) is kept once, the earlier."""
+    blocks = [np.asarray(p, np.int64).reshape(-1, 3) for p in parts]
+    allf = np.unique(np.concatenate(blocks) if blocks else np.empty((0, 3), np.int64), axis=0)
+    if len(allf) < 2:
+        return allf
+    same_pair = (allf[1:, 0] == allf[:-1, 0]) & (allf[1:, 1] == allf[:-1, 1])
+    close = np.zeros(len(allf), bool)
+    close[1:] = same_pair & (allf[1:, 2] - allf[:-1, 2] < NS)
+    if not close.any():
+        return allf
+    # a run of TCAs each within 1 s of the one before is decided in order: one is dropped
+    # when it is within 1 s of the last one kept (rare: only near partition edges)
+    keep = np.ones(len(allf), bool)
+    last = 0
+    for k in np.flatnonzero(close).tolist():
+        last = k - 1 if keep[k - 1] else last
+        if allf[k, 2] - allf[last, 2] < NS:
+            keep[k] = False
+    return allf[keep]
 
 
 def setup_run(
