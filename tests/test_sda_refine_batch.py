@@ -9,6 +9,7 @@ scipy's own non-central chi-square CDF maximised by scipy's bounded scalar minim
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import timedelta
 from pathlib import Path
@@ -200,7 +201,7 @@ def test_event_table_reads_as_the_events_it_holds(sample_candidates):
     """The columnar events read back as ConjunctionEvents whose states are SGP4's at the TCA,
     with the NORAD ids, names and hard-body radii of their objects; index, slice, iteration,
     equality with a list and the closest-first order all agree."""
-    from kizuna.sda.records import EventTable, closest_first
+    from kizuna.sda.records import ConjunctionEvent, EventTable, closest_first
 
     cat, volume, start_ns, stop_ns, ci, cj, ct = sample_candidates
     found = S.merge_found([S.refine_events(cat, ci, cj, ct, STEP_S, start_ns, stop_ns, volume)])
@@ -210,6 +211,10 @@ def test_event_table_reads_as_the_events_it_holds(sample_candidates):
     events = list(table)
     assert events == table and table == events and events[3] == table[3] == table[-len(table) + 3]
     assert list(table[2:9:3]) == events[2:9:3]
+    made = ConjunctionEvent(**{f.name: getattr(events[0], f.name) for f in dataclasses.fields(events[0])})
+    assert made == events[0] and vars(made) == vars(events[0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        events[0].miss_km = 0.0  # type: ignore[misc]
     by_id = {e.norad_id: e for e in cat.sets}
     sats = S._satrecs(cat, np.arange(len(cat.sets)), {})
     index = {int(n): k for k, n in enumerate(cat.norad_ids)}

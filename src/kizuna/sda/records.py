@@ -240,8 +240,15 @@ class EventTable(Sequence[ConjunctionEvent]):
         t1, t2, i1, i2 = (
             c[k][rows].tolist() for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
         )
-        return [
-            ConjunctionEvent(
+        method = self._pc_method
+        make = object.__new__
+        out = []
+        for n, (a, b) in enumerate(zip(p, s, strict=True)):
+            event = make(ConjunctionEvent)
+            # the frozen dataclass's __init__ sets each of its 22 fields through
+            # object.__setattr__, a third of the cost here; it has no __post_init__, so filling
+            # the instance's dict gives the very same event
+            event.__dict__.update(
                 primary=norad[a],
                 secondary=norad[b],
                 tca_utc=np.datetime64(tca[n], "ns"),
@@ -255,16 +262,18 @@ class EventTable(Sequence[ConjunctionEvent]):
                 primary_itrf=tuple(i1[n]),
                 secondary_itrf=tuple(i2[n]),
                 pc=pc[n],
-                pc_method=self._pc_method,
+                pc_method=method,
                 hbr_m=hbr[n],
                 hbr_source=f"{sources[a]}+{sources[b]}",
                 primary_name=names[a],
                 secondary_name=names[b],
                 primary_object_id=oids[a],
                 secondary_object_id=oids[b],
+                primary_cov_rtn_km2=(),
+                secondary_cov_rtn_km2=(),
             )
-            for n, (a, b) in enumerate(zip(p, s, strict=True))
-        ]
+            out.append(event)
+        return out
 
 
 def closest_first(events: Sequence[ConjunctionEvent]) -> Sequence[ConjunctionEvent]:
