@@ -12,8 +12,10 @@ for the grid/KD-tree variant):
    than the threshold over the step cannot meet; see :func:`radial_reach_km`), the band
    filter again, and the linear closest approach inside the step's interval screen the
    candidate again;
-4. TCA refinement: Brent's method on the range-rate (r_rel . v_rel = 0) with SGP4 states of
-   the two objects at arbitrary times (sgp4 Satrec), to well under a millisecond.
+4. TCA refinement: the root of the range-rate (r_rel . v_rel = 0) with SGP4 states of the two
+   objects, for all candidates at once (bracket as :func:`refine_tca`, then Illinois regula
+   falsi, one SGP4 call per object per round), to a nanosecond; events are kept as columns
+   (:class:`~kizuna.sda.records.EventTable`).
 
 Everything here is pure (no I/O); time partitions of the grid are independent, which is what
 the Dask scale-out (:mod:`kizuna.sda.scaleout`) maps over.
