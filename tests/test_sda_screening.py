@@ -71,6 +71,7 @@ def brute_force(sets, start, seconds, threshold_km, chunk=1800):
 
 
 def _compare(events, reference, threshold_km):
+    events = list(events)  # a table makes its events as they are read: match these very ones
     by_pair: dict[tuple[int, int], list] = {}
     for e in events:
         by_pair.setdefault(tuple(sorted((e.primary, e.secondary))), []).append(e)

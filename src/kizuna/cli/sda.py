@@ -244,11 +244,14 @@ def screen_cmd(
 
 
 def _emit(run: Any, fmt: str, out_dir: Path | None, limit: int | None) -> None:
+    from kizuna.sda.records import closest_first
+
     result, params = run.result, run.parameters
     if fmt.startswith("cdm"):
         _write_cdms(result.events, fmt, out_dir)
         return
-    events = sorted(result.events, key=lambda e: (e.miss_km, str(e.tca_utc), e.primary, e.secondary))
+    # ordered as columns when the events are a table: sorting ConjunctionEvents would make them all
+    events = closest_first(result.events)
     if limit is None:
         limit = TABLE_LIMIT if fmt == "table" else 0
     shown = events[:limit] if limit else events
@@ -359,24 +362,26 @@ def _volume_text(v: dict[str, Any]) -> str:
     return f"{v['shape']} R,T,N {v['radial_km']:g},{v['intrack_km']:g},{v['crosstrack_km']:g} km"
 
 
-def _write_cdms(events: list[Any], fmt: str, out_dir: Path | None) -> None:
+def _write_cdms(events: Sequence[Any], fmt: str, out_dir: Path | None) -> None:
     from kizuna.formats.cdm import write_cdm_kvn, write_cdm_xml
     from kizuna.sda.assess import event_to_cdm
 
     writer, ext = (write_cdm_kvn, "cdm") if fmt == "cdm-kvn" else (write_cdm_xml, "xml")
-    texts = [(e, writer(event_to_cdm(e))) for e in events]
+    # one CDM at a time, written as it is made: the events may be a table of millions
     if out_dir is None:
-        for _e, text in texts:
-            print(text)
+        for e in events:
+            print(writer(event_to_cdm(e)))
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    for e, text in texts:
+    written = 0
+    for e in events:
         name = f"{e.primary}_{e.secondary}_{str(e.tca_utc)[:19].replace(':', '')}.{ext}"
-        (out_dir / name).write_text(text, encoding="utf-8")
-    note(f"wrote {len(texts)} CDMs to {out_dir}")
+        (out_dir / name).write_text(writer(event_to_cdm(e)), encoding="utf-8")
+        written += 1
+    note(f"wrote {written} CDMs to {out_dir}")
 
 
-def _publish(events: list[Any], db: str | None, partners: Any, keys: Any, marking: str) -> None:
+def _publish(events: Sequence[Any], db: str | None, partners: Any, keys: Any, marking: str) -> None:
     from kizuna.share.publishing import publish_payloads
 
     items = [("conjunction", e.as_dict(), (e.primary, e.secondary)) for e in events]

@@ -28,6 +28,8 @@ PC_FOSTER = "FOSTER-1992"
 PC_CHAN = "CHAN-1997"
 PC_MAX_ISOTROPIC = "ALFANO-2005-MAX-PC-ISOTROPIC"
 PC_MAX_SCALED = "ALFANO-2005-MAX-PC-COV-SCALED"
+#: Newton steps at most for the maximum-Pc condition (it converges in 4 to 6)
+MAX_NEWTON_STEPS = 50
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,50 @@ def pc_isotropic(miss_km, hbr_km, sigma_km):
 def pc_max_isotropic(miss_km, hbr_km):
     """Maximum Pc over an unknown isotropic covariance sigma^2 I (Alfano 2005, max-Pc).
 
-    Maximised over sigma by a log grid then golden-section search, vectorized over events.
-    For R << d the optimum is sigma = d/sqrt(2) and Pc_max = R^2 / (e d^2) (Alfano 2005,
-    eq. 8). Returns (pc_max, sigma_km at the maximum), scalars for scalar input."""
+    With x = (R/sigma)^2 and lambda = (d/sigma)^2, Pc = F(x; 2, lambda), the non-central
+    chi-square CDF. From dF/dx = f(x; 2, lambda) and dF/dlambda = -f(x; 4, lambda), dPc/dsigma
+    vanishes where d I1(z) = R I0(z), z = d R / sigma^2: the optimum solves I1(z)/I0(z) = R/d,
+    one equation in z whose left side rises from 0 to 1 (Newton's method on scaled Bessel
+    functions, from the inverse approximation z ~ 2 rho / (1 - rho^2)). For R << d this gives
+    sigma = d/sqrt(2) and Pc_max = R^2 / (e d^2) (Alfano 2005, eq. 8). Vectorized over
+    events; returns (pc_max, sigma_km at the maximum), scalars for scalar input."""
+    d = np.maximum(np.atleast_1d(np.asarray(miss_km, float)), 1e-12)
+    r = np.broadcast_to(np.asarray(hbr_km, float), d.shape)
+    inside = d <= r  # the hard bodies overlap at TCA
+    rho = np.where(inside, 0.5, r / d)
+    z = _bessel_ratio_inverse(rho)
+    sigma = np.sqrt(d * r / z)
+    # x = R^2 / sigma^2 = rho z and lambda = d^2 / sigma^2 = z / rho
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pc = special.chndtr(rho * z, 2.0, z / rho)
+    pc = np.where(inside, 1.0, pc)
+    sigma = np.where(inside, 0.0, sigma)
+    if np.ndim(miss_km) == 0:
+        return float(pc[0]), float(sigma[0])
+    return pc, sigma
+
+
+def _bessel_ratio_inverse(rho: np.ndarray) -> np.ndarray:
+    """z > 0 with I1(z) / I0(z) = rho, for 0 < rho < 1 (Newton; the ratio A(z) is increasing
+    and concave, A' = 1 - A/z - A^2, so after the first step the iterates approach from above)."""
+    z = np.array(2 * rho / (1 - rho * rho), float)  # exact to first order at both ends
+    # each value stops on its own, so that an event's answer never depends on its batch
+    act = np.arange(z.size)
+    for _ in range(MAX_NEWTON_STEPS):
+        if not act.size:
+            break
+        za, ra = z.flat[act], rho.flat[act]
+        ratio = special.i1e(za) / special.i0e(za)
+        step = (ratio - ra) / (1 - ratio / za - ratio * ratio)
+        z.flat[act] = np.maximum(za - step, 0.5 * za)
+        act = act[np.abs(step) > 1e-15 * za]
+    return z
+
+
+def pc_max_isotropic_search(miss_km, hbr_km):
+    """Maximum isotropic Pc by direct search: a log grid of sigma from d/100 to 100 d, then
+    golden-section steps on the best cell. The reference :func:`pc_max_isotropic` is checked
+    against (it found the maximum before the closed condition replaced it)."""
     d = np.maximum(np.atleast_1d(np.asarray(miss_km, float)), 1e-12)
     r = np.broadcast_to(np.asarray(hbr_km, float), d.shape)
     ratios = np.logspace(-2, 2, 81)
@@ -153,12 +196,8 @@ def pc_max_isotropic(miss_km, hbr_km):
         a = np.where(left, a, c)
     sigma = np.exp(0.5 * (a + b))
     pc = pc_isotropic(d, r, sigma)
-    inside = d <= r  # the hard bodies overlap at TCA
-    pc = np.where(inside, 1.0, pc)
-    sigma = np.where(inside, 0.0, sigma)
-    if np.ndim(miss_km) == 0:
-        return float(pc[0]), float(sigma[0])
-    return pc, sigma
+    inside = d <= r
+    return np.where(inside, 1.0, pc), np.where(inside, 0.0, sigma)
 
 
 def pc_max_scaled(miss_2d_km: np.ndarray, cov_2d_km2: np.ndarray, hbr_km: float) -> tuple[float, float]:

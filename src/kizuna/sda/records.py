@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -117,6 +119,170 @@ class ConjunctionEvent:
         }
 
 
+class EventTable(Sequence[ConjunctionEvent]):
+    """Conjunction events held as columns, each :class:`ConjunctionEvent` made when it is read.
+
+    A 100,000-object catalog gives ~5 M events a day: as frozen dataclasses with four 6-tuples
+    each they took ~2 KB apiece, as columns ~300 bytes. The table reads as a sequence of
+    events (index, slice, iterate, compare with a list); :meth:`closest_first` orders it
+    without making any event.
+
+    Columns, one row per event: `primary` and `secondary` index the per-object lists
+    (`norad_ids`, `names`, `object_ids`, `hbr_sources`); `tca_ns` (ns since 1970, UTC),
+    `miss_km`, `rel_speed_kms`, `rtn_km` (n, 3), `primary_teme`, `secondary_teme`,
+    `primary_itrf`, `secondary_itrf` (n, 6: km, km/s), `pc`, `hbr_m`."""
+
+    COLUMNS = (
+        "primary",
+        "secondary",
+        "tca_ns",
+        "miss_km",
+        "rel_speed_kms",
+        "rtn_km",
+        "primary_teme",
+        "secondary_teme",
+        "primary_itrf",
+        "secondary_itrf",
+        "pc",
+        "hbr_m",
+    )
+    #: events made per block when iterating (one tolist per column and block)
+    BLOCK = 4096
+
+    def __init__(
+        self,
+        columns: dict[str, np.ndarray],
+        *,
+        norad_ids: Sequence[int],
+        names: Sequence[str],
+        object_ids: Sequence[str],
+        hbr_sources: Sequence[str],
+        pc_method: str,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        missing = set(self.COLUMNS) - set(columns)
+        if missing:
+            raise ValueError(f"event table lacks columns {sorted(missing)}")
+        self._cols = columns
+        self._objects = (list(norad_ids), list(names), list(object_ids), list(hbr_sources))
+        self._pc_method = pc_method
+        #: which stored rows, in which order (None: all, as stored)
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._cols["tca_ns"]) if self._rows is None else len(self._rows)
+
+    def _view(self, rows: np.ndarray) -> EventTable:
+        norad, names, oids, sources = self._objects
+        return EventTable(
+            self._cols,
+            norad_ids=norad,
+            names=names,
+            object_ids=oids,
+            hbr_sources=sources,
+            pc_method=self._pc_method,
+            rows=rows,
+        )
+
+    def _stored(self, index: np.ndarray) -> np.ndarray:
+        return index if self._rows is None else self._rows[index]
+
+    @overload
+    def __getitem__(self, index: int) -> ConjunctionEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EventTable: ...
+
+    def __getitem__(self, index: int | slice) -> ConjunctionEvent | EventTable:
+        if isinstance(index, slice):
+            return self._view(self._stored(np.arange(len(self))[index]))
+        n = len(self)
+        k = int(index)
+        if not -n <= k < n:
+            raise IndexError("event index out of range")
+        return self._events(self._stored(np.array([k % n])))[0]
+
+    def __iter__(self) -> Iterator[ConjunctionEvent]:
+        for b in range(0, len(self), self.BLOCK):
+            yield from self._events(self._stored(np.arange(b, min(b + self.BLOCK, len(self)))))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EventTable({len(self)} events)"
+
+    def column(self, name: str) -> np.ndarray:
+        """One column for the rows of this table, in its order (NORAD ids for primary/secondary)."""
+        rows = self._stored(np.arange(len(self)))
+        if name in ("primary", "secondary"):
+            return np.asarray(self._objects[0], np.int64)[self._cols[name][rows]]
+        return self._cols[name][rows]
+
+    def closest_first(self) -> EventTable:
+        """The same events by miss distance, then TCA, primary and secondary id."""
+        order = np.lexsort(
+            (self.column("secondary"), self.column("primary"), self.column("tca_ns"), self.column("miss_km"))
+        )
+        return self._view(self._stored(order))
+
+    def _events(self, rows: np.ndarray) -> list[ConjunctionEvent]:
+        c = self._cols
+        norad, names, oids, sources = self._objects
+        p, s = c["primary"][rows].tolist(), c["secondary"][rows].tolist()
+        tca = c["tca_ns"][rows].tolist()
+        miss, speed, pc, hbr = (c[k][rows].tolist() for k in ("miss_km", "rel_speed_kms", "pc", "hbr_m"))
+        rtn = c["rtn_km"][rows].tolist()
+        t1, t2, i1, i2 = (
+            c[k][rows].tolist() for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
+        )
+        method = self._pc_method
+        make = object.__new__
+        out = []
+        for n, (a, b) in enumerate(zip(p, s, strict=True)):
+            event = make(ConjunctionEvent)
+            # the frozen dataclass's __init__ sets each of its 22 fields through
+            # object.__setattr__, a third of the cost here; it has no __post_init__, so filling
+            # the instance's dict gives the very same event
+            event.__dict__.update(
+                primary=norad[a],
+                secondary=norad[b],
+                tca_utc=np.datetime64(tca[n], "ns"),
+                miss_km=miss[n],
+                rel_speed_kms=speed[n],
+                radial_km=rtn[n][0],
+                intrack_km=rtn[n][1],
+                crosstrack_km=rtn[n][2],
+                primary_teme=tuple(t1[n]),
+                secondary_teme=tuple(t2[n]),
+                primary_itrf=tuple(i1[n]),
+                secondary_itrf=tuple(i2[n]),
+                pc=pc[n],
+                pc_method=method,
+                hbr_m=hbr[n],
+                hbr_source=f"{sources[a]}+{sources[b]}",
+                primary_name=names[a],
+                secondary_name=names[b],
+                primary_object_id=oids[a],
+                secondary_object_id=oids[b],
+                primary_cov_rtn_km2=(),
+                secondary_cov_rtn_km2=(),
+            )
+            out.append(event)
+        return out
+
+
+def closest_first(events: Sequence[ConjunctionEvent]) -> Sequence[ConjunctionEvent]:
+    """Events by miss distance, then TCA, primary and secondary id; a table stays a table."""
+    if isinstance(events, EventTable):
+        return events.closest_first()
+    return sorted(events, key=lambda e: (e.miss_km, str(e.tca_utc), e.primary, e.secondary))
+
+
 @dataclass(frozen=True)
 class ObjectProblem:
     """An object the screening could not cover in full, and why (never dropped silently)."""
@@ -131,7 +297,8 @@ class ObjectProblem:
 
 @dataclass
 class ScreeningResult:
-    events: list[ConjunctionEvent]
+    #: an :class:`EventTable` from the screening; a list once events are re-assessed
+    events: Sequence[ConjunctionEvent]
     problems: list[ObjectProblem]
     start_utc: np.datetime64
     stop_utc: np.datetime64

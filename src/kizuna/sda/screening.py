@@ -12,8 +12,10 @@ for the grid/KD-tree variant):
    than the threshold over the step cannot meet; see :func:`radial_reach_km`), the band
    filter again, and the linear closest approach inside the step's interval screen the
    candidate again;
-4. TCA refinement: Brent's method on the range-rate (r_rel . v_rel = 0) with SGP4 states of
-   the two objects at arbitrary times (sgp4 Satrec), to well under a millisecond.
+4. TCA refinement: the root of the range-rate (r_rel . v_rel = 0) with SGP4 states of the two
+   objects, for all candidates at once (bracket as :func:`refine_tca`, then Illinois regula
+   falsi, one SGP4 call per object per round), to a nanosecond; events are kept as columns
+   (:class:`~kizuna.sda.records.EventTable`).
 
 Everything here is pure (no I/O); time partitions of the grid are independent, which is what
 the Dask scale-out (:mod:`kizuna.sda.scaleout`) maps over.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -36,7 +39,7 @@ from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
 from kizuna.sda._sweep import sweep_step
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
-from kizuna.sda.records import ConjunctionEvent, ObjectProblem, ScreeningResult, ScreeningVolume
+from kizuna.sda.records import EventTable, ObjectProblem, ScreeningResult, ScreeningVolume
 
 NS = 1_000_000_000
 #: extra altitude band (km) around SGP4 mean perigee/apogee: osculating radius swings by
@@ -71,6 +74,17 @@ APOGEE_SLACK_KM = 200.0
 ESCAPE_SLACK = 1.05
 #: fallback hard-body radius per object when nothing better is known [m]
 DEFAULT_HBR_M = 5.0
+#: candidates refined together: one batch holds a few state arrays of 2 x REFINE_BATCH rows
+#: (~100 MB each), and each refinement round makes one SGP4 call per object in the batch
+REFINE_BATCH = 1_000_000
+#: the range-rate root is found to within this [s] (one nanosecond, the time resolution)
+TCA_TOL_S = 1e-9
+#: bracket doublings whose ends are computed together when a candidate's bracket must grow
+GROW_LEVELS = 3
+#: events whose states, frames and Pc are computed together (bounds the temporaries)
+BUILD_BATCH = 200_000
+#: regula falsi rounds at most; the Illinois steps converge in a handful
+MAX_ROOT_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -377,56 +391,282 @@ def refine_events(
     stop_ns: int,
     volume: ScreeningVolume,
 ) -> list[tuple[int, int, int]]:
-    """Refine every candidate; return (i, j, tca_ns) of those inside the volume, one per encounter."""
-    sats: dict[int, object] = {}
-    found: dict[tuple[int, int], list[int]] = {}
-    order = np.lexsort((cand_t, cand_j, cand_i))
-    for n in order:
-        i, j, t = int(cand_i[n]), int(cand_j[n]), int(cand_t[n])
-        seen = found.setdefault((i, j), [])
-        if any(abs(t - s) < step_s * NS / 4 for s in seen if s >= 0):
-            continue  # the same encounter, already refined
-        for x in (i, j):
-            if x not in sats:
-                sats[x] = satrec_from_element_set(cat.sets[x])
-        try:
-            tca = refine_tca(sats[i], sats[j], t, step_s, start_ns, stop_ns)
-        except ValueError:
-            continue
-        if tca is None or any(abs(tca - s) < NS for s in seen):
-            continue
-        seen.append(tca)
-    out = [(i, j, t) for (i, j), ts in found.items() for t in ts]
-    if not out:
+    """Refine every candidate; return (i, j, tca_ns) of those inside the volume, one per encounter.
+
+    All candidates are refined together (:func:`refine_tca_batch`, batches of REFINE_BATCH);
+    the encounters kept are those the per-pair loop keeps (:func:`_one_per_encounter`)."""
+    n = len(cand_i)
+    if n == 0:
         return []
-    # volume test at TCA
-    arr = np.array(out, dtype="int64")
-    r1, v1, r2, v2 = _states_at(cat, sats, arr)
-    rel = r2 - r1
-    miss = np.linalg.norm(rel, axis=1)
-    rtn = to_rtn(r1, v1, rel)
-    inside = volume.contains(rtn, miss)
-    return [tuple(x) for x in arr[inside].tolist()]
+    order = np.lexsort((cand_t, cand_j, cand_i))
+    ci = np.asarray(cand_i, np.int64)[order]
+    cj = np.asarray(cand_j, np.int64)[order]
+    ct = np.asarray(cand_t, np.int64)[order]
+    sats: dict[int, Any] = {}
+    tca = np.empty(n, np.int64)
+    ok = np.empty(n, bool)
+    # the volume test's inputs at each TCA, from the refinement's last SGP4 evaluation (at that
+    # very time): 4 numbers a candidate instead of the 12 of both states
+    miss = np.empty(n)
+    rtn = np.empty((n, 3))
+    for s in range(0, n, REFINE_BATCH):
+        e = min(s + REFINE_BATCH, n)
+        _satrecs(cat, np.concatenate([ci[s:e], cj[s:e]]), sats)
+        tca[s:e], ok[s:e], st = _refine_batch(sats, ci[s:e], cj[s:e], ct[s:e], step_s, start_ns, stop_ns)
+        good = s + np.flatnonzero(ok[s:e])
+        st = st[good - s]
+        rel = st[:, 2] - st[:, 0]
+        miss[good] = np.linalg.norm(rel, axis=1)
+        rtn[good] = to_rtn(st[:, 0], st[:, 1], rel)
+        del st, rel
+    keep = _one_per_encounter(ci, cj, ct, tca, ok, step_s)
+    keep[keep] = volume.contains(rtn[keep], miss[keep])
+    return [tuple(x) for x in np.stack([ci[keep], cj[keep], tca[keep]], axis=1).tolist()]
+
+
+def _one_per_encounter(
+    ci: np.ndarray, cj: np.ndarray, ct: np.ndarray, tca: np.ndarray, ok: np.ndarray, step_s: float
+) -> np.ndarray:
+    """Mask of the refined candidates (sorted by pair, then estimated time) that are new
+    encounters, decided as the per-pair loop did: a candidate within a quarter step of a TCA
+    already found for its pair is the same encounter, and so is a TCA within 1 s of one found.
+
+    A pair with one candidate needs no loop (nearly all of them); only pairs with several go
+    through the sequential rule, which depends on the order."""
+    n = len(ci)
+    first = np.ones(n, bool)
+    first[1:] = (ci[1:] != ci[:-1]) | (cj[1:] != cj[:-1])
+    starts = np.flatnonzero(first)
+    sizes = np.diff(np.append(starts, n))
+    keep = ok.copy()
+    quarter_ns = step_s * NS / 4
+    for s0, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+        seen: list[int] = []
+        for k in range(s0, s0 + size):
+            keep[k] = False
+            t = int(ct[k])
+            if any(abs(t - s) < quarter_ns for s in seen):
+                continue  # the same encounter, already refined
+            if not ok[k]:
+                continue
+            found = int(tca[k])
+            if any(abs(found - s) < NS for s in seen):
+                continue
+            seen.append(found)
+            keep[k] = True
+    return keep
+
+
+def _satrecs(cat: PreparedCatalog, objects: np.ndarray, sats: dict[int, Any]) -> dict[int, Any]:
+    """SGP4 records of `objects` (indices into the catalog) added to `sats`, once per object."""
+    for x in np.unique(objects).tolist():
+        if x not in sats:
+            sats[x] = satrec_from_element_set(cat.sets[x])
+    return sats
+
+
+def _sgp4_rows(
+    sats: Mapping[int, Any], obj: np.ndarray, t_ns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SGP4 TEME state of object obj[k] at t_ns[k] for every row k: (error code, r, v).
+
+    One `sgp4_array` call per distinct object over all of its rows (sorted by object, so each
+    call reads a contiguous slice), with the (jd, fraction) split of :func:`refine_tca`, exact
+    to the nanosecond."""
+    m = len(obj)
+    err = np.zeros(m, np.int64)
+    r = np.empty((m, 3))
+    v = np.empty((m, 3))
+    if m == 0:
+        return err, r, v
+    order = np.argsort(obj, kind="stable")
+    obj_s = obj[order]
+    days, rem = np.divmod(np.asarray(t_ns, np.int64)[order], 86_400 * NS)
+    jd = 2440587.5 + days.astype(float)
+    fr = rem.astype(float) / (86_400 * NS)
+    bounds = np.flatnonzero(np.diff(obj_s)) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    stops = np.concatenate((bounds, [m])).tolist()
+    err_s = np.empty(m, np.uint8)
+    r_s = np.empty((m, 3))
+    v_s = np.empty((m, 3))
+    for a, b in zip(starts, stops, strict=True):
+        # Satrec.sgp4_array is this call on three arrays it allocates (sgp4 2.27, pinned);
+        # writing into slices of one output saves the allocation and a copy per object, which
+        # is most of the cost when an object has a few rows
+        sats[int(obj_s[a])]._sgp4(jd[a:b], fr[a:b], err_s[a:b], r_s[a:b], v_s[a:b])
+    err[order], r[order], v[order] = err_s, r_s, v_s
+    return err, r, v
+
+
+def refine_tca_batch(
+    sats: Mapping[int, Any],
+    obj1: np.ndarray,
+    obj2: np.ndarray,
+    t_est_ns: np.ndarray,
+    step_s: float,
+    start_ns: int,
+    stop_ns: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`refine_tca` for many candidates at once: (tca_ns, ok), ok False where
+    :func:`refine_tca` returns None (no local range minimum near the estimate) or meets an SGP4
+    error. See :func:`_refine_batch`."""
+    tca, ok, _states = _refine_batch(sats, obj1, obj2, t_est_ns, step_s, start_ns, stop_ns)
+    return tca, ok
+
+
+def _refine_batch(
+    sats: Mapping[int, Any],
+    obj1: np.ndarray,
+    obj2: np.ndarray,
+    t_est_ns: np.ndarray,
+    step_s: float,
+    start_ns: int,
+    stop_ns: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tca_ns, ok, states): states (n, 4, 3) are r1, v1, r2, v2 [km, km/s] at tca_ns, the
+    last point SGP4 evaluated for each candidate.
+
+    The bracket is grown exactly as :func:`refine_tca` grows it (the values it would read at
+    every doubling are computed in one round for the few candidates that need any). The root of
+    the range-rate inside the bracket is then found by regula falsi with the Illinois
+    modification (Dowell & Jarratt 1971), which keeps the bracket and converges superlinearly;
+    a point is final when the Newton step from it, with the two-body slope of the range-rate,
+    is under TCA_TOL_S (Brent stopped at 1e-7 s). Each round is one SGP4 call per object over
+    the candidates still active (:func:`_sgp4_rows`): SGP4 runs in its compiled loop instead
+    of six Python calls per candidate."""
+    t_est = np.asarray(t_est_ns, np.int64)
+    obj1 = np.asarray(obj1, np.int64)
+    obj2 = np.asarray(obj2, np.int64)
+    n = len(t_est)
+    states = np.full((n, 4, 3), np.nan)
+
+    def rdot(rows: np.ndarray, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Range-rate r.v [km^2/s], its two-body slope [km^2/s^2], SGP4 failure, states."""
+        k = len(rows)
+        t = t_est[rows] + np.round(t_s * NS).astype(np.int64)
+        err, r, v = _sgp4_rows(sats, np.concatenate([obj1[rows], obj2[rows]]), np.concatenate([t, t]))
+        dr, dv = r[k:] - r[:k], v[k:] - v[:k]
+        f = dr[:, 0] * dv[:, 0] + dr[:, 1] * dv[:, 1] + dr[:, 2] * dv[:, 2]
+        rn3 = np.einsum("ij,ij->i", r, r) ** 1.5
+        acc = -MU_WGS72_KM3_S2 * r / rn3[:, None]
+        slope = np.einsum("ij,ij->i", dv, dv) + np.einsum("ij,ij->i", dr, acc[k:] - acc[:k])
+        st = np.stack([r[:k], v[:k], r[k:], v[k:]], axis=1)
+        return f, slope, (err[:k] != 0) | (err[k:] != 0), st
+
+    lo_lim = (start_ns - t_est) / NS
+    hi_lim = (stop_ns - t_est) / NS
+    a = np.maximum(-0.5, lo_lim)
+    b = np.minimum(0.5, hi_lim)
+    rows = np.arange(n)
+    f, _slope, bad, _st = rdot(np.concatenate([rows, rows]), np.concatenate([a, b]))
+    fa, fb = f[:n].copy(), f[n:].copy()
+    failed = bad[:n] | bad[n:]
+    grow = np.flatnonzero(~failed & ~((fa <= 0) & (fb >= 0)))
+    if len(grow):
+        a[grow], fa[grow], b[grow], fb[grow], failed_grow = _grow_brackets(
+            rdot, grow, a[grow], fa[grow], b[grow], fb[grow], lo_lim[grow], hi_lim[grow], step_s
+        )
+        failed[grow] |= failed_grow
+    # a root on an end of the bracket is the answer (as brentq returns it); its states are
+    # evaluated again below (f exactly 0 is rare)
+    x = np.where(fa == 0, a, b)
+    on_end = np.flatnonzero(~failed & ((fa == 0) | (fb == 0)))
+    act = np.flatnonzero(~failed & (fa != 0) & (fb != 0))
+    last_side = np.zeros(n, np.int8)  # which end the previous step replaced: -1 a, +1 b
+    for _ in range(MAX_ROOT_ROUNDS):
+        if not len(act):
+            break
+        aa, bb, ffa, ffb = a[act], b[act], fa[act], fb[act]
+        xn = np.minimum(np.maximum(bb - ffb * (bb - aa) / (ffb - ffa), aa), bb)  # ffa < 0 < ffb
+        fx, slope, bad, st = rdot(act, xn)
+        bad |= ~np.isfinite(fx)
+        failed[act[bad]] = True
+        x[act] = xn
+        states[act] = st
+        up = (fx > 0) & ~bad
+        down = (fx < 0) & ~bad
+        iu, idn = act[up], act[down]
+        # Illinois: an end kept twice in a row has its value halved, so that it moves next time
+        fa[iu] = np.where(last_side[iu] == 1, fa[iu] / 2, fa[iu])
+        b[iu], fb[iu], last_side[iu] = xn[up], fx[up], 1
+        fb[idn] = np.where(last_side[idn] == -1, fb[idn] / 2, fb[idn])
+        a[idn], fa[idn], last_side[idn] = xn[down], fx[down], -1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton_s = np.abs(fx / slope)
+        done = bad | (fx == 0) | (newton_s <= TCA_TOL_S) | (b[act] - a[act] <= TCA_TOL_S)
+        act = act[~done]
+    if len(on_end):
+        _f, _slope, bad, states[on_end] = rdot(on_end, x[on_end])
+        failed[on_end] |= bad
+    tca = t_est + np.round(np.nan_to_num(x) * NS).astype(np.int64)
+    return tca, ~failed, states
+
+
+def _grow_brackets(rdot, rows, a, fa, b, fb, lo_lim, hi_lim, step_s):
+    """The bracket :func:`refine_tca` ends with, for candidates whose +-0.5 s bracket holds no
+    root: it doubles h and moves one end per step (a while f(a) > 0, else b while f(b) < 0) until
+    f(a) <= 0 <= f(b), and gives up past h > 2 step. The range-rate at every end it could reach
+    is computed a few doublings at a time (one round for several steps), then the same steps
+    are taken on those values."""
+    m = len(rows)
+    hs = [1.0]
+    while hs[-1] / 2 <= 2 * step_s:
+        hs.append(hs[-1] * 2)
+    n_h = len(hs)
+    h_col = np.array(hs)[None, :]
+    ends_a = np.maximum(-h_col, lo_lim[:, None])  # (m, n_h): every end each side can reach
+    ends_b = np.minimum(h_col, hi_lim[:, None])
+    fa_all = np.full((m, n_h), np.nan)
+    fb_all = np.full((m, n_h), np.nan)
+    bad_a = np.zeros((m, n_h), bool)
+    bad_b = np.zeros((m, n_h), bool)
+    known_a = np.zeros(m, np.int64)  # levels computed so far for each row and side
+    known_b = np.zeros(m, np.int64)
+
+    def compute(ends, f_all, bad_all, known, want, level):
+        """Fill levels [level, level + GROW_LEVELS) for rows `want` that lack them: most
+        brackets close after one or two doublings, so the far ends are computed only when
+        reached."""
+        rows_w = np.flatnonzero(want & (known <= level))
+        if not len(rows_w):
+            return
+        top = min(level + GROW_LEVELS, n_h)
+        width = top - level
+        rr = np.repeat(rows_w, width)
+        f, _slope, bad, _st = rdot(rows[rr], ends[rows_w, level:top].ravel())
+        f_all[rows_w, level:top] = f.reshape(-1, width)
+        bad_all[rows_w, level:top] = bad.reshape(-1, width)
+        known[rows_w] = top
+
+    failed = np.zeros(m, bool)
+    h = np.full(m, 0.5)
+    for step in range(n_h + 1):
+        need = ~failed & ~((fa <= 0) & (fb >= 0))
+        if not need.any():
+            break
+        wide = need & (h > 2 * step_s)
+        failed |= wide
+        need &= ~wide
+        h[need] *= 2
+        move_a = need & (fa > 0) & (a > lo_lim)
+        move_b = need & ~move_a & (fb < 0) & (b < hi_lim)
+        failed |= need & ~move_a & ~move_b
+        compute(ends_a, fa_all, bad_a, known_a, move_a, step)
+        compute(ends_b, fb_all, bad_b, known_b, move_b, step)
+        a[move_a], fa[move_a] = ends_a[move_a, step], fa_all[move_a, step]
+        b[move_b], fb[move_b] = ends_b[move_b, step], fb_all[move_b, step]
+        failed |= (move_a & bad_a[:, step]) | (move_b & bad_b[:, step])
+    return a, fa, b, fb, failed
 
 
 def _states_at(cat, sats, arr):
-    """SGP4 TEME states of both objects of each (i, j, t_ns) row: one vectorized sgp4_array
-    call per object over all its times, with the same (jd, fraction) split as :func:`_state`."""
-    obj = np.concatenate([arr[:, 0], arr[:, 1]])
-    t = np.concatenate([arr[:, 2], arr[:, 2]])
-    days, rem = np.divmod(t, 86_400 * NS)
-    jd = 2440587.5 + days.astype(float)
-    fr = rem / (86_400 * NS)
-    r = np.empty((len(obj), 3))
-    v = np.empty_like(r)
-    order = np.argsort(obj, kind="stable")
-    bounds = np.flatnonzero(np.diff(obj[order])) + 1
-    for grp in np.split(order, bounds):
-        x = int(obj[grp[0]])
-        if x not in sats:
-            sats[x] = satrec_from_element_set(cat.sets[x])
-        _e, r[grp], v[grp] = sats[x].sgp4_array(jd[grp], fr[grp])
+    """SGP4 TEME states (r1, v1, r2, v2) of both objects of each (i, j, t_ns) row."""
+    _satrecs(cat, np.concatenate([arr[:, 0], arr[:, 1]]), sats)
     m = len(arr)
+    _err, r, v = _sgp4_rows(
+        sats, np.concatenate([arr[:, 0], arr[:, 1]]), np.concatenate([arr[:, 2], arr[:, 2]])
+    )
     return r[:m], v[:m], r[m:], v[m:]
 
 
@@ -434,70 +674,82 @@ def build_events(
     cat: PreparedCatalog,
     found: Sequence[tuple[int, int, int]],
     hbr_m: Mapping[int, tuple[float, str]] | None = None,
-) -> list[ConjunctionEvent]:
-    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc."""
-    if not found:
-        return []
+) -> EventTable:
+    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc, as columns
+    (one ConjunctionEvent is made when it is read)."""
+    arr = np.asarray(found, np.int64).reshape(-1, 3)
+    if not len(arr):
+        return EventTable(
+            {
+                **{k: np.empty(0) for k in ("tca_ns", "miss_km", "rel_speed_kms", "pc", "hbr_m")},
+                "primary": np.empty(0, np.int32),
+                "secondary": np.empty(0, np.int32),
+                "rtn_km": np.empty((0, 3)),
+                **{
+                    k: np.empty((0, 6))
+                    for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
+                },
+            },
+            norad_ids=[],
+            names=[],
+            object_ids=[],
+            hbr_sources=[],
+            pc_method=PC_MAX_ISOTROPIC,
+        )
     # primary first: the asset (or, all-vs-all, the lower NORAD id)
-    rows = []
-    for i, j, t in found:
-        if cat.is_primary[j] and (not cat.is_primary[i] or cat.norad_ids[j] < cat.norad_ids[i]):
-            i, j = j, i
-        rows.append((i, j, t))
-    rows.sort(key=lambda x: (x[2], int(cat.norad_ids[x[0]]), int(cat.norad_ids[x[1]])))
-    arr = np.array(rows, dtype="int64")
-    r1, v1, r2, v2 = _states_at(cat, {}, arr)
-    times = arr[:, 2].astype("datetime64[ns]")
-    i1, iv1 = teme_to_itrf(r1[None], v1[None], times)
-    i2, iv2 = teme_to_itrf(r2[None], v2[None], times)
-    rel = r2 - r1
-    miss = np.linalg.norm(rel, axis=1)
-    speed = np.linalg.norm(v2 - v1, axis=1)
-    rtn = to_rtn(r1, v1, rel)
+    i, j, t = arr[:, 0], arr[:, 1], arr[:, 2]
+    ids = cat.norad_ids
+    swap = cat.is_primary[j] & (~cat.is_primary[i] | (ids[j] < ids[i]))
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    order = np.lexsort((ids[j], ids[i], t))  # by TCA, then primary, then secondary id
+    arr = np.stack([i[order], j[order], t[order]], axis=1)
+    objects = np.unique(arr[:, :2])
     hbr_m = hbr_m or {}
-    hbrs = [
-        (
-            hbr_m.get(int(cat.norad_ids[i]), (DEFAULT_HBR_M, "default")),
-            hbr_m.get(int(cat.norad_ids[j]), (DEFAULT_HBR_M, "default")),
-        )
-        for i, j, _ in rows
+    obj_hbr: list[tuple[float, str]] = [
+        hbr_m.get(n, (DEFAULT_HBR_M, "default")) for n in cat.norad_ids[objects].tolist()
     ]
-    pcs, _ = pc_max_isotropic(miss, np.array([(a[0] + b[0]) / 1000.0 for a, b in hbrs]))
-    # six-element states as lists in one call each (per-row np.r_ cost more than the events)
-    teme1 = np.hstack([r1, v1]).tolist()
-    teme2 = np.hstack([r2, v2]).tolist()
-    itrf1 = np.hstack([i1[0], iv1[0]]).tolist()
-    itrf2 = np.hstack([i2[0], iv2[0]]).tolist()
-    events = []
-    for n, (i, j, t) in enumerate(rows):
-        a, b = int(cat.norad_ids[i]), int(cat.norad_ids[j])
-        (ha, sa), (hb, sb) = hbrs[n]
-        pc = float(pcs[n])
-        events.append(
-            ConjunctionEvent(
-                primary=a,
-                secondary=b,
-                tca_utc=np.datetime64(int(t), "ns"),
-                miss_km=float(miss[n]),
-                rel_speed_kms=float(speed[n]),
-                radial_km=float(rtn[n, 0]),
-                intrack_km=float(rtn[n, 1]),
-                crosstrack_km=float(rtn[n, 2]),
-                primary_teme=tuple(teme1[n]),
-                secondary_teme=tuple(teme2[n]),
-                primary_itrf=tuple(itrf1[n]),
-                secondary_itrf=tuple(itrf2[n]),
-                pc=pc,
-                pc_method=PC_MAX_ISOTROPIC,
-                hbr_m=ha + hb,
-                hbr_source=f"{sa}+{sb}",
-                primary_name=cat.sets[i].object_name or "",
-                secondary_name=cat.sets[j].object_name or "",
-                primary_object_id=cat.sets[i].object_id or "",
-                secondary_object_id=cat.sets[j].object_id or "",
-            )
-        )
-    return events
+    radius_m = np.array([h for h, _ in obj_hbr])
+    n = len(arr)
+    cols: dict[str, np.ndarray] = {
+        "primary": np.searchsorted(objects, arr[:, 0]).astype(np.int32),
+        "secondary": np.searchsorted(objects, arr[:, 1]).astype(np.int32),
+        "tca_ns": arr[:, 2].copy(),
+        "miss_km": np.empty(n),
+        "rel_speed_kms": np.empty(n),
+        "rtn_km": np.empty((n, 3)),
+        "primary_teme": np.empty((n, 6)),
+        "secondary_teme": np.empty((n, 6)),
+        "primary_itrf": np.empty((n, 6)),
+        "secondary_itrf": np.empty((n, 6)),
+        "pc": np.empty(n),
+        "hbr_m": np.empty(n),
+    }
+    cols["hbr_m"][:] = radius_m[cols["primary"]] + radius_m[cols["secondary"]]
+    sats: dict[int, Any] = {}
+    for s in range(0, n, BUILD_BATCH):  # the temporaries of one batch at a time
+        rows = slice(s, min(s + BUILD_BATCH, n))
+        r1, v1, r2, v2 = _states_at(cat, sats, arr[rows])
+        times = arr[rows, 2].astype("datetime64[ns]")
+        i1, iv1 = teme_to_itrf(r1[None], v1[None], times)
+        i2, iv2 = teme_to_itrf(r2[None], v2[None], times)
+        rel = r2 - r1
+        cols["miss_km"][rows] = np.linalg.norm(rel, axis=1)
+        cols["rel_speed_kms"][rows] = np.linalg.norm(v2 - v1, axis=1)
+        cols["rtn_km"][rows] = to_rtn(r1, v1, rel)
+        cols["primary_teme"][rows] = np.hstack([r1, v1])
+        cols["secondary_teme"][rows] = np.hstack([r2, v2])
+        cols["primary_itrf"][rows] = np.hstack([i1[0], iv1[0]])
+        cols["secondary_itrf"][rows] = np.hstack([i2[0], iv2[0]])
+        cols["pc"][rows] = pc_max_isotropic(cols["miss_km"][rows], cols["hbr_m"][rows] / 1000.0)[0]
+    sets = [cat.sets[x] for x in objects.tolist()]
+    return EventTable(
+        cols,
+        norad_ids=cat.norad_ids[objects].tolist(),
+        names=[e.object_name or "" for e in sets],
+        object_ids=[e.object_id or "" for e in sets],
+        hbr_sources=[src for _, src in obj_hbr],
+        pc_method=PC_MAX_ISOTROPIC,
+    )
 
 
 def screen_partition(
@@ -517,17 +769,27 @@ def screen_partition(
     return refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume), errors, len(ci)
 
 
-def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
-    """Union of partitions; one encounter found near a partition edge twice is kept once."""
-    allf = sorted({x for p in parts for x in p})
-    out: list[tuple[int, int, int]] = []
-    last: dict[tuple[int, int], int] = {}
-    for i, j, t in allf:
-        if (i, j) in last and t - last[(i, j)] < NS:
-            continue
-        last[(i, j)] = t
-        out.append((i, j, t))
-    return out
+def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> np.ndarray:
+    """Union of partitions as (n, 3) rows (i, j, tca_ns) sorted; one encounter found near a
+    partition edge twice (TCAs of one pair less than 1 s apart) is kept once, the earlier."""
+    blocks = [np.asarray(p, np.int64).reshape(-1, 3) for p in parts]
+    allf = np.unique(np.concatenate(blocks) if blocks else np.empty((0, 3), np.int64), axis=0)
+    if len(allf) < 2:
+        return allf
+    same_pair = (allf[1:, 0] == allf[:-1, 0]) & (allf[1:, 1] == allf[:-1, 1])
+    close = np.zeros(len(allf), bool)
+    close[1:] = same_pair & (allf[1:, 2] - allf[:-1, 2] < NS)
+    if not close.any():
+        return allf
+    # a run of TCAs each within 1 s of the one before is decided in order: one is dropped
+    # when it is within 1 s of the last one kept (rare: only near partition edges)
+    keep = np.ones(len(allf), bool)
+    last = 0
+    for k in np.flatnonzero(close).tolist():
+        last = k - 1 if keep[k - 1] else last
+        if allf[k, 2] - allf[last, 2] < NS:
+            keep[k] = False
+    return allf[keep]
 
 
 def setup_run(
