@@ -34,7 +34,7 @@ from kizuna.orbit.frames import teme_to_itrf
 from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
-from kizuna.sda._sweep import sweep_step
+from kizuna.sda._sweep import hermite_states, radial_reach, sweep_step
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
 from kizuna.sda.records import ConjunctionEvent, ObjectProblem, ScreeningResult, ScreeningVolume
 
@@ -296,11 +296,8 @@ def find_candidates(
             tk = int(chunk[k])
             for (g0, g1, knot_ns), (knots, err, bad, r, v) in zip(groups, knot_states, strict=True):
                 a = min((tk - int(knots[0])) // knot_ns, len(knots) - 2)
-                u = (tk - int(knots[a])) / knot_ns
-                if u == 0.0:  # on a knot: SGP4's own state
-                    pos[g0:g1], vel[g0:g1] = r[a], v[a]
-                else:
-                    pos[g0:g1], vel[g0:g1] = _hermite(r[a], v[a], r[a + 1], v[a + 1], u, knot_ns / NS)
+                u = (tk - int(knots[a])) / knot_ns  # 0 on a knot: SGP4's own state
+                hermite_states(r, v, a, u, knot_ns / NS, pos, vel, g0)
                 np.logical_or(bad[:, a], bad[:, a + 1], out=step_bad[g0:g1])
                 if step_bad[g0:g1].any():
                     for x in np.flatnonzero(step_bad[g0:g1]):
@@ -311,8 +308,7 @@ def find_candidates(
             ok = ~step_bad
             if np.count_nonzero(ok) < 2:
                 continue
-            rho = np.full(n, np.inf)
-            rho[ok] = radial_reach_km(pos[ok], vel[ok], step_s / 2)
+            rho = radial_reach(pos, vel, ok, step_s / 2, MU_WGS72_KM3_S2, RADIAL_ACC_PAD_KMS2, RADIAL_PAD_KM)
             lo = max(tk - half_ns, start_ns) - tk
             hi = min(tk + half_ns, stop_ns) - tk
             # Per-object search radii, radial filter, band filter and the linear closest
@@ -371,24 +367,10 @@ def radial_reach_km(pos_km: np.ndarray, vel_kms: np.ndarray, half_s: float) -> n
     Applications", 4th ed., sec. 2.3), so |rddot| <= mu e / r_min^2, using the osculating
     eccentricity (plus 0.002 for its drift over the step) and the lowest radius the object can
     reach in T; J2 and drag are bounded by RADIAL_ACC_PAD_KMS2."""
-    r = np.sqrt(np.einsum("ij,ij->i", pos_km, pos_km))
-    rv = np.einsum("ij,ij->i", pos_km, vel_kms)
-    v2 = np.einsum("ij,ij->i", vel_kms, vel_kms)
-    e_vec = ((v2 - MU_WGS72_KM3_S2 / r)[:, None] * pos_km - rv[:, None] * vel_kms) / MU_WGS72_KM3_S2
-    ecc = np.sqrt(np.einsum("ij,ij->i", e_vec, e_vec))
-    r_min = np.maximum(r - np.sqrt(v2) * half_s, 6000.0)
-    acc = MU_WGS72_KM3_S2 * (ecc + 0.002) / r_min**2 + RADIAL_ACC_PAD_KMS2
-    return np.abs(rv / r) * half_s + 0.5 * acc * half_s**2 + RADIAL_PAD_KM
-
-
-def _hermite(r0, v0, r1, v1, u: float, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cubic Hermite position and velocity at fraction u of a knot interval of h seconds."""
-    u2, u3 = u * u, u * u * u
-    h00, h10, h01, h11 = 2 * u3 - 3 * u2 + 1, u3 - 2 * u2 + u, -2 * u3 + 3 * u2, u3 - u2
-    pos = h00 * r0 + (h10 * h) * v0 + h01 * r1 + (h11 * h) * v1
-    d00, d10, d01, d11 = 6 * u2 - 6 * u, 3 * u2 - 4 * u + 1, -6 * u2 + 6 * u, 3 * u2 - 2 * u
-    vel = (d00 / h) * r0 + d10 * v0 + (d01 / h) * r1 + d11 * v1
-    return pos, vel
+    pos = np.ascontiguousarray(pos_km, dtype=float)
+    vel = np.ascontiguousarray(vel_kms, dtype=float)
+    ok = np.ones(len(pos), bool)
+    return radial_reach(pos, vel, ok, float(half_s), MU_WGS72_KM3_S2, RADIAL_ACC_PAD_KMS2, RADIAL_PAD_KM)
 
 
 def refine_tca(
