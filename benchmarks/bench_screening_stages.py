@@ -7,7 +7,7 @@ from time.process_time; inside the candidate search, cProfile splits SGP4, inter
 compiled pair filter. The 1-min load average is printed at the start (the machine is shared).
 
 Usage: python benchmarks/bench_screening_stages.py [--hours 24] [--objects N] [--save FILE]
-`--save` writes the event list (primary, secondary, tca ns, miss km) as .npy for comparisons
+`--json FILE` writes the stage CPU seconds, wall, load and counts. `--save` writes the event list (primary, secondary, tca ns, miss km) as .npy for comparisons
 between versions; `--compare FILE` reports events lost, gained, and the largest TCA / miss change.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -69,6 +70,7 @@ def main() -> None:
     ap.add_argument("--threshold-km", type=float, default=10.0)
     ap.add_argument("--save", default="")
     ap.add_argument("--compare", default="")
+    ap.add_argument("--json", default="")
     args = ap.parse_args()
     if not CATALOG.exists():
         sys.exit(f"{CATALOG} not found (../shared/data/tle/full_catalog_3le_2022-07.txt)")
@@ -77,7 +79,8 @@ def main() -> None:
     if args.objects:
         sets = sets[:: max(1, len(sets) // args.objects)]
     stop = start + timedelta(hours=args.hours)
-    print(f"load 1-min at start: {os.getloadavg()[0]:.2f}")
+    load_start = os.getloadavg()[0]
+    print(f"load 1-min at start: {load_start:.2f}")
     volume = ScreeningVolume.sphere(args.threshold_km)
     cpu: dict[str, float] = {}
     w0, c = time.perf_counter(), time.process_time()
@@ -106,6 +109,21 @@ def main() -> None:
     )
     pstats.Stats(prof).sort_stats("tottime").print_stats(8)
     arr = events_array(events)
+    if args.json:
+        doc = {
+            "catalog": "../shared/data/tle/full_catalog_3le_2022-07.txt",
+            "hours": args.hours,
+            "objects": len(cat.sets),
+            "steps": len(grid),
+            "candidates": len(ci),
+            "events": len(events),
+            "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+            "cpu_s_total": round(sum(cpu.values()), 2),
+            "wall_s": round(wall, 1),
+            "load_1min_at_start": round(load_start, 2),
+            "load_1min_at_end": round(os.getloadavg()[0], 2),
+        }
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     if args.save:
         np.save(args.save, arr)
     if args.compare:
