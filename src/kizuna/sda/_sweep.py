@@ -12,7 +12,9 @@ The search is a uniform 3-D cell hash whose cells are one ordinary search radius
 close the distance within the step), and whose buckets are sorted by geocentric radius, so each
 object reads only the partners inside its radial window (a few km in LEO) by binary search
 instead of every object of the neighbouring cells. That radial window is what makes the hash
-cheap: the pairs a 500 km ball holds are mostly in other altitude shells.
+cheap: the pairs a 500 km ball holds are mostly in other altitude shells. All-vs-all, the
+neighbouring cells are found by walking the cells in key order (a merge join over the sorted
+cell keys) rather than by hash probes, which cost a cache miss each.
 
 "Wide" objects (faster than v_cap, or with a radial reach above rho_cap: eccentric orbits near
 perigee) would widen everyone's search if they set the cell size or the radial window. Instead
@@ -203,58 +205,78 @@ def sweep_step(
     if all_primary:
         # every unordered pair of neighbouring cells once; inside a pair of cells, a pair of
         # objects whose radial intervals overlap is taken from the one whose interval starts
-        # higher (it starts inside the other's), so a merge of two sorted runs finds them all
-        for b in range(nb_):
-            s, e = count[b], count[b + 1]
-            a0 = s
-            while a0 < e:
-                a1 = run_end[a0]
+        # higher (it starts inside the other's), so a merge of two sorted runs finds them all.
+        # Cells (runs) in key order: the key is linear in the cell coordinates, so a forward
+        # neighbour's key is the cell's key plus a fixed positive offset, and one pointer per
+        # offset walks the sorted keys once (a merge join; no hash probes)
+        n_runs = 0
+        for k in range(nm):
+            if k == 0 or run_end[k - 1] != run_end[k]:
+                n_runs += 1
+        run_start = np.empty(n_runs, np.int64)
+        run_key = np.empty(n_runs, np.int64)
+        r = 0
+        for k in range(nm):
+            if k == 0 or run_end[k - 1] != run_end[k]:
+                run_start[r] = k
+                run_key[r] = skey[k]
+                r += 1
+        by_key = np.argsort(run_key)
+        sorted_key = run_key[by_key]
+        sorted_start = run_start[by_key]
+        n_fwd = _FORWARD.shape[0]
+        fwd_off = np.empty(n_fwd, np.int64)
+        for f in range(n_fwd):
+            fwd_off[f] = (_FORWARD[f, 0] << 42) + (_FORWARD[f, 1] << 21) + _FORWARD[f, 2]
+        ptr = np.zeros(n_fwd, np.int64)
+        for ra in range(n_runs):
+            a0 = sorted_start[ra]
+            a1 = run_end[a0]
+            for p in range(a0, a1):
+                for q in range(p + 1, a1):
+                    if slo[q] > shi[p]:
+                        break
+                    if not _near(p, q, spos, sspd, reach0_km, half):
+                        continue
+                    m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km, speed,
+                                   perigee_km, apogee_km, is_primary, reach0_km, band_gap_km,
+                                   half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+            for f in range(n_fwd):
+                want = sorted_key[ra] + fwd_off[f]
+                t = ptr[f]
+                while t < n_runs and sorted_key[t] < want:
+                    t += 1
+                ptr[f] = t
+                if t == n_runs or sorted_key[t] != want:
+                    continue
+                b0 = sorted_start[t]
+                b1 = run_end[b0]
+                # partners in B starting inside each interval of A ...
+                q0 = b0
                 for p in range(a0, a1):
-                    for q in range(p + 1, a1):
+                    while q0 < b1 and slo[q0] < slo[p]:
+                        q0 += 1
+                    for q in range(q0, b1):
                         if slo[q] > shi[p]:
                             break
                         if not _near(p, q, spos, sspd, reach0_km, half):
                             continue
-                        m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km, speed,
-                                       perigee_km, apogee_km, is_primary, reach0_km, band_gap_km,
-                                       half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
-                x = members[a0]
-                cx = int(math.floor(pos_km[x, 0] / cell))
-                cy = int(math.floor(pos_km[x, 1] / cell))
-                cz = int(math.floor(pos_km[x, 2] / cell))
-                for f in range(_FORWARD.shape[0]):
-                    b0 = _find_run(cx + _FORWARD[f, 0], cy + _FORWARD[f, 1], cz + _FORWARD[f, 2],
-                                   mask, count, skey, run_end)  # fmt: skip
-                    if b0 < 0:
-                        continue
-                    b1 = run_end[b0]
-                    # partners in B starting inside each interval of A ...
-                    q0 = b0
-                    for p in range(a0, a1):
-                        while q0 < b1 and slo[q0] < slo[p]:
-                            q0 += 1
-                        for q in range(q0, b1):
-                            if slo[q] > shi[p]:
-                                break
-                            if not _near(p, q, spos, sspd, reach0_km, half):
-                                continue
-                            m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
-                                           speed, perigee_km, apogee_km, is_primary, reach0_km,
-                                           band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
-                    # ... and in A starting strictly inside each interval of B
-                    p0 = a0
-                    for q in range(b0, b1):
-                        while p0 < a1 and slo[p0] <= slo[q]:
-                            p0 += 1
-                        for p in range(p0, a1):
-                            if slo[p] > shi[q]:
-                                break
-                            if not _near(p, q, spos, sspd, reach0_km, half):
-                                continue
-                            m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
-                                           speed, perigee_km, apogee_km, is_primary, reach0_km,
-                                           band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
-                a0 = a1
+                        m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
+                                       speed, perigee_km, apogee_km, is_primary, reach0_km,
+                                       band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
+                # ... and in A starting strictly inside each interval of B
+                p0 = a0
+                for q in range(b0, b1):
+                    while p0 < a1 and slo[p0] <= slo[q]:
+                        p0 += 1
+                    for p in range(p0, a1):
+                        if slo[p] > shi[q]:
+                            break
+                        if not _near(p, q, spos, sspd, reach0_km, half):
+                            continue
+                        m = _test_pair(members[p], members[q], pos_km, vel_kms, rn, rho_km,
+                                       speed, perigee_km, apogee_km, is_primary, reach0_km,
+                                       band_gap_km, half, lo_s, hi_s, m, out_i, out_j, out_t)  # fmt: skip
     for i in range(n):
         # own searches: fast objects (own reach) against the ordinary ones; in assets mode every
         # asset; both sides of the radial interval
@@ -354,3 +376,47 @@ def _test_pair(
         out_j[m] = b
         out_t[m] = tc
     return m + 1
+
+
+@nb.njit(cache=True)
+def hermite_states(r_km, v_kms, a, u, h_s, pos_km, vel_kms, first):
+    """Cubic Hermite position and velocity at fraction u of knot interval a (knots h_s seconds
+    apart) for every object of a knot group (r_km, v_kms: knots x objects x 3), written to rows
+    first, first + 1, ... of pos_km and vel_kms; u == 0 copies SGP4's own knot state."""
+    u2, u3 = u * u, u * u * u
+    h00, h10, h01, h11 = 2 * u3 - 3 * u2 + 1, (u3 - 2 * u2 + u) * h_s, -2 * u3 + 3 * u2, (u3 - u2) * h_s
+    d00, d10 = (6 * u2 - 6 * u) / h_s, 3 * u2 - 4 * u + 1
+    d01, d11 = (-6 * u2 + 6 * u) / h_s, 3 * u2 - 2 * u
+    for x in range(r_km.shape[1]):
+        for c in range(3):
+            r0, v0, r1, v1 = r_km[a, x, c], v_kms[a, x, c], r_km[a + 1, x, c], v_kms[a + 1, x, c]
+            if u == 0.0:
+                pos_km[first + x, c] = r0
+                vel_kms[first + x, c] = v0
+            else:
+                pos_km[first + x, c] = h00 * r0 + h10 * v0 + h01 * r1 + h11 * v1
+                vel_kms[first + x, c] = d00 * r0 + d10 * v0 + d01 * r1 + d11 * v1
+
+
+@nb.njit(cache=True)
+def radial_reach(pos_km, vel_kms, ok, half_s, mu_km3_s2, acc_pad_kms2, pad_km):
+    """kizuna.sda.screening.radial_reach_km for every object, compiled; inf where not ok."""
+    n = pos_km.shape[0]
+    out = np.full(n, np.inf)
+    for i in range(n):
+        if not ok[i]:
+            continue
+        x, y, z = pos_km[i, 0], pos_km[i, 1], pos_km[i, 2]
+        vx, vy, vz = vel_kms[i, 0], vel_kms[i, 1], vel_kms[i, 2]
+        r = math.sqrt(x * x + y * y + z * z)
+        rv = x * vx + y * vy + z * vz
+        v2 = vx * vx + vy * vy + vz * vz
+        k = v2 - mu_km3_s2 / r
+        ex = (k * x - rv * vx) / mu_km3_s2
+        ey = (k * y - rv * vy) / mu_km3_s2
+        ez = (k * z - rv * vz) / mu_km3_s2
+        ecc = math.sqrt(ex * ex + ey * ey + ez * ez)
+        r_min = max(r - math.sqrt(v2) * half_s, 6000.0)
+        acc = mu_km3_s2 * (ecc + 0.002) / (r_min * r_min) + acc_pad_kms2
+        out[i] = abs(rv / r) * half_s + 0.5 * acc * half_s * half_s + pad_km
+    return out

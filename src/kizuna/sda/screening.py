@@ -37,7 +37,7 @@ from kizuna.orbit.frames import teme_to_itrf
 from kizuna.orbit.geometry import to_rtn
 from kizuna.orbit.propagate import satrec_from_element_set
 from kizuna.orbit.timescale import as_datetime64, grid_span_ns, jd_pair
-from kizuna.sda._sweep import sweep_step
+from kizuna.sda._sweep import hermite_states, radial_reach, sweep_step
 from kizuna.sda.pc import PC_MAX_ISOTROPIC, pc_max_isotropic
 from kizuna.sda.records import EventTable, ObjectProblem, ScreeningResult, ScreeningVolume
 
@@ -51,10 +51,30 @@ DEFAULT_STEP_S = 60.0
 STEPS_PER_CHUNK = 180
 #: speed above which an object gets its own, wider neighbour query [km/s]
 FAST_KMS = 8.0
-#: spacing of the SGP4 knots the grid is interpolated from [s]; cubic Hermite between knots
-#: 120 s apart is within 0.14 km of SGP4 over the whole 2022 catalog (worst object), far
-#: inside the candidate margin
-KNOT_S = 120.0
+#: shortest spacing of the SGP4 knots the grid is interpolated from [s]; each object's knots are
+#: MIN_KNOT_S * 2^k apart (see :func:`knot_spacing_s`), cubic Hermite in between
+MIN_KNOT_S = 60.0
+#: longest knot spacing [s] (GEO and the outer MEO shells reach it)
+MAX_KNOT_S = 1920.0
+#: what each object's Hermite interpolation may be off from SGP4 [km]; the candidate reach grows
+#: by twice this (both objects of a pair)
+KNOT_TOL_KM = 0.25
+#: cubic Hermite midpoint error bound: KNOT_ERR_FACTOR * r_p (w_p h)^4 / 384 + a floor, with r_p,
+#: w_p the perigee radius and angular rate. r (w h)^4 / 384 is the midpoint error for uniform
+#: circular motion; the factor 2 and the floors (drag, and for deep-space orbits SDP4's resonance
+#: integrator steps and lunar-solar terms, make the states slightly non-smooth: TESS was 0.047 km
+#: off at 1920 s knots) bound every object of the 2022 full catalog, a week into the window
+#: (tests/test_sda_knots.py measures it against SGP4)
+KNOT_ERR_FACTOR = 2.0
+KNOT_ERR_FLOOR_KM = 0.03
+KNOT_ERR_FLOOR_DEEP_SPACE_KM = 0.1
+#: SGP4 treats periods of 225 min and more (mean motion below 6.4 rev/day) as deep space (SDP4)
+DEEP_SPACE_REVDAY = 1440.0 / 225.0
+#: below this mean perigee altitude SGP4 switches to its simplified drag model and drag reshapes
+#: the orbit within days (a CZ-3B stage at 110 km perigee was 5 times its Kepler term off at
+#: 120 s knots six days on, 20 times at 60 s): their bound takes KNOT_ERR_FACTOR_LOW_PERIGEE instead
+LOW_PERIGEE_KM = 220.0
+KNOT_ERR_FACTOR_LOW_PERIGEE = 32.0
 #: Earth's gravitational parameter (WGS-72, as SGP4) [km^3/s^2]
 #: bound on the radial acceleration beyond the two-body term: J2 (3 J2 mu R^2 / r^4 at the
 #: surface is 3.3e-5 km/s^2) plus drag, with room [km/s^2]
@@ -193,6 +213,35 @@ def grid_steps(start_utc: object, stop_utc: object, step_s: float) -> np.ndarray
     return grid
 
 
+def knot_spacing_s(cat: PreparedCatalog, tol_km: float = KNOT_TOL_KM) -> np.ndarray:
+    """SGP4 knot spacing per object [s]: the longest MIN_KNOT_S * 2^k (up to MAX_KNOT_S) whose
+    cubic Hermite error bound stays within tol_km, MIN_KNOT_S when none does.
+
+    The bound follows the angular rate at perigee, w_p = sqrt(mu (1 + e) / r_p^3) (the fastest
+    the orbit turns), so LEO gets 240 s, GEO 1920 s, eccentric orbits with a low perigee 120 s,
+    and decaying ones 60 s."""
+    ecc = np.array([e.eccentricity for e in cat.sets])
+    mean_motion = np.array([e.mean_motion_revday for e in cat.sets])
+    h = np.full(len(cat.sets), MIN_KNOT_S)
+    trial = MIN_KNOT_S
+    while trial * 2 <= MAX_KNOT_S:
+        trial *= 2
+        h[knot_error_bound_km(cat.perigee_km, ecc, mean_motion, trial) <= tol_km] = trial
+    return h
+
+
+def knot_error_bound_km(
+    perigee_km: np.ndarray, ecc: np.ndarray, mean_motion_revday: np.ndarray, knot_s: float
+) -> np.ndarray:
+    """Bound on the cubic Hermite position error between SGP4 knots knot_s apart [km], from the
+    mean perigee altitude, eccentricity and mean motion."""
+    r_p = EARTH_RADIUS_WGS72_KM + np.maximum(perigee_km, 0.0)
+    w_p = np.sqrt(MU_WGS72_KM3_S2 * (1.0 + ecc) / r_p**3)
+    factor = np.where(perigee_km < LOW_PERIGEE_KM, KNOT_ERR_FACTOR_LOW_PERIGEE, KNOT_ERR_FACTOR)
+    floor = np.where(mean_motion_revday < DEEP_SPACE_REVDAY, KNOT_ERR_FLOOR_DEEP_SPACE_KM, KNOT_ERR_FLOOR_KM)
+    return factor * r_p * (w_p * knot_s) ** 4 / 384.0 + floor
+
+
 def find_candidates(
     cat: PreparedCatalog,
     grid_ns: np.ndarray,
@@ -213,63 +262,79 @@ def find_candidates(
     errors: dict[int, tuple[int, int]] = {}
     if n < 2 or len(grid_ns) == 0:
         return np.empty(0, int), np.empty(0, int), np.empty(0, "int64"), errors
-    sat_array = SatrecArray([satrec_from_element_set(e) for e in cat.sets])
     half_ns = int(round(step_s * NS / 2))
     # The linear model is off by at most ~a_rel dt^2 / 8 over half a step; 1 km + 10 % covers
-    # the relative accelerations of close LEO pairs with a wide margin.
-    margin_km = 1.0 + 0.1 * threshold_km
-    # SGP4 runs on knots every KNOT_S (aligned to the window start, so time partitions see the
-    # same knots); grid steps in between come from cubic Hermite interpolation of the knot
-    # positions and velocities, good to ~1 m in LEO and well inside the candidate margin.
-    knot_ns = int(KNOT_S * NS)
+    # the relative accelerations of close LEO pairs with a wide margin. Each state is off SGP4
+    # by at most KNOT_TOL_KM (Hermite between knots), on both objects of a pair.
+    margin_km = 1.0 + 0.1 * threshold_km + 2 * KNOT_TOL_KM
+    # Objects grouped by knot spacing, each group contiguous (the sweep sees them in this order;
+    # its pairs are mapped back to catalog indices): SGP4 runs on each group's knots, aligned
+    # to the window start so that time partitions see the same knots, and the grid steps in
+    # between come from cubic Hermite interpolation of the knot positions and velocities.
+    spacing_s = knot_spacing_s(cat)
+    order = np.argsort(spacing_s, kind="stable")
+    spacing_s = spacing_s[order]
+    bounds = np.flatnonzero(np.diff(spacing_s)) + 1
+    groups = [
+        (int(g[0]), int(g[-1]) + 1, int(round(spacing_s[g[0]] * NS))) for g in np.split(np.arange(n), bounds)
+    ]
+    sat_arrays = [
+        SatrecArray([satrec_from_element_set(cat.sets[x]) for x in order[g0:g1]]) for g0, g1, _ in groups
+    ]
+    perigee_km = np.ascontiguousarray(cat.perigee_km[order])
+    apogee_km = np.ascontiguousarray(cat.apogee_km[order])
+    is_primary = np.ascontiguousarray(cat.is_primary[order])
+    pos = np.empty((n, 3))
+    vel = np.empty((n, 3))
+    step_bad = np.zeros(n, bool)
     capacity = 4096  # candidate rows per step the compiled filter has room for; grows on demand
     for c0 in range(0, len(grid_ns), STEPS_PER_CHUNK):
         chunk = grid_ns[c0 : c0 + STEPS_PER_CHUNK]
-        k0 = (int(chunk[0]) - start_ns) // knot_ns
-        k1 = -(-(int(chunk[-1]) - start_ns) // knot_ns)
-        knots = start_ns + knot_ns * np.arange(k0, max(k1, k0 + 1) + 1, dtype="int64")
-        jd, fr = jd_pair(knots.astype("datetime64[ns]"))
-        err, r, v = sat_array.sgp4(jd, fr)
-        err = flag_impossible_states(err, r, v, cat.apogee_km)
-        bad = err != 0
-        if bad.any():
-            r[bad] = np.nan
-            v[bad] = np.nan
-        # knot-major and contiguous, so each interpolation reads two compact blocks
-        r = np.ascontiguousarray(r.transpose(1, 0, 2))
-        v = np.ascontiguousarray(v.transpose(1, 0, 2))
+        knot_states = []
+        for (g0, _g1, knot_ns), sat_array in zip(groups, sat_arrays, strict=True):
+            k0 = (int(chunk[0]) - start_ns) // knot_ns
+            k1 = -(-(int(chunk[-1]) - start_ns) // knot_ns)
+            knots = start_ns + knot_ns * np.arange(k0, max(k1, k0 + 1) + 1, dtype="int64")
+            jd, fr = jd_pair(knots.astype("datetime64[ns]"))
+            err, r, v = sat_array.sgp4(jd, fr)
+            err = flag_impossible_states(err, r, v, apogee_km[g0:_g1])
+            bad = err != 0
+            if bad.any():
+                r[bad] = np.nan
+                v[bad] = np.nan
+            # knot-major and contiguous, so each interpolation reads two compact blocks
+            r = np.ascontiguousarray(r.transpose(1, 0, 2))
+            v = np.ascontiguousarray(v.transpose(1, 0, 2))
+            knot_states.append((knots, err, bad, r, v))
         for k in range(len(chunk)):
             tk = int(chunk[k])
-            a = min((tk - int(knots[0])) // knot_ns, len(knots) - 2)
-            h = KNOT_S
-            u = (tk - int(knots[a])) / knot_ns
-            if u == 0.0:  # on a knot: SGP4's own state
-                pos, vel = r[a], v[a]
-            else:
-                pos, vel = _hermite(r[a], v[a], r[a + 1], v[a + 1], u, h)
-            step_bad = bad[:, a] | bad[:, a + 1]
-            if step_bad.any():
-                for i in np.flatnonzero(step_bad):
-                    code = int(err[i, a] or err[i, a + 1])
-                    prev = errors.get(int(i), (code, 0))
-                    errors[int(i)] = (prev[0], prev[1] + 1)
-            ok = np.isfinite(pos[:, 0])
+            for (g0, g1, knot_ns), (knots, err, bad, r, v) in zip(groups, knot_states, strict=True):
+                a = min((tk - int(knots[0])) // knot_ns, len(knots) - 2)
+                u = (tk - int(knots[a])) / knot_ns  # 0 on a knot: SGP4's own state
+                hermite_states(r, v, a, u, knot_ns / NS, pos, vel, g0)
+                np.logical_or(bad[:, a], bad[:, a + 1], out=step_bad[g0:g1])
+                if step_bad[g0:g1].any():
+                    for x in np.flatnonzero(step_bad[g0:g1]):
+                        code = int(err[x, a] or err[x, a + 1])
+                        i = int(order[g0 + x])
+                        prev = errors.get(i, (code, 0))
+                        errors[i] = (prev[0], prev[1] + 1)
+            ok = ~step_bad
             if np.count_nonzero(ok) < 2:
                 continue
-            rho = np.full(n, np.inf)
-            rho[ok] = radial_reach_km(pos[ok], vel[ok], step_s / 2)
+            rho = radial_reach(pos, vel, ok, step_s / 2, MU_WGS72_KM3_S2, RADIAL_ACC_PAD_KMS2, RADIAL_PAD_KM)
             lo = max(tk - half_ns, start_ns) - tk
             hi = min(tk + half_ns, stop_ns) - tk
             # Per-object search radii, radial filter, band filter and the linear closest
             # approach inside the step's interval, compiled (see kizuna.sda._sweep)
             args = (
-                np.ascontiguousarray(pos),
-                np.ascontiguousarray(vel),
+                pos,
+                vel,
                 ok,
                 rho,
-                cat.perigee_km,
-                cat.apogee_km,
-                cat.is_primary,
+                perigee_km,
+                apogee_km,
+                is_primary,
                 threshold_km + margin_km,
                 threshold_km + 2 * band_pad_km,
                 float(step_s),
@@ -281,11 +346,13 @@ def find_candidates(
             if m > capacity:  # more candidates than room: once more with room for all
                 capacity = 2 * m
                 pi, pj, tau_c, m = sweep_step(*args, capacity)
-            pi, pj, tau_c = pi[:m], pj[:m], tau_c[:m]
             if m:
-                out_i.append(pi)
-                out_j.append(pj)
-                out_t.append(tk + np.round(tau_c * NS).astype("int64"))
+                ci, cj = order[pi[:m]], order[pj[:m]]
+                # both primary: the lower catalog index first, as the sweep does in its order
+                swap = is_primary[pi[:m]] & is_primary[pj[:m]] & (ci > cj)
+                out_i.append(np.where(swap, cj, ci))
+                out_j.append(np.where(swap, ci, cj))
+                out_t.append(tk + np.round(tau_c[:m] * NS).astype("int64"))
         if progress:
             progress(len(chunk))
     if not out_i:
@@ -314,24 +381,10 @@ def radial_reach_km(pos_km: np.ndarray, vel_kms: np.ndarray, half_s: float) -> n
     Applications", 4th ed., sec. 2.3), so |rddot| <= mu e / r_min^2, using the osculating
     eccentricity (plus 0.002 for its drift over the step) and the lowest radius the object can
     reach in T; J2 and drag are bounded by RADIAL_ACC_PAD_KMS2."""
-    r = np.sqrt(np.einsum("ij,ij->i", pos_km, pos_km))
-    rv = np.einsum("ij,ij->i", pos_km, vel_kms)
-    v2 = np.einsum("ij,ij->i", vel_kms, vel_kms)
-    e_vec = ((v2 - MU_WGS72_KM3_S2 / r)[:, None] * pos_km - rv[:, None] * vel_kms) / MU_WGS72_KM3_S2
-    ecc = np.sqrt(np.einsum("ij,ij->i", e_vec, e_vec))
-    r_min = np.maximum(r - np.sqrt(v2) * half_s, 6000.0)
-    acc = MU_WGS72_KM3_S2 * (ecc + 0.002) / r_min**2 + RADIAL_ACC_PAD_KMS2
-    return np.abs(rv / r) * half_s + 0.5 * acc * half_s**2 + RADIAL_PAD_KM
-
-
-def _hermite(r0, v0, r1, v1, u: float, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cubic Hermite position and velocity at fraction u of a knot interval of h seconds."""
-    u2, u3 = u * u, u * u * u
-    h00, h10, h01, h11 = 2 * u3 - 3 * u2 + 1, u3 - 2 * u2 + u, -2 * u3 + 3 * u2, u3 - u2
-    pos = h00 * r0 + (h10 * h) * v0 + h01 * r1 + (h11 * h) * v1
-    d00, d10, d01, d11 = 6 * u2 - 6 * u, 3 * u2 - 4 * u + 1, -6 * u2 + 6 * u, 3 * u2 - 2 * u
-    vel = (d00 / h) * r0 + d10 * v0 + (d01 / h) * r1 + d11 * v1
-    return pos, vel
+    pos = np.ascontiguousarray(pos_km, dtype=float)
+    vel = np.ascontiguousarray(vel_kms, dtype=float)
+    ok = np.ones(len(pos), bool)
+    return radial_reach(pos, vel, ok, float(half_s), MU_WGS72_KM3_S2, RADIAL_ACC_PAD_KMS2, RADIAL_PAD_KM)
 
 
 def refine_tca(
