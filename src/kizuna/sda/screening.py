@@ -6,8 +6,11 @@ for the grid/KD-tree variant):
 
 1. apogee/perigee band filter: two orbits whose altitude bands, widened by a pad, do not
    overlap cannot come closer than the gap;
-2. SGP4 on a coarse time grid; at every step a KD-tree (scipy cKDTree) gives the pairs closer
-   than the threshold plus the farthest the pair can close during half a step;
+2. SGP4 at knots spaced per object (the longest spacing whose cubic Hermite interpolation
+   error stays within ``KNOT_TOL_KM``), interpolated to a coarse time grid; at every step a
+   compiled cell sweep (:mod:`kizuna.sda._sweep`, replacing the earlier KD-tree) gives the pairs
+   closer than the threshold, plus the interpolation tolerance of both objects, plus the
+   farthest the pair can close during half a step;
 3. per pair and step, a radial filter (two objects whose geocentric radii stay further apart
    than the threshold over the step cannot meet; see :func:`radial_reach_km`), the band
    filter again, and the linear closest approach inside the step's interval screen the
