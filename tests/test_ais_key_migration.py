@@ -9,14 +9,13 @@ downgrade gives the old key back with the rows unchanged. On SQLite and PostgreS
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from tests.conftest import PG_URL, _postgres_reason
+from tests.conftest import pg_schema_url
 
 from kizuna.formats.ais import PositionColumns
 from kizuna.store import CatalogStore, database_url
@@ -40,19 +39,8 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield str(tmp_path / "old.db")
         return
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with pg_schema_url() as url:
+        yield url
 
 
 def _stored(conn: sa.Connection) -> list[tuple[object, ...]]:
