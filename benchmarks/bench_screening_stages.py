@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--objects", type=int, default=0, help="every k-th set so that about N remain (0: all)")
     ap.add_argument("--threshold-km", type=float, default=10.0)
+    ap.add_argument("--step-s", type=float, default=0.0, help="coarse grid step [s] (0: the library default)")
     ap.add_argument("--save", default="")
     ap.add_argument("--compare", default="")
     ap.add_argument("--json", default="")
@@ -82,20 +83,19 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     print(f"load 1-min at start: {load_start:.2f}")
     volume = ScreeningVolume.sphere(args.threshold_km)
+    step_s = args.step_s or s.DEFAULT_STEP_S
     cpu: dict[str, float] = {}
     w0, c = time.perf_counter(), time.process_time()
-    cat, volume, start_ns, stop_ns, grid = s.setup_run(
-        sets, start, stop, None, volume, None, s.DEFAULT_STEP_S, 14.0
-    )
+    cat, volume, start_ns, stop_ns, grid = s.setup_run(sets, start, stop, None, volume, None, step_s, 14.0)
     cpu["prepare"] = time.process_time() - c
     c = time.process_time()
     prof = cProfile.Profile()
     prof.enable()
-    ci, cj, ct, _errors = s.find_candidates(cat, grid, start_ns, stop_ns, s.DEFAULT_STEP_S, volume.bound_km)
+    ci, cj, ct, _errors = s.find_candidates(cat, grid, start_ns, stop_ns, step_s, volume.bound_km)
     prof.disable()
     cpu["find_candidates"] = time.process_time() - c
     c = time.process_time()
-    found = s.refine_events(cat, ci, cj, ct, s.DEFAULT_STEP_S, start_ns, stop_ns, volume)
+    found = s.refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume)
     cpu["refine_events"] = time.process_time() - c
     c = time.process_time()
     events = s.build_events(cat, s.merge_found([found]))
