@@ -20,6 +20,7 @@ from kizuna.orbit.timescale import as_datetime64, jd_pair
 from kizuna.sda import screen, screening
 from kizuna.sda._sweep import hermite_states
 from kizuna.sda.screening import (
+    KNOT_TOL_ASSETS_KM,
     KNOT_TOL_KM,
     MAX_KNOT_S,
     MIN_KNOT_S,
@@ -70,12 +71,21 @@ def _midpoint_errors_km(sats, apogee_km, knot_s: float, t0_ns: int, hours: float
 
 
 @needs_catalog
-@pytest.mark.parametrize("days_in", [0, 6])
-def test_hermite_between_knots_within_bound(full_catalog, days_in):
+@pytest.mark.parametrize(
+    ("days_in", "tol_km", "leo_knot_s"),
+    [
+        (0, KNOT_TOL_KM, 4 * MIN_KNOT_S),
+        (6, KNOT_TOL_KM, 4 * MIN_KNOT_S),
+        (6, KNOT_TOL_ASSETS_KM, 8 * MIN_KNOT_S),
+    ],
+)
+def test_hermite_between_knots_within_bound(full_catalog, days_in, tol_km, leo_knot_s):
     sets, start = full_catalog
     cat = prepare(sets, start, primaries=None, threshold_km=10.0)
-    spacing = knot_spacing_s(cat)
-    assert set(np.unique(spacing)) >= {2 * MIN_KNOT_S, 4 * MIN_KNOT_S, MAX_KNOT_S}  # LEO, eccentric, GEO
+    spacing = knot_spacing_s(cat, tol_km)
+    assert set(np.unique(spacing)) >= {2 * MIN_KNOT_S, leo_knot_s, MAX_KNOT_S}  # eccentric, LEO, GEO
+    leo = (cat.perigee_km > 500.0) & (cat.apogee_km < 2000.0)
+    assert np.median(spacing[leo]) == leo_knot_s
     ecc = np.array([e.eccentricity for e in cat.sets])
     mean_motion = np.array([e.mean_motion_revday for e in cat.sets])
     t0_ns = int(as_datetime64(start)[0].astype("int64")) + days_in * 86400 * NS
@@ -89,13 +99,11 @@ def test_hermite_between_knots_within_bound(full_catalog, days_in):
         over = np.flatnonzero(err > bound)
         assert not over.size, [(int(cat.norad_ids[sel[k]]), float(err[k]), float(bound[k])) for k in over[:5]]
         worst = max(worst, float(err.max()))
-    assert worst <= KNOT_TOL_KM
+    assert worst <= tol_km
 
 
-@needs_catalog
-def test_longer_knots_lose_no_event(full_catalog, monkeypatch):
-    """The densest 1,500 objects of the full catalog, 6 hours: events with per-object knots are
-    those with every object on 120 s knots (TCA within 0.1 s, miss within 10 m)."""
+def _dense_sample(full_catalog):
+    """The densest 1,500 LEO objects of the full catalog and every fourth eccentric or high one."""
     sets, start = full_catalog
     fresh = [e for e in sets if 0 <= (start - e.epoch_utc).days <= 7 and e.perigee_alt_km < 2000]
     alt = np.array([0.5 * (e.perigee_alt_km + e.apogee_alt_km) for e in fresh])
@@ -107,7 +115,29 @@ def test_longer_knots_lose_no_event(full_catalog, monkeypatch):
         for e in sets
         if 0 <= (start - e.epoch_utc).days <= 7 and (e.eccentricity > 0.1 or e.perigee_alt_km > 15000)
     ]
-    sample = [fresh[k] for k in sorted(keep)] + extra[::4]
+    return [fresh[k] for k in sorted(keep)] + extra[::4]
+
+
+def _assert_same_events(found, reference) -> None:
+    """Every reference event found (same pair, TCA within 0.1 s, miss within 10 m), none more."""
+    key = lambda e: (e.primary, e.secondary)  # noqa: E731
+    by_pair: dict[tuple[int, int], list] = {}
+    for e in found:
+        by_pair.setdefault(key(e), []).append(e)
+    for e in reference:
+        t = int(e.tca_utc.astype("int64"))
+        near = [x for x in by_pair.get(key(e), []) if abs(int(x.tca_utc.astype("int64")) - t) <= 0.1 * NS]
+        assert near, f"lost {key(e)} at {e.tca_utc} (miss {e.miss_km:.3f} km)"
+        assert abs(near[0].miss_km - e.miss_km) <= 0.010
+    assert len(found) == len(reference)
+
+
+@needs_catalog
+def test_longer_knots_lose_no_event(full_catalog, monkeypatch):
+    """The densest 1,500 objects of the full catalog, 6 hours: events with per-object knots are
+    those with every object on 120 s knots (TCA within 0.1 s, miss within 10 m)."""
+    sample = _dense_sample(full_catalog)
+    start = full_catalog[1]
     stop = start + timedelta(hours=6)
     grouped = screen(sample, start, stop, threshold_km=10.0)
     monkeypatch.setattr(
@@ -115,16 +145,24 @@ def test_longer_knots_lose_no_event(full_catalog, monkeypatch):
     )
     uniform = screen(sample, start, stop, threshold_km=10.0)
     assert len(uniform.events) > 50
-    key = lambda e: (e.primary, e.secondary)  # noqa: E731
-    by_pair: dict[tuple[int, int], list] = {}
-    for e in grouped.events:
-        by_pair.setdefault(key(e), []).append(e)
-    for e in uniform.events:
-        t = int(e.tca_utc.astype("int64"))
-        near = [x for x in by_pair.get(key(e), []) if abs(int(x.tca_utc.astype("int64")) - t) <= 0.1 * NS]
-        assert near, f"lost {key(e)} at {e.tca_utc} (miss {e.miss_km:.3f} km)"
-        assert abs(near[0].miss_km - e.miss_km) <= 0.010
-    assert len(grouped.events) == len(uniform.events)
+    _assert_same_events(grouped.events, uniform.events)
+
+
+@needs_catalog
+def test_assets_knots_lose_no_event(full_catalog, monkeypatch):
+    """Assets mode interpolates between knots KNOT_TOL_ASSETS_KM apart from SGP4 (and widens the
+    reach to match): 150 assets of the dense sample over 6 hours find the events they find with
+    the all-vs-all tolerance."""
+    sample = _dense_sample(full_catalog)
+    start = full_catalog[1]
+    stop = start + timedelta(hours=6)
+    assets = [e.norad_id for e in sample[::10]]
+    coarse = screen(sample, start, stop, primaries=assets, threshold_km=10.0)
+    monkeypatch.setattr(screening, "KNOT_TOL_ASSETS_KM", KNOT_TOL_KM)
+    fine = screen(sample, start, stop, primaries=assets, threshold_km=10.0)
+    assert len(fine.events) > 20
+    assert coarse.n_candidates > fine.n_candidates  # the wider reach is in force
+    _assert_same_events(coarse.events, fine.events)
 
 
 def test_hermite_states_is_the_cubic_hermite():
