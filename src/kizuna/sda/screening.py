@@ -76,6 +76,11 @@ KNOT_TOL_ASSETS_KM = 3.0
 #: off at 1920 s knots) bound every object of the 2022 full catalog, a week into the window
 #: (tests/test_sda_knots.py measures it against SGP4)
 KNOT_ERR_FACTOR = 2.0
+#: the velocity error of the same interpolation over its position error bound, times the knot
+#: spacing: for uniform circular motion the position error is r (w h)^4 u^2 (1 - u)^2 / 24
+#: (largest at u = 1/2: r (w h)^4 / 384) and its time derivative at most
+#: r w^4 h^3 * 0.1925 / 24, so 384 * 0.1925 / 24 = 3.08
+HERMITE_VEL_ERR_RATIO = 3.1
 KNOT_ERR_FLOOR_KM = 0.03
 KNOT_ERR_FLOOR_DEEP_SPACE_KM = 0.1
 #: SGP4 treats periods of 225 min and more (mean motion below 6.4 rev/day) as deep space (SDP4)
@@ -241,7 +246,7 @@ def knot_spacing_s(cat: PreparedCatalog, tol_km: float = KNOT_TOL_KM) -> np.ndar
 
 
 def knot_error_bound_km(
-    perigee_km: np.ndarray, ecc: np.ndarray, mean_motion_revday: np.ndarray, knot_s: float
+    perigee_km: np.ndarray, ecc: np.ndarray, mean_motion_revday: np.ndarray, knot_s: float | np.ndarray
 ) -> np.ndarray:
     """Bound on the cubic Hermite position error between SGP4 knots knot_s apart [km], from the
     mean perigee altitude, eccentricity and mean motion."""
@@ -290,6 +295,11 @@ def find_candidates(
     spacing_s = knot_spacing_s(cat, knot_tol_km)
     order = np.argsort(spacing_s, kind="stable")
     spacing_s = spacing_s[order]
+    # each object's interpolation error bounds, for the sweep's allowance on the linear TCA
+    ecc = np.array([cat.sets[x].eccentricity for x in order])
+    mean_motion = np.array([cat.sets[x].mean_motion_revday for x in order])
+    pos_err_km = knot_error_bound_km(cat.perigee_km[order], ecc, mean_motion, spacing_s)
+    vel_err_kms = HERMITE_VEL_ERR_RATIO * pos_err_km / spacing_s
     bounds = np.flatnonzero(np.diff(spacing_s)) + 1
     groups = [
         (int(g[0]), int(g[-1]) + 1, int(round(spacing_s[g[0]] * NS))) for g in np.split(np.arange(n), bounds)
@@ -348,6 +358,8 @@ def find_candidates(
                 vel,
                 ok,
                 rho,
+                pos_err_km,
+                vel_err_kms,
                 perigee_km,
                 apogee_km,
                 is_primary,
