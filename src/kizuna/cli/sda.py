@@ -450,42 +450,48 @@ def _tca_text(tca_ns: np.ndarray) -> list[str]:
 
 
 def _scalar_cells(block: Any, objects: _ObjectText, encode: Any, numbers: Any) -> dict[str, Any]:
-    """Each scalar field of as_dict for the block's rows, encoded by `encode` (a value) or
-    `numbers` (a float column); made only when asked for."""
+    """For each scalar field of as_dict, a function making its cells for the block's rows:
+    values by `encode` (as `_json_scalar` or `_csv_cell` would), float columns by `numbers`."""
     c = block.columns
     p, s = c["primary"], c["secondary"]
-    ends: dict[str, list[Any]] = {}
+    ends: dict[str, dict[str, list[Any]]] = {}
 
-    def objects_of(end: str) -> list[Any]:
-        if end not in ends:
-            ends[end], ends[end + "_name"], ends[end + "_object_id"] = objects.columns(block, c[end])
-        return ends[end]
+    def of_object(end: str, field: str) -> Any:
+        def cells() -> list[Any]:
+            if end not in ends:  # NORAD ids, names and OBJECT_IDs of one end in one pass
+                ids, names, oids = objects.columns(block, c[end])
+                ends[end] = {"": ids, "_name": names, "_object_id": oids}
+            return ends[end][field]
+
+        return cells
+
+    def floats(key: str, column: np.ndarray) -> Any:
+        return lambda: numbers(column, rounded=key in _ROUNDED_FIELDS)
 
     def hbr_source() -> list[Any]:
         src = block.hbr_sources
         return [encode(f"{src[a]}+{src[b]}") for a, b in zip(p.tolist(), s.tolist(), strict=True)]
 
-    def rtn(axis: int) -> Any:
-        return lambda: numbers(c["rtn_km"][:, axis], rounded=True)
-
-    return {
-        "primary": lambda: objects_of("primary"),
-        "secondary": lambda: objects_of("secondary"),
-        "primary_name": lambda: (objects_of("primary"), ends["primary_name"])[1],
-        "secondary_name": lambda: (objects_of("secondary"), ends["secondary_name"])[1],
-        "primary_object_id": lambda: (objects_of("primary"), ends["primary_object_id"])[1],
-        "secondary_object_id": lambda: (objects_of("secondary"), ends["secondary_object_id"])[1],
-        "tca_utc": lambda: [encode(t) for t in _tca_text(c["tca_ns"])],
-        "miss_km": lambda: numbers(c["miss_km"], rounded=True),
-        "rel_speed_kms": lambda: numbers(c["rel_speed_kms"], rounded=True),
-        "radial_km": rtn(0),
-        "intrack_km": rtn(1),
-        "crosstrack_km": rtn(2),
-        "pc": lambda: numbers(c["pc"]),
-        "pc_method": lambda: [encode(block.pc_method)] * len(p),
-        "hbr_m": lambda: numbers(c["hbr_m"]),
-        "hbr_source": hbr_source,
+    rtn = c["rtn_km"]
+    number_columns = {
+        "miss_km": c["miss_km"],
+        "rel_speed_kms": c["rel_speed_kms"],
+        "radial_km": rtn[:, 0],
+        "intrack_km": rtn[:, 1],
+        "crosstrack_km": rtn[:, 2],
+        "pc": c["pc"],
+        "hbr_m": c["hbr_m"],
     }
+    cells = {
+        end + field: of_object(end, field)
+        for end in ("primary", "secondary")
+        for field in ("", "_name", "_object_id")
+    }
+    cells |= {key: floats(key, column) for key, column in number_columns.items()}
+    cells["tca_utc"] = lambda: list(map(encode, _tca_text(c["tca_ns"])))
+    cells["pc_method"] = lambda: [encode(block.pc_method)] * len(p)
+    cells["hbr_source"] = hbr_source
+    return cells
 
 
 def _json_fields(block: Any, objects: _ObjectText) -> list[list[str]]:
