@@ -7,9 +7,11 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
+import numpy as np
 import typer
 
 from kizuna.cli._common import (
@@ -299,7 +301,12 @@ def _note_problems(problems: Sequence[Any]) -> None:
 
 
 class EventRows(Sequence[dict[str, Any]]):
-    """Events as output rows, each made when it is read (nothing is kept)."""
+    """Events as output rows, each made when it is read (nothing is kept).
+
+    When the events are an :class:`~kizuna.sda.records.EventTable`, `stream_json` and
+    `stream_csv` write them from its columns a block at a time (:meth:`json_blocks`,
+    :meth:`csv_blocks`): the same bytes as one `as_dict` row after another, without making
+    the rows. Iterating gives the rows one at a time, the path for a plain list of events."""
 
     def __init__(self, events: Sequence[Any]) -> None:
         self._events = events
@@ -315,6 +322,199 @@ class EventRows(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (e.as_dict() for e in self._events)
 
+    def json_blocks(self) -> Iterator[str]:
+        """The rows as `stream_json` lays them out inside its list (indented four spaces),
+        joined by ",\n" within a block, a block of events at a time."""
+        from kizuna.sda.records import EventTable
+
+        if not isinstance(self._events, EventTable):
+            yield from (_json_row(row) for row in self)
+            return
+        objects = _ObjectText(_json_scalar)
+        template = ""
+        for block in self._events.blocks():
+            template = template or _json_row_template(block)
+            yield ",\n".join(map(template.__mod__, zip(*_json_fields(block, objects), strict=True)))
+
+    def csv_blocks(self, keys: Sequence[str]) -> Iterator[Iterable[Sequence[Any]]] | None:
+        """The cells of `keys` for csv.writer, as `stream_csv` makes them from each row
+        (`_csv_cell(row[key])`), a block of events at a time; None when the events are not a
+        table or a key is not one of its scalar fields."""
+        from kizuna.sda.records import EventTable
+
+        if not isinstance(self._events, EventTable) or not set(keys) <= set(_SCALAR_FIELDS):
+            return None
+        return self._csv_blocks(self._events, keys)
+
+    @staticmethod
+    def _csv_blocks(table: Any, keys: Sequence[str]) -> Iterator[Iterable[Sequence[Any]]]:
+        objects = _ObjectText(csv_cell)
+        for block in table.blocks():
+            cells = _scalar_cells(block, objects, csv_cell, _csv_numbers)
+            yield zip(*(cells[k]() for k in keys), strict=True)
+
+
+# The fields of ConjunctionEvent.as_dict, in its order: scalars, then lists of numbers.
+_SCALAR_FIELDS = (
+    "primary",
+    "secondary",
+    "primary_name",
+    "secondary_name",
+    "primary_object_id",
+    "secondary_object_id",
+    "tca_utc",
+    "miss_km",
+    "rel_speed_kms",
+    "radial_km",
+    "intrack_km",
+    "crosstrack_km",
+    "pc",
+    "pc_method",
+    "hbr_m",
+    "hbr_source",
+)
+#: as_dict rounds these to 6 decimals (round(x, 6)); the states, pc and hbr_m are as computed
+_ROUNDED_FIELDS = ("miss_km", "rel_speed_kms", "radial_km", "intrack_km", "crosstrack_km")
+_VECTOR_FIELDS = ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
+#: a table holds no covariances: these are always empty lists
+_EMPTY_FIELDS = ("primary_cov_rtn_km2", "secondary_cov_rtn_km2")
+
+
+def _json_row(row: Mapping[str, Any]) -> str:
+    return "    " + _dumps(dict(row)).replace("\n", "\n    ")
+
+
+def _json_scalar(value: object) -> str:
+    """`_dumps(value)` for one scalar; str and int directly, as json.dumps encodes them."""
+    if type(value) is str:
+        return encode_basestring_ascii(value)  # what json.dumps does with a str (ensure_ascii)
+    if type(value) is int:
+        return int.__repr__(value)
+    return _dumps(value)
+
+
+class _ObjectText:
+    """NORAD id, name and OBJECT_ID of each object of a table, encoded once (on first use)."""
+
+    def __init__(self, encode: Any) -> None:
+        self._encode = encode
+        self._done: dict[int, tuple[Any, Any, Any]] = {}
+
+    def columns(self, block: Any, index: np.ndarray) -> tuple[list[Any], list[Any], list[Any]]:
+        done, encode = self._done, self._encode
+        for k in set(index.tolist()) - done.keys():
+            done[k] = (encode(block.norad_ids[k]), encode(block.names[k]), encode(block.object_ids[k]))
+        rows = [done[k] for k in index.tolist()]
+        ids, names, oids = ([r[n] for r in rows] for n in range(3))
+        return ids, names, oids
+
+
+def _float_values(column: np.ndarray, *, rounded: bool) -> list[float] | None:
+    """The column as as_dict holds it (Python floats; round(x, 6) for a rounded field), or None
+    when it is not a float column (an object column with None, integers: the per-value path)."""
+    if column.dtype.kind != "f" or column.dtype.itemsize > 8:
+        return None
+    values: list[float] = column.tolist()
+    return [round(v, 6) for v in values] if rounded else values
+
+
+def _json_numbers(column: np.ndarray, *, rounded: bool = False) -> list[str]:
+    """Each value as json.dumps prints it after as_dict and finite_or_none: repr, NaN and
+    infinities as null (round(x, 6) keeps a value finite or not, so the column's mask holds)."""
+    values = _float_values(column, rounded=rounded)
+    if values is None:
+        return [_dumps(round(v, 6) if rounded else v) for v in column.tolist()]
+    text = list(map(float.__repr__, values))
+    for k in np.flatnonzero(~np.isfinite(column)).tolist():
+        text[k] = "null"
+    return text
+
+
+def _csv_numbers(column: np.ndarray, *, rounded: bool = False) -> list[Any]:
+    """Each value as stream_csv hands it to csv.writer: the float, "" for NaN, infinities, None."""
+    values: list[Any] | None = _float_values(column, rounded=rounded)
+    if values is None:
+        return [csv_cell(round(v, 6) if rounded else v) for v in column.tolist()]
+    for k in np.flatnonzero(~np.isfinite(column)).tolist():
+        values[k] = ""
+    return values
+
+
+def _tca_text(tca_ns: np.ndarray) -> list[str]:
+    """iso_utc of a whole block (as_dict calls it one event at a time)."""
+    from kizuna.orbit.timescale import iso_utc
+
+    if tca_ns.dtype.kind in "iu":
+        return iso_utc(tca_ns.astype(np.int64).astype("datetime64[ns]"))
+    return [iso_utc(np.array([np.datetime64(t, "ns")]))[0] for t in tca_ns.tolist()]
+
+
+def _scalar_cells(block: Any, objects: _ObjectText, encode: Any, numbers: Any) -> dict[str, Any]:
+    """For each scalar field of as_dict, a function making its cells for the block's rows:
+    values by `encode` (as `_json_scalar` or `_csv_cell` would), float columns by `numbers`."""
+    c = block.columns
+    p, s = c["primary"], c["secondary"]
+    ends: dict[str, dict[str, list[Any]]] = {}
+
+    def of_object(end: str, field: str) -> Any:
+        def cells() -> list[Any]:
+            if end not in ends:  # NORAD ids, names and OBJECT_IDs of one end in one pass
+                ids, names, oids = objects.columns(block, c[end])
+                ends[end] = {"": ids, "_name": names, "_object_id": oids}
+            return ends[end][field]
+
+        return cells
+
+    def floats(key: str, column: np.ndarray) -> Any:
+        return lambda: numbers(column, rounded=key in _ROUNDED_FIELDS)
+
+    def hbr_source() -> list[Any]:
+        src = block.hbr_sources
+        return [encode(f"{src[a]}+{src[b]}") for a, b in zip(p.tolist(), s.tolist(), strict=True)]
+
+    rtn = c["rtn_km"]
+    number_columns = {
+        "miss_km": c["miss_km"],
+        "rel_speed_kms": c["rel_speed_kms"],
+        "radial_km": rtn[:, 0],
+        "intrack_km": rtn[:, 1],
+        "crosstrack_km": rtn[:, 2],
+        "pc": c["pc"],
+        "hbr_m": c["hbr_m"],
+    }
+    cells = {
+        end + field: of_object(end, field)
+        for end in ("primary", "secondary")
+        for field in ("", "_name", "_object_id")
+    }
+    cells |= {key: floats(key, column) for key, column in number_columns.items()}
+    cells["tca_utc"] = lambda: list(map(encode, _tca_text(c["tca_ns"])))
+    cells["pc_method"] = lambda: [encode(block.pc_method)] * len(p)
+    cells["hbr_source"] = hbr_source
+    return cells
+
+
+def _json_fields(block: Any, objects: _ObjectText) -> list[list[str]]:
+    """The block's JSON texts, one list per placeholder of `_json_row_template`, in its order."""
+    cells = _scalar_cells(block, objects, _json_scalar, _json_numbers)
+    fields = [cells[k]() for k in _SCALAR_FIELDS]
+    for key in _VECTOR_FIELDS:
+        states = block.columns[key]
+        fields += [_json_numbers(states[:, j]) for j in range(states.shape[1])]
+    return fields
+
+
+def _json_row_template(block: Any) -> str:
+    """One event as `_json_row` lays out its as_dict (json.dumps indent 2, nested four spaces
+    deep in the stream), a %s for each value; the state lists as wide as the table's columns."""
+    lines = [f"      {json.dumps(k)}: %s" for k in _SCALAR_FIELDS]
+    for key in _VECTOR_FIELDS:
+        width = block.columns[key].shape[1]
+        items = ",\n".join(["        %s"] * width)
+        lines.append(f"      {json.dumps(key)}: " + (f"[\n{items}\n      ]" if width else "[]"))
+    lines += [f"      {json.dumps(k)}: []" for k in _EMPTY_FIELDS]
+    return "    {\n" + ",\n".join(lines) + "\n    }"
+
 
 def _dumps(value: object) -> str:
     return json.dumps(finite_or_none(value), indent=2, default=json_default, allow_nan=False)
@@ -328,7 +528,7 @@ def stream_json(
     sink: TextIO | None = None,
 ) -> None:
     """Write {**head, key: rows, **tail} exactly as `print_json` would (indent 2, NaN as null),
-    one row at a time: the document is never held whole."""
+    one row (or, for EventRows, one block of rows) at a time: the document is never held whole."""
     sink = sink or sys.stdout
     sink.write("{")
     first = True
@@ -336,9 +536,10 @@ def stream_json(
         sink.write(("\n" if first else ",\n") + f"  {json.dumps(k)}: " + _dumps(v).replace("\n", "\n  "))
         first = False
     sink.write(("\n" if first else ",\n") + f"  {json.dumps(key)}: [")
+    blocks = rows.json_blocks() if isinstance(rows, EventRows) else map(_json_row, rows)
     n = 0
-    for row in rows:
-        sink.write(("\n" if n == 0 else ",\n") + "    " + _dumps(dict(row)).replace("\n", "\n    "))
+    for text in blocks:
+        sink.write(("\n" if n == 0 else ",\n") + text)
         n += 1
     sink.write("\n  ]" if n else "]")
     for k, v in tail.items():
@@ -349,11 +550,17 @@ def stream_json(
 def stream_csv(
     rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], sink: TextIO | None = None
 ) -> None:
-    """CSV as `emit_rows` writes it, one row at a time."""
+    """CSV as `emit_rows` writes it, one row (or, for EventRows of a table, one block) at a time."""
     writer = csv.writer(sink or sys.stdout, lineterminator="\n")
     writer.writerow([c.key for c in columns])
+    keys = [c.key for c in columns]
+    blocks = rows.csv_blocks(keys) if isinstance(rows, EventRows) else None
+    if blocks is not None:
+        for cells in blocks:
+            writer.writerows(cells)
+        return
     for r in rows:
-        writer.writerow([csv_cell(r.get(c.key)) for c in columns])
+        writer.writerow([csv_cell(r.get(k)) for k in keys])
 
 
 def _volume_text(v: dict[str, Any]) -> str:

@@ -230,6 +230,20 @@ class EventTable(Sequence[ConjunctionEvent]):
         )
         return self._view(self._stored(order))
 
+    def blocks(self, size: int | None = None) -> Iterator[EventBlock]:
+        """The rows of this table, in its order, as column blocks of at most `size` events
+        (default BLOCK): a writer formats each block at once (no event is made; the per-object
+        lists are shared)."""
+        size = self.BLOCK if size is None else size
+        if size < 1:
+            raise ValueError("block size must be at least 1")
+        norad, names, oids, sources = self._objects
+        for b in range(0, len(self), size):
+            rows = self._stored(np.arange(b, min(b + size, len(self))))
+            yield EventBlock(
+                {k: self._cols[k][rows] for k in self.COLUMNS}, norad, names, oids, sources, self._pc_method
+            )
+
     def _events(self, rows: np.ndarray) -> list[ConjunctionEvent]:
         c = self._cols
         norad, names, oids, sources = self._objects
@@ -274,6 +288,28 @@ class EventTable(Sequence[ConjunctionEvent]):
             )
             out.append(event)
         return out
+
+
+@dataclass(frozen=True)
+class EventBlock:
+    """Consecutive events of an :class:`EventTable` as columns, for writers that format a whole
+    block at once instead of making (and then describing) one :class:`ConjunctionEvent` each.
+
+    `columns` holds the table's columns (see :class:`EventTable`) for these rows, in the view's
+    order; `primary` and `secondary` index the per-object lists. Each row is the event the table
+    reads as: NORAD ids, names and OBJECT_IDs from the lists, `hbr_source` is
+    "<primary's source>+<secondary's source>", `pc_method` is the table's, and the covariances
+    are empty (a table holds none: events with covariance Pc are a list)."""
+
+    columns: dict[str, np.ndarray]
+    norad_ids: Sequence[int]
+    names: Sequence[str]
+    object_ids: Sequence[str]
+    hbr_sources: Sequence[str]
+    pc_method: str
+
+    def __len__(self) -> int:
+        return len(self.columns["tca_ns"])
 
 
 def closest_first(events: Sequence[ConjunctionEvent]) -> Sequence[ConjunctionEvent]:
