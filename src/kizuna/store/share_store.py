@@ -313,7 +313,8 @@ class ShareStore:
         locked, stored, head_rows, audit_counter = _pipelined(
             conn,
             [
-                (f"UPDATE {counter} SET value = value WHERE name = 'product' RETURNING value", ()),
+                # FOR UPDATE: the row lock an allocating UPDATE takes, without writing a row version
+                (f"SELECT value FROM {counter} WHERE name = 'product' FOR UPDATE", ()),
                 (
                     f"SELECT product_id, version, signature FROM {product} WHERE product_id = ANY(%s)",
                     (sorted(set(ids)),),
