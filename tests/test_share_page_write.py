@@ -94,6 +94,8 @@ def snapshot(node: Node) -> dict[str, object]:
             (r["seq"], r["event"], r["actor"], r["product_id"], r["version"], r["detail"]) for r in audit_rows
         ],
         "chain": verify_chain(audit_rows, node.share.audit_head_now()),
+        # what `kizuna audit verify` reports: the chain, and every stored product against its signature
+        "audit_verify": node.audit.verify().as_dict(),
         "counters": counter,
         "cursor": [tuple(c) for c in cursor],
     }
@@ -133,6 +135,8 @@ def test_the_batched_page_stores_what_the_statement_by_statement_path_stores(kin
     assert a["audit"] == b["audit"]
     assert len(a["audit"]) == 42 + 2 + 15 + 1  # an entry per product stored and per refusal
     assert a["chain"].ok and b["chain"].ok, (a["chain"].problems, b["chain"].problems)
+    assert a["audit_verify"] == {"ok": True, "entries": 60, "problems": [], "products": 57}
+    assert b["audit_verify"] == a["audit_verify"]
     assert a["counters"] == b["counters"] == {"product": 57, "audit": 60}
     assert a["cursor"] == b["cursor"] == [("JPN", "c2")]
 
