@@ -211,3 +211,60 @@ def test_products_are_found_by_id_through_the_unique_key_alone(kind, tmp_path):
         # SQLite names a table constraint's index itself
         unique_key = "sqlite_autoindex_share_product" if kind == "sqlite" else "uq_share_product_version"
         assert unique_key in plan, plan
+
+
+@pytest.mark.postgres
+def test_pages_and_another_process_publishing_interleave_without_loss_or_deadlock(tmp_path):
+    """The page takes the product counter, then the audit head, as every other writer does: a node's
+    pages written while another connection (the CLI beside a live node) publishes lose nothing,
+    number every product and audit entry once, and the chain verifies."""
+    import threading
+
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    keys = tmp_path / "keys"
+    jpn = Signer("JPN", load_private_key(keys / "JPN.key.pem"))
+    now, rel = datetime(2026, 7, 1, tzinfo=UTC), parse_banner("SECRET//REL TO USA, JPN")
+    docs = [
+        json.loads(
+            json.dumps(jpn.sign_product(Product(f"j{i:04d}", 1, "conjunction", now, "JPN", {"i": i}, rel)))
+        )
+        for i in range(600)
+    ]
+    with pg_schema_url() as url:
+        store_a, store_b = CatalogStore(url), CatalogStore(url)
+        try:
+            receiving, publishing = usa_node(store_a, cfgs["USA"], keys), usa_node(store_b, cfgs["USA"], keys)
+            errors: list[BaseException] = []
+
+            def publish() -> None:
+                try:
+                    for k in range(20):
+                        batch = [
+                            Product(f"u{k:02d}-{i}", 1, "conjunction", now, "USA", {"k": k}, rel)
+                            for i in range(10)
+                        ]
+                        publishing.publish_many(batch, actor="cli")
+                except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                    errors.append(exc)
+
+            thread = threading.Thread(target=publish)
+            thread.start()
+            reports = [
+                receiving.ingest(docs[i : i + 100], source="JPN", cursor=f"c{i}") for i in range(0, 600, 100)
+            ]
+            thread.join(120)
+            assert not thread.is_alive(), "deadlock: the publishing writer never finished"
+            assert errors == []
+            assert sum(r.ingested for r in reports) == 600
+            rows = list(receiving.share.stored_rows())
+            assert [r["seq"] for r in rows] == list(range(1, 801))
+            assert len({r["product_id"] for r in rows}) == 800
+            assert receiving.audit.verify().as_dict() == {
+                "ok": True,
+                "entries": 800,
+                "problems": [],
+                "products": 800,
+            }
+        finally:
+            store_a.close()
+            store_b.close()
