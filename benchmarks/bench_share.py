@@ -32,6 +32,12 @@ it, when the pull has returned (after the partner's checkpoint is judged and the
 Per-product costs: canonical bytes by the reference RFC 8785 serialiser, by the fast exact one and by
 plain `json.dumps`; every check of a received product but the signature; and with the signature.
 
+The page write alone (`page_write`): the feed's pages, their checks already done, written by
+`Node.commit_ingest` into a fresh database (decisions against the store, products, audit entries,
+cursor: one transaction a page), per product: wall time, this process's CPU and, on PostgreSQL, the
+CPU of the server processes that served its connections (from /proc: the server runs on this
+machine, on the same two cores), best of the repeats.
+
 Writes benchmarks/results/share.json and prints a table.
 Usage: python benchmarks/bench_share.py [N] [--repeats R] [--profile]
 """
@@ -55,6 +61,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -276,6 +283,56 @@ def sync_rate(
     return n / dt, n, cpu / max(n, 1) * 1e6, (cpu + wcpu) / max(n, 1) * 1e6
 
 
+def backend_pids(node: Node) -> list[int]:
+    """The PostgreSQL server process of each connection `node`'s engine opens from now on."""
+    from sqlalchemy import event
+
+    pids: list[int] = []
+
+    def connected(dbapi_conn: Any, _record: object) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pids.append(int(cur.fetchone()[0]))
+
+    event.listen(node.share.engine, "connect", connected)
+    node.share.engine.dispose()  # connections opened so far would not be seen
+    return pids
+
+
+def page_write_us(
+    databases: Databases, cfgs: dict[str, Path], keys: Path, docs: list[dict[str, object]], repeats: int
+) -> dict[str, float]:
+    """The receiving transaction alone: every page of `docs` checked first (signatures off: only the
+    write is measured), then written page by page, each into its own transaction with its cursor.
+    Per product, best of `repeats` fresh databases: wall time, this process's CPU, the server's."""
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
+        usa.verify_signatures, usa.verifier_pool = False, None
+        pids = backend_pids(usa) if databases.kind == "postgresql" else []
+        try:
+            staged = [usa.stage_ingest(docs[i : i + PAGE]) for i in range(0, len(docs), PAGE)]
+            for page in staged:
+                page.verdicts.result()
+            usa.share.cursor("JPN")  # the connection is open before timing
+            t0, cpu0, srv0 = time.perf_counter(), time.process_time(), process_cpu_s(pids)
+            for i, page in enumerate(staged):
+                usa.commit_ingest(page, source="JPN", cursor=f"page-{i}")
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            srv = process_cpu_s(pids) - srv0
+            if usa.share.count() != len(docs):
+                raise RuntimeError(f"page write stored {usa.share.count()} of {len(docs)}")
+        finally:
+            usa.catalog.close()
+        got = {"wall_us_per_product": wall, "cpu_us_per_product": cpu}
+        if pids:
+            got["server_cpu_us_per_product"] = srv
+        for k, seconds in got.items():
+            us = seconds / len(docs) * 1e6
+            best[k] = min(best.get(k, us), us)
+    return {k: round(v, 1) for k, v in best.items()} | {"pages": -(-len(docs) // PAGE)}
+
+
 def latency_ms(jpn: Node, usa: Node, samples: int, rng: random.Random) -> dict[str, dict[str, float]]:
     """Publish at JPN, then USA pulls at once: p50/p99 of publish -> visible (the instant USA's page
     transaction has committed and the product reads back from its store, as any reader there would
@@ -438,6 +495,7 @@ def run_store(
                 usa.catalog.close()
                 print(f"--- profile of one verified sync from the replayed partner ({kind}), by own time")
                 pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+        out["page_write"] = page_write_us(databases, cfgs, keys, signed_docs, repeats)
         micro = per_product_us(jpn, signed_docs[:2000])
         jpn.catalog.close()
     finally:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from kizuna.errors import KizunaError
 from kizuna.share.products import canonical_json, canonical_json_parsed, iso_z
 from kizuna.share.signing import Signer, TrustStore, unb64u
-from kizuna.store.share_store import GENESIS, ShareStore, audit, audit_head, bulk_insert
+from kizuna.store.share_store import GENESIS, PageWrite, ShareStore, audit, audit_head, bulk_insert, counters
 
 EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness", "config")
 CHECKPOINT_CONTEXT = "kizuna audit checkpoint v1"  # signed with the fields, so the signature means one thing
@@ -84,19 +84,26 @@ class AuditLog:
         self.store = store
         self.product_check = product_check
 
-    def append(self, conn: Connection, events: Sequence[AuditEvent]) -> int:
+    def append(self, conn: Connection, events: Sequence[AuditEvent], page: PageWrite | None = None) -> int:
         """Append events in the caller's transaction; returns the last sequence number.
 
         `conn` comes from :meth:`ShareStore.write`: reading the head and allocating the next counter
         are consistent only under its write lock (SQLite ``BEGIN IMMEDIATE``; on PostgreSQL the head
-        row is read ``FOR UPDATE``), or another process appending in between makes them disagree."""
+        row is read ``FOR UPDATE``), or another process appending in between makes them disagree.
+        With `page` (:meth:`ShareStore.begin_page`, which read the head and the counter under that
+        lock), the head and counter updates wait in ``page.deferred`` for
+        :meth:`ShareStore.finish_page`; the stored entries are the same."""
         if not events:
-            return self.store.audit_head(conn)[0]
+            return page.audit_seq if page is not None else self.store.audit_head(conn)[0]
         for e in events:
             if e.event not in EVENTS:
                 raise ValueError(f"unknown audit event {e.event!r}")
-        head_seq, prev = self.store.audit_head(conn, lock=True)
-        first = self.store.allocate(conn, "audit", len(events))
+        if page is None:
+            head_seq, prev = self.store.audit_head(conn, lock=True)
+            first = self.store.allocate(conn, "audit", len(events))
+        else:
+            head_seq, prev = page.audit_seq, page.audit_hash
+            first = page.audit_counter + 1
         if first != head_seq + 1:
             raise RuntimeError(f"audit counter {first} disagrees with head {head_seq}")
         ts = iso_z(datetime.now(UTC))
@@ -120,8 +127,17 @@ class AuditLog:
             )
             prev = h
         bulk_insert(conn, audit, rows)
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=rows[-1]["seq"], hash=prev))
-        return int(rows[-1]["seq"])  # type: ignore[call-overload]
+        last = first + len(rows) - 1
+        if page is None:
+            conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=last, hash=prev))
+            return last
+        quote = conn.dialect.identifier_preparer.quote
+        page.deferred += [
+            (f"UPDATE {quote(counters.name)} SET value = %s WHERE name = 'audit'", (last,)),
+            (f"UPDATE {quote(audit_head.name)} SET seq = %s, hash = %s WHERE id = 1", (last, prev)),
+        ]
+        page.audit_seq, page.audit_hash, page.audit_counter = last, prev, last
+        return last
 
     def record(self, *events: AuditEvent) -> int:
         with self.store.write() as conn:

@@ -50,7 +50,7 @@ from kizuna.share.signing import (
     wire_text,
 )
 from kizuna.store.catalog import CatalogStore
-from kizuna.store.share_store import ProductRow, ShareStore, Visibility, delimited
+from kizuna.store.share_store import PageWrite, ProductRow, ShareStore, Visibility, delimited
 
 # Publishing with an id the caller may not see answers exactly as for an id that does not exist, so the
 # refusal reveals nothing (the same words the API uses for a product that is not releasable).
@@ -893,10 +893,15 @@ class Node:
             accepted.append((p, doc, wires.get(i)))
         try:
             with self.share.write() as conn:
-                outcome = self._store_batch(conn, accepted, source, isolate=False)
-                self.audit.append(conn, [*refusals, *outcome.events])
+                # PostgreSQL: the locks and reads in one round trip, the small writes in one more
+                # before the commit (see PageWrite); None on SQLite, where statements are local calls.
+                page = self.share.begin_page(conn, [p.id for p, _, _ in accepted])
+                outcome = self._store_batch(conn, accepted, source, isolate=False, page=page)
+                self.audit.append(conn, [*refusals, *outcome.events], page)
                 if cursor is not None:
-                    self.share.set_cursor(conn, source, cursor)
+                    self.share.set_cursor(conn, source, cursor, page)
+                if page is not None:
+                    self.share.finish_page(conn, page)
         except STORE_DOWN:
             raise  # not the products' fault: nothing is written, the caller retries later
         except Exception:  # noqa: BLE001 - the store refused the batch: find the products it refuses
@@ -927,14 +932,16 @@ class Node:
         source: str,
         *,
         isolate: bool,
+        page: PageWrite | None = None,
     ) -> _Batch:
         """Decide each verified product against what is stored (in `conn`, under the write lock) and
         insert the ones that pass: all in one statement batch, or with `isolate` each in its own
-        savepoint, quarantining the ones the store refuses."""
+        savepoint, quarantining the ones the store refuses. `page`: the versions were read by
+        :meth:`ShareStore.begin_page`, and the insert's small writes join its deferred ones."""
         out = _Batch()
         actor = f"node:{source}"
         ids = list({p.id for p, _, _ in accepted})
-        have = self.share.versions(conn, ids)
+        have = page.versions if page is not None else self.share.versions(conn, ids)
         heads: dict[str, Product | IntegrityError] = {}
         # The head of each id that has a stored version (`have` holds only those): none for new ids.
         for pid, row in self.share.latest(conn, list(have)).items():
@@ -960,7 +967,7 @@ class Node:
                 )
         stored: list[tuple[Product, AuditEvent | None]] = []
         if not isolate:
-            self.share.insert(conn, [values for _, _, values in rows])
+            self.share.insert(conn, [values for _, _, values in rows], page)
             stored = [(p, None) for p, _, _ in rows]
         for p, doc, values in rows if isolate else ():
             try:

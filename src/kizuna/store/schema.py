@@ -251,7 +251,7 @@ share_product = Table(
     "share_product",
     metadata,
     Column("seq", _Seq, primary_key=True, autoincrement=False),
-    Column("product_id", String(80), nullable=False, index=True),
+    Column("product_id", String(80), nullable=False),  # looked up by the unique key below, id first
     Column("version", Integer, nullable=False),
     Column("type", String(32), nullable=False, index=True),
     Column("created_utc", DateTime, nullable=False, index=True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +114,59 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
         params.append(tuple(values))
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})"
     conn.exec_driver_sql(sql, params)
+
+
+def _pipelined(conn: Connection, statements: Sequence[tuple[str, Sequence[object]]]) -> list[list[Any]]:
+    """Run `statements` (PostgreSQL SQL text with ``%s`` placeholders, and their parameters) in the
+    caller's transaction as one psycopg pipeline: sent together, their results read back in one round
+    trip to the server, in order (each statement runs after the one before it). Returns each
+    statement's rows ([] for a statement that returns none).
+
+    On a machine whose cores are busy, every round trip waits for the server process to be scheduled,
+    which costs milliseconds where the statement itself costs microseconds. Driver errors are raised
+    as SQLAlchemy's wrapped errors, as :func:`bulk_insert` raises them."""
+    dialect = conn.dialect
+    dbapi = conn.connection.dbapi_connection
+    out: list[list[Any]] = []
+    try:
+        with dbapi.pipeline():  # type: ignore[union-attr]
+            cursors = []
+            for sql, params in statements:
+                cur = dbapi.cursor()  # type: ignore[union-attr]
+                cur.execute(sql, params)
+                cursors.append(cur)
+        # the pipeline's exit has synced: every result is in
+        for cur in cursors:
+            out.append(list(cur.fetchall()) if cur.description is not None else [])
+            cur.close()
+    except dialect.loaded_dbapi.Error as exc:
+        sql = "; ".join(sql for sql, _ in statements)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from None
+    return out
+
+
+@dataclass
+class PageWrite:
+    """One batch's write transaction on PostgreSQL, with its reads done and its single-row writes
+    held back (:meth:`ShareStore.begin_page`, :meth:`ShareStore.finish_page`).
+
+    The reads run in one round trip, in this order: the product counter's row lock (taken first, as
+    every product writer takes it before inserting, so no other transaction can add a product until
+    this one commits: the stored versions read next are exact, not a snapshot another writer may
+    overtake), the stored versions of the batch's ids, the audit head ``FOR UPDATE`` and the audit
+    counter (under the head's lock, which every audit writer takes first). The small writes that
+    return nothing the batch needs (counters, audit head, older versions no longer current, the
+    partner's cursor) are queued in `deferred` and sent together before the commit; the bulk rows go
+    as COPY in between, which a pipeline cannot carry.
+    """
+
+    versions: dict[str, dict[int, str]]  # stored versions per id -> {version: signature}
+    stored_ids: frozenset[str]  # the ids that had a stored version when the page began
+    product_seq: int  # the last product sequence number used (the counter, under its lock)
+    audit_seq: int  # the audit head: its last entry and that entry's hash, under the head's lock
+    audit_hash: str
+    audit_counter: int  # the audit counter as read under the head's lock (must equal audit_seq)
+    deferred: list[tuple[str, Sequence[object]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -249,6 +302,46 @@ class ShareStore:
                     raise
                 conn.exec_driver_sql("COMMIT")
 
+    def begin_page(self, conn: Connection, ids: Sequence[str]) -> PageWrite | None:
+        """On PostgreSQL, the locks and reads a batch of products with its audit entries needs, in
+        one round trip (see :class:`PageWrite`); None elsewhere (SQLite's ``BEGIN IMMEDIATE`` already
+        holds the only write lock, and a statement there costs no round trip)."""
+        if self.dialect != "postgresql":
+            return None
+        q = conn.dialect.identifier_preparer.quote
+        counter, product, head = q(counters.name), q(products.name), q(audit_head.name)
+        locked, stored, head_rows, audit_counter = _pipelined(
+            conn,
+            [
+                # FOR UPDATE: the row lock an allocating UPDATE takes, without writing a row version
+                (f"SELECT value FROM {counter} WHERE name = 'product' FOR UPDATE", ()),
+                (
+                    f"SELECT product_id, version, signature FROM {product} WHERE product_id = ANY(%s)",
+                    (sorted(set(ids)),),
+                ),
+                (f"SELECT seq, hash FROM {head} WHERE id = 1 FOR UPDATE", ()),
+                (f"SELECT value FROM {counter} WHERE name = 'audit'", ()),
+            ],
+        )
+        versions: dict[str, dict[int, str]] = {}
+        for pid, ver, sig in stored:
+            versions.setdefault(pid, {})[ver] = sig
+        ((seq, h),) = head_rows
+        return PageWrite(
+            versions=versions,
+            stored_ids=frozenset(versions),
+            product_seq=int(locked[0][0]),
+            audit_seq=int(seq),
+            audit_hash=str(h),
+            audit_counter=int(audit_counter[0][0]),
+        )
+
+    def finish_page(self, conn: Connection, page: PageWrite) -> None:
+        """Send the page's held-back writes, in order, in one round trip (before the commit)."""
+        if page.deferred:
+            _pipelined(conn, page.deferred)
+            page.deferred.clear()
+
     def allocate(self, conn: Connection, name: str, n: int) -> int:
         """Reserve `n` sequence numbers; returns the first. Locks the counter row until commit."""
         stmt = (
@@ -292,11 +385,19 @@ class ShareStore:
                     out[row.product_id] = row
         return out
 
-    def insert(self, conn: Connection, rows: Sequence[dict[str, object]]) -> list[int]:
-        """Insert product rows (without seq) in order; marks older versions not current."""
+    def insert(
+        self, conn: Connection, rows: Sequence[dict[str, object]], page: PageWrite | None = None
+    ) -> list[int]:
+        """Insert product rows (without seq) in order; marks older versions not current. With `page`
+        (:meth:`begin_page`), the sequence numbers come from the counter it read and the single-row
+        updates wait in ``page.deferred`` for :meth:`finish_page`."""
         if not rows:
             return []
-        first = self.allocate(conn, "product", len(rows))
+        if page is None:
+            first = self.allocate(conn, "product", len(rows))
+        else:
+            first = page.product_seq + 1
+            page.product_seq += len(rows)
         now = datetime.now(UTC).replace(tzinfo=None)
         full: list[dict[str, object]] = []
         # (product_id, version, seq) per row, typed, for the "which version is current" bookkeeping
@@ -318,6 +419,35 @@ class ShareStore:
             )
             keys.append((pid, version, first + i))
         ids = sorted({pid for pid, _, _ in keys})
+        # Within the batch only the highest version of an id stays current.
+        newest: dict[str, tuple[int, int]] = {}
+        for pid, ver, seq in keys:
+            if pid not in newest or ver > newest[pid][0]:
+                newest[pid] = (ver, seq)
+        stale = [seq for pid, _, seq in keys if newest[pid][1] != seq]
+        if page is not None:
+            q = conn.dialect.identifier_preparer.quote
+            table, counter = q(products.name), q(counters.name)
+            bulk_insert(conn, products, full)
+            deferred: list[tuple[str, Sequence[object]]] = [
+                (f"UPDATE {counter} SET value = %s WHERE name = 'product'", (page.product_seq,))
+            ]
+            # Only ids stored before the page can have an older current version (the counter's lock
+            # keeps others from adding any); the update runs after the COPY, so it spares this
+            # batch's rows by their sequence numbers.
+            older = sorted(page.stored_ids.intersection(ids))
+            if older:
+                deferred.append(
+                    (
+                        f"UPDATE {table} SET is_current = false "
+                        "WHERE product_id = ANY(%s) AND seq < %s AND is_current",
+                        (older, first),
+                    )
+                )
+            if stale:
+                deferred.append((f"UPDATE {table} SET is_current = false WHERE seq = ANY(%s)", (stale,)))
+            page.deferred.extend(deferred)
+            return [first + i for i in range(len(rows))]
         for start in range(0, len(ids), 500):
             conn.execute(
                 update(products)
@@ -325,12 +455,6 @@ class ShareStore:
                 .values(is_current=False)
             )
         bulk_insert(conn, products, full)
-        # Within the batch only the highest version of an id stays current.
-        newest: dict[str, tuple[int, int]] = {}
-        for pid, ver, seq in keys:
-            if pid not in newest or ver > newest[pid][0]:
-                newest[pid] = (ver, seq)
-        stale = [seq for pid, _, seq in keys if newest[pid][1] != seq]
         if stale:
             conn.execute(update(products).where(one_of(conn, products.c.seq, stale)).values(is_current=False))
         return [first + i for i in range(len(rows))]
@@ -496,8 +620,19 @@ class ShareStore:
             v = conn.execute(select(cursors.c.cursor).where(cursors.c.partner == partner)).scalar()
         return None if v is None else str(v)
 
-    def set_cursor(self, conn: Connection, partner: str, value: str) -> None:
+    def set_cursor(self, conn: Connection, partner: str, value: str, page: PageWrite | None = None) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
+        if page is not None:  # one upsert, held back for finish_page
+            table = conn.dialect.identifier_preparer.quote(cursors.name)
+            page.deferred.append(
+                (
+                    f"INSERT INTO {table} (partner, cursor, updated_utc) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (partner) DO UPDATE SET cursor = EXCLUDED.cursor, "
+                    "updated_utc = EXCLUDED.updated_utc",
+                    (partner, value, now),
+                )
+            )
+            return
         n = conn.execute(
             update(cursors).where(cursors.c.partner == partner).values(cursor=value, updated_utc=now)
         ).rowcount
