@@ -169,8 +169,10 @@ _US = timedelta(microseconds=1)
 def pack_catalog(cat: PreparedCatalog, radius_m: np.ndarray) -> bytes:
     """The prepared catalog as worker processes need it, compact: one array per element-set
     field (epochs as integer microseconds, a TLE epoch's resolution), the catalog's arrays and
-    the hard-body radii, pickled once. 24k pickled ElementSet dataclasses (a datetime and a
-    dict of 18 fields each) were ~3x the bytes and ~5x the time to load."""
+    the hard-body radii, pickled once for all the workers (the pool's initializer pickled the
+    catalog once per process, with the parent blocked). For the 23,907 sets of the 2022 catalog:
+    50 ms of CPU to pack against 180 ms to pickle the dataclasses, the same 5.6 MB, ~200 ms to
+    unpack in each worker either way (making the ElementSets)."""
     columns: dict[str, Any] = {}
     for f in dataclasses.fields(ElementSet):
         values = [getattr(e, f.name) for e in cat.sets]
