@@ -67,12 +67,14 @@ def screen_partition_events(
     step_s: float,
     volume: ScreeningVolume,
     radius_m: np.ndarray,
+    sats: dict[int, Any] | None = None,
 ) -> Part:
     """:func:`screen_partition` and the event columns of what it found (SGP4 states, frames and
     Pc at each TCA), so that building the events runs in the workers, in parallel, and the
-    merge only picks rows. `radius_m`: hard-body radius of each catalog object."""
+    merge only picks rows. `radius_m`: hard-body radius of each catalog object; `sats`: SGP4
+    records by catalog index kept between calls (8 us each; a block meets most objects)."""
     found, errors, n_cand = screen_partition(cat, grid_ns, start_ns, stop_ns, step_s, volume)
-    return Part(found, errors, n_cand, event_columns(cat, primary_first(cat, found), radius_m))
+    return Part(found, errors, n_cand, event_columns(cat, primary_first(cat, found), radius_m, sats))
 
 
 def time_blocks(grid_ns: np.ndarray, n_blocks: int) -> list[np.ndarray]:
@@ -209,8 +211,9 @@ def unpack_catalog(payload: bytes) -> tuple[PreparedCatalog, np.ndarray]:
     return PreparedCatalog(sets, ids, is_primary, perigee_km, apogee_km, ()), radius_m
 
 
-# the catalog of the run in progress, unpacked once per worker process (a worker serves one run)
-_WORKER_CAT: dict[str, tuple[PreparedCatalog, np.ndarray]] = {}
+# the catalog of the run in progress, unpacked once per worker process (a worker serves one run),
+# with its hard-body radii and the SGP4 records made so far
+_WORKER_CAT: dict[str, tuple[PreparedCatalog, np.ndarray, dict[int, Any]]] = {}
 
 
 def _warm_up() -> None:
@@ -229,9 +232,9 @@ def _screen_block(
 ) -> Part:
     if run not in _WORKER_CAT:
         _WORKER_CAT.clear()
-        _WORKER_CAT[run] = unpack_catalog(payload)
-    cat, radius_m = _WORKER_CAT[run]
-    return screen_partition_events(cat, block, start_ns, stop_ns, step_s, volume, radius_m)
+        _WORKER_CAT[run] = (*unpack_catalog(payload), {})
+    cat, radius_m, sats = _WORKER_CAT[run]
+    return screen_partition_events(cat, block, start_ns, stop_ns, step_s, volume, radius_m, sats)
 
 
 class LocalWorkers:

@@ -771,9 +771,12 @@ def object_hbr(
     return np.array([h for h, _ in got], float), [src for _, src in got]
 
 
-def event_columns(cat: PreparedCatalog, rows: np.ndarray, radius_m: np.ndarray) -> dict[str, np.ndarray]:
+def event_columns(
+    cat: PreparedCatalog, rows: np.ndarray, radius_m: np.ndarray, sats: dict[int, Any] | None = None
+) -> dict[str, np.ndarray]:
     """Every event column but `primary` and `secondary` for primary-first rows, in their order;
-    `radius_m` is the hard-body radius of each catalog object.
+    `radius_m` is the hard-body radius of each catalog object; `sats` the SGP4 records made so
+    far, by catalog index (added to: a worker keeps them from one time block to the next).
 
     Each row is computed on its own (SGP4 per object and time, frames per time, Pc per event),
     so rows computed in time partitions equal, bit for bit, the same rows computed together."""
@@ -790,7 +793,7 @@ def event_columns(cat: PreparedCatalog, rows: np.ndarray, radius_m: np.ndarray) 
         "pc": np.empty(n),
         "hbr_m": radius_m[rows[:, 0]] + radius_m[rows[:, 1]],
     }
-    sats: dict[int, Any] = {}
+    sats = {} if sats is None else sats
     for s in range(0, n, BUILD_BATCH):  # the temporaries of one batch at a time
         batch = slice(s, min(s + BUILD_BATCH, n))
         r1, v1, r2, v2 = _states_at(cat, sats, rows[batch])
