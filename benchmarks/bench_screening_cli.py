@@ -9,9 +9,9 @@ The catalog is loaded once into a SQLite store (`kizuna catalog load`; --db keep
 runs). The assets are drawn as benchmarks/bench_screening.py draws them: 200 NORAD ids, without
 replacement, numpy default_rng(1), among the sets with perigee below 2000 km and an epoch within
 14 days of the start (the catalog's median epoch, to the hour: the command's default start).
-Rows go to benchmarks/results/screening.json under "cli_<label>" (the other rows are kept), each
-with the 1-min load average at its start: the machine is shared, so compare labels measured
-alternately in one session. The code measured is the `kizuna` package this Python imports
+Runs go to benchmarks/results/screening.json under "cli_<label>" (added to the label's earlier
+runs; the other rows are kept), each with the 1-min load average at its start, with the best of
+each measure: the machine is shared, so compare labels measured alternately in one session. The code measured is the `kizuna` package this Python imports
 (PYTHONPATH decides), so a "before" label is measured by pointing PYTHONPATH at the old tree.
 """
 
@@ -101,14 +101,17 @@ def main() -> None:
         "all_7d": ["--all", "--days", "7"],
         "assets_7d": ["--assets", assets, "--days", "7"],
     }
-    rows: dict[str, object] = {}
     for case in cases:
         runs = [timed(kizuna("screen", *commands[case], "--db", str(db))) for _ in range(args.repeat)]
-        rows[case] = runs[0] if len(runs) == 1 else {"runs": runs}
         print(f"{args.label:8s} {case:10s} {runs}", flush=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.setdefault(f"cli_{args.label}", {}).update(rows)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        # runs add to those already stored under the label: labels run alternately add up
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        row = results.setdefault(f"cli_{args.label}", {}).setdefault(case, {"runs": []})
+        row["runs"] = row.get("runs", [row] if "wall_s" in row else []) + runs
+        for key in ("wall_s", "cpu_s", "peak_rss_mb"):
+            row.pop(key, None)
+            row[f"best_{key}"] = min(r[key] for r in row["runs"])
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
