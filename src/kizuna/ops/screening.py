@@ -12,13 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kizuna.errors import KizunaError
 from kizuna.model.records import ElementSet
 from kizuna.sda.records import ScreeningResult, ScreeningVolume
 from kizuna.sda.screening import DEFAULT_STEP_S
 from kizuna.store import CatalogStore
+
+if TYPE_CHECKING:
+    from kizuna.sda.scaleout import LocalWorkers
 
 #: problem reasons for which an element set was left out of the screening entirely
 _NOT_SCREENED = ("stale", "duplicate-elements", "no-elements")
@@ -129,6 +132,37 @@ def run_screening(
     progress: Callable[[int, int], None] | None = None,
 ) -> ScreeningRun:
     """Screen the store's newest element sets as `request` says; the result and its parameters."""
+    # Worker processes take ~1.5 s each to start (a fresh interpreter importing numpy, numba and
+    # the screening code): start them now, to import while this process reads the catalog.
+    early = _early_workers(store, request)
+    try:
+        return _run(store, request, progress, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _early_workers(store: CatalogStore, request: ScreeningRequest) -> LocalWorkers | None:
+    """Local worker processes started before the catalog is read, when the screening will use
+    them: `request.workers` if given, else one per core when even the catalog's count of
+    element sets (the most that can be screened) pays for them."""
+    if request.on_cluster or request.workers == 1:
+        return None
+    from kizuna.sda.scaleout import LocalWorkers
+
+    n = request.workers
+    if n is None:
+        n_steps = math.ceil(request.days * 86400.0 / request.step_s) + 1
+        n = local_workers(request, store.count_element_sets(), n_steps)
+    return LocalWorkers(n) if n > 1 else None
+
+
+def _run(
+    store: CatalogStore,
+    request: ScreeningRequest,
+    progress: Callable[[int, int], None] | None,
+    early: LocalWorkers | None,
+) -> ScreeningRun:
     from datetime import timedelta
 
     from kizuna.sda.hbr import hbr_table, parse_cara_hbr
@@ -160,7 +194,10 @@ def run_screening(
 
         n_steps = math.ceil(request.days * 86400.0 / request.step_s) + 1
         workers = local_workers(request, len(sets), n_steps)
-        result = screen_local(sets, t0, t1, workers=workers, progress=progress, **kwargs)
+        # the early processes serve when they are as many as the work pays for (the count of
+        # element sets above may include history: then fewer, or none, are used)
+        pool = early if early is not None and early.n == workers else None
+        result = screen_local(sets, t0, t1, workers=workers, progress=progress, pool=pool, **kwargs)
     if request.sigma_rtn_km is not None:
         from kizuna.sda.assess import with_covariance_pc
 

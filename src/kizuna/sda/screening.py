@@ -751,50 +751,63 @@ def _states_at(cat, sats, arr):
     return r[:m], v[:m], r[m:], v[m:]
 
 
-def build_events(
-    cat: PreparedCatalog,
-    found: Sequence[tuple[int, int, int]],
-    hbr_m: Mapping[int, tuple[float, str]] | None = None,
-) -> EventTable:
-    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc, as columns
-    (one ConjunctionEvent is made when it is read)."""
-    arr = np.asarray(found, np.int64).reshape(-1, 3)
-    if not len(arr):
-        return EventTable(
-            {
-                **{k: np.empty(0) for k in ("tca_ns", "miss_km", "rel_speed_kms", "pc", "hbr_m")},
-                "primary": np.empty(0, np.int32),
-                "secondary": np.empty(0, np.int32),
-                "rtn_km": np.empty((0, 3)),
-                **{
-                    k: np.empty((0, 6))
-                    for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
-                },
+def _empty_events() -> EventTable:
+    return EventTable(
+        {
+            **{k: np.empty(0) for k in ("tca_ns", "miss_km", "rel_speed_kms", "pc", "hbr_m")},
+            "primary": np.empty(0, np.int32),
+            "secondary": np.empty(0, np.int32),
+            "rtn_km": np.empty((0, 3)),
+            **{
+                k: np.empty((0, 6))
+                for k in ("primary_teme", "secondary_teme", "primary_itrf", "secondary_itrf")
             },
-            norad_ids=[],
-            names=[],
-            object_ids=[],
-            hbr_sources=[],
-            pc_method=PC_MAX_ISOTROPIC,
-        )
-    # primary first: the asset (or, all-vs-all, the lower NORAD id)
-    i, j, t = arr[:, 0], arr[:, 1], arr[:, 2]
+        },
+        norad_ids=[],
+        names=[],
+        object_ids=[],
+        hbr_sources=[],
+        pc_method=PC_MAX_ISOTROPIC,
+    )
+
+
+def primary_first(cat: PreparedCatalog, found: np.ndarray) -> np.ndarray:
+    """(i, j, tca_ns) rows with the primary first: the asset (or, all-vs-all, the lower NORAD id)."""
+    arr = np.asarray(found, np.int64).reshape(-1, 3)
+    i, j = arr[:, 0], arr[:, 1]
     ids = cat.norad_ids
     swap = cat.is_primary[j] & (~cat.is_primary[i] | (ids[j] < ids[i]))
-    i, j = np.where(swap, j, i), np.where(swap, i, j)
-    order = np.lexsort((ids[j], ids[i], t))  # by TCA, then primary, then secondary id
-    arr = np.stack([i[order], j[order], t[order]], axis=1)
-    objects = np.unique(arr[:, :2])
-    hbr_m = hbr_m or {}
-    obj_hbr: list[tuple[float, str]] = [
-        hbr_m.get(n, (DEFAULT_HBR_M, "default")) for n in cat.norad_ids[objects].tolist()
-    ]
-    radius_m = np.array([h for h, _ in obj_hbr])
-    n = len(arr)
+    return np.stack([np.where(swap, j, i), np.where(swap, i, j), arr[:, 2]], axis=1)
+
+
+def event_order(cat: PreparedCatalog, rows: np.ndarray) -> np.ndarray:
+    """Order of primary-first rows in an event table: by TCA, then primary, then secondary id
+    (stable: ties keep the order given)."""
+    ids = cat.norad_ids
+    return np.lexsort((ids[rows[:, 1]], ids[rows[:, 0]], rows[:, 2]))
+
+
+def object_hbr(
+    cat: PreparedCatalog, hbr_m: Mapping[int, tuple[float, str]] | None, objects: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Hard-body radius [m] and its source for catalog objects (all of them when None)."""
+    ids = cat.norad_ids if objects is None else cat.norad_ids[objects]
+    got = [(hbr_m or {}).get(n, (DEFAULT_HBR_M, "default")) for n in ids.tolist()]
+    return np.array([h for h, _ in got], float), [src for _, src in got]
+
+
+def event_columns(
+    cat: PreparedCatalog, rows: np.ndarray, radius_m: np.ndarray, sats: dict[int, Any] | None = None
+) -> dict[str, np.ndarray]:
+    """Every event column but `primary` and `secondary` for primary-first rows, in their order;
+    `radius_m` is the hard-body radius of each catalog object; `sats` the SGP4 records made so
+    far, by catalog index (added to: a worker keeps them from one time block to the next).
+
+    Each row is computed on its own (SGP4 per object and time, frames per time, Pc per event),
+    so rows computed in time partitions equal, bit for bit, the same rows computed together."""
+    n = len(rows)
     cols: dict[str, np.ndarray] = {
-        "primary": np.searchsorted(objects, arr[:, 0]).astype(np.int32),
-        "secondary": np.searchsorted(objects, arr[:, 1]).astype(np.int32),
-        "tca_ns": arr[:, 2].copy(),
+        "tca_ns": rows[:, 2].copy(),
         "miss_km": np.empty(n),
         "rel_speed_kms": np.empty(n),
         "rtn_km": np.empty((n, 3)),
@@ -803,34 +816,97 @@ def build_events(
         "primary_itrf": np.empty((n, 6)),
         "secondary_itrf": np.empty((n, 6)),
         "pc": np.empty(n),
-        "hbr_m": np.empty(n),
+        "hbr_m": radius_m[rows[:, 0]] + radius_m[rows[:, 1]],
     }
-    cols["hbr_m"][:] = radius_m[cols["primary"]] + radius_m[cols["secondary"]]
-    sats: dict[int, Any] = {}
+    sats = {} if sats is None else sats
     for s in range(0, n, BUILD_BATCH):  # the temporaries of one batch at a time
-        rows = slice(s, min(s + BUILD_BATCH, n))
-        r1, v1, r2, v2 = _states_at(cat, sats, arr[rows])
-        times = arr[rows, 2].astype("datetime64[ns]")
+        batch = slice(s, min(s + BUILD_BATCH, n))
+        r1, v1, r2, v2 = _states_at(cat, sats, rows[batch])
+        times = rows[batch, 2].astype("datetime64[ns]")
         i1, iv1 = teme_to_itrf(r1[None], v1[None], times)
         i2, iv2 = teme_to_itrf(r2[None], v2[None], times)
         rel = r2 - r1
-        cols["miss_km"][rows] = np.linalg.norm(rel, axis=1)
-        cols["rel_speed_kms"][rows] = np.linalg.norm(v2 - v1, axis=1)
-        cols["rtn_km"][rows] = to_rtn(r1, v1, rel)
-        cols["primary_teme"][rows] = np.hstack([r1, v1])
-        cols["secondary_teme"][rows] = np.hstack([r2, v2])
-        cols["primary_itrf"][rows] = np.hstack([i1[0], iv1[0]])
-        cols["secondary_itrf"][rows] = np.hstack([i2[0], iv2[0]])
-        cols["pc"][rows] = pc_max_isotropic(cols["miss_km"][rows], cols["hbr_m"][rows] / 1000.0)[0]
+        cols["miss_km"][batch] = np.linalg.norm(rel, axis=1)
+        cols["rel_speed_kms"][batch] = np.linalg.norm(v2 - v1, axis=1)
+        cols["rtn_km"][batch] = to_rtn(r1, v1, rel)
+        cols["primary_teme"][batch] = np.hstack([r1, v1])
+        cols["secondary_teme"][batch] = np.hstack([r2, v2])
+        cols["primary_itrf"][batch] = np.hstack([i1[0], iv1[0]])
+        cols["secondary_itrf"][batch] = np.hstack([i2[0], iv2[0]])
+        cols["pc"][batch] = pc_max_isotropic(cols["miss_km"][batch], cols["hbr_m"][batch] / 1000.0)[0]
+    return cols
+
+
+def event_table(
+    cat: PreparedCatalog,
+    rows: np.ndarray,
+    cols: dict[str, np.ndarray],
+    hbr_m: Mapping[int, tuple[float, str]] | None,
+) -> EventTable:
+    """The event table of primary-first rows in event order and their :func:`event_columns`."""
+    if not len(rows):
+        return _empty_events()
+    objects = np.unique(rows[:, :2])
+    cols["primary"] = np.searchsorted(objects, rows[:, 0]).astype(np.int32)
+    cols["secondary"] = np.searchsorted(objects, rows[:, 1]).astype(np.int32)
+    _radius, sources = object_hbr(cat, hbr_m, objects)
     sets = [cat.sets[x] for x in objects.tolist()]
     return EventTable(
         cols,
         norad_ids=cat.norad_ids[objects].tolist(),
         names=[e.object_name or "" for e in sets],
         object_ids=[e.object_id or "" for e in sets],
-        hbr_sources=[src for _, src in obj_hbr],
+        hbr_sources=sources,
         pc_method=PC_MAX_ISOTROPIC,
     )
+
+
+def build_events(
+    cat: PreparedCatalog,
+    found: Sequence[tuple[int, int, int]] | np.ndarray,
+    hbr_m: Mapping[int, tuple[float, str]] | None = None,
+) -> EventTable:
+    """Events with RTN components, TEME and ITRF states, and TLE-only maximum Pc, as columns
+    (one ConjunctionEvent is made when it is read)."""
+    rows = primary_first(cat, np.asarray(found, np.int64))
+    if not len(rows):
+        return _empty_events()
+    rows = rows[event_order(cat, rows)]
+    objects = np.unique(rows[:, :2])
+    radius_m = np.zeros(len(cat.norad_ids))
+    radius_m[objects] = object_hbr(cat, hbr_m, objects)[0]
+    return event_table(cat, rows, event_columns(cat, rows, radius_m), hbr_m)
+
+
+def merge_events(
+    cat: PreparedCatalog,
+    parts: Sequence[tuple[np.ndarray, dict[str, np.ndarray]]],
+    hbr_m: Mapping[int, tuple[float, str]] | None = None,
+) -> EventTable:
+    """One event table from partitions given as (found rows, :func:`event_columns` of those rows
+    primary first, row for row): the rows :func:`merge_found` keeps, in event order, exactly the
+    table :func:`build_events` makes of the merged rows. Each partition's columns are read once
+    into the table and may be freed after (a part's columns dict is emptied)."""
+    merged, source = merge_found_rows([p[0] for p in parts])
+    if not len(merged):
+        return _empty_events()
+    rows = primary_first(cat, merged)
+    order = event_order(cat, rows)
+    rows, source = rows[order], source[order]
+    n = len(rows)
+    cols: dict[str, np.ndarray] = {}
+    start = 0
+    for found, part_cols in parts:
+        stop = start + len(found)
+        at = np.flatnonzero((source >= start) & (source < stop))
+        pick = source[at] - start
+        for name in list(part_cols):
+            col = part_cols.pop(name)
+            if name not in cols:
+                cols[name] = np.empty((n,) + col.shape[1:], col.dtype)
+            cols[name][at] = col[pick]
+        start = stop
+    return event_table(cat, rows, cols, hbr_m)
 
 
 def screen_partition(
@@ -841,27 +917,39 @@ def screen_partition(
     step_s: float,
     volume: ScreeningVolume,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[tuple[int, int, int]], dict[int, tuple[int, int]], int]:
-    """One time partition of the grid: refined (i, j, tca_ns) inside the volume, SGP4 errors,
-    number of candidates. Pure; partitions combine with :func:`merge_found`."""
+) -> tuple[np.ndarray, dict[int, tuple[int, int]], int]:
+    """One time partition of the grid: refined (i, j, tca_ns) inside the volume as (n, 3) int64
+    rows (24 bytes an event, where a list of tuples took ~150), SGP4 errors, number of
+    candidates. Pure; partitions combine with :func:`merge_found`."""
     ci, cj, ct, errors = find_candidates(
         cat, grid_ns, start_ns, stop_ns, step_s, volume.bound_km, progress=progress
     )
-    return refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume), errors, len(ci)
+    found = refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume)
+    return np.asarray(found, np.int64).reshape(-1, 3), errors, len(ci)
 
 
-def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> np.ndarray:
+def merge_found(parts: Iterable[Sequence[tuple[int, int, int]] | np.ndarray]) -> np.ndarray:
     """Union of partitions as (n, 3) rows (i, j, tca_ns) sorted; one encounter found near a
     partition edge twice (TCAs of one pair less than 1 s apart) is kept once, the earlier."""
+    return merge_found_rows(parts)[0]
+
+
+def merge_found_rows(
+    parts: Iterable[Sequence[tuple[int, int, int]] | np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`merge_found`'s rows and, for each, its index in the partitions' rows laid end to
+    end (a row found in two partitions: the first of them)."""
     blocks = [np.asarray(p, np.int64).reshape(-1, 3) for p in parts]
-    allf = np.unique(np.concatenate(blocks) if blocks else np.empty((0, 3), np.int64), axis=0)
+    allf = np.concatenate(blocks) if blocks else np.empty((0, 3), np.int64)
+    # a stable sort, so that the index of a row found twice is its first
+    allf, source = np.unique(allf, axis=0, return_index=True)
     if len(allf) < 2:
-        return allf
+        return allf, source
     same_pair = (allf[1:, 0] == allf[:-1, 0]) & (allf[1:, 1] == allf[:-1, 1])
     close = np.zeros(len(allf), bool)
     close[1:] = same_pair & (allf[1:, 2] - allf[:-1, 2] < NS)
     if not close.any():
-        return allf
+        return allf, source
     # a run of TCAs each within 1 s of the one before is decided in order: one is dropped
     # when it is within 1 s of the last one kept (rare: only near partition edges)
     keep = np.ones(len(allf), bool)
@@ -870,7 +958,7 @@ def merge_found(parts: Iterable[Sequence[tuple[int, int, int]]]) -> np.ndarray:
         last = k - 1 if keep[k - 1] else last
         if allf[k, 2] - allf[last, 2] < NS:
             keep[k] = False
-    return allf[keep]
+    return allf[keep], source[keep]
 
 
 def setup_run(
@@ -944,7 +1032,9 @@ def finish(
     step_s,
     n_steps,
     hbr_m,
+    events: EventTable | None = None,
 ) -> ScreeningResult:
+    """The result of merged rows `found` (their events built here unless `events` holds them)."""
     problems = list(cat.problems)
     for i, (code, nbad) in sorted(errors.items()):
         problems.append(
@@ -955,7 +1045,7 @@ def finish(
             )
         )
     return ScreeningResult(
-        events=build_events(cat, found, hbr_m),
+        events=build_events(cat, found, hbr_m) if events is None else events,
         problems=problems,
         start_utc=np.datetime64(start_ns, "ns"),
         stop_utc=np.datetime64(stop_ns, "ns"),
