@@ -142,7 +142,8 @@ TCA_RANGE_TOL_S = 1e-6
 TCA_RANGE_TOL_NS = int(TCA_RANGE_TOL_S * NS)
 #: the middle time moves to the grid time nearest the vertex while the vertex lies further than
 #: this many steps from it (hysteresis: a vertex near half-way between two grid times must not
-#: make it swap back and forth; the truncation bound above holds up to 1 step)
+#: make it swap back and forth; within 0.75 step of the middle the truncation bound above holds
+#: as stated, |h^2/6 - offset^2/2| <= h^2/6)
 POLISH_RECENTRE_STEPS = 0.75
 #: one round moves the middle time at most this many steps (a parabola extrapolated further is
 #: no longer a model of the range)
