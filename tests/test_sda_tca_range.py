@@ -122,7 +122,7 @@ def test_minimum_outside_the_window_is_not_an_encounter(slow_pair):
 
 def test_every_refined_tca_is_the_range_minimum():
     """Every encounter of the bundled LEO sample over 12 h (50 km) slower than 1 km/s (37, down
-    to 10 m/s) and every tenth faster one: TCA within 1 ms of the dense minimum, 2 us for the
+    to 8 m/s) and every tenth faster one: TCA within 1 ms of the dense minimum, 2 us for the
     fast ones, and the miss the range there. The range-rate root of the fast ones is within
     1 ms too (the polish barely moves them); the slow ones' roots were up to 0.16 s off."""
     sets = read_path(SAMPLE / "leo_2026-06_sample.3le").records
