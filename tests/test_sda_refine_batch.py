@@ -2,7 +2,8 @@
 per-pair answers they replace.
 
 References: the per-pair Brent refinement (`refine_tca`, scipy's brentq on SGP4 range-rates
-evaluated one call at a time, kept as the reference), the per-pair loop that decided which
+evaluated one call at a time, then polished onto the range minimum in plain floats, kept as the
+reference), the per-pair loop that decided which
 refined candidates are new encounters (copied below as it stood), and for the maximum Pc
 scipy's own non-central chi-square CDF maximised by scipy's bounded scalar minimiser.
 """
@@ -31,8 +32,11 @@ FULL_CATALOG = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tle" / "full_catalog_3le_2022-07.txt"
 )
 NS = S.NS
-#: the batched TCA against Brent's (xtol 1e-7 s on both): well under a microsecond
-TCA_TOL_NS = 1000
+#: the batched TCA against Brent's: their range-rate roots are well under a microsecond apart
+#: (xtol 1e-7 s), and both polish them from the same SGP4 times onto the same range minimum, but
+#: a root within TCA_RANGE_TOL_S (1 us) of that minimum is kept: two roots on either side of
+#: that line end up to 1 us apart
+TCA_TOL_NS = S.TCA_RANGE_TOL_NS
 STEP_S = 60.0
 
 
