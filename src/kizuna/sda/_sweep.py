@@ -189,15 +189,17 @@ def sweep_step(
             skey[q + 1] = kx
             slo[q + 1] = lx
     # positions and speeds in member order too: the 3-D test of a pair of runs then reads two
-    # contiguous blocks instead of scattered rows (cache misses dominated the search)
+    # contiguous blocks instead of scattered rows (cache misses dominated the search); only the
+    # all-vs-all walk reads them (in assets mode the assets search the members themselves)
     shi = np.empty(nm)
-    spos = np.empty((nm, 3))
-    sspd = np.empty(nm)
+    spos = np.empty((nm if all_primary else 0, 3))
+    sspd = np.empty(nm if all_primary else 0)
     for k in range(nm):
         x = members[k]
         shi[k] = r_hi[x]
-        spos[k, 0], spos[k, 1], spos[k, 2] = pos_km[x, 0], pos_km[x, 1], pos_km[x, 2]
-        sspd[k] = speed[x]
+        if all_primary:
+            spos[k, 0], spos[k, 1], spos[k, 2] = pos_km[x, 0], pos_km[x, 1], pos_km[x, 2]
+            sspd[k] = speed[x]
     run_end = np.empty(nm, np.int64)
     run_maxlen = np.zeros(nm)  # longest radial interval of the run, at its start
     for b in range(nb_):

@@ -73,7 +73,8 @@ def screen_partition_events(
     Pc at each TCA), so that building the events runs in the workers, in parallel, and the
     merge only picks rows. `radius_m`: hard-body radius of each catalog object; `sats`: SGP4
     records by catalog index kept between calls (8 us each; a block meets most objects)."""
-    found, errors, n_cand = screen_partition(cat, grid_ns, start_ns, stop_ns, step_s, volume)
+    sats = {} if sats is None else sats
+    found, errors, n_cand = screen_partition(cat, grid_ns, start_ns, stop_ns, step_s, volume, sats=sats)
     return Part(found, errors, n_cand, event_columns(cat, primary_first(cat, found), radius_m, sats))
 
 

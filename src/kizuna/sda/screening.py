@@ -310,13 +310,15 @@ def find_candidates(
     *,
     band_pad_km: float = BAND_PAD_KM,
     knot_tol_km: float | None = None,
+    sats: dict[int, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, tuple[int, int]]]:
     """Pairs (i, j) and estimated TCAs [ns] whose linear closest approach inside a grid
     step's interval falls below the threshold plus a margin. Returns (i, j, t_ns, sgp4_errors).
 
     `knot_tol_km` bounds each object's interpolation error between its SGP4 knots (None:
-    KNOT_TOL_KM all-vs-all, KNOT_TOL_ASSETS_KM with assets)."""
+    KNOT_TOL_KM all-vs-all, KNOT_TOL_ASSETS_KM with assets). `sats`: SGP4 records by catalog
+    index, kept between calls (a worker screening several time blocks makes them once)."""
     n = len(cat.sets)
     out_i: list[np.ndarray] = []
     out_j: list[np.ndarray] = []
@@ -347,9 +349,8 @@ def find_candidates(
     groups = [
         (int(g[0]), int(g[-1]) + 1, int(round(spacing_s[g[0]] * NS))) for g in np.split(np.arange(n), bounds)
     ]
-    sat_arrays = [
-        SatrecArray([satrec_from_element_set(cat.sets[x]) for x in order[g0:g1]]) for g0, g1, _ in groups
-    ]
+    sats = _satrecs(cat, order, {} if sats is None else sats)
+    sat_arrays = [SatrecArray([sats[x] for x in order[g0:g1].tolist()]) for g0, g1, _ in groups]
     perigee_km = np.ascontiguousarray(cat.perigee_km[order])
     apogee_km = np.ascontiguousarray(cat.apogee_km[order])
     is_primary = np.ascontiguousarray(cat.is_primary[order])
@@ -558,11 +559,13 @@ def refine_events(
     start_ns: int,
     stop_ns: int,
     volume: ScreeningVolume,
+    sats: dict[int, Any] | None = None,
 ) -> list[tuple[int, int, int]]:
     """Refine every candidate; return (i, j, tca_ns) of those inside the volume, one per encounter.
 
     All candidates are refined together (:func:`refine_tca_batch`, batches of REFINE_BATCH);
-    the encounters kept are those the per-pair loop keeps (:func:`_one_per_encounter`)."""
+    the encounters kept are those the per-pair loop keeps (:func:`_one_per_encounter`).
+    `sats`: SGP4 records by catalog index, kept between calls (filled as needed)."""
     n = len(cand_i)
     if n == 0:
         return []
@@ -570,7 +573,7 @@ def refine_events(
     ci = np.asarray(cand_i, np.int64)[order]
     cj = np.asarray(cand_j, np.int64)[order]
     ct = np.asarray(cand_t, np.int64)[order]
-    sats: dict[int, Any] = {}
+    sats = {} if sats is None else sats
     tca = np.empty(n, np.int64)
     ok = np.empty(n, bool)
     # the volume test's inputs at each TCA, from the refinement's last SGP4 evaluation (at that
@@ -1073,14 +1076,17 @@ def screen_partition(
     step_s: float,
     volume: ScreeningVolume,
     progress: Callable[[int], None] | None = None,
+    sats: dict[int, Any] | None = None,
 ) -> tuple[np.ndarray, dict[int, tuple[int, int]], int]:
     """One time partition of the grid: refined (i, j, tca_ns) inside the volume as (n, 3) int64
     rows (24 bytes an event, where a list of tuples took ~150), SGP4 errors, number of
-    candidates. Pure; partitions combine with :func:`merge_found`."""
+    candidates. Pure; partitions combine with :func:`merge_found`. `sats`: SGP4 records by
+    catalog index kept between calls."""
+    sats = {} if sats is None else sats
     ci, cj, ct, errors = find_candidates(
-        cat, grid_ns, start_ns, stop_ns, step_s, volume.bound_km, progress=progress
+        cat, grid_ns, start_ns, stop_ns, step_s, volume.bound_km, sats=sats, progress=progress
     )
-    found = refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume)
+    found = refine_events(cat, ci, cj, ct, step_s, start_ns, stop_ns, volume, sats)
     return np.asarray(found, np.int64).reshape(-1, 3), errors, len(ci)
 
 
