@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from kizuna.errors import KizunaError
 from kizuna.share.products import canonical_json, canonical_json_parsed, iso_z
-from kizuna.share.signing import Signer, TrustStore, unb64u
+from kizuna.share.signing import Signer, TrustStore, ed25519_verify, unb64u
 from kizuna.store.share_store import GENESIS, PageWrite, ShareStore, audit, audit_head, bulk_insert, counters
 
 EVENTS = ("ingest", "publish", "release", "refusal", "downgrade", "access", "sync", "witness", "config")
@@ -199,7 +199,9 @@ def verify_checkpoint(doc: Mapping[str, object], trust: TrustStore, node_id: str
             or not isinstance(ts, str)
         ):
             raise ValueError("malformed")
-        trust.keys[node_id].verify(unb64u(str(doc["signature"])), checkpoint_bytes(node_id, seq, h, ts))
+        signature, message = unb64u(str(doc["signature"])), checkpoint_bytes(node_id, seq, h, ts)
+        if not ed25519_verify(trust.keys[node_id], signature, message):
+            raise ValueError("bad signature")
     except Exception as exc:  # noqa: BLE001 - any failure means "not a checkpoint of node_id"
         raise CheckpointError(
             f"audit checkpoint of {node_id} does not verify ({type(exc).__name__})"

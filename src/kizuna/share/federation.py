@@ -23,7 +23,7 @@ from kizuna.errors import KizunaError
 from kizuna.share import limits
 from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
 from kizuna.share.node import IngestReport, Node, Partner, StagedIngest
-from kizuna.share.signing import Signer, TrustStore, unb64u
+from kizuna.share.signing import Signer, TrustStore, ed25519_verify, unb64u
 from kizuna.share.taxii import objects_path
 from kizuna.store.share_store import audit as audit_table
 from kizuna.store.share_store import cursors as cursor_table
@@ -74,7 +74,10 @@ def verify_node_request(
         t = datetime.fromisoformat(date.replace("Z", "+00:00"))
         if abs(((now or datetime.now(UTC)) - t).total_seconds()) > MAX_SKEW_S:
             return None
-        trust.keys[node_id].verify(unb64u(sig), _request_text(node_id, date, method, path_qs))
+        if not ed25519_verify(
+            trust.keys[node_id], unb64u(sig), _request_text(node_id, date, method, path_qs)
+        ):
+            return None
     except Exception:  # noqa: BLE001 - any failure is "not authenticated"
         return None
     return node_id

@@ -355,9 +355,14 @@ class _Where:
     def pem(self, data: Mapping[str, Any], at: str, base: Path) -> bytes:
         value = self.text(data, "public_key", at)
         try:
-            return _pem(value, base)
+            pem = _pem(value, base)
         except OSError as exc:
             raise self.error(f"{at}.public_key", f"{exc.filename or value}: {exc.strerror or exc}") from None
+        try:
+            load_public_key(pem)  # refused here, naming the key, rather than when the node starts
+        except KizunaError as exc:
+            raise self.error(f"{at}.public_key", str(exc)) from None
+        return pem
 
 
 def _pem(value: object, base: Path) -> bytes:
