@@ -6,7 +6,7 @@ the same counters and cursor. And it costs the server fewer query cycles per pag
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import select
 from tests.conftest import pg_schema_url
 
-from kizuna.share.audit import verify_chain
+from kizuna.share.audit import AuditEvent, verify_chain
 from kizuna.share.loopback import free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node, NodeConfig
+from kizuna.share.policy import PolicyError
 from kizuna.share.products import Product
 from kizuna.share.signing import Signer, load_private_key
 from kizuna.store import CatalogStore
@@ -144,14 +145,19 @@ def test_the_batched_page_stores_what_the_statement_by_statement_path_stores(kin
 def query_cycles(node: Node, tmp_path: Path, page: list[dict[str, object]], cursor: str) -> int:
     """How many times the server finished a query cycle (ReadyForQuery, libpq's protocol trace) in
     the one write transaction of ingesting `page`: each is at least one round trip to the server."""
+    return write_cycles(node, tmp_path, lambda: node.ingest(page, source="JPN", cursor=cursor), cursor)
+
+
+def write_cycles(node: Node, tmp_path: Path, action: Callable[[], object], name: str) -> int:
+    """Query cycles of the write transactions `action` opens with `node.share.write`."""
     from psycopg import pq
 
-    trace = tmp_path / f"trace-{cursor}.txt"
+    trace = tmp_path / f"trace-{name}.txt"
     write = node.share.write
 
     @contextmanager
     def traced() -> Iterator[object]:
-        with write() as conn, trace.open("w") as out:
+        with write() as conn, trace.open("a") as out:
             pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
             pgconn.trace(out.fileno())
             pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
@@ -162,7 +168,7 @@ def query_cycles(node: Node, tmp_path: Path, page: list[dict[str, object]], curs
 
     node.share.write = traced  # type: ignore[method-assign]
     try:
-        node.ingest(page, source="JPN", cursor=cursor)
+        action()
     finally:
         node.share.write = write  # type: ignore[method-assign]
     return sum("\tReadyForQuery\t" in line for line in trace.read_text().splitlines())
@@ -181,8 +187,9 @@ def test_a_page_costs_postgresql_five_query_cycles_not_twelve(tmp_path):
         try:
             node = usa_node(store, cfgs["USA"], keys)
             assert query_cycles(node, tmp_path, first, "c1") == 5
-            # ids already stored: the versions' rows are read once more, in one cycle
-            assert query_cycles(node, tmp_path, second, "c2") == 6
+            # ids already stored: their versions' rows are read once more, in one cycle; the page's 14
+            # product rows (under COPY_MIN_ROWS) join the small writes instead of a COPY of their own
+            assert query_cycles(node, tmp_path, second, "c2") == 5
             assert node.share.count() == 57
         finally:
             store.close()
@@ -268,3 +275,70 @@ def test_pages_and_another_process_publishing_interleave_without_loss_or_deadloc
         finally:
             store_a.close()
             store_b.close()
+
+
+@pytest.mark.postgres
+def test_a_publish_and_an_audit_record_cost_postgresql_three_query_cycles(tmp_path):
+    """On the path from publish to visible: a publish of a new id was ten cycles (the head read, the
+    counter, the insert, the audit head, its counter, the entry, the updates, COMMIT) and an audit
+    record (every feed answer writes one) five. Now: BEGIN with the locks and reads, the writes, COMMIT.
+    A new version of a stored id reads the stored head in one cycle more."""
+    cfgs = write_coalition(tmp_path, {"JPN": free_port(), "USA": free_port()})
+    keys = tmp_path / "keys"
+    with pg_schema_url() as url:
+        store = CatalogStore(url)
+        try:
+            node = Node(
+                store, NodeConfig.load(cfgs["JPN"]), Signer("JPN", load_private_key(keys / "JPN.key.pem"))
+            )
+            now = datetime(2026, 7, 1, tzinfo=UTC)
+            first = Product(
+                "pub-1",
+                1,
+                "conjunction",
+                now,
+                "JPN",
+                {"miss_km": 1.0},
+                parse_banner("SECRET//REL TO USA, JPN"),
+            )
+            second = Product(
+                "pub-1",
+                2,
+                "conjunction",
+                now,
+                "JPN",
+                {"miss_km": 0.5},
+                parse_banner("SECRET//REL TO USA, JPN"),
+            )
+            lower = Product(
+                "pub-1",
+                3,
+                "conjunction",
+                now,
+                "JPN",
+                {"miss_km": 0.4},
+                parse_banner("CONFIDENTIAL//REL TO USA, JPN"),
+            )
+            assert write_cycles(node, tmp_path, lambda: node.publish(first, actor="t"), "p1") == 3
+            assert write_cycles(node, tmp_path, lambda: node.publish(second, actor="t"), "p2") == 4
+            event = AuditEvent("access", "user:t", None, None, {"what": "test"})
+            assert write_cycles(node, tmp_path, lambda: node.audit.record(event), "r1") == 3
+            with pytest.raises(PolicyError):
+                node.publish(lower, actor="t")  # refused, and its refusal audited
+            rows = list(node.share.stored_rows())
+            assert [(r["product_id"], r["version"], r["is_current"]) for r in rows] == [
+                ("pub-1", 1, False),
+                ("pub-1", 2, True),
+            ]
+            audited = [(r["event"], r["version"]) for r in node.share.audit_rows()]
+            assert audited == [("publish", 1), ("publish", 2), ("access", None), ("refusal", 3)]
+            report = node.audit.verify()
+            assert report.ok and report.products == 2, report.problems
+            assert store_counters(store) == {"product": 2, "audit": 4}
+        finally:
+            store.close()
+
+
+def store_counters(store: CatalogStore) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return {name: value for name, value in conn.execute(select(counters.c.name, counters.c.value))}

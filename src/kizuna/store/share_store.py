@@ -116,6 +116,25 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
     conn.exec_driver_sql(sql, params)
 
 
+def insert_or_defer(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, object]], page: PageWrite | None
+) -> None:
+    """:func:`bulk_insert` of `rows`, except that with `page` (PostgreSQL) a few rows (fewer than
+    COPY_MIN_ROWS: a publish, a feed answer's audit entry, a one-product page) join the page's held-back
+    writes as one multi-row INSERT, sent with them in one round trip before the commit. A row the
+    database refuses then fails :meth:`ShareStore.finish_page` instead, in the same transaction."""
+    if page is None or not rows or len(rows) >= COPY_MIN_ROWS:
+        bulk_insert(conn, table, rows)
+        return
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES " + ", ".join(
+        [one] * len(rows)
+    )
+    page.deferred.append((sql, [row[c] for row in rows for c in columns]))
+
+
 def _pipelined(conn: Connection, statements: Sequence[tuple[str, Sequence[object]]]) -> list[list[Any]]:
     """Run `statements` (PostgreSQL SQL text with ``%s`` placeholders, and their parameters) in the
     caller's transaction as one psycopg pipeline: sent together, their results read back in one round
@@ -428,7 +447,7 @@ class ShareStore:
         if page is not None:
             q = conn.dialect.identifier_preparer.quote
             table, counter = q(products.name), q(counters.name)
-            bulk_insert(conn, products, full)
+            insert_or_defer(conn, products, full, page)  # before the updates below, which follow it
             deferred: list[tuple[str, Sequence[object]]] = [
                 (f"UPDATE {counter} SET value = %s WHERE name = 'product'", (page.product_seq,))
             ]
