@@ -80,7 +80,7 @@ API_ROOT = addressing.API_ROOT_PATH
 COLLECTION = API_ROOT + "collections/{collection_id}/"
 
 
-def require_taxii_accept(request: Request) -> None:
+async def require_taxii_accept(request: Request) -> None:
     if not accepts_taxii(request.headers.get("accept")):
         raise HTTPException(406, f"this endpoint answers {TAXII_MEDIA_TYPE} only")
 
