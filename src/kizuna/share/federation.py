@@ -284,9 +284,6 @@ def sync_partner(
                     more = more and (max_pages is None or fetched_pages < max_pages)
                     if more:
                         page = ahead.submit(fetch, cursor)
-                    else:  # the feed is read: its checkpoint travels while the last page is written
-                        # (the checkpoint witnessed before is read there too: off the path to visible)
-                        seen = ahead.submit(_fetch_checkpoints, node, partner, client, backoff)
                     staged = _stage_page(node, objects)
                     if behind is not None:
                         write(*behind)
@@ -294,7 +291,11 @@ def sync_partner(
                     if not more:
                         break
                 write(*behind)
-                report.witness, witness_event, good = _judge_checkpoints(node, partner, seen.result())
+                # The checkpoint is fetched once the last page is visible, not beside its write: there
+                # it took this process's and the partner's cores from the write (two requests, each
+                # signed, answered, audited), and publish -> visible is what a partner waits on.
+                seen = _fetch_checkpoints(node, partner, client, backoff)
+                report.witness, witness_event, good = _judge_checkpoints(node, partner, seen)
         finally:
             if own:
                 client.close()
