@@ -404,6 +404,8 @@ class Node:
         self._verified: OrderedDict[bytes, Product | IntegrityError] = OrderedDict()
         self._verified_lock = threading.Lock()
         self._refusals_audited: set[tuple[int, str]] = set()
+        # The stored policy columns of each (marking, owner nation): they depend on nothing else.
+        self._policy_columns: dict[tuple[Marking, str], dict[str, object]] = {}
         # Ed25519 checks of large ingest batches shared with worker processes (None: all here).
         self.verifier_pool: VerifierPool | None = default_verifier_pool()
         self.share = ShareStore(store, row_check=self._check_row)
@@ -561,17 +563,26 @@ class Node:
         self, product: Product, signed: Mapping[str, object], source: str, wire: str | None = None
     ) -> dict[str, object]:
         """The row storing `product`; `wire` is :func:`wire_text` of `signed` when already made."""
-        nations = releasable_nations(product.marking, self.owner_nation(product), self.config.markings)
+        key = (product.marking, self.owner_nation(product))
+        policy = self._policy_columns.get(key)
+        if policy is None:  # a page carries a handful of markings: their columns are made once each
+            nations = releasable_nations(product.marking, key[1], self.config.markings)
+            policy = {
+                "classification": int(product.marking.classification),
+                "banner": banner_of(product.marking),
+                "nations": delimited(nations),
+                "caveats": delimited(product.marking.caveats),
+            }
+            if len(self._policy_columns) >= 4096:
+                self._policy_columns.clear()
+            self._policy_columns[key] = policy
         return {
             "product_id": product.id,
             "version": product.version,
             "type": product.type,
             "created_utc": product.created_utc,
             "originator": product.originator,
-            "classification": int(product.marking.classification),
-            "banner": banner_of(product.marking),
-            "nations": delimited(nations),
-            "caveats": delimited(product.marking.caveats),
+            **policy,
             "objects": delimited(product.objects),
             "source": source,
             "signature": str(signed["signature"]["value"]),  # type: ignore[index]
@@ -992,16 +1003,18 @@ class Node:
                 reason = f"the store refused it: {type(exc).__name__}"
                 stored.append((p, self._quarantine(source, doc, reason, out.report)))
         wires = {(p.id, p.version): str(values["wire"]) for p, _, values in rows}
+        # One detail object per banner: the audit log serialises each object once.
+        details: dict[str, dict[str, object]] = {}
         for p, refusal in stored:
             if refusal is not None:
                 out.events.append(refusal)
                 continue
             out.stored.append((wires[(p.id, p.version)], p))
-            out.events.append(
-                AuditEvent(
-                    "ingest", actor, p.id, p.version, {"banner": banner_of(p.marking), "source": source}
-                )
-            )
+            banner = banner_of(p.marking)
+            detail = details.get(banner)
+            if detail is None:
+                detail = details[banner] = {"banner": banner, "source": source}
+            out.events.append(AuditEvent("ingest", actor, p.id, p.version, detail))
             out.report.ingested += 1
         return out
 
