@@ -510,8 +510,10 @@ def _check_documents(setup: bytes, docs: Sequence[Mapping[str, object]]) -> list
 class VerifierPool:
     """Ed25519 checks of large batches in `workers` worker processes.
 
-    `cryptography` holds the GIL while it verifies, so threads do not help; processes do, when a
-    batch is large enough to pay for shipping (key, signature, bytes) to them: `min_batch` documents.
+    libsodium releases the GIL while it verifies, but the checks around it (shape, limits, the one
+    canonical form, the RFC 8785 bytes) are Python and hold it for longer than the verification
+    takes, so threads would not help; processes do, when a batch is large enough to pay for shipping
+    the documents to them: `min_batch` documents.
     The caller goes on (writing the previous page, checking the next) while they verify, then verifies
     with them what they have not started. Workers are started on first use with "spawn" (a node runs
     threads, which a fork would copy mid-operation).
