@@ -201,6 +201,10 @@ ROWS: list[tuple[list[str], str]] = [
     (_drop(SERVE, "--partners") + ["--partners", "{feed_cfg}"], "feed.max_streams_per_caller: must be"),
     (_drop(SERVE, "--partners") + ["--partners", "{bad_yaml}"], "--partners"),
     (
+        _drop(SERVE, "--partners") + ["--partners", "{small_order_key_cfg}"],
+        "public_key: not a usable Ed25519",
+    ),
+    (
         _drop(SERVE, "--partners") + ["--partners", "{payload}"],
         "--partners {payload}: invalid node configuration",
     ),
@@ -229,6 +233,7 @@ ROWS: list[tuple[list[str], str]] = [
     (_drop(SYNC, "--partners") + ["--partners", "{tls_missing_cfg}"], "JPN.crt.pem"),
     *[(_drop(SYNC, "--partners") + ["--partners", cfg], fragment) for cfg, fragment in BROKEN_TLS],
     (_drop(SYNC, "--keys") + ["--keys", "{tmp}/no/keys"], "no such directory"),
+    (_drop(SYNC, "--partners") + ["--partners", "{small_order_key_cfg}"], "public_key: not a usable Ed25519"),
     # ---------------------------------------------------------------- audit witnesses
     (_drop(WITNESSES, "--db") + ["--db", "{tmp}/typo.db"], "no database"),
     (WITNESSES + ["-f", "xml"], "--format 'xml': use one of"),
@@ -346,6 +351,17 @@ def files(tmp_path_factory) -> dict[str, str]:
     f["feed_cfg"] = tmp / "coalition" / "feed.yaml"
     feed_doc = yaml.safe_load(cfgs["JPN"].read_text())
     f["feed_cfg"].write_text(yaml.safe_dump({**feed_doc, "feed": {"max_streams_per_caller": 0}}))
+    # A partner key of small order (the identity point): OpenSSL would accept one fixed signature for
+    # every message under it; the node refuses the configuration.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    identity = Ed25519PublicKey.from_public_bytes(b"\x01" + b"\x00" * 31).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    small = {**feed_doc, "partners": [{**feed_doc["partners"][0], "public_key": identity.decode()}]}
+    f["small_order_key_cfg"] = tmp / "coalition" / "small_order_key.yaml"
+    f["small_order_key_cfg"].write_text(yaml.safe_dump(small, sort_keys=False))
     f["node_db"] = tmp / "JPN.db"
     node = Node.open(str(f["node_db"]), f["cfg"], f["keys"])
     node.catalog.close()
