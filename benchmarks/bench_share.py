@@ -75,8 +75,9 @@ from kizuna.share.loopback import ServerThread, free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node
 from kizuna.share.products import Product, canonical_json, canonical_json_parsed
-from kizuna.share.signing import CheckedDocument, VerifierPool, check_signed, ed25519_verify, verify_signed
+from kizuna.share.signing import CheckedDocument, check_signed, ed25519_verify, verify_signed
 from kizuna.share.taxii import objects_path
+from kizuna.share.verifier import VerifierPool, start_verification
 
 BANNERS = [
     "UNCLASSIFIED",
@@ -476,8 +477,8 @@ def run_store(
         jpn.publish_many(products(n, rng), actor="bench")
         signed_docs = [json.loads(str(r["wire"])) for r in jpn.share.stored_rows()]
         checked = [check_signed(d, jpn.trust, jpn.config.markings) for d in signed_docs]
-        for _, future in pool.submit(list(enumerate(checked[:1]))):
-            future.result()  # the worker is started once per node, not per sync
+        # the worker is started once per node, not per sync
+        start_verification(signed_docs[: pool.min_batch], jpn.trust, jpn.config.markings, pool=pool).result()
 
         def floor() -> float:
             return floor_verify_per_s(checked)

@@ -400,7 +400,10 @@ def _outside_national_words(text: str) -> str:
     out = unicodedata.normalize("NFC", text)
     words = {w for levels in default_config().national_levels.values() for w in levels}
     for word in sorted(words, key=len, reverse=True):
-        out = out.replace(word, "").replace(word.lower(), "")
+        for case in (word, word.lower()):
+            # a word of several parts matches with any run of whitespace between them, as the parser
+            # reads it ("ЦІЛКОМ\t ТАЄМНО" is ЦІЛКОМ ТАЄМНО)
+            out = re.sub(r"\s+".join(map(re.escape, case.split())), "", out)
     return out
 
 
@@ -408,6 +411,7 @@ def _outside_national_words(text: str) -> str:
 @given(st.one_of(_banners(), st.text(max_size=40)))
 @example("極秘//JPN ONLY")
 @example("//UKR таємно//rel to ukr, usa")
+@example("ЦІЛКОМ\t ТАЄМНО//rel to ukr, usa")  # parts of a national word split by any whitespace
 @example("TS//SI//ORCON/REL TO USA, GBR, QUAD")
 def test_every_accepted_banner_round_trips_and_is_ascii_or_a_configured_word(text):
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from concurrent.futures import Future
 from datetime import UTC, datetime
 
 import httpx
@@ -258,17 +257,14 @@ def _mixed_batch(jpn: Signer) -> list[dict[str, object]]:
 
 
 def test_the_verifier_pool_gives_the_verdicts_given_here(tmp_path, pair):
-    from kizuna.share.signing import VerifierPool, check_signed
+    from kizuna.share.verifier import VerifierPool, verify_signed_many
 
     usa, jpn = pair
     docs = _mixed_batch(jpn)
-    checked = [(i, check_signed(d, usa.trust, usa.config.markings)) for i, d in enumerate(docs)]
     pool = VerifierPool(workers=1, min_batch=4, chunk=3)
     try:
-        # The worker's own answers, chunk by chunk ...
-        by_worker = [ok for _, future in pool.submit(checked) for ok in future.result()]
-        assert by_worker == [c.signature_ok() for _, c in checked] == [i not in (3, 7) for i in range(12)]
-        # ... and a batch shared between the worker and this process.
+        verdicts = verify_signed_many(docs, usa.trust, usa.config.markings, pool=pool)
+        assert [isinstance(v, Product) for v in verdicts] == [i not in (3, 7) for i in range(12)]
         usa.verifier_pool = pool
         rep = usa.ingest(docs, source="JPN")
     finally:
@@ -277,35 +273,12 @@ def test_the_verifier_pool_gives_the_verdicts_given_here(tmp_path, pair):
     assert {r[2] for r in rep.refused} == {"bad signature"}
 
 
-def test_a_broken_verifier_worker_costs_speed_never_a_verdict(pair):
-    from kizuna.share.signing import VerifierPool
-
-    class Broken(VerifierPool):
-        def submit(self, checked):  # noqa: ANN001, ANN202
-            failed: Future[list[bool]] = Future()
-            failed.set_exception(RuntimeError("worker died"))
-            return [(list(checked), failed)]
-
-        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
-            failed: Future[list[object]] = Future()
-            failed.set_exception(RuntimeError("worker died"))
-            return [(list(docs), failed)]
-
-    usa, jpn = pair
-    usa.verifier_pool = Broken(workers=1, min_batch=1)
-    rep = usa.ingest(_mixed_batch(jpn), source="JPN")
-    assert rep.ingested == 10 and sorted(r[0] for r in rep.refused) == ["p3", "p7"]
-
-
 def test_a_pool_that_cannot_start_workers_verifies_here(pair):
     """A node in a process that may not have children (a daemon) still ingests: the checks run here."""
-    from kizuna.share.signing import VerifierPool
+    from kizuna.share.verifier import VerifierPool
 
     class NoChildren(VerifierPool):
-        def submit(self, checked):  # noqa: ANN001, ANN202
-            raise AssertionError("daemonic processes are not allowed to have children")
-
-        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
+        def start(self, docs, trust, config):  # noqa: ANN001, ANN202
             raise AssertionError("daemonic processes are not allowed to have children")
 
     usa, jpn = pair

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,13 +15,8 @@ from kizuna.share.loopback import free_port, write_coalition
 from kizuna.share.markings import parse_banner
 from kizuna.share.node import Node, NodeConfig
 from kizuna.share.products import Product
-from kizuna.share.signing import (
-    IntegrityError,
-    Signer,
-    VerifierPool,
-    load_private_key,
-    start_verification,
-)
+from kizuna.share.signing import IntegrityError, Signer, load_private_key
+from kizuna.share.verifier import Verdicts, VerifierPool, start_verification
 from kizuna.store import CatalogStore
 
 
@@ -85,9 +81,14 @@ def test_the_workers_give_every_verdict_and_reason_given_here(usa_jpn, pool):
     usa, jpn = usa_jpn
     docs = _hostile_batch(jpn)
     here = start_verification(docs, usa.trust, usa.config.markings).result()
-    chunks = pool.submit_documents(list(enumerate(docs)), usa.trust, usa.config.markings)
-    by_workers = [answer for _, future in chunks for answer in future.result()]
-    assert len(by_workers) == len(docs)  # the workers answered every chunk themselves
+    job = pool.start(docs, usa.trust, usa.config.markings)
+    assert job is not None
+    deadline = time.monotonic() + 60
+    while job.received < len(docs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert job.received == len(docs)  # the worker claimed and answered every document itself
+    by_workers = Verdicts([IntegrityError("not verified")] * len(docs), job).result()
+    assert _shown(by_workers) == _shown(here)
     shared = start_verification(docs, usa.trust, usa.config.markings, pool=pool).result()
     assert _shown(shared) == _shown(here)
     assert [v.id for v in here if isinstance(v, Product)] == [f"g{i}" for i in range(5)]
@@ -171,28 +172,51 @@ def test_an_audit_entry_hashes_its_rfc_8785_bytes(detail, version):
 
 
 def test_a_stalled_worker_never_holds_a_page(usa_jpn):
-    """Chunks a worker has started but not finished (a worker starved of its core) are checked here
-    too: the page is written with the same verdicts, without waiting for the worker."""
-    import threading
-    from concurrent.futures import Future
+    """Documents a worker has claimed but not answered (a worker starved of its core, or stopped) are
+    checked here after the pool's stall time: the page is written with the same verdicts."""
 
     class Stalled(VerifierPool):
-        def submit_documents(self, docs, trust, config):  # noqa: ANN001, ANN202
-            out = []
-            for start in range(0, len(docs), 3):
-                running: Future[list[object]] = Future()
-                assert running.set_running_or_notify_cancel()  # started: it cannot be taken back
-                out.append((list(docs[start : start + 3]), running))
-            return out
+        def start(self, docs, trust, config):  # noqa: ANN001, ANN202
+            self._started = lambda: []  # type: ignore[method-assign] # no worker is ever sent the batch
+            job = super().start(docs, trust, config)
+            assert job is not None
+            half = len(docs) // 2
+            with self.claims.get_lock():
+                self.claims.get_obj()[3 * job.slot + 1] = half  # "claimed" by a worker that never answers
+            return job
 
     usa, jpn = usa_jpn
-    usa.verifier_pool = Stalled(workers=1, min_batch=1)
+    usa.verifier_pool = Stalled(workers=1, min_batch=1, stall_s=0.2)
     docs = _hostile_batch(jpn)
-    done: list[object] = []
-    t = threading.Thread(target=lambda: done.append(usa.ingest(docs, source="JPN")), daemon=True)
-    t.start()
-    t.join(30)
-    assert done, "the ingest waited for a worker that never answers"
-    rep = done[0]
-    assert rep.ingested == 5 and len(rep.refused) == 8  # type: ignore[attr-defined]
+    t0 = time.monotonic()
+    rep = usa.ingest(docs, source="JPN")
+    assert time.monotonic() - t0 < 20
+    assert rep.ingested == 5 and len(rep.refused) == 8
     assert {r["product_id"] for r in usa.share.stored_rows()} == {f"g{i}" for i in range(5)}
+
+
+def test_a_worker_killed_mid_batch_costs_speed_never_a_verdict(usa_jpn):
+    import os
+    import signal
+
+    pool = VerifierPool(workers=1, min_batch=1, chunk=1, stall_s=30.0)
+    try:
+        usa, jpn = usa_jpn
+        docs = _hostile_batch(jpn) * 20
+        here = start_verification(docs, usa.trust, usa.config.markings).result()
+        pids = [w.process.pid for w in pool._started()]
+        job = pool.start(docs, usa.trust, usa.config.markings)
+        assert job is not None
+        while job.received == 0:
+            time.sleep(0.001)
+        os.kill(pids[0], signal.SIGKILL)  # after it claimed and answered at least one document
+        t0 = time.monotonic()
+        shared = Verdicts([IntegrityError("not verified")] * len(docs), job).result()
+        assert time.monotonic() - t0 < 20  # not the stall time: a dead worker is seen at once
+        assert _shown(shared) == _shown(here)
+        # the next batch starts a fresh worker
+        again = start_verification(docs, usa.trust, usa.config.markings, pool=pool).result()
+        assert _shown(again) == _shown(here)
+        assert pool.worker_pids() and pool.worker_pids() != pids
+    finally:
+        pool.close()

@@ -40,15 +40,12 @@ from kizuna.share.signing import (
     IntegrityError,
     Signer,
     TrustStore,
-    Verdicts,
-    VerifierPool,
-    default_verifier_pool,
     load_private_key,
     load_public_key,
-    start_verification,
     verify_signed,
     wire_text,
 )
+from kizuna.share.verifier import Verdicts, VerifierPool, default_verifier_pool, start_verification
 from kizuna.store.catalog import CatalogStore
 from kizuna.store.share_store import PageWrite, ProductRow, ShareStore, Visibility, delimited
 
