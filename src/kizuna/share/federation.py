@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+import orjson
 from sqlalchemy import select
 
 from kizuna.errors import KizunaError
@@ -181,11 +183,27 @@ def check_transport(node: Node, partner: Partner) -> bool:
     raise SyncError(f"partner {partner.id}: {url!r} is not an https:// url")
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # any integer orjson may not hold exactly
+
+
+def _parse_page(body: bytes) -> object:
+    """A feed page as `json.loads` reads it: by orjson (about twice as fast), or by the standard
+    library where the two differ: orjson refuses NaN and lone surrogate escapes, and reads an integer
+    beyond 64 bits as a float (19 digits in a row anywhere send the page to the standard library).
+    One odd product is then checked, and quarantined, on its own rather than failing the page."""
+    if _LONG_DIGITS.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            pass
+    return json.loads(body)
+
+
 def _envelope(r: httpx.Response, partner: Partner) -> tuple[list[object], bool, str | None]:
     """The feed page's objects, `more` and `next`, or SyncError: a partner answering HTML, a wrong
     shape or an unstorable cursor is a failed sync, never an uncaught exception."""
     try:
-        env = json.loads(r.content)
+        env = _parse_page(r.content)
     except (ValueError, RecursionError):
         kind = r.headers.get("content-type", "unknown type")
         raise SyncError(f"{partner.id}: the feed answered {kind}, not JSON") from None

@@ -12,6 +12,8 @@ import json
 import re
 from collections.abc import Mapping
 
+import orjson
+
 from kizuna.errors import KizunaError
 
 # Nesting depth of the payload (the payload object itself is depth 1). Real products are a few levels
@@ -60,6 +62,15 @@ def check_payload(payload: object) -> None:
     """Raise :class:`LimitError` when the payload is too deep or too large."""
     if payload_depth_exceeds(payload):
         raise LimitError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
+    try:
+        # orjson's compact text first (a sixth of the time): the standard library's is at most 2.25
+        # times as long (a float token: "1e-05" for "1e-5", "Infinity" for "null"), so far below
+        # the limit it settles the question; near it, or where orjson will not write the value, the
+        # size is the standard library's, the one stated.
+        if len(orjson.dumps(payload)) * 9 // 4 < MAX_PAYLOAD_BYTES:
+            return
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a float subclass, ...
+        pass
     try:
         size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     except (TypeError, ValueError) as exc:

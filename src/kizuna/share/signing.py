@@ -56,6 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nacl.bindings import crypto_core_ed25519_is_valid_point
@@ -302,5 +303,13 @@ def verify_signed(
 
 def wire_text(signed: Mapping[str, object]) -> str:
     """The text a node stores and serves for a signed document it accepted: the received document,
-    compact (the signature covers the canonical bytes of its ``product``, not this text)."""
-    return json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
+    compact (the signature covers the canonical bytes of its ``product``, not this text).
+
+    Written by orjson (a tenth of the standard library's time: this runs once per stored product);
+    what it will not write (an integer beyond 64 bits, a float subclass such as numpy's) goes to the
+    standard library, so any value a product may hold is stored. Either text parses back to the same
+    document."""
+    try:
+        return orjson.dumps(signed).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
