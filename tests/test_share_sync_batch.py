@@ -97,6 +97,41 @@ def test_fast_canonical_bytes_are_the_rfc8785_reference_bytes(value):
     assert canonical_json_parsed(parsed) == canonical_json(parsed)
 
 
+def _nulls(value: object) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, dict):
+        return sum(_nulls(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_nulls(v) for v in value)
+    return 0
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_json, st.data())
+def test_fast_canonical_bytes_by_orjson_are_the_rfc8785_reference_bytes(value, data):
+    """The orjson path (taken when the caller knows some of the value's nulls) gives the reference
+    bytes too, whatever number of them it is told, up to all."""
+    from kizuna.share.products import canonical_json_parsed
+
+    parsed = json.loads(json.dumps(value))
+    known = data.draw(st.integers(0, _nulls(parsed)))
+    assert canonical_json_parsed(parsed, nulls=known) == canonical_json(parsed)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_json, st.sampled_from([float("nan"), float("inf"), float("-inf")]), st.data())
+def test_nan_and_infinity_are_refused_on_the_orjson_path_too(value, bad, data):
+    """orjson writes NaN as null: a value holding one is never given canonical bytes, however many of
+    its nulls the caller knows of."""
+    from kizuna.share.products import canonical_json_parsed
+
+    parsed = json.loads(json.dumps({"v": value, "x": [bad]}))
+    known = data.draw(st.integers(0, _nulls(parsed)))
+    with pytest.raises(ProductError, match="NaN"):
+        canonical_json_parsed(parsed, nulls=known)
+
+
 def test_floats_written_differently_by_python_verify_and_follow_the_documented_recipe(pair):
     usa, jpn = pair
     payload = {"pc": 1e-05, "miss_km": 5.0, "big": 1e16, "tiny": 1.5e-7, "zero": -0.0, "note": "1e-05 5.0"}

@@ -46,16 +46,28 @@ def payload_depth_exceeds(value: object, limit: int = MAX_PAYLOAD_DEPTH) -> bool
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         v, depth = stack.pop()
-        if isinstance(v, Mapping):
-            children: object = v.values()
+        kind = type(v)
+        # Exact JSON types first (what a parser returns: the abstract-class checks cost more than the
+        # rest of the walk), then any other mapping or sequence a caller may hand in.
+        if kind is dict:
+            children: object = v.values()  # type: ignore[attr-defined]
+        elif kind is list:
+            children = v
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(v, Mapping):
+            children = v.values()
         elif isinstance(v, list | tuple):
             children = v
         else:
             continue
         if depth > limit:
             return True
-        stack.extend((c, depth + 1) for c in children)  # type: ignore[attr-defined]
+        stack.extend([(c, depth + 1) for c in children if type(c) not in _SCALARS])  # type: ignore[attr-defined]
     return False
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def check_payload(payload: object) -> None:

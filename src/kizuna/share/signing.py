@@ -225,7 +225,10 @@ class CheckedDocument:
 def signed_bytes(product_document: Mapping[str, object]) -> bytes:
     """The bytes a product's signature covers: JCS of the received ``product`` member (as parsed, all
     its members) with the context member ``"kizuna_product": 1``."""
-    return canonical_json_parsed({**product_document, "kizuna_product": 1})
+    label = product_document.get("marking")
+    # The label's owner is the one null a product document is known to hold (see canonical_json_parsed).
+    nulls = 1 if isinstance(label, Mapping) and "owner" in label and label["owner"] is None else 0
+    return canonical_json_parsed({**product_document, "kizuna_product": 1}, nulls=nulls)
 
 
 def check_signed(
