@@ -9,8 +9,8 @@ import json
 import pytest
 
 from kizuna.share import limits
-from kizuna.share.federation import _parse_page
 from kizuna.share.signing import wire_text
+from kizuna.share.verifier import parse_page
 
 BIG = 2**70  # beyond orjson's 64-bit integers
 
@@ -57,9 +57,9 @@ def test_a_payload_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not() -
     ],
 )
 def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it(body: bytes) -> None:
-    assert repr(_parse_page(body)) == repr(json.loads(body))
+    assert repr(parse_page(body)) == repr(json.loads(body))
 
 
 def test_a_page_is_read_as_the_standard_library_reads_it() -> None:
     body = b'{"objects":[{"product":{"pc":1e-05,"k":[1,2.5,"\\u00e9"]}}],"more":true,"next":"c"}'
-    assert _parse_page(body) == json.loads(body)
+    assert parse_page(body) == json.loads(body)

@@ -220,3 +220,28 @@ def test_a_worker_killed_mid_batch_costs_speed_never_a_verdict(usa_jpn):
         assert pool.worker_pids() and pool.worker_pids() != pids
     finally:
         pool.close()
+
+
+def test_workers_reading_the_feed_page_itself_give_the_verdicts_given_here(usa_jpn, pool):
+    """A sync ships the page's bytes, not the parsed documents: the workers read it as the caller did
+    and check the same documents (those after the ones refused before checking)."""
+    from kizuna.share.verifier import parse_page
+
+    usa, jpn = usa_jpn
+    docs = _hostile_batch(jpn)
+    body = json.dumps({"objects": [{"x": 1}, *docs, {"product": {"id": "p" * 81}}], "more": False}).encode()
+    objects = parse_page(body)["objects"]
+    positions = list(range(1, len(docs) + 1))
+    good = [objects[i] for i in positions]
+    here = start_verification(good, usa.trust, usa.config.markings).result()
+    job = pool.start(good, usa.trust, usa.config.markings, page=(body, positions))
+    assert job is not None
+    deadline = time.monotonic() + 60
+    while job.received < len(good) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert job.received == len(good)  # every document checked by the worker, from the bytes
+    verdicts = Verdicts([IntegrityError("not verified")] * len(good), job)
+    by_workers = verdicts.result()
+    assert _shown(by_workers) == _shown(here)
+    accepted = [i for i, v in enumerate(by_workers) if isinstance(v, Product)]
+    assert accepted == list(range(5)) and set(verdicts.wires) == set(accepted)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
-import orjson
 from sqlalchemy import select
 
 from kizuna.errors import KizunaError
@@ -27,6 +25,7 @@ from kizuna.share.audit import AuditEvent, CheckpointError, verify_checkpoint
 from kizuna.share.node import IngestReport, Node, Partner, StagedIngest
 from kizuna.share.signing import Signer, TrustStore, ed25519_verify, unb64u
 from kizuna.share.taxii import objects_path
+from kizuna.share.verifier import parse_page
 from kizuna.store.share_store import audit as audit_table
 from kizuna.store.share_store import cursors as cursor_table
 
@@ -183,27 +182,11 @@ def check_transport(node: Node, partner: Partner) -> bool:
     raise SyncError(f"partner {partner.id}: {url!r} is not an https:// url")
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # any integer orjson may not hold exactly
-
-
-def _parse_page(body: bytes) -> object:
-    """A feed page as `json.loads` reads it: by orjson (about twice as fast), or by the standard
-    library where the two differ: orjson refuses NaN and lone surrogate escapes, and reads an integer
-    beyond 64 bits as a float (19 digits in a row anywhere send the page to the standard library).
-    One odd product is then checked, and quarantined, on its own rather than failing the page."""
-    if _LONG_DIGITS.search(body) is None:
-        try:
-            return orjson.loads(body)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError
-            pass
-    return json.loads(body)
-
-
 def _envelope(r: httpx.Response, partner: Partner) -> tuple[list[object], bool, str | None]:
     """The feed page's objects, `more` and `next`, or SyncError: a partner answering HTML, a wrong
     shape or an unstorable cursor is a failed sync, never an uncaught exception."""
     try:
-        env = _parse_page(r.content)
+        env = parse_page(r.content)
     except (ValueError, RecursionError):
         kind = r.headers.get("content-type", "unknown type")
         raise SyncError(f"{partner.id}: the feed answered {kind}, not JSON") from None
@@ -221,7 +204,7 @@ def _envelope(r: httpx.Response, partner: Partner) -> tuple[list[object], bool, 
     return objects, bool(more), nxt
 
 
-def _stage_page(node: Node, objects: Sequence[object]) -> StagedIngest:
+def _stage_page(node: Node, objects: Sequence[object], body: bytes) -> StagedIngest:
     """Start ingesting one page, whatever its products are (:meth:`Node.commit_ingest` writes it, its
     cursor and its audit entries in one transaction).
 
@@ -232,7 +215,8 @@ def _stage_page(node: Node, objects: Sequence[object]) -> StagedIngest:
     """
     quarantined: list[tuple[object, str]] = []
     good: list[Mapping[str, object]] = []
-    for doc in objects:
+    positions: list[int] = []  # of the good ones in the page, for workers that read it themselves
+    for position, doc in enumerate(objects):
         raw = doc.get("product") if isinstance(doc, Mapping) else None
         if not isinstance(raw, Mapping):
             quarantined.append((doc, "not a signed product document"))
@@ -244,7 +228,8 @@ def _stage_page(node: Node, objects: Sequence[object]) -> StagedIngest:
             quarantined.append((doc, str(exc)))
             continue
         good.append(doc)  # type: ignore[arg-type]
-    return node.stage_ingest(good, quarantined=quarantined)
+        positions.append(position)
+    return node.stage_ingest(good, quarantined=quarantined, page=(body, positions))
 
 
 def sync_partner(
@@ -273,13 +258,13 @@ def sync_partner(
         client = client or make_client(node)
         base = partner.url.rstrip("/")
 
-        def fetch(cursor: str | None) -> tuple[list[object], bool, str | None]:
+        def fetch(cursor: str | None) -> tuple[list[object], bool, str | None, bytes]:
             # Every version, not only the latest (the TAXII default): a partner keeps the history.
             qs = f"?match[version]=all&limit={limit}" + (f"&next={cursor}" if cursor else "")
             r = _get(client, node, base, objects_path(partner.id) + qs, backoff)
             if r.status_code != 200:
                 raise SyncError(f"{partner.id}: HTTP {r.status_code}: {r.text[:200]}")
-            return _envelope(r, partner)
+            return (*_envelope(r, partner), r.content)
 
         try:
             cursor = node.share.cursor(partner.id)
@@ -295,14 +280,14 @@ def sync_partner(
                 fetched_pages = 0
                 behind: tuple[StagedIngest, str | None] | None = None
                 while True:
-                    objects, more, nxt = page.result()
+                    objects, more, nxt, body = page.result()
                     fetched_pages += 1
                     report.fetched += len(objects)
                     cursor = nxt or cursor
                     more = more and (max_pages is None or fetched_pages < max_pages)
                     if more:
                         page = ahead.submit(fetch, cursor)
-                    staged = _stage_page(node, objects)
+                    staged = _stage_page(node, objects, body)
                     if behind is not None:
                         write(*behind)
                     behind = (staged, cursor)

@@ -856,7 +856,11 @@ class Node:
         return self.commit_ingest(staged, source=source, cursor=cursor)
 
     def stage_ingest(
-        self, docs: Sequence[Mapping[str, object]], *, quarantined: Sequence[tuple[object, str]] = ()
+        self,
+        docs: Sequence[Mapping[str, object]],
+        *,
+        quarantined: Sequence[tuple[object, str]] = (),
+        page: tuple[bytes, list[int]] | None = None,
     ) -> StagedIngest:
         """The first half of :meth:`ingest`: every check of each document now, outside any
         transaction; the Ed25519 checks in the verifier pool when the batch is large enough to pay,
@@ -867,6 +871,7 @@ class Node:
             self.config.markings,
             check_signature=self.verify_signatures,
             pool=self.verifier_pool,
+            page=page,
         )
         return StagedIngest(list(docs), verdicts, list(quarantined))
 

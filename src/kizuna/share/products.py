@@ -466,6 +466,22 @@ class Product:
         return None
 
     @classmethod
+    def from_checked(cls, doc: Mapping[str, object], created_utc: datetime, marking: Marking) -> Product:
+        """The product of a document :meth:`from_document` accepted (here or in a verifier worker), from
+        the time and marking it parsed: the same product, nothing checked again."""
+        return cls(
+            id=str(doc["id"]),
+            version=doc["version"],  # type: ignore[arg-type]
+            type=str(doc["type"]),
+            created_utc=created_utc,
+            originator=str(doc["originator"]),
+            payload=doc["payload"],  # type: ignore[arg-type]
+            marking=marking,
+            objects=tuple(doc.get("objects", [])),  # type: ignore[arg-type]
+            downgrade_of=doc.get("downgrade_of"),  # type: ignore[arg-type]
+        )
+
+    @classmethod
     def from_document(cls, doc: Mapping[str, object], config: MarkingConfig | None = None) -> Product:
         """Rebuild a product from its wire form; raises ProductError or MarkingError."""
         try:
@@ -496,17 +512,7 @@ class Product:
             ):
                 raise ProductError("downgrade_of must be an earlier version number")
             marking = _LABELS.marking(doc["marking"], config)
-            return cls(
-                id=str(doc["id"]),
-                version=version,
-                type=str(doc["type"]),
-                created_utc=parse_iso_z(str(doc["created_utc"])),
-                originator=str(doc["originator"]),
-                payload=payload,
-                marking=marking,
-                objects=tuple(objects),
-                downgrade_of=downgrade_of,
-            )
+            return cls.from_checked(doc, parse_iso_z(str(doc["created_utc"])), marking)
         except KeyError as exc:
             raise ProductError(f"product document lacks {exc.args[0]!r}") from None
         except ValueError as exc:
