@@ -30,10 +30,11 @@ originator's tag (see :mod:`kizuna.share.products`) may only be signed by that o
 
 How the verifier gets those bytes: it canonicalises the received ``product`` member itself, never a
 document rebuilt from what it parsed, so the bytes verified are the bytes stored and served (the stored
-wire form is the received document). The standard library's C encoder with sorted keys already writes
-RFC 8785 for integers, strings and most floats; the few number tokens where Python and ECMAScript differ
-(``1e-05``, ``5.0``) are rewritten, and a document with a key outside the BMP goes to the reference
-serialiser (`canonical_json_parsed`, property-tested byte for byte against `canonical_json`).
+wire form is the received document). orjson (or the standard library's C encoder) with sorted keys
+already writes RFC 8785 for integers, strings and most floats; the few number tokens where it and
+ECMAScript differ (``1e-7`` for ``1e-07``, ``5.0``, ``1e+16``) are rewritten, and a document with a key
+outside the BMP goes to the reference serialiser (`canonical_json_parsed`, property-tested byte for
+byte against `canonical_json`).
 
 One form per product: the received ``product`` must be exactly what a Kizuna signer writes for the
 product the node parsed from it (no extra or missing member, the label in its normal form, the time as
