@@ -313,7 +313,7 @@ def test_a_pool_that_cannot_start_workers_verifies_here(pair):
     from kizuna.share.verifier import VerifierPool
 
     class NoChildren(VerifierPool):
-        def start(self, docs, trust, config):  # noqa: ANN001, ANN202
+        def start(self, docs, trust, config, page=None):  # noqa: ANN001, ANN202
             raise AssertionError("daemonic processes are not allowed to have children")
 
     usa, jpn = pair

@@ -383,8 +383,11 @@ class VerifierPool:
         self.stall_s = stall_s
         self.broken = False
         self._ctx = get_context("spawn")
-        self.claims: Any = self._ctx.Array("q", 3 * SLOTS, lock=self._ctx.Lock())
+        # Made with the first workers: a shared lock starts multiprocessing's resource tracker (a
+        # process), which a node that never checks a large batch (a CLI command) should not pay for.
+        self.claims: Any = None
         self._lock = threading.Lock()
+        self._claims_lock = threading.Lock()
         self._running: list[_Worker] = []
         self._jobs: dict[int, _Job] = {}
         self._free = list(range(SLOTS))
@@ -396,6 +399,7 @@ class VerifierPool:
     def _started(self) -> list[_Worker]:
         with self._lock:
             if not self._running:
+                self._claims()
                 self.broken = False
                 self._generation += 1
                 self._running = [_Worker(self._ctx, self.claims, self.chunk) for _ in range(self.workers)]
@@ -407,6 +411,13 @@ class VerifierPool:
                 )
                 self._reader.start()
             return self._running
+
+    def _claims(self) -> Any:
+        """The shared claim counters, made on first use."""
+        with self._claims_lock:
+            if self.claims is None:
+                self.claims = self._ctx.Array("q", 3 * SLOTS, lock=self._ctx.Lock())
+            return self.claims
 
     def worker_pids(self) -> list[int]:
         """The process ids of the workers started so far (none before the first batch)."""
@@ -453,8 +464,9 @@ class VerifierPool:
             slot = self._free.pop()
             job_id, self._next_id = self._next_id, self._next_id + 1
             job = self._jobs[job_id] = _Job(self, job_id, slot, docs, trust, config)
-        with self.claims.get_lock():
-            counters = self.claims.get_obj()
+        claims = self._claims()
+        with claims.get_lock():
+            counters = claims.get_obj()
             counters[3 * slot], counters[3 * slot + 1], counters[3 * slot + 2] = job_id, 0, len(docs)
         shipped = (None, page) if page is not None else (list(docs), None)
         message = pickle.dumps((job_id, slot, setup, *shipped), protocol=pickle.HIGHEST_PROTOCOL)
