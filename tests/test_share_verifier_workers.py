@@ -246,3 +246,21 @@ def test_workers_reading_the_feed_page_itself_give_the_verdicts_given_here(usa_j
     assert _shown(by_workers) == _shown(here)
     accepted = [i for i, v in enumerate(by_workers) if isinstance(v, Product)]
     assert accepted == list(range(5)) and set(verdicts.wires) == set(accepted)
+
+
+def test_help_checks_from_the_back_while_the_workers_go_on_from_the_front(usa_jpn, pool):
+    """A sync waiting for its next page checks the page behind with the workers (Verdicts.help): the
+    verdicts are those given here, each document checked once, by one side or the other."""
+    usa, jpn = usa_jpn
+    docs = _hostile_batch(jpn) * 8
+    here = start_verification(docs, usa.trust, usa.config.markings).result()
+    shared = start_verification(docs, usa.trust, usa.config.markings, pool=pool)
+    job = shared._job
+    assert job is not None
+    helped = 0
+    while shared.help():
+        helped += 1
+    assert helped >= 1 and not shared.help()  # nothing left to claim once help says so
+    assert job.here_from < len(docs) and all(job.settled[job.here_from :])
+    assert _shown(shared.result()) == _shown(here)
+    assert not start_verification(docs[:1], usa.trust, usa.config.markings).help()  # checked already

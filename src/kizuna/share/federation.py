@@ -280,6 +280,10 @@ def sync_partner(
                 fetched_pages = 0
                 behind: tuple[StagedIngest, str | None] | None = None
                 while True:
+                    # While the next page is on its way, check the page behind from its end (the
+                    # workers go on from its front): this process's time is the sync's critical path.
+                    while behind is not None and not page.done() and behind[0].verdicts.help():
+                        pass
                     objects, more, nxt, body = page.result()
                     fetched_pages += 1
                     report.fetched += len(objects)

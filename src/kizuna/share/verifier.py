@@ -66,6 +66,11 @@ class Verdicts:
         # The stored wire text of accepted documents, by position, where a worker made it.
         self.wires: dict[int, str] = {}
 
+    def help(self) -> bool:
+        """Check here one block of documents no worker has claimed yet (from the end of the batch),
+        for a caller that would otherwise wait; False when none is left."""
+        return self._job is not None and self._job.help(self._verdicts)
+
     def result(self) -> list[Product | IntegrityError]:
         """Every verdict: this process checks the documents no worker has claimed yet, then takes the
         workers' answers for the rest."""
@@ -261,7 +266,8 @@ class _Job:
         self.answers: list[tuple[int, bytes]] = []  # (first position, pickled answers), as they come
         self.received = 0  # positions answered so far
         self.changed = threading.Condition()
-        self.done = False
+        self.settled = [False] * len(docs)  # positions whose verdict is in
+        self.here_from = len(docs)  # the lowest position this process has claimed (from the back)
 
     def deliver(self, start: int, body: bytes, count: int) -> None:
         with self.changed:
@@ -273,21 +279,27 @@ class _Job:
         with self.changed:
             self.changed.notify_all()
 
+    def help(self, verdicts: list[Product | IntegrityError]) -> bool:
+        """Check one block no worker has claimed, from the back, here; False when none is left."""
+        claimed = _claim(self.pool.claims, self.slot, self.id, self.pool.block_here, front=False)
+        if claimed is None:
+            return False
+        start, end = claimed
+        self.here_from = start
+        for i in range(start, end):
+            verdicts[i] = _verdict(self.docs[i], self.trust, self.config)
+            self.settled[i] = True
+        return True
+
     def finish(self, verdicts: list[Product | IntegrityError], wires: dict[int, str]) -> None:
         """Check here, from the back, every document no worker has claimed; then take the workers'
         answers for the front (checking here what a dead or stalled worker left)."""
         pool = self.pool
-        here = pool.block_here
-        settled = [False] * len(self.docs)
-        meet = len(self.docs)
+        settled = self.settled
         try:
-            while (claimed := _claim(pool.claims, self.slot, self.id, here, front=False)) is not None:
-                start, end = claimed
-                meet = start
-                for i in range(start, end):
-                    verdicts[i] = _verdict(self.docs[i], self.trust, self.config)
-                    settled[i] = True
-            meet = self._meet(meet)
+            while self.help(verdicts):
+                pass
+            meet = self._meet(self.here_from)
             self._await(meet)
             with self.changed:
                 answers, self.answers = self.answers, []
