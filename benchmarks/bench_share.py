@@ -17,7 +17,8 @@ Two partners:
 
 * end to end: JPN's real node serving its feed from its own process (its stored rows verified once
   before timing, as a running node has them: it verifies each stored row once, then serves it from its
-  cache). Both nodes share this machine's cores, so the serving node's work is in the numbers;
+  cache). Both nodes share this machine's cores, so the serving node's work is in the numbers; both
+  settle their start-up heap (`node.settle_heap`) as `kizuna serve` does;
 * the receiving node alone: JPN's recorded answers (the same bytes) replayed by a minimal HTTP server in
   another process, so the numbers are those of the node that verifies and stores.
 
@@ -73,7 +74,7 @@ from kizuna.service import create_app
 from kizuna.share.federation import CHECKPOINT_PATH, node_auth_headers, sync_partner
 from kizuna.share.loopback import ServerThread, free_port, write_coalition
 from kizuna.share.markings import parse_banner
-from kizuna.share.node import Node
+from kizuna.share.node import Node, settle_heap
 from kizuna.share.products import Product, canonical_json, canonical_json_parsed
 from kizuna.share.signing import CheckedDocument, check_signed, ed25519_verify, verify_signed
 from kizuna.share.taxii import objects_path
@@ -151,7 +152,9 @@ class Databases:
 # ---------------------------------------------------------------- the serving node, in its own process
 def _serve(db: str, config: str, keys: str, port: int, ready: Event, stop: Event) -> None:
     node = Node.open(db, Path(config), Path(keys))
-    server = ServerThread(create_app(node), port).start()
+    app = create_app(node)
+    settle_heap()  # as `kizuna serve` does once set up
+    server = ServerThread(app, port).start()
     ready.set()
     stop.wait()
     server.stop()
@@ -283,6 +286,7 @@ def sync_rate(
     usa = Node.open(databases.new("USA"), cfgs["USA"], keys)
     usa.verify_signatures = verify
     usa.verifier_pool = pool
+    settle_heap()  # the receiving node set up as `kizuna serve` leaves its process
     workers = pool.worker_pids() if pool is not None else []
     try:
         with httpx.Client(timeout=60) as client:

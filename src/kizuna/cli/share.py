@@ -215,6 +215,7 @@ def serve(
     from kizuna.service import create_app
     from kizuna.share.federation import SyncLoop
     from kizuna.share.loopback import PeerCertH11Protocol
+    from kizuna.share.node import settle_heap
 
     if node_id is not None:
         identifier(node_id, "--node-id")
@@ -243,6 +244,7 @@ def serve(
     try:
         app = create_app(node)
         app.state.sync_loop = loop  # a partner's POST /sync/notify pulls it at once
+        settle_heap()
         uvicorn.run(app, host=host, port=port, log_level="info", **kwargs)  # type: ignore[arg-type]
     finally:
         if live:
