@@ -63,3 +63,23 @@ def test_a_page_orjson_refuses_is_read_as_the_standard_library_reads_it(body: by
 def test_a_page_is_read_as_the_standard_library_reads_it() -> None:
     body = b'{"objects":[{"product":{"pc":1e-05,"k":[1,2.5,"\\u00e9"]}}],"more":true,"next":"c"}'
     assert parse_page(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        __import__("datetime").datetime(2026, 12, 1),
+        __import__("uuid").UUID(int=7),
+        __import__("enum").Enum("Colour", "RED").RED,
+        {1: "an integer key"},
+    ],
+)
+def test_a_payload_orjson_would_write_but_json_would_not_is_judged_as_before(value: object) -> None:
+    payload = {"v": value}
+    try:
+        json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    except TypeError:
+        with pytest.raises(limits.LimitError, match="not JSON"):
+            limits.check_payload(payload)
+    else:
+        limits.check_payload(payload)  # the standard library writes it: accepted, as before

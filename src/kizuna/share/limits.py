@@ -43,6 +43,12 @@ class LimitError(KizunaError, ValueError):
 def payload_depth_exceeds(value: object, limit: int = MAX_PAYLOAD_DEPTH) -> bool:
     """Whether `value` nests deeper than `limit` containers. Iterative, so a hostile depth of a million
     costs a walk, not a RecursionError; stops as soon as the limit is passed."""
+    return _walk(value, limit)[0]
+
+
+def _walk(value: object, limit: int) -> tuple[bool, bool]:
+    """(nests deeper than `limit`, holds a leaf that is not exactly str/int/float/bool/None)."""
+    odd = False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         v, depth = stack.pop()
@@ -60,28 +66,36 @@ def payload_depth_exceeds(value: object, limit: int = MAX_PAYLOAD_DEPTH) -> bool
         elif isinstance(v, list | tuple):
             children = v
         else:
+            odd = True  # a datetime, UUID, enum, numpy scalar, str subclass ...
             continue
         if depth > limit:
-            return True
+            return True, odd
         stack.extend([(c, depth + 1) for c in children if type(c) not in _SCALARS])  # type: ignore[attr-defined]
-    return False
+    return False, odd
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
+# orjson refusing (rather than writing) subclasses, dataclasses and datetimes, as the standard library
+# does: wherever orjson stands in for it, those go to the standard library.
+ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+)
 
 
 def check_payload(payload: object) -> None:
     """Raise :class:`LimitError` when the payload is too deep or too large."""
-    if payload_depth_exceeds(payload):
+    deep, odd = _walk(payload, MAX_PAYLOAD_DEPTH)
+    if deep:
         raise LimitError(f"payload nests deeper than {MAX_PAYLOAD_DEPTH} levels")
     try:
         # orjson's compact text first (a sixth of the time): the standard library's is at most 2.25
         # times as long (a float token: "1e-05" for "1e-5", "Infinity" for "null"), so far below
-        # the limit it settles the question; near it, or where orjson will not write the value, the
-        # size is the standard library's, the one stated.
-        if len(orjson.dumps(payload)) * 9 // 4 < MAX_PAYLOAD_BYTES:
+        # the limit it settles the question; near it, where orjson will not write the value, or
+        # where it writes what the standard library refuses (a datetime, a UUID: `odd` leaves), the
+        # standard library decides, with the size stated.
+        if not odd and len(orjson.dumps(payload, option=ORJSON_STRICT)) * 9 // 4 < MAX_PAYLOAD_BYTES:
             return
-    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a float subclass, ...
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a non-string key, ...
         pass
     try:
         size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))

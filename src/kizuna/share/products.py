@@ -108,7 +108,7 @@ def canonical_json_parsed(value: object, *, nulls: int | None = None) -> bytes:
     a string) takes the standard library's path, which refuses NaN."""
     if nulls is not None:
         try:
-            raw: bytes | None = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+            raw: bytes | None = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | limits.ORJSON_STRICT)
         except TypeError:  # orjson.JSONEncodeError: beyond 64-bit integers, lone surrogates, depth
             raw = None
         if raw is not None and raw.count(b"null") == nulls:

@@ -65,6 +65,7 @@ from nacl.exceptions import CryptoError as SodiumError
 from nacl.signing import VerifyKey
 
 from kizuna.errors import KizunaError
+from kizuna.share import limits
 from kizuna.share.markings import MarkingConfig
 from kizuna.share.products import (
     Product,
@@ -314,6 +315,6 @@ def wire_text(signed: Mapping[str, object]) -> str:
     standard library, so any value a product may hold is stored. Either text parses back to the same
     document."""
     try:
-        return orjson.dumps(signed).decode("utf-8")
+        return orjson.dumps(signed, option=limits.ORJSON_STRICT).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
