@@ -8,12 +8,14 @@ import uuid
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tests.conftest import PG_URL, _postgres_reason
 
 from kizuna.store.catalog import CatalogStore
-from kizuna.store.share_store import ShareStore, bulk_insert, products
+from kizuna.store.share_store import ShareStore, _sqlite_bind, bulk_insert, products
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -94,4 +96,48 @@ def test_a_refused_row_fails_the_call_with_a_wrapped_error(db):
     assert not isinstance(err.value, OperationalError)
     with store.engine.connect() as conn:  # nothing of the failed call was kept
         assert [r.seq for r in conn.execute(select(products.c.seq))] == [1]
+    store.store.close()
+
+
+def _sqlite_datetime_processor():
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    return DateTime().dialect_impl(dialect).bind_processor(dialect)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)))
+def test_the_fast_sqlite_datetime_bind_writes_sqlalchemys_text(value: datetime) -> None:
+    process = _sqlite_datetime_processor()
+    assert _sqlite_bind(process)(value) == process(value)
+
+
+def test_the_fast_sqlite_datetime_bind_leaves_other_values_to_sqlalchemy() -> None:
+    from datetime import UTC, date
+
+    process = _sqlite_datetime_processor()
+    bind = _sqlite_bind(process)
+    aware = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+    for value in (aware, date(2026, 7, 1), None):
+        assert bind(value) == process(value)
+    # a processor that writes datetimes in another form keeps its own
+    assert _sqlite_bind(str) is str
+    assert _sqlite_bind(None) is None
+
+
+def test_rows_are_read_back_whole(db):
+    # ProductRow is built from the selected columns by position: each field holds its own column
+    store = ShareStore(CatalogStore(db))
+    with store.write() as conn:
+        bulk_insert(conn, products, [_row(i, f"p-{i}", i) for i in (1, 2, 3)])
+    rows, more = store.select_page(None, after=0, limit=2)
+    with store.engine.connect() as conn:
+        mapped = [dict(r._mapping) for r in conn.execute(select(products).order_by(products.c.seq))]
+    assert more
+    for row, stored in zip(rows, mapped, strict=False):
+        assert {f: getattr(row, f) for f in row.__dataclass_fields__} == {
+            f: stored[f] for f in row.__dataclass_fields__
+        }
     store.store.close()

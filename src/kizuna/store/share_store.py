@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,7 +104,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
     if dialect.name != "sqlite":
         conn.execute(table.insert(), list(rows))
         return
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    processors = [
+        _sqlite_bind(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns
+    ]
     converted = [(i, f) for i, f in enumerate(processors) if f is not None]
     params: list[tuple[object, ...]] = []
     for row in rows:
@@ -114,6 +116,32 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, obje
         params.append(tuple(values))
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})"
     conn.exec_driver_sql(sql, params)
+
+
+# A fraction, none, a year below 1000: where formats that agree on most values would differ.
+_PROBES = (datetime(2001, 2, 3, 4, 5, 6, 7), datetime(2026, 1, 1), datetime(999, 12, 31, 23, 59, 59))
+
+
+def _sqlite_bind(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A column type's SQLite bind processor; for a DateTime column stored in SQLAlchemy's default
+    format, one that writes a plain naive datetime by `isoformat` (the same text, in a third of the
+    time: a page writes two per product) and hands anything else to `process`. The format is checked
+    on probe values, not assumed: a column stored otherwise keeps its own processor."""
+    if process is None:
+        return None
+    try:
+        same = all(process(p) == p.isoformat(" ", "microseconds") for p in _PROBES)
+    except Exception:  # noqa: BLE001 - not a DateTime processor: it refuses a datetime
+        same = False
+    if not same:
+        return process
+
+    def bind(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)
+
+    return bind
 
 
 def insert_or_defer(
@@ -258,18 +286,9 @@ class VersionMatch:
 # (`Node` verifies the row against its signature and re-decides from the signed label).
 RowCheck = Callable[["ProductRow", "Visibility | None"], bool]
 
-_ROW_COLUMNS = (
-    products.c.seq,
-    products.c.product_id,
-    products.c.version,
-    products.c.type,
-    products.c.originator,
-    products.c.banner,
-    products.c.source,
-    products.c.signature,
-    products.c.wire,
-    products.c.added_utc,
-)
+# The columns of a ProductRow, in its fields' order: a row selected with them is built positionally
+# (`ProductRow(*row)`), half the time of building it from the row's mapping (a feed page reads 500).
+_ROW_COLUMNS = tuple(products.c[f.name] for f in fields(ProductRow))
 
 
 class ShareStore:
@@ -398,8 +417,8 @@ class ShareStore:
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             q = select(*_ROW_COLUMNS).where(one_of(conn, products.c.product_id, part))
-            for r in conn.execute(q).mappings():
-                row = ProductRow(**r)
+            for r in conn.execute(q):
+                row = ProductRow(*r)
                 if row.product_id not in out or row.version > out[row.product_id].version:
                     out[row.product_id] = row
         return out
@@ -519,7 +538,7 @@ class ShareStore:
             want = limit - len(out)
             with self.engine.connect() as conn:
                 page = q.where(t.seq > scanned).order_by(t.seq).limit(want)
-                batch = [ProductRow(**r) for r in conn.execute(page).mappings()]
+                batch = [ProductRow(*r) for r in conn.execute(page)]
             if not batch:
                 break
             scanned = batch[-1].seq
@@ -536,10 +555,10 @@ class ShareStore:
         if vis is not None:
             q = q.where(vis.clause())
         with self.engine.connect() as conn:
-            r = conn.execute(q).mappings().first()
+            r = conn.execute(q).first()
         if r is None:
             return None
-        row = ProductRow(**r)
+        row = ProductRow(*r)
         return row if self.row_check is None or self.row_check(row, vis) else None
 
     def select_page(
@@ -578,8 +597,7 @@ class ShareStore:
             want = limit + 1 - len(out)
             with self.engine.connect() as conn:
                 batch = [
-                    ProductRow(**r)
-                    for r in conn.execute(q.where(t.seq > scanned).order_by(t.seq).limit(want)).mappings()
+                    ProductRow(*r) for r in conn.execute(q.where(t.seq > scanned).order_by(t.seq).limit(want))
                 ]
             if not batch:
                 break
