@@ -144,7 +144,8 @@ def verify_signed_many(
 
 # Any integer orjson may not hold exactly. Fractions match too: a product's small numbers are written
 # as ECMAScript writes them (8.2e-05 as 0.00008212742919913083), so most real pages take the standard
-# library's path. A check for integer tokens alone sent them to orjson and measured slower end to end
+# library's path. A regular expression for integer tokens alone scanned a page for longer than the
+# parse takes, and a scan by bytes.translate and find left ~1 us a product of orjson's gain
 # (benchmarks/README.md, run E), so this stays the simple test.
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
