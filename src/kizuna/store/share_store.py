@@ -124,7 +124,7 @@ _PROBES = (datetime(2001, 2, 3, 4, 5, 6, 7), datetime(2026, 1, 1), datetime(999,
 
 def _sqlite_bind(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
     """A column type's SQLite bind processor; for a DateTime column stored in SQLAlchemy's default
-    format, one that writes a plain naive datetime by `isoformat` (the same text, in a third of the
+    format, one that writes a plain naive datetime by `isoformat` (the same text, in two fifths of the
     time: a page writes two per product) and hands anything else to `process`. The format is checked
     on probe values, not assumed: a column stored otherwise keeps its own processor."""
     if process is None:
