@@ -13,12 +13,11 @@ import json
 import os
 import pickle
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.cli_harness import invoke
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, shared
 
 from kizuna.demo import sample_files
 from kizuna.formats.detect import read_path
@@ -27,9 +26,7 @@ from kizuna.sda import scaleout as SO
 from kizuna.sda import screen
 from kizuna.sda import screening as S
 
-FULL_CATALOG = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tle" / "full_catalog_3le_2022-07.txt"
-)
+FULL_CATALOG = "tle/full_catalog_3le_2022-07.txt"  # under ../shared/data: skipped where absent
 NS = S.NS
 
 
@@ -116,7 +113,7 @@ def test_merge_events_keeps_the_row_merge_found_keeps(leo):
 def test_packed_catalog_is_the_same_catalog():
     """The compact form the workers get unpacks to the same element sets, field for field (the
     source too, which equality ignores), and the same arrays."""
-    sets = read_path(FULL_CATALOG).records[:3000]
+    sets = read_path(shared(FULL_CATALOG)).records[:3000]
     start = ops.default_start(sets)
     cat = S.prepare(sets, start, primaries=None, threshold_km=10.0)
     radius_m = np.linspace(1.0, 9.0, len(cat.sets))
